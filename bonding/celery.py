@@ -1,0 +1,31 @@
+"""The Celery app: one per process, configured from Django settings (the CELERY_* names)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bonding.settings")
+
+app = Celery("bonding")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # A task is acknowledged after it ran, so a worker that dies mid-task hands it back.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    # One message at a time per process: long tasks never hold short ones hostage.
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_time_limit=15 * 60,
+    task_soft_time_limit=14 * 60,
+    broker_connection_retry_on_startup=True,
+    broker_pool_limit=10,
+    worker_send_task_events=False,
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+    enable_utc=True,
+    # Beat's schedule lives here, in code; apps add their entries below as they need them.
+    beat_schedule={},
+)
+app.autodiscover_tasks()

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    """People and accounts, the ladder, and everything an account manager logs."""
+
+    name = "customers"
+    verbose_name = "Customers"

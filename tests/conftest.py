@@ -1,0 +1,125 @@
+"""Fixtures shared by every test: people in each role, and a real Celery worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+
+from customers.roles import ACCOUNT_MANAGERS, MARKETERS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _user(username: str, group: str | None = None, **extra) -> User:
+    user = User.objects.create_user(username=username, password="pw", **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def marketer(db) -> User:
+    return _user("marketer", MARKETERS, first_name="Maria")
+
+
+@pytest.fixture
+def manager(db) -> User:
+    return _user("manager", ACCOUNT_MANAGERS, first_name="Alex")
+
+
+@pytest.fixture
+def other_manager(db) -> User:
+    return _user("manager2", ACCOUNT_MANAGERS, first_name="Sam")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return _user("admin", is_staff=True, is_superuser=True)
+
+
+def worker_env(**overrides: str) -> dict[str, str]:
+    """The environment a worker process needs to share the test database and broker."""
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        # pytest-django renamed the database to the test one; the worker must use it too.
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
+    env.update(overrides)
+    return env
+
+
+def start_worker(*, name: str, concurrency: int = 1, **env_overrides: str) -> subprocess.Popen:
+    """Start a real Celery worker process and wait until it is ready to take tasks.
+
+    Its output is drained by a thread into `process.log` so the pipe never fills and blocks it.
+    """
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bonding",
+            "worker",
+            "--loglevel",
+            "info",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--hostname",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=worker_env(**env_overrides),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    process.log = []
+    ready = threading.Event()
+
+    def drain() -> None:
+        for line in process.stdout:
+            process.log.append(line)
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(timeout=60):
+        stop_worker(process)
+        raise RuntimeError("the Celery worker did not become ready:\n" + "".join(process.log))
+    return process
+
+
+def stop_worker(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a worker and all its pool processes."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def celery_worker_process():
+    """A real Celery worker on the test broker, stopped after the test."""
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs the Redis broker that `make test` starts (CELERY_BROKER_URL)")
+    process = start_worker(name="test")
+    yield process
+    stop_worker(process)
