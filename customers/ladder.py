@@ -1,0 +1,379 @@
+"""The rules that place a customer on the ladder (commercial value) and the bond (emotional depth).
+
+Pure functions over a customer's facts: the caller gathers the facts from the database, and
+records any change as a TierChange or bond-stage history row. Every number lives in THRESHOLDS.
+
+Ladder rules, highest first (the first that matches wins); the numbers are the THRESHOLDS fields:
+
+- ``manual.hold``: an account manager set the tier by hand and ``manual_until`` is today or later.
+- ``raving-fan.referrals_and_promoter``: a repeat customer or client with enough converted
+  referrals and a recent promoter answer.
+- ``advocate.promoter`` / ``advocate.converted_referrals``: a repeat customer or client with a
+  promoter answer within the advocate window, or a converted referral.
+- ``hold.open_complaints`` / ``hold.detractor``: someone who would be an advocate or raving fan, but
+  has an open complaint or a recent detractor answer, stays at their purchase rung.
+- ``client.active_contract`` / ``client.purchases_12m``: an active contract, or enough purchases
+  and spend in the last 12 months.
+- ``repeat.purchases_12m``: enough purchases in the last 12 months.
+- ``first-time.single_purchase``: exactly one purchase ever.
+- ``first-time.lapsed``: bought more than once, but not in the last 12 months. A lapsed customer
+  steps down to first-time rather than prospect: they know us, but are no longer repeat buyers.
+- ``first-time.purchases_12m``: bought more than once, but too few times in the last 12 months.
+- ``prospect.no_purchase``: no purchase ever.
+
+Bond stages (Richard Cross), highest first: advocacy (referred someone, or a recent promoter
+answer), community (a recent event or user group), relationship (a recent two-way exchange),
+identity (stated preferences or a first purchase), awareness (known, one-way contact only). Each
+stage is judged on its own evidence: a referral alone reaches advocacy without evidence of the
+stages below it, because the referral is the strongest signal we have.
+
+"Within N days" is inclusive: an answer exactly N days old still counts, one N + 1 days old does
+not. A date in the future (clock skew) counts as recent. An NPS score without a date never counts,
+because we cannot tell whether it is still current.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+DEFAULT_LADDER: tuple[str, ...] = (
+    "prospect",
+    "first-time",
+    "repeat",
+    "client",
+    "advocate",
+    "raving-fan",
+)
+
+BOND_STAGES: tuple[str, ...] = ("awareness", "identity", "relationship", "community", "advocacy")
+
+BOND_STAGE_NAMES: dict[str, str] = {
+    "awareness": "Awareness",
+    "identity": "Identity",
+    "relationship": "Relationship",
+    "community": "Community",
+    "advocacy": "Advocacy",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number the ladder and bond rules use, in one place."""
+
+    # The caller counts purchases_12m and spend_12m over this many days up to today.
+    purchase_window_days: int = 365
+    # Repeat customer: at least this many purchases in the purchase window.
+    repeat_min_purchases_12m: int = 2
+    # Client without a contract: at least this many purchases in the purchase window...
+    client_min_purchases_12m: int = 4
+    # ...and at least this much spend in the purchase window (in the account currency).
+    client_min_spend_12m: Decimal = Decimal("1000.00")
+    # NPS categories: promoters score 9-10, passives 7-8, detractors 0-6.
+    promoter_min_score: int = 9
+    passive_min_score: int = 7
+    # Advocate: a promoter answer at most this many days old...
+    advocate_promoter_days: int = 365
+    # ...or at least this many converted referrals.
+    advocate_min_converted_referrals: int = 1
+    # Raving fan: at least this many converted referrals and a promoter answer this recent.
+    raving_fan_min_converted_referrals: int = 2
+    raving_fan_promoter_days: int = 180
+    # A detractor answer at most this many days old holds a customer below advocate.
+    detractor_hold_days: int = 180
+    # Bond advocacy: at least this many referrals made (converted or not)...
+    bond_advocacy_min_referrals: int = 1
+    # ...or a promoter answer at most this many days old.
+    bond_promoter_days: int = 365
+    # Bond community: an event or user group attended at most this many days ago.
+    bond_community_days: int = 365
+    # Bond relationship: a two-way exchange at most this many days ago.
+    bond_relationship_days: int = 180
+
+
+THRESHOLDS = Thresholds()
+
+
+class NpsCategory(StrEnum):
+    """The standard NPS bucket of a 0-10 answer."""
+
+    PROMOTER = "promoter"
+    PASSIVE = "passive"
+    DETRACTOR = "detractor"
+
+
+class Direction(StrEnum):
+    """Which way a tier change moves a customer."""
+
+    UP = "up"
+    DOWN = "down"
+    SAME = "same"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LadderFacts:
+    """What we know about one customer on ``today``, as the ladder and bond rules need it."""
+
+    today: date
+    purchase_count: int = 0
+    purchases_12m: int = 0
+    spend_12m: Decimal = Decimal("0")
+    has_active_contract: bool = False
+    latest_nps: int | None = None
+    latest_nps_on: date | None = None
+    converted_referrals: int = 0
+    referrals_made: int = 0
+    open_complaints: int = 0
+    # Chose a preferred channel or answered the preference question.
+    stated_preferences: bool = False
+    # Latest answered survey, meeting, inbound call or support conversation.
+    last_two_way_on: date | None = None
+    # Latest event or user-group attendance.
+    last_community_on: date | None = None
+    # The hand-set hold; the caller computes manual_until from the configured number of days.
+    manual_tier_slug: str | None = None
+    manual_until: date | None = None
+
+    def __post_init__(self) -> None:
+        # Contradictory facts mean a bug in the caller's queries; fail loudly, not misplace.
+        counts = {
+            "purchase_count": self.purchase_count,
+            "purchases_12m": self.purchases_12m,
+            "converted_referrals": self.converted_referrals,
+            "referrals_made": self.referrals_made,
+            "open_complaints": self.open_complaints,
+        }
+        for name, value in counts.items():
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, got {value}")
+        if self.purchases_12m > self.purchase_count:
+            raise ValueError(
+                f"purchases_12m ({self.purchases_12m}) exceeds purchase_count "
+                f"({self.purchase_count})"
+            )
+        if self.spend_12m < 0:
+            raise ValueError(f"spend_12m must not be negative, got {self.spend_12m}")
+        if self.latest_nps is not None and not 0 <= self.latest_nps <= 10:
+            raise ValueError(f"latest_nps must be 0-10, got {self.latest_nps}")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a rule puts a customer: the slug, a stable rule id, and the reason in words."""
+
+    slug: str
+    rule: str
+    reason: str
+
+
+def nps_category(*, score: int, thresholds: Thresholds = THRESHOLDS) -> NpsCategory:
+    """Return the NPS category of a 0-10 answer."""
+    if score >= thresholds.promoter_min_score:
+        return NpsCategory.PROMOTER
+    if score >= thresholds.passive_min_score:
+        return NpsCategory.PASSIVE
+    return NpsCategory.DETRACTOR
+
+
+def place_on_ladder(*, facts: LadderFacts, thresholds: Thresholds = THRESHOLDS) -> Placement:
+    """Return the ladder tier the rules (or an active manual hold) give this customer."""
+    # A hold needs both a tier and an end date; without an end date the rules apply.
+    held, until = facts.manual_tier_slug, facts.manual_until
+    if held is not None and until is not None and until >= facts.today:
+        return Placement(
+            slug=held, rule="manual.hold", reason=f"set by hand, held until {until.isoformat()}"
+        )
+    base = _purchase_rung(facts, thresholds)
+    loyal = _loyalty_rung(facts, base, thresholds)
+    if loyal is None:
+        return base
+    hold = _hold_reason(facts, thresholds)
+    if hold is None:
+        return loyal
+    rule, why = hold
+    return Placement(
+        slug=base.slug,
+        rule=rule,
+        reason=f"would be {loyal.slug}, but {why} holds them at {base.slug} ({base.reason})",
+    )
+
+
+def fit_to_ladder(*, slug: str, available: Sequence[str]) -> str:
+    """Map a rule's slug onto the tiers that exist, stepping down the default ladder if needed."""
+    if not available:
+        raise ValueError("the ladder has no tiers")
+    if slug in available:
+        return slug
+    # Step down the default order: a missing "client" falls back to "repeat", and so on.
+    if slug in DEFAULT_LADDER:
+        for lower in reversed(DEFAULT_LADDER[: DEFAULT_LADDER.index(slug)]):
+            if lower in available:
+                return lower
+    # Nothing at or below: the lowest default rung. Custom tiers mean something the rules cannot
+    # know, so they are only chosen when the marketer removed every default rung.
+    for tier in available:
+        if tier in DEFAULT_LADDER:
+            return tier
+    return available[0]
+
+
+def direction(*, old_rank: int | None, new_rank: int) -> Direction:
+    """Return whether a move from old_rank to new_rank is up, down or the same; none is up."""
+    if old_rank is None or new_rank > old_rank:
+        return Direction.UP
+    if new_rank < old_rank:
+        return Direction.DOWN
+    return Direction.SAME
+
+
+def place_on_bond(*, facts: LadderFacts, thresholds: Thresholds = THRESHOLDS) -> Placement:
+    """Return the bonding stage (Richard Cross) the rules give this customer."""
+    t = thresholds
+    if facts.referrals_made >= t.bond_advocacy_min_referrals:
+        return Placement(
+            slug="advocacy",
+            rule="advocacy.referrals_made",
+            reason=f"referred {_plural(facts.referrals_made, 'person', 'people')}",
+        )
+    if _promoter_within(facts, t.bond_promoter_days, t):
+        return Placement(
+            slug="advocacy",
+            rule="advocacy.promoter",
+            reason=_nps_reason(facts, t.bond_promoter_days, t),
+        )
+    if _within(facts.last_community_on, facts.today, t.bond_community_days):
+        return Placement(
+            slug="community",
+            rule="community.event",
+            reason=(
+                f"took part in an event or user group on {facts.last_community_on.isoformat()}"
+                f" (within {t.bond_community_days} days)"
+            ),
+        )
+    if _within(facts.last_two_way_on, facts.today, t.bond_relationship_days):
+        return Placement(
+            slug="relationship",
+            rule="relationship.two_way",
+            reason=(
+                f"two-way exchange on {facts.last_two_way_on.isoformat()}"
+                f" (within {t.bond_relationship_days} days)"
+            ),
+        )
+    if facts.stated_preferences:
+        return Placement(
+            slug="identity", rule="identity.stated_preferences", reason="stated their preferences"
+        )
+    if facts.purchase_count >= 1:
+        return Placement(
+            slug="identity",
+            rule="identity.purchase",
+            reason=f"{_plural(facts.purchase_count, 'purchase')} ever",
+        )
+    return Placement(slug="awareness", rule="awareness.known", reason="known, one-way contact only")
+
+
+def _purchase_rung(facts: LadderFacts, t: Thresholds) -> Placement:
+    # The rung earned by buying alone, before referrals, NPS and complaints.
+    n = facts.purchases_12m
+    if facts.has_active_contract:
+        return Placement(slug="client", rule="client.active_contract", reason="active contract")
+    if n >= t.client_min_purchases_12m and facts.spend_12m >= t.client_min_spend_12m:
+        return Placement(
+            slug="client",
+            rule="client.purchases_12m",
+            reason=(
+                f"{_plural(n, 'purchase')} and {facts.spend_12m:,.2f} spend in the last 12 months"
+            ),
+        )
+    if n >= t.repeat_min_purchases_12m:
+        return Placement(
+            slug="repeat",
+            rule="repeat.purchases_12m",
+            reason=f"{_plural(n, 'purchase')} in the last 12 months",
+        )
+    if facts.purchase_count == 0:
+        return Placement(slug="prospect", rule="prospect.no_purchase", reason="no purchase yet")
+    if facts.purchase_count == 1:
+        return Placement(
+            slug="first-time", rule="first-time.single_purchase", reason="1 purchase ever"
+        )
+    if n == 0:
+        return Placement(
+            slug="first-time",
+            rule="first-time.lapsed",
+            reason=f"{facts.purchase_count} purchases ever, none in the last 12 months",
+        )
+    return Placement(
+        slug="first-time",
+        rule="first-time.purchases_12m",
+        reason=f"{facts.purchase_count} purchases ever, {n} in the last 12 months",
+    )
+
+
+def _loyalty_rung(facts: LadderFacts, base: Placement, t: Thresholds) -> Placement | None:
+    # Advocacy only counts on top of repeat buying: a referral alone does not make a fan.
+    if DEFAULT_LADDER.index(base.slug) < DEFAULT_LADDER.index("repeat"):
+        return None
+    referrals = facts.converted_referrals
+    if referrals >= t.raving_fan_min_converted_referrals and _promoter_within(
+        facts, t.raving_fan_promoter_days, t
+    ):
+        return Placement(
+            slug="raving-fan",
+            rule="raving-fan.referrals_and_promoter",
+            reason=(
+                f"{_plural(referrals, 'converted referral')} and "
+                f"{_nps_reason(facts, t.raving_fan_promoter_days, t)}"
+            ),
+        )
+    if _promoter_within(facts, t.advocate_promoter_days, t):
+        return Placement(
+            slug="advocate",
+            rule="advocate.promoter",
+            reason=_nps_reason(facts, t.advocate_promoter_days, t),
+        )
+    if referrals >= t.advocate_min_converted_referrals:
+        return Placement(
+            slug="advocate",
+            rule="advocate.converted_referrals",
+            reason=_plural(referrals, "converted referral"),
+        )
+    return None
+
+
+def _hold_reason(facts: LadderFacts, t: Thresholds) -> tuple[str, str] | None:
+    # An unhappy customer is not an advocate, whatever else they have done.
+    if facts.open_complaints > 0:
+        return "hold.open_complaints", _plural(facts.open_complaints, "open complaint")
+    if (
+        facts.latest_nps is not None
+        and nps_category(score=facts.latest_nps, thresholds=t) is NpsCategory.DETRACTOR
+        and _within(facts.latest_nps_on, facts.today, t.detractor_hold_days)
+    ):
+        return "hold.detractor", _nps_reason(facts, t.detractor_hold_days, t)
+    return None
+
+
+def _promoter_within(facts: LadderFacts, days: int, t: Thresholds) -> bool:
+    return (
+        facts.latest_nps is not None
+        and nps_category(score=facts.latest_nps, thresholds=t) is NpsCategory.PROMOTER
+        and _within(facts.latest_nps_on, facts.today, days)
+    )
+
+
+def _within(on: date | None, today: date, days: int) -> bool:
+    return on is not None and (today - on).days <= days
+
+
+def _nps_reason(facts: LadderFacts, days: int, t: Thresholds) -> str:
+    category = nps_category(score=facts.latest_nps, thresholds=t)
+    return (
+        f"NPS {facts.latest_nps} ({category}) on {facts.latest_nps_on.isoformat()}"
+        f" (within {days} days)"
+    )
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
