@@ -28,6 +28,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="Bonding")
+# Phone numbers written without a country code are read as numbers of this region.
+PHONE_REGION = env.str("PHONE_REGION", default="US")
+# After an account manager sets a tier by hand, the ladder rules leave it alone this long.
+MANUAL_TIER_HOLD_DAYS = env.int("MANUAL_TIER_HOLD_DAYS", default=90)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [

@@ -1,0 +1,386 @@
+"""Reads about customers: who may see whom, lists, the 360 page, My day, and the rules' facts."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from customers import ladder, value
+from customers.models import (
+    Complaint,
+    ConsentChange,
+    Contract,
+    Customer,
+    FollowUp,
+    Interaction,
+    Purchase,
+    Referral,
+    TierChange,
+    TimelineEntry,
+)
+from customers.roles import ACCOUNT_MANAGERS, MARKETERS
+
+
+def roles_of(user: AbstractBaseUser) -> frozenset[str]:
+    """The user's role groups, looked up once per user object."""
+    if not user.is_authenticated:
+        return frozenset()
+    if not hasattr(user, "_bonding_roles"):
+        user._bonding_roles = frozenset(
+            user.groups.filter(name__in=(MARKETERS, ACCOUNT_MANAGERS)).values_list(
+                "name", flat=True
+            )
+        )
+    return user._bonding_roles
+
+
+def sees_everyone(user: AbstractBaseUser) -> bool:
+    """Admins and marketers see every customer; account managers only their own."""
+    return user.is_authenticated and (user.is_staff or MARKETERS in roles_of(user))
+
+
+def is_marketer(user: AbstractBaseUser) -> bool:
+    return sees_everyone(user)
+
+
+def is_account_manager(user: AbstractBaseUser) -> bool:
+    return ACCOUNT_MANAGERS in roles_of(user)
+
+
+def visible_customers(user: AbstractBaseUser) -> QuerySet[Customer]:
+    """The live customers this user may see and change."""
+    live = Customer.objects.filter(deleted_at__isnull=True)
+    if sees_everyone(user):
+        return live
+    if is_account_manager(user):
+        return live.filter(owner=user)
+    return live.none()
+
+
+def customer_for(user: AbstractBaseUser, pk: int) -> Customer:
+    """One customer the user may see, or 404 (the same answer as for one that does not exist)."""
+    return get_object_or_404(
+        visible_customers(user).select_related("tier", "highest_tier", "owner", "account"), pk=pk
+    )
+
+
+def with_open_complaints(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    return customers.filter(
+        Exists(Complaint.objects.filter(customer=OuterRef("pk"), status=Complaint.Status.OPEN))
+    )
+
+
+def customer_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """What a list of customers shows, fetched in the list's one query."""
+    return customers.select_related("tier", "owner", "account").only(
+        "id", "first_name", "last_name", "email", "phone", "audience", "relationship",
+        "lifetime_value", "share_of_wallet", "churn_risk", "churn_reasons", "nps_latest",
+        "bond_stage", "tier__name", "tier__slug", "tier__colour", "owner__username",
+        "owner__first_name", "owner__last_name", "account__name",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of rows without counting the whole table (counts are slow on big tables)."""
+
+    rows: list
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def page_of(queryset: QuerySet, *, number: int, size: int) -> Page:
+    """Rows of page `number` (1-based), fetching one extra row to learn whether more follow."""
+    number = max(number, 1)
+    start = (number - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    return Page(rows=rows[:size], number=number, has_next=len(rows) > size)
+
+
+def timeline(customer: Customer, *, number: int = 1, size: int = 25) -> Page:
+    """The customer's timeline, newest first: every event from every app in one list."""
+    entries = TimelineEntry.objects.filter(customer=customer).select_related("actor")
+    return page_of(entries.order_by("-occurred_at", "-id"), number=number, size=size)
+
+
+def tier_history(customer: Customer, *, limit: int = 10) -> list[TierChange]:
+    return list(customer.tier_changes.select_related("from_tier", "to_tier", "changed_by")[:limit])
+
+
+def latest_consents(customer: Customer) -> dict[str, ConsentChange]:
+    """For each channel, the most recent record of consent given or withdrawn."""
+    latest: dict[str, ConsentChange] = {}
+    for change in customer.consent_changes.order_by("-changed_at", "-id")[:50]:
+        latest.setdefault(change.channel, change)
+    return latest
+
+
+def open_follow_ups(customer: Customer) -> list[FollowUp]:
+    return list(customer.follow_ups.filter(done_at__isnull=True).select_related("assignee")[:20])
+
+
+def open_complaints(customer: Customer) -> list[Complaint]:
+    return list(customer.complaints.filter(status=Complaint.Status.OPEN).select_related("owner"))
+
+
+@dataclass(frozen=True)
+class MyDay:
+    """An account manager's day: what is due, who is slipping away, what went wrong lately."""
+
+    due: list[FollowUp]
+    upcoming: list[FollowUp]
+    at_risk: list[Customer]
+    complaints: list[Complaint]
+
+
+def my_day(user: AbstractBaseUser, *, today: date | None = None) -> MyDay:
+    """Follow-ups due today or overdue, my riskiest customers and my recent complaints."""
+    today = today or timezone.localdate()
+    end_of_today = timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
+    mine = FollowUp.objects.filter(
+        assignee=user, done_at__isnull=True, customer__deleted_at__isnull=True
+    ).select_related("customer")
+    customers = visible_customers(user)
+    if sees_everyone(user):
+        customers = customers.filter(owner=user)
+    return MyDay(
+        due=list(mine.filter(due_at__lt=end_of_today).order_by("due_at", "id")[:50]),
+        upcoming=list(
+            mine.filter(
+                due_at__gte=end_of_today, due_at__lt=end_of_today + timedelta(days=7)
+            ).order_by("due_at", "id")[:20]
+        ),
+        at_risk=list(customer_rows(customers).order_by("-churn_risk", "id")[:10]),
+        complaints=list(
+            Complaint.objects.filter(customer__in=customers)
+            .select_related("customer")
+            .order_by("-opened_at", "-id")[:10]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the ladder, bond and churn rules need to know about one customer."""
+
+    ladder: ladder.LadderFacts
+    churn: value.ChurnFacts
+    lifetime_value: Decimal
+    spend_12m: Decimal
+    first_purchase_on: date | None
+    last_purchase_on: date | None
+    purchase_days: int  # distinct days with a purchase: BG/NBD counts buying occasions
+    mean_value: float  # mean spend per buying occasion
+
+
+def gather_facts(customers: list[Customer], *, today: date) -> dict[int, CustomerFacts]:
+    """The facts of many customers at once: one grouped query per table, never one per row."""
+    ids = [customer.pk for customer in customers]
+    year_ago = today - timedelta(days=365)
+    purchases = {
+        row["customer_id"]: row
+        for row in Purchase.objects.filter(customer_id__in=ids)
+        .values("customer_id")
+        .annotate(
+            count=Count("id"),
+            days=Count("purchased_on", distinct=True),
+            total=Sum("amount"),
+            count_12m=Count("id", filter=Q(purchased_on__gt=year_ago)),
+            spend_12m=Sum("amount", filter=Q(purchased_on__gt=year_ago)),
+            first=Min("purchased_on"),
+            last=Max("purchased_on"),
+        )
+    }
+    contracts = {
+        row["customer_id"]: row["ends"]
+        for row in Contract.objects.filter(
+            customer_id__in=ids, starts_on__lte=today, ends_on__gte=today
+        )
+        .exclude(renewal_status=Contract.Renewal.CANCELLED)
+        .values("customer_id")
+        .annotate(ends=Min("ends_on"))
+    }
+    referrals = {
+        row["referrer_id"]: row
+        for row in Referral.objects.filter(referrer_id__in=ids)
+        .values("referrer_id")
+        .annotate(
+            made=Count("id"),
+            converted=Count("id", filter=Q(status=Referral.Status.CONVERTED)),
+        )
+    }
+    open_complaint_dates: dict[int, list[date]] = defaultdict(list)
+    resolved_12m: dict[int, int] = defaultdict(int)
+    for customer_id, status, opened_at in (
+        Complaint.objects.filter(customer_id__in=ids)
+        .filter(Q(status=Complaint.Status.OPEN) | Q(resolved_at__date__gt=year_ago))
+        .values_list("customer_id", "status", "opened_at")
+    ):
+        if status == Complaint.Status.OPEN:
+            open_complaint_dates[customer_id].append(timezone.localdate(opened_at))
+        else:
+            resolved_12m[customer_id] += 1
+    two_way = Q(direction=Interaction.Direction.INBOUND) | Q(
+        channel__in=[
+            Interaction.Kind.MEETING,
+            Interaction.Kind.SUPPORT,
+            Interaction.Kind.CALL,
+            Interaction.Kind.CHAT,
+        ]
+    )
+    interactions = {
+        row["customer_id"]: row
+        for row in Interaction.objects.filter(customer_id__in=ids)
+        .values("customer_id")
+        .annotate(
+            last=Max("occurred_at"),
+            last_two_way=Max("occurred_at", filter=two_way),
+            last_event=Max("occurred_at", filter=Q(channel=Interaction.Kind.EVENT)),
+        )
+    }
+    latest_sentiment = (
+        dict(
+            Interaction.objects.filter(customer_id__in=ids)
+            .order_by("customer_id", "-occurred_at", "-id")
+            .distinct("customer_id")
+            .values_list("customer_id", "sentiment")
+        )
+        if _supports_distinct_on()
+        else _latest_sentiment_portable(ids)
+    )
+    consented = set(
+        ConsentChange.objects.filter(customer_id__in=ids, granted=True)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+
+    facts = {}
+    for customer in customers:
+        bought = purchases.get(customer.pk, {})
+        talked = interactions.get(customer.pk, {})
+        referred = referrals.get(customer.pk, {})
+        contract_ends = contracts.get(customer.pk)
+        nps_on = timezone.localdate(customer.nps_latest_at) if customer.nps_latest_at else None
+        last_two_way = _day(talked.get("last_two_way"))
+        if nps_on and customer.nps_latest is not None:
+            # Answering a survey is a two-way exchange too.
+            last_two_way = max(filter(None, [last_two_way, nps_on]))
+        last_purchase = bought.get("last")
+        purchase_days = bought.get("days", 0)
+        total = bought.get("total") or Decimal(0)
+        gaps = (
+            (last_purchase - bought["first"]).days / (purchase_days - 1)
+            if purchase_days > 1
+            else None
+        )
+        facts[customer.pk] = CustomerFacts(
+            ladder=ladder.LadderFacts(
+                today=today,
+                purchase_count=bought.get("count", 0),
+                purchases_12m=bought.get("count_12m", 0),
+                spend_12m=max(bought.get("spend_12m") or Decimal(0), Decimal(0)),
+                has_active_contract=contract_ends is not None,
+                latest_nps=customer.nps_latest if nps_on else None,
+                latest_nps_on=nps_on,
+                converted_referrals=referred.get("converted", 0),
+                referrals_made=referred.get("made", 0),
+                open_complaints=len(open_complaint_dates[customer.pk]),
+                stated_preferences=customer.pk in consented,
+                last_two_way_on=last_two_way,
+                last_community_on=_day(talked.get("last_event")),
+                manual_tier_slug=customer.tier.slug if customer.manual_tier_until else None,
+                manual_until=customer.manual_tier_until,
+            ),
+            churn=value.ChurnFacts(
+                today=today,
+                days_since_last_purchase=(
+                    max((today - last_purchase).days, 0) if last_purchase else None
+                ),
+                usual_gap_days=gaps,
+                purchase_count=bought.get("count", 0),
+                probability_alive=customer.probability_alive,
+                latest_nps_score=customer.nps_latest if nps_on else None,
+                latest_nps_date=nps_on,
+                open_complaints=tuple(open_complaint_dates[customer.pk]),
+                resolved_complaints_12m=resolved_12m[customer.pk],
+                days_since_last_interaction=(
+                    max((today - _day(talked["last"])).days, 0) if talked.get("last") else None
+                ),
+                last_interaction_sentiment=latest_sentiment.get(customer.pk),
+                has_active_contract=contract_ends is not None,
+                contract_ends_in_days=(contract_ends - today).days if contract_ends else None,
+            ),
+            lifetime_value=value.lifetime_value(amounts=[total]),
+            spend_12m=max(bought.get("spend_12m") or Decimal(0), Decimal(0)),
+            first_purchase_on=bought.get("first"),
+            last_purchase_on=last_purchase,
+            purchase_days=purchase_days,
+            mean_value=float(total) / purchase_days if purchase_days else 0.0,
+        )
+    return facts
+
+
+def _day(moment: datetime | None) -> date | None:
+    return timezone.localdate(moment) if moment else None
+
+
+def _supports_distinct_on() -> bool:
+    from django.db import connection
+
+    return connection.features.can_distinct_on_fields
+
+
+def _latest_sentiment_portable(ids: list[int]) -> dict[int, str]:
+    """SQLite has no DISTINCT ON: keep the newest interaction per customer in Python."""
+    latest: dict[int, str] = {}
+    for customer_id, sentiment in (
+        Interaction.objects.filter(customer_id__in=ids)
+        .order_by("customer_id", "-occurred_at", "-id")
+        .values_list("customer_id", "sentiment")
+    ):
+        latest.setdefault(customer_id, sentiment)
+    return latest
+
+
+def purchase_histories(*, today: date) -> dict:
+    """Every buying customer's BG/NBD and Gamma-Gamma inputs, from one grouped query.
+
+    Weeks as the unit; frequency counts repeat buying days; mean value is per buying day.
+    """
+    import numpy as np
+
+    rows = list(
+        Purchase.objects.filter(customer__deleted_at__isnull=True, purchased_on__lte=today)
+        .values("customer_id")
+        .annotate(
+            days=Count("purchased_on", distinct=True),
+            total=Sum("amount"),
+            spend_12m=Sum("amount", filter=Q(purchased_on__gt=today - timedelta(days=365))),
+            first=Min("purchased_on"),
+            last=Max("purchased_on"),
+        )
+        .values_list("days", "total", "spend_12m", "first", "last")
+    )
+    if not rows:
+        empty = np.zeros(0)
+        return dict.fromkeys(("frequency", "recency", "age", "mean_value", "spend_12m"), empty)
+    days, total, spend_12m, first, last = zip(*rows, strict=True)
+    days_array = np.array(days, dtype=float)
+    first_ordinal = np.array([d.toordinal() for d in first], dtype=float)
+    last_ordinal = np.array([d.toordinal() for d in last], dtype=float)
+    return {
+        "frequency": days_array - 1,
+        "recency": (last_ordinal - first_ordinal) / 7,
+        "age": (today.toordinal() - first_ordinal) / 7,
+        "mean_value": np.array([float(t or 0) for t in total]) / days_array,
+        "spend_12m": np.array([max(float(s or 0), 0.0) for s in spend_12m]),
+    }

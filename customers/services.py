@@ -1,0 +1,704 @@
+"""Every write the business does to customers: one function, one transaction each."""
+
+import logging
+import secrets
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from customers import ladder, queries, value
+from customers.contact import normalize_email
+from customers.models import (
+    Account,
+    BondChange,
+    Channel,
+    Complaint,
+    ConsentChange,
+    Contract,
+    Customer,
+    FollowUp,
+    Interaction,
+    Purchase,
+    Referral,
+    Reward,
+    Tier,
+    TierChange,
+    TimelineEntry,
+    ValueModel,
+)
+from customers.signals import tier_changed
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_FIELDS = (
+    "external_id", "first_name", "last_name", "email", "phone", "postal_address", "account",
+    "audience", "relationship", "partner_kind", "owner", "timezone", "preferred_channel",
+    "estimated_wallet",
+)  # fmt: skip
+CONSENT_FIELDS = tuple(f"consent_{channel}" for channel in Channel.values)
+
+
+def note_on_timeline(
+    *,
+    customer: Customer,
+    kind: str,
+    title: str,
+    detail: str = "",
+    actor: AbstractBaseUser | None = None,
+    occurred_at: datetime | None = None,
+    source_id: int | None = None,
+) -> TimelineEntry:
+    """Add one entry to the customer's timeline (any app may tell of what it did)."""
+    return TimelineEntry.objects.create(
+        customer=customer,
+        kind=kind,
+        title=title[:300],
+        detail=detail,
+        actor=actor,
+        occurred_at=occurred_at or timezone.now(),
+        source_id=source_id,
+    )
+
+
+@transaction.atomic
+def create_customer(
+    *, data: dict[str, Any], by: AbstractBaseUser | None, consent_source: str = "entered by staff"
+) -> Customer:
+    """Create a customer from validated-or-not field values; places them on the ladder."""
+    customer = Customer(**{k: v for k, v in data.items() if k in CUSTOMER_FIELDS})
+    customer.tier = Tier.objects.order_by("rank").first()
+    customer.highest_tier = customer.tier
+    customer.email = normalize_email(customer.email)
+    customer.full_clean()
+    customer.save()
+    for field in CONSENT_FIELDS:
+        if data.get(field):
+            _record_consent(customer, field.removeprefix("consent_"), True, consent_source, by)
+    note_on_timeline(
+        customer=customer, kind=TimelineEntry.Kind.NOTE, title="Customer created", actor=by
+    )
+    place_customer(customer=customer)
+    return customer
+
+
+@transaction.atomic
+def update_customer(
+    *,
+    customer: Customer,
+    data: dict[str, Any],
+    by: AbstractBaseUser | None,
+    consent_source: str = "edited by staff",
+) -> Customer:
+    """Change a customer's fields; consent changes are recorded with when and how."""
+    for field in CUSTOMER_FIELDS:
+        if field in data:
+            setattr(customer, field, data[field])
+    customer.email = normalize_email(customer.email)
+    customer.full_clean()
+    customer.updated_at = timezone.now()
+    customer.save()
+    for field in CONSENT_FIELDS:
+        if field in data and bool(data[field]) != getattr(customer, field):
+            set_consent(
+                customer=customer,
+                channel=field.removeprefix("consent_"),
+                granted=bool(data[field]),
+                source=consent_source,
+                by=by,
+            )
+    return customer
+
+
+@transaction.atomic
+def delete_customer(*, customer: Customer, by: AbstractBaseUser | None) -> Customer:
+    """Soft delete: the row stays as a tombstone so sync clients learn of it."""
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(deleted_at=now, updated_at=now)
+    customer.deleted_at = customer.updated_at = now
+    logger.info("customer %s deleted by %s", customer.pk, getattr(by, "pk", None))
+    return customer
+
+
+@transaction.atomic
+def save_account(*, account: Account, data: dict[str, Any]) -> Account:
+    """Create or change an account (a company)."""
+    for field in ("name", "website", "industry", "owner"):
+        if field in data:
+            setattr(account, field, data[field])
+    account.full_clean()
+    account.save()
+    return account
+
+
+def _record_consent(
+    customer: Customer, channel: str, granted: bool, source: str, by: AbstractBaseUser | None
+) -> ConsentChange:
+    change = ConsentChange.objects.create(
+        customer=customer, channel=channel, granted=granted, source=source, changed_by=by
+    )
+    verb = "gave" if granted else "withdrew"
+    note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.CONSENT,
+        title=f"{verb.capitalize()} consent to {Channel(channel).label} ({source})",
+        actor=by,
+        source_id=change.pk,
+    )
+    return change
+
+
+@transaction.atomic
+def set_consent(
+    *,
+    customer: Customer,
+    channel: str,
+    granted: bool,
+    source: str,
+    by: AbstractBaseUser | None = None,
+) -> bool:
+    """Give or withdraw consent on one channel; returns whether anything changed (idempotent)."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": f"Unknown channel “{channel}”."})
+    field = f"consent_{channel}"
+    changed = (
+        Customer.objects.filter(pk=customer.pk)
+        .exclude(**{field: granted})
+        .update(**{field: granted}, updated_at=timezone.now())
+    )
+    setattr(customer, field, granted)
+    if changed:
+        _record_consent(customer, channel, granted, source, by)
+    return bool(changed)
+
+
+@transaction.atomic
+def log_interaction(
+    *,
+    customer: Customer,
+    author: AbstractBaseUser | None,
+    channel: str,
+    summary: str,
+    direction: str = Interaction.Direction.OUTBOUND,
+    notes: str = "",
+    sentiment: str = Interaction.Sentiment.NEUTRAL,
+    occurred_at: datetime | None = None,
+    follow_up_on: date | None = None,
+) -> Interaction:
+    """Log a call, meeting, message or event; a follow-up date becomes a follow-up."""
+    interaction = Interaction(
+        customer=customer,
+        author=author,
+        channel=channel,
+        direction=direction,
+        summary=summary,
+        notes=notes,
+        sentiment=sentiment,
+        occurred_at=occurred_at or timezone.now(),
+        follow_up_on=follow_up_on,
+    )
+    interaction.full_clean()
+    interaction.save()
+    note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.INTERACTION,
+        title=f"{interaction.get_channel_display()} ({interaction.get_direction_display().lower()})"
+        f": {summary}",
+        detail=notes,
+        actor=author,
+        occurred_at=interaction.occurred_at,
+        source_id=interaction.pk,
+    )
+    if follow_up_on:
+        schedule_follow_up(
+            customer=customer,
+            assignee=customer.owner or author,
+            due_at=_start_of_working_day(follow_up_on),
+            reason=f"Follow up: {summary}",
+            source="interaction",
+        )
+    refresh_customer(customer=customer)
+    return interaction
+
+
+def _start_of_working_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(9, 0)))
+
+
+@transaction.atomic
+def schedule_follow_up(
+    *,
+    customer: Customer,
+    assignee: AbstractBaseUser | None,
+    due_at: datetime,
+    reason: str,
+    source: str = "",
+    notes: str = "",
+) -> FollowUp:
+    """Put something on an account manager's to-do list for this customer."""
+    follow_up = FollowUp(
+        customer=customer,
+        assignee=assignee,
+        due_at=due_at,
+        reason=reason[:300],
+        source=source,
+        notes=notes,
+    )
+    follow_up.full_clean()
+    follow_up.save()
+    return follow_up
+
+
+@transaction.atomic
+def complete_follow_up(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
+    """Mark a follow-up done; returns False when it already was (clicking twice is harmless)."""
+    now = timezone.now()
+    done = FollowUp.objects.filter(pk=follow_up.pk, done_at__isnull=True).update(
+        done_at=now, done_by=by
+    )
+    if done:
+        follow_up.done_at, follow_up.done_by = now, by
+        note_on_timeline(
+            customer=follow_up.customer,
+            kind=TimelineEntry.Kind.FOLLOW_UP,
+            title=f"Follow-up done: {follow_up.reason}",
+            actor=by,
+            source_id=follow_up.pk,
+        )
+    return bool(done)
+
+
+@transaction.atomic
+def open_complaint(
+    *,
+    customer: Customer,
+    by: AbstractBaseUser | None,
+    category: str,
+    description: str,
+    severity: str = Complaint.Severity.MEDIUM,
+    owner: AbstractBaseUser | None = None,
+    opened_at: datetime | None = None,
+) -> Complaint:
+    """Record a complaint (welcome: it is a chance to win the customer back)."""
+    complaint = Complaint(
+        customer=customer,
+        category=category,
+        description=description,
+        severity=severity,
+        owner=owner or customer.owner or by,
+        opened_at=opened_at or timezone.now(),
+    )
+    complaint.full_clean()
+    complaint.save()
+    note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.COMPLAINT,
+        title=f"Complaint ({complaint.get_severity_display().lower()}): {category}",
+        detail=description,
+        actor=by,
+        occurred_at=complaint.opened_at,
+        source_id=complaint.pk,
+    )
+    refresh_customer(customer=customer)
+    return complaint
+
+
+@transaction.atomic
+def resolve_complaint(
+    *, complaint: Complaint, by: AbstractBaseUser | None, resolution: str
+) -> Complaint:
+    """Close a complaint with what was done about it."""
+    if not resolution.strip():
+        raise ValidationError({"resolution": "Say how the complaint was resolved."})
+    now = timezone.now()
+    resolved = Complaint.objects.filter(pk=complaint.pk, status=Complaint.Status.OPEN).update(
+        status=Complaint.Status.RESOLVED, resolution=resolution, resolved_at=now
+    )
+    if not resolved:
+        raise ValidationError("This complaint is already resolved.")
+    complaint.status, complaint.resolution, complaint.resolved_at = (
+        Complaint.Status.RESOLVED,
+        resolution,
+        now,
+    )
+    note_on_timeline(
+        customer=complaint.customer,
+        kind=TimelineEntry.Kind.COMPLAINT_RESOLVED,
+        title=f"Complaint resolved: {complaint.category}",
+        detail=resolution,
+        actor=by,
+        source_id=complaint.pk,
+    )
+    refresh_customer(customer=complaint.customer)
+    return complaint
+
+
+@transaction.atomic
+def record_purchase(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    purchased_on: date,
+    currency: str = "EUR",
+    product_category: str = "",
+    external_id: str | None = None,
+    by: AbstractBaseUser | None = None,
+) -> Purchase:
+    """Record a purchase (a negative amount is a refund)."""
+    purchase = Purchase(
+        customer=customer,
+        amount=amount,
+        currency=currency.upper(),
+        purchased_on=purchased_on,
+        product_category=product_category,
+        external_id=external_id or None,
+    )
+    purchase.full_clean()
+    purchase.save()
+    what = f" — {product_category}" if product_category else ""
+    note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.PURCHASE,
+        title=f"Purchase: {Decimal(purchase.amount):.2f} {purchase.currency}{what}",
+        actor=by,
+        occurred_at=_start_of_working_day(purchased_on),
+        source_id=purchase.pk,
+    )
+    refresh_customer(customer=customer)
+    return purchase
+
+
+@transaction.atomic
+def add_contract(
+    *,
+    customer: Customer,
+    title: str,
+    starts_on: date,
+    ends_on: date,
+    value: Decimal = Decimal(0),
+    by: AbstractBaseUser | None = None,
+) -> Contract:
+    """Record a contract; its end is what the renewal step of a program is anchored to."""
+    contract = Contract(
+        customer=customer, title=title, starts_on=starts_on, ends_on=ends_on, value=value
+    )
+    contract.full_clean()
+    contract.save()
+    note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.CONTRACT,
+        title=f"Contract: {title} ({starts_on:%Y-%m-%d} to {ends_on:%Y-%m-%d})",
+        actor=by,
+        source_id=contract.pk,
+    )
+    refresh_customer(customer=customer)
+    return contract
+
+
+def new_referral_code() -> str:
+    """Short enough to read out on the phone, random enough not to be guessed."""
+    return secrets.token_hex(5).upper()
+
+
+@transaction.atomic
+def record_referral(
+    *,
+    referrer: Customer,
+    referred_name: str = "",
+    referred_email: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Referral:
+    """Record that a customer referred someone, with a code to recognise them by."""
+    referral = Referral(
+        referrer=referrer,
+        referred_name=referred_name,
+        referred_email=referred_email.strip().lower(),
+        code=new_referral_code(),
+    )
+    referral.full_clean()
+    referral.save()
+    who = referred_name or referred_email or "someone"
+    note_on_timeline(
+        customer=referrer,
+        kind=TimelineEntry.Kind.REFERRAL,
+        title=f"Referred {who} (code {referral.code})",
+        actor=by,
+        source_id=referral.pk,
+    )
+    refresh_customer(customer=referrer)
+    return referral
+
+
+@transaction.atomic
+def convert_referral(*, referral: Referral, referred_customer: Customer | None = None) -> Referral:
+    """The referred person became a customer: the referrer's advocacy counts."""
+    now = timezone.now()
+    converted = Referral.objects.filter(pk=referral.pk, status=Referral.Status.INVITED).update(
+        status=Referral.Status.CONVERTED, converted_at=now, referred_customer=referred_customer
+    )
+    if converted:
+        referral.status, referral.converted_at = Referral.Status.CONVERTED, now
+        referral.referred_customer = referred_customer
+        note_on_timeline(
+            customer=referral.referrer,
+            kind=TimelineEntry.Kind.REFERRAL,
+            title=f"Referral {referral.code} converted",
+            source_id=referral.pk,
+        )
+        refresh_customer(customer=referral.referrer)
+    return referral
+
+
+@transaction.atomic
+def give_reward(
+    *,
+    customer: Customer,
+    kind: str,
+    reason: str,
+    value: Decimal = Decimal(0),
+    by: AbstractBaseUser | None = None,
+) -> Reward:
+    """Record a gift, discount, trial or survey premium given to the customer."""
+    reward = Reward(customer=customer, kind=kind, reason=reason, value=value)
+    reward.full_clean()
+    reward.save()
+    note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.REWARD,
+        title=f"{reward.get_kind_display()}: {reason}" + (f" ({value})" if value else ""),
+        actor=by,
+        source_id=reward.pk,
+    )
+    return reward
+
+
+@transaction.atomic
+def set_tier(
+    *,
+    customer: Customer,
+    tier: Tier,
+    by: AbstractBaseUser,
+    reason: str,
+    hold_days: int | None = None,
+) -> TierChange | None:
+    """An account manager puts a customer on a rung by hand; the rules then leave them be."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why you move this customer by hand."})
+    hold_days = settings.MANUAL_TIER_HOLD_DAYS if hold_days is None else hold_days
+    customer.manual_tier_until = timezone.localdate() + timedelta(days=hold_days)
+    Customer.objects.filter(pk=customer.pk).update(manual_tier_until=customer.manual_tier_until)
+    return _move(customer=customer, to=tier, reason=reason, rule="manual", by=by)
+
+
+def _move(
+    *,
+    customer: Customer,
+    to: Tier,
+    reason: str,
+    rule: str,
+    by: AbstractBaseUser | None = None,
+) -> TierChange | None:
+    """Move a customer to a tier, recording the change and telling whoever listens."""
+    old = customer.tier
+    if old is not None and old.pk == to.pk:
+        return None
+    change = TierChange.objects.create(
+        customer=customer,
+        from_tier=old,
+        to_tier=to,
+        reason=reason[:300],
+        rule=rule,
+        changed_by=by,
+        direction=ladder.direction(old_rank=old.rank if old else None, new_rank=to.rank).value
+        if old is None or old.rank != to.rank
+        else "up",
+    )
+    customer.tier = to
+    fields = {"tier": to, "updated_at": timezone.now()}
+    if customer.highest_tier is None or to.rank > customer.highest_tier.rank:
+        customer.highest_tier = to
+        fields["highest_tier"] = to
+    Customer.objects.filter(pk=customer.pk).update(**fields)
+    arrow = "up" if change.direction == "up" else "down"
+    note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.TIER,
+        title=f"Moved {arrow} to {to.name}: {reason}",
+        actor=by,
+        source_id=change.pk,
+    )
+    transaction.on_commit(
+        lambda: tier_changed.send(
+            sender=Customer, customer=customer, from_tier=old, to_tier=to, change=change
+        )
+    )
+    return change
+
+
+def place_customer(*, customer: Customer, facts: queries.CustomerFacts | None = None) -> None:
+    """Run the ladder and bond rules for one customer and record any move."""
+    if facts is None:
+        facts = queries.gather_facts([customer], today=timezone.localdate())[customer.pk]
+    tiers = list(Tier.objects.order_by("rank"))
+    _place(customer, facts, tiers)
+
+
+def _place(customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier]) -> None:
+    by_slug = {tier.slug: tier for tier in tiers}
+    if customer.manual_tier_until and customer.manual_tier_until < facts.ladder.today:
+        # The hold is over: the rules take the customer back.
+        Customer.objects.filter(pk=customer.pk).update(manual_tier_until=None)
+        customer.manual_tier_until = None
+    placement = ladder.place_on_ladder(facts=facts.ladder)
+    if placement.rule != "manual.hold" and tiers:
+        slug = ladder.fit_to_ladder(slug=placement.slug, available=[t.slug for t in tiers])
+        _move(customer=customer, to=by_slug[slug], reason=placement.reason, rule=placement.rule)
+    bond = ladder.place_on_bond(facts=facts.ladder)
+    if bond.slug != customer.bond_stage:
+        change = BondChange.objects.create(
+            customer=customer,
+            from_stage=customer.bond_stage,
+            to_stage=bond.slug,
+            reason=bond.reason[:300],
+            rule=bond.rule,
+        )
+        Customer.objects.filter(pk=customer.pk).update(bond_stage=bond.slug)
+        customer.bond_stage = bond.slug
+        note_on_timeline(
+            customer=customer,
+            kind=TimelineEntry.Kind.BOND,
+            title=f"Bond: {ladder.BOND_STAGE_NAMES[bond.slug]} ({bond.reason})",
+            source_id=change.pk,
+        )
+
+
+def _value_fields(
+    customer: Customer, facts: queries.CustomerFacts, forecast: value.ValueForecast, index: int
+) -> dict[str, Any]:
+    """The stored value figures for one customer, from its facts and the forecast row."""
+    alive = forecast.probability_alive[index]
+    alive = None if np.isnan(alive) else float(alive)
+    churn_facts = facts.churn
+    if alive is not None:
+        churn_facts = value.ChurnFacts(**{**churn_facts.__dict__, "probability_alive": alive})
+    risk = value.churn_risk(churn_facts)
+    return {
+        "lifetime_value": facts.lifetime_value,
+        "predicted_value_12m": Decimal(str(round(float(forecast.value_12m[index]), 2))),
+        "probability_alive": alive,
+        "share_of_wallet": value.share_of_wallet(
+            spend_12m=facts.spend_12m, wallet=customer.estimated_wallet
+        ),
+        "churn_risk": risk.score,
+        "churn_reasons": risk.reasons,
+        "value_method": str(forecast.method[index]),
+        "first_purchase_on": facts.first_purchase_on,
+        "last_purchase_on": facts.last_purchase_on,
+    }
+
+
+def _histories(facts: list[queries.CustomerFacts], today: date) -> dict[str, np.ndarray]:
+    """BG/NBD inputs in weeks: repeat buying occasions, their recency, and customer age."""
+    first = [f.first_purchase_on for f in facts]
+    last = [f.last_purchase_on for f in facts]
+    return {
+        "frequency": np.array([max(f.purchase_days - 1, 0) for f in facts], dtype=float),
+        "recency": np.array(
+            [(b - a).days / 7 if a else 0.0 for a, b in zip(first, last, strict=True)]
+        ),
+        "age": np.array([(today - a).days / 7 if a else 0.0 for a in first]),
+        "mean_value": np.array([f.mean_value for f in facts]),
+        "spend_12m": np.array([float(f.spend_12m) for f in facts]),
+    }
+
+
+def refresh_customer(*, customer: Customer) -> None:
+    """Re-run the ladder rules and recompute the value figures for one customer after an event."""
+    today = timezone.localdate()
+    facts = queries.gather_facts([customer], today=today)[customer.pk]
+    model = ValueModel.objects.order_by("-fitted_at").first()
+    forecast = value.predicted_value_12m(
+        **_histories([facts], today),
+        bg_nbd=model.bg_nbd if model else None,
+        gamma_gamma=model.gamma_gamma if model else None,
+        min_repeat_customers=0 if model else value.MIN_REPEAT_CUSTOMERS,
+    )
+    fields = _value_fields(customer, facts, forecast, 0)
+    fields["value_refreshed_at"] = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(**fields)
+    for name, field_value in fields.items():
+        setattr(customer, name, field_value)
+    _place(customer, facts, list(Tier.objects.order_by("rank")))
+
+
+def refresh_everyone(*, batch_size: int = 2000, today: date | None = None) -> dict[str, Any]:
+    """Nightly: refit the value model on the whole base, then refresh every customer in batches.
+
+    The fit reads one grouped query over all purchases; the refresh works in batches of
+    `batch_size` customers, each a handful of grouped queries and one bulk update.
+    """
+    today = today or timezone.localdate()
+    model = fit_value_model(today=today)
+    tiers = list(Tier.objects.order_by("rank"))
+    refreshed = 0
+    last_id = 0
+    while True:
+        batch = list(
+            Customer.objects.filter(deleted_at__isnull=True, pk__gt=last_id)
+            .select_related("tier", "highest_tier")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            break
+        last_id = batch[-1].pk
+        with transaction.atomic():
+            facts = queries.gather_facts(batch, today=today)
+            ordered = [facts[c.pk] for c in batch]
+            forecast = value.predicted_value_12m(
+                **_histories(ordered, today),
+                bg_nbd=model.bg_nbd if model else None,
+                gamma_gamma=model.gamma_gamma if model else None,
+                min_repeat_customers=0 if model else value.MIN_REPEAT_CUSTOMERS,
+            )
+            now = timezone.now()
+            for index, customer in enumerate(batch):
+                for name, field_value in _value_fields(
+                    customer, ordered[index], forecast, index
+                ).items():
+                    setattr(customer, name, field_value)
+                customer.value_refreshed_at = now
+            Customer.objects.bulk_update(
+                batch,
+                [
+                    "lifetime_value", "predicted_value_12m", "probability_alive",
+                    "share_of_wallet", "churn_risk", "churn_reasons", "value_method",
+                    "first_purchase_on", "last_purchase_on", "value_refreshed_at",
+                ],
+            )  # fmt: skip
+            for customer in batch:
+                _place(customer, facts[customer.pk], tiers)
+        refreshed += len(batch)
+    logger.info("value refresh: %s customers, model %s", refreshed, "fitted" if model else "none")
+    return {"customers": refreshed, "model": model.pk if model else None}
+
+
+def fit_value_model(*, today: date) -> ValueModel | None:
+    """Fit BG/NBD and Gamma-Gamma on every customer's purchase history; None when too thin."""
+    histories = queries.purchase_histories(today=today)
+    if not histories["frequency"].size:
+        return None
+    forecast = value.predicted_value_12m(**histories)
+    if forecast.bg_nbd is None or forecast.gamma_gamma is None:
+        logger.info("value model not fitted: %s", forecast.fallback_reason)
+        return None
+    return ValueModel.objects.create(
+        customers=int(histories["frequency"].size),
+        bg_nbd_params=forecast.bg_nbd.__dict__,
+        gamma_gamma_params=forecast.gamma_gamma.__dict__,
+    )

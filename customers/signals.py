@@ -1,0 +1,6 @@
+"""Events the customers app announces to the apps above it (programs, the dashboard)."""
+
+from django.dispatch import Signal
+
+# Sent after commit when a customer moves on the ladder: customer, from_tier, to_tier, change.
+tier_changed = Signal()
