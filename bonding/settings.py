@@ -63,6 +63,7 @@ MIDDLEWARE = [
     # Every page needs a signed-in user unless its view says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "bonding.middleware.ViewerTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -561,6 +561,10 @@ class FollowUp(models.Model):
     def is_done(self) -> bool:
         return self.done_at is not None
 
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_at is None and self.due_at < now()
+
 
 class TimelineEntry(models.Model):
     """One line of the customer's timeline: every event, from any app, newest first."""

@@ -112,6 +112,20 @@ def timeline(customer: Customer, *, number: int = 1, size: int = 25) -> Page:
     return page_of(entries.order_by("-occurred_at", "-id"), number=number, size=size)
 
 
+def last_timeline_id(customer: Customer) -> int:
+    """The newest timeline entry's id, to tell later what a write added."""
+    return TimelineEntry.objects.filter(customer=customer).aggregate(last=Max("id"))["last"] or 0
+
+
+def timeline_since(customer: Customer, *, after_id: int) -> list[TimelineEntry]:
+    """Entries added after `after_id`, newest first (what one quick action wrote)."""
+    return list(
+        TimelineEntry.objects.filter(customer=customer, id__gt=after_id)
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")
+    )
+
+
 def tier_history(customer: Customer, *, limit: int = 10) -> list[TierChange]:
     return list(customer.tier_changes.select_related("from_tier", "to_tier", "changed_by")[:limit])
 
@@ -384,3 +398,14 @@ def purchase_histories(*, today: date) -> dict:
         "mean_value": np.array([float(t or 0) for t in total]) / days_array,
         "spend_12m": np.array([max(float(s or 0), 0.0) for s in spend_12m]),
     }
+
+
+def ladder_counts() -> list:
+    """Every rung, bottom first, with how many live customers stand on it."""
+    from customers.models import Tier
+
+    return list(
+        Tier.objects.annotate(
+            customer_count=Count("customers", filter=Q(customers__deleted_at__isnull=True))
+        ).order_by("rank")
+    )

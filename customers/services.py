@@ -73,6 +73,8 @@ def create_customer(
 ) -> Customer:
     """Create a customer from validated-or-not field values; places them on the ladder."""
     customer = Customer(**{k: v for k, v in data.items() if k in CUSTOMER_FIELDS})
+    for field in CONSENT_FIELDS:
+        setattr(customer, field, bool(data.get(field)))
     customer.tier = Tier.objects.order_by("rank").first()
     customer.highest_tier = customer.tier
     customer.email = normalize_email(customer.email)
@@ -702,3 +704,51 @@ def fit_value_model(*, today: date) -> ValueModel | None:
         bg_nbd_params=forecast.bg_nbd.__dict__,
         gamma_gamma_params=forecast.gamma_gamma.__dict__,
     )
+
+
+@transaction.atomic
+def save_tier(*, tier: Tier, data: dict[str, Any]) -> Tier:
+    """Create or change a rung of the ladder (name, colour, rank, description)."""
+    for field in ("rank", "name", "slug", "colour", "description"):
+        if field in data:
+            setattr(tier, field, data[field])
+    tier.full_clean()
+    tier.save()
+    return tier
+
+
+@transaction.atomic
+def remove_tier(*, tier: Tier, by: AbstractBaseUser | None) -> int:
+    """Take a rung off the ladder; its customers step down to the rung below (or up, at the
+    bottom), each move recorded. Returns how many customers moved."""
+    others = list(Tier.objects.exclude(pk=tier.pk).order_by("rank"))
+    if not others:
+        raise ValidationError("The ladder needs at least one rung.")
+    below = [t for t in others if t.rank < tier.rank]
+    target = below[-1] if below else others[0]
+    reason = f"{tier.name} was removed from the ladder"
+    moved = 0
+    while True:
+        batch = list(Customer.objects.filter(tier=tier).values_list("pk", flat=True)[:5000])
+        if not batch:
+            break
+        now = timezone.now()
+        direction = "down" if target.rank < tier.rank else "up"
+        TierChange.objects.bulk_create(
+            TierChange(
+                customer_id=pk,
+                from_tier=tier,
+                to_tier=target,
+                reason=reason,
+                rule="ladder.removed",
+                changed_by=by,
+                direction=direction,
+                changed_at=now,
+            )
+            for pk in batch
+        )
+        Customer.objects.filter(pk__in=batch).update(tier=target, updated_at=now)
+        moved += len(batch)
+    Customer.objects.filter(highest_tier=tier).update(highest_tier=target)
+    tier.delete()
+    return moved

@@ -1,0 +1,208 @@
+"""Forms of the customer pages; validation lives in the models and services they call."""
+
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from customers.contact import normalize_email, normalize_phone
+from customers.filters import owners
+from customers.models import (
+    Account,
+    Complaint,
+    Contract,
+    Customer,
+    Interaction,
+    Purchase,
+    Referral,
+    Reward,
+    Tier,
+)
+
+TIME_ZONES = [("", "The organization's time zone")] + [
+    (name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class CustomerForm(forms.ModelForm):
+    """Create or edit a customer; e-mail and phone are normalised before they are checked."""
+
+    timezone = forms.ChoiceField(choices=TIME_ZONES, required=False, label="Time zone")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "first_name", "last_name", "email", "phone", "account", "audience", "relationship",
+            "partner_kind", "owner", "timezone", "preferred_channel", "consent_email",
+            "consent_sms", "consent_phone", "consent_letter", "estimated_wallet",
+            "postal_address", "external_id",
+        ]  # fmt: skip
+        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
+        labels = {
+            "consent_email": "May e-mail",
+            "consent_sms": "May text (SMS)",
+            "consent_phone": "May call",
+            "consent_letter": "May write letters",
+            "external_id": "External ID (for sync)",
+        }
+
+    def __init__(self, *args, may_assign_owner: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners()
+        if not may_assign_owner:
+            # Account managers own what they create; only marketers and admins hand customers on.
+            del self.fields["owner"]
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data.get("email", ""))
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data.get("phone", ""), region=settings.PHONE_REGION)
+
+    def clean_external_id(self) -> str | None:
+        return self.cleaned_data.get("external_id") or None
+
+    def validate_unique(self) -> None:
+        try:
+            self.instance.validate_constraints(exclude=self._get_validation_exclusions())
+        except ValidationError as error:
+            # The live-e-mail rule is a conditional constraint: name the field it is about.
+            messages = error.messages
+            if any("e-mail" in message for message in messages):
+                self.add_error("email", messages)
+            else:
+                self._update_errors(error)
+        try:
+            self.instance.validate_unique(exclude=self._get_validation_exclusions())
+        except ValidationError as error:
+            self._update_errors(error)
+
+
+class AccountForm(forms.ModelForm):
+    """Create or edit an account (a company)."""
+
+    website = forms.URLField(required=False, assume_scheme="https")
+
+    class Meta:
+        model = Account
+        fields = ["name", "website", "industry", "owner"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners()
+
+
+class InteractionForm(forms.ModelForm):
+    """Log a call, meeting or message in a few keystrokes."""
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "channel", "direction", "summary", "sentiment", "notes", "occurred_at", "follow_up_on",
+        ]  # fmt: skip
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 2}),
+            "occurred_at": DateTimeInput(),
+            "follow_up_on": DateInput(),
+        }
+        labels = {"occurred_at": "When (blank: now)", "follow_up_on": "Follow up on"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Blank means now: no pre-filled time that goes stale while the page stays open.
+        self.fields["occurred_at"].required = False
+        self.fields["occurred_at"].initial = None
+        self.fields["occurred_at"].show_hidden_initial = False
+
+
+class ComplaintForm(forms.ModelForm):
+    """Open a complaint."""
+
+    class Meta:
+        model = Complaint
+        fields = ["category", "severity", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class ResolveComplaintForm(forms.Form):
+    """Close a complaint with what was done."""
+
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class PurchaseForm(forms.ModelForm):
+    """Add a purchase by hand (most arrive through sync)."""
+
+    class Meta:
+        model = Purchase
+        fields = ["amount", "currency", "purchased_on", "product_category"]
+        widgets = {"purchased_on": DateInput()}
+
+
+class ContractForm(forms.ModelForm):
+    """Add a contract."""
+
+    class Meta:
+        model = Contract
+        fields = ["title", "starts_on", "ends_on", "value"]
+        widgets = {"starts_on": DateInput(), "ends_on": DateInput()}
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", "A contract cannot end before it starts.")
+        return cleaned
+
+
+class ReferralForm(forms.ModelForm):
+    """Record that this customer referred someone."""
+
+    class Meta:
+        model = Referral
+        fields = ["referred_name", "referred_email"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("referred_name") or cleaned.get("referred_email")):
+            raise ValidationError("Give the referred person's name or e-mail.")
+        return cleaned
+
+
+class RewardForm(forms.ModelForm):
+    """Record a gift, discount, trial or premium."""
+
+    class Meta:
+        model = Reward
+        fields = ["kind", "value", "reason"]
+
+
+class TierForm(forms.Form):
+    """Move a customer on the ladder by hand, with a reason."""
+
+    tier = forms.ModelChoiceField(queryset=Tier.objects.all(), empty_label=None)
+    reason = forms.CharField(max_length=300)
+
+
+class TierEditForm(forms.ModelForm):
+    """Rename, recolour or re-describe a rung of the ladder."""
+
+    class Meta:
+        model = Tier
+        fields = ["rank", "name", "slug", "colour", "description"]
+        widgets = {
+            "colour": forms.TextInput(attrs={"type": "color"}),
+            "description": forms.TextInput(),
+        }

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("customers/", views.customer_list, name="list"),
+    path("customers/new/", views.customer_create, name="create"),
+    path("customers/<int:pk>/", views.customer_detail, name="detail"),
+    path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("customers/<int:pk>/delete/", views.customer_delete, name="delete"),
+    path("customers/<int:pk>/interactions/", views.interaction_create, name="log_interaction"),
+    path("customers/<int:pk>/complaints/", views.complaint_create, name="open_complaint"),
+    path(
+        "customers/<int:pk>/complaints/<int:complaint_id>/resolve/",
+        views.complaint_resolve,
+        name="resolve_complaint",
+    ),
+    path("customers/<int:pk>/purchases/", views.purchase_create, name="add_purchase"),
+    path("customers/<int:pk>/contracts/", views.contract_create, name="add_contract"),
+    path("customers/<int:pk>/referrals/", views.referral_create, name="add_referral"),
+    path("customers/<int:pk>/rewards/", views.reward_create, name="add_reward"),
+    path("customers/<int:pk>/tier/", views.tier_set, name="set_tier"),
+    path("customers/accounts/new/", views.account_create, name="account_create"),
+    path("customers/accounts/<int:pk>/", views.account_detail, name="account"),
+    path("customers/accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
+    path("customers/ladder/", views.ladder, name="ladder"),
+    path("follow-ups/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
+    path("my-day/", views.my_day, name="my_day"),
+]

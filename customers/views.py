@@ -1,0 +1,374 @@
+"""Customer pages: the list, the 360 page and its quick actions, My day, accounts, the ladder."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from customers import forms, queries, services
+from customers.filters import CustomerFilter
+from customers.models import Account, Complaint, FollowUp, Tier
+
+LIST_PAGE_SIZE = 50
+
+
+def _page_number(request: HttpRequest, name: str = "page") -> int:
+    try:
+        return max(int(request.GET.get(name, 1)), 1)
+    except ValueError:
+        return 1
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """Every customer the user may see: search, filter, sort, page."""
+    filters = CustomerFilter(request.GET, queryset=queries.visible_customers(request.user))
+    rows = queries.customer_rows(filters.qs) if filters.is_valid() else filters.qs.none()
+    page = queries.page_of(rows, number=_page_number(request), size=LIST_PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "sees_everyone": queries.sees_everyone(request.user),
+        },
+    )
+
+
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 360 page: profile, ladder, value, open work and the timeline."""
+    customer = queries.customer_for(request.user, pk)
+    timeline = queries.timeline(customer, number=_page_number(request))
+    if _is_htmx(request) and request.GET.get("page"):
+        return render(
+            request, "customers/_timeline_page.html", {"customer": customer, "timeline": timeline}
+        )
+    return render(request, "customers/detail.html", _detail_context(request, customer, timeline))
+
+
+def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given) -> dict[str, Any]:
+    context = {
+        "customer": customer,
+        "timeline": timeline or queries.timeline(customer),
+        "tier_history": queries.tier_history(customer),
+        "consents": queries.latest_consents(customer),
+        "follow_ups": queries.open_follow_ups(customer),
+        "complaints": queries.open_complaints(customer),
+        "tiers": list(Tier.objects.all()),
+        "interaction_form": forms.InteractionForm(),
+        "complaint_form": forms.ComplaintForm(),
+        "purchase_form": forms.PurchaseForm(),
+        "contract_form": forms.ContractForm(),
+        "referral_form": forms.ReferralForm(),
+        "reward_form": forms.RewardForm(),
+        "tier_form": forms.TierForm(initial={"tier": customer.tier_id}),
+    }
+    context.update(forms_given)
+    return context
+
+
+def customer_create(request: HttpRequest) -> HttpResponse:
+    """A new customer; an account manager becomes its owner."""
+    if not (queries.sees_everyone(request.user) or queries.is_account_manager(request.user)):
+        raise PermissionDenied
+    may_assign = queries.sees_everyone(request.user)
+    form = forms.CustomerForm(request.POST or None, may_assign_owner=may_assign)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if not may_assign:
+            data["owner"] = request.user
+        try:
+            customer = services.create_customer(data=data, by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{customer} was added.")
+            return redirect("customers:detail", pk=customer.pk)
+    status = 400 if form.errors else 200
+    return render(
+        request, "customers/form.html", {"form": form, "title": "New customer"}, status=status
+    )
+
+
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a customer's profile and consents."""
+    customer = queries.customer_for(request.user, pk)
+    may_assign = queries.sees_everyone(request.user)
+    form = forms.CustomerForm(request.POST or None, instance=customer, may_assign_owner=may_assign)
+    # The form writes onto the instance while validating; the service saves from a fresh copy.
+    if request.method == "POST" and form.is_valid():
+        fresh = queries.customer_for(request.user, pk)
+        try:
+            services.update_customer(customer=fresh, data=form.cleaned_data, by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("customers:detail", pk=pk)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "title": f"Edit {customer}", "customer": customer},
+        status=status,
+    )
+
+
+@require_POST
+def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Soft delete (marketers and admins only)."""
+    if not queries.sees_everyone(request.user):
+        raise PermissionDenied
+    customer = queries.customer_for(request.user, pk)
+    services.delete_customer(customer=customer, by=request.user)
+    messages.success(request, f"{customer} was deleted.")
+    return redirect("customers:list")
+
+
+def _quick_action(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form_class: type[Form],
+    form_name: str,
+    template: str,
+    write: Callable[..., Any],
+    success: str,
+) -> HttpResponse:
+    """Handle one of the 360 page's small forms, with htmx or without JavaScript.
+
+    With htmx the answer is the fresh form plus the new timeline entry swapped in out of band;
+    without it, a redirect back to the 360 page. Errors come back next to their fields.
+    """
+    if request.method != "POST":
+        return redirect("customers:detail", pk=pk)
+    customer = queries.customer_for(request.user, pk)
+    form = form_class(request.POST)
+    seen = queries.last_timeline_id(customer)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                write(customer=customer, data=form.cleaned_data, user=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+    if not form.errors:
+        if _is_htmx(request):
+            entries = queries.timeline_since(customer, after_id=seen)
+            return render(
+                request,
+                template,
+                {
+                    "customer": customer,
+                    form_name: form_class(),
+                    "new_entries": entries,
+                    "saved": success,
+                },
+            )
+        messages.success(request, success)
+        return redirect("customers:detail", pk=pk)
+    if _is_htmx(request):
+        return render(request, template, {"customer": customer, form_name: form})
+    context = _detail_context(request, customer, **{form_name: form})
+    return render(request, "customers/detail.html", context, status=400)
+
+
+def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(*, customer, data, user):
+        services.log_interaction(
+            customer=customer, author=user, **{k: v for k, v in data.items() if v is not None}
+        )
+
+    return _quick_action(
+        request, pk, form_class=forms.InteractionForm, form_name="interaction_form",
+        template="customers/_interaction_form.html", write=write, success="Interaction logged.",
+    )  # fmt: skip
+
+
+def complaint_create(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(*, customer, data, user):
+        services.open_complaint(customer=customer, by=user, **data)
+
+    return _quick_action(
+        request, pk, form_class=forms.ComplaintForm, form_name="complaint_form",
+        template="customers/_complaint_form.html", write=write, success="Complaint opened.",
+    )  # fmt: skip
+
+
+def purchase_create(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(*, customer, data, user):
+        services.record_purchase(customer=customer, by=user, **data)
+
+    return _quick_action(
+        request, pk, form_class=forms.PurchaseForm, form_name="purchase_form",
+        template="customers/_purchase_form.html", write=write, success="Purchase added.",
+    )  # fmt: skip
+
+
+def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(*, customer, data, user):
+        services.add_contract(customer=customer, by=user, **data)
+
+    return _quick_action(
+        request, pk, form_class=forms.ContractForm, form_name="contract_form",
+        template="customers/_contract_form.html", write=write, success="Contract added.",
+    )  # fmt: skip
+
+
+def referral_create(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(*, customer, data, user):
+        services.record_referral(referrer=customer, by=user, **data)
+
+    return _quick_action(
+        request, pk, form_class=forms.ReferralForm, form_name="referral_form",
+        template="customers/_referral_form.html", write=write, success="Referral recorded.",
+    )  # fmt: skip
+
+
+def reward_create(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(*, customer, data, user):
+        services.give_reward(customer=customer, by=user, **data)
+
+    return _quick_action(
+        request, pk, form_class=forms.RewardForm, form_name="reward_form",
+        template="customers/_reward_form.html", write=write, success="Reward recorded.",
+    )  # fmt: skip
+
+
+def tier_set(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(*, customer, data, user):
+        services.set_tier(customer=customer, tier=data["tier"], by=user, reason=data["reason"])
+
+    return _quick_action(
+        request, pk, form_class=forms.TierForm, form_name="tier_form",
+        template="customers/_tier_form.html", write=write, success="Tier set by hand.",
+    )  # fmt: skip
+
+
+@require_POST
+def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpResponse:
+    """Close one of the customer's complaints with its resolution."""
+    customer = queries.customer_for(request.user, pk)
+    complaint = get_object_or_404(Complaint, pk=complaint_id, customer=customer)
+    form = forms.ResolveComplaintForm(request.POST)
+    if form.is_valid():
+        try:
+            services.resolve_complaint(
+                complaint=complaint, by=request.user, resolution=form.cleaned_data["resolution"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.errors:
+        if _is_htmx(request):
+            return render(
+                request,
+                "customers/_complaint.html",
+                {"customer": customer, "complaint": complaint, "resolve_form": form},
+            )
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("customers:detail", pk=pk)
+    if _is_htmx(request):
+        return render(
+            request, "customers/_complaint.html", {"customer": customer, "complaint": complaint}
+        )
+    messages.success(request, "Complaint resolved.")
+    return redirect(request.POST.get("next") or reverse("customers:detail", args=[pk]))
+
+
+@require_POST
+def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
+    """Mark a follow-up done in one click (from My day or the 360 page)."""
+    follow_up = get_object_or_404(
+        FollowUp.objects.select_related("customer"),
+        pk=follow_up_id,
+        customer__in=queries.visible_customers(request.user),
+    )
+    services.complete_follow_up(follow_up=follow_up, by=request.user)
+    if _is_htmx(request):
+        return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
+    messages.success(request, f"Done: {follow_up.reason}")
+    return redirect(request.POST.get("next") or "customers:my_day")
+
+
+def my_day(request: HttpRequest) -> HttpResponse:
+    """The account manager's day: follow-ups due, customers at risk, recent complaints."""
+    return render(request, "customers/my_day.html", {"day": queries.my_day(request.user)})
+
+
+def account_create(request: HttpRequest) -> HttpResponse:
+    return _account_form(request, Account())
+
+
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _account_form(request, get_object_or_404(Account, pk=pk))
+
+
+def _account_form(request: HttpRequest, account: Account) -> HttpResponse:
+    if not (queries.sees_everyone(request.user) or queries.is_account_manager(request.user)):
+        raise PermissionDenied
+    form = forms.AccountForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        saved = services.save_account(account=Account(pk=account.pk), data=form.cleaned_data)
+        messages.success(request, f"{saved} saved.")
+        return redirect("customers:account", pk=saved.pk)
+    title = f"Edit {account}" if account.pk else "New account"
+    status = 400 if form.errors else 200
+    return render(request, "customers/form.html", {"form": form, "title": title}, status=status)
+
+
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An account and the people of it this user may see."""
+    account = get_object_or_404(Account, pk=pk)
+    people = queries.customer_rows(
+        queries.visible_customers(request.user).filter(account=account)
+    ).order_by("last_name", "id")
+    page = queries.page_of(people, number=_page_number(request), size=LIST_PAGE_SIZE)
+    return render(request, "customers/account.html", {"account": account, "page": page})
+
+
+def ladder(request: HttpRequest) -> HttpResponse:
+    """Marketers rename, recolour, add and remove the ladder's rungs."""
+    if not queries.sees_everyone(request.user):
+        raise PermissionDenied
+    add_form = forms.TierEditForm(prefix="new")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "add":
+            add_form = forms.TierEditForm(request.POST, prefix="new")
+            if add_form.is_valid():
+                services.save_tier(tier=Tier(), data=add_form.cleaned_data)
+                messages.success(request, "Rung added.")
+                return redirect("customers:ladder")
+        elif action == "save":
+            tier = get_object_or_404(Tier, pk=request.POST.get("tier"))
+            form = forms.TierEditForm(request.POST, instance=tier, prefix=f"t{tier.pk}")
+            if form.is_valid():
+                services.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
+                messages.success(request, f"{form.cleaned_data['name']} saved.")
+                return redirect("customers:ladder")
+            messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        elif action == "remove":
+            tier = get_object_or_404(Tier, pk=request.POST.get("tier"))
+            try:
+                moved = services.remove_tier(tier=tier, by=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"{tier.name} removed; {moved} customers moved down.")
+                return redirect("customers:ladder")
+    tiers = queries.ladder_counts()
+    rows = [(tier, forms.TierEditForm(instance=tier, prefix=f"t{tier.pk}")) for tier in tiers]
+    return render(request, "customers/ladder.html", {"rows": rows, "add_form": add_form})
