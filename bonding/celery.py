@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bonding.settings")
 
@@ -25,7 +26,12 @@ app.conf.update(
     worker_hijack_root_logger=False,
     timezone="UTC",
     enable_utc=True,
-    # Beat's schedule lives here, in code; apps add their entries below as they need them.
-    beat_schedule={},
+    # Beat's schedule lives here, in code.
+    beat_schedule={
+        "refresh-customer-values": {
+            "task": "customers.tasks.refresh_values_task",
+            "schedule": crontab(hour=2, minute=30),
+        },
+    },
 )
 app.autodiscover_tasks()
