@@ -74,21 +74,6 @@ class CustomerForm(forms.ModelForm):
     def clean_external_id(self) -> str | None:
         return self.cleaned_data.get("external_id") or None
 
-    def validate_unique(self) -> None:
-        try:
-            self.instance.validate_constraints(exclude=self._get_validation_exclusions())
-        except ValidationError as error:
-            # The live-e-mail rule is a conditional constraint: name the field it is about.
-            messages = error.messages
-            if any("e-mail" in message for message in messages):
-                self.add_error("email", messages)
-            else:
-                self._update_errors(error)
-        try:
-            self.instance.validate_unique(exclude=self._get_validation_exclusions())
-        except ValidationError as error:
-            self._update_errors(error)
-
 
 class AccountForm(forms.ModelForm):
     """Create or edit an account (a company)."""

@@ -175,6 +175,7 @@ class Customer(models.Model):
                 fields=["email"],
                 condition=Q(deleted_at__isnull=True) & ~Q(email=""),
                 name="customer_live_email_unique",
+                violation_error_code="unique",
                 violation_error_message="Another customer already has this e-mail address.",
             ),
             models.CheckConstraint(

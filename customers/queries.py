@@ -273,6 +273,7 @@ def gather_facts(customers: list[Customer], *, today: date) -> dict[int, Custome
     )
     consented = set(
         ConsentChange.objects.filter(customer_id__in=ids, granted=True)
+        .order_by()
         .values_list("customer_id", flat=True)
         .distinct()
     )

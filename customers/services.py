@@ -177,6 +177,7 @@ def set_consent(
     setattr(customer, field, granted)
     if changed:
         _record_consent(customer, channel, granted, source, by)
+        place_customer(customer=customer)  # stated preferences count on the bond
     return bool(changed)
 
 

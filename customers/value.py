@@ -323,7 +323,9 @@ def expected_purchases(
     # (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): for heavy buyers (x in the thousands) the
     # original power underflows to 0 while its 2F1 overflows, giving NaN; this form stays finite.
     hyper = special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    bracket = 1 - np.exp((a - 1) * np.log1p(-z)) * hyper
+    with np.errstate(invalid="ignore", over="ignore"):
+        # Extreme parameters give 0 * inf here; the caller sees NaN and falls back.
+        bracket = 1 - np.exp((a - 1) * np.log1p(-z)) * hyper
     alive = probability_alive(params, frequency=x, recency=t_x, age=big_t)
     return (a + b + x - 1) / (a - 1) * bracket * alive
 
@@ -434,6 +436,9 @@ def predicted_value_12m(
     purchases = expected_purchases(bg_nbd, t=WEEKS_PER_YEAR, frequency=x, recency=t_x, age=big_t)
     spend = expected_average_value(gamma_gamma, frequency=x, mean_value=m)
     modelled = purchases * spend
+    if not np.isfinite(modelled[(x > 0) & (m > 0)]).all():
+        # Extreme fitted parameters overflow the forecast; trailing spend is the honest answer.
+        return _trailing_forecast(trailing, "the fitted model gives non-finite forecasts")
     # A single purchase tells the model nothing about this customer's own rhythm or basket.
     use_model = (x > 0) & np.isfinite(modelled) & (m > 0)
     alive = probability_alive(bg_nbd, frequency=x, recency=t_x, age=big_t)

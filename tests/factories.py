@@ -1,0 +1,133 @@
+"""Test data for the customers app: plain rows, written straight to the database.
+
+Factories skip the services (no timeline entry, no ladder placement): a test that is about a
+service calls the service; a factory only sets the scene.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from customers.models import (
+    Account,
+    Complaint,
+    Contract,
+    Customer,
+    FollowUp,
+    Interaction,
+    Purchase,
+    Referral,
+    Tier,
+)
+
+
+def lowest_tier() -> Tier | None:
+    """The bottom rung of the ladder (Prospect on a fresh install, seeded by migration 0003)."""
+    return Tier.objects.order_by("rank").first()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user with no role; the password is "pw"."""
+
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw")
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    """A company."""
+
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    """A retail prospect on the lowest tier, with a unique lower-case e-mail address."""
+
+    class Meta:
+        model = Customer
+
+    first_name = "Ann"
+    last_name = factory.Sequence(lambda n: f"Customer{n}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    tier = factory.LazyFunction(lowest_tier)
+    highest_tier = factory.SelfAttribute("tier")
+
+
+class PurchaseFactory(factory.django.DjangoModelFactory):
+    """A purchase of 50.00 EUR today."""
+
+    class Meta:
+        model = Purchase
+
+    customer = factory.SubFactory(CustomerFactory)
+    amount = Decimal("50.00")
+    purchased_on = factory.LazyFunction(timezone.localdate)
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    """An outbound call, just now."""
+
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = Interaction.Kind.CALL
+    direction = Interaction.Direction.OUTBOUND
+    summary = "Checked in"
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+class ComplaintFactory(factory.django.DjangoModelFactory):
+    """An open complaint of medium severity, opened just now."""
+
+    class Meta:
+        model = Complaint
+
+    customer = factory.SubFactory(CustomerFactory)
+    category = "Delivery"
+    description = "The parcel arrived late."
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+class ContractFactory(factory.django.DjangoModelFactory):
+    """A one-year contract that started today."""
+
+    class Meta:
+        model = Contract
+
+    customer = factory.SubFactory(CustomerFactory)
+    title = "Service contract"
+    starts_on = factory.LazyFunction(timezone.localdate)
+    ends_on = factory.LazyAttribute(lambda o: o.starts_on + timedelta(days=365))
+    value = Decimal("1200.00")
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    """An invitation a customer sent to a friend, not yet converted."""
+
+    class Meta:
+        model = Referral
+
+    referrer = factory.SubFactory(CustomerFactory)
+    referred_name = "A friend"
+    code = factory.Sequence(lambda n: f"CODE{n:06d}")
+
+
+class FollowUpFactory(factory.django.DjangoModelFactory):
+    """An open follow-up for the customer's owner, due now."""
+
+    class Meta:
+        model = FollowUp
+
+    customer = factory.SubFactory(CustomerFactory)
+    assignee = factory.SelfAttribute("customer.owner")
+    due_at = factory.LazyFunction(timezone.now)
+    reason = "Call back"
