@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from bonding import views
+from bonding import api, views
+from customers import api as customers_api
+
+customers_api.register(api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +17,11 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/tokens/", views.api_tokens, name="api_tokens"),
     path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", api.ObtainToken.as_view(), name="api_token"),
+    path("api/v1/", include(api.router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("customers.urls")),
 ]

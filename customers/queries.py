@@ -62,6 +62,16 @@ def visible_customers(user: AbstractBaseUser) -> QuerySet[Customer]:
     return live.none()
 
 
+def deleted_customers(user: AbstractBaseUser) -> QuerySet[Customer]:
+    """Tombstones the user may learn of: their own deleted customers, or all for marketers."""
+    gone = Customer.objects.filter(deleted_at__isnull=False)
+    if sees_everyone(user):
+        return gone
+    if is_account_manager(user):
+        return gone.filter(owner=user)
+    return gone.none()
+
+
 def customer_for(user: AbstractBaseUser, pk: int) -> Customer:
     """One customer the user may see, or 404 (the same answer as for one that does not exist)."""
     return get_object_or_404(

@@ -1,5 +1,6 @@
 """Every write the business does to customers: one function, one transaction each."""
 
+import dataclasses
 import logging
 import secrets
 from datetime import date, datetime, time, timedelta
@@ -10,7 +11,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import ladder, queries, value
@@ -33,6 +34,7 @@ from customers.models import (
     TimelineEntry,
     ValueModel,
 )
+from customers.rows import CleanRow, clean_row
 from customers.signals import tier_changed
 
 logger = logging.getLogger(__name__)
@@ -660,35 +662,40 @@ def refresh_everyone(*, batch_size: int = 2000, today: date | None = None) -> di
         if not batch:
             break
         last_id = batch[-1].pk
-        with transaction.atomic():
-            facts = queries.gather_facts(batch, today=today)
-            ordered = [facts[c.pk] for c in batch]
-            forecast = value.predicted_value_12m(
-                **_histories(ordered, today),
-                bg_nbd=model.bg_nbd if model else None,
-                gamma_gamma=model.gamma_gamma if model else None,
-                min_repeat_customers=0 if model else value.MIN_REPEAT_CUSTOMERS,
-            )
-            now = timezone.now()
-            for index, customer in enumerate(batch):
-                for name, field_value in _value_fields(
-                    customer, ordered[index], forecast, index
-                ).items():
-                    setattr(customer, name, field_value)
-                customer.value_refreshed_at = now
-            Customer.objects.bulk_update(
-                batch,
-                [
-                    "lifetime_value", "predicted_value_12m", "probability_alive",
-                    "share_of_wallet", "churn_risk", "churn_reasons", "value_method",
-                    "first_purchase_on", "last_purchase_on", "value_refreshed_at",
-                ],
-            )  # fmt: skip
-            for customer in batch:
-                _place(customer, facts[customer.pk], tiers)
+        _refresh_batch(batch, today=today, model=model, tiers=tiers)
         refreshed += len(batch)
     logger.info("value refresh: %s customers, model %s", refreshed, "fitted" if model else "none")
     return {"customers": refreshed, "model": model.pk if model else None}
+
+
+@transaction.atomic
+def _refresh_batch(
+    batch: list[Customer], *, today: date, model: ValueModel | None, tiers: list[Tier]
+) -> None:
+    """Value figures for a batch in one bulk update, then the ladder and bond rules for each."""
+    facts = queries.gather_facts(batch, today=today)
+    ordered = [facts[c.pk] for c in batch]
+    forecast = value.predicted_value_12m(
+        **_histories(ordered, today),
+        bg_nbd=model.bg_nbd if model else None,
+        gamma_gamma=model.gamma_gamma if model else None,
+        min_repeat_customers=0 if model else value.MIN_REPEAT_CUSTOMERS,
+    )
+    now = timezone.now()
+    for index, customer in enumerate(batch):
+        for name, field_value in _value_fields(customer, ordered[index], forecast, index).items():
+            setattr(customer, name, field_value)
+        customer.value_refreshed_at = now
+    Customer.objects.bulk_update(
+        batch,
+        [
+            "lifetime_value", "predicted_value_12m", "probability_alive", "share_of_wallet",
+            "churn_risk", "churn_reasons", "value_method", "first_purchase_on",
+            "last_purchase_on", "value_refreshed_at",
+        ],
+    )  # fmt: skip
+    for customer in batch:
+        _place(customer, facts[customer.pk], tiers)
 
 
 def fit_value_model(*, today: date) -> ValueModel | None:
@@ -753,3 +760,325 @@ def remove_tier(*, tier: Tier, by: AbstractBaseUser | None) -> int:
     Customer.objects.filter(highest_tier=tier).update(highest_tier=target)
     tier.delete()
     return moved
+
+
+@dataclasses.dataclass
+class UpsertOutcome:
+    """What a bulk upsert did: counts, the rows refused (by index) and the customers touched."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    purchases_created: int = 0
+    # index in the request -> customer id, for every row that landed (or was already there)
+    customer_ids: dict[int, int] = dataclasses.field(default_factory=dict)
+
+
+# Fields a sync row may set, in the order the upsert writes them.
+SYNCED_FIELDS = (
+    "first_name", "last_name", "email", "phone", "postal_address", "account_id", "audience",
+    "relationship", "partner_kind", "owner_id", "timezone", "preferred_channel",
+    "estimated_wallet",
+)  # fmt: skip
+NEW_CUSTOMER_DEFAULTS = {
+    "first_name": "", "last_name": "", "email": "", "phone": "", "postal_address": "",
+    "account_id": None, "audience": "retail", "relationship": "prospect", "partner_kind": "",
+    "owner_id": None, "timezone": "", "preferred_channel": "email", "estimated_wallet": None,
+}  # fmt: skip
+
+
+def upsert_customers(
+    *,
+    rows: list[Any],
+    by: AbstractBaseUser | None,
+    source: str = "API sync",
+) -> UpsertOutcome:
+    """Create or update customers by external_id, many at once, in one set-based statement.
+
+    Every row is checked first; the good ones land together and the bad ones come back by
+    index with their field errors. A row equal to what is stored is counted unchanged and its
+    updated_at is left alone. Nested purchases are added once, keyed by their own external_id.
+    """
+    outcome = UpsertOutcome()
+    cleaned = [clean_row(raw, phone_region=settings.PHONE_REGION) for raw in rows]
+    _refuse_repeats(cleaned)
+    with transaction.atomic():
+        candidates = {i: row for i, row in enumerate(cleaned) if not row.errors}
+        existing = {
+            customer.external_id: customer
+            for customer in Customer.objects.select_for_update().filter(
+                external_id__in=[row.values["external_id"] for row in candidates.values()]
+            )
+        }
+        owners = _owners_by_username(candidates.values())
+        _check_rows_against_database(candidates, existing, owners, by)
+        account_ids = _account_ids(
+            {row.values["account"] for row in candidates.values() if row.values.get("account")}
+            if candidates
+            else set(),
+            ready=[row for row in candidates.values() if not row.errors],
+        )
+        now = timezone.now()
+        lowest = Tier.objects.order_by("rank").first()
+        to_write: list[tuple[int, Customer, bool]] = []
+        consent_changes: list[ConsentChange] = []
+        for index, row in candidates.items():
+            if row.errors:
+                continue
+            values = dict(row.values)
+            external_id = values.pop("external_id")
+            values.pop("account", None)
+            if "account" in row.values:
+                values["account_id"] = account_ids.get(row.values["account"])
+            if "owner" in row.values:
+                username = values.pop("owner")
+                values["owner_id"] = owners[username].pk if username else None
+            elif external_id not in existing and by is not None and not queries.sees_everyone(by):
+                values["owner_id"] = by.pk  # an account manager owns what they send
+            customer = existing.get(external_id)
+            if customer is None:
+                merged = {**NEW_CUSTOMER_DEFAULTS, **values}
+                if not (merged["first_name"] or merged["last_name"] or merged["email"]):
+                    row.fail("non_field_errors", "A customer needs a name or an e-mail address.")
+                    continue
+                customer = Customer(
+                    external_id=external_id,
+                    **merged,
+                    **{f"consent_{c}": row.consents.get(c, False) for c in Channel.values},
+                    tier=lowest,
+                    highest_tier=lowest,
+                    created_at=now,
+                    updated_at=now,
+                )
+                to_write.append((index, customer, True))
+                consent_changes += [
+                    ConsentChange(
+                        customer=customer,
+                        channel=c,
+                        granted=True,
+                        source=source,
+                        changed_by=by,
+                        changed_at=now,
+                    )  # fmt: skip
+                    for c, granted in row.consents.items()
+                    if granted
+                ]
+                continue
+            changed = {
+                name: value for name, value in values.items() if getattr(customer, name) != value
+            }
+            consents = {
+                c: granted
+                for c, granted in row.consents.items()
+                if getattr(customer, f"consent_{c}") != granted
+            }
+            outcome.customer_ids[index] = customer.pk
+            if not changed and not consents:
+                outcome.unchanged += 1
+                continue
+            for name, value in changed.items():
+                setattr(customer, name, value)
+            for c, granted in consents.items():
+                setattr(customer, f"consent_{c}", granted)
+                consent_changes.append(
+                    ConsentChange(
+                        customer=customer,
+                        channel=c,
+                        granted=granted,
+                        source=source,
+                        changed_by=by,
+                        changed_at=now,
+                    )  # fmt: skip
+                )
+            customer.updated_at = now
+            to_write.append((index, customer, False))
+
+        written = _write_customers([customer for _, customer, _ in to_write])
+        for index, customer, is_new in to_write:
+            if customer.pk is None or customer.pk not in written:
+                cleaned[index].fail(
+                    "non_field_errors", "Conflicts with another customer (e-mail or external_id)."
+                )
+                continue
+            outcome.customer_ids[index] = customer.pk
+            if is_new:
+                outcome.created += 1
+            else:
+                outcome.updated += 1
+        ConsentChange.objects.bulk_create(
+            [change for change in consent_changes if change.customer.pk in written]
+        )
+        outcome.purchases_created = _insert_purchases(
+            {outcome.customer_ids[i]: cleaned[i].purchases for i in outcome.customer_ids}
+        )
+        touched = list(outcome.customer_ids.values())
+        if outcome.purchases_created or consent_changes:
+            transaction.on_commit(lambda: _refresh_later(touched))
+
+    for index, row in enumerate(cleaned):
+        if row.errors:
+            raw = rows[index] if isinstance(rows[index], dict) else {}
+            outcome.errors.append(
+                {"index": index, "external_id": raw.get("external_id"), "errors": row.errors}
+            )
+    return outcome
+
+
+def _refresh_later(customer_ids: list[int]) -> None:
+    from customers.tasks import refresh_customers_task
+
+    for start in range(0, len(customer_ids), 500):
+        refresh_customers_task.delay(customer_ids[start : start + 500])
+
+
+def _refuse_repeats(rows: list[CleanRow]) -> None:
+    """The same external_id or e-mail twice in one request: the later rows are refused."""
+    seen_ids: set[str] = set()
+    seen_emails: set[str] = set()
+    for row in rows:
+        external_id = row.values.get("external_id")
+        if external_id in seen_ids:
+            row.fail("external_id", "Appears more than once in this request.")
+        elif external_id:
+            seen_ids.add(external_id)
+        email = row.values.get("email")
+        if email and email in seen_emails:
+            row.fail("email", "Appears more than once in this request.")
+        elif email:
+            seen_emails.add(email)
+
+
+def _owners_by_username(rows) -> dict[str, AbstractBaseUser]:
+    from django.contrib.auth import get_user_model
+
+    names = {row.values["owner"] for row in rows if row.values.get("owner")}
+    if not names:
+        return {}
+    return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
+
+
+def _check_rows_against_database(
+    candidates: dict[int, CleanRow],
+    existing: dict[str, Customer],
+    owners: dict[str, AbstractBaseUser],
+    by: AbstractBaseUser | None,
+) -> None:
+    """Owners that exist, e-mails not taken by another live customer, and the ownership rule."""
+    everyone = by is None or queries.sees_everyone(by)
+    for row in candidates.values():
+        customer = existing.get(row.values["external_id"])
+        username = row.values.get("owner")
+        if username and username not in owners:
+            row.fail("owner", f"No user “{username}”.")
+        elif username and not everyone and username != by.get_username():
+            row.fail("owner", "You may only assign customers to yourself.")
+        if customer is not None and customer.deleted_at is not None:
+            row.fail("external_id", "This customer was deleted; restore it in Bonding first.")
+        elif customer is not None and not everyone and customer.owner_id != by.pk:
+            row.fail("external_id", "Belongs to a customer you cannot change.")
+    emails = {row.values["email"] for row in candidates.values() if row.values.get("email")}
+    taken = dict(
+        Customer.objects.filter(deleted_at__isnull=True, email__in=emails)
+        .order_by()
+        .values_list("email", "external_id")
+    )
+    for row in candidates.values():
+        email = row.values.get("email")
+        if email in taken and taken[email] != row.values["external_id"]:
+            row.fail("email", "Another customer already has this e-mail address.")
+
+
+def _account_ids(names: set[str], *, ready: list[CleanRow]) -> dict[str, int]:
+    """Accounts by name, creating the ones a good row names for the first time."""
+    if not names:
+        return {}
+    found = dict(Account.objects.filter(name__in=names).values_list("name", "id"))
+    wanted = {row.values["account"] for row in ready if row.values.get("account")}
+    missing = sorted(wanted - set(found))
+    if missing:
+        Account.objects.bulk_create([Account(name=name) for name in missing])
+        found.update(Account.objects.filter(name__in=missing).values_list("name", "id"))
+    return found
+
+
+def _write_customers(customers: list[Customer]) -> set[int]:
+    """One INSERT ... ON CONFLICT (external_id) DO UPDATE for all; row by row only on a race."""
+    if not customers:
+        return set()
+    fields = [*SYNCED_FIELDS, *CONSENT_FIELDS, "updated_at"]
+    try:
+        with transaction.atomic():
+            Customer.objects.bulk_create(
+                customers,
+                update_conflicts=True,
+                unique_fields=["external_id"],
+                update_fields=fields,
+            )
+        return {customer.pk for customer in customers}
+    except IntegrityError:
+        # Another writer took an e-mail between our check and the write: find the rows it hit.
+        written = set()
+        for customer in customers:
+            is_new = customer._state.adding
+            try:
+                with transaction.atomic():
+                    Customer.objects.bulk_create(
+                        [customer],
+                        update_conflicts=True,
+                        unique_fields=["external_id"],
+                        update_fields=fields,
+                    )
+                written.add(customer.pk)
+            except IntegrityError:
+                if is_new:
+                    customer.pk = None
+        return written
+
+
+@transaction.atomic
+def add_purchases(*, by_customer: dict[int, list[dict[str, Any]]]) -> int:
+    """Add many purchases at once (by customer id); known external_ids are left alone.
+
+    The customers' value figures and tiers are refreshed by a worker after commit.
+    """
+    created = _insert_purchases(by_customer)
+    if created:
+        customer_ids = list(by_customer)
+        transaction.on_commit(lambda: _refresh_later(customer_ids))
+    return created
+
+
+def _insert_purchases(by_customer: dict[int, list[dict[str, Any]]]) -> int:
+    """Insert the purchases not yet known by external_id; returns how many were new."""
+    wanted = {
+        purchase["external_id"]: (customer_id, purchase)
+        for customer_id, purchases in by_customer.items()
+        for purchase in purchases
+    }
+    if not wanted:
+        return 0
+    known = set(
+        Purchase.objects.filter(external_id__in=list(wanted)).values_list("external_id", flat=True)
+    )
+    new = [
+        Purchase(customer_id=customer_id, **purchase)
+        for external_id, (customer_id, purchase) in wanted.items()
+        if external_id not in known
+    ]
+    Purchase.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def refresh_customers(*, customer_ids: list[int]) -> int:
+    """Refresh value, tier and bond stage for these customers, in one batch."""
+    today = timezone.localdate()
+    batch = list(
+        Customer.objects.filter(pk__in=customer_ids, deleted_at__isnull=True).select_related(
+            "tier", "highest_tier"
+        )
+    )
+    if batch:
+        model = ValueModel.objects.order_by("-fitted_at").first()
+        _refresh_batch(batch, today=today, model=model, tiers=list(Tier.objects.order_by("rank")))
+    return len(batch)

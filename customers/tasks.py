@@ -9,3 +9,9 @@ from customers import services
 def refresh_values_task() -> dict:
     """Nightly: refit the value model and refresh every customer's value, tier and bond stage."""
     return services.refresh_everyone()
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def refresh_customers_task(customer_ids: list[int]) -> None:
+    """Refresh the value figures, tier and bond of customers a bulk write touched."""
+    services.refresh_customers(customer_ids=customer_ids)

@@ -1,0 +1,45 @@
+"""The REST API's entry points: exchanging a password for a token, and the router."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status, throttling
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
+
+from bonding import services
+
+
+class ObtainToken(APIView):
+    """Exchange a username and password for a new API token."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_scope = "auth"
+    throttle_classes = [throttling.ScopedRateThrottle]
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenRequest",
+            {"username": serializers.CharField(), "password": serializers.CharField()},
+        ),
+        responses={201: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    )
+    def post(self, request):
+        username = request.data.get("username")
+        password = request.data.get("password")
+        errors = {}
+        if not isinstance(username, str) or not username:
+            errors["username"] = ["This field is required."]
+        if not isinstance(password, str) or not password:
+            errors["password"] = ["This field is required."]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        user = authenticate(request, username=username, password=password)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Unable to sign in with these credentials.")
+        _, key = services.issue_token(user=user, name=str(request.data.get("name") or "API client"))
+        return Response({"token": key}, status=status.HTTP_201_CREATED)
+
+
+router = DefaultRouter(trailing_slash=True)

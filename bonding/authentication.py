@@ -1,0 +1,30 @@
+"""REST clients sign requests with `Authorization: Token <key>`; keys are stored hashed."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from bonding.models import ApiToken, hash_key
+
+# Writing last_used_at on every request would turn each read into a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class HashedTokenAuthentication(authentication.TokenAuthentication):
+    """DRF token authentication against ApiToken's hashed keys; revoked keys are refused."""
+
+    keyword = "Token"
+
+    def authenticate_credentials(self, key: str):
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=hash_key(key), revoked_at__isnull=True)
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token

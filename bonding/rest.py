@@ -1,0 +1,58 @@
+"""The REST API's conventions that settings name: the error shape and per-token throttling.
+
+Kept apart from the views: DRF imports these while it defines its own views.
+"""
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status, throttling
+from rest_framework.response import Response
+
+
+def exception_handler(exc, context):
+    """Every error as {"detail": ..., "errors": {field: [messages]}} with the right status."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "The request body is too large.", "errors": {}},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = (
+            response.data
+            if isinstance(response.data, dict)
+            else {"non_field_errors": response.data}
+        )
+        response.data = {"detail": "The request has invalid fields.", "errors": errors}
+    else:
+        detail = (
+            response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        )
+        response.data = {"detail": str(detail), "errors": {}}
+    return response
+
+
+class TokenRateThrottle(throttling.SimpleRateThrottle):
+    """Each token (or signed-in user) gets its own request budget; anonymous calls share by IP."""
+
+    scope = "api"
+
+    def get_cache_key(self, request, view):
+        if request.auth is not None and hasattr(request.auth, "pk"):
+            ident = f"token-{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,0 +1,439 @@
+"""REST API for customers, their interactions and purchases, and the ladder; thin over services."""
+
+import hashlib
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from customers import queries, services
+from customers.filters import CustomerFilter
+from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
+from customers.rows import clean_purchase
+
+MAX_SYNC_ROWS = 1000
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {channel: {"type": "boolean"} for channel in Channel.values},
+        "additionalProperties": False,
+    }
+)
+class ConsentsField(serializers.Field):
+    """Consent per channel as {"email": true, "sms": false, ...}."""
+
+    def to_representation(self, customer: Customer) -> dict[str, bool]:
+        return customer.consents()
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be an object of channel: true or false.")
+        unknown = set(data) - set(Channel.values)
+        if unknown:
+            raise serializers.ValidationError(f"Unknown channels: {', '.join(sorted(unknown))}.")
+        if not all(isinstance(value, bool) for value in data.values()):
+            raise serializers.ValidationError("Each channel must be true or false.")
+        return {f"consent_{channel}": granted for channel, granted in data.items()}
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    """A customer as sync clients see it (see the design's contract)."""
+
+    account = serializers.CharField(
+        source="account.name", required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    tier = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    consents = ConsentsField(source="*", required=False)
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    churn_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "external_id", "first_name", "last_name", "email", "phone", "account",
+            "audience", "relationship", "partner_kind", "tier", "bond_stage", "owner",
+            "preferred_channel", "timezone", "consents", "estimated_wallet", "postal_address",
+            "lifetime_value", "predicted_value_12m", "share_of_wallet", "churn_risk",
+            "churn_reasons", "nps_latest", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "id", "tier", "bond_stage", "lifetime_value", "predicted_value_12m",
+            "share_of_wallet", "churn_risk", "churn_reasons", "nps_latest", "created_at",
+            "updated_at",
+        ]  # fmt: skip
+        extra_kwargs = {"external_id": {"required": False, "allow_null": True}}
+
+    def validate_owner(self, owner):
+        user = self.context["request"].user
+        if owner is not None and owner != user and not queries.sees_everyone(user):
+            raise serializers.ValidationError("You may only assign customers to yourself.")
+        return owner
+
+    def to_service_data(self) -> dict:
+        """The validated fields in the shape services.create/update_customer take."""
+        data = dict(self.validated_data)
+        consents = {k: data.pop(k) for k in list(data) if k.startswith("consent_")}
+        if "account" in data:
+            name = ((data.pop("account") or {}).get("name") or "").strip()
+            data["account"] = Account.objects.get_or_create(name=name)[0] if name else None
+        if data.get("external_id") == "":
+            data["external_id"] = None
+        return {**data, **consents}
+
+
+def etag_of(customer: Customer) -> str:
+    """Changes whenever the customer's row is written (updated_at moves on every write)."""
+    stamp = f"{customer.pk}:{customer.updated_at.isoformat()}"
+    return '"' + hashlib.sha256(stamp.encode()).hexdigest()[:32] + '"'
+
+
+class CustomerApiFilter(CustomerFilter):
+    """The list's filters plus `updated_since` for incremental sync."""
+
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    search = filters.CharFilter(method="search", label="Search")
+
+    class Meta(CustomerFilter.Meta):
+        fields = [*CustomerFilter.Meta.fields, "updated_since", "search"]
+
+    @property
+    def qs(self):
+        # Ordering is the cursor pagination's job here.
+        return super(CustomerFilter, self).qs
+
+
+class CustomerViewSet(viewsets.ModelViewSet):
+    """Customers the caller may see; DELETE is a soft delete; writes honour If-Match."""
+
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerApiFilter
+    keyset_orderings = {
+        "id": int,
+        "updated_at": parse_datetime,
+        "created_at": parse_datetime,
+        "churn_risk": int,
+        "lifetime_value": str,
+    }
+
+    def get_queryset(self):
+        return queries.visible_customers(self.request.user).select_related(
+            "tier", "owner", "account"
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        customer = self.get_object()
+        response = Response(self.get_serializer(customer).data)
+        response["ETag"] = etag_of(customer)
+        return response
+
+    def perform_create(self, serializer):
+        data = serializer.to_service_data()
+        if not queries.sees_everyone(self.request.user):
+            data["owner"] = self.request.user
+        serializer.instance = services.create_customer(
+            data=data, by=self.request.user, consent_source="API"
+        )
+
+    def create(self, request, *args, **kwargs):
+        response = super().create(request, *args, **kwargs)
+        customer = Customer.objects.select_related("tier", "owner", "account").get(
+            pk=response.data["id"]
+        )
+        response.data = self.get_serializer(customer).data
+        response["ETag"] = etag_of(customer)
+        return response
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        with transaction.atomic():
+            customer = get_object_or_404(self.get_queryset().select_for_update(of=("self",)),
+                                         pk=kwargs["pk"])  # fmt: skip
+            expected = request.headers.get("If-Match")
+            if expected and expected not in ("*", etag_of(customer)):
+                raise PreconditionFailed()
+            serializer = self.get_serializer(customer, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            services.update_customer(
+                customer=customer,
+                data=serializer.to_service_data(),
+                by=request.user,
+                consent_source="API",
+            )
+        customer = self.get_queryset().get(pk=customer.pk)
+        response = Response(self.get_serializer(customer).data)
+        response["ETag"] = etag_of(customer)
+        return response
+
+    def destroy(self, request, *args, **kwargs):
+        customer = self.get_object()
+        expected = request.headers.get("If-Match")
+        if expected and expected not in ("*", etag_of(customer)):
+            raise PreconditionFailed()
+        services.delete_customer(customer=customer, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=inline_serializer(
+            "SyncRequest",
+            {"customers": serializers.ListField(child=serializers.DictField(), max_length=1000)},
+        ),
+        responses={
+            200: inline_serializer(
+                "SyncResult",
+                {
+                    "created": serializers.IntegerField(),
+                    "updated": serializers.IntegerField(),
+                    "unchanged": serializers.IntegerField(),
+                    "purchases_created": serializers.IntegerField(),
+                    "errors": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def sync(self, request):
+        """Upsert up to 1,000 customers by external_id; bad rows come back by index."""
+        rows = request.data.get("customers") if isinstance(request.data, dict) else None
+        if not isinstance(rows, list):
+            raise exceptions.ValidationError({"customers": ["A list of customers is required."]})
+        if len(rows) > MAX_SYNC_ROWS:
+            raise exceptions.ValidationError(
+                {"customers": [f"At most {MAX_SYNC_ROWS} customers per request."]}
+            )
+        outcome = services.upsert_customers(rows=rows, by=request.user)
+        return Response(
+            {
+                "created": outcome.created,
+                "updated": outcome.updated,
+                "unchanged": outcome.unchanged,
+                "purchases_created": outcome.purchases_created,
+                "errors": outcome.errors,
+            }
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, required=False)],
+        responses={
+            200: inline_serializer(
+                "Tombstone",
+                {
+                    "id": serializers.IntegerField(),
+                    "external_id": serializers.CharField(allow_null=True),
+                    "deleted_at": serializers.DateTimeField(),
+                },
+                many=True,
+            )
+        },
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], filterset_class=None, keyset_orderings={"id": int})
+    def deleted(self, request):
+        """Tombstones of deleted (and merged) customers, so sync clients learn of them."""
+        since = request.query_params.get("since")
+        tombstones = queries.deleted_customers(request.user)
+        if since:
+            moment = parse_datetime(since)
+            if moment is None:
+                raise exceptions.ValidationError({"since": ["An ISO 8601 date-time is required."]})
+            tombstones = tombstones.filter(deleted_at__gte=moment)
+        page = self.paginate_queryset(tombstones.only("id", "external_id", "deleted_at"))
+        return self.get_paginated_response(
+            [{"id": c.pk, "external_id": c.external_id, "deleted_at": c.deleted_at} for c in page]
+        )
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The customer changed since you read it: fetch it again (If-Match)."
+    default_code = "precondition_failed"
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    """An interaction logged on a customer."""
+
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "id", "customer", "author", "channel", "direction", "occurred_at", "summary", "notes",
+            "sentiment", "follow_up_on", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "author", "created_at"]
+        extra_kwargs = {"occurred_at": {"required": False}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["customer"].queryset = queries.visible_customers(request.user)
+
+
+class InteractionFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id")
+
+    class Meta:
+        model = Interaction
+        fields = ["customer"]
+
+
+class InteractionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Interactions on customers the caller may see; POST logs one."""
+
+    serializer_class = InteractionSerializer
+    filterset_class = InteractionFilter
+    keyset_default_ordering = "-id"
+
+    def get_queryset(self):
+        return Interaction.objects.filter(
+            customer__in=queries.visible_customers(self.request.user)
+        ).select_related("author")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        customer = data.pop("customer")
+        serializer.instance = services.log_interaction(
+            customer=customer, author=self.request.user, **data
+        )
+
+
+class TierSerializer(serializers.ModelSerializer):
+    """A rung of the ladder."""
+
+    class Meta:
+        model = Tier
+        fields = ["id", "rank", "name", "slug", "description", "colour"]
+
+
+class TierViewSet(viewsets.ReadOnlyModelViewSet):
+    """The ladder's rungs, bottom first."""
+
+    serializer_class = TierSerializer
+    queryset = Tier.objects.all()
+    pagination_class = None
+    lookup_field = "slug"
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    """A purchase of a customer."""
+
+    class Meta:
+        model = Purchase
+        fields = [
+            "id", "customer", "external_id", "amount", "currency", "purchased_on",
+            "product_category", "created_at",
+        ]  # fmt: skip
+
+
+class PurchaseFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id")
+
+    class Meta:
+        model = Purchase
+        fields = ["customer"]
+
+
+class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Purchases of customers the caller may see; POST adds many at once by external_id."""
+
+    serializer_class = PurchaseSerializer
+    filterset_class = PurchaseFilter
+    keyset_default_ordering = "-id"
+
+    def get_queryset(self):
+        return Purchase.objects.filter(customer__in=queries.visible_customers(self.request.user))
+
+    @extend_schema(
+        request=inline_serializer(
+            "PurchaseBatch",
+            {"purchases": serializers.ListField(child=serializers.DictField(), max_length=1000)},
+        ),
+        responses={
+            200: inline_serializer(
+                "PurchaseBatchResult",
+                {
+                    "created": serializers.IntegerField(),
+                    "unchanged": serializers.IntegerField(),
+                    "errors": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    def create(self, request):
+        """Add up to 1,000 purchases; each names its customer by `customer` (id) or
+        `customer_external_id`; a purchase whose external_id is known is left as it is."""
+        rows = request.data.get("purchases") if isinstance(request.data, dict) else None
+        if not isinstance(rows, list):
+            raise exceptions.ValidationError({"purchases": ["A list of purchases is required."]})
+        if len(rows) > MAX_SYNC_ROWS:
+            raise exceptions.ValidationError(
+                {"purchases": [f"At most {MAX_SYNC_ROWS} purchases per request."]}
+            )
+        visible = queries.visible_customers(request.user)
+        ids = {r.get("customer") for r in rows if isinstance(r, dict) and r.get("customer")}
+        external_ids = {
+            str(r.get("customer_external_id"))
+            for r in rows
+            if isinstance(r, dict) and r.get("customer_external_id")
+        }
+        by_id = set(
+            visible.filter(pk__in=[i for i in ids if isinstance(i, int)]).values_list(
+                "pk", flat=True
+            )
+        )
+        by_external = dict(
+            visible.filter(external_id__in=external_ids).values_list("external_id", "pk")
+        )
+        grouped: dict[int, list] = {}
+        errors = []
+        for index, raw in enumerate(rows):
+            cleaned, row_errors = clean_purchase(raw)
+            customer_id = None
+            if isinstance(raw, dict):
+                if raw.get("customer") in by_id:
+                    customer_id = raw["customer"]
+                elif raw.get("customer_external_id") is not None:
+                    customer_id = by_external.get(str(raw["customer_external_id"]))
+            if customer_id is None:
+                row_errors.setdefault("customer", []).append("No such customer of yours.")
+            if row_errors:
+                external_id = raw.get("external_id") if isinstance(raw, dict) else None
+                errors.append({"index": index, "external_id": external_id, "errors": row_errors})
+                continue
+            grouped.setdefault(customer_id, []).append(cleaned)
+        created = services.add_purchases(by_customer=grouped)
+        landed = sum(len(p) for p in grouped.values())
+        return Response({"created": created, "unchanged": landed - created, "errors": errors})
+
+
+def register(router) -> None:
+    """Put this app's endpoints on the API router."""
+    router.register("customers", CustomerViewSet, basename="customer")
+    router.register("interactions", InteractionViewSet, basename="interaction")
+    router.register("tiers", TierViewSet, basename="tier")
+    router.register("purchases", PurchaseViewSet, basename="purchase")
