@@ -165,6 +165,14 @@ class Customer(models.Model):
     nps_latest_at = models.DateTimeField(null=True, blank=True)
 
     deleted_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Set on the tombstone of a customer merged into another.",
+    )
     created_at = models.DateTimeField(default=now, db_index=True)
     updated_at = models.DateTimeField(default=now, db_index=True)
 
