@@ -241,6 +241,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
                     "id": serializers.IntegerField(),
                     "external_id": serializers.CharField(allow_null=True),
                     "deleted_at": serializers.DateTimeField(),
+                    "merged_into": serializers.IntegerField(allow_null=True),
                 },
                 many=True,
             )
@@ -249,7 +250,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
     )
     @action(detail=False, methods=["get"], filterset_class=None, keyset_orderings={"id": int})
     def deleted(self, request):
-        """Tombstones of deleted (and merged) customers, so sync clients learn of them."""
+        """Tombstones of deleted customers (and of merged ones, naming the survivor)."""
         since = request.query_params.get("since")
         tombstones = queries.deleted_customers(request.user)
         if since:
@@ -257,9 +258,19 @@ class CustomerViewSet(viewsets.ModelViewSet):
             if moment is None:
                 raise exceptions.ValidationError({"since": ["An ISO 8601 date-time is required."]})
             tombstones = tombstones.filter(deleted_at__gte=moment)
-        page = self.paginate_queryset(tombstones.only("id", "external_id", "deleted_at"))
+        page = self.paginate_queryset(
+            tombstones.only("id", "external_id", "deleted_at", "merged_into_id")
+        )
         return self.get_paginated_response(
-            [{"id": c.pk, "external_id": c.external_id, "deleted_at": c.deleted_at} for c in page]
+            [
+                {
+                    "id": c.pk,
+                    "external_id": c.external_id,
+                    "deleted_at": c.deleted_at,
+                    "merged_into": c.merged_into_id,
+                }
+                for c in page
+            ]
         )
 
 

@@ -1,6 +1,7 @@
 """Reads about customers: who may see whom, lists, the 360 page, My day, and the rules' facts."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -420,3 +421,84 @@ def ladder_counts() -> list:
             customer_count=Count("customers", filter=Q(customers__deleted_at__isnull=True))
         ).order_by("rank")
     )
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Customers that are probably one person, and why we think so."""
+
+    reason: str
+    key: str
+    customers: list[Customer]
+
+
+def probable_duplicates(*, limit: int = 50) -> list[DuplicateGroup]:
+    """Groups of likely duplicates: a live customer with the e-mail of a deleted (not merged)
+    record, the same phone, or the same name within one account. A fixed number of queries."""
+    from django.db.models.functions import Lower
+
+    live = Customer.objects.filter(deleted_at__isnull=True)
+    # (reason, key, what to fetch, which fetched customers belong to the group)
+    groups: list[tuple[str, str, Q, Callable[[Customer], bool]]] = []
+    deleted_emails = (
+        Customer.objects.filter(deleted_at__isnull=False, merged_into__isnull=True)
+        .exclude(email="")
+        .values("email")
+    )
+    emails = live.filter(email__in=deleted_emails).order_by("email")
+    for email in emails.values_list("email", flat=True)[:limit]:
+        groups.append(
+            (
+                "Same e-mail as a deleted record",
+                email,
+                Q(email=email, merged_into__isnull=True),
+                lambda c, email=email: c.email == email,
+            )
+        )
+    phones = live.exclude(phone="").values("phone").annotate(n=Count("id")).filter(n__gt=1)
+    for phone in phones.order_by("phone").values_list("phone", flat=True)[:limit]:
+        groups.append(
+            (
+                "Same phone",
+                phone,
+                Q(phone=phone, deleted_at__isnull=True),
+                lambda c, phone=phone: c.phone == phone and c.deleted_at is None,
+            )
+        )
+    names = (
+        live.filter(account__isnull=False)
+        .annotate(first=Lower("first_name"), last=Lower("last_name"))
+        .exclude(first="", last="")
+        .values("account_id", "first", "last")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by("account_id", "last", "first")
+    )
+    for account_id, first, last in names.values_list("account_id", "first", "last")[:limit]:
+        groups.append(
+            (
+                "Same name in one account",
+                f"{first} {last}".strip(),
+                Q(account_id=account_id, first_name__iexact=first, last_name__iexact=last,
+                  deleted_at__isnull=True),
+                lambda c, key=(account_id, first, last): c.deleted_at is None
+                and (c.account_id, c.first_name.lower(), c.last_name.lower()) == key,
+            )
+        )  # fmt: skip
+    groups = groups[:limit]
+    if not groups:
+        return []
+    wanted = Q()
+    for _, _, condition, _ in groups:
+        wanted |= condition
+    members = list(
+        Customer.objects.filter(wanted)
+        .select_related("tier", "owner", "account")
+        .order_by("deleted_at", "created_at", "id")
+    )
+    result = []
+    for reason, key, _, belongs in groups:
+        matching = [customer for customer in members if belongs(customer)]
+        if len(matching) > 1:
+            result.append(DuplicateGroup(reason=reason, key=key, customers=matching))
+    return result

@@ -4,3 +4,6 @@ from django.dispatch import Signal
 
 # Sent after commit when a customer moves on the ladder: customer, from_tier, to_tier, change.
 tier_changed = Signal()
+
+# Sent inside the merge's transaction: survivor, merged. Apps above move their own rows.
+customers_merged = Signal()

@@ -26,6 +26,8 @@ urlpatterns = [
     path("customers/accounts/<int:pk>/", views.account_detail, name="account"),
     path("customers/accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
     path("customers/ladder/", views.ladder, name="ladder"),
+    path("customers/duplicates/", views.duplicates, name="duplicates"),
+    path("customers/merge/", views.merge, name="merge"),
     path("follow-ups/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
     path("my-day/", views.my_day, name="my_day"),
 ]

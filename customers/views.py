@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from customers import forms, queries, services
 from customers.filters import CustomerFilter
-from customers.models import Account, Complaint, FollowUp, Tier
+from customers.models import Account, Complaint, Customer, FollowUp, Tier
 
 LIST_PAGE_SIZE = 50
 
@@ -372,3 +372,26 @@ def ladder(request: HttpRequest) -> HttpResponse:
     tiers = queries.ladder_counts()
     rows = [(tier, forms.TierEditForm(instance=tier, prefix=f"t{tier.pk}")) for tier in tiers]
     return render(request, "customers/ladder.html", {"rows": rows, "add_form": add_form})
+
+
+def duplicates(request: HttpRequest) -> HttpResponse:
+    """Probable duplicates, for a marketer to merge."""
+    if not queries.sees_everyone(request.user):
+        raise PermissionDenied
+    return render(request, "customers/duplicates.html", {"groups": queries.probable_duplicates()})
+
+
+@require_POST
+def merge(request: HttpRequest) -> HttpResponse:
+    """Merge one customer into another (marketers and admins)."""
+    if not queries.sees_everyone(request.user):
+        raise PermissionDenied
+    survivor = get_object_or_404(Customer, pk=request.POST.get("survivor"), deleted_at__isnull=True)
+    merged = get_object_or_404(Customer, pk=request.POST.get("merged"))
+    try:
+        services.merge_customers(survivor=survivor, merged=merged, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("customers:duplicates")
+    messages.success(request, f"Merged #{merged.pk} into {survivor}.")
+    return redirect("customers:detail", pk=survivor.pk)
