@@ -28,6 +28,8 @@ app.conf.update(
     enable_utc=True,
     # Beat's schedule lives here, in code.
     beat_schedule={
+        "dispatch-touches": {"task": "programs.tasks.dispatch_touches_task", "schedule": 60.0},
+        "sweep-touches": {"task": "programs.tasks.sweep_touches_task", "schedule": 60.0},
         "refresh-customer-values": {
             "task": "customers.tasks.refresh_values_task",
             "schedule": crontab(hour=2, minute=30),

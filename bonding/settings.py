@@ -32,6 +32,21 @@ ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="Bonding")
 PHONE_REGION = env.str("PHONE_REGION", default="US")
 # After an account manager sets a tier by hand, the ladder rules leave it alone this long.
 MANUAL_TIER_HOLD_DAYS = env.int("MANUAL_TIER_HOLD_DAYS", default=90)
+# Programs: when touches may go out and how often, in each customer's own time zone.
+SEND_WINDOW_START = env.str("SEND_WINDOW_START", default="09:00")
+SEND_WINDOW_END = env.str("SEND_WINDOW_END", default="19:00")
+FREQUENCY_CAP_TOUCHES = env.int("FREQUENCY_CAP_TOUCHES", default=2)
+FREQUENCY_CAP_DAYS = env.int("FREQUENCY_CAP_DAYS", default=7)
+# A claimed or sending touch whose lease runs out is taken back (claimed) or reviewed (sending).
+TOUCH_LEASE_SECONDS = env.int("TOUCH_LEASE_SECONDS", default=600)
+TOUCH_MAX_ATTEMPTS = env.int("TOUCH_MAX_ATTEMPTS", default=6)
+TOUCH_RETRY_BASE_SECONDS = env.int("TOUCH_RETRY_BASE_SECONDS", default=60)
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=1000)
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=25)
+SMS_BACKEND = env.str("SMS_BACKEND", default="programs.channels.sms.FileBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "outbox.jsonl"))
+# Shared secret the SMS provider sends with inbound messages (STOP handling); empty disables.
+SMS_INBOUND_TOKEN = env.str("SMS_INBOUND_TOKEN", default="")
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [
@@ -146,6 +161,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ContactChannelEnum": "customers.models.Channel",
+        "InteractionChannelEnum": "customers.models.Interaction.Kind",
+        "TouchStatusEnum": "programs.models.Touch.Status",
+        "ComplaintStatusEnum": "customers.models.Complaint.Status",
+    },
 }
 
 LOGIN_URL = "login"

@@ -5,8 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bonding import api, views
 from customers import api as customers_api
+from programs import api as programs_api
 
 customers_api.register(api.router)
+programs_api.register(api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +22,7 @@ urlpatterns = [
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", api.ObtainToken.as_view(), name="api_token"),
+    path("api/v1/enrollments/", programs_api.Enrollments.as_view(), name="api_enrollments"),
     path("api/v1/", include(api.router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

@@ -35,7 +35,7 @@ from customers.models import (
     ValueModel,
 )
 from customers.rows import CleanRow, clean_row
-from customers.signals import customers_merged, tier_changed
+from customers.signals import contract_added, customers_merged, follow_up_done, tier_changed
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +269,7 @@ def complete_follow_up(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
     )
     if done:
         follow_up.done_at, follow_up.done_by = now, by
+        transaction.on_commit(lambda: follow_up_done.send(sender=FollowUp, follow_up=follow_up))
         note_on_timeline(
             customer=follow_up.customer,
             kind=TimelineEntry.Kind.FOLLOW_UP,
@@ -395,6 +396,7 @@ def add_contract(
     )
     contract.full_clean()
     contract.save()
+    transaction.on_commit(lambda: contract_added.send(sender=Contract, contract=contract))
     note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.CONTRACT,

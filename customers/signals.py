@@ -7,3 +7,9 @@ tier_changed = Signal()
 
 # Sent inside the merge's transaction: survivor, merged. Apps above move their own rows.
 customers_merged = Signal()
+
+# Sent after commit when a follow-up is marked done: follow_up.
+follow_up_done = Signal()
+
+# Sent after commit when a contract is added: contract.
+contract_added = Signal()

@@ -6,3 +6,6 @@ class ProgramsConfig(AppConfig):
 
     name = "programs"
     verbose_name = "Programs"
+
+    def ready(self) -> None:
+        from programs import receivers  # noqa: F401 - connects the signals it listens to

@@ -1,0 +1,128 @@
+"""REST API for programs, enrollments and touches; thin over services, scoped by ownership."""
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers import queries as customer_queries
+from programs import services
+from programs.models import Program, Step, Touch
+
+MAX_ENROLL = 10_000
+
+
+class StepSerializer(serializers.ModelSerializer):
+    """One step of a program."""
+
+    class Meta:
+        model = Step
+        fields = [
+            "id", "order", "kind", "name", "anchor", "offset_days", "channel_mode", "channel",
+            "fallbacks", "premium",
+        ]  # fmt: skip
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    """A program with its steps."""
+
+    steps = StepSerializer(many=True, read_only=True)
+    tiers = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+
+    class Meta:
+        model = Program
+        fields = [
+            "id", "name", "description", "is_active", "is_prototype", "tiers", "audiences",
+            "relationships", "reentry", "reentry_days", "steps",
+        ]  # fmt: skip
+
+
+class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
+    """Programs, each with its steps."""
+
+    serializer_class = ProgramSerializer
+
+    def get_queryset(self):
+        return Program.objects.prefetch_related("steps", "tiers")
+
+
+class EnrollmentRequest(serializers.Serializer):
+    program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.all())
+    customers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=MAX_ENROLL
+    )
+
+
+class Enrollments(APIView):
+    """Enroll customers (ids) in a program: `{"enrolled", "skipped": [{customer, reason}]}`."""
+
+    @extend_schema(
+        request=EnrollmentRequest,
+        responses={
+            200: inline_serializer(
+                "EnrollmentResult",
+                {
+                    "enrolled": serializers.IntegerField(),
+                    "skipped": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    def post(self, request):
+        body = EnrollmentRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        program = body.validated_data["program"]
+        if not program.is_active:
+            raise exceptions.ValidationError({"program": ["This program is paused."]})
+        wanted = list(dict.fromkeys(body.validated_data["customers"]))
+        visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
+        found = {customer.pk: customer for customer in visible}
+        outcome = services.enroll(program=program, customers=list(found.values()), by=request.user)
+        # Customers the caller cannot see are reported like ones that do not exist.
+        missing = [
+            {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
+        ]
+        return Response({"enrolled": outcome.enrolled, "skipped": outcome.skipped + missing})
+
+
+class TouchSerializer(serializers.ModelSerializer):
+    """One scheduled contact of a step with a customer."""
+
+    program = serializers.IntegerField(source="step.program_id", read_only=True)
+    step_name = serializers.CharField(source="step.name", read_only=True)
+
+    class Meta:
+        model = Touch
+        fields = [
+            "id", "customer", "program", "step", "step_name", "occurrence", "due_at", "channel",
+            "status", "attempts", "last_error", "sent_at", "message_id", "responded_at",
+        ]  # fmt: skip
+
+
+class TouchFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id")
+    status = filters.ChoiceFilter(choices=Touch.Status.choices)
+
+    class Meta:
+        model = Touch
+        fields = ["customer", "status"]
+
+
+class TouchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Touches of customers the caller may see; `?customer=` and `?status=`."""
+
+    serializer_class = TouchSerializer
+    filterset_class = TouchFilter
+    keyset_default_ordering = "-id"
+
+    def get_queryset(self):
+        return Touch.objects.filter(
+            customer__in=customer_queries.visible_customers(self.request.user)
+        ).select_related("step")
+
+
+def register(router) -> None:
+    """Put this app's endpoints on the API router."""
+    router.register("programs", ProgramViewSet, basename="program")
+    router.register("touches", TouchViewSet, basename="touch")

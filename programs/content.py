@@ -1,0 +1,130 @@
+"""What a touch says: the step's templates rendered for one customer on one channel."""
+
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.template import Context, Engine, Template
+from django.template.loader import render_to_string
+from django.utils.html import linebreaks
+
+from customers import services as customer_services
+from customers.models import Channel, Customer, Purchase
+from programs.channels import Message
+from programs.models import Step, Touch
+
+# Step bodies are written by marketers: rendered by a bare engine with no file access.
+ENGINE = Engine(builtins=["django.template.defaulttags", "django.template.defaultfilters"])
+SAMPLE_REFERRAL_CODE = "SAMPLE1234"
+
+
+@lru_cache(maxsize=512)
+def _template(text: str) -> Template:
+    return ENGINE.from_string(text)
+
+
+def render(text: str, context: dict, *, autoescape: bool) -> str:
+    return _template(text).render(Context(context, autoescape=autoescape))
+
+
+def known_categories() -> list[str]:
+    """Every product category customers buy, cached: the base has millions of purchases."""
+    categories = cache.get("programs:categories")
+    if categories is None:
+        categories = sorted(
+            c for c in Purchase.objects.values_list("product_category", flat=True).distinct() if c
+        )
+        cache.set("programs:categories", categories, 3600)
+    return categories
+
+
+def open_referral_code(customer: Customer) -> str:
+    """The customer's open referral code (one not yet given to a named person), made once, so
+    a retried touch does not hand out a second code."""
+    open_code = customer.referrals.filter(
+        status="invited", referred_name="", referred_email=""
+    ).first()
+    if open_code is not None:
+        return open_code.code
+    return customer_services.record_referral(referrer=customer).code
+
+
+def unsubscribe_url(customer: Customer, channel: str) -> str:
+    from programs.services import unsubscribe_token
+
+    return f"{settings.SITE_URL}/u/{unsubscribe_token(customer=customer, channel=channel)}/"
+
+
+def context_for(*, step: Step, customer: Customer, touch: Touch | None, channel: str) -> dict:
+    """The names a step's templates may use."""
+    owner = customer.owner
+    bought = set(customer.purchases.values_list("product_category", flat=True).distinct())
+    code = ""
+    if step.kind == Step.Kind.REFER_FRIEND:
+        code = open_referral_code(customer) if touch is not None else SAMPLE_REFERRAL_CODE
+    return {
+        "customer": customer,
+        "owner_name": (owner.get_full_name() or owner.username) if owner else "our team",
+        "tier": customer.tier.name if customer.tier else "",
+        "organization": settings.ORGANIZATION_NAME,
+        "premium": step.premium,
+        "survey_url": survey_url(step=step, customer=customer, touch=touch, channel=channel),
+        "referral_code": code,
+        "categories_not_bought": [c for c in known_categories() if c not in bought],
+        "unsubscribe_url": unsubscribe_url(customer, channel),
+    }
+
+
+def survey_url(*, step: Step, customer: Customer, touch: Touch | None, channel: str) -> str:
+    """The link to the satisfaction survey for this touch (empty for other steps)."""
+    if step.kind != Step.Kind.SATISFACTION_SURVEY:
+        return ""
+    from programs import surveys
+
+    return surveys.link_for(customer=customer, touch=touch, channel=channel)
+
+
+def message_id_for(touch_id: int, occurrence: int) -> str:
+    """Deterministic per touch: a resend after a crash is recognisable as the same message."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<touch-{touch_id}-{occurrence}@{domain}>"
+
+
+def message_for(
+    *, touch: Touch | None, customer: Customer, channel: str, step: Step | None = None
+) -> Message:
+    """The touch rendered for its channel (a preview when there is no touch)."""
+    step = step or touch.step
+    context = context_for(step=step, customer=customer, touch=touch, channel=channel)
+    touch_id = touch.pk if touch else 0
+    if channel == Channel.EMAIL:
+        subject = " ".join(render(step.email_subject, context, autoescape=False).split())
+        text = render(step.email_body, context, autoescape=False)
+        html_body = linebreaks(render(step.email_body, context, autoescape=True))
+        footer = {"address": settings.ORGANIZATION_ADDRESS, **context}
+        return Message(
+            touch_id=touch_id,
+            to=customer.email,
+            subject=subject,
+            text=text + "\n" + render_to_string("emails/touch_footer.txt", footer),
+            html=render_to_string(
+                "emails/touch.html", {**footer, "body": html_body, "subject": subject}
+            ),  # fmt: skip
+            message_id=message_id_for(touch_id, touch.occurrence if touch else 1),
+            headers={
+                "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+    if channel == Channel.SMS:
+        text = " ".join(render(step.sms_body, context, autoescape=False).split())
+        return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
+                       text=f"{text} Reply STOP to opt out.")  # fmt: skip
+    if channel == Channel.LETTER:
+        return Message(touch_id=touch_id, to=customer.postal_address, subject=step.name,
+                       text=render(step.letter_body or step.email_body, context,
+                                   autoescape=False))  # fmt: skip
+    return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
+                   text=render(step.call_script or step.email_body, context,
+                               autoescape=False))  # fmt: skip

@@ -1,0 +1,107 @@
+"""Forms of the program pages: a program's settings, a step, the preview's customer, the
+channels a customer stops on the public unsubscribe page."""
+
+from django import forms
+
+from customers.models import Audience, Channel, Relationship
+from programs.models import Program, Step
+
+CONTENT_FIELDS = [
+    "kind", "name", "channel_mode", "channel", "email_subject", "email_body", "sms_body",
+    "letter_body", "call_script", "premium",
+]  # fmt: skip
+
+
+class ProgramForm(forms.ModelForm):
+    """A program's settings: who may join, when again, and when they leave."""
+
+    audiences = forms.MultipleChoiceField(
+        choices=Audience.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked means every audience.",
+    )
+    relationships = forms.MultipleChoiceField(
+        choices=Relationship.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked means every relationship.",
+    )
+
+    class Meta:
+        model = Program
+        fields = [
+            "name", "description", "is_active", "tiers", "audiences", "relationships",
+            "reentry", "reentry_days", "exit_when_unsubscribed", "goal_tier", "auto_enroll_tier",
+        ]  # fmt: skip
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "tiers": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {"tiers": "None ticked means every tier."}
+        labels = {"is_active": "Active (touches go out; customers may be enrolled)"}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("reentry") == Program.Reentry.AFTER_DAYS and not data.get("reentry_days"):
+            self.add_error("reentry_days", "Say after how many days a customer may rejoin.")
+        return data
+
+
+class StepForm(forms.ModelForm):
+    """One step: what, when, on which channel, saying what (Django template language)."""
+
+    fallbacks = forms.MultipleChoiceField(
+        choices=Channel.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tried in this order when the customer has not consented to the first one.",
+    )
+
+    class Meta:
+        model = Step
+        fields = [
+            "kind", "name", "anchor", "offset_days", "channel_mode", "channel", "fallbacks",
+            "email_subject", "email_body", "sms_body", "letter_body", "call_script", "premium",
+            "reward_kind", "reward_value",
+        ]  # fmt: skip
+        widgets = {
+            "email_body": forms.Textarea(attrs={"rows": 8}),
+            "sms_body": forms.Textarea(attrs={"rows": 3}),
+            "letter_body": forms.Textarea(attrs={"rows": 6}),
+            "call_script": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "channel": "Used when the step has a fixed channel.",
+            "letter_body": "Blank uses the e-mail body.",
+            "call_script": "Blank uses the e-mail body.",
+        }
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("reward_kind") and data.get("kind") != Step.Kind.GIFT:
+            self.add_error("reward_kind", "Only a free gift or trial step gives a reward.")
+        return data
+
+    def preview_step(self, program: Program) -> Step:
+        """An unsaved step with whatever content fields are valid, for the preview."""
+        self.is_valid()
+        data = {name: self.cleaned_data[name] for name in CONTENT_FIELDS if name in self.cleaned_data}
+        return Step(program=program, **data)
+
+
+class PreviewForm(forms.Form):
+    """Whom to render the preview for."""
+
+    preview_customer = forms.IntegerField(min_value=1, label="Preview for customer #")
+
+
+class UnsubscribeChoiceForm(forms.Form):
+    """The channels a customer no longer wants to hear from us on."""
+
+    channels = forms.MultipleChoiceField(
+        choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Stop contacting me by",
+        error_messages={"required": "Tick at least one way we should stop contacting you."},
+    )

@@ -1,0 +1,248 @@
+"""Relationship programs: their steps, who is enrolled, and every touch (the outbox)."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+from customers.models import Audience, Channel, Customer, Relationship, Reward, Tier
+
+
+class Program(models.Model):
+    """A sequence of touches a customer goes through once enrolled."""
+
+    class Reentry(models.TextChoices):
+        ONCE = "once", "Once per customer"
+        AFTER_DAYS = "after_days", "Again after a number of days"
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    is_prototype = models.BooleanField(
+        default=False, help_text="The eight-step bonding program every install starts with."
+    )
+    # Audience: empty means everyone.
+    tiers = models.ManyToManyField(Tier, blank=True, related_name="+")
+    audiences = models.JSONField(default=list, blank=True, help_text=f"Of {Audience.values}.")
+    relationships = models.JSONField(
+        default=list, blank=True, help_text=f"Of {Relationship.values}."
+    )
+    reentry = models.CharField(max_length=12, choices=Reentry, default=Reentry.ONCE)
+    reentry_days = models.PositiveIntegerField(null=True, blank=True)
+    exit_when_unsubscribed = models.BooleanField(
+        default=True, help_text="Leave the program when the customer withdraws every consent."
+    )
+    goal_tier = models.ForeignKey(
+        Tier,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Leave the program, goal reached, on reaching this tier or higher.",
+    )
+    auto_enroll_tier = models.ForeignKey(
+        Tier,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Enroll customers automatically when they move up to this tier.",
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Step(models.Model):
+    """One touch of a program: what, when (anchor + offset), through which channel, saying what."""
+
+    class Kind(models.TextChoices):
+        WELCOME_KIT = "welcome_kit", "Welcome kit"
+        SATISFACTION_SURVEY = "satisfaction_survey", "Satisfaction survey"
+        CHECK_IN = "check_in", "Check-in"
+        CROSS_SELL = "cross_sell", "Cross-sell"
+        GIFT = "gift", "Free gift or trial"
+        REFER_FRIEND = "refer_friend", "Refer a friend"
+        RENEWAL = "renewal", "Contract renewal"
+        ANNIVERSARY = "anniversary", "Anniversary"
+        CUSTOM = "custom", "Custom"
+
+    class Anchor(models.TextChoices):
+        ENROLLMENT = "enrollment", "Enrollment date"
+        CONTRACT_END = "contract_end", "Contract end"
+        ANNIVERSARY_FIRST_PURCHASE = "anniversary_first_purchase", "Yearly: first purchase"
+        ANNIVERSARY_ENROLLMENT = "anniversary_enrollment", "Yearly: enrollment"
+
+    class ChannelMode(models.TextChoices):
+        PREFERRED = "preferred", "The customer's preferred channel"
+        FIXED = "fixed", "A fixed channel"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=24, choices=Kind, default=Kind.CUSTOM)
+    name = models.CharField(max_length=120)
+    anchor = models.CharField(max_length=32, choices=Anchor, default=Anchor.ENROLLMENT)
+    offset_days = models.IntegerField(default=0, help_text="Negative means before the anchor.")
+    channel_mode = models.CharField(
+        max_length=10, choices=ChannelMode, default=ChannelMode.PREFERRED
+    )
+    channel = models.CharField(max_length=10, choices=Channel, default=Channel.EMAIL)
+    fallbacks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Channels to try, in order, when the chosen one has no consent.",
+    )
+    email_subject = models.CharField(max_length=200, blank=True)
+    email_body = models.TextField(blank=True, help_text="Django template language.")
+    sms_body = models.CharField(max_length=480, blank=True)
+    letter_body = models.TextField(blank=True)
+    call_script = models.TextField(blank=True)
+    premium = models.CharField(
+        max_length=200, blank=True, help_text="Offered for answering (satisfaction survey)."
+    )
+    reward_kind = models.CharField(max_length=10, choices=Reward.Kind, blank=True)
+    reward_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+
+    class Meta:
+        ordering = ["program", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "order"], name="step_order_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program}: {self.name}"
+
+    @property
+    def is_yearly(self) -> bool:
+        return self.anchor in (
+            self.Anchor.ANNIVERSARY_FIRST_PURCHASE,
+            self.Anchor.ANNIVERSARY_ENROLLMENT,
+        )
+
+    def channels(self, preferred: str) -> list[str]:
+        """The channels to try in order: the chosen one, then the fallbacks."""
+        first = preferred if self.channel_mode == self.ChannelMode.PREFERRED else self.channel
+        return list(dict.fromkeys([first, *self.fallbacks]))
+
+
+class Enrollment(models.Model):
+    """A customer going through a program."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        EXITED = "exited", "Exited"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="enrollments")
+    enrolled_at = models.DateTimeField(default=now)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    exit_reason = models.CharField(max_length=200, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-enrolled_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "customer"],
+                condition=Q(status="active"),
+                name="enrollment_one_active",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "program"], name="enrollment_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} in {self.program}"
+
+
+class Touch(models.Model):
+    """One scheduled contact of one step with one customer: a row of the outbox."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CLAIMED = "claimed", "Claimed by the dispatcher"
+        SENDING = "sending", "Sending"
+        WAITING = "waiting", "Waiting (call to make, letter to post)"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        REVIEW = "review", "Needs review"
+        CANCELLED = "cancelled", "Cancelled"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="touches")
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="touches")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touches")
+    occurrence = models.PositiveSmallIntegerField(default=1)
+    due_at = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=Channel)
+    status = models.CharField(max_length=10, choices=Status, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name_plural = "touches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step", "occurrence"], name="touch_once_per_occurrence"
+            )
+        ]
+        indexes = [
+            # The dispatcher's question, "what is due?", reads only this small partial index.
+            models.Index(
+                fields=["due_at", "id"], name="touch_due", condition=Q(status="scheduled")
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="touch_leased",
+                condition=Q(status__in=["claimed", "sending"]),
+            ),
+            models.Index(fields=["customer", "due_at"], name="touch_customer_due"),
+            models.Index(fields=["step", "status"], name="touch_step_status"),
+            models.Index(fields=["status", "channel", "due_at"], name="touch_status_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step.name} for {self.customer_id} ({self.status})"
+
+
+class LetterBatch(models.Model):
+    """Letters gathered for printing; a marketer marks the batch posted."""
+
+    created_at = models.DateTimeField(default=now)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    touches = models.ManyToManyField(Touch, related_name="letter_batches", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "letter batches"
+
+    def __str__(self) -> str:
+        return f"Letters of {self.created_at:%Y-%m-%d}"
+
+
+class UnsubscribeToken(models.Model):
+    """An unguessable token for a customer's one-click unsubscribe link on one channel."""
+
+    token = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel"], name="unsubscribe_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} unsubscribe link of {self.customer_id}"

@@ -1,0 +1,249 @@
+"""Reads for the marketers' program pages: the list, funnels, failures, what is due, letters."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.utils import timezone
+
+from customers.models import Channel, Customer, Purchase, Referral
+from customers.queries import Page, page_of
+from programs import content
+from programs.models import Enrollment, LetterBatch, Program, Step, Touch, UnsubscribeToken
+
+NEEDS_ATTENTION = [Touch.Status.FAILED, Touch.Status.REVIEW]
+IN_FLIGHT = [Touch.Status.SCHEDULED, Touch.Status.CLAIMED, Touch.Status.SENDING]
+
+
+def _count_of(queryset: QuerySet, outer: str = "program") -> Coalesce:
+    """A correlated COUNT(*) subquery: one figure per outer row, without multiplying joins."""
+    counted = queryset.filter(**{outer: OuterRef("pk")}).order_by().values(outer)
+    return Coalesce(
+        Subquery(counted.annotate(n=Count("*")).values("n"), output_field=IntegerField()), 0
+    )
+
+
+def week_start(now: datetime | None = None) -> datetime:
+    """Monday 00:00 of the current week, in the viewer's time zone."""
+    today = timezone.localdate(now or timezone.now())
+    monday = today - timedelta(days=today.weekday())
+    return timezone.make_aware(datetime.combine(monday, datetime.min.time()))
+
+
+def program_list(*, now: datetime | None = None) -> list[Program]:
+    """Every program with its active enrollments, touches sent this week and failures, in one
+    query."""
+    since = week_start(now)
+    return list(
+        Program.objects.annotate(
+            active_enrollments=_count_of(Enrollment.objects.filter(status="active")),
+            sent_this_week=_count_of(
+                Touch.objects.filter(
+                    status__in=[Touch.Status.SENT, Touch.Status.WAITING], sent_at__gte=since
+                ),
+                outer="step__program",
+            ),
+            needs_attention=_count_of(
+                Touch.objects.filter(status__in=NEEDS_ATTENTION), outer="step__program"
+            ),
+            step_count=_count_of(Step.objects.all()),
+        ).order_by("name", "id")
+    )
+
+
+def program_for(pk: int) -> Program:
+    return get_object_or_404(Program.objects.prefetch_related("tiers"), pk=pk)
+
+
+def steps_of(program: Program) -> list[Step]:
+    return list(program.steps.order_by("order", "id"))
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """One step of a program and how its touches fared."""
+
+    step: Step
+    scheduled: int
+    waiting: int
+    sent: int
+    failed: int
+    skipped: int
+    responded: int
+
+    @property
+    def response_rate(self) -> float | None:
+        """Responded over sent, or None before anything was sent."""
+        return self.responded / self.sent if self.sent else None
+
+
+def funnel(program: Program) -> list[FunnelRow]:
+    """Per step: scheduled, waiting, sent, failed, skipped, responded; one grouped query."""
+
+    def count(*statuses: str) -> Count:
+        return Count("touches", filter=Q(touches__status__in=statuses))
+
+    steps = (
+        Step.objects.filter(program=program)
+        .annotate(
+            n_scheduled=count(*IN_FLIGHT),
+            n_waiting=count(Touch.Status.WAITING),
+            n_sent=count(Touch.Status.SENT),
+            n_failed=count(*NEEDS_ATTENTION),
+            n_skipped=count(Touch.Status.SKIPPED),
+            n_responded=Count("touches", filter=Q(touches__responded_at__isnull=False)),
+        )
+        .order_by("order", "id")
+    )
+    return [
+        FunnelRow(
+            step=step, scheduled=step.n_scheduled, waiting=step.n_waiting, sent=step.n_sent,
+            failed=step.n_failed, skipped=step.n_skipped, responded=step.n_responded,
+        )  # fmt: skip
+        for step in steps
+    ]
+
+
+def enrollment_counts(program: Program) -> dict[str, int]:
+    """How many enrollments of the program are active, completed and exited."""
+    counts = dict.fromkeys(Enrollment.Status.values, 0)
+    rows = program.enrollments.order_by().values_list("status").annotate(n=Count("*"))
+    counts.update(dict(rows))
+    return counts
+
+
+def failures(*, program: Program | None = None, number: int = 1, size: int = 50) -> Page:
+    """Failed touches and those a person must check, newest first."""
+    touches = Touch.objects.filter(status__in=NEEDS_ATTENTION)
+    if program is not None:
+        touches = touches.filter(step__program=program)
+    touches = touches.select_related("step__program", "customer").only(
+        "id", "status", "channel", "due_at", "attempts", "last_error", "sent_at",
+        "step__name", "step__program__name", "customer__first_name", "customer__last_name",
+        "customer__email",
+    )  # fmt: skip
+    return page_of(touches.order_by("-due_at", "-id"), number=number, size=size)
+
+
+def due_by_channel(
+    *, program: Program | None = None, days: int = 7, now: datetime | None = None
+) -> list[tuple[str, int]]:
+    """Scheduled touches due in the next `days` days, per channel, every channel listed."""
+    now = now or timezone.now()
+    touches = Touch.objects.filter(
+        status=Touch.Status.SCHEDULED, due_at__gte=now, due_at__lt=now + timedelta(days=days)
+    )
+    if program is not None:
+        touches = touches.filter(step__program=program)
+    counts = dict(touches.order_by().values_list("channel").annotate(n=Count("*")))
+    return [(label, counts.get(value, 0)) for value, label in Channel.choices]
+
+
+def letter_batches(*, number: int = 1, size: int = 25) -> Page:
+    """Letter batches, newest first, each with how many letters it holds."""
+    batches = LetterBatch.objects.annotate(letter_count=Count("touches")).order_by(
+        "-created_at", "-id"
+    )
+    return page_of(batches, number=number, size=size)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One printed letter: who it goes to and what it says (or why it cannot be rendered)."""
+
+    touch: Touch
+    customer: Customer
+    address_lines: list[str]
+    text: str
+    error: str = ""
+
+
+def letters_of(batch: LetterBatch) -> list[Letter]:
+    """The batch's letters rendered for printing, in a fixed number of queries.
+
+    The context is content.context_for's, gathered for all letters at once (purchases,
+    unsubscribe links and referral codes in one query each) rather than per letter.
+    """
+    touches = list(
+        batch.touches.select_related("step", "customer__owner", "customer__tier").order_by(
+            "customer__last_name", "customer__first_name", "id"
+        )
+    )
+    ids = {touch.customer_id for touch in touches}
+    bought: dict[int, set[str]] = defaultdict(set)
+    for customer_id, category in (
+        Purchase.objects.filter(customer_id__in=ids)
+        .order_by()
+        .values_list("customer_id", "product_category")
+        .distinct()
+    ):
+        bought[customer_id].add(category)
+    tokens = dict(
+        UnsubscribeToken.objects.filter(customer_id__in=ids, channel=Channel.LETTER).values_list(
+            "customer_id", "token"
+        )
+    )
+    codes: dict[int, str] = {}
+    for referrer_id, code in Referral.objects.filter(
+        referrer_id__in=ids, status=Referral.Status.INVITED, referred_name="", referred_email=""
+    ).values_list("referrer_id", "code"):
+        codes.setdefault(referrer_id, code)  # newest first, as content.open_referral_code
+    categories = content.known_categories()
+    letters = []
+    for touch in touches:
+        customer, step = touch.customer, touch.step
+        token = tokens.get(customer.pk)
+        context = {
+            "customer": customer,
+            "owner_name": (customer.owner.get_full_name() or customer.owner.username)
+            if customer.owner
+            else "our team",
+            "tier": customer.tier.name if customer.tier else "",
+            "organization": settings.ORGANIZATION_NAME,
+            "premium": step.premium,
+            "survey_url": content.survey_url(
+                step=step, customer=customer, touch=touch, channel=Channel.LETTER
+            ),
+            "referral_code": (codes.get(customer.pk) or content.open_referral_code(customer))
+            if step.kind == Step.Kind.REFER_FRIEND
+            else "",
+            "categories_not_bought": [c for c in categories if c not in bought[customer.pk]],
+            "unsubscribe_url": f"{settings.SITE_URL}/u/{token}/"
+            if token
+            else content.unsubscribe_url(customer, Channel.LETTER),
+        }
+        try:
+            text = content.render(step.letter_body or step.email_body, context, autoescape=False)
+            error = ""
+        except (TemplateSyntaxError, TemplateDoesNotExist) as problem:
+            text, error = "", str(problem)
+        lines = [line.strip() for line in customer.postal_address.splitlines() if line.strip()]
+        letters.append(
+            Letter(touch=touch, customer=customer, address_lines=lines, text=text, error=error)
+        )
+    return letters
+
+
+def customer_touches(customer: Customer, *, number: int = 1, size: int = 25) -> Page:
+    """A customer's touches across programs, latest due first, for the 360 page."""
+    touches = Touch.objects.filter(customer=customer).select_related("step__program")
+    return page_of(touches.order_by("-due_at", "-id"), number=number, size=size)
+
+
+def preview_customers(*, limit: int = 25) -> list[Customer]:
+    """A few live customers to preview a step's content with."""
+    return list(
+        Customer.objects.filter(deleted_at__isnull=True)
+        .only("id", "first_name", "last_name", "email")
+        .order_by("last_name", "first_name", "id")[:limit]
+    )
+
+
+def enrolled_since(program: Program, since: datetime) -> int:
+    """Enrollments of the program made from `since` on: a queued segment's progress."""
+    return program.enrollments.filter(enrolled_at__gte=since).count()

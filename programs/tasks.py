@@ -1,0 +1,48 @@
+"""Celery tasks of the programs app: the dispatcher, delivery and the sweeper (thin)."""
+
+from celery import shared_task
+
+from programs import services
+
+
+@shared_task
+def dispatch_touches_task() -> int:
+    """Every minute: claim what is due and hand it to delivery tasks, a batch each."""
+    claimed = 0
+    for _ in range(50):  # bounded: a backlog is worked off over the next runs
+        batches = services.dispatch_due()
+        if not batches:
+            break
+        for ids in batches:
+            deliver_touches_task.delay(ids)
+            claimed += len(ids)
+    return claimed
+
+
+@shared_task(acks_late=True)
+def deliver_touches_task(touch_ids: list[int]) -> dict:
+    """Send a small batch of claimed touches over one connection; safe to run twice."""
+    return services.deliver(touch_ids=touch_ids)
+
+
+@shared_task
+def sweep_touches_task() -> dict:
+    """Take back claimed touches whose lease ran out; send stuck sending ones to review."""
+    return services.sweep_leases()
+
+
+@shared_task(acks_late=True)
+def enroll_segment_task(program_id: int, customer_ids: list[int], by_id: int | None) -> dict:
+    """Enroll a big segment off the request: the page shows progress."""
+    from django.contrib.auth import get_user_model
+
+    from customers.models import Customer
+    from programs.models import Program
+
+    by = get_user_model().objects.filter(pk=by_id).first() if by_id else None
+    outcome = services.enroll(
+        program=Program.objects.get(pk=program_id),
+        customers=Customer.objects.filter(pk__in=customer_ids).iterator(chunk_size=2000),
+        by=by,
+    )
+    return {"enrolled": outcome.enrolled, "skipped": len(outcome.skipped)}
