@@ -34,8 +34,9 @@ dropped: to the instant the oldest blocking touch leaves the period (its time + 
 that is outside the window, to the next window opening, and checked again. So two touches on
 Monday 09:00 and Tuesday 09:00 push a third one to the next Monday 09:00, while a blocking touch
 sent by hand at 14:00 frees the slot at 14:00 a week later, not at the next morning's opening.
-The period is elapsed time (7 days are 168 hours), so in a week with a DST change a slot
-freed by a 09:00 touch opens at 10:00 or 08:00 local (then 09:00, the window's start).
+The period is elapsed time (7 days are 168 hours): in a week with a DST change, the slot freed
+by a 09:00 touch opens at 10:00 local after spring forward, and at 08:00 after fall back (so the
+touch waits for the 09:00 opening).
 The search is exact (the result is the earliest allowed instant) and takes at most
 ``len(others) + 1`` rounds; each round looks at most 15 days ahead for an open window.
 """
@@ -51,7 +52,7 @@ ALL_DAYS: frozenset[int] = frozenset(range(7))
 
 # A window opens at least weekly; the extra week covers a window swallowed by a DST gap.
 _SEARCH_HORIZON = timedelta(days=15)
-# Offsets are read at this spacing; tzdata never changes a zone's offset twice within 6 hours.
+# Offsets are read at this spacing: assumes no zone changes its offset twice within 6 hours.
 _OFFSET_PROBE = timedelta(hours=6)
 _TICK = timedelta(microseconds=1)
 
