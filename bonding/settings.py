@@ -47,6 +47,10 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="programs.channels.sms.FileBackend"
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "outbox.jsonl"))
 # Shared secret the SMS provider sends with inbound messages (STOP handling); empty disables.
 SMS_INBOUND_TOKEN = env.str("SMS_INBOUND_TOKEN", default="")
+# A customer asked or who answered within this many days is not invited again.
+SURVEY_FATIGUE_DAYS = env.int("SURVEY_FATIGUE_DAYS", default=90)
+# Public survey pages: requests per minute from one address.
+SURVEY_RATE_PER_MINUTE = env.int("SURVEY_RATE_PER_MINUTE", default=30)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bonding import api, views
 from customers import api as customers_api
+from nps import public as nps_public
 from programs import api as programs_api
 
 customers_api.register(api.router)
@@ -20,11 +21,14 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
+    path("s/<str:token>/", nps_public.survey, name="survey"),
+    path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", api.ObtainToken.as_view(), name="api_token"),
     path("api/v1/enrollments/", programs_api.Enrollments.as_view(), name="api_enrollments"),
     path("api/v1/", include(api.router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("", include("programs.urls")),
     path("", include("customers.urls")),
 ]

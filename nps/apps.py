@@ -6,3 +6,6 @@ class NpsConfig(AppConfig):
 
     name = "nps"
     verbose_name = "NPS"
+
+    def ready(self) -> None:
+        from nps import receivers  # noqa: F401 - connects the signals it listens to

@@ -4,6 +4,7 @@ from django.dispatch import receiver
 
 from customers.models import Customer
 from customers.signals import contract_added, customers_merged, follow_up_done, tier_changed
+from nps.signals import response_recorded
 from programs import services
 
 
@@ -27,3 +28,8 @@ def on_contract_added(sender, contract, **kwargs) -> None:
 @receiver(customers_merged, sender=Customer)
 def on_customers_merged(sender, survivor, merged, **kwargs) -> None:
     services.move_merged(survivor=survivor, merged=merged)
+
+
+@receiver(response_recorded)
+def on_response_recorded(sender, response, created, **kwargs) -> None:
+    services.survey_answered(response=response)

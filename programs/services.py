@@ -535,6 +535,17 @@ def record_response(*, touch: Touch) -> bool:
     )
 
 
+def survey_answered(*, response) -> None:
+    """An answer marks its touch responded; a promoter is asked for a referral at once."""
+    touch_id = response.invitation.touch_id
+    if touch_id:
+        touch = Touch.objects.filter(pk=touch_id).first()
+        if touch is not None:
+            record_response(touch=touch)
+    if response.category == "promoter":
+        schedule_now(customer=response.customer, kind=Step.Kind.REFER_FRIEND)
+
+
 def schedule_now(*, customer: Customer, kind: str) -> int:
     """Bring the customer's scheduled touches of this step kind forward to now (e.g. a
     promoter is asked for a referral at once); returns how many moved."""

@@ -1,0 +1,120 @@
+"""NPS surveys, the invitations that carry them, and the answers customers give."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+from customers.models import Channel, Customer
+
+
+class Survey(models.Model):
+    """The three questions (wording editable), a premium for answering, an optional question."""
+
+    name = models.CharField(max_length=120)
+    question_score = models.CharField(
+        max_length=300,
+        default="How likely are you to recommend us to a family member, friend or colleague?",
+    )
+    question_why = models.CharField(max_length=300, default="Why did you give that score?")
+    question_improve = models.CharField(
+        max_length=300, default="What would we have to do to earn a 10?"
+    )
+    ask_preferred_channel = models.BooleanField(
+        default=False, help_text="Ask how the customer prefers to be contacted."
+    )
+    premium = models.CharField(
+        max_length=200, blank=True, help_text="Offered for answering, recorded as a reward."
+    )
+    is_active = models.BooleanField(default=True)
+    valid_days = models.PositiveSmallIntegerField(
+        default=30, help_text="How long an invitation stays open."
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Invitation(models.Model):
+    """One customer asked to answer one survey, through an unguessable link."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    channel = models.CharField(max_length=10, choices=Channel, default=Channel.EMAIL)
+    token = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    touch_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The program touch that sent it, if any."
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-sent_at"], name="invitation_customer_at"),
+            models.Index(fields=["sent_at"], name="invitation_sent_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} for {self.customer_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.expires_at > now()
+
+
+class Response(models.Model):
+    """A customer's answer: the score, why, what would earn a 10; one per invitation."""
+
+    class Category(models.TextChoices):
+        PROMOTER = "promoter", "Promoter"
+        PASSIVE = "passive", "Passive"
+        DETRACTOR = "detractor", "Detractor"
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="nps_responses")
+    score = models.PositiveSmallIntegerField()
+    category = models.CharField(max_length=10, choices=Category)
+    why = models.TextField(blank=True)
+    improve = models.TextField(blank=True)
+    preferred_channel = models.CharField(max_length=10, choices=Channel, blank=True)
+    # Denormalised when answered, so NPS groups by tier, owner and program in one scan.
+    tier_slug = models.CharField(max_length=60, blank=True)
+    owner_id_at_answer = models.BigIntegerField(null=True, blank=True)
+    program_id = models.BigIntegerField(null=True, blank=True)
+    audience = models.CharField(max_length=10, blank=True)
+    answered_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__lte=10), name="response_score_0_to_10")
+        ]
+        indexes = [
+            models.Index(fields=["answered_at"], name="response_answered_at"),
+            models.Index(fields=["customer", "-answered_at"], name="response_customer_at"),
+            models.Index(fields=["category", "-answered_at"], name="response_category_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score} from {self.customer_id}"
+
+
+class FatigueSkip(models.Model):
+    """A customer not invited because they were asked or answered too recently."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    skipped_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-skipped_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} skipped: {self.reason}"

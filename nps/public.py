@@ -1,0 +1,131 @@
+"""The public survey pages a customer answers on: no sign-in, an unguessable token, a limit."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from customers.models import Channel
+from nps import services
+from nps.models import Invitation
+
+SCORES = list(range(11))
+
+
+def _client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _over_limit(request: HttpRequest) -> bool:
+    """At most SURVEY_RATE_PER_MINUTE requests a minute from one address."""
+    key = f"survey-rate:{_client_address(request)}"
+    cache.add(key, 0, timeout=60)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count > settings.SURVEY_RATE_PER_MINUTE
+
+
+def _closed(request: HttpRequest, status: int) -> HttpResponse:
+    # The same friendly words for unknown and expired links: a token reveals nothing.
+    return render(request, "nps/closed.html", status=status)
+
+
+@login_not_required
+@never_cache
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    """The survey: the score (one click from the e-mail), why, and what would earn a 10."""
+    if _over_limit(request):
+        return render(request, "nps/too_many.html", status=429)
+    invitation = services.invitation_for(token)
+    if invitation is None:
+        return _closed(request, 404)
+    if not invitation.is_open:
+        return _closed(request, 410)
+    response = getattr(invitation, "response", None) if _answered(invitation) else None
+    errors: dict[str, list[str]] = {}
+    chosen = response.score if response else None
+    why = response.why if response else ""
+    improve = response.improve if response else ""
+    preferred = response.preferred_channel if response else ""
+    if request.method == "POST":
+        raw = request.POST.get("score", "")
+        why = request.POST.get("why", "")
+        improve = request.POST.get("improve", "")
+        preferred = request.POST.get("preferred_channel", "")
+        chosen = _score(raw)
+        if chosen is None:
+            errors["score"] = ["Choose a score from 0 to 10."]
+        else:
+            try:
+                services.record_response(
+                    invitation=invitation,
+                    score_value=chosen,
+                    why=why,
+                    improve=improve,
+                    preferred_channel=preferred,
+                )
+            except ValidationError as error:
+                errors = error.message_dict if hasattr(error, "error_dict") else {
+                    "score": error.messages}  # fmt: skip
+            else:
+                return redirect("survey_thanks", token=token)
+    elif "score" in request.GET:
+        chosen = _score(request.GET["score"])
+        if chosen is None:
+            errors["score"] = ["Choose a score from 0 to 10."]
+        else:
+            # One click in the e-mail records the score; the page then asks the two questions.
+            response = services.record_response(
+                invitation=invitation,
+                score_value=chosen,
+                why=why,
+                improve=improve,
+                preferred_channel=preferred,
+            )
+    context = {
+        "invitation": invitation,
+        "survey": invitation.survey,
+        "scores": SCORES,
+        "chosen": chosen,
+        "why": why,
+        "improve": improve,
+        "preferred": preferred,
+        "channels": Channel.choices,
+        "errors": errors,
+        "recorded": response is not None and not errors,
+        "max_text": services.MAX_TEXT,
+    }
+    return render(request, "nps/survey.html", context, status=400 if errors else 200)
+
+
+def _answered(invitation: Invitation) -> bool:
+    try:
+        invitation.response  # noqa: B018
+    except Invitation.response.RelatedObjectDoesNotExist:
+        return False
+    return True
+
+
+def _score(raw: str) -> int | None:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 <= value <= 10 else None
+
+
+@login_not_required
+@never_cache
+def thanks(request: HttpRequest, token: str) -> HttpResponse:
+    """Thank you, with the premium when there is one."""
+    if _over_limit(request):
+        return render(request, "nps/too_many.html", status=429)
+    invitation = services.invitation_for(token)
+    if invitation is None or not _answered(invitation):
+        return _closed(request, 404)
+    return render(request, "nps/thanks.html", {"survey": invitation.survey})

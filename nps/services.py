@@ -1,0 +1,260 @@
+"""Every write of the NPS app: inviting customers, and recording what they answer."""
+
+import dataclasses
+import logging
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from customers import services as customer_services
+from customers.models import Channel, Customer, Reward, TimelineEntry
+from nps import score
+from nps.models import FatigueSkip, Invitation, Response, Survey
+from nps.signals import response_recorded
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+# A detractor's owner is asked to act within this long.
+DETRACTOR_FOLLOW_UP_HOURS = 48
+
+
+def new_token() -> str:
+    """192 random bits, URL-safe: a link nobody can guess or walk."""
+    return secrets.token_urlsafe(24)
+
+
+def link(invitation: Invitation, *, score_value: int | None = None) -> str:
+    """The public survey link (with a one-click score when given)."""
+    url = f"{settings.SITE_URL}/s/{invitation.token}/"
+    return url if score_value is None else f"{url}?score={score_value}"
+
+
+@dataclasses.dataclass
+class InviteOutcome:
+    """Who was invited, who was skipped and why."""
+
+    invited: list[Invitation] = dataclasses.field(default_factory=list)
+    skipped: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@transaction.atomic
+def invite(
+    *,
+    survey: Survey,
+    customers: Iterable[Customer],
+    channel: str | None = None,
+    touch_id: int | None = None,
+    now: datetime | None = None,
+) -> InviteOutcome:
+    """Invite customers to a survey, skipping anyone asked or who answered within the fatigue
+    window (each skip recorded with its reason). Set-based: a fixed number of queries."""
+    if not survey.is_active:
+        raise ValidationError("This survey is paused.")
+    now = now or timezone.now()
+    customers = list(customers)
+    window_start = now - timedelta(days=settings.SURVEY_FATIGUE_DAYS)
+    ids = [c.pk for c in customers]
+    invited_at = dict(
+        Invitation.objects.filter(customer_id__in=ids, sent_at__gte=window_start)
+        .order_by()
+        .values("customer_id")
+        .annotate(last=Max("sent_at"))
+        .values_list("customer_id", "last")
+    )
+    answered_at = dict(
+        Response.objects.filter(customer_id__in=ids, answered_at__gte=window_start)
+        .order_by()
+        .values("customer_id")
+        .annotate(last=Max("answered_at"))
+        .values_list("customer_id", "last")
+    )
+    outcome = InviteOutcome()
+    skips = []
+    for customer in customers:
+        reason = None
+        if customer.deleted_at:
+            reason = "deleted"
+        elif customer.pk in answered_at:
+            reason = f"answered on {answered_at[customer.pk]:%Y-%m-%d} (fatigue window)"
+        elif customer.pk in invited_at:
+            reason = f"invited on {invited_at[customer.pk]:%Y-%m-%d} (fatigue window)"
+        if reason:
+            outcome.skipped.append({"customer": customer.pk, "reason": reason})
+            skips.append(FatigueSkip(survey=survey, customer=customer, reason=reason))
+            continue
+        outcome.invited.append(
+            Invitation(
+                survey=survey,
+                customer=customer,
+                channel=channel or customer.preferred_channel,
+                token=new_token(),
+                sent_at=now,
+                expires_at=now + timedelta(days=survey.valid_days),
+                touch_id=touch_id,
+            )
+        )
+    Invitation.objects.bulk_create(outcome.invited)
+    FatigueSkip.objects.bulk_create(skips)
+    return outcome
+
+
+def invitation_for(token: str) -> Invitation | None:
+    """The invitation a public link names, or None."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        Invitation.objects.select_related("survey", "customer__owner", "customer__tier")
+        .filter(token=token)
+        .first()
+    )
+
+
+@transaction.atomic
+def record_response(
+    *,
+    invitation: Invitation,
+    score_value: int,
+    why: str = "",
+    improve: str = "",
+    preferred_channel: str = "",
+) -> Response:
+    """Store an answer (answering again while the invitation is open updates it), then close
+    the loop: latest score on the customer, timeline, premium, preferred channel, the ladder,
+    and the response_recorded signal (programs mark the touch and ask promoters to refer)."""
+    errors = {}
+    if not isinstance(score_value, int) or not 0 <= score_value <= 10:
+        errors["score"] = ["Choose a score from 0 to 10."]
+    for name, text in (("why", why), ("improve", improve)):
+        if len(text) > MAX_TEXT:
+            errors[name] = [f"Please keep it under {MAX_TEXT} characters."]
+    if preferred_channel and preferred_channel not in Channel.values:
+        errors["preferred_channel"] = ["Choose one of the offered channels."]
+    if errors:
+        raise ValidationError(errors)
+    if not invitation.is_open:
+        raise ValidationError("This survey has closed.")
+    customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
+    now = timezone.now()
+    kind = score.category(score_value)
+    existing = Response.objects.select_for_update().filter(invitation=invitation).first()
+    created = existing is None
+    response = existing or Response(
+        invitation=invitation, survey=invitation.survey, customer=customer, answered_at=now
+    )
+    response.score, response.category = score_value, kind
+    response.why, response.improve = why.strip(), improve.strip()
+    response.preferred_channel = preferred_channel
+    response.tier_slug = customer.tier.slug if customer.tier_id else ""
+    response.owner_id_at_answer = customer.owner_id
+    response.audience = customer.audience
+    response.program_id = _program_of(invitation)
+    response.updated_at = now
+    response.save()
+
+    Customer.objects.filter(pk=customer.pk).update(nps_latest=score_value, nps_latest_at=now)
+    customer.nps_latest, customer.nps_latest_at = score_value, now
+    if preferred_channel and preferred_channel != customer.preferred_channel:
+        Customer.objects.filter(pk=customer.pk).update(preferred_channel=preferred_channel)
+    if created:
+        customer_services.note_on_timeline(
+            customer=customer,
+            kind=TimelineEntry.Kind.SURVEY,
+            title=f"Answered the survey: {score_value} ({kind})",
+            detail="\n".join(t for t in (response.why, response.improve) if t),
+            occurred_at=now,
+            source_id=response.pk,
+        )
+        if invitation.survey.premium:
+            customer_services.give_reward(
+                customer=customer,
+                kind=Reward.Kind.PREMIUM,
+                reason=f"Premium for answering: {invitation.survey.premium}",
+            )
+    else:
+        TimelineEntry.objects.filter(
+            customer=customer, kind=TimelineEntry.Kind.SURVEY, source_id=response.pk
+        ).update(
+            title=f"Answered the survey: {score_value} ({kind})",
+            detail="\n".join(t for t in (response.why, response.improve) if t),
+        )
+    if kind == "detractor":
+        _close_the_loop_for_detractor(response, customer, now)
+    customer_services.refresh_customer(customer=customer)
+    transaction.on_commit(
+        lambda: response_recorded.send(sender=Response, response=response, created=created)
+    )
+    return response
+
+
+def _program_of(invitation: Invitation) -> int | None:
+    """The program whose touch sent the invitation (stored as ids: programs sit above nps)."""
+    if not invitation.touch_id:
+        return None
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.program_id FROM programs_touch t JOIN programs_step s ON s.id = t.step_id "
+            "WHERE t.id = %s",
+            [invitation.touch_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _close_the_loop_for_detractor(response: Response, customer: Customer, now: datetime) -> None:
+    """A detractor's owner gets a follow-up due within 48 hours and an e-mail with the words."""
+    source = f"detractor:{response.pk}"
+    if customer.follow_ups.filter(source=source).exists():
+        return  # answering again does not pile up follow-ups
+    customer_services.schedule_follow_up(
+        customer=customer,
+        assignee=customer.owner,
+        due_at=now + timedelta(hours=DETRACTOR_FOLLOW_UP_HOURS),
+        reason=f"Detractor: scored {response.score}. Call and listen.",
+        source=source,
+        notes="\n".join(t for t in (response.why, response.improve) if t),
+    )
+    if customer.owner and customer.owner.email:
+        from nps.tasks import tell_owner_about_detractor_task
+
+        transaction.on_commit(lambda: tell_owner_about_detractor_task.delay(response.pk))
+
+
+def tell_owner_about_detractor(*, response_id: int) -> bool:
+    """E-mail the owner the detractor's verbatims and a link to the customer."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    response = (
+        Response.objects.select_related("customer__owner", "survey").filter(pk=response_id).first()
+    )
+    if response is None or not response.customer.owner or not response.customer.owner.email:
+        return False
+    context = {
+        "response": response,
+        "customer": response.customer,
+        "url": f"{settings.SITE_URL}/customers/{response.customer_id}/",
+        "hours": DETRACTOR_FOLLOW_UP_HOURS,
+    }
+    send_mail(
+        subject=render_to_string("emails/detractor_subject.txt", context).strip(),
+        message=render_to_string("emails/detractor_body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[response.customer.owner.email],
+    )
+    return True
+
+
+def move_merged(*, survivor: Customer, merged: Customer) -> None:
+    """A merge moves the merged customer's invitations and answers to the survivor."""
+    Invitation.objects.filter(customer=merged).update(customer=survivor)
+    Response.objects.filter(customer=merged).update(customer=survivor)

@@ -1,0 +1,144 @@
+"""The public survey page: one click from the e-mail, both texts, and what must be refused."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from customers import services as customer_services
+from nps import services
+from nps.models import Invitation, Response, Survey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def invitation(manager) -> Invitation:
+    customer = customer_services.create_customer(
+        data={"first_name": "Ann", "email": "ann@example.com", "owner": manager}, by=manager
+    )
+    survey = Survey.objects.get()
+    return services.invite(survey=survey, customers=[customer]).invited[0]
+
+
+def test_one_click_from_the_email_records_the_score_and_asks_the_two_questions(client, invitation):
+    response = client.get(f"/s/{invitation.token}/?score=9")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert Response.objects.get(invitation=invitation).score == 9
+    assert "your score 9 is saved" in content
+    assert 'id="score-9" value="9" checked' in content
+    assert "Why did you give that score?" in content
+    assert "What would we have to do to earn a 10?" in content
+
+
+def test_the_page_alone_works_and_the_form_sends_both_texts(client, invitation):
+    page = client.get(f"/s/{invitation.token}/")
+    answer = client.post(
+        f"/s/{invitation.token}/",
+        {"score": "3", "why": "Late delivery", "improve": "Be on time", "preferred_channel": "sms"},
+    )
+
+    saved = Response.objects.get(invitation=invitation)
+    assert page.status_code == 200
+    assert answer.status_code == 302
+    assert answer["Location"] == f"/s/{invitation.token}/thanks/"
+    assert (saved.score, saved.why, saved.improve) == (3, "Late delivery", "Be on time")
+    invitation.customer.refresh_from_db()
+    assert invitation.customer.preferred_channel == "sms"
+
+
+def test_answering_twice_updates_the_same_response(client, invitation):
+    client.get(f"/s/{invitation.token}/?score=2")
+    client.post(f"/s/{invitation.token}/", {"score": "8", "why": "Changed my mind"})
+
+    assert Response.objects.filter(invitation=invitation).count() == 1
+    assert Response.objects.get(invitation=invitation).score == 8
+    assert invitation.customer.timeline.filter(kind="survey").count() == 1
+
+
+def test_the_thank_you_page_mentions_the_premium(client, invitation):
+    client.post(f"/s/{invitation.token}/", {"score": "10"})
+
+    response = client.get(f"/s/{invitation.token}/thanks/")
+
+    assert "a 10% voucher on your next order" in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["11", "-1", "ten", ""])
+def test_scores_outside_0_to_10_are_refused_with_a_message(client, invitation, value):
+    by_link = client.get(f"/s/{invitation.token}/", {"score": value})
+    by_form = client.post(f"/s/{invitation.token}/", {"score": value})
+
+    assert by_link.status_code == by_form.status_code == 400
+    assert "Choose a score from 0 to 10." in by_form.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_oversized_texts_are_refused(client, invitation):
+    response = client.post(f"/s/{invitation.token}/", {"score": "5", "why": "x" * 2001})
+
+    assert response.status_code == 400
+    assert "under 2000 characters" in response.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_an_unknown_token_gets_a_friendly_404_that_reveals_nothing(client, invitation):
+    response = client.get("/s/not-a-real-token/?score=9")
+
+    assert response.status_code == 404
+    assert "This survey is closed" in response.content.decode()
+    assert "Ann" not in response.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_an_expired_invitation_gets_410_and_records_nothing(client, invitation):
+    Invitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    response = client.get(f"/s/{invitation.token}/?score=9")
+
+    assert response.status_code == 410
+    assert "This survey is closed" in response.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_the_form_still_needs_its_csrf_token(invitation):
+    strict = Client(enforce_csrf_checks=True)
+
+    response = strict.post(f"/s/{invitation.token}/", {"score": "9"})
+
+    assert response.status_code == 403
+    assert not Response.objects.exists()
+
+
+def test_the_pages_are_rate_limited_per_address(client, invitation, settings):
+    settings.SURVEY_RATE_PER_MINUTE = 3
+
+    statuses = [client.get(f"/s/{invitation.token}/").status_code for _ in range(4)]
+    elsewhere = Client(REMOTE_ADDR="10.9.8.7").get(f"/s/{invitation.token}/")
+
+    assert statuses == [200, 200, 200, 429]
+    assert elsewhere.status_code == 200
+
+
+def test_tokens_are_long_and_random(invitation):
+    other = Invitation.objects.create(
+        survey=invitation.survey, customer=invitation.customer, token=services.new_token(),
+        expires_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+
+    assert len(invitation.token) >= 32
+    assert invitation.token != other.token
+    assert str(invitation.customer_id) not in invitation.token
