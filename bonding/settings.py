@@ -47,6 +47,8 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="programs.channels.sms.FileBackend"
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "outbox.jsonl"))
 # Shared secret the SMS provider sends with inbound messages (STOP handling); empty disables.
 SMS_INBOUND_TOKEN = env.str("SMS_INBOUND_TOKEN", default="")
+# The dashboard's attention split: the share of touches meant for current customers.
+TARGET_CURRENT_CUSTOMER_SHARE = env.float("TARGET_CURRENT_CUSTOMER_SHARE", default=0.6)
 # A customer asked or who answered within this many days is not invited again.
 SURVEY_FATIGUE_DAYS = env.int("SURVEY_FATIGUE_DAYS", default=90)
 # Public survey pages: requests per minute from one address.

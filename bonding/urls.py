@@ -14,6 +14,7 @@ programs_api.register(api.router)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("dashboard/<str:widget>.csv", views.export, name="dashboard_export"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

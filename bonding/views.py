@@ -1,15 +1,21 @@
 """Project-wide pages: the health check and the home page."""
 
+import csv
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from bonding import health, services
+from bonding import health, queries, services
 from bonding.models import ApiToken
+from customers import queries as customer_queries
+from customers.filters import owners
+from customers.models import Audience
 
 
 @login_not_required
@@ -23,9 +29,85 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
+def _scope(request: HttpRequest) -> queries.Scope:
+    try:
+        days = int(request.GET.get("days", 30))
+    except ValueError:
+        days = 30
+    return queries.Scope(
+        user=request.user,
+        days=days if days in queries.PERIODS else 30,
+        owner=request.GET.get("owner", "")[:150],
+        audience=request.GET.get("audience", "") if request.GET.get("audience") in
+        Audience.values else "",
+    )  # fmt: skip
+
+
 def home(request: HttpRequest) -> HttpResponse:
-    """The marketer's dashboard (its widgets arrive with the apps they read)."""
-    return render(request, "bonding/home.html")
+    """The marketer's dashboard; htmx asks for the widgets alone when a filter changes."""
+    scope = _scope(request)
+    context = {
+        "board": queries.dashboard(scope),
+        "periods": queries.PERIODS,
+        "owners": owners() if customer_queries.sees_everyone(request.user) else [],
+        "audiences": Audience.choices,
+        "query": request.GET.urlencode(),
+    }
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "bonding/_widgets.html", context)
+    return render(request, "bonding/home.html", context)
+
+
+EXPORTS = {
+    "pyramid": ("tier", "customers", "promoted_in_30d", "demoted_out_30d", "lifetime_value",
+                "share_of_wallet"),
+    "nps": ("month", "nps", "margin_of_error", "responses", "promoters", "passives",
+            "detractors"),
+    "programs": ("program", "step", "sent", "responded"),
+    "top": ("customer_id", "name", "owner", "tier", "lifetime_value", "churn_risk"),
+    "at_risk": ("customer_id", "name", "owner", "tier", "lifetime_value", "churn_risk",
+                "reasons"),
+}  # fmt: skip
+
+
+def export(request: HttpRequest, widget: str) -> HttpResponse:
+    """A widget's rows as CSV, for the same scope as the page."""
+    if widget not in EXPORTS:
+        raise Http404
+    board = queries.dashboard(_scope(request))
+    rows = _export_rows(board, widget)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dashboard-{widget}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(EXPORTS[widget])
+    for row in rows:
+        writer.writerow([_safe_cell(cell) for cell in row])
+    return response
+
+
+def _export_rows(board: queries.Dashboard, widget: str):
+    if widget == "pyramid":
+        return [(r.tier.name, r.count, r.promoted_in, r.demoted_out, r.lifetime_value,
+                 r.share_of_wallet) for r in board.pyramid]  # fmt: skip
+    if widget == "nps":
+        return [(m, s.nps, s.margin_of_error, s.responses, s.promoters, s.passives, s.detractors)
+                for m, s in board.nps.trend]  # fmt: skip
+    if widget == "programs":
+        return [(f.program.name, s["step"].name, s["sent"], s["responded"])
+                for f in board.programs.funnels for s in f.steps]  # fmt: skip
+    customers = board.value.top if widget == "top" else board.value.at_risk
+    return [(c.pk, str(c), c.owner.username if c.owner else "", c.tier.name if c.tier else "",
+             c.lifetime_value, c.churn_risk, *(["; ".join(c.churn_reasons)]
+                                                if widget == "at_risk" else []))
+            for c in customers]  # fmt: skip
+
+
+def _safe_cell(value) -> str:
+    """Cells a spreadsheet would run as a formula are prefixed with a quote (CSV injection)."""
+    if isinstance(value, int | float | Decimal):
+        return str(value)  # numbers are data, even negative ones
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def api_tokens(request: HttpRequest) -> HttpResponse:
