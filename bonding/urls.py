@@ -5,11 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bonding import api, views
 from customers import api as customers_api
+from nps import api as nps_api
 from nps import public as nps_public
 from programs import api as programs_api
 
 customers_api.register(api.router)
 programs_api.register(api.router)
+nps_api.register(api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,5 +33,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("programs.urls")),
+    path("", include("nps.urls")),
     path("", include("customers.urls")),
 ]

@@ -72,7 +72,10 @@ def context_for(*, step: Step, customer: Customer, touch: Touch | None, channel:
         "survey_url": survey_url(step=step, customer=customer, touch=touch, channel=channel),
         "referral_code": code,
         "categories_not_bought": [c for c in known_categories() if c not in bought],
-        "unsubscribe_url": unsubscribe_url(customer, channel),
+        # A preview writes nothing: its unsubscribe link is a placeholder.
+        "unsubscribe_url": unsubscribe_url(customer, channel)
+        if touch is not None
+        else f"{settings.SITE_URL}/u/PREVIEW/",
     }
 
 
@@ -119,6 +122,8 @@ def message_for(
         )
     if channel == Channel.SMS:
         text = " ".join(render(step.sms_body, context, autoescape=False).split())
+        if text and text[-1] not in ".!?":
+            text += "."
         return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
                        text=f"{text} Reply STOP to opt out.")  # fmt: skip
     if channel == Channel.LETTER:

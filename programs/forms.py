@@ -86,7 +86,9 @@ class StepForm(forms.ModelForm):
     def preview_step(self, program: Program) -> Step:
         """An unsaved step with whatever content fields are valid, for the preview."""
         self.is_valid()
-        data = {name: self.cleaned_data[name] for name in CONTENT_FIELDS if name in self.cleaned_data}
+        data = {
+            name: self.cleaned_data[name] for name in CONTENT_FIELDS if name in self.cleaned_data
+        }
         return Step(program=program, **data)
 
 

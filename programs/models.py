@@ -175,7 +175,8 @@ class Touch(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="touches")
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="touches")
+    # A step with touches keeps its history: it cannot be deleted, only its program paused.
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="touches")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touches")
     occurrence = models.PositiveSmallIntegerField(default=1)
     due_at = models.DateTimeField()

@@ -102,9 +102,14 @@ def funnel(program: Program) -> list[FunnelRow]:
     )
     return [
         FunnelRow(
-            step=step, scheduled=step.n_scheduled, waiting=step.n_waiting, sent=step.n_sent,
-            failed=step.n_failed, skipped=step.n_skipped, responded=step.n_responded,
-        )  # fmt: skip
+            step=step,
+            scheduled=step.n_scheduled,
+            waiting=step.n_waiting,
+            sent=step.n_sent,
+            failed=step.n_failed,
+            skipped=step.n_skipped,
+            responded=step.n_responded,
+        )
         for step in steps
     ]
 

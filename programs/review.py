@@ -97,6 +97,7 @@ def delete_step(*, step: Step) -> int:
             f"{started} touch{'es' if started != 1 else ''} of this step were sent or are in "
             "flight: the step stays so its history does. Change its content instead."
         )
+    Touch.objects.filter(step=step).delete()  # only unsent ones are left, by the check above
     step.delete()
     return len(statuses)
 

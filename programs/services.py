@@ -39,6 +39,9 @@ COUNTED = [
     Touch.Status.SCHEDULED, Touch.Status.CLAIMED, Touch.Status.SENDING, Touch.Status.WAITING,
     Touch.Status.SENT, Touch.Status.REVIEW,
 ]  # fmt: skip
+
+
+# A touch in one of these states will not move on by itself.
 FINAL = [
     Touch.Status.SENT, Touch.Status.FAILED, Touch.Status.SKIPPED, Touch.Status.CANCELLED,
     Touch.Status.REVIEW,
@@ -483,7 +486,9 @@ def schedule_next_occurrence(*, touch: Touch, customer: Customer) -> Touch | Non
 
 
 def _complete_if_done(enrollment_id: int) -> None:
-    open_touches = Touch.objects.filter(enrollment_id=enrollment_id).exclude(status__in=FINAL)
+    # Failed and review touches still need a person: the enrollment is not done with them.
+    done = [Touch.Status.SENT, Touch.Status.SKIPPED, Touch.Status.CANCELLED]
+    open_touches = Touch.objects.filter(enrollment_id=enrollment_id).exclude(status__in=done)
     yearly = Step.objects.filter(
         touches__enrollment_id=enrollment_id,
         anchor__in=[Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE],

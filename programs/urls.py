@@ -1,0 +1,29 @@
+from django.urls import path
+
+from programs import views
+
+app_name = "programs"
+
+urlpatterns = [
+    path("programs/", views.program_list, name="list"),
+    path("programs/new/", views.program_create, name="create"),
+    path("programs/failures/", views.failures, name="failures"),
+    path("programs/touches/<int:touch_id>/retry/", views.touch_retry, name="retry"),
+    path("programs/touches/<int:touch_id>/dismiss/", views.touch_dismiss, name="dismiss"),
+    path("programs/letters/", views.letter_batches, name="letters"),
+    path("programs/letters/<int:pk>/", views.letter_batch, name="letter_batch"),
+    path("programs/letters/<int:pk>/posted/", views.letter_batch_posted, name="letters_posted"),
+    path("programs/<int:pk>/", views.program_edit, name="edit"),
+    path("programs/<int:pk>/funnel/", views.funnel, name="funnel"),
+    path("programs/<int:pk>/enroll/", views.enroll_segment, name="enroll"),
+    path("programs/<int:pk>/enroll/progress/", views.enroll_progress, name="enroll_progress"),
+    path("programs/<int:pk>/steps/new/", views.step_create, name="step_create"),
+    path("programs/<int:pk>/steps/preview/", views.step_preview, name="step_preview"),
+    path("programs/<int:pk>/steps/test-send/", views.step_test_send, name="step_test_send"),
+    path("programs/<int:pk>/steps/<int:step_id>/", views.step_edit, name="step_edit"),
+    path("programs/<int:pk>/steps/<int:step_id>/delete/", views.step_delete, name="step_delete"),
+    path("programs/<int:pk>/steps/<int:step_id>/move/", views.step_move, name="step_move"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("u/<str:token>/choose/", views.unsubscribe_choose, name="unsubscribe_choose"),
+    path("sms/inbound/", views.sms_inbound, name="sms_inbound"),
+]

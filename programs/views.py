@@ -1,0 +1,501 @@
+"""Program pages for marketers (list, editor, preview, enrolling, funnel, failures, letters)
+and the public pages (unsubscribe, inbound SMS)."""
+
+import hmac
+import smtplib
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers import queries as customer_queries
+from customers.contact import normalize_phone
+from customers.filters import CustomerFilter
+from customers.models import Channel, Customer
+from programs import content, queries, review, services
+from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
+from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
+from programs.tasks import enroll_segment_task
+
+PAGE_SIZE = 50
+# Up to this many customers are enrolled during the request; more go to a Celery task.
+DIRECT_ENROLL_LIMIT = 500
+ENROLL_CHUNK = 5000
+PROGRESS_POLL_FOR = timedelta(minutes=15)
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+PREVIEW_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.LETTER, Channel.PHONE]
+
+
+def _marketers_only(request: HttpRequest) -> None:
+    if not customer_queries.sees_everyone(request.user):
+        raise PermissionDenied
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    """Redirect to the posted `next` when it is one of ours, else to `default`."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = default
+    return redirect(target)
+
+
+def program_list(request: HttpRequest) -> HttpResponse:
+    """Every program with its active enrollments, this week's sends and what needs attention."""
+    _marketers_only(request)
+    context = {"programs": queries.program_list(), "due": queries.due_by_channel()}
+    return render(request, "programs/list.html", context)
+
+
+def program_create(request: HttpRequest) -> HttpResponse:
+    """A new program: its settings first, then its steps."""
+    _marketers_only(request)
+    form = ProgramForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            program = review.save_program(program=Program(), data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{program} created. Add its steps below.")
+            return redirect("programs:edit", pk=program.pk)
+    status = 400 if form.errors else 200
+    return render(request, "programs/create.html", {"form": form}, status=status)
+
+
+def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The program editor: its settings and its steps in order."""
+    _marketers_only(request)
+    program = queries.program_for(pk)
+    form = ProgramForm(request.POST or None, instance=program)
+    if request.method == "POST" and form.is_valid():
+        try:
+            review.save_program(program=Program.objects.get(pk=pk), data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("programs:edit", pk=pk)
+    status = 400 if form.errors else 200
+    context = {"program": program, "form": form, "steps": queries.steps_of(program)}
+    return render(request, "programs/edit.html", context, status=status)
+
+
+def _preview_customer(request: HttpRequest, data) -> Customer | None:
+    """The customer the marketer chose to preview with, or the first one there is."""
+    form = PreviewForm(data)
+    customers = customer_queries.visible_customers(request.user)
+    if form.is_valid():
+        chosen = customers.filter(pk=form.cleaned_data["preview_customer"]).first()
+        if chosen is not None:
+            return chosen
+    return customers.order_by("last_name", "first_name", "id").first()
+
+
+def _previews(step: Step, customer: Customer | None) -> list[dict]:
+    """The step rendered on every channel; a marketer's template error is shown, not raised."""
+    if customer is None:
+        return []
+    previews = []
+    for channel in PREVIEW_CHANNELS:
+        preview = {"channel": channel, "label": Channel(channel).label, "error": ""}
+        try:
+            preview["message"] = content.message_for(
+                touch=None, customer=customer, channel=channel, step=step
+            )
+        except (TemplateSyntaxError, TemplateDoesNotExist) as error:
+            preview["error"] = str(error)
+        previews.append(preview)
+    return previews
+
+
+def _step_page(
+    request: HttpRequest, program: Program, step: Step, form: StepForm, *, status: int = 200,
+    **extra,
+) -> HttpResponse:  # fmt: skip
+    customer = _preview_customer(request, request.POST or request.GET)
+    choices = queries.preview_customers()
+    if customer is not None and customer.pk not in {c.pk for c in choices}:
+        choices.insert(0, customer)
+    context = {
+        "program": program,
+        "step": step,
+        "form": form,
+        "preview_customer": customer,
+        "preview_choices": choices,
+        "previews": _previews(form.preview_step(program) if form.is_bound else step, customer),
+        **extra,
+    }
+    return render(request, "programs/step.html", context, status=status)
+
+
+def step_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a step at the end of the program."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    return _step_form(request, program, Step(program=program))
+
+
+def step_edit(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
+    """Change a step's timing, channel and content, with a live preview."""
+    _marketers_only(request)
+    step = get_object_or_404(Step.objects.select_related("program"), pk=step_id, program_id=pk)
+    return _step_form(request, step.program, step)
+
+
+def _step_form(request: HttpRequest, program: Program, step: Step) -> HttpResponse:
+    form = StepForm(request.POST or None, instance=step)
+    if request.method == "POST" and form.is_valid():
+        fresh = Step.objects.get(pk=step.pk) if step.pk else Step(program=program)
+        try:
+            saved = review.save_step(step=fresh, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Step “{saved.name}” saved.")
+            return redirect("programs:edit", pk=program.pk)
+    return _step_page(request, program, step, form, status=400 if form.errors else 200)
+
+
+@require_POST
+def step_delete(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
+    """Remove a step nothing was sent for."""
+    _marketers_only(request)
+    step = get_object_or_404(Step, pk=step_id, program_id=pk)
+    try:
+        removed = review.delete_step(step=step)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        extra = f" with its {removed} scheduled touches" if removed else ""
+        messages.success(request, f"Step “{step.name}” removed{extra}.")
+    return redirect("programs:edit", pk=pk)
+
+
+@require_POST
+def step_move(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
+    """Move a step one place up or down."""
+    _marketers_only(request)
+    step = get_object_or_404(Step, pk=step_id, program_id=pk)
+    review.move_step(step=step, up=request.POST.get("direction") == "up")
+    return redirect(reverse("programs:edit", args=[pk]) + f"#step-{step.pk}")
+
+
+def _unsaved_step(request: HttpRequest, program: Program) -> tuple[Step, StepForm]:
+    step = Step(program=program)
+    step_id = request.POST.get("step", "")
+    if step_id.isdigit():
+        step = Step.objects.filter(pk=step_id, program=program).first() or step
+    return step, StepForm(request.POST, instance=step)
+
+
+@require_POST
+def step_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The posted (unsaved) step rendered for the chosen customer on every channel."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    step, form = _unsaved_step(request, program)
+    if not _is_htmx(request):
+        return _step_page(request, program, step, form)
+    customer = _preview_customer(request, request.POST)
+    context = {"previews": _previews(form.preview_step(program), customer),
+               "preview_customer": customer}  # fmt: skip
+    return render(request, "programs/_preview.html", context)
+
+
+@require_POST
+def step_test_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """E-mail the step's preview to the marketer themself, through the real mail backend."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    step, form = _unsaved_step(request, program)
+    customer = _preview_customer(request, request.POST)
+    result = _test_send(request, form.preview_step(program), customer)
+    if _is_htmx(request):
+        return render(request, "programs/_test_send.html", {"result": result})
+    return _step_page(request, program, step, form, test_send=result)
+
+
+def _test_send(request: HttpRequest, step: Step, customer: Customer | None) -> dict:
+    to = request.user.email
+    if not to:
+        return {"ok": False, "text": "Your account has no e-mail address: add one to test."}
+    if customer is None:
+        return {"ok": False, "text": "There is no customer to render the e-mail for yet."}
+    try:
+        message = content.message_for(
+            touch=None, customer=customer, channel=Channel.EMAIL, step=step
+        )
+        send_mail(
+            subject=f"[Test] {message.subject}",
+            message=message.text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[to],
+            html_message=message.html,
+        )
+    except (TemplateSyntaxError, TemplateDoesNotExist) as error:
+        return {"ok": False, "text": f"The e-mail does not render: {error}"}
+    except (smtplib.SMTPException, OSError) as error:
+        return {"ok": False, "text": f"The mail server did not take it: {error}"}
+    return {"ok": True, "text": f"Sent to {to}, rendered for {customer}."}
+
+
+def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Enroll the customers matching the customer list's filters (same GET parameters)."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    filters = CustomerFilter(request.GET, queryset=customer_queries.visible_customers(request.user))
+    valid = filters.is_valid()
+    matching = filters.qs.count() if valid else 0
+    if request.method == "POST" and valid and matching:
+        if not program.is_active:
+            messages.error(request, "This program is paused: activate it before enrolling.")
+        elif matching <= DIRECT_ENROLL_LIMIT:
+            return _enroll_now(request, program, filters.qs)
+        else:
+            return _enroll_later(request, program, filters.qs)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"program": program, "filters": filters, "matching": matching,
+               "query": query.urlencode(), "direct_limit": DIRECT_ENROLL_LIMIT}  # fmt: skip
+    return render(request, "programs/enroll.html", context, status=200 if valid else 400)
+
+
+def _enroll_now(request: HttpRequest, program: Program, customers) -> HttpResponse:
+    try:
+        outcome = services.enroll(program=program, customers=customers, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(request.get_full_path())
+    reasons = Counter(skip["reason"] for skip in outcome.skipped)
+    text = f"{outcome.enrolled} enrolled, {outcome.touches} touches scheduled."
+    if reasons:
+        text += " Skipped: " + "; ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+    messages.success(request, text)
+    return redirect("programs:funnel", pk=program.pk)
+
+
+def _enroll_later(request: HttpRequest, program: Program, customers) -> HttpResponse:
+    """Queue the segment in chunks; progress is the count of enrollments made since now."""
+    started = timezone.now()
+    ids = list(customers.values_list("pk", flat=True))
+    for start in range(0, len(ids), ENROLL_CHUNK):
+        chunk = ids[start : start + ENROLL_CHUNK]
+        transaction.on_commit(
+            lambda chunk=chunk: enroll_segment_task.delay(program.pk, chunk, request.user.pk)
+        )
+    url = reverse("programs:enroll_progress", args=[program.pk])
+    return redirect(f"{url}?since={started.timestamp():.6f}&total={len(ids)}")
+
+
+@require_GET
+def enroll_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """A queued segment's progress: enrollments of the program made since it was queued."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    try:
+        since = datetime.fromtimestamp(float(request.GET.get("since", "")), tz=UTC)
+        total = max(int(request.GET.get("total", "0")), 0)
+    except (ValueError, OverflowError, OSError):
+        return HttpResponse("since and total are needed.", status=400, content_type="text/plain")
+    enrolled = queries.enrolled_since(program, since)
+    done = enrolled >= total
+    context = {
+        "program": program,
+        "enrolled": enrolled,
+        "total": total,
+        "done": done,
+        "polling": not done and timezone.now() - since < PROGRESS_POLL_FOR,
+        "poll_url": request.get_full_path(),
+    }
+    template = "programs/_progress.html" if _is_htmx(request) else "programs/progress.html"
+    return render(request, template, context)
+
+
+@require_GET
+def funnel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Per step: how many touches are scheduled, sent, failed, skipped and answered."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    rows = queries.funnel(program)
+    context = {
+        "program": program,
+        "rows": rows,
+        "widest": max((row.scheduled + row.waiting + row.sent for row in rows), default=0),
+        "enrollments": queries.enrollment_counts(program),
+        "due": queries.due_by_channel(program=program),
+    }
+    return render(request, "programs/funnel.html", context)
+
+
+@require_GET
+def failures(request: HttpRequest) -> HttpResponse:
+    """Failed touches and those to check by hand, newest first, to retry or dismiss."""
+    _marketers_only(request)
+    program = None
+    if request.GET.get("program", "").isdigit():
+        program = get_object_or_404(Program, pk=request.GET["program"])
+    page = queries.failures(program=program, number=_page_number(request), size=PAGE_SIZE)
+    context = {
+        "page": page,
+        "program": program,
+        "query": f"program={program.pk}" if program else "",
+        "programs": Program.objects.only("id", "name"),
+    }
+    return render(request, "programs/failures.html", context)
+
+
+@require_POST
+def touch_retry(request: HttpRequest, touch_id: int) -> HttpResponse:
+    """Put a failed or review touch back in the queue, due now."""
+    _marketers_only(request)
+    touch = get_object_or_404(Touch, pk=touch_id)
+    try:
+        retried = review.retry_touch(touch=touch)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if retried:
+            messages.success(request, f"Touch #{touch.pk} is scheduled again, due now.")
+        else:
+            messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
+    return _back(request, reverse("programs:failures"))
+
+
+@require_POST
+def touch_dismiss(request: HttpRequest, touch_id: int) -> HttpResponse:
+    """Give up on a failed or review touch."""
+    _marketers_only(request)
+    touch = get_object_or_404(Touch, pk=touch_id)
+    if review.dismiss_touch(touch=touch):
+        messages.success(request, f"Touch #{touch.pk} dismissed.")
+    else:
+        messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
+    return _back(request, reverse("programs:failures"))
+
+
+@require_GET
+def letter_batches(request: HttpRequest) -> HttpResponse:
+    """Letter batches to print and post, newest first."""
+    _marketers_only(request)
+    page = queries.letter_batches(number=_page_number(request))
+    return render(request, "programs/letters.html", {"page": page})
+
+
+@require_GET
+def letter_batch(request: HttpRequest, pk: int) -> HttpResponse:
+    """One batch as a printable page: one letter per sheet."""
+    _marketers_only(request)
+    batch = get_object_or_404(LetterBatch, pk=pk)
+    context = {
+        "batch": batch,
+        "letters": queries.letters_of(batch),
+        "organization_address": [
+            line.strip() for line in settings.ORGANIZATION_ADDRESS.split(",") if line.strip()
+        ],
+    }
+    return render(request, "programs/letter_batch.html", context)
+
+
+@require_POST
+def letter_batch_posted(request: HttpRequest, pk: int) -> HttpResponse:
+    """The batch was printed and posted: its letters count as sent."""
+    _marketers_only(request)
+    batch = get_object_or_404(LetterBatch, pk=pk)
+    if batch.posted_at:
+        messages.warning(request, "This batch was already marked posted.")
+    else:
+        done = services.mark_letters_posted(batch=batch)
+        messages.success(request, f"Batch marked posted: {done} letter{'s' * (done != 1)} sent.")
+    return redirect("programs:letters")
+
+
+def _unknown_link(request: HttpRequest) -> HttpResponse:
+    return render(request, "programs/unsubscribe_unknown.html", status=404)
+
+
+def _no_store(response: HttpResponseBase) -> HttpResponseBase:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    return response
+
+
+@login_not_required
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
+    """GET: choose the channels to stop. POST: RFC 8058 one-click, the link's channel at once.
+
+    No CSRF check: a mail client posts here without a session. The one-click post only ever
+    stops the link's own channel; choosing others goes through the CSRF-protected form.
+    """
+    link = UnsubscribeToken.objects.filter(token=token).only("channel").first()
+    if link is None:
+        return _no_store(_unknown_link(request))
+    if request.method == "POST":
+        services.unsubscribe(token=token)
+        context = {"stopped": [Channel(link.channel).label]}
+        return _no_store(render(request, "programs/unsubscribe_done.html", context))
+    form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
+    return _no_store(render(request, "programs/unsubscribe.html", {"form": form, "token": token}))
+
+
+@login_not_required
+@require_POST
+def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The choose-channels form of the unsubscribe page (CSRF-protected as usual)."""
+    if not UnsubscribeToken.objects.filter(token=token).exists():
+        return _no_store(_unknown_link(request))
+    form = UnsubscribeChoiceForm(request.POST)
+    if not form.is_valid():
+        context = {"form": form, "token": token}
+        return _no_store(render(request, "programs/unsubscribe.html", context, status=400))
+    channels = form.cleaned_data["channels"]
+    services.unsubscribe(token=token, channels=channels)
+    context = {"stopped": [Channel(channel).label for channel in channels]}
+    return _no_store(render(request, "programs/unsubscribe_done.html", context))
+
+
+@login_not_required
+@csrf_exempt
+@never_cache
+@require_POST
+def sms_inbound(request: HttpRequest) -> HttpResponse:
+    """An SMS provider posts replies here (From, Body); STOP and its synonyms withdraw consent."""
+    expected = settings.SMS_INBOUND_TOKEN
+    given = request.headers.get("X-Bonding-Token") or request.GET.get("token", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return HttpResponse("Forbidden.", status=403, content_type="text/plain")
+    if request.POST.get("Body", "").strip().upper() not in STOP_WORDS:
+        return HttpResponse("OK", content_type="text/plain")
+    try:
+        phone = normalize_phone(request.POST.get("From", ""), region=settings.PHONE_REGION)
+    except ValidationError:
+        phone = ""
+    if phone:
+        services.stop_by_sms(phone=phone)
+    return HttpResponse("You will get no more text messages from us.", content_type="text/plain")
