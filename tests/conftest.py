@@ -15,6 +15,32 @@ from customers.roles import ACCOUNT_MANAGERS, MARKETERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Rows the data migrations create: a transactional test's flush removes them, so tests that
+# use a transactional database put them back first (each step is idempotent).
+MIGRATION_DATA = [
+    ("customers.migrations.0001_roles", "create_roles"),
+    ("customers.migrations.0003_default_ladder_and_search", "create_ladder"),
+    ("programs.migrations.0002_prototype_program", "create"),
+    ("nps.migrations.0002_benchmark_survey", "create"),
+]
+
+
+@pytest.fixture(autouse=True)
+def migration_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        import importlib
+
+        from django.apps import apps
+
+        request.getfixturevalue("transactional_db")
+        for module, function in MIGRATION_DATA:
+            getattr(importlib.import_module(module), function)(apps, None)
+    yield
+
 
 def _user(username: str, group: str | None = None, **extra) -> User:
     user = User.objects.create_user(username=username, password="pw", **extra)
