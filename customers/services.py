@@ -1,6 +1,7 @@
 """Every write the business does to customers: one function, one transaction each."""
 
 import dataclasses
+import json
 import logging
 import secrets
 from datetime import date, datetime, time, timedelta
@@ -11,7 +12,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers import ladder, queries, value
@@ -688,16 +689,49 @@ def _refresh_batch(
         for name, field_value in _value_fields(customer, ordered[index], forecast, index).items():
             setattr(customer, name, field_value)
         customer.value_refreshed_at = now
-    Customer.objects.bulk_update(
-        batch,
-        [
-            "lifetime_value", "predicted_value_12m", "probability_alive", "share_of_wallet",
-            "churn_risk", "churn_reasons", "value_method", "first_purchase_on",
-            "last_purchase_on", "value_refreshed_at",
-        ],
-    )  # fmt: skip
+    _store_values(batch)
     for customer in batch:
         _place(customer, facts[customer.pk], tiers)
+
+
+VALUE_FIELDS = (
+    "lifetime_value", "predicted_value_12m", "probability_alive", "share_of_wallet",
+    "churn_risk", "churn_reasons", "value_method", "first_purchase_on", "last_purchase_on",
+    "value_refreshed_at",
+)  # fmt: skip
+
+
+def _store_values(batch: list[Customer]) -> None:
+    """Write the value figures of a batch in one statement.
+
+    On PostgreSQL an UPDATE ... FROM (VALUES ...) is one pass; bulk_update's CASE per field
+    and row grows quadratically and took seconds per 2,000 customers.
+    """
+    if connection.vendor != "postgresql":
+        Customer.objects.bulk_update(batch, VALUE_FIELDS)
+        return
+    casts = {
+        "lifetime_value": "numeric", "predicted_value_12m": "numeric",
+        "probability_alive": "double precision", "share_of_wallet": "numeric",
+        "churn_risk": "smallint", "churn_reasons": "jsonb", "value_method": "varchar",
+        "first_purchase_on": "date", "last_purchase_on": "date",
+        "value_refreshed_at": "timestamptz",
+    }  # fmt: skip
+    row = "(%s, " + ", ".join(f"%s::{casts[name]}" for name in VALUE_FIELDS) + ")"
+    params: list[Any] = []
+    for customer in batch:
+        params.append(customer.pk)
+        for name in VALUE_FIELDS:
+            value = getattr(customer, name)
+            params.append(json.dumps(value) if name == "churn_reasons" else value)
+    assignments = ", ".join(f"{name} = v.{name}" for name in VALUE_FIELDS)
+    sql = (
+        f"UPDATE customers_customer AS c SET {assignments} "  # noqa: S608 - names are ours
+        f"FROM (VALUES {', '.join([row] * len(batch))}) AS v(id, {', '.join(VALUE_FIELDS)}) "
+        "WHERE c.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def fit_value_model(*, today: date) -> ValueModel | None:

@@ -346,8 +346,9 @@ def _deliver_one(touch: Touch, module, session) -> str:
         if channel != touch.channel:
             # Fall back to another consented channel: hand the touch to that channel's batch.
             Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(
-                channel=channel, status=Touch.Status.SCHEDULED, due_at=now, lease_expires_at=None
-            )
+                channel=channel, status=Touch.Status.SCHEDULED, due_at=now, lease_expires_at=None,
+                attempts=touch.attempts - 1,
+            )  # fmt: skip
             return "fallback"
     try:
         message = content.message_for(touch=touch, customer=customer, channel=channel)

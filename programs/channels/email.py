@@ -34,6 +34,10 @@ def send(message: Message, connection) -> Outcome:
     if message.html:
         email.attach_alternative(message.html, "text/html")
     try:
+        if getattr(connection, "connection", True) is None:
+            # Opened here, the connection stays open for the batch: send_messages() closes
+            # only connections it opened itself (and after an error we dropped it: reopen).
+            connection.open()
         email.send()
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]

@@ -7,7 +7,7 @@ from bonding import demo
 
 
 class Command(BaseCommand):
-    help = "Create demo users (and, where the apps provide it, demo customers). Idempotent."
+    help = "Create demo users and demo customers with two years of history. Idempotent."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -15,14 +15,27 @@ class Command(BaseCommand):
             action="store_true",
             help="Run even with DEBUG off (the demo passwords are public: never in production).",
         )
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=300,
+            help="How many demo customers to create on a first run (default 300).",
+        )
 
-    def handle(self, *args, force: bool = False, **options):
+    def handle(self, *args, force: bool = False, customers: int = 300, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo refuses to run with DEBUG off; pass --force if sure.")
+        if customers < 1:
+            raise CommandError("--customers must be at least 1.")
         outcomes = demo.seed_users()
         created = sum(1 for _, was_created in outcomes if was_created)
         kept = len(outcomes) - created
         self.stdout.write(f"Demo users: {created} created, {kept} already there.")
+        made = demo.seed_customers(count=customers)
+        if made:
+            self.stdout.write(f"Demo customers: {made} created, with two years of history.")
+        else:
+            self.stdout.write("Demo customers: already there, nothing changed.")
         self.stdout.write("Sign in at the URL below with one of:")
         for user, _ in outcomes:
             self.stdout.write(f"  {user.username:<10} {user.password:<18} ({user.role})")

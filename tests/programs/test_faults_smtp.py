@@ -1,0 +1,72 @@
+"""An SMTP server that defers (4xx) is retried; one that refuses (5xx) fails only that touch."""
+
+import pytest
+
+from programs import services, tasks
+from programs.models import Touch
+from tests.programs.conftest import message_ids, unfinished, wait_until
+
+
+def _dispatch_until_final(workers) -> None:
+    def dispatched() -> bool:
+        tasks.dispatch_touches_task()
+        return unfinished() == 0
+
+    wait_until(dispatched, timeout=45, interval=0.3, what="every touch final", detail=workers.log)
+
+
+@pytest.mark.slow
+def test_deferred_touches_are_retried_and_delivered_once(
+    transactional_db, smtp_sink, make_touches, workers
+):
+    smtp_sink.defer_rcpt = 4  # the first four recipients: 451 at RCPT
+    smtp_sink.defer_data = 4  # the next four messages: 451 at DATA
+    touches = make_touches(20)
+    workers.start("mailer", TOUCH_RETRY_BASE_SECONDS="1")
+
+    _dispatch_until_final(workers)
+
+    rows = Touch.objects.order_by("pk").values_list("status", "attempts", "last_error")
+    assert [status for status, _, _ in rows] == ["sent"] * 20
+    assert sorted(attempts for _, attempts, _ in rows) == [1] * 12 + [2] * 8
+    assert all("451" in error for _, attempts, error in rows if attempts == 2)
+    assert smtp_sink.counts() == dict.fromkeys(message_ids(touches).values(), 1)
+
+
+@pytest.mark.slow
+def test_a_refused_recipient_fails_and_the_rest_of_the_batch_goes_out(
+    transactional_db, smtp_sink, make_touches, workers
+):
+    touches = make_touches(10)
+    refused = touches[4]
+    smtp_sink.refuse = {refused.customer.email}
+    workers.start("mailer")
+
+    _dispatch_until_final(workers)
+
+    refused.refresh_from_db()
+    assert (refused.status, refused.attempts, refused.message_id) == ("failed", 1, "")
+    assert refused.last_error.startswith("recipient refused: 550")
+    assert "Mailbox unavailable" in refused.last_error
+    others = {pk: mid for pk, mid in message_ids(touches).items() if pk != refused.pk}
+    assert smtp_sink.counts() == dict.fromkeys(others.values(), 1)
+    sent = dict(Touch.objects.filter(status=Touch.Status.SENT).values_list("pk", "message_id"))
+    assert sent == others
+
+
+def test_a_touch_deferred_past_the_attempt_limit_fails_with_the_reason(
+    db, settings, smtp_settings, smtp_sink, make_touches
+):
+    settings.TOUCH_MAX_ATTEMPTS = 2
+    settings.TOUCH_RETRY_BASE_SECONDS = 0
+    smtp_sink.defer_rcpt = 10
+    (touch,) = make_touches(1)
+
+    assert services.deliver(touch_ids=services.dispatch_due()[0]) == {"retry": 1}
+    assert services.deliver(touch_ids=services.dispatch_due()[0]) == {"failed": 1}
+
+    touch.refresh_from_db()
+    assert (touch.status, touch.attempts) == ("failed", 2)
+    assert touch.last_error.startswith("Gave up after 2 attempts: recipient deferred: 451")
+    assert services.dispatch_due() == []
+    assert smtp_sink.total() == 0
