@@ -8,6 +8,7 @@ urlpatterns = [
     path("programs/", views.program_list, name="list"),
     path("programs/new/", views.program_create, name="create"),
     path("programs/failures/", views.failures, name="failures"),
+    path("programs/enroll/", views.enroll_choose, name="enroll_choose"),
     path("programs/touches/<int:touch_id>/retry/", views.touch_retry, name="retry"),
     path("programs/touches/<int:touch_id>/dismiss/", views.touch_dismiss, name="dismiss"),
     path("programs/letters/", views.letter_batches, name="letters"),

@@ -264,6 +264,14 @@ def _test_send(request: HttpRequest, step: Step, customer: Customer | None) -> d
     return {"ok": True, "text": f"Sent to {to}, rendered for {customer}."}
 
 
+def enroll_choose(request: HttpRequest) -> HttpResponse:
+    """From the customer list: choose the program to enroll the filtered segment in."""
+    _marketers_only(request)
+    query = request.GET.urlencode()
+    programs = Program.objects.filter(is_active=True).order_by("name")
+    return render(request, "programs/enroll_choose.html", {"programs": programs, "query": query})
+
+
 def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
     """Enroll the customers matching the customer list's filters (same GET parameters)."""
     _marketers_only(request)
