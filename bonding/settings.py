@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bonding.context_processors.organization",
+                "bonding.context_processors.roles",
             ],
         },
     },

@@ -1,6 +1,7 @@
 """REST API for customers, their interactions and purchases, and the ladder; thin over services."""
 
 import hashlib
+from datetime import UTC
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -102,6 +103,16 @@ class CustomerSerializer(serializers.ModelSerializer):
         return {**data, **consents}
 
 
+def as_utc(moment, field: str):
+    """An aware moment in UTC; odd offsets PostgreSQL cannot store are refused as bad input."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:
+        raise exceptions.ValidationError({field: ["This date-time is out of range."]}) from error
+
+
 def etag_of(customer: Customer) -> str:
     """Changes whenever the customer's row is written (updated_at moves on every write)."""
     stamp = f"{customer.pk}:{customer.updated_at.isoformat()}"
@@ -111,7 +122,7 @@ def etag_of(customer: Customer) -> str:
 class CustomerApiFilter(CustomerFilter):
     """The list's filters plus `updated_since` for incremental sync."""
 
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = filters.IsoDateTimeFilter(method="by_updated_since")
     search = filters.CharFilter(method="search", label="Search")
 
     class Meta(CustomerFilter.Meta):
@@ -121,6 +132,9 @@ class CustomerApiFilter(CustomerFilter):
     def qs(self):
         # Ordering is the cursor pagination's job here.
         return super(CustomerFilter, self).qs
+
+    def by_updated_since(self, queryset, name, value):
+        return queryset.filter(updated_at__gte=as_utc(value, "updated_since"))
 
 
 class CustomerViewSet(viewsets.ModelViewSet):
@@ -254,10 +268,13 @@ class CustomerViewSet(viewsets.ModelViewSet):
         since = request.query_params.get("since")
         tombstones = queries.deleted_customers(request.user)
         if since:
-            moment = parse_datetime(since)
+            try:
+                moment = parse_datetime(since)
+            except ValueError:
+                moment = None
             if moment is None:
                 raise exceptions.ValidationError({"since": ["An ISO 8601 date-time is required."]})
-            tombstones = tombstones.filter(deleted_at__gte=moment)
+            tombstones = tombstones.filter(deleted_at__gte=as_utc(moment, "since"))
         page = self.paginate_queryset(
             tombstones.only("id", "external_id", "deleted_at", "merged_into_id")
         )

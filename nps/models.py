@@ -50,6 +50,9 @@ class Invitation(models.Model):
     touch_id = models.BigIntegerField(
         null=True, blank=True, help_text="The program touch that sent it, if any."
     )
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the invitation e-mail went out (never twice)."
+    )
 
     class Meta:
         ordering = ["-sent_at", "-id"]

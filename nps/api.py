@@ -1,0 +1,212 @@
+"""REST API for NPS: surveys, inviting customers, the answers and the score; scoped by
+ownership, thin over services and queries."""
+
+from datetime import UTC
+
+from django.utils.dateparse import parse_datetime
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.response import Response as ApiResponse
+
+from customers import queries as customer_queries
+from nps import mail, queries, score, services
+from nps.models import Response, Survey
+
+MAX_INVITE = 10_000
+BIGINT_MAX = 2**63 - 1
+
+
+class NpsSurveySerializer(serializers.ModelSerializer):
+    """A survey: its wording, premium and how long its invitations stay open."""
+
+    class Meta:
+        model = Survey
+        fields = [
+            "id", "name", "question_score", "question_why", "question_improve",
+            "ask_preferred_channel", "premium", "is_active", "valid_days", "created_at",
+        ]  # fmt: skip
+
+
+class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The surveys customers can be invited to."""
+
+    serializer_class = NpsSurveySerializer
+    queryset = Survey.objects.all()
+
+
+class NpsInvitationSerializer(serializers.Serializer):
+    """Whom to invite to which survey."""
+
+    survey = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all())
+    customers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        allow_empty=False,
+        max_length=MAX_INVITE,
+    )
+
+
+class InvitationViewSet(viewsets.ViewSet):
+    """Invite customers (ids) to a survey: `{"invited", "skipped": [{customer, reason}]}`."""
+
+    @extend_schema(
+        request=NpsInvitationSerializer,
+        responses={
+            200: inline_serializer(
+                "NpsInvitationResult",
+                {
+                    "invited": serializers.IntegerField(),
+                    "skipped": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    def create(self, request):
+        body = NpsInvitationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        survey = body.validated_data["survey"]
+        if not survey.is_active:
+            raise exceptions.ValidationError({"survey": ["This survey is paused."]})
+        wanted = list(dict.fromkeys(body.validated_data["customers"]))
+        visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
+        found = {customer.pk: customer for customer in visible}
+        outcome = services.invite(survey=survey, customers=list(found.values()))
+        mail.queue_emails(outcome.invited)
+        # Customers the caller cannot see are reported like ones that do not exist.
+        missing = [
+            {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
+        ]
+        return ApiResponse({"invited": len(outcome.invited), "skipped": outcome.skipped + missing})
+
+
+class NpsResponseSerializer(serializers.ModelSerializer):
+    """A customer's answer, with the tier, audience and program it was given in."""
+
+    tier = serializers.CharField(source="tier_slug", read_only=True)
+    program = serializers.IntegerField(source="program_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Response
+        fields = [
+            "id", "survey", "customer", "score", "category", "why", "improve",
+            "preferred_channel", "tier", "audience", "program", "answered_at", "updated_at",
+        ]  # fmt: skip
+
+
+class ResponseFilter(filters.FilterSet):
+    since = filters.IsoDateTimeFilter(method="answered_since", label="Answered at or after")
+    customer = filters.NumberFilter(field_name="customer_id")
+
+    class Meta:
+        model = Response
+        fields = ["since", "customer"]
+
+    def answered_since(self, queryset, name, value):
+        # In UTC: PostgreSQL refuses offsets Python accepts (e.g. -19:18).
+        try:
+            moment = value.astimezone(UTC)
+        except OverflowError as error:
+            raise exceptions.ValidationError(
+                {"since": ["This date-time is out of range."]}
+            ) from error
+        return queryset.filter(answered_at__gte=moment)
+
+
+class ResponseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Answers of customers the caller may see; `?since=` (answered at or after), `?customer=`."""
+
+    serializer_class = NpsResponseSerializer
+    filterset_class = ResponseFilter
+    keyset_orderings = {"id": int, "answered_at": parse_datetime}
+
+    def get_queryset(self):
+        return queries.responses_for(self.request.user)
+
+
+class NpsGroupSerializer(serializers.Serializer):
+    """One group's NPS: its key and name, the counts, and whether it has enough answers."""
+
+    key = serializers.CharField(allow_null=True)
+    label = serializers.CharField()
+    nps = serializers.FloatField(allow_null=True)
+    responses = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+    margin_of_error = serializers.FloatField(allow_null=True)
+    trustworthy = serializers.BooleanField()
+
+
+@extend_schema_serializer(many=False)
+class NpsSummarySerializer(serializers.Serializer):
+    """The NPS with its counts and margin of error, and its groups when asked for."""
+
+    nps = serializers.FloatField(allow_null=True)
+    responses = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+    margin_of_error = serializers.FloatField(allow_null=True)
+    groups = NpsGroupSerializer(many=True)
+
+
+def _figures(summary: score.Summary) -> dict:
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    return {
+        "nps": rounded(summary.nps),
+        "responses": summary.responses,
+        "promoters": summary.promoters,
+        "passives": summary.passives,
+        "detractors": summary.detractors,
+        "margin_of_error": rounded(summary.margin_of_error),
+    }
+
+
+class SummaryViewSet(viewsets.ViewSet):
+    """The NPS of the answers the caller may see, with its margin of error, optionally per
+    month, tier, audience, program or owner (groups under 30 answers are not trustworthy)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "group_by", OpenApiTypes.STR, enum=list(queries.GROUPINGS), required=False
+            )
+        ],
+        responses={200: NpsSummarySerializer},
+    )
+    def list(self, request):
+        group_by = request.query_params.get("group_by") or None
+        if group_by is not None and group_by not in queries.GROUPINGS:
+            raise exceptions.ValidationError(
+                {"group_by": [f"Choose one of: {', '.join(queries.GROUPINGS)}."]}
+            )
+        responses = queries.responses_for(request.user)
+        groups = []
+        if group_by:
+            groups = [
+                {
+                    "key": None if group.key in (None, "") else str(group.key),
+                    "label": group.label,
+                    **_figures(group.summary),
+                    "trustworthy": group.summary.is_trustworthy,
+                }
+                for group in queries.grouped(responses_qs=responses, by=group_by)
+            ]
+        body = {**_figures(queries.summary(responses_qs=responses)), "groups": groups}
+        return ApiResponse(NpsSummarySerializer(body).data)
+
+
+def register(router) -> None:
+    """Put this app's endpoints on the API router."""
+    router.register("nps/surveys", SurveyViewSet, basename="nps-survey")
+    router.register("nps/invitations", InvitationViewSet, basename="nps-invitation")
+    router.register("nps/responses", ResponseViewSet, basename="nps-response")
+    router.register("nps/summary", SummaryViewSet, basename="nps-summary")

@@ -1,0 +1,138 @@
+"""The survey invitation e-mail: eleven one-click score links, sent in batches over one SMTP
+connection."""
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from customers.models import Channel
+from nps import services
+from nps.models import Invitation
+
+logger = logging.getLogger(__name__)
+
+# Invitations per task: each task sends its batch over one SMTP connection.
+EMAIL_BATCH = 100
+
+
+def would_email(invitation: Invitation) -> bool:
+    """An invitation goes out by e-mail when that is its channel and the customer agreed to
+    e-mail at an address we have (the same rule as `emailable`, for rows already loaded)."""
+    customer = invitation.customer
+    return (
+        invitation.channel == Channel.EMAIL
+        and customer.consent_email
+        and bool(customer.email)
+        and customer.deleted_at is None
+    )
+
+
+def emailable(invitation_ids: list[int]) -> QuerySet[Invitation]:
+    """The invitations among these still to be e-mailed: open, unanswered, e-mail consented."""
+    return (
+        Invitation.objects.filter(
+            pk__in=invitation_ids,
+            channel=Channel.EMAIL,
+            expires_at__gt=timezone.now(),
+            response__isnull=True,
+            customer__consent_email=True,
+            customer__deleted_at__isnull=True,
+            emailed_at__isnull=True,
+        )
+        .exclude(customer__email="")
+        .select_related("customer", "survey")
+        .order_by("id")
+    )
+
+
+def message_id_for(invitation: Invitation) -> str:
+    """Deterministic per invitation: a resend after a crash is recognisable as the same mail."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<nps-invitation-{invitation.pk}@{domain}>"
+
+
+def send_invitation_email(invitation: Invitation, *, connection=None) -> None:
+    """E-mail one invitation: the score question with a button per score, 0 to 10."""
+    context = {
+        "customer": invitation.customer,
+        "survey": invitation.survey,
+        "scores": [
+            {"value": value, "url": services.link(invitation, score_value=value)}
+            for value in range(11)
+        ],
+        "survey_url": services.link(invitation),
+        "expires_at": invitation.expires_at,
+        "organization": settings.ORGANIZATION_NAME,
+        "address": settings.ORGANIZATION_ADDRESS,
+    }
+    subject = " ".join(render_to_string("emails/nps_invitation_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/nps_invitation_body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[invitation.customer.email],
+        connection=connection,
+        headers={"Message-ID": message_id_for(invitation)},
+    )
+    message.attach_alternative(
+        render_to_string("emails/nps_invitation_body.html", context), "text/html"
+    )
+    message.send()
+
+
+@dataclass
+class SendOutcome:
+    """What a batch did: sent, refused for good (logged, not retried), failed for now."""
+
+    sent: int = 0
+    refused: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def send_invitations(*, invitation_ids: list[int]) -> SendOutcome:
+    """E-mail the batch's invitations that should go by e-mail over one connection. Raises
+    OSError when no connection can be opened; a message that fails later is reported in
+    `failed` so only it is tried again."""
+    outcome = SendOutcome()
+    invitations = list(emailable(invitation_ids))
+    if not invitations:
+        return outcome
+    with get_connection() as connection:
+        for invitation in invitations:
+            try:
+                send_invitation_email(invitation, connection=connection)
+            except smtplib.SMTPRecipientsRefused as error:
+                codes = [code for code, _ in error.recipients.values()]
+                if codes and all(code >= 500 for code in codes):
+                    logger.warning("invitation %s refused by the server: %s", invitation.pk, codes)
+                    outcome.refused.append(invitation.pk)
+                else:
+                    outcome.failed.append(invitation.pk)
+            except OSError as error:  # smtplib's errors are OSErrors too
+                logger.warning("invitation %s not sent: %s", invitation.pk, error)
+                outcome.failed.append(invitation.pk)
+            else:
+                # Marked one by one: a batch that runs again skips what already went out.
+                Invitation.objects.filter(pk=invitation.pk).update(emailed_at=timezone.now())
+                outcome.sent += 1
+    return outcome
+
+
+def queue_emails(invitations: list[Invitation]) -> int:
+    """After commit, queue the e-mails of the invitations that go by e-mail, in batches;
+    returns how many will be e-mailed."""
+    from nps.tasks import send_invitations_task
+
+    ids = [invitation.pk for invitation in invitations if would_email(invitation)]
+    for start in range(0, len(ids), EMAIL_BATCH):
+        batch = ids[start : start + EMAIL_BATCH]
+        transaction.on_commit(lambda batch=batch: send_invitations_task.delay(batch))
+    return len(ids)
