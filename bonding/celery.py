@@ -30,6 +30,10 @@ app.conf.update(
     beat_schedule={
         "dispatch-touches": {"task": "programs.tasks.dispatch_touches_task", "schedule": 60.0},
         "sweep-touches": {"task": "programs.tasks.sweep_touches_task", "schedule": 60.0},
+        "forget-stale-uploads": {
+            "task": "customers.tasks.forget_stale_uploads_task",
+            "schedule": crontab(hour=3, minute=15),
+        },
         "refresh-customer-values": {
             "task": "customers.tasks.refresh_values_task",
             "schedule": crontab(hour=2, minute=30),

@@ -16,6 +16,7 @@ from customers.models import (
     Contract,
     Customer,
     FollowUp,
+    ImportJob,
     Interaction,
     Purchase,
     Referral,
@@ -426,3 +427,16 @@ class ValueModelAdmin(ReadOnlyAdmin):
     """The nightly fits of the lifetime-value models."""
 
     list_display = ("fitted_at", "customers", "bg_nbd_params", "gamma_gamma_params")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    """CSV imports: who uploaded what, and how each ended (chunks are never shown)."""
+
+    list_display = (
+        "filename", "created_by", "created_at", "status", "total_rows", "created", "updated",
+        "unchanged", "rejected",
+    )  # fmt: skip
+    list_filter = ("status",)
+    list_select_related = ("created_by",)
+    exclude = ("mapping", "header")

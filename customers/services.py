@@ -975,12 +975,12 @@ def _refuse_repeats(rows: list[CleanRow]) -> None:
     for row in rows:
         external_id = row.values.get("external_id")
         if external_id in seen_ids:
-            row.fail("external_id", "Appears more than once in this request.")
+            row.fail("external_id", "Appears more than once in this batch.")
         elif external_id:
             seen_ids.add(external_id)
         email = row.values.get("email")
         if email and email in seen_emails:
-            row.fail("email", "Appears more than once in this request.")
+            row.fail("email", "Appears more than once in this batch.")
         elif email:
             seen_emails.add(email)
 

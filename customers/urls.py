@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from customers import import_views, views
 
 app_name = "customers"
 
@@ -30,4 +30,11 @@ urlpatterns = [
     path("customers/merge/", views.merge, name="merge"),
     path("follow-ups/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
     path("my-day/", views.my_day, name="my_day"),
+    path("customers/export.csv", import_views.customer_export, name="export"),
+    path("imports/", import_views.import_list, name="imports"),
+    path("imports/<int:pk>/", import_views.import_mapping, name="import_mapping"),
+    path("imports/<int:pk>/start/", import_views.import_start, name="import_start"),
+    path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/result/", import_views.import_result, name="import_result"),
+    path("imports/<int:pk>/rejected.csv", import_views.import_rejected, name="import_rejected"),
 ]

@@ -1,0 +1,585 @@
+"""CSV in and out: uploads kept in the database, column mapping, the import run, and exports.
+
+An upload is stored as ~1 MB chunks in the database (web processes and workers share no disk)
+and is only ever read back as a stream: chunks -> incrementally decoded UTF-8 lines -> csv rows
+-> batches of 1,000 through `services.upsert_customers`, the API's own upsert. A file of any
+length never sits in memory as rows.
+"""
+
+import codecs
+import csv
+import io
+import itertools
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from customers import queries, services
+from customers.models import Channel, Customer, ImportChunk, ImportJob, ImportRejection
+from customers.rows import clean_row
+
+logger = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1024 * 1024
+BATCH_ROWS = 1000
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_COLUMNS = 200
+# A running job whose progress has not moved for this long may be resumed by hand.
+STALLED_AFTER = timedelta(minutes=10)
+IGNORE = "ignore"
+DELIMITERS = {",": "comma", ";": "semicolon"}
+CONSENT_FIELDS = tuple(f"consent_{channel}" for channel in Channel.values)
+FIELD_LABELS = {
+    "external_id": "External ID",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "E-mail",
+    "phone": "Phone",
+    "account": "Account (company name)",
+    "audience": "Audience",
+    "relationship": "Relationship",
+    "partner_kind": "Partner kind",
+    "owner": "Owner (username)",
+    "timezone": "Time zone",
+    "preferred_channel": "Preferred channel",
+    "estimated_wallet": "Estimated wallet",
+    "postal_address": "Postal address",
+    "consent_email": "Consent: e-mail",
+    "consent_sms": "Consent: SMS",
+    "consent_phone": "Consent: phone",
+    "consent_letter": "Consent: letter",
+}
+FIELDS = tuple(FIELD_LABELS)
+NAME_FIELDS = ("first_name", "last_name", "email")
+# Header names people use for each field, besides the field's own name.
+SYNONYMS = {
+    "external_id": ["id", "external id", "customer id", "customer number", "client id",
+                    "contact id", "crm id", "reference", "ref"],
+    "first_name": ["first", "firstname", "given name", "forename", "prenom", "vorname"],
+    "last_name": ["last", "lastname", "surname", "family name", "nom", "nachname"],
+    "email": ["e-mail", "mail", "email address", "e-mail address", "mail address"],
+    "phone": ["telephone", "phone number", "tel", "mobile", "mobile phone", "cell", "cell phone"],
+    "account": ["company", "company name", "account name", "organisation", "organization",
+                "employer"],
+    "audience": ["segment", "customer type"],
+    "relationship": ["relation", "relationship type"],
+    "partner_kind": ["partner type"],
+    "owner": ["account manager", "owner username", "manager"],
+    "timezone": ["time zone", "tz"],
+    "preferred_channel": ["channel", "preferred contact method", "contact method"],
+    "estimated_wallet": ["wallet", "wallet size"],
+    "postal_address": ["address", "mailing address", "postal", "street address"],
+    "consent_email": ["email consent", "email opt in", "e-mail consent", "newsletter"],
+    "consent_sms": ["sms consent", "sms opt in", "text consent"],
+    "consent_phone": ["phone consent", "call consent"],
+    "consent_letter": ["letter consent", "mail consent", "post consent"],
+}  # fmt: skip
+YES = frozenset({"yes", "y", "true", "1"})
+NO = frozenset({"no", "n", "false", "0"})
+# OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = (
+    "bonding_id", "external_id", "first_name", "last_name", "email", "phone", "account",
+    "audience", "relationship", "partner_kind", "owner", "timezone", "preferred_channel",
+    "consent_email", "consent_sms", "consent_phone", "consent_letter", "estimated_wallet",
+    "postal_address", "tier", "bond_stage", "lifetime_value", "share_of_wallet", "churn_risk",
+    "nps_latest", "created_at", "updated_at",
+)  # fmt: skip
+
+
+class Upload(Protocol):
+    """What store_upload needs of a file: Django's UploadedFile and File both have it."""
+
+    name: str | None
+    size: int | None
+
+    def seek(self, offset: int) -> int: ...
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
+class NotUtf8Error(ValueError):
+    """The bytes are not UTF-8 text; `line` is the physical line of the first bad byte."""
+
+    def __init__(self, *, line: int, byte: int):
+        super().__init__(
+            f"This file is not UTF-8 text: line {line} has a byte (0x{byte:02X}) that UTF-8 "
+            "does not allow. In Excel save it as “CSV UTF-8”; in LibreOffice pick the "
+            "“Unicode (UTF-8)” character set; then upload it again."
+        )
+
+
+class _SupersededError(Exception):
+    """Another run of the same job has moved it on; this run stops."""
+
+
+def _compact(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.casefold())
+
+
+_BY_OWN_NAME = {_compact(field): field for field in FIELDS}
+_BY_SYNONYM = {_compact(name): field for field, names in SYNONYMS.items() for name in names}
+
+
+def suggest_mapping(*, header: list[str]) -> dict[str, str]:
+    """Guess each column's field from its name ("E-mail", "email address" -> email)."""
+    mapping = {str(index): IGNORE for index in range(len(header))}
+    taken: set[str] = set()
+    # A column named exactly like a field wins over one that only resembles it.
+    for names in (_BY_OWN_NAME, _BY_SYNONYM):
+        for index, name in enumerate(header):
+            field = names.get(_compact(name))
+            if field and field not in taken and mapping[str(index)] == IGNORE:
+                mapping[str(index)] = field
+                taken.add(field)
+    return mapping
+
+
+def mapping_errors(*, header: list[str], mapping: dict[str, str]) -> list[str]:
+    """What is wrong with a mapping: unknown fields, a field twice, required fields missing."""
+    errors = []
+    seen: dict[str, str] = {}
+    for index, name in enumerate(header):
+        field = mapping.get(str(index), IGNORE)
+        if field == IGNORE:
+            continue
+        if field not in FIELD_LABELS:
+            errors.append(f"Column “{name}”: “{field}” is not a field customers have.")
+        elif field in seen:
+            errors.append(
+                f"{FIELD_LABELS[field]} is chosen for both column “{seen[field]}” and “{name}”."
+            )
+        else:
+            seen[field] = name
+    if "external_id" not in seen:
+        errors.append("Map a column to External ID: the import finds each customer again by it.")
+    if not set(NAME_FIELDS) & set(seen):
+        errors.append(
+            "Map a column to First name, Last name or E-mail: a customer needs one of them."
+        )
+    return errors
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """UTF-8 text (with or without a BOM) split into lines as csv wants them (newline="")."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    newlines = 0
+    rest = ""
+    for chunk in chunks:
+        try:
+            decoded = decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            line = newlines + error.object[: error.start].count(b"\n") + 1
+            raise NotUtf8Error(line=line, byte=error.object[error.start]) from error
+        newlines += decoded.count("\n")
+        last = None
+        for line in io.StringIO(rest + decoded, newline=""):
+            if last is not None:
+                yield last
+            last = line
+        # The last line may go on in the next chunk (even a "\r" may be half of "\r\n").
+        rest = ""
+        if last is not None:
+            if last.endswith("\n"):
+                yield last
+            else:
+                rest = last
+    try:
+        rest += decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        raise NotUtf8Error(line=newlines + 1, byte=error.object[error.start]) from error
+    if rest:
+        yield from io.StringIO(rest, newline="")
+
+
+def _guess_delimiter(first_line: str) -> str:
+    return ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def _parse(lines: Iterator[str], *, delimiter: str) -> tuple[list[str], Iterator]:
+    """The header and an iterator of (row number, cells) of the non-blank rows after it.
+
+    Rows are numbered as a spreadsheet shows them: the header is 1, blank rows count, and a
+    row whose quoted cells hold line breaks is still one row.
+    """
+    reader = csv.reader(lines, delimiter=delimiter)
+    header = [cell.strip() for cell in next(reader, [])]
+    records = (
+        (number, cells)
+        for number, cells in enumerate(reader, start=2)
+        if any(cell.strip() for cell in cells)
+    )
+    return header, records
+
+
+def _stored_chunks(job: ImportJob) -> Iterator[bytes]:
+    """The uploaded file's bytes, one stored chunk (one query) at a time."""
+    for seq in itertools.count():
+        data = (
+            ImportChunk.objects.filter(job_id=job.pk, seq=seq)
+            .values_list("data", flat=True)
+            .first()
+        )
+        if data is None:
+            return
+        yield bytes(data)
+
+
+def _job_rows(job: ImportJob) -> tuple[list[str], Iterator]:
+    return _parse(_lines(_stored_chunks(job)), delimiter=job.delimiter)
+
+
+def store_upload(*, upload: Upload, by: AbstractBaseUser, delimiter: str = "") -> ImportJob:
+    """Keep an uploaded CSV file in the database in chunks, after reading it through once.
+
+    The one pass checks that it is UTF-8 text, finds the delimiter (unless given), reads the
+    header and counts the rows, so a bad file is refused now, not halfway through an import.
+    """
+    if upload.size and upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            f"The file is over {MAX_UPLOAD_BYTES // 1024 // 1024} MB: split it in parts."
+        )
+    if delimiter and delimiter not in DELIMITERS:
+        raise ValidationError("The delimiter must be a comma or a semicolon.")
+    with transaction.atomic():
+        job = ImportJob.objects.create(created_by=by, filename=(upload.name or "upload.csv")[:255])
+        size = 0
+        has_bom = False
+
+        def stored() -> Iterator[bytes]:
+            nonlocal size, has_bom
+            upload.seek(0)
+            # read() rather than chunks(): an in-memory upload would come as one piece.
+            for seq, data in enumerate(iter(lambda: upload.read(CHUNK_BYTES), b"")):
+                if seq == 0:
+                    has_bom = data.startswith(codecs.BOM_UTF8)
+                ImportChunk.objects.create(job=job, seq=seq, data=data)
+                size += len(data)
+                yield data
+
+        lines = _lines(stored())
+        try:
+            first = next(lines, None)
+            if first is None or not first.strip():
+                raise ValidationError("The file is empty: its first row must name the columns.")
+            job.delimiter = delimiter or _guess_delimiter(first)
+            header, records = _parse(itertools.chain([first], lines), delimiter=job.delimiter)
+            if len(header) > MAX_COLUMNS:
+                raise ValidationError(f"The file has {len(header)} columns; at most {MAX_COLUMNS}.")
+            total = sum(1 for _ in records)
+        except NotUtf8Error as error:
+            raise ValidationError(str(error), code="encoding") from error
+        except csv.Error as error:
+            raise ValidationError(
+                f"This file cannot be read as CSV ({error}). Is a quote left open?"
+            ) from error
+        if not total:
+            raise ValidationError("The file has a header row but no rows under it.")
+        job.size = size
+        job.encoding = "UTF-8 with BOM" if has_bom else "UTF-8"
+        job.header = header
+        job.mapping = suggest_mapping(header=header)
+        job.total_rows = total
+        job.save()
+    return job
+
+
+def visible_jobs(user: AbstractBaseUser) -> QuerySet[ImportJob]:
+    """Imports the user may see: their own, or everyone's for marketers and admins."""
+    jobs = ImportJob.objects.select_related("created_by")
+    return jobs if queries.sees_everyone(user) else jobs.filter(created_by_id=user.pk)
+
+
+def job_for(user: AbstractBaseUser, pk: int) -> ImportJob:
+    """One import the user may see, or 404."""
+    return get_object_or_404(visible_jobs(user), pk=pk)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One of the first rows of a file as the mapping reads it, with what is wrong with it."""
+
+    number: int
+    cells: list[str]
+    problems: str
+
+
+def preview(*, job: ImportJob, n: int = 5) -> list[PreviewRow]:
+    """The file's first rows, each checked (without the database) when the mapping is sound."""
+    sound = not mapping_errors(header=job.header, mapping=job.mapping)
+    header, records = _job_rows(job)
+    shown = []
+    for number, cells in itertools.islice(records, n):
+        problems = ""
+        if sound:
+            row, problems = _row_of(cells, job=job)
+            if not problems:
+                cleaned = clean_row(row, phone_region=settings.PHONE_REGION)
+                problems = _reason(cleaned.errors, job=job)
+        padded = (cells + [""] * len(header))[: max(len(header), len(cells))]
+        shown.append(PreviewRow(number=number, cells=padded, problems=problems))
+    return shown
+
+
+def set_mapping(*, job: ImportJob, mapping: dict[str, str]) -> ImportJob:
+    """Save which field each column fills; refused when a required field has no column."""
+    wanted = {str(index): mapping.get(str(index)) or IGNORE for index in range(len(job.header))}
+    errors = mapping_errors(header=job.header, mapping=wanted)
+    if errors:
+        raise ValidationError(errors)
+    changed = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED]
+    ).update(mapping=wanted, status=ImportJob.Status.MAPPED)
+    if not changed:
+        raise ValidationError("This import has started; its mapping can no longer change.")
+    job.mapping, job.status = wanted, ImportJob.Status.MAPPED
+    return job
+
+
+def start_import(*, job: ImportJob) -> ImportJob:
+    """Queue a mapped import, or resume a failed or stalled one from where it stopped."""
+    from customers.tasks import import_customers_task
+
+    now = timezone.now()
+    startable = Q(status__in=[ImportJob.Status.MAPPED, ImportJob.Status.FAILED]) | Q(
+        status=ImportJob.Status.RUNNING, progressed_at__lt=now - STALLED_AFTER
+    )
+    with transaction.atomic():
+        # 1 row: this request starts it; 0: it is running or done already (a double click).
+        started = ImportJob.objects.filter(startable, pk=job.pk).update(
+            status=ImportJob.Status.RUNNING, error="", progressed_at=now, finished_at=None
+        )
+        if not started:
+            raise ValidationError("This import is already running or done.")
+        transaction.on_commit(lambda: import_customers_task.delay(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def run_import(*, job_id: int) -> ImportJob | None:
+    """Import a running job's rows from where it stands; a job in any other state is left alone.
+
+    Each batch of 1,000 rows commits together with the job's progress, so a run that dies
+    loses nothing and the next one goes on from the first row not yet counted.
+    """
+    job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is None or job.status != ImportJob.Status.RUNNING:
+        return job
+    try:
+        _import_rows(job)
+    except Exception as error:  # any failure is the job's, reported on its page
+        logger.exception("CSV import %s failed", job.pk)
+        message = (
+            str(error)
+            if isinstance(error, NotUtf8Error | csv.Error)
+            else "The import stopped unexpectedly (the worker's log has the details)."
+        )
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.FAILED, error=message, finished_at=timezone.now()
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _batched(items: Iterator, size: int) -> Iterator[list]:
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def _import_rows(job: ImportJob) -> None:
+    done = job.processed_rows
+    _, records = _job_rows(job)
+    for batch in _batched(itertools.islice(records, done, None), BATCH_ROWS):
+        try:
+            with transaction.atomic():
+                _import_batch(job, batch, done=done)
+        except _SupersededError:
+            return
+        done += len(batch)
+    with transaction.atomic():
+        # 0 rows: another run finished it (or moved it on) meanwhile.
+        now = timezone.now()
+        if ImportJob.objects.filter(
+            pk=job.pk, status=ImportJob.Status.RUNNING, processed_rows=done
+        ).update(status=ImportJob.Status.DONE, finished_at=now, progressed_at=now):
+            ImportChunk.objects.filter(job_id=job.pk).delete()  # the file has served
+
+
+def _import_batch(job: ImportJob, batch: list[tuple[int, list[str]]], *, done: int) -> None:
+    # Claim the batch by moving the progress on from where this run read it. 0 rows means
+    # another run of the job got there first: raising rolls back and leaves the job to it.
+    claimed = ImportJob.objects.filter(
+        pk=job.pk, status=ImportJob.Status.RUNNING, processed_rows=done
+    ).update(processed_rows=done + len(batch), progressed_at=timezone.now())
+    if not claimed:
+        raise _SupersededError
+    rows, kept, rejections = [], [], []
+    for number, cells in batch:
+        row, problems = _row_of(cells, job=job)
+        if problems:
+            rejections.append(ImportRejection(job=job, line=number, raw=cells, reason=problems))
+        else:
+            rows.append(row)
+            kept.append((number, cells))
+    outcome = services.UpsertOutcome()
+    if rows:
+        outcome = services.upsert_customers(
+            rows=rows, by=job.created_by, source=f"CSV import {job.filename}"[:100]
+        )
+    for error in outcome.errors:
+        number, cells = kept[error["index"]]
+        rejections.append(
+            ImportRejection(
+                job=job, line=number, raw=cells, reason=_reason(error["errors"], job=job)
+            )
+        )
+    ImportRejection.objects.bulk_create(rejections)
+    ImportJob.objects.filter(pk=job.pk).update(
+        created=F("created") + outcome.created,
+        updated=F("updated") + outcome.updated,
+        unchanged=F("unchanged") + outcome.unchanged,
+        rejected=F("rejected") + len(rejections),
+    )
+
+
+def _unescape(value: str) -> str:
+    """Undo the quote our exports put before formula-like cells, so exports import back."""
+    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def _row_of(cells: list[str], *, job: ImportJob) -> tuple[dict[str, Any], str]:
+    """The upsert row one CSV row makes under the job's mapping, or what stops it.
+
+    An empty cell leaves the field as it is (a new customer gets the default), so a list
+    with a few columns filled never wipes what Bonding knows.
+    """
+    width = len(job.header)
+    mapped = [(int(index), field) for index, field in job.mapping.items() if field != IGNORE]
+    if any(cell.strip() for cell in cells[width:]) or any(i >= len(cells) for i, _ in mapped):
+        return {}, (
+            f"This row has {len(cells)} cells where the header has {width} "
+            "(a separator or a quote out of place?)."
+        )
+    row: dict[str, Any] = {}
+    problems = []
+    for index, field in mapped:
+        value = _unescape(cells[index].strip())
+        if not value:
+            continue
+        if field in CONSENT_FIELDS:
+            answer = value.casefold()
+            if answer not in YES | NO:
+                problems.append(
+                    f"Column “{job.header[index]}”: “{value}” is not yes, no, true, false, 1 or 0."
+                )
+            else:
+                row.setdefault("consents", {})[field.removeprefix("consent_")] = answer in YES
+        elif field == "estimated_wallet" and job.delimiter == ";" and "." not in value:
+            row[field] = value.replace(",", ".")  # 1234,50 where commas are decimal points
+        else:
+            row[field] = value
+    return row, " ".join(problems)
+
+
+def _reason(errors: dict[str, list[str]], *, job: ImportJob) -> str:
+    """Errors by field, named by the file's own column headers."""
+    columns = {field: job.header[int(index)] for index, field in job.mapping.items()}
+    parts = []
+    for field, messages in errors.items():
+        column = columns.get(field)
+        prefix = f"Column “{column}”: " if column else ""
+        parts += [prefix + message for message in messages]
+    return " ".join(parts)
+
+
+def escape_cell(value: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_stream(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """CSV text, about 64 KB at a time, every cell escaped; a BOM first so Excel reads UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    for row in rows:
+        writer.writerow([escape_cell(_text(value)) for value in row])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def rejected_rows_csv(*, job: ImportJob) -> Iterator[str]:
+    """The rows an import refused, as the file had them, after their row number and why."""
+    rejections = (
+        ImportRejection.objects.filter(job_id=job.pk)
+        .order_by("line")
+        .values_list("line", "reason", "raw")
+        .iterator(chunk_size=2000)
+    )
+    rows = ([line, reason, *raw] for line, reason, raw in rejections)
+    return csv_stream(itertools.chain([["row", "why", *job.header]], rows))
+
+
+def export_rows(*, customers: QuerySet[Customer]) -> Iterator[list[Any]]:
+    """A header, then one row per customer, read 2,000 at a time in one query."""
+    yield list(EXPORT_COLUMNS)
+    rows = customers.select_related("tier", "owner", "account").only(
+        "id", "external_id", "first_name", "last_name", "email", "phone", "account__name",
+        "audience", "relationship", "partner_kind", "owner__username", "timezone",
+        "preferred_channel", "consent_email", "consent_sms", "consent_phone", "consent_letter",
+        "estimated_wallet", "postal_address", "tier__slug", "bond_stage", "lifetime_value",
+        "share_of_wallet", "churn_risk", "nps_latest", "created_at", "updated_at",
+    )  # fmt: skip
+    for c in rows.iterator(chunk_size=2000):
+        yield [
+            c.pk, c.external_id, c.first_name, c.last_name, c.email, c.phone,
+            c.account.name if c.account else "", c.audience, c.relationship, c.partner_kind,
+            c.owner.username if c.owner else "", c.timezone, c.preferred_channel,
+            c.consent_email, c.consent_sms, c.consent_phone, c.consent_letter,
+            c.estimated_wallet, c.postal_address, c.tier.slug if c.tier else "", c.bond_stage,
+            c.lifetime_value, c.share_of_wallet, c.churn_risk, c.nps_latest, c.created_at,
+            c.updated_at,
+        ]  # fmt: skip
+
+
+def export_csv(*, customers: QuerySet[Customer]) -> Iterator[str]:
+    """The customers as CSV text, streamed."""
+    return csv_stream(export_rows(customers=customers))
+
+
+def forget_stale_uploads(*, older_than_days: int = 7) -> int:
+    """Uploads never started free their stored chunks after a week (the job row stays)."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    stale = ImportJob.objects.filter(status=ImportJob.Status.UPLOADED, created_at__lt=cutoff)
+    deleted, _ = ImportChunk.objects.filter(job__in=stale).delete()
+    return deleted
