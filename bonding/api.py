@@ -18,6 +18,10 @@ class ObtainToken(APIView):
     throttle_scope = "auth"
     throttle_classes = [throttling.ScopedRateThrottle]
 
+    def get_authenticate_header(self, request) -> str:
+        # Wrong credentials are a 401 with its challenge, as on every other endpoint.
+        return "Token"
+
     @extend_schema(
         request=inline_serializer(
             "TokenRequest",
@@ -26,6 +30,8 @@ class ObtainToken(APIView):
         responses={201: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
     )
     def post(self, request):
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
         username = request.data.get("username")
         password = request.data.get("password")
         errors = {}

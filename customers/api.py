@@ -5,7 +5,6 @@ from datetime import UTC
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -17,9 +16,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from customers import queries, services
+from customers import cursor, queries, services
 from customers.filters import CustomerFilter
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
 from customers.rows import clean_purchase
@@ -137,17 +137,24 @@ class CustomerApiFilter(CustomerFilter):
         return queryset.filter(updated_at__gte=as_utc(value, "updated_since"))
 
 
+# The API orders by keyset cursors (customers.cursor): the list page's ordering filter is not
+# offered here, so `?ordering=` means exactly what the paginator supports.
+CustomerApiFilter.base_filters.pop("ordering")
+
+
 class CustomerViewSet(viewsets.ModelViewSet):
     """Customers the caller may see; DELETE is a soft delete; writes honour If-Match."""
 
     serializer_class = CustomerSerializer
     filterset_class = CustomerApiFilter
     keyset_orderings = {
-        "id": int,
-        "updated_at": parse_datetime,
-        "created_at": parse_datetime,
-        "churn_risk": int,
-        "lifetime_value": str,
+        "id": cursor.whole,
+        "updated_at": cursor.moment,
+        "created_at": cursor.moment,
+        "churn_risk": cursor.whole,
+        "lifetime_value": cursor.amount,
+        "predicted_value_12m": cursor.amount,
+        "last_name": str,
     }
 
     def get_queryset(self):
@@ -161,6 +168,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         response["ETag"] = etag_of(customer)
         return response
 
+    @transaction.atomic
     def perform_create(self, serializer):
         data = serializer.to_service_data()
         if not queries.sees_everyone(self.request.user):
@@ -262,7 +270,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
         },
         filters=False,
     )
-    @action(detail=False, methods=["get"], filterset_class=None, keyset_orderings={"id": int})
+    @action(
+        detail=False, methods=["get"], filterset_class=None, keyset_orderings={"id": cursor.whole}
+    )
     def deleted(self, request):
         """Tombstones of deleted customers (and of merged ones, naming the survivor)."""
         since = request.query_params.get("since")
@@ -301,7 +311,7 @@ class InteractionSerializer(serializers.ModelSerializer):
     """An interaction logged on a customer."""
 
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Interaction
@@ -423,7 +433,13 @@ class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 {"purchases": [f"At most {MAX_SYNC_ROWS} purchases per request."]}
             )
         visible = queries.visible_customers(request.user)
-        ids = {r.get("customer") for r in rows if isinstance(r, dict) and r.get("customer")}
+        ids = {
+            r["customer"]
+            for r in rows
+            if isinstance(r, dict)
+            and isinstance(r.get("customer"), int)
+            and not isinstance(r.get("customer"), bool)
+        }
         external_ids = {
             str(r.get("customer_external_id"))
             for r in rows
@@ -443,7 +459,8 @@ class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             cleaned, row_errors = clean_purchase(raw)
             customer_id = None
             if isinstance(raw, dict):
-                if raw.get("customer") in by_id:
+                given = raw.get("customer")
+                if isinstance(given, int) and given in by_id:
                     customer_id = raw["customer"]
                 elif raw.get("customer_external_id") is not None:
                     customer_id = by_external.get(str(raw["customer_external_id"]))

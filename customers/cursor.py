@@ -34,6 +34,21 @@ def _decode(token: str) -> dict:
     return payload
 
 
+def moment(value: str) -> datetime | None:
+    """A cursor's date-time, or None when it is not one."""
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
+def amount(value: str) -> Decimal | None:
+    """A cursor's decimal, or None when it is not one."""
+    return Decimal(value) if isinstance(value, str) else None
+
+
+def whole(value) -> int | None:
+    """A cursor's integer, or None when it is not one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _to_json(value):
     if isinstance(value, datetime):
         return value.isoformat()
@@ -50,7 +65,8 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
     # field name -> how to read a cursor value back from JSON
-    orderings = {"id": int, "updated_at": parse_datetime, "created_at": parse_datetime}
+    # Views offering more orderings name them in `keyset_orderings`.
+    orderings = {"id": whole}
     default_ordering = "id"
 
     def get_ordering(self, request, view) -> tuple[str, bool]:
@@ -86,8 +102,10 @@ class KeysetPagination(BasePagination):
         if position is not None:
             value = position.get("v")
             if self.field != "id":
-                parse = allowed[self.field]
-                value = parse(value) if isinstance(value, str) or parse is int else value
+                try:
+                    value = allowed[self.field](value) if value is not None else None
+                except (ValueError, TypeError, ArithmeticError):
+                    value = None
                 if value is None:
                     raise exceptions.NotFound("Invalid cursor.")
             queryset = queryset.filter(self._after(value, position["id"], backwards))
@@ -149,7 +167,15 @@ class KeysetPagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view):
+        allowed = sorted(getattr(view, "keyset_orderings", None) or self.orderings)
         return [
+            {
+                "name": "ordering",
+                "required": False,
+                "in": "query",
+                "description": "Sort by this field; prefix - for descending.",
+                "schema": {"type": "string", "enum": allowed + [f"-{o}" for o in allowed]},
+            },
             {
                 "name": self.cursor_query_param,
                 "required": False,

@@ -116,7 +116,7 @@ def clean_row(raw: Any, *, phone_region: str, require_external_id: bool = True) 
     for name, allowed in CHOICES.items():
         if name in raw:
             value = raw[name] if raw[name] is not None else ""
-            if value not in allowed:
+            if not isinstance(value, str) or value not in allowed:
                 choices = ", ".join(sorted(v for v in allowed if v))
                 row.fail(name, f"“{value}” is not a valid choice: {choices}.")
             else:
@@ -142,6 +142,10 @@ def clean_row(raw: Any, *, phone_region: str, require_external_id: bool = True) 
         value = row.values.get(name)
         if isinstance(value, str) and len(value) > limit:
             row.fail(name, f"At most {limit} characters.")
+    for name, value in row.values.items():
+        # PostgreSQL text cannot hold NUL: refuse the row, not the whole batch.
+        if isinstance(value, str) and "\x00" in value:
+            row.fail(name, "Contains a NUL character.")
 
     if "consents" in raw:
         consents = raw["consents"]
@@ -191,8 +195,8 @@ def clean_purchase(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     external_id = raw.get("external_id")
     if not isinstance(external_id, str | int) or isinstance(external_id, bool) or external_id == "":
         errors["external_id"] = ["This field is required."]
-    elif len(str(external_id)) > 100:
-        errors["external_id"] = ["At most 100 characters."]
+    elif len(str(external_id)) > 100 or "\x00" in str(external_id):
+        errors["external_id"] = ["At most 100 characters, no NUL."]
     else:
         cleaned["external_id"] = str(external_id).strip()
     amount = _decimal(raw.get("amount"))
@@ -211,7 +215,7 @@ def clean_purchase(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     except (TypeError, ValueError):
         errors["purchased_on"] = ["A date as YYYY-MM-DD is required."]
     category = raw.get("product_category") or ""
-    if not isinstance(category, str) or len(category) > 60:
+    if not isinstance(category, str) or len(category) > 60 or "\x00" in category:
         errors["product_category"] = ["A string of at most 60 characters."]
     else:
         cleaned["product_category"] = category.strip()
