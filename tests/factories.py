@@ -131,3 +131,40 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
     assignee = factory.SelfAttribute("customer.owner")
     due_at = factory.LazyFunction(timezone.now)
     reason = "Call back"
+
+
+def person(owner, n=0, **extra):
+    """A customer made the way the app makes them (services), e-mail consent given."""
+    from customers import services as customer_services
+
+    data = {"first_name": f"P{n}", "email": f"p{n}@example.com", "owner": owner,
+            "consent_email": True, **extra}  # fmt: skip
+    return customer_services.create_customer(data=data, by=owner)
+
+
+def nps_answers(customer, rows: list[dict]) -> list:
+    """Responses written straight to the table (one invitation each)."""
+    from nps import score, services
+    from nps.models import Invitation, Response, Survey
+
+    survey = Survey.objects.order_by("id").first()
+    now = timezone.now()
+    invitations = Invitation.objects.bulk_create(
+        Invitation(
+            survey=survey,
+            customer=customer,
+            token=services.new_token(),
+            expires_at=now + timedelta(days=30),
+        )  # fmt: skip
+        for _ in rows
+    )
+    return Response.objects.bulk_create(
+        Response(
+            invitation=invitation,
+            survey=survey,
+            customer=customer,
+            category=score.category(row["score"]),
+            **row,
+        )  # fmt: skip
+        for invitation, row in zip(invitations, rows, strict=True)
+    )

@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from customers import services as customer_services
-from nps import score, services
-from nps.models import FatigueSkip, Invitation, Response, Survey
+from nps import score
+from nps.models import FatigueSkip, Invitation, Survey
+from tests.factories import nps_answers as answers
+from tests.factories import person
 
 pytestmark = pytest.mark.django_db
 
@@ -18,37 +19,6 @@ def api(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
-
-
-def person(owner, n=0, **extra):
-    data = {"first_name": f"P{n}", "email": f"p{n}@example.com", "owner": owner,
-            "consent_email": True, **extra}  # fmt: skip
-    return customer_services.create_customer(data=data, by=owner)
-
-
-def answers(customer, rows: list[dict]) -> list[Response]:
-    """Responses written straight to the table (one invitation each)."""
-    survey = Survey.objects.order_by("id").first()
-    now = timezone.now()
-    invitations = Invitation.objects.bulk_create(
-        Invitation(
-            survey=survey,
-            customer=customer,
-            token=services.new_token(),
-            expires_at=now + timedelta(days=30),
-        )  # fmt: skip
-        for _ in rows
-    )
-    return Response.objects.bulk_create(
-        Response(
-            invitation=invitation,
-            survey=survey,
-            customer=customer,
-            category=score.category(row["score"]),
-            **row,
-        )  # fmt: skip
-        for invitation, row in zip(invitations, rows, strict=True)
-    )
 
 
 @pytest.fixture
