@@ -239,7 +239,12 @@ def gather_facts(customers: list[Customer], *, today: date) -> dict[int, Custome
         for row in Referral.objects.filter(referrer_id__in=ids)
         .values("referrer_id")
         .annotate(
-            made=Count("id"),
+            # An open code handed out by a program is not a referral until someone is named
+            # or converts with it.
+            made=Count(
+                "id",
+                filter=~Q(status=Referral.Status.INVITED, referred_name="", referred_email=""),
+            ),
             converted=Count("id", filter=Q(status=Referral.Status.CONVERTED)),
         )
     }

@@ -431,11 +431,13 @@ def record_referral(
     )
     referral.full_clean()
     referral.save()
-    who = referred_name or referred_email or "someone"
+    who = referred_name or referred_email
     note_on_timeline(
         customer=referrer,
         kind=TimelineEntry.Kind.REFERRAL,
-        title=f"Referred {who} (code {referral.code})",
+        title=f"Referred {who} (code {referral.code})"
+        if who
+        else f"Was given referral code {referral.code} to pass on",
         actor=by,
         source_id=referral.pk,
     )

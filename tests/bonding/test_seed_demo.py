@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from bonding import demo
+from bonding import queries as dashboard
 from customers import queries
 from customers.models import (
     Complaint,
@@ -23,12 +24,17 @@ from customers.models import (
     TierChange,
     TimelineEntry,
 )
+from nps.models import Invitation, Response
+from programs import content
+from programs import queries as program_queries
+from programs.models import Enrollment, LetterBatch, Program, Touch
 
 # Enough for every kind of demo customer, and quick to seed; the real demo has 300.
 FEW = 60
 COUNTED = (
     Customer, Purchase, Interaction, Complaint, Contract, Referral, Reward, FollowUp,
-    ConsentChange, TierChange, TimelineEntry,
+    ConsentChange, TierChange, TimelineEntry, Enrollment, Touch, LetterBatch, Invitation,
+    Response,
 )  # fmt: skip
 
 
@@ -44,7 +50,14 @@ def customer_snapshot() -> tuple:
     counts = {model.__name__: model.objects.count() for model in COUNTED}
     rows = list(
         Customer.objects.order_by("external_id").values_list(
-            "external_id", "tier__slug", "bond_stage", "churn_risk", "lifetime_value", "updated_at"
+            "external_id",
+            "tier__slug",
+            "bond_stage",
+            "churn_risk",
+            "lifetime_value",
+            "updated_at",
+            "nps_latest",
+            "nps_latest_at",
         )
     )
     return counts, rows
@@ -63,6 +76,10 @@ def test_it_creates_an_admin_a_marketer_and_account_managers(settings, capsys):
     assert "bonding-marketer" in out  # the printed sign-in works
     assert User.objects.get(username="marketer").check_password("bonding-marketer")
     assert f"Demo customers: {FEW} created" in out
+    assert f"Demo program: {Enrollment.objects.count()} enrollments" in out
+    assert f"Demo surveys: {Invitation.objects.count()} invitations" in out
+    assert Touch.objects.filter(status="sent").exists()
+    assert Response.objects.exists()
 
 
 @pytest.mark.django_db
@@ -74,7 +91,10 @@ def test_running_it_twice_changes_nothing_the_second_time(settings, capsys):
     call_command("seed_demo", customers=FEW)
 
     assert (snapshot(), customer_snapshot()) == before
-    assert "Demo customers: already there" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Demo customers: already there" in out
+    assert "Demo program: already there" in out
+    assert "Demo surveys: already there" in out
 
 
 @pytest.mark.django_db
@@ -128,6 +148,109 @@ def test_the_demo_gives_every_page_something_true_to_show(settings):
         day = queries.my_day(user)
         assert day.due and day.upcoming and day.at_risk
     assert customers.filter(owner__isnull=True).exists()
+    # A year of the eight-step program and of NPS answers, on the funnel and the dashboard.
+    check_program_history(timezone.now())
+    check_survey_history(timezone.now())
+
+
+def funnel_totals(program: Program) -> dict[str, int]:
+    rows = program_queries.funnel(program)
+    names = ("scheduled", "waiting", "sent", "failed", "skipped", "responded")
+    return {name: sum(getattr(row, name) for row in rows) for name in names}
+
+
+def check_program_history(now) -> None:
+    """Touches in every state the funnel shows, letters and calls waiting, a year of cohorts."""
+    program = Program.objects.get(is_prototype=True)
+    # Every figure of the funnel is a true count, and none is zero.
+    totals = funnel_totals(program)
+    assert all(totals.values()), totals
+    assert totals["sent"] > 10 * totals["failed"]
+    enrollments = Enrollment.objects.filter(program=program)
+    assert enrollments.count() >= 200
+    assert enrollments.dates("enrolled_at", "month").count() >= 10
+    assert enrollments.filter(status="exited").exclude(exit_reason="").exists()
+    # Nothing past due is left for the dispatcher to send at once when the demo starts.
+    assert not Touch.objects.filter(status="scheduled", due_at__lte=now).exists()
+    assert Touch.objects.filter(status="scheduled", due_at__gt=now).count() >= 100
+    sent = Touch.objects.filter(status="sent")
+    assert not sent.filter(sent_at__isnull=True).exists()
+    email = sent.filter(channel="email").first()
+    assert email.message_id == content.message_id_for(email.pk, 1)  # <touch-1-1@localhost>
+    assert Touch.objects.filter(
+        status="failed", last_error="550 5.1.1 Mailbox unavailable"
+    ).exists()
+    assert Touch.objects.filter(status="review").count() == 2
+    assert Touch.objects.filter(status="skipped", channel__in=["email", "letter"]).exists()
+    assert TimelineEntry.objects.filter(kind="touch").count() == sent.count()
+    # Letters wait in the open batch; a call waits as the owner's follow-up.
+    open_batch = LetterBatch.objects.get(posted_at__isnull=True)
+    assert open_batch.touches.filter(status="waiting").count() >= 2
+    assert LetterBatch.objects.filter(posted_at__lt=now - timedelta(days=180)).exists()
+    calls = Touch.objects.filter(status="waiting", channel="phone")
+    assert calls.exists()
+    for call in calls:
+        follow_up = FollowUp.objects.get(source=f"touch:{call.pk}")
+        assert follow_up.done_at is None and follow_up.assignee == call.customer.owner
+    # The dashboard shows the same story.
+    marketer = User.objects.get(username="marketer")
+    widget = dashboard.programs_widget(dashboard.Scope(user=marketer, days=30))
+    steps = widget.funnels[0].steps
+    assert sum(step["sent"] for step in steps) >= 20
+    assert sum(step["responded"] for step in steps) >= 3
+    assert sum(widget.due_next_week.values()) >= 5
+    assert widget.failed and widget.review == 2
+
+
+def check_survey_history(now) -> None:
+    """A year of answers in all three categories, the loop closed, promoters up the ladder."""
+    responses = Response.objects.all()
+    assert responses.dates("answered_at", "month").count() >= 6
+    assert set(responses.values_list("category", flat=True)) == {
+        "promoter", "passive", "detractor"
+    }  # fmt: skip
+    assert 0.3 <= responses.count() / Invitation.objects.count() <= 0.45
+    assert responses.order_by().values("tier_slug").distinct().count() >= 4
+    assert responses.order_by().values("owner_id_at_answer").distinct().count() >= 3
+    assert responses.filter(program_id__isnull=False).exists()
+    assert responses.exclude(why="").order_by().values("why").distinct().count() >= 20
+    assert not responses.filter(tier_slug="").exists()
+    # The satisfaction step's answers mark its touches answered.
+    for response in responses.filter(program_id__isnull=False)[:20]:
+        touch = Touch.objects.get(pk=response.invitation.touch_id)
+        assert touch.responded_at == response.answered_at
+    # Each customer's latest score is their latest answer.
+    for customer in Customer.objects.filter(nps_responses__isnull=False).distinct():
+        latest = customer.nps_responses.order_by("-answered_at").first()
+        assert (customer.nps_latest, customer.nps_latest_at) == (latest.score, latest.answered_at)
+    assert TimelineEntry.objects.filter(kind="survey").count() == responses.count()
+    # Every detractor got a follow-up due within 48 hours: the recent ones still open.
+    detractors = responses.filter(category="detractor")
+    waiting = FollowUp.objects.filter(source__startswith="detractor:", done_at__isnull=True)
+    assert FollowUp.objects.filter(source__startswith="detractor:").count() == detractors.count()
+    assert waiting.count() >= 2
+    for follow_up in FollowUp.objects.filter(source__startswith="detractor:"):
+        answer = detractors.get(pk=int(follow_up.source.split(":")[1]))
+        assert follow_up.due_at == answer.answered_at + timedelta(hours=48)
+        assert follow_up.assignee_id == answer.owner_id_at_answer
+        if answer.answered_at >= now - timedelta(days=7):
+            assert follow_up.done_at is None
+    assert FollowUp.objects.filter(source__startswith="detractor:", done_at__isnull=False).exists()
+    # Promoters climbed the ladder, dated when they answered.
+    customers = Customer.objects.filter(external_id__startswith="demo-")
+    assert customers.filter(tier__slug="advocate").count() >= 20
+    assert customers.filter(tier__slug="raving-fan").exists()
+    promoted = TierChange.objects.filter(rule="advocate.promoter")
+    assert promoted.filter(changed_at__lt=now - timedelta(days=30)).exists()
+    # The dashboard's NPS is true and not trivial.
+    marketer = User.objects.get(username="marketer")
+    widget = dashboard.nps_widget(dashboard.Scope(user=marketer, days=365))
+    assert (
+        widget.current.responses
+        == responses.filter(answered_at__gte=now - timedelta(days=365)).count()
+    )
+    assert len(widget.trend) >= 6
+    assert widget.detractors_waiting_count == waiting.count()
 
 
 @pytest.mark.django_db

@@ -7,7 +7,10 @@ from bonding import demo
 
 
 class Command(BaseCommand):
-    help = "Create demo users and demo customers with two years of history. Idempotent."
+    help = (
+        "Create demo users, demo customers with two years of history, a year of the eight-step "
+        "program and of NPS surveys. Idempotent."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -36,6 +39,22 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo customers: {made} created, with two years of history.")
         else:
             self.stdout.write("Demo customers: already there, nothing changed.")
+        program = demo.seed_programs()
+        if program:
+            self.stdout.write(
+                f"Demo program: {program['enrollments']} enrollments, "
+                f"{program['touches']} touches over the last year."
+            )
+        else:
+            self.stdout.write("Demo program: already there, nothing changed.")
+        surveys = demo.seed_surveys()
+        if surveys:
+            self.stdout.write(
+                f"Demo surveys: {surveys['invitations']} invitations, "
+                f"{surveys['responses']} answers over the last year."
+            )
+        else:
+            self.stdout.write("Demo surveys: already there, nothing changed.")
         self.stdout.write("Sign in at the URL below with one of:")
         for user, _ in outcomes:
             self.stdout.write(f"  {user.username:<10} {user.password:<18} ({user.role})")
