@@ -2,7 +2,7 @@
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from customers.models import Account, Audience, BondStage, Customer, Relationship, Tier
 from customers.queries import with_open_complaints
@@ -74,7 +74,11 @@ class CustomerFilter(django_filters.FilterSet):
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Every word must match somewhere: "ann lee" finds Ann Lee, not every Ann.
         for term in value.split()[:5]:
-            accounts = Account.objects.filter(name__icontains=term).values("id")
+            # A list, not a subquery: inside the OR a subquery makes PostgreSQL guess half the
+            # table matches and walk the churn-risk index instead of the trigram indexes.
+            accounts = list(
+                Account.objects.filter(name__icontains=term).values_list("id", flat=True)[:500]
+            )
             queryset = queryset.filter(
                 Q(first_name__icontains=term)
                 | Q(last_name__icontains=term)
@@ -98,7 +102,11 @@ class CustomerFilter(django_filters.FilterSet):
     @property
     def qs(self) -> QuerySet:
         queryset = super().qs
-        if not self.form.cleaned_data.get("ordering"):
+        if not self.form.cleaned_data.get("ordering") and self.form.cleaned_data.get("q"):
+            # Sorting by an expression keeps PostgreSQL on the trigram indexes: it finds the
+            # matches first and sorts only them, instead of walking every customer by risk.
+            queryset = queryset.order_by((F("churn_risk") + 0).desc(), "id")
+        elif not self.form.cleaned_data.get("ordering"):
             queryset = queryset.order_by("-churn_risk", "id")
         else:
             # A stable tiebreak, so pages never repeat or skip rows.

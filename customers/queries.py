@@ -153,8 +153,10 @@ def open_follow_ups(customer: Customer) -> list[FollowUp]:
     return list(customer.follow_ups.filter(done_at__isnull=True).select_related("assignee")[:20])
 
 
-def open_complaints(customer: Customer) -> list[Complaint]:
-    return list(customer.complaints.filter(status=Complaint.Status.OPEN).select_related("owner"))
+def open_complaints(customer: Customer, *, limit: int = 20) -> list[Complaint]:
+    return list(
+        customer.complaints.filter(status=Complaint.Status.OPEN).select_related("owner")[:limit]
+    )
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,11 @@ def my_day(user: AbstractBaseUser, *, today: date | None = None) -> MyDay:
             ).order_by("due_at", "id")[:20]
         ),
         at_risk=list(customer_rows(customers).order_by("-churn_risk", "id")[:10]),
+        # Open complaints the user owns (the partial index complaint_open_owner answers it).
         complaints=list(
-            Complaint.objects.filter(customer__in=customers)
+            Complaint.objects.filter(
+                owner=user, status=Complaint.Status.OPEN, customer__deleted_at__isnull=True
+            )
             .select_related("customer")
             .order_by("-opened_at", "-id")[:10]
         ),

@@ -127,3 +127,17 @@ def test_production_logs_are_json_lines():
     assert line["message"] == "touch 7 sent"
     assert line["level"] == "WARNING"
     assert line["logger"] == "bonding"
+
+
+def test_collectstatic_works_with_production_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **PRODUCTION, "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "staticfiles" / "staticfiles.json").exists()

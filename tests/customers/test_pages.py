@@ -646,3 +646,14 @@ def test_account_managers_cannot_edit_the_ladder(client, manager):
     client.force_login(manager)
 
     assert client.get("/customers/ladder/").status_code == 403
+
+
+def test_the_360_page_of_a_customer_without_owner(client, marketer):
+    orphan = services.create_customer(data={"first_name": "Nobody's"}, by=marketer)
+
+    response = (
+        client.get(f"/customers/{orphan.pk}/") if client.force_login(marketer) is None else None
+    )
+
+    assert response.status_code == 200
+    assert "owner: nobody" in response.content.decode()
