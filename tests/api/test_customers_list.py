@@ -355,7 +355,7 @@ def test_an_account_managers_filtered_page_runs_few_queries(
         CustomerFactory(owner=manager, account=AccountFactory())
     manager_api.get("/api/v1/customers/")
 
-    with django_assert_max_num_queries(5):  # token, roles, tier, owner, page
+    with django_assert_max_num_queries(6):  # token, roles, tier, owner, account ids, page
         response = manager_api.get(
             "/api/v1/customers/",
             {"tier": tier.slug, "owner": "manager", "search": "ann", "ordering": "-updated_at"},
