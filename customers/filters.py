@@ -76,8 +76,12 @@ class CustomerFilter(django_filters.FilterSet):
         for term in value.split()[:5]:
             # A list, not a subquery: inside the OR a subquery makes PostgreSQL guess half the
             # table matches and walk the churn-risk index instead of the trigram indexes.
+            # Accounts match where a word of their name starts with the term ("acme", "tools"
+            # find "Acme Tools"), at most 50 of them: a surname must not pull in hundreds.
             accounts = list(
-                Account.objects.filter(name__icontains=term).values_list("id", flat=True)[:500]
+                Account.objects.filter(
+                    Q(name__istartswith=term) | Q(name__icontains=f" {term}")
+                ).values_list("id", flat=True)[:50]
             )
             queryset = queryset.filter(
                 Q(first_name__icontains=term)
