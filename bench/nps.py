@@ -155,7 +155,8 @@ def generate_nps(
 
     cur.execute("SELECT coalesce(max(id), 0) FROM nps_response")
     response_base = cur.fetchone()[0]
-    # Scores lean higher up the ladder; 0.55 - 0.05 * rank of power(u, .) * 11.
+    # Scores lean higher up the ladder: 11 * u ^ (0.4 - 0.03 * rank); NPS about +7 at the
+    # bottom rung, +35 at the top.
     programs = generate.int_array([p or 0 for p in program_ids], "bigint")
     with generate.step(f"{responses:,} responses", timings):
         cur.execute(
@@ -174,7 +175,7 @@ def generate_nps(
                 SELECT i.id, i.survey_id, i.customer_id, c.owner_id, c.audience,
                     coalesce(t.slug, '') AS tier_slug,
                     least(10, floor(11 * power(random(),
-                        greatest(0.2, 0.55 - 0.05 * coalesce(t.rank, 0)))))::int AS score,
+                        greatest(0.2, 0.4 - 0.03 * coalesce(t.rank, 0)))))::int AS score,
                     CASE WHEN random() < 0.6 THEN {programs}[1 + floor(random()
                         * {len(program_ids)})::int] END AS program_id,
                     least(now(), i.sent_at + power(random(), 3) * interval '5 days') AS answered
