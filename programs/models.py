@@ -211,6 +211,29 @@ class Touch(models.Model):
             models.Index(fields=["customer", "due_at"], name="touch_customer_due"),
             models.Index(fields=["step", "status"], name="touch_step_status"),
             models.Index(fields=["status", "channel", "due_at"], name="touch_status_channel"),
+            # The dashboard's live counts read these small partial indexes alone (index-only):
+            # touches due soon by channel, failures and touches for review, and the touches
+            # sent or answered since the dashboard's daily tally was last filled.
+            models.Index(
+                fields=["due_at", "channel", "customer"],
+                name="touch_scheduled_channel",
+                condition=Q(status="scheduled"),
+            ),
+            models.Index(
+                fields=["status", "customer"],
+                name="touch_trouble",
+                condition=Q(status__in=["failed", "review"]),
+            ),
+            models.Index(
+                fields=["sent_at", "step", "customer"],
+                name="touch_sent",
+                condition=Q(status__in=["sent", "waiting"]),
+            ),
+            models.Index(
+                fields=["responded_at", "step", "customer"],
+                name="touch_responded",
+                condition=Q(responded_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
