@@ -7,11 +7,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Avg, Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers import queries as customer_queries
 from customers.models import Customer, FollowUp, Tier, TierChange
+from nps import queries as nps_queries
 from nps import score
 from nps.models import Invitation, Response
 from programs.models import Program, Step, Touch
@@ -109,41 +109,25 @@ class NpsWidget:
     detractors_waiting_count: int = 0
 
 
-def _category_counts():
-    return {
-        "promoters": Count("id", filter=Q(category="promoter")),
-        "passives": Count("id", filter=Q(category="passive")),
-        "detractors": Count("id", filter=Q(category="detractor")),
-    }
-
-
 def nps_widget(scope: Scope) -> NpsWidget:
-    responses = Response.objects.all()
-    invitations = Invitation.objects.all()
+    # Everyone's answers are read from the NPS tallies (counts, whatever the number of
+    # answers); a filtered scope counts its own customers' answers and invitations.
+    responses = invitations = None
     if scope.filtered:
         customers = scope.customers()
-        responses = responses.filter(customer__in=customers)
-        invitations = invitations.filter(customer__in=customers)
-    current = score.summarize(
-        **responses.filter(answered_at__gte=scope.since).aggregate(**_category_counts())
-    )
-    year_ago = (timezone.now() - timedelta(days=365)).replace(day=1, hour=0, minute=0, second=0)
-    trend = [
-        (row["month"].strftime("%Y-%m"), score.summarize(
-            promoters=row["promoters"], passives=row["passives"], detractors=row["detractors"]))
-        for row in responses.filter(answered_at__gte=year_ago)
-        .annotate(month=TruncMonth("answered_at")).values("month")
-        .annotate(**_category_counts()).order_by("month")
-    ]  # fmt: skip
-    invited = invitations.filter(sent_at__gte=scope.since).count()
-    answered = invitations.filter(sent_at__gte=scope.since, response__isnull=False).count()
+        responses = Response.objects.filter(customer__in=customers)
+        invitations = Invitation.objects.filter(customer__in=customers)
+    current = nps_queries.summary(responses_qs=responses, since=scope.since)
+    months = nps_queries.monthly(responses_qs=responses, months=12)
+    trend = [(group.key, group.summary) for group in months if group.summary.responses]
+    rate = nps_queries.response_rate(since=scope.since, invitations_qs=invitations)
     waiting = FollowUp.objects.filter(source__startswith="detractor:", done_at__isnull=True)
     if scope.filtered:
         waiting = waiting.filter(customer__in=scope.customers())
     return NpsWidget(
         current=current,
         trend=trend,
-        response_rate=score.response_rate(responses=answered, invitations=invited),
+        response_rate=rate.rate,
         detractors_waiting=list(
             waiting.select_related("customer", "assignee").order_by("due_at")[:8]
         ),  # fmt: skip

@@ -41,7 +41,8 @@ class Survey(models.Model):
 class Invitation(models.Model):
     """One customer asked to answer one survey, through an unguessable link."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    # A survey that was sent is paused, never deleted: its answers are counted in the tallies.
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="invitations")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
     channel = models.CharField(max_length=10, choices=Channel, default=Channel.EMAIL)
     token = models.CharField(max_length=64, unique=True)
@@ -78,7 +79,7 @@ class Response(models.Model):
         DETRACTOR = "detractor", "Detractor"
 
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="nps_responses")
     score = models.PositiveSmallIntegerField()
     category = models.CharField(max_length=10, choices=Category)
@@ -121,3 +122,60 @@ class FatigueSkip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} skipped: {self.reason}"
+
+
+class DayTally(models.Model):
+    """How many answers gave each score, per survey and day (in the organization's time zone):
+    the NPS, its trend and its 0-10 spread add up these counts instead of every answer."""
+
+    day = models.DateField()
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    score = models.PositiveSmallIntegerField()
+    answers = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "survey", "score"], name="daytally_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.answers} × {self.score}"
+
+
+class GroupTally(models.Model):
+    """How many answers gave each score, per month (in the organization's time zone) and group
+    of a grouping (tier, audience, program, owner, as denormalised on the answer)."""
+
+    month = models.DateField(help_text="The first day of the month.")
+    grouping = models.CharField(max_length=10)
+    key = models.CharField(max_length=60, blank=True, help_text="Empty for answers in no group.")
+    score = models.PositiveSmallIntegerField()
+    answers = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grouping", "month", "key", "score"], name="grouptally_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.grouping} {self.key!r}: {self.answers} × {self.score}"
+
+
+class InvitationTally(models.Model):
+    """Invitations sent per survey and day (in the organization's time zone), and how many of
+    them have been answered: the response rate without counting every invitation."""
+
+    day = models.DateField()
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    invited = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "survey"], name="invitationtally_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.answered} of {self.invited}"

@@ -1,32 +1,47 @@
 """Reads of the NPS app: the score and its groups, the distribution, the response rate, the
 verbatims and the detractors still waiting for a call.
 
-Every figure is one SQL aggregate: no function here loops over responses in Python.
+Every figure is SQL aggregates, no loop over responses in Python. The answers of everyone (what
+marketers see) are read from the tallies that nps.services keeps in step with every write: a
+few thousand counts instead of a million answers. Narrower sets (an account manager's own
+customers) are counted from the answers themselves. Days and months are the organization's
+(settings.TIME_ZONE), so every viewer sees the same figure for a month.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Cast, Concat, TruncMonth
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Substr, TruncMonth
 from django.utils import timezone
 
 from customers.models import Audience, FollowUp, Tier
 from customers.queries import Page, page_of, sees_everyone, visible_customers
 from nps import score
-from nps.models import Invitation, Response, Survey
+from nps.models import DayTally, GroupTally, Invitation, InvitationTally, Response, Survey
+from nps.services import organization_zone
 
 GROUPINGS = ("month", "tier", "audience", "program", "owner")
-_GROUP_KEYS = {
-    "month": TruncMonth("answered_at"),
-    "tier": F("tier_slug"),
-    "audience": F("audience"),
-    "program": F("program_id"),
-    "owner": F("owner_id_at_answer"),
+_GROUP_FIELDS = {
+    "tier": "tier_slug",
+    "audience": "audience",
+    "program": "program_id",
+    "owner": "owner_id_at_answer",
 }
 _NO_KEY_LABELS = {
     "tier": "No tier",
@@ -34,6 +49,7 @@ _NO_KEY_LABELS = {
     "program": "Outside programs",
     "owner": "No owner",
 }
+_DETRACTOR_SOURCE = "detractor:"
 
 
 class Group(NamedTuple):
@@ -56,44 +72,142 @@ def _category_counts() -> dict[str, Count]:
     }
 
 
+def _tallied_counts() -> dict[str, Sum]:
+    """The three counts added up from tally rows (one row per score)."""
+    return {
+        "promoters": Sum("answers", filter=Q(score__gte=score.PROMOTER_MIN)),
+        "passives": Sum(
+            "answers", filter=Q(score__gte=score.PASSIVE_MIN, score__lt=score.PROMOTER_MIN)
+        ),
+        "detractors": Sum("answers", filter=Q(score__lt=score.PASSIVE_MIN)),
+    }
+
+
+def _summarize(row: dict) -> score.Summary:
+    return score.summarize(
+        promoters=row["promoters"] or 0,
+        passives=row["passives"] or 0,
+        detractors=row["detractors"] or 0,
+    )
+
+
+def _from_distribution(counts: list[int]) -> score.Summary:
+    return score.summarize(
+        promoters=sum(counts[score.PROMOTER_MIN :]),
+        passives=sum(counts[score.PASSIVE_MIN : score.PROMOTER_MIN]),
+        detractors=sum(counts[: score.PASSIVE_MIN]),
+    )
+
+
 def responses_for(user: AbstractBaseUser) -> QuerySet[Response]:
     """Answers of the customers this user may see.
 
     Marketers see every answer, those of customers deleted since included (they were given):
-    no join with a million customers. Account managers see their own customers' answers.
+    no join with a million customers, and the figures come from the tallies. Account managers
+    see their own customers' answers.
     """
     if sees_everyone(user):
         return Response.objects.all()
     return Response.objects.filter(customer__in=visible_customers(user))
 
 
-def summary(*, responses_qs: QuerySet[Response]) -> score.Summary:
-    """NPS and margin of error of these answers, from one aggregate query."""
-    counts = responses_qs.order_by().aggregate(**_category_counts())
-    return score.summarize(**counts)
+def _tallied(responses_qs: QuerySet[Response] | None) -> bool:
+    """Whether these are every answer, unfiltered: then the tallies hold their counts."""
+    if responses_qs is None:
+        return True
+    query = responses_qs.query
+    return (
+        responses_qs.model is Response
+        and not query.has_filters()
+        and not query.is_sliced
+        and not query.distinct
+        and not query.combinator
+    )
 
 
-def grouped(*, responses_qs: QuerySet[Response], by: str) -> list[Group]:
-    """NPS per month, tier, audience, program or owner, from one grouped query (plus at most one
-    query for the groups' names). Months run in order, tiers up the ladder, the rest by size."""
+def _day_start(day: date) -> datetime:
+    """The moment the organization's day begins."""
+    return datetime.combine(day, time(), tzinfo=organization_zone())
+
+
+def _first_whole_day(since: datetime) -> tuple[date, datetime]:
+    """The first of the organization's days that begins at or after `since`, and that moment."""
+    local = since.astimezone(organization_zone())
+    day = local.date() if local.time() == time() else local.date() + timedelta(days=1)
+    return day, _day_start(day)
+
+
+def _is_month_start(since: datetime | None) -> bool:
+    if since is None:
+        return True
+    local = since.astimezone(organization_zone())
+    return local.day == 1 and local.time() == time()
+
+
+def summary(
+    *, responses_qs: QuerySet[Response] | None = None, since: datetime | None = None
+) -> score.Summary:
+    """NPS and margin of error of these answers (answered at or after `since`, when given)."""
+    return _from_distribution(distribution(responses_qs=responses_qs, since=since))
+
+
+def distribution(
+    *, responses_qs: QuerySet[Response] | None = None, since: datetime | None = None
+) -> list[int]:
+    """How many answered 0, 1, ... 10 (at or after `since`, when given): eleven counts from one
+    grouped query (and, from the tallies, one more for a `since` inside a day)."""
+    if not _tallied(responses_qs):
+        answers = responses_qs if since is None else responses_qs.filter(answered_at__gte=since)
+        return _score_counts(answers)
+    tally = DayTally.objects.all()
+    edge = [0] * 11
+    if since is not None:
+        day, day_starts = _first_whole_day(since)
+        tally = tally.filter(day__gte=day)
+        if since < day_starts:  # the rest of the day `since` falls in
+            edge = _score_counts(
+                Response.objects.filter(answered_at__gte=since, answered_at__lt=day_starts)
+            )
+    counts = dict(
+        tally.order_by().values_list("score").annotate(n=Sum("answers")).values_list("score", "n")
+    )
+    return [counts.get(value, 0) + edge[value] for value in range(11)]
+
+
+def _score_counts(answers: QuerySet[Response]) -> list[int]:
+    counts = dict(
+        answers.order_by().values_list("score").annotate(n=Count("id")).values_list("score", "n")
+    )
+    return [counts.get(value, 0) for value in range(11)]
+
+
+def grouped(
+    *, responses_qs: QuerySet[Response] | None = None, by: str, since: datetime | None = None
+) -> list[Group]:
+    """NPS per month, tier, audience, program or owner (of the answers given at or after
+    `since`, when given), from one grouped query (plus at most one query for the groups'
+    names). Months run in order, tiers up the ladder, the rest by size."""
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-    rows = list(
-        responses_qs.order_by()
-        .annotate(group_key=_GROUP_KEYS[by])
-        .values("group_key")
-        .annotate(**_category_counts())
-        .order_by("group_key")
-    )
-    counted = [
-        (
-            row["group_key"],
-            score.summarize(
-                promoters=row["promoters"], passives=row["passives"], detractors=row["detractors"]
-            ),
+    if _tallied(responses_qs) and _is_month_start(since):
+        counted = _tallied_groups(by, since)
+    else:
+        answers = Response.objects.all() if responses_qs is None else responses_qs
+        if since is not None:
+            answers = answers.filter(answered_at__gte=since)
+        key = (
+            TruncMonth("answered_at", tzinfo=organization_zone())
+            if by == "month"
+            else F(_GROUP_FIELDS[by])
         )
-        for row in rows
-    ]
+        rows = (
+            answers.order_by()
+            .annotate(group_key=key)
+            .values("group_key")
+            .annotate(**_category_counts())
+            .order_by("group_key")
+        )
+        counted = [(row["group_key"], _summarize(row)) for row in rows]
     if by == "month":
         return [Group(_month_key(key), f"{key:%b %Y}", summary) for key, summary in counted]
     names, order = _labels(by, [key for key, _ in counted if key not in (None, "")])
@@ -101,6 +215,37 @@ def grouped(*, responses_qs: QuerySet[Response], by: str) -> list[Group]:
     if order is not None:
         return sorted(groups, key=lambda g: (g.key not in order, order.get(g.key, 0), g.label))
     return sorted(groups, key=lambda g: (-g.summary.responses, g.label))
+
+
+def _tallied_groups(by: str, since: datetime | None) -> list[tuple[Any, score.Summary]]:
+    """(key, summary) per group from the tallies, keys typed as on the answers."""
+    if by == "month":
+        tally = DayTally.objects.all()
+        if since is not None:
+            tally = tally.filter(day__gte=since.astimezone(organization_zone()).date())
+        rows = (
+            tally.order_by()
+            .annotate(group_key=TruncMonth("day"))
+            .values("group_key")
+            .annotate(**_tallied_counts())
+            .order_by("group_key")
+        )
+        return [(row["group_key"], _summarize(row)) for row in rows if _summarize(row).responses]
+    tally = GroupTally.objects.filter(grouping=by)
+    if since is not None:
+        tally = tally.filter(month__gte=since.astimezone(organization_zone()).date())
+    rows = tally.order_by().values("key").annotate(**_tallied_counts()).order_by("key")
+    typed = int if by in ("program", "owner") else str
+    return [
+        (typed(row["key"]) if row["key"] else _empty_key(by), _summarize(row))
+        for row in rows
+        if _summarize(row).responses
+    ]
+
+
+def _empty_key(by: str) -> Any:
+    """The key of answers in no group, as the answers hold it: no id, or a blank text."""
+    return None if by in ("program", "owner") else ""
 
 
 def _label(by: str, key: Any, names: dict) -> str:
@@ -134,16 +279,22 @@ def _labels(by: str, keys: list) -> tuple[dict, dict | None]:
     return dict(program.objects.filter(pk__in=keys).values_list("pk", "name")), None
 
 
+def month_start(months: int = 12, today: date | None = None) -> datetime:
+    """The moment the earliest of the last `months` months (this one included) began, in the
+    organization's time zone."""
+    first = _first_month(months=months, today=today)
+    return _day_start(first)
+
+
 def monthly(
-    *, responses_qs: QuerySet[Response], months: int = 12, today: date | None = None
+    *, responses_qs: QuerySet[Response] | None = None, months: int = 12, today: date | None = None
 ) -> list[Group]:
     """NPS per month over the last `months` months (this one included), months without an
-    answer included as empty groups, in the viewer's time zone."""
+    answer included as empty groups."""
     first = _first_month(months=months, today=today)
-    start = timezone.make_aware(datetime(first.year, first.month, 1))
     found = {
         group.key: group
-        for group in grouped(responses_qs=responses_qs.filter(answered_at__gte=start), by="month")
+        for group in grouped(responses_qs=responses_qs, by="month", since=_day_start(first))
     }
     empty = score.summarize(promoters=0, passives=0, detractors=0)
     result = []
@@ -156,24 +307,13 @@ def monthly(
 
 def _first_month(*, months: int, today: date | None) -> date:
     """The first day of the earliest of the last `months` months (this one included)."""
-    today = today or timezone.localdate()
+    today = today or timezone.localdate(timezone=organization_zone())
     return _add_months(today.replace(day=1), -(months - 1))
 
 
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
-
-
-def distribution(*, responses_qs: QuerySet[Response]) -> list[int]:
-    """How many answered 0, 1, ... 10: eleven counts from one grouped query."""
-    counts = dict(
-        responses_qs.order_by()
-        .values_list("score")
-        .annotate(n=Count("id"))
-        .values_list("score", "n")
-    )
-    return [counts.get(value, 0) for value in range(11)]
 
 
 @dataclass(frozen=True)
@@ -191,13 +331,25 @@ class ResponseRate:
 def response_rate(
     *, since: datetime, invitations_qs: QuerySet[Invitation] | None = None
 ) -> ResponseRate:
-    """Invitations sent since `since` and how many of those were answered, in one query."""
-    invitations = Invitation.objects.all() if invitations_qs is None else invitations_qs
-    counts = (
-        invitations.filter(sent_at__gte=since)
-        .order_by()
-        .aggregate(invitations=Count("id"), responses=Count("response"))
+    """Invitations sent since `since` and how many of those were answered: from the tallies
+    for every invitation (plus the rest of the day `since` falls in), else in one query."""
+    if invitations_qs is not None:
+        return _counted_rate(invitations_qs.filter(sent_at__gte=since))
+    day, day_starts = _first_whole_day(since)
+    tallied = InvitationTally.objects.filter(day__gte=day).aggregate(
+        invitations=Sum("invited"), responses=Sum("answered")
     )
+    edge = ResponseRate(0, 0)
+    if since < day_starts:
+        edge = _counted_rate(Invitation.objects.filter(sent_at__gte=since, sent_at__lt=day_starts))
+    return ResponseRate(
+        invitations=(tallied["invitations"] or 0) + edge.invitations,
+        responses=(tallied["responses"] or 0) + edge.responses,
+    )
+
+
+def _counted_rate(invitations: QuerySet[Invitation]) -> ResponseRate:
+    counts = invitations.order_by().aggregate(invitations=Count("id"), responses=Count("response"))
     return ResponseRate(invitations=counts["invitations"], responses=counts["responses"])
 
 
@@ -227,42 +379,46 @@ def open_detractors(
     *, responses_qs: QuerySet[Response] | None = None, limit: int = 50
 ) -> list[Response]:
     """Detractors whose follow-up is still open, soonest due first, with the customer and their
-    owner (and the follow-up's due time as `follow_up_due`), in one query."""
+    owner (and the follow-up's due time as `follow_up_due`), in one query.
+
+    It starts from the open follow-ups (a small partial index), not from every detractor."""
     responses = Response.objects.all() if responses_qs is None else responses_qs
+    waiting = FollowUp.objects.filter(
+        done_at__isnull=True,
+        source__startswith=_DETRACTOR_SOURCE,
+        customer__deleted_at__isnull=True,
+    )
+    if not _tallied(responses_qs):
+        waiting = waiting.filter(customer_id__in=responses.values("customer_id"))
+    # The follow-up's source is "detractor:<response id>".
+    response_ids = (
+        waiting.order_by("due_at", "id")
+        .annotate(response_id=Cast(Substr("source", len(_DETRACTOR_SOURCE) + 1), BigIntegerField()))
+        .values("response_id")[:limit]
+    )
     open_follow_up = FollowUp.objects.filter(
         customer_id=OuterRef("customer_id"),  # the (customer, due_at) index narrows it first
         done_at__isnull=True,
-        source=Concat(Value("detractor:"), Cast(OuterRef("pk"), output_field=CharField())),
+        source=Concat(Value(_DETRACTOR_SOURCE), Cast(OuterRef("pk"), output_field=CharField())),
     ).order_by("due_at")
     return list(
-        responses.filter(category=Response.Category.DETRACTOR, customer__deleted_at__isnull=True)
+        responses.filter(pk__in=Subquery(response_ids), category=Response.Category.DETRACTOR)
         .annotate(follow_up_due=Subquery(open_follow_up.values("due_at")[:1]))
-        .filter(follow_up_due__isnull=False)
         .select_related("customer__owner")
-        .order_by("follow_up_due", "id")[:limit]
+        .order_by("follow_up_due", "id")
     )
 
 
 def survey_rows() -> list[Survey]:
-    """Every survey with how many were invited and how many answered, in one query."""
-    invited = (
-        Invitation.objects.filter(survey=OuterRef("pk"))
-        .order_by()
-        .values("survey")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    answered = (
-        Response.objects.filter(survey=OuterRef("pk"))
-        .order_by()
-        .values("survey")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
+    """Every survey with how many were invited and how many answered, in one query (from the
+    tallies)."""
+    per_survey = InvitationTally.objects.filter(survey=OuterRef("pk")).order_by().values("survey")
+    invited = per_survey.annotate(n=Sum("invited")).values("n")
+    answered = per_survey.annotate(n=Sum("answered")).values("n")
     return list(
-        Survey.objects.annotate(invited=Subquery(invited), answered=Subquery(answered)).order_by(
-            "-is_active", "name", "id"
-        )
+        Survey.objects.annotate(
+            invited=Coalesce(Subquery(invited), 0), answered=Coalesce(Subquery(answered), 0)
+        ).order_by("-is_active", "name", "id")
     )
 
 
@@ -283,16 +439,14 @@ def dashboard(
     *, responses_qs: QuerySet[Response], months: int = 12, today: date | None = None
 ) -> Dashboard:
     """Every figure of the survey dashboard, a fixed number of queries whatever the data."""
-    first = _first_month(months=months, today=today)
-    start = timezone.make_aware(datetime(first.year, first.month, 1))
-    trend = monthly(responses_qs=responses_qs, months=months, today=today)
-    window = responses_qs.filter(answered_at__gte=start)
+    start = month_start(months=months, today=today)
+    spread = distribution(responses_qs=responses_qs, since=start)
     return Dashboard(
-        overall=summary(responses_qs=window),
-        months=trend,
-        distribution=distribution(responses_qs=window),
+        overall=_from_distribution(spread),
+        months=monthly(responses_qs=responses_qs, months=months, today=today),
+        distribution=spread,
         groups={
-            by: grouped(responses_qs=window, by=by)
+            by: grouped(responses_qs=responses_qs, by=by, since=start)
             for by in ("tier", "audience", "program", "owner")
         },
         rate=response_rate(since=start),

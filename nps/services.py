@@ -1,22 +1,35 @@
 """Every write of the NPS app: inviting customers, and recording what they answer."""
 
+import copy
 import dataclasses
 import logging
 import secrets
+import zoneinfo
+from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import CharField, Count, DateField, Exists, F, Max, OuterRef, Value
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Channel, Customer, Reward, TimelineEntry
 from nps import score
-from nps.models import FatigueSkip, Invitation, Response, Survey
+from nps.models import (
+    DayTally,
+    FatigueSkip,
+    GroupTally,
+    Invitation,
+    InvitationTally,
+    Response,
+    Survey,
+)
 from nps.signals import response_recorded
 
 logger = logging.getLogger(__name__)
@@ -103,6 +116,10 @@ def invite(
         )
     Invitation.objects.bulk_create(outcome.invited)
     FatigueSkip.objects.bulk_create(skips)
+    tallies = Tallies()
+    for invitation in outcome.invited:
+        tallies.invitation(invitation.survey_id, invitation.sent_at, invited=1)
+    tallies.save()
     return outcome
 
 
@@ -146,6 +163,7 @@ def record_response(
     kind = score.category(score_value)
     existing = Response.objects.select_for_update().filter(invitation=invitation).first()
     created = existing is None
+    before = copy.copy(existing)
     response = existing or Response(
         invitation=invitation, survey=invitation.survey, customer=customer, answered_at=now
     )
@@ -158,6 +176,15 @@ def record_response(
     response.program_id = _program_of(invitation)
     response.updated_at = now
     response.save()
+    # The tallies move with the answer, in the same transaction: answering again moves the
+    # count from the old score (and groups) to the new.
+    tallies = Tallies()
+    if before is not None:
+        tallies.answer(before, -1)
+    tallies.answer(response, 1)
+    if created:
+        tallies.invitation(invitation.survey_id, invitation.sent_at, answered=1)
+    tallies.save()
 
     Customer.objects.filter(pk=customer.pk).update(nps_latest=score_value, nps_latest_at=now)
     customer.nps_latest, customer.nps_latest_at = score_value, now
@@ -258,3 +285,166 @@ def move_merged(*, survivor: Customer, merged: Customer) -> None:
     """A merge moves the merged customer's invitations and answers to the survivor."""
     Invitation.objects.filter(customer=merged).update(customer=survivor)
     Response.objects.filter(customer=merged).update(customer=survivor)
+
+
+def forget_tallied(*, customer_id: int) -> None:
+    """Take a customer's answers and invitations out of the tallies, before deleting the
+    customer deletes them."""
+    tallies = Tallies()
+    for response in Response.objects.filter(customer_id=customer_id).only(*ANSWER_FIELDS):
+        tallies.answer(response, -1)
+    answered = Response.objects.filter(invitation=OuterRef("pk"))
+    rows = (
+        Invitation.objects.filter(customer_id=customer_id)
+        .annotate(was_answered=Exists(answered))
+        .values_list("survey_id", "sent_at", "was_answered")
+    )
+    for survey_id, sent_at, was_answered in rows:
+        tallies.invitation(survey_id, sent_at, invited=-1, answered=-int(was_answered))
+    tallies.save()
+
+
+# What an answer is counted by in the tallies.
+ANSWER_FIELDS = (
+    "survey_id", "score", "answered_at", "tier_slug", "audience", "program_id",
+    "owner_id_at_answer",
+)  # fmt: skip
+TALLY_GROUPINGS = ("tier", "audience", "program", "owner")
+
+
+def organization_zone() -> zoneinfo.ZoneInfo:
+    """The zone whose days and months the NPS statistics count in."""
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def tally_day(moment: datetime) -> date:
+    """The organization's calendar day of a moment."""
+    return moment.astimezone(organization_zone()).date()
+
+
+def group_keys(response: Response) -> dict[str, str]:
+    """The answer's group in each grouping, as stored in GroupTally.key ("" for none)."""
+    return {
+        "tier": response.tier_slug or "",
+        "audience": response.audience or "",
+        "program": "" if response.program_id is None else str(response.program_id),
+        "owner": "" if response.owner_id_at_answer is None else str(response.owner_id_at_answer),
+    }
+
+
+class Tallies:
+    """Changes to the tallies gathered in memory, then written by one upsert per table in a
+    fixed order (so two transactions lock the same rows in the same order)."""
+
+    def __init__(self) -> None:
+        self.days: Counter = Counter()
+        self.groups: Counter = Counter()
+        self.invited: Counter = Counter()
+        self.answered: Counter = Counter()
+
+    def answer(self, response: Response, sign: int) -> None:
+        day = tally_day(response.answered_at)
+        self.days[(day, response.survey_id, response.score)] += sign
+        for grouping, key in group_keys(response).items():
+            self.groups[(grouping, day.replace(day=1), key, response.score)] += sign
+
+    def invitation(
+        self, survey_id: int, sent_at: datetime, *, invited: int = 0, answered: int = 0
+    ) -> None:
+        day = tally_day(sent_at)
+        self.invited[(day, survey_id)] += invited
+        self.answered[(day, survey_id)] += answered
+
+    def save(self) -> None:
+        _add_up(
+            DayTally, ["day", "survey_id", "score"], ["answers"],
+            [(*key, n) for key, n in self.days.items() if n],
+        )  # fmt: skip
+        _add_up(
+            GroupTally, ["grouping", "month", "key", "score"], ["answers"],
+            [(*key, n) for key, n in self.groups.items() if n],
+        )  # fmt: skip
+        keys = self.invited.keys() | self.answered.keys()
+        _add_up(
+            InvitationTally, ["day", "survey_id"], ["invited", "answered"],
+            [(*key, self.invited[key], self.answered[key]) for key in keys
+             if self.invited[key] or self.answered[key]],
+        )  # fmt: skip
+
+
+def _add_up(model, keys: list[str], counts: list[str], rows: list[tuple]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE adding the counts (PostgreSQL and SQLite alike)."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    columns = [*keys, *counts]
+    rows = sorted((tuple(v.isoformat() if isinstance(v, date) else v for v in row)
+                   for row in rows), key=lambda row: tuple(map(str, row)))  # fmt: skip
+    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
+    one = f"({', '.join(['%s'] * len(columns))})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            batch = rows[start : start + 500]
+            values = ", ".join([one] * len(batch))
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608 - names are ours
+                f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {add}",
+                [value for row in batch for value in row],
+            )
+
+
+@transaction.atomic
+def rebuild_tallies(*, registry=django_apps) -> dict[str, int]:
+    """Count every answer and invitation into the tallies afresh (after a bulk load, or by the
+    data migration with its own `registry` of models). Returns the rows written per table."""
+    response = registry.get_model("nps", "Response")
+    invitation = registry.get_model("nps", "Invitation")
+    tallies = {name: registry.get_model("nps", name)
+               for name in ("DayTally", "GroupTally", "InvitationTally")}  # fmt: skip
+    if connection.vendor == "postgresql":
+        # Answers arriving meanwhile wait rather than being counted twice or lost.
+        connection.cursor().execute("LOCK TABLE nps_response, nps_invitation IN SHARE MODE")
+    for model in tallies.values():
+        model.objects.all().delete()
+    zone = organization_zone()
+    answers = response.objects.order_by()
+    days = (
+        answers.annotate(day=TruncDate("answered_at", tzinfo=zone))
+        .values("day", "survey_id", "score")
+        .annotate(n=Count("id"))
+    )
+    tallies["DayTally"].objects.bulk_create(
+        (tallies["DayTally"](day=row["day"], survey_id=row["survey_id"], score=row["score"],
+                             answers=row["n"]) for row in days.iterator()),
+        batch_size=2000,
+    )  # fmt: skip
+    month = TruncMonth("answered_at", tzinfo=zone, output_field=DateField())
+    group_rows = []
+    for grouping, key in (
+        ("tier", F("tier_slug")),
+        ("audience", F("audience")),
+        ("program", Coalesce(Cast("program_id", CharField()), Value(""))),
+        ("owner", Coalesce(Cast("owner_id_at_answer", CharField()), Value(""))),
+    ):
+        rows = (
+            answers.annotate(month=month, key=key).values("month", "key", "score")
+            .annotate(n=Count("id"))
+        )  # fmt: skip
+        group_rows += [
+            tallies["GroupTally"](grouping=grouping, month=row["month"],
+                                  key=row["key"] or "", score=row["score"], answers=row["n"])
+            for row in rows.iterator()
+        ]  # fmt: skip
+    tallies["GroupTally"].objects.bulk_create(group_rows, batch_size=2000)
+    sent = (
+        invitation.objects.order_by()
+        .annotate(day=TruncDate("sent_at", tzinfo=zone))
+        .values("day", "survey_id")
+        .annotate(n=Count("id"), answered=Count("response"))
+    )
+    tallies["InvitationTally"].objects.bulk_create(
+        (tallies["InvitationTally"](day=row["day"], survey_id=row["survey_id"], invited=row["n"],
+                                    answered=row["answered"]) for row in sent.iterator()),
+        batch_size=2000,
+    )  # fmt: skip
+    return {name: model.objects.count() for name, model in tallies.items()}

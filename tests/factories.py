@@ -158,7 +158,7 @@ def nps_answers(customer, rows: list[dict]) -> list:
         )  # fmt: skip
         for _ in rows
     )
-    return Response.objects.bulk_create(
+    responses = Response.objects.bulk_create(
         Response(
             invitation=invitation,
             survey=survey,
@@ -168,3 +168,5 @@ def nps_answers(customer, rows: list[dict]) -> list:
         )  # fmt: skip
         for invitation, row in zip(invitations, rows, strict=True)
     )
+    services.rebuild_tallies()  # written around the services, so counted afresh
+    return responses
