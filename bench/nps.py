@@ -6,7 +6,8 @@ Migrates a database `bonding_bench` on the PostgreSQL server of DATABASE_URL and
 missing: the customers with bench/generate.py (by default without interactions and purchases,
 which no figure here reads), then `--responses` NPS answers over the last 12 months with their
 invitations (`--invited` times as many, so the response rate is 1 / invited) and a follow-up for
-every detractor, set-based (`generate_nps`, which bench/dashboard.py reuses). Then, as a
+every detractor, set-based (`generate_nps`, which bench/dashboard.py reuses), and counts them
+into the NPS tallies when those miss answers (`count_tallies`). Then, as a
 marketer and with DEBUG off, one warm-up request and `--requests` measured ones of
 `/api/v1/nps/summary/?group_by=month`, `?group_by=tier` and the `/surveys/` page. Prints median,
 p95 and SQL queries per request, EXPLAIN (ANALYZE, BUFFERS) of the slowest queries of every
@@ -255,7 +256,32 @@ def ensure_data(bench_url: str, args: argparse.Namespace) -> dict:
     else:
         connection.close()
         made["nps"] = generate_nps(bench_url, responses=args.responses, invited=args.invited)
+    tallies = count_tallies()
+    if tallies:
+        made["nps_tallies"] = tallies
     return made
+
+
+def count_tallies() -> dict:
+    """Count the answers and invitations into the NPS tallies (as `rebuild_nps_tallies` does)
+    when they miss some: the generator writes around the services that keep them. What was
+    done, or {} when the tallies already held every answer."""
+    from django.db.models import Sum
+
+    from nps import services
+    from nps.models import DayTally, Response
+
+    tallied = DayTally.objects.aggregate(n=Sum("answers"))["n"] or 0
+    answers = Response.objects.count()
+    if tallied == answers:
+        print(f"The NPS tallies hold all {answers:,} answers.", flush=True)
+        return {}
+    print(f"Counting {answers:,} answers into the NPS tallies ({tallied:,} there)", flush=True)
+    started = time.perf_counter()
+    rows = services.rebuild_tallies()
+    seconds = round(time.perf_counter() - started, 1)
+    print(f"  {rows} in {seconds} s", flush=True)
+    return {"rows": rows, "seconds": seconds}
 
 
 def measure(name: str, requests: list[tuple[object, str, dict]], budget_s: float = 1e9) -> dict:
