@@ -1,0 +1,145 @@
+"""The NPS tallies: kept exact by every write, and the figures read from them equal to the
+figures counted from the answers themselves."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from customers import services as customer_services
+from customers.models import Customer
+from nps import queries, services
+from nps.models import DayTally, GroupTally, Invitation, InvitationTally, Response, Survey
+from tests.factories import person
+
+pytestmark = pytest.mark.django_db
+
+
+def tally_rows() -> dict[str, set]:
+    """Every tally row that counts something."""
+    return {
+        "days": set(
+            DayTally.objects.exclude(answers=0).values_list("day", "survey", "score", "answers")
+        ),
+        "groups": set(
+            GroupTally.objects.exclude(answers=0)
+            .values_list("grouping", "month", "key", "score", "answers")
+        ),
+        "invitations": set(
+            InvitationTally.objects.exclude(invited=0, answered=0).values_list(
+                "day", "survey", "invited", "answered"
+            )
+        ),
+    }  # fmt: skip
+
+
+def figures(responses, invitations, since) -> dict:
+    """What the pages and the API show, read from `responses` (every answer: the tallies; a
+    filtered set: the answers) and `invitations` (None: the tallies)."""
+    return {
+        "summary": queries.summary(responses_qs=responses),
+        "since": queries.summary(responses_qs=responses, since=since),
+        "distribution": queries.distribution(responses_qs=responses, since=since),
+        "monthly": queries.monthly(responses_qs=responses, months=14),
+        **{by: queries.grouped(responses_qs=responses, by=by) for by in queries.GROUPINGS},
+        "rate": queries.response_rate(since=since, invitations_qs=invitations),
+        "rate_all": queries.response_rate(
+            since=datetime(2000, 1, 1, tzinfo=UTC), invitations_qs=invitations
+        ),
+    }
+
+
+def a_mix_of_writes(manager, other_manager) -> None:
+    """Invitations over a year, answers, answers changed (score and groups), a merge and a
+    deleted customer: every write the tallies must follow."""
+    survey = Survey.objects.get()
+    other = Survey.objects.create(name="Second survey")
+    people = [person(manager, n) for n in range(6)]
+    now = timezone.now()
+    earlier = services.invite(survey=survey, customers=people[:3], now=now - timedelta(days=200))
+    later = services.invite(survey=other, customers=people[3:], now=now - timedelta(hours=30))
+    services.invite(survey=survey, customers=people[:3], now=now)  # again after the window
+    for invitation in earlier.invited:  # answered long ago: opened again to answer now
+        Invitation.objects.filter(pk=invitation.pk).update(expires_at=now + timedelta(days=1))
+        invitation.refresh_from_db()
+    services.record_response(invitation=earlier.invited[0], score_value=10)
+    services.record_response(invitation=earlier.invited[1], score_value=2, why="Late")
+    services.record_response(invitation=earlier.invited[2], score_value=8)
+    for invitation in later.invited:
+        services.record_response(invitation=invitation, score_value=6)
+    # Answering again moves the count to the new score, and to the customer's groups now.
+    Customer.objects.filter(pk=people[1].pk).update(audience="b2b", owner=other_manager)
+    services.record_response(invitation=earlier.invited[1], score_value=9)
+    services.record_response(invitation=later.invited[0], score_value=7)
+    customer_services.merge_customers(survivor=people[3], merged=people[4], by=manager)
+    Customer.objects.get(pk=people[5].pk).delete()  # the back office can delete for good
+
+
+def test_every_write_keeps_the_tallies_equal_to_a_recount(manager, other_manager):
+    a_mix_of_writes(manager, other_manager)
+    kept = tally_rows()
+
+    services.rebuild_tallies()
+
+    assert tally_rows() == kept
+    assert sum(answers for *_, answers in kept["days"]) == Response.objects.count() == 5
+    assert sum(n for *_, n, _ in kept["invitations"]) == Invitation.objects.count() == 8
+
+
+def test_figures_from_the_tallies_equal_those_counted_from_the_answers(manager, other_manager):
+    a_mix_of_writes(manager, other_manager)
+    since = timezone.now() - timedelta(hours=40)  # inside a day: its rest from the answers
+
+    tallied = figures(Response.objects.all(), None, since)
+    counted = figures(Response.objects.filter(pk__gt=0), Invitation.objects.all(), since)
+
+    assert tallied == counted
+    assert tallied["summary"].responses == 5
+    assert (tallied["rate_all"].invitations, tallied["rate_all"].responses) == (8, 5)
+    assert [(g.key, g.summary.responses) for g in tallied["audience"]] == [
+        ("retail", 4), ("b2b", 1),
+    ]  # fmt: skip
+    assert {g.key: g.summary.responses for g in tallied["owner"]} == {
+        manager.pk: 4, other_manager.pk: 1,
+    }  # fmt: skip
+
+
+def test_survey_rows_count_from_the_tallies(manager, other_manager, django_assert_num_queries):
+    a_mix_of_writes(manager, other_manager)
+
+    with django_assert_num_queries(1):
+        rows = {survey.name: (survey.invited, survey.answered) for survey in queries.survey_rows()}
+
+    first = Survey.objects.order_by("id").first().name
+    assert rows == {first: (6, 3), "Second survey": (2, 2)}
+
+
+def test_days_and_months_are_the_organizations(settings, manager):
+    settings.TIME_ZONE = "America/Los_Angeles"
+    survey = Survey.objects.get()
+    ann = person(manager)
+    # 03:00 UTC on the 1st is still the last day of the month before in Los Angeles.
+    sent = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
+    invitation = services.invite(survey=survey, customers=[ann], now=sent).invited[0]
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() + timedelta(1))
+    invitation.refresh_from_db()
+    response = services.record_response(invitation=invitation, score_value=9)
+    Response.objects.filter(pk=response.pk).update(answered_at=sent)
+    services.rebuild_tallies()
+
+    assert list(DayTally.objects.values_list("day", "answers")) == [(sent.date() - timedelta(1), 1)]
+    months = queries.grouped(responses_qs=Response.objects.all(), by="month")
+    assert [(g.key, g.summary.responses) for g in months] == [("2026-03", 1)]
+    assert months == queries.grouped(responses_qs=Response.objects.filter(pk__gt=0), by="month")
+
+
+def test_the_summary_endpoint_reads_a_fixed_number_of_queries(
+    client, marketer, manager, django_assert_max_num_queries
+):
+    a_mix_of_writes(manager, marketer)
+    client.force_login(marketer)
+
+    for group_by in ("month", "tier", "owner"):
+        with django_assert_max_num_queries(6):
+            response = client.get("/api/v1/nps/summary/", {"group_by": group_by})
+        assert response.json()["responses"] == 5
