@@ -9,7 +9,8 @@ invitations (`--invited` times as many, so the response rate is 1 / invited) and
 every detractor, set-based (`generate_nps`, which bench/dashboard.py reuses), and counts them
 into the NPS tallies when those miss answers (`count_tallies`). Then, as a
 marketer and with DEBUG off, one warm-up request and `--requests` measured ones of
-`/api/v1/nps/summary/?group_by=month`, `?group_by=tier` and the `/surveys/` page. Prints median,
+`/api/v1/nps/summary/?group_by=month`, `?group_by=tier`, the `/surveys/` page and its verbatims
+searched (the htmx fragment, words and categories in turn). Prints median,
 p95 and SQL queries per request, EXPLAIN (ANALYZE, BUFFERS) of the slowest queries of every
 page whose p95 misses the target, and writes bench/results/nps.json.
 """
@@ -48,6 +49,8 @@ WHY = [
     "The invoice was wrong twice.", "Great quality, a bit expensive.", "Easy to order online.",
     "My account manager knows what I need.", "The last delivery came late and damaged.",
 ]  # fmt: skip
+# Words the verbatims search for: common ones, rarer ones, and one nobody wrote.
+SEARCHES = ["delivery", "support", "invoice+wrong", "phone", "zebra", "website", "prices"]
 IMPROVE = [
     "Answer faster.", "Lower prices for regular customers.", "Deliver on time.",
     "Fewer e-mails.", "A better website.", "Nothing, keep going.", "Call me back when promised.",
@@ -435,6 +438,10 @@ def scenarios(count: int) -> list[tuple[str, list[tuple[object, str, dict]]]]:
         ("GET /api/v1/nps/summary/?group_by=tier",
          [(marketer, "/api/v1/nps/summary/?group_by=tier", {})] * repeat),
         ("GET /surveys/ (NPS dashboard page)", [(marketer, "/surveys/", {})] * repeat),
+        ("GET /surveys/?q=…&category=… (verbatims search, htmx)",
+         [(marketer, f"/surveys/?q={SEARCHES[n % len(SEARCHES)]}"
+                     f"&category={('', 'detractor', 'promoter')[n % 3]}", {"HX-Request": "true"})
+          for n in range(repeat)]),
     ]  # fmt: skip
 
 
