@@ -282,9 +282,7 @@ def enroll_everyone(prefix: str = PREFIX, *, profiled: bool = False) -> dict:
             profiler.enable()
         outcome = enroll(
             program=program,
-            customers=Customer.objects.filter(external_id__startswith=prefix)
-            .order_by("id")
-            .iterator(chunk_size=2000),
+            customers=Customer.objects.filter(external_id__startswith=prefix).order_by("id"),
         )
         if profiler:
             profiler.disable()

@@ -70,6 +70,13 @@ def note_on_timeline(
     )
 
 
+def note_many_on_timeline(*, entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Add many unsaved timeline entries at once (a delivery batch tells of its touches)."""
+    for entry in entries:
+        entry.title = entry.title[:300]
+    return TimelineEntry.objects.bulk_create(entries)
+
+
 @transaction.atomic
 def create_customer(
     *, data: dict[str, Any], by: AbstractBaseUser | None, consent_source: str = "entered by staff"
@@ -443,6 +450,27 @@ def record_referral(
     )
     refresh_customer(customer=referrer)
     return referral
+
+
+@transaction.atomic
+def hand_out_referral_codes(*, customers: list[Customer]) -> dict[int, str]:
+    """Give each customer an open referral code to pass on, at once (a program's refer-a-friend
+    touches). An open code is not a referral yet, so the ladder and value stay as they are."""
+    referrals = Referral.objects.bulk_create(
+        Referral(referrer=customer, code=new_referral_code()) for customer in customers
+    )
+    note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer_id=referral.referrer_id,
+                kind=TimelineEntry.Kind.REFERRAL,
+                title=f"Was given referral code {referral.code} to pass on",
+                source_id=referral.pk,
+            )
+            for referral in referrals
+        ]
+    )
+    return {referral.referrer_id: referral.code for referral in referrals}
 
 
 @transaction.atomic

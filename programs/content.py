@@ -1,5 +1,7 @@
 """What a touch says: the step's templates rendered for one customer on one channel."""
 
+from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -10,7 +12,7 @@ from django.template.loader import render_to_string
 from django.utils.html import linebreaks
 
 from customers import services as customer_services
-from customers.models import Channel, Customer, Purchase
+from customers.models import Channel, Customer, Purchase, Referral
 from programs.channels import Message
 from programs.models import Step, Touch
 
@@ -56,26 +58,100 @@ def unsubscribe_url(customer: Customer, channel: str) -> str:
     return f"{settings.SITE_URL}/u/{unsubscribe_token(customer=customer, channel=channel)}/"
 
 
-def context_for(*, step: Step, customer: Customer, touch: Touch | None, channel: str) -> dict:
-    """The names a step's templates may use."""
+@dataclass
+class BatchFacts:
+    """What the touches of one delivery batch say beyond their own rows, read (or made) for
+    the whole batch at once: a handful of queries instead of several per touch."""
+
+    categories: list[str]
+    bought: dict[int, set[str]]
+    unsubscribe_tokens: dict[tuple[int, str], str]
+    referral_codes: dict[int, str]
+    survey_links: dict[int, str]
+
+
+def gather_facts(touches: list[Touch]) -> BatchFacts:
+    """The facts of a batch of touches (customers, steps and channels loaded with them)."""
+    from programs import surveys
+    from programs.services import unsubscribe_tokens
+
+    customer_ids = {touch.customer_id for touch in touches}
+    bought: dict[int, set[str]] = defaultdict(set)
+    for customer_id, category in (
+        Purchase.objects.filter(customer_id__in=customer_ids)
+        .order_by()
+        .values_list("customer_id", "product_category")
+        .distinct()
+    ):
+        bought[customer_id].add(category)
+    referrers = {
+        t.customer_id: t.customer for t in touches if t.step.kind == Step.Kind.REFER_FRIEND
+    }
+    return BatchFacts(
+        categories=known_categories(),
+        bought=bought,
+        unsubscribe_tokens=unsubscribe_tokens(pairs={(t.customer_id, t.channel) for t in touches}),
+        referral_codes=open_referral_codes(list(referrers.values())),
+        survey_links=surveys.links_for(
+            [t for t in touches if t.step.kind == Step.Kind.SATISFACTION_SURVEY]
+        ),
+    )
+
+
+def open_referral_codes(customers: list[Customer]) -> dict[int, str]:
+    """Each customer's open referral code, made for those who have none (in bulk)."""
+    codes = dict(
+        Referral.objects.filter(
+            referrer__in=customers, status="invited", referred_name="", referred_email=""
+        )
+        .order_by("created_at", "id")  # the newest open code wins, as for one customer
+        .values_list("referrer_id", "code")
+    )
+    missing = [customer for customer in customers if customer.pk not in codes]
+    if missing:
+        codes.update(customer_services.hand_out_referral_codes(customers=missing))
+    return codes
+
+
+def context_for(
+    *,
+    step: Step,
+    customer: Customer,
+    touch: Touch | None,
+    channel: str,
+    facts: BatchFacts | None = None,
+) -> dict:
+    """The names a step's templates may use (from the batch's facts when given)."""
     owner = customer.owner
-    bought = set(customer.purchases.values_list("product_category", flat=True).distinct())
-    code = ""
-    if step.kind == Step.Kind.REFER_FRIEND:
-        code = open_referral_code(customer) if touch is not None else SAMPLE_REFERRAL_CODE
+    if facts is not None:
+        bought = facts.bought.get(customer.pk, set())
+        categories = facts.categories
+        code = facts.referral_codes.get(customer.pk, "")
+        survey = facts.survey_links.get(touch.pk, "")
+        unsubscribe = f"{settings.SITE_URL}/u/{facts.unsubscribe_tokens[customer.pk, channel]}/"
+    else:
+        bought = set(customer.purchases.values_list("product_category", flat=True).distinct())
+        categories = known_categories()
+        code = ""
+        if step.kind == Step.Kind.REFER_FRIEND:
+            code = open_referral_code(customer) if touch is not None else SAMPLE_REFERRAL_CODE
+        survey = survey_url(step=step, customer=customer, touch=touch, channel=channel)
+        # A preview writes nothing: its unsubscribe link is a placeholder.
+        unsubscribe = (
+            unsubscribe_url(customer, channel)
+            if touch is not None
+            else f"{settings.SITE_URL}/u/PREVIEW/"
+        )
     return {
         "customer": customer,
         "owner_name": (owner.get_full_name() or owner.username) if owner else "our team",
         "tier": customer.tier.name if customer.tier else "",
         "organization": settings.ORGANIZATION_NAME,
         "premium": step.premium,
-        "survey_url": survey_url(step=step, customer=customer, touch=touch, channel=channel),
+        "survey_url": survey,
         "referral_code": code,
-        "categories_not_bought": [c for c in known_categories() if c not in bought],
-        # A preview writes nothing: its unsubscribe link is a placeholder.
-        "unsubscribe_url": unsubscribe_url(customer, channel)
-        if touch is not None
-        else f"{settings.SITE_URL}/u/PREVIEW/",
+        "categories_not_bought": [c for c in categories if c not in bought],
+        "unsubscribe_url": unsubscribe,
     }
 
 
@@ -95,11 +171,16 @@ def message_id_for(touch_id: int, occurrence: int) -> str:
 
 
 def message_for(
-    *, touch: Touch | None, customer: Customer, channel: str, step: Step | None = None
+    *,
+    touch: Touch | None,
+    customer: Customer,
+    channel: str,
+    step: Step | None = None,
+    facts: BatchFacts | None = None,
 ) -> Message:
     """The touch rendered for its channel (a preview when there is no touch)."""
     step = step or touch.step
-    context = context_for(step=step, customer=customer, touch=touch, channel=channel)
+    context = context_for(step=step, customer=customer, touch=touch, channel=channel, facts=facts)
     touch_id = touch.pk if touch else 0
     if channel == Channel.EMAIL:
         subject = " ".join(render(step.email_subject, context, autoescape=False).split())

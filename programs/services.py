@@ -1,10 +1,12 @@
 """Every write of the programs app: enroll, dispatch, deliver, sweep, exit, unsubscribe."""
 
+import io
 import logging
 import random
 import secrets
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -12,8 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Min
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
 from customers import services as customer_services
@@ -93,7 +95,7 @@ class EnrollOutcome:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def eligible(program: Program, customer: Customer) -> str | None:
+def eligible(program: Program, customer: "Customer | Enrollee") -> str | None:
     """Why this customer may not join the program, or None when they may."""
     if customer.deleted_at:
         return "deleted"
@@ -107,33 +109,55 @@ def eligible(program: Program, customer: Customer) -> str | None:
     return None
 
 
+# What enrollment reads of a customer, as plain rows: building model instances for a
+# hundred thousand customers would cost more than working out their touches.
+ENROLL_FIELDS = (
+    "id", "deleted_at", "tier_id", "audience", "relationship", "timezone", "first_purchase_on",
+    "preferred_channel", "consent_email", "consent_sms", "consent_phone", "consent_letter",
+    "email", "phone", "postal_address",
+)  # fmt: skip
+Enrollee = namedtuple("Enrollee", ENROLL_FIELDS)
+
+
 def enroll(
     *,
     program: Program,
     customers: Iterable[Customer],
     by: AbstractBaseUser | None = None,
     now: datetime | None = None,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
 ) -> EnrollOutcome:
     """Enroll customers in a program and schedule one touch per step, set-based, in batches.
 
     Each touch's due time comes from the step's anchor and offset, placed in the customer's
-    time zone inside the send window and under the frequency cap across all programs.
+    time zone inside the send window and under the frequency cap across all programs. Each
+    batch commits on its own. Outside a transaction on PostgreSQL, two writer threads store
+    batches (with COPY) while the next batch is worked out.
     """
     if not program.is_active:
         raise ValidationError("This program is paused: activate it before enrolling.")
     now = now or timezone.now()
     program._tier_ids = set(program.tiers.values_list("id", flat=True))
-    steps = list(program.steps.order_by("order"))
+    if isinstance(customers, QuerySet):
+        rows = customers.values_list(*ENROLL_FIELDS, named=True).iterator(chunk_size=batch_size)
+    else:
+        rows = (Enrollee(*(getattr(c, name) for name in ENROLL_FIELDS)) for c in customers)
+    plan = _Plan(list(program.steps.order_by("order")), now)
     outcome = EnrollOutcome()
-    batch: list[Customer] = []
-    for customer in customers:
-        batch.append(customer)
-        if len(batch) >= batch_size:
-            _enroll_batch(program, steps, batch, now, outcome)
-            batch = []
-    if batch:
-        _enroll_batch(program, steps, batch, now, outcome)
+    writer = _Writer(
+        background=connection.vendor == "postgresql" and not connection.in_atomic_block
+    )
+    try:
+        batch: list[Enrollee] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= batch_size:
+                _enroll_batch(program, plan, batch, outcome, writer)
+                batch = []
+        if batch:
+            _enroll_batch(program, plan, batch, outcome, writer)
+    finally:
+        writer.finish()
     logger.info(
         "program %s: %s enrolled, %s touches, %s skipped",
         program.pk, outcome.enrolled, outcome.touches, len(outcome.skipped),
@@ -141,28 +165,118 @@ def enroll(
     return outcome
 
 
-@transaction.atomic
+class _Plan:
+    """The touches of one enrollment run, worked out once per kind of customer.
+
+    Customers with the same time zone, anchor dates, channel consents and touches already booked
+    get the same due times and channels, and the arithmetic for one step is shared further by
+    every kind with the same anchor date and touches booked before it: it runs a few thousand
+    times for a hundred thousand customers instead of once per touch.
+    """
+
+    def __init__(self, steps: list[Step], now: datetime) -> None:
+        self.steps, self.now = steps, now
+        self.window, self.cap = send_window(), frequency_cap()
+        self.kinds: dict[tuple, list[tuple[int, datetime, str, str, str]]] = {}
+        self.zones: dict[str, Any] = {}
+        self.customers: dict[tuple, Customer] = {}
+        self.placed: dict[tuple, tuple[datetime, str, str, str]] = {}
+
+    def touches_for(
+        self, customer: Enrollee, contract_ends_on, booked: Iterable[datetime]
+    ) -> list[tuple[int, datetime, str, str, str]]:
+        """(step id, due at, channel, status, last error) of each step the customer gets."""
+        key = (
+            customer.timezone, customer.first_purchase_on, customer.preferred_channel,
+            customer.consent_email, customer.consent_sms, customer.consent_phone,
+            customer.consent_letter, bool(customer.email), bool(customer.phone),
+            bool(customer.postal_address), contract_ends_on, tuple(sorted(booked)),
+        )  # fmt: skip
+        planned = self.kinds.get(key)
+        if planned is None:
+            planned = self.kinds[key] = self._work_out(customer, key)
+        return planned
+
+    def _work_out(self, row: Enrollee, key: tuple) -> list[tuple]:
+        *alike, contract_ends_on, booked = key
+        # One stand-in per kind: what the arithmetic reads of a customer is in the key.
+        customer = self.customers.get(tuple(alike))
+        if customer is None:
+            customer = self.customers[tuple(alike)] = Customer(**row._asdict())
+        zone = self.zones.get(customer.timezone)
+        if zone is None:  # ZoneInfo keeps only a few zones at hand: keep them all here
+            zone = self.zones[customer.timezone] = zone_of(customer)
+        channels = (
+            customer.preferred_channel, *customer.consents().values(), bool(customer.email),
+            bool(customer.phone), bool(customer.postal_address),
+        )  # fmt: skip
+        others = list(booked)
+        planned = []
+        for step in self.steps:
+            anchor = schedule.anchor_date(
+                kind=step.anchor,
+                enrolled_on=self.now.astimezone(zone).date(),
+                contract_ends_on=contract_ends_on,
+                first_purchase_on=customer.first_purchase_on,
+                occurrence=1,
+            )
+            if anchor is None:
+                continue  # e.g. no contract to renew; added when one is signed
+            key = (step.pk, anchor, zone.key, channels, tuple(others))
+            placed = self.placed.get(key)
+            if placed is None:
+                placed = self.placed[key] = _placement(
+                    step, customer, anchor, zone, self.window, self.cap, others, self.now
+                )
+            if placed[2] == Touch.Status.SCHEDULED:
+                others = sorted([*others, placed[0]])
+            planned.append((step.pk, *placed))
+        return planned
+
+
+def _placement(step, customer, anchor, zone, window, cap, others, now) -> tuple:
+    """(due at, channel, status, last error) of a step's touch for the customer, placed in
+    the send window under the cap given the customer's `others` touches."""
+    due = schedule.due_at(anchor=anchor, offset_days=step.offset_days, zone=zone, window=window)
+    channel = first_consented(step, customer)
+    if channel is None:
+        return (max(due, now), step.channels(customer.preferred_channel)[0],
+                Touch.Status.SKIPPED, "No consent on any of the step's channels.")  # fmt: skip
+    placed = schedule.place(
+        due=due, zone=zone, window=window, cap=cap, others=others, not_before=now
+    )
+    return placed, channel, Touch.Status.SCHEDULED, ""
+
+
 def _enroll_batch(
-    program: Program, steps: list[Step], batch: list[Customer], now: datetime, outcome
+    program: Program, plan: _Plan, batch: list[Enrollee], outcome, writer: "_Writer"
 ) -> None:
-    ids = [c.pk for c in batch]
-    previous: dict[int, list[Enrollment]] = defaultdict(list)
-    for enrollment in Enrollment.objects.filter(program=program, customer_id__in=ids):
-        previous[enrollment.customer_id].append(enrollment)
+    now = plan.now
+    ids = [c.id for c in batch]
+    previous: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+    for customer_id, status, enrolled_at in Enrollment.objects.filter(
+        program=program, customer_id__in=ids
+    ).values_list("customer_id", "status", "enrolled_at"):
+        previous[customer_id].append((status, enrolled_at))
     ready = []
     for customer in batch:
-        reason = eligible(program, customer) or _reentry_refusal(
-            program, previous[customer.pk], now
+        reason = (
+            eligible(program, customer)
+            # Earlier batches of this run may still be on their way to the database.
+            or ("already enrolled" if customer.id in writer.enrolled else None)
+            or _reentry_refusal(program, previous[customer.id], now)
         )
         if reason:
-            outcome.skipped.append({"customer": customer.pk, "reason": reason})
+            outcome.skipped.append({"customer": customer.id, "reason": reason})
         else:
             ready.append(customer)
+            writer.enrolled.add(customer.id)
     if not ready:
         return
+    ready_ids = [c.id for c in ready]
     contract_ends = dict(
         Contract.objects.filter(
-            customer_id__in=[c.pk for c in ready],
+            customer_id__in=ready_ids,
             ends_on__gte=now.date(),
             renewal_status=Contract.Renewal.PENDING,
         )
@@ -171,63 +285,163 @@ def _enroll_batch(
         .annotate(ends=Min("ends_on"))
         .values_list("customer_id", "ends")
     )
-    others = _scheduled_times([c.pk for c in ready], since=now - frequency_cap().period)
-    enrollments = Enrollment.objects.bulk_create(
-        [Enrollment(program=program, customer=c, enrolled_at=now) for c in ready]
-    )
-    window, cap = send_window(), frequency_cap()
-    touches = []
-    for customer, enrollment in zip(ready, enrollments, strict=True):
-        zone = zone_of(customer)
-        enrolled_on = now.astimezone(zone).date()
-        for step in steps:
-            anchor = schedule.anchor_date(
-                kind=step.anchor,
-                enrolled_on=enrolled_on,
-                contract_ends_on=contract_ends.get(customer.pk),
-                first_purchase_on=customer.first_purchase_on,
-                occurrence=1,
+    others = _scheduled_times(ready_ids, since=now - plan.cap.period)
+
+    def touch_rows(enrollment_ids: list[int]) -> list[tuple]:
+        rows = []
+        for customer, enrollment_id in zip(ready, enrollment_ids, strict=True):
+            for step_id, due, channel, status, error in plan.touches_for(
+                customer, contract_ends.get(customer.id), others.get(customer.id, ())
+            ):
+                rows.append((enrollment_id, step_id, customer.id, due, channel, status, error))
+        return rows
+
+    if connection.vendor == "postgresql":
+        enrollment_ids = _new_ids(Enrollment, len(ready))
+        rows = touch_rows(enrollment_ids)
+        writer.write(program.pk, list(zip(enrollment_ids, ready_ids, strict=True)), rows, now)
+    else:
+        with transaction.atomic():
+            made = Enrollment.objects.bulk_create(
+                [Enrollment(program=program, customer_id=pk, enrolled_at=now) for pk in ready_ids]
             )
-            if anchor is None:
-                continue  # e.g. no contract to renew; added when one is signed
-            touch = _new_touch(enrollment, step, customer, 1, anchor, zone, window, cap,
-                               others[customer.pk], now)  # fmt: skip
-            touches.append(touch)
-    Touch.objects.bulk_create(touches, batch_size=5000)
+            rows = touch_rows([e.pk for e in made])
+            Touch.objects.bulk_create(
+                [
+                    Touch(
+                        enrollment_id=e,
+                        step_id=s,
+                        customer_id=c,
+                        due_at=d,
+                        channel=ch,
+                        status=st,
+                        last_error=error,
+                        created_at=now,
+                    )
+                    for e, s, c, d, ch, st, error in rows
+                ],  # fmt: skip
+                batch_size=2000,
+            )
     outcome.enrolled += len(ready)
-    outcome.touches += len(touches)
+    outcome.touches += len(rows)
+
+
+def _new_ids(model, count: int) -> list:
+    """Ids for rows about to be written, from the table's sequence (PostgreSQL): the touches
+    can name their enrollment before either is written."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class _Writer:
+    """Stores each batch of enrollments and their touches in one transaction.
+
+    In the background (PostgreSQL outside a transaction), two threads with their own
+    connections write with COPY while the caller works out the next batch: the database's
+    work (indexes, foreign-key checks) then runs beside Python's instead of after it.
+    """
+
+    def __init__(self, *, background: bool) -> None:
+        self.enrolled: set[int] = set()
+        self.pool = ThreadPoolExecutor(max_workers=2) if background else None
+        self.pending: list[Future] = []
+
+    def write(self, program_id: int, enrollments: list, touches: list, now: datetime) -> None:
+        if self.pool is None:
+            _copy_batch(program_id, enrollments, touches, now)
+            return
+        while len(self.pending) >= 2:
+            self.pending.pop(0).result()  # raises what the writer raised
+        self.pending.append(
+            self.pool.submit(_copy_batch, program_id, enrollments, touches, now, background=True)
+        )
+
+    def finish(self) -> None:
+        if self.pool is None:
+            return
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def _copy_batch(
+    program_id: int, enrollments: list, touches: list, now: datetime, *, background: bool = False
+) -> None:
+    """Write enrollments [(id, customer id)] and their touches [(enrollment id, step, customer,
+    due at, channel, status, last error)] in one transaction, with PostgreSQL's COPY."""
+    active = Enrollment.Status.ACTIVE
+    created = now.isoformat()
+    enrollment_lines = "".join(
+        f"{pk}\t{program_id}\t{customer_id}\t{created}\t{active}\t\t\\N\n"
+        for pk, customer_id in enrollments
+    )
+    stamps: dict[datetime, str] = {}
+    touch_lines = []
+    for e, s, c, due, channel, status, error in touches:
+        stamp = stamps.get(due)
+        if stamp is None:
+            stamp = stamps[due] = due.isoformat()
+        touch_lines.append(f"{e}\t{s}\t{c}\t1\t{stamp}\t{channel}\t{status}\t0\t{_copy_text(error)}"
+                           f"\t\\N\t\\N\t\t\\N\t{created}\n")  # fmt: skip
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.copy_expert(
+                "COPY programs_enrollment"
+                " (id, program_id, customer_id, enrolled_at, status, exit_reason, ended_at)"
+                " FROM STDIN",
+                io.StringIO(enrollment_lines),
+            )
+            cursor.copy_expert(
+                f"COPY programs_touch ({', '.join(TOUCH_COLUMNS)}) FROM STDIN",
+                io.StringIO("".join(touch_lines)),
+            )
+    finally:
+        if background:
+            connection.close()  # this thread's own connection
+
+
+TOUCH_COLUMNS = (
+    "enrollment_id", "step_id", "customer_id", "occurrence", "due_at", "channel", "status",
+    "attempts", "last_error", "lease_expires_at", "sent_at", "message_id", "responded_at",
+    "created_at",
+)  # fmt: skip
+
+
+def _copy_text(text: str) -> str:
+    """A text value in COPY's text format."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _new_touch(
     enrollment, step, customer, occurrence, anchor, zone, window, cap, others, now
 ) -> Touch:
     """A touch of `step` for `customer`, placed; `others` grows with it (the cap's memory)."""
-    due = schedule.due_at(anchor=anchor, offset_days=step.offset_days, zone=zone, window=window)
-    channel = first_consented(step, customer)
-    if channel is None:
-        return Touch(
-            enrollment=enrollment, step=step, customer=customer, occurrence=occurrence,
-            due_at=max(due, now), channel=step.channels(customer.preferred_channel)[0],
-            status=Touch.Status.SKIPPED, last_error="No consent on any of the step's channels.",
-        )  # fmt: skip
-    placed = schedule.place(
-        due=due, zone=zone, window=window, cap=cap, others=others, not_before=now
-    )
-    others.append(placed)
+    due, channel, status, error = _placement(step, customer, anchor, zone, window, cap, others, now)
+    if status == Touch.Status.SCHEDULED:
+        others.append(due)
     return Touch(
         enrollment=enrollment, step=step, customer=customer, occurrence=occurrence,
-        due_at=placed, channel=channel,
+        due_at=due, channel=channel, status=status, last_error=error,
     )  # fmt: skip
 
 
-def _reentry_refusal(program: Program, previous: list[Enrollment], now: datetime) -> str | None:
-    if any(e.status == Enrollment.Status.ACTIVE for e in previous):
+def _reentry_refusal(
+    program: Program, previous: list[tuple[str, datetime]], now: datetime
+) -> str | None:
+    """Why a customer with these earlier enrollments (status, enrolled at) may not rejoin."""
+    if any(status == Enrollment.Status.ACTIVE for status, _ in previous):
         return "already enrolled"
     if not previous:
         return None
     if program.reentry == Program.Reentry.ONCE:
         return "was enrolled before (the program allows one enrollment)"
-    last = max(e.enrolled_at for e in previous)
+    last = max(enrolled_at for _, enrolled_at in previous)
     if now - last < timedelta(days=program.reentry_days or 0):
         return f"enrolled less than {program.reentry_days} days ago"
     return None
@@ -304,34 +518,127 @@ def sweep_leases(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def deliver(*, touch_ids: list[int]) -> dict[str, int]:
-    """Send a batch of claimed touches over one channel session; each touch commits alone."""
+    """Send a batch of claimed touches over one channel session each; each touch is claimed
+    and its outcome committed on its own, so one failure never holds back the others.
+
+    What the batch needs is read once (touches with step, enrollment and customer; recent
+    sends for the frequency cap; links and codes for the templates, made in bulk), and what
+    the sent touches leave behind (timeline, rewards, next anniversaries, completed
+    enrollments) is written once at the end.
+    """
     counts: dict[str, int] = defaultdict(int)
     touches = list(
         Touch.objects.filter(pk__in=touch_ids, status=Touch.Status.CLAIMED)
-        .select_related("step__program", "enrollment", "customer__owner", "customer__tier")
+        .select_related(
+            "step__program__goal_tier", "enrollment", "customer__owner", "customer__tier"
+        )
         .order_by("id")
     )
+    if not touches:
+        return {}
+    now = timezone.now()
+    recent = _recent_sends({touch.customer_id for touch in touches}, now)
+    facts = content.gather_facts(touches)
     by_channel: dict[str, list[Touch]] = defaultdict(list)
     for touch in touches:
         by_channel[touch.channel].append(touch)
+    sent: list[Touch] = []
     for channel, group in by_channel.items():
         module = CHANNELS[channel]
         with module.open() as session:
             for touch in group:
-                counts[_deliver_one(touch, module, session)] += 1
+                outcome = _deliver_one(touch, module, session, facts, recent)
+                counts[outcome] += 1
+                if outcome == Touch.Status.SENT:
+                    sent.append(touch)
+    if sent:
+        _after_sent(sent)
     return dict(counts)
 
 
-def _deliver_one(touch: Touch, module, session) -> str:
+def _recent_sends(customer_ids: set[int], now: datetime) -> dict[int, int]:
+    """How many touches each customer was sent within the cap's period, across all programs."""
+    period_start = now - frequency_cap().period
+    return dict(
+        Touch.objects.filter(
+            customer_id__in=customer_ids,
+            status__in=[Touch.Status.SENT, Touch.Status.WAITING, Touch.Status.SENDING],
+            sent_at__gt=period_start,
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values_list("customer_id", "n")
+    )
+
+
+# The claim of one touch for sending, per channel (each has its own consent column).
+CLAIM_TO_SEND = {
+    # The column name comes from the fixed list of channels, never from input.
+    channel: (
+        "UPDATE programs_touch SET status = %s, lease_expires_at = %s,"  # noqa: S608
+        " attempts = attempts + 1 WHERE id = %s AND status = %s"
+        " AND EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = %s"
+        f" AND c.consent_{channel} AND c.deleted_at IS NULL)"
+        " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = %s AND e.status = %s)"
+    )
+    for channel in Channel.values
+}
+
+
+def _claim_to_send(touch: Touch, lease: datetime) -> bool:
+    """Claimed -> sending by a conditional update that also re-reads, at this instant, that
+    the customer still consents to the channel, is not deleted, and the enrollment is active.
+
+    1 row: this worker owns the touch and may send it. 0 rows: another worker (or the
+    sweeper) has it, or something changed since the batch was read: the slow path decides.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            CLAIM_TO_SEND[touch.channel],
+            [
+                Touch.Status.SENDING, lease, touch.pk, Touch.Status.CLAIMED, touch.customer_id,
+                touch.enrollment_id, Enrollment.Status.ACTIVE,
+            ],
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
+
+def _deliver_one(touch: Touch, module, session, facts, recent: dict[int, int]) -> str:
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.TOUCH_LEASE_SECONDS)
+    customer = touch.customer
+    address = _address(customer, touch.channel)
+    cap = frequency_cap()
+    program = touch.step.program
+    goal = program.goal_tier
+    if (
+        not address
+        or recent.get(customer.pk, 0) >= cap.max_touches
+        or (goal is not None and customer.tier is not None and customer.tier.rank >= goal.rank)
+        or not _claim_to_send(touch, lease)
+    ):
+        return _deliver_one_slowly(touch, module, session, facts)
+    touch.attempts += 1
+    touch.status = Touch.Status.SENDING
+    outcome = _send(touch, customer, touch.channel, module, session, facts, now)
+    if outcome in (Touch.Status.SENT, Touch.Status.WAITING):
+        recent[customer.pk] = recent.get(customer.pk, 0) + 1
+    return outcome
+
+
+def _deliver_one_slowly(touch: Touch, module, session, facts) -> str:
+    """A touch the fast path could not claim: read afresh, claim it if it is still ours, and
+    decide (skip, fall back, defer for the cap, exit the enrollment) one query at a time."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.TOUCH_LEASE_SECONDS)
     # Claimed -> sending by a conditional update: 1 row means this worker owns the touch,
     # 0 means another worker (or the sweeper) has it, so stop.
     if not Touch.objects.filter(pk=touch.pk, status=Touch.Status.CLAIMED).update(
-        status=Touch.Status.SENDING, lease_expires_at=lease, attempts=touch.attempts + 1
+        status=Touch.Status.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
     ):
         return "taken"
-    touch.attempts += 1
+    touch.refresh_from_db(fields=["attempts", "status"])
     customer = Customer.objects.select_related("owner", "tier").get(pk=touch.customer_id)
     refusal = _refusal_at_send_time(touch, customer, now)
     if refusal == "cap":
@@ -350,8 +657,14 @@ def _deliver_one(touch: Touch, module, session) -> str:
                 attempts=touch.attempts - 1,
             )  # fmt: skip
             return "fallback"
+    touch.customer = customer
+    return _send(touch, customer, channel, module, session, None, now)
+
+
+def _send(touch: Touch, customer: Customer, channel: str, module, session, facts, now) -> str:
+    """Render and send a touch this worker holds in sending; record how it went."""
     try:
-        message = content.message_for(touch=touch, customer=customer, channel=channel)
+        message = content.message_for(touch=touch, customer=customer, channel=channel, facts=facts)
         outcome = module.send(message, session)
     except TransientError as error:
         return _retry(touch, str(error), now)
@@ -360,11 +673,25 @@ def _deliver_one(touch: Touch, module, session) -> str:
     except Exception as error:  # a bug or a template error: fail this touch, not the batch
         logger.exception("touch %s failed", touch.pk)
         return _finish(touch, Touch.Status.FAILED, error=f"{type(error).__name__}: {error}")
-    status = Touch.Status.WAITING if outcome.waiting else Touch.Status.SENT
-    _finish(touch, status, message_id=outcome.message_id)
-    if status == Touch.Status.SENT:
-        _after_sent(touch, customer)
-    return str(status)
+    if outcome.waiting:
+        _finish(touch, Touch.Status.WAITING, message_id=outcome.message_id)
+        return str(Touch.Status.WAITING)
+    _record_sent(touch, outcome.message_id)
+    return str(Touch.Status.SENT)
+
+
+def _record_sent(touch: Touch, message_id: str) -> None:
+    """Sending -> sent with the provider's id; only from sending, so a touch the sweeper sent
+    to review meanwhile keeps that verdict."""
+    sent_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE programs_touch SET status = %s, lease_expires_at = NULL, sent_at = %s,"
+            " message_id = %s WHERE id = %s AND status = %s",
+            [Touch.Status.SENT, sent_at, message_id[:200], touch.pk, Touch.Status.SENDING],
+        )
+    touch.status, touch.sent_at, touch.message_id = Touch.Status.SENT, sent_at, message_id[:200]
+    touch.lease_expires_at = None
 
 
 def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> str | None:
@@ -446,56 +773,73 @@ def _finish(touch: Touch, status: str, *, error: str = "", message_id: str = "")
     return str(status)
 
 
-def _after_sent(touch: Touch, customer: Customer) -> None:
-    """What a sent touch leaves behind: a timeline line, the next anniversary, a reward."""
-    customer_services.note_on_timeline(
-        customer=customer,
-        kind=TimelineEntry.Kind.TOUCH,
-        title=f"{touch.step.name} sent by {Channel(touch.channel).label}",
-        occurred_at=touch.sent_at,
-        source_id=touch.pk,
+def _after_sent(touches: list[Touch]) -> None:
+    """What sent touches leave behind, for a whole batch at once: a timeline line each, the
+    gift step's reward, the next year of yearly steps, enrollments now done."""
+    customer_services.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer_id=touch.customer_id,
+                kind=TimelineEntry.Kind.TOUCH,
+                title=f"{touch.step.name} sent by {Channel(touch.channel).label}",
+                occurred_at=touch.sent_at,
+                source_id=touch.pk,
+            )
+            for touch in touches
+        ]
     )
-    step = touch.step
-    if step.kind == Step.Kind.GIFT and step.reward_kind:
-        customer_services.give_reward(
-            customer=customer, kind=step.reward_kind, value=step.reward_value, reason=step.name
-        )
-    if step.is_yearly:
-        schedule_next_occurrence(touch=touch, customer=customer)
-    _complete_if_done(touch.enrollment_id)
+    for touch in touches:
+        step = touch.step
+        if step.kind == Step.Kind.GIFT and step.reward_kind:
+            customer_services.give_reward(
+                customer=touch.customer,
+                kind=step.reward_kind,
+                value=step.reward_value,
+                reason=step.name,
+            )
+    schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly])
+    _complete_if_done({touch.enrollment_id for touch in touches})
 
 
-def schedule_next_occurrence(*, touch: Touch, customer: Customer) -> Touch | None:
-    """A yearly step schedules its next year once this one is done."""
-    enrollment = touch.enrollment
-    zone = zone_of(customer)
-    anchor = schedule.anchor_date(
-        kind=touch.step.anchor,
-        enrolled_on=enrollment.enrolled_at.astimezone(zone).date(),
-        contract_ends_on=None,
-        first_purchase_on=customer.first_purchase_on,
-        occurrence=touch.occurrence + 1,
-    )
-    if anchor is None:
-        return None
+def schedule_next_occurrences(*, touches: list[Touch]) -> list[Touch]:
+    """Yearly steps schedule their next year once this one is done (customer, enrollment and
+    step loaded with each touch)."""
+    if not touches:
+        return []
     now = timezone.now()
-    others = _scheduled_times([customer.pk], since=now - frequency_cap().period)[customer.pk]
-    nxt = _new_touch(enrollment, touch.step, customer, touch.occurrence + 1, anchor, zone,
-                     send_window(), frequency_cap(), others, now)  # fmt: skip
-    Touch.objects.bulk_create([nxt], ignore_conflicts=True)
-    return nxt
+    window, cap = send_window(), frequency_cap()
+    booked = _scheduled_times(list({t.customer_id for t in touches}), since=now - cap.period)
+    new = []
+    for touch in touches:
+        customer = touch.customer
+        zone = zone_of(customer)
+        anchor = schedule.anchor_date(
+            kind=touch.step.anchor,
+            enrolled_on=touch.enrollment.enrolled_at.astimezone(zone).date(),
+            contract_ends_on=None,
+            first_purchase_on=customer.first_purchase_on,
+            occurrence=touch.occurrence + 1,
+        )
+        if anchor is None:
+            continue
+        new.append(_new_touch(touch.enrollment, touch.step, customer, touch.occurrence + 1,
+                              anchor, zone, window, cap, booked[customer.pk], now))  # fmt: skip
+    return Touch.objects.bulk_create(new, ignore_conflicts=True)
 
 
-def _complete_if_done(enrollment_id: int) -> None:
+def _complete_if_done(enrollment_ids: set[int]) -> None:
     # Failed and review touches still need a person: the enrollment is not done with them.
     done = [Touch.Status.SENT, Touch.Status.SKIPPED, Touch.Status.CANCELLED]
-    open_touches = Touch.objects.filter(enrollment_id=enrollment_id).exclude(status__in=done)
-    yearly = Step.objects.filter(
-        touches__enrollment_id=enrollment_id,
-        anchor__in=[Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE],
+    yearly = [Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE]
+    touches = Touch.objects.filter(enrollment_id__in=enrollment_ids).order_by()
+    busy = set(
+        touches.filter(~Q(status__in=done) | Q(step__anchor__in=yearly))
+        .values_list("enrollment_id", flat=True)
+        .distinct()
     )
-    if not open_touches.exists() and not yearly.exists():
-        enrollment = Enrollment.objects.get(pk=enrollment_id)
+    for enrollment in Enrollment.objects.filter(
+        pk__in=enrollment_ids - busy, status=Enrollment.Status.ACTIVE
+    ):
         exit_enrollment(enrollment=enrollment, reason="all steps done", completed=True)
 
 
@@ -505,8 +849,8 @@ def mark_waiting_done(*, touch: Touch, how: str) -> bool:
         status=Touch.Status.SENT, sent_at=timezone.now()
     )
     if done:
-        touch.refresh_from_db()
-        _after_sent(touch, touch.customer)
+        touch = Touch.objects.select_related("step", "enrollment", "customer").get(pk=touch.pk)
+        _after_sent([touch])
         logger.info("touch %s done: %s", touch.pk, how)
     return bool(done)
 
@@ -567,6 +911,34 @@ def unsubscribe_token(*, customer: Customer, channel: str) -> str:
         customer=customer, channel=channel, defaults={"token": secrets.token_urlsafe(24)}
     )
     return token.token
+
+
+def unsubscribe_tokens(*, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The one-click tokens of many (customer id, channel) pairs, made in bulk where missing."""
+
+    def read() -> dict[tuple[int, str], str]:
+        customer_ids = {customer_id for customer_id, _ in pairs}
+        return {
+            (customer_id, channel): token
+            for customer_id, channel, token in UnsubscribeToken.objects.filter(
+                customer_id__in=customer_ids
+            ).values_list("customer_id", "channel", "token")
+            if (customer_id, channel) in pairs
+        }
+
+    tokens = read()
+    missing = pairs - tokens.keys()
+    if missing:
+        # Another worker may make the same token meanwhile: its row wins, ours is dropped.
+        UnsubscribeToken.objects.bulk_create(
+            [
+                UnsubscribeToken(customer_id=pk, channel=channel, token=secrets.token_urlsafe(24))
+                for pk, channel in missing
+            ],
+            ignore_conflicts=True,
+        )
+        tokens = read()
+    return tokens
 
 
 @transaction.atomic

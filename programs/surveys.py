@@ -1,6 +1,9 @@
 """The satisfaction step's survey link: an NPS invitation for the touch."""
 
+from collections import defaultdict
+
 from django.conf import settings
+from django.db import transaction
 
 from customers.models import Customer
 from nps import services as nps_services
@@ -23,3 +26,33 @@ def link_for(*, customer: Customer, touch: Touch | None, channel: str) -> str:
         survey=survey, customers=[customer], channel=channel, touch_id=touch.pk
     )
     return nps_services.link(outcome.invited[0]) if outcome.invited else ""
+
+
+def links_for(touches: list[Touch]) -> dict[int, str]:
+    """The survey link of each satisfaction touch of a delivery batch, {touch id: link}: its
+    invitation, made in bulk for those without one. A customer asked too recently (or twice in
+    the batch) gets none, as in `link_for`."""
+    if not touches:
+        return {}
+    survey = Survey.objects.filter(is_active=True).order_by("id").first()
+    if survey is None:
+        return {}
+    invitations = {
+        invitation.touch_id: invitation
+        for invitation in Invitation.objects.filter(touch_id__in=[t.pk for t in touches])
+    }
+    new: dict[str, dict[int, Touch]] = defaultdict(dict)  # channel -> customer -> touch
+    for touch in touches:
+        if touch.pk not in invitations:
+            new[touch.channel].setdefault(touch.customer_id, touch)
+    with transaction.atomic():
+        for channel, by_customer in new.items():
+            outcome = nps_services.invite(
+                survey=survey, customers=[t.customer for t in by_customer.values()], channel=channel
+            )
+            # One invite for the batch; each invitation then names the touch it goes out with.
+            for invitation in outcome.invited:
+                invitation.touch_id = by_customer[invitation.customer_id].pk
+                invitations[invitation.touch_id] = invitation
+            Invitation.objects.bulk_update(outcome.invited, ["touch_id"])
+    return {touch_id: nps_services.link(invitation) for touch_id, invitation in invitations.items()}

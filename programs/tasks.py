@@ -42,7 +42,7 @@ def enroll_segment_task(program_id: int, customer_ids: list[int], by_id: int | N
     by = get_user_model().objects.filter(pk=by_id).first() if by_id else None
     outcome = services.enroll(
         program=Program.objects.get(pk=program_id),
-        customers=Customer.objects.filter(pk__in=customer_ids).iterator(chunk_size=2000),
+        customers=Customer.objects.filter(pk__in=customer_ids).order_by("id"),
         by=by,
     )
     return {"enrolled": outcome.enrolled, "skipped": len(outcome.skipped)}
