@@ -100,7 +100,8 @@ class Response(models.Model):
             models.CheckConstraint(condition=Q(score__lte=10), name="response_score_0_to_10")
         ]
         indexes = [
-            models.Index(fields=["answered_at"], name="response_answered_at"),
+            # With the id: newest first with ties (answers bulk-loaded at one moment) unsorted.
+            models.Index(fields=["answered_at", "id"], name="response_answered_at_id"),
             models.Index(fields=["customer", "-answered_at"], name="response_customer_at"),
             models.Index(fields=["category", "-answered_at"], name="response_category_at"),
         ]
