@@ -2,7 +2,9 @@
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet
+from django.db import connection
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Collate, Concat, Upper
 
 from customers.models import Account, Audience, BondStage, Customer, Relationship, Tier
 from customers.queries import with_open_complaints
@@ -10,6 +12,32 @@ from customers.roles import ACCOUNT_MANAGERS
 
 # Churn risk bands as the list shows them: where to look first.
 RISK_BANDS = {"low": (0, 33), "medium": (34, 66), "high": (67, 100)}
+
+
+def name_keys() -> tuple:
+    """Surname and first name as the index customer_surname_search holds them.
+
+    Upper case like the search's icontains; on PostgreSQL compared byte by byte (collation
+    "C"), where the customers whose surname begins with a word are one range of the index.
+    """
+    surname, first_name = Upper("last_name"), Upper("first_name")
+    if connection.vendor == "postgresql":
+        return Collate(surname, "C"), Collate(first_name, "C")
+    return surname, first_name
+
+
+def surname_starts_with(term: str) -> Q:
+    """Customers whose surname begins with `term` (on an alias `surname_key` of name_keys()).
+
+    In byte order the surnames beginning with a word are those from the word up to the word
+    followed by the last code point: one range of the index. The word is upper-cased by the
+    database, like the search's icontains, so these customers always match the search too.
+    """
+    word = Upper(Value(term))
+    low, high = word, Concat(word, Value(chr(0x10FFFF)))
+    if connection.vendor == "postgresql":
+        low, high = Collate(low, "C"), Collate(high, "C")
+    return Q(surname_key__gte=low, surname_key__lte=high)
 
 
 def owners(request=None) -> QuerySet:
@@ -73,7 +101,8 @@ class CustomerFilter(django_filters.FilterSet):
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Every word must match somewhere: "ann lee" finds Ann Lee, not every Ann.
-        for term in value.split()[:5]:
+        self.search_terms = value.split()[:5]
+        for term in self.search_terms:
             # A list, not a subquery: inside the OR a subquery makes PostgreSQL guess half the
             # table matches and walk the churn-risk index instead of the trigram indexes.
             # Accounts match where a word of their name starts with the term ("acme", "tools"
@@ -103,16 +132,74 @@ class CustomerFilter(django_filters.FilterSet):
             return with_open_complaints(queryset)
         return queryset.exclude(pk__in=with_open_complaints(Customer.objects.all()).values("pk"))
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # The search goes last, so that what the other filters leave is at hand for a one-word
+        # search's best matches (best_match_groups).
+        data = self.form.cleaned_data
+        searches = [name for name in data if self.filters[name].method == "search"]
+        for name in [name for name in data if name not in searches]:
+            queryset = self.filters[name].filter(queryset, data[name])
+        self.unsearched = queryset
+        for name in searches:
+            queryset = self.filters[name].filter(queryset, data[name])
+        return queryset
+
     @property
     def qs(self) -> QuerySet:
         queryset = super().qs
-        if not self.form.cleaned_data.get("ordering") and self.form.cleaned_data.get("q"):
-            # Sorting by an expression keeps PostgreSQL on the trigram indexes: it finds the
-            # matches first and sorts only them, instead of walking every customer by risk.
-            queryset = queryset.order_by((F("churn_risk") + 0).desc(), "id")
-        elif not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.order_by("-churn_risk", "id")
-        else:
+        if self.form.cleaned_data.get("ordering"):
             # A stable tiebreak, so pages never repeat or skip rows.
-            queryset = queryset.order_by(*queryset.query.order_by, "id")
-        return queryset
+            return queryset.order_by(*queryset.query.order_by, "id")
+        if getattr(self, "search_terms", None):
+            # Best match first, in one ORDER BY (exports and segments read it whole); the list
+            # reads the same order group by group, see best_match_groups().
+            surname, first_name = name_keys()
+            return (
+                queryset.alias(surname_key=surname)
+                .alias(best_match=Case(When(self._best_match(), then=Value(0)), default=Value(1)))
+                .order_by("best_match", surname, first_name, "id")
+            )
+        return queryset.order_by("-churn_risk", "id")
+
+    def _best_match(self) -> Q:
+        """Customers whose surname begins with one of the search words."""
+        condition = Q()
+        for term in self.search_terms:
+            condition |= surname_starts_with(term)
+        return condition
+
+    def best_match_groups(self) -> list[QuerySet]:
+        """The list's rows in the order of `qs`, as querysets to read one after the other.
+
+        A search without a chosen sort lists first the customers whose surname begins with a
+        search word, then every other match, each group by name. Read as one sorted query, a
+        common surname (10,000 Ashtons) means fetching and sorting every match; as two, the
+        first page of a one-word search is ~50 entries of the index customer_surname_search,
+        and the other matches (few, or none read at all) are sorted only when a page gets there.
+        """
+        matches = super().qs  # runs the filters, the search among them
+        if self.form.cleaned_data.get("ordering") or not getattr(self, "search_terms", None):
+            return [self.qs]
+        surname, first_name = name_keys()
+        matches = matches.alias(surname_key=surname)
+        if len(self.search_terms) == 1:
+            # A surname beginning with the word contains it: the search's own conditions would
+            # only make PostgreSQL guess too few rows and sort them all instead.
+            best = self.unsearched.alias(surname_key=surname)
+            best = best.filter(surname_starts_with(self.search_terms[0]))
+            best = best.order_by(surname, first_name, "id")
+        else:
+            # Several words match few customers: sorting them all beats walking the index.
+            best = matches.filter(self._best_match()).order_by(*self._sorted_by_name())
+        rest = matches.exclude(self._best_match()).order_by(*self._sorted_by_name())
+        return [best, rest]
+
+    @staticmethod
+    def _sorted_by_name() -> list:
+        # The order of name_keys(), but not the index's expressions: sorting the matches found
+        # by the trigram indexes must not turn into a walk of every name in the index, which
+        # PostgreSQL would pick for a rare word it guesses common.
+        keys = [Concat(Upper(name), Value("")) for name in ("last_name", "first_name")]
+        if connection.vendor == "postgresql":
+            keys = [Collate(key, "C") for key in keys]
+        return [*keys, "id"]

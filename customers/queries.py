@@ -117,6 +117,26 @@ def page_of(queryset: QuerySet, *, number: int, size: int) -> Page:
     return Page(rows=rows[:size], number=number, has_next=len(rows) > size)
 
 
+def page_across(groups: list[QuerySet], *, number: int, size: int) -> Page:
+    """Page `number` of the rows of `groups` read one after the other (a search's best matches,
+    then the rest), asking each group only for the rows the page still lacks."""
+    number = max(number, 1)
+    skip = (number - 1) * size  # rows of earlier pages not yet passed over
+    wanted = size + 1
+    rows: list = []
+    for group in groups:
+        found = list(group[skip : skip + wanted - len(rows)])
+        if found or not skip:
+            rows += found
+            skip = 0
+        else:
+            # Earlier pages hold this whole group.
+            skip -= group.count()
+        if len(rows) == wanted:
+            break
+    return Page(rows=rows[:size], number=number, has_next=len(rows) > size)
+
+
 def timeline(customer: Customer, *, number: int = 1, size: int = 25) -> Page:
     """The customer's timeline, newest first: every event from every app in one list."""
     entries = TimelineEntry.objects.filter(customer=customer).select_related("actor")

@@ -33,8 +33,11 @@ def _is_htmx(request: HttpRequest) -> bool:
 def customer_list(request: HttpRequest) -> HttpResponse:
     """Every customer the user may see: search, filter, sort, page."""
     filters = CustomerFilter(request.GET, queryset=queries.visible_customers(request.user))
-    rows = queries.customer_rows(filters.qs) if filters.is_valid() else filters.qs.none()
-    page = queries.page_of(rows, number=_page_number(request), size=LIST_PAGE_SIZE)
+    if filters.is_valid():
+        groups = [queries.customer_rows(group) for group in filters.best_match_groups()]
+    else:
+        groups = [filters.qs.none()]
+    page = queries.page_across(groups, number=_page_number(request), size=LIST_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
