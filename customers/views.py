@@ -48,6 +48,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "sees_everyone": queries.sees_everyone(request.user),
+            "best_match": len(groups) > 1,
         },
     )
 

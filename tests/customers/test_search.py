@@ -1,0 +1,138 @@
+"""The list's search: best matches first, every match found once, pages that add up."""
+
+import pytest
+from django.http import QueryDict
+
+from customers import queries, services
+from customers.filters import CustomerFilter
+from customers.models import Account, Customer
+
+pytestmark = pytest.mark.django_db
+
+
+def make(owner, first: str, last: str, **fields) -> Customer:
+    data = {"first_name": first, "last_name": last, "owner": owner}
+    data["email"] = fields.pop("email", f"{first}.{last}@example.com".lower().replace("'", ""))
+    data.update(fields)
+    return services.create_customer(data=data, by=owner)
+
+
+@pytest.fixture
+def people(manager, other_manager):
+    acme = Account.objects.create(name="Ashton Tools")
+    return {
+        "zoe": make(manager, "Zoe", "Ashton"),
+        "abe": make(manager, "Abe", "ashton-Price"),  # case and a suffix do not matter
+        "ann": make(other_manager, "Ann", "Ashton"),
+        "mia": make(manager, "Mia", "Washton"),  # contains the word, does not begin with it
+        "ash": make(manager, "Ashtonia", "Brook"),  # a first name
+        "kim": make(manager, "Kim", "Lee", email="kim.ashton@example.com"),
+        "tom": make(manager, "Tom", "Dale", account=acme),
+        "no": make(manager, "Nora", "Hart"),
+    }
+
+
+def names(rows) -> list[str]:
+    return [f"{c.first_name} {c.last_name}" for c in rows]
+
+
+def search(user, query: str, *, size: int = 50) -> tuple[list, list]:
+    """(every page of the list, read page by page, qs in one piece) for `query`."""
+    filters = CustomerFilter(QueryDict(query), queryset=queries.visible_customers(user))
+    assert filters.is_valid()
+    groups = filters.best_match_groups()
+    pages, number = [], 1
+    while True:
+        page = queries.page_across(groups, number=number, size=size)
+        pages.append(page.rows)
+        if not page.has_next:
+            return pages, list(filters.qs)
+        number += 1
+
+
+def test_surnames_beginning_with_the_word_come_first_then_the_other_matches(people, marketer):
+    pages, whole = search(marketer, "q=ashton")
+
+    assert names(pages[0]) == [
+        "Ann Ashton", "Zoe Ashton", "Abe ashton-Price",  # surname begins with it, by name
+        "Ashtonia Brook", "Tom Dale", "Kim Lee", "Mia Washton",  # the rest, by name
+    ]  # fmt: skip
+    assert pages[0] == whole  # the export and segments read the same order
+
+
+def test_small_pages_list_every_match_once_in_the_same_order(people, marketer):
+    _, whole = search(marketer, "q=ashton")
+
+    for size in (1, 2, 3, 7):
+        pages, _ = search(marketer, "q=ashton", size=size)
+        assert [c for page in pages for c in page] == whole
+        assert all(len(page) == size for page in pages[:-1])
+
+
+def test_a_page_past_the_end_is_empty(people, marketer):
+    filters = CustomerFilter(QueryDict("q=ashton"), queryset=Customer.objects.all())
+    assert filters.is_valid()
+
+    page = queries.page_across(filters.best_match_groups(), number=9, size=2)
+
+    assert page.rows == [] and not page.has_next and page.has_previous
+
+
+def test_several_words_rank_a_surname_beginning_with_any_of_them_first(people, marketer):
+    make(people["zoe"].owner, "Ashton", "Zoe", email="")
+    pages, whole = search(marketer, "q=zoe+ashton")
+
+    assert names(pages[0]) == ["Zoe Ashton", "Ashton Zoe"] and pages[0] == whole
+
+
+def test_filters_and_ownership_narrow_the_best_matches_too(people, manager, other_manager):
+    mine, _ = search(manager, "q=ashton")
+    theirs, _ = search(other_manager, "q=ashton")
+    by_owner, _ = search(manager, "q=ashton&owner=manager")
+
+    assert "Ann Ashton" not in names(mine[0]) and "Zoe Ashton" in names(mine[0])
+    assert names(theirs[0]) == ["Ann Ashton"]
+    assert names(by_owner[0]) == names(mine[0])
+
+
+def test_a_chosen_sort_still_wins_over_best_match(people, marketer):
+    Customer.objects.filter(pk=people["mia"].pk).update(churn_risk=90)
+    Customer.objects.filter(pk=people["zoe"].pk).update(churn_risk=50)
+
+    pages, _ = search(marketer, "q=ashton&ordering=-churn_risk")
+
+    assert names(pages[0])[:2] == ["Mia Washton", "Zoe Ashton"]
+
+
+def test_search_words_are_literal_not_patterns(manager, marketer):
+    make(manager, "Sean", "O'Brien")
+    make(manager, "Pat", "Ob_rien")
+    make(manager, "Lou", "Obxrien")
+
+    percent, _ = search(marketer, "q=o%25")
+    underscore, _ = search(marketer, "q=ob_")
+    quote, _ = search(marketer, "q=o'b")
+
+    assert percent == [[]]
+    assert names(underscore[0]) == ["Pat Ob_rien"]
+    assert names(quote[0]) == ["Sean O'Brien"]
+
+
+def test_the_search_page_runs_a_fixed_number_of_queries(
+    client, people, marketer, manager, django_assert_max_num_queries
+):
+    client.force_login(marketer)
+    # session, user, roles, the form's tiers and owners, account ids, best matches, the rest
+    with django_assert_max_num_queries(8) as few:
+        first = client.get("/customers/", {"q": "ashton"})
+    for n in range(60):
+        make(manager, f"P{n}", "Ashton")
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        first = client.get("/customers/", {"q": "ashton"})
+    with django_assert_max_num_queries(len(few.captured_queries) + 2):  # + a group's count
+        second = client.get("/customers/", {"q": "ashton", "page": 2})
+
+    assert first.content.decode().count("Ashton</a>") == 50
+    assert "Mia Washton" in second.content.decode()
+    assert "Best match first" in first.content.decode()
