@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from customers import services as customer_services
@@ -527,13 +527,17 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
     enrollments) is written once at the end.
     """
     counts: dict[str, int] = defaultdict(int)
-    touches = list(
-        Touch.objects.filter(pk__in=touch_ids, status=Touch.Status.CLAIMED)
+    touches = [
+        touch
+        for touch in Touch.objects.filter(pk__in=touch_ids)
         .select_related(
             "step__program__goal_tier", "enrollment", "customer__owner", "customer__tier"
         )
         .order_by("id")
-    )
+        # Only claimed ones are ours to send. Filtered here, not in SQL, so the rows are read
+        # by their ids (see CLAIM_TO_SEND).
+        if touch.status == Touch.Status.CLAIMED
+    ]
     if not touches:
         return {}
     now = timezone.now()
@@ -545,12 +549,19 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
     sent: list[Touch] = []
     for channel, group in by_channel.items():
         module = CHANNELS[channel]
+        unrecorded = None
         with module.open() as session:
-            for touch in group:
-                outcome = _deliver_one(touch, module, session, facts, recent)
-                counts[outcome] += 1
-                if outcome == Touch.Status.SENT:
-                    sent.append(touch)
+            try:
+                for touch in group:
+                    outcome, unrecorded = _deliver_one(
+                        touch, module, session, facts, recent, unrecorded
+                    )
+                    counts[outcome] += 1
+                    if outcome == Touch.Status.SENT:
+                        sent.append(touch)
+            finally:
+                if unrecorded is not None:
+                    _record_sent(unrecorded)
     if sent:
         _after_sent(sent)
     return dict(counts)
@@ -559,25 +570,27 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
 def _recent_sends(customer_ids: set[int], now: datetime) -> dict[int, int]:
     """How many touches each customer was sent within the cap's period, across all programs."""
     period_start = now - frequency_cap().period
-    return dict(
-        Touch.objects.filter(
-            customer_id__in=customer_ids,
-            status__in=[Touch.Status.SENT, Touch.Status.WAITING, Touch.Status.SENDING],
-            sent_at__gt=period_start,
-        )
-        .order_by()
-        .values("customer_id")
-        .annotate(n=Count("id"))
-        .values_list("customer_id", "n")
-    )
+    counted = {Touch.Status.SENT, Touch.Status.WAITING, Touch.Status.SENDING}
+    recent: dict[int, int] = defaultdict(int)
+    # Read by customer and sorted out here: a filter on the status could lead the planner to
+    # an index of every sent touch (see CLAIM_TO_SEND).
+    for customer_id, status in Touch.objects.filter(
+        customer_id__in=customer_ids, sent_at__gt=period_start
+    ).values_list("customer_id", "status"):
+        if status in counted:
+            recent[customer_id] += 1
+    return recent
 
 
-# The claim of one touch for sending, per channel (each has its own consent column).
+# The claim of one touch for sending, per channel (each has its own consent column). The
+# status is compared as `status || ''` so that the planner looks the row up by its id: with
+# statistics from before a burst (no claimed touches yet), it would otherwise walk an index
+# of every claimed touch for each one.
 CLAIM_TO_SEND = {
     # The column name comes from the fixed list of channels, never from input.
     channel: (
         "UPDATE programs_touch SET status = %s, lease_expires_at = %s,"  # noqa: S608
-        " attempts = attempts + 1 WHERE id = %s AND status = %s"
+        " attempts = attempts + 1 WHERE id = %s AND status || '' = %s"
         " AND EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = %s"
         f" AND c.consent_{channel} AND c.deleted_at IS NULL)"
         " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = %s AND e.status = %s)"
@@ -586,45 +599,69 @@ CLAIM_TO_SEND = {
 }
 
 
-def _claim_to_send(touch: Touch, lease: datetime) -> bool:
+RECORD_SENT = (
+    "UPDATE programs_touch SET status = %s, lease_expires_at = NULL, sent_at = %s,"
+    " message_id = %s WHERE id = %s AND status || '' = %s"
+)
+
+
+def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | None) -> bool:
     """Claimed -> sending by a conditional update that also re-reads, at this instant, that
     the customer still consents to the channel, is not deleted, and the enrollment is active.
 
     1 row: this worker owns the touch and may send it. 0 rows: another worker (or the
     sweeper) has it, or something changed since the batch was read: the slow path decides.
+    On PostgreSQL the same statement records the touch sent just before (`unrecorded`).
     """
+    sql = CLAIM_TO_SEND[touch.channel]
+    params = [
+        Touch.Status.SENDING, lease, touch.pk, Touch.Status.CLAIMED, touch.customer_id,
+        touch.enrollment_id, Enrollment.Status.ACTIVE,
+    ]  # fmt: skip
+    if unrecorded is not None:
+        if connection.vendor == "postgresql":
+            sql = f"WITH sent AS ({RECORD_SENT} RETURNING id) {sql}"
+            params = [*_sent_params(unrecorded), *params]
+        else:
+            _record_sent(unrecorded)
     with connection.cursor() as cursor:
-        cursor.execute(
-            CLAIM_TO_SEND[touch.channel],
-            [
-                Touch.Status.SENDING, lease, touch.pk, Touch.Status.CLAIMED, touch.customer_id,
-                touch.enrollment_id, Enrollment.Status.ACTIVE,
-            ],
-        )  # fmt: skip
-        return cursor.rowcount == 1
+        cursor.execute(sql, params)
+        claimed = cursor.rowcount == 1
+    if unrecorded is not None:
+        unrecorded.status, unrecorded.lease_expires_at = Touch.Status.SENT, None
+    return claimed
 
 
-def _deliver_one(touch: Touch, module, session, facts, recent: dict[int, int]) -> str:
+def _deliver_one(
+    touch: Touch, module, session, facts, recent: dict[int, int], unrecorded: Touch | None
+) -> tuple[str, Touch | None]:
+    """Send one touch of the batch: (what became of it, the sent touch not yet recorded).
+
+    A sent touch is recorded together with the next touch's claim, one statement instead of
+    two. Until then it stays in sending, as while it was being sent: a crash meanwhile sends
+    it to review like any touch the provider may have, and only one touch per worker is ever
+    in that state.
+    """
     now = timezone.now()
     lease = now + timedelta(seconds=settings.TOUCH_LEASE_SECONDS)
     customer = touch.customer
-    address = _address(customer, touch.channel)
-    cap = frequency_cap()
-    program = touch.step.program
-    goal = program.goal_tier
-    if (
-        not address
-        or recent.get(customer.pk, 0) >= cap.max_touches
-        or (goal is not None and customer.tier is not None and customer.tier.rank >= goal.rank)
-        or not _claim_to_send(touch, lease)
-    ):
-        return _deliver_one_slowly(touch, module, session, facts)
+    goal = touch.step.program.goal_tier
+    claimed = (
+        _address(customer, touch.channel)
+        and recent.get(customer.pk, 0) < frequency_cap().max_touches
+        and not (goal and customer.tier and customer.tier.rank >= goal.rank)
+        and _claim_to_send(touch, lease, unrecorded)
+    )
+    if not claimed:
+        if unrecorded is not None and unrecorded.status == Touch.Status.SENDING:
+            _record_sent(unrecorded)
+        return _deliver_one_slowly(touch, module, session, facts), None
     touch.attempts += 1
     touch.status = Touch.Status.SENDING
     outcome = _send(touch, customer, touch.channel, module, session, facts, now)
     if outcome in (Touch.Status.SENT, Touch.Status.WAITING):
         recent[customer.pk] = recent.get(customer.pk, 0) + 1
-    return outcome
+    return outcome, touch if outcome == Touch.Status.SENT else None
 
 
 def _deliver_one_slowly(touch: Touch, module, session, facts) -> str:
@@ -658,11 +695,15 @@ def _deliver_one_slowly(touch: Touch, module, session, facts) -> str:
             )  # fmt: skip
             return "fallback"
     touch.customer = customer
-    return _send(touch, customer, channel, module, session, None, now)
+    outcome = _send(touch, customer, channel, module, session, None, now)
+    if outcome == Touch.Status.SENT:
+        _record_sent(touch)
+    return outcome
 
 
 def _send(touch: Touch, customer: Customer, channel: str, module, session, facts, now) -> str:
-    """Render and send a touch this worker holds in sending; record how it went."""
+    """Render and send a touch this worker holds in sending. Failures are recorded here; a
+    sent touch gets its message id and time, for the caller to record."""
     try:
         message = content.message_for(touch=touch, customer=customer, channel=channel, facts=facts)
         outcome = module.send(message, session)
@@ -674,24 +715,21 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
         logger.exception("touch %s failed", touch.pk)
         return _finish(touch, Touch.Status.FAILED, error=f"{type(error).__name__}: {error}")
     if outcome.waiting:
-        _finish(touch, Touch.Status.WAITING, message_id=outcome.message_id)
-        return str(Touch.Status.WAITING)
-    _record_sent(touch, outcome.message_id)
+        return _finish(touch, Touch.Status.WAITING, message_id=outcome.message_id)
+    touch.sent_at, touch.message_id = timezone.now(), outcome.message_id[:200]
     return str(Touch.Status.SENT)
 
 
-def _record_sent(touch: Touch, message_id: str) -> None:
+def _sent_params(touch: Touch) -> list:
+    return [Touch.Status.SENT, touch.sent_at, touch.message_id, touch.pk, Touch.Status.SENDING]
+
+
+def _record_sent(touch: Touch) -> None:
     """Sending -> sent with the provider's id; only from sending, so a touch the sweeper sent
     to review meanwhile keeps that verdict."""
-    sent_at = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE programs_touch SET status = %s, lease_expires_at = NULL, sent_at = %s,"
-            " message_id = %s WHERE id = %s AND status = %s",
-            [Touch.Status.SENT, sent_at, message_id[:200], touch.pk, Touch.Status.SENDING],
-        )
-    touch.status, touch.sent_at, touch.message_id = Touch.Status.SENT, sent_at, message_id[:200]
-    touch.lease_expires_at = None
+        cursor.execute(RECORD_SENT, _sent_params(touch))
+    touch.status, touch.lease_expires_at = Touch.Status.SENT, None
 
 
 def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> str | None:
