@@ -34,6 +34,12 @@ app.conf.update(
             "task": "customers.tasks.forget_stale_uploads_task",
             "schedule": crontab(hour=3, minute=15),
         },
+        # The dashboard's tallies: the page reads them instead of a million rows.
+        "refresh-ladder-tally": {
+            "task": "bonding.tasks.refresh_ladder_tally_task",
+            "schedule": 60.0,
+        },
+        "refresh-touch-tally": {"task": "bonding.tasks.refresh_touch_tally_task", "schedule": 60.0},
         "refresh-customer-values": {
             "task": "customers.tasks.refresh_values_task",
             "schedule": crontab(hour=2, minute=30),

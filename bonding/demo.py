@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
+from bonding import services as bonding_services
 from customers import ladder, queries, services
 from customers.models import (
     Account,
@@ -1622,6 +1623,7 @@ def seed_surveys(*, seed: int = 13) -> dict[str, int]:
     services.refresh_everyone(today=today)
     _date_moves_to_answers(marks)
     nps_services.rebuild_tallies()  # the answers were bulk-written, around the services
+    bonding_services.refresh_dashboard_tallies()  # the dashboard reads them, not the rows
     return {"invitations": len(answers), "responses": len(responses)}
 
 

@@ -37,3 +37,114 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# The dashboard's tallies. A million customers and millions of touches cannot be scanned on
+# every page view, so the org-wide and audience-wide figures are summed from these small
+# tables, which bonding.services keeps equal to the raw rows (tests compare them).
+
+
+class TouchTally(models.Model):
+    """Sent (or waiting) touches of one closed UTC day, per step, audience and whether the
+    customer is a prospect, with how many of them were answered. Live customers only."""
+
+    day = models.DateField()
+    step = models.ForeignKey("programs.Step", on_delete=models.CASCADE, related_name="+")
+    audience = models.CharField(max_length=10)
+    prospect = models.BooleanField()
+    sent = models.PositiveIntegerField()
+    responded = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "step", "audience", "prospect"], name="touchtally_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} step {self.step_id} {self.audience}: {self.sent} sent"
+
+
+class OwnerTouchTally(models.Model):
+    """The touch tally split by owner too, for one owner's dashboard (owner null: nobody)."""
+
+    day = models.DateField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    step = models.ForeignKey("programs.Step", on_delete=models.CASCADE, related_name="+")
+    audience = models.CharField(max_length=10)
+    prospect = models.BooleanField()
+    sent = models.PositiveIntegerField()
+    responded = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "day"], name="ownertouchtally_owner_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} owner {self.owner_id} step {self.step_id}: {self.sent} sent"
+
+
+class TouchStateTally(models.Model):
+    """Touches due within 7 days of the refresh (per channel), failed or for review, of live
+    customers per audience: the audience-wide counts, rebuilt every minute."""
+
+    audience = models.CharField(max_length=10)
+    status = models.CharField(max_length=10)
+    channel = models.CharField(max_length=10)
+    touches = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.audience} {self.status} {self.channel}: {self.touches}"
+
+
+class TouchDay(models.Model):
+    """How many sent or waiting touches a tallied day held, whoever they went to: a day whose
+    count has changed since (a touch deleted, a waiting touch done later) is tallied again."""
+
+    day = models.DateField(primary_key=True)
+    touches = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.touches}"
+
+
+class LadderTally(models.Model):
+    """Live customers per tier, audience and owner, with their lifetime value and share of
+    wallet summed and their recent tier moves; rebuilt every minute."""
+
+    tier = models.ForeignKey(
+        "customers.Tier", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    audience = models.CharField(max_length=10)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    customers = models.PositiveIntegerField()
+    lifetime_value = models.DecimalField(max_digits=20, decimal_places=2)
+    share_of_wallet_sum = models.DecimalField(max_digits=16, decimal_places=4)
+    share_of_wallet_count = models.PositiveIntegerField()
+    # Tier moves of these customers in the 30 days before the tally: up into this tier, and
+    # down out of it.
+    promoted_in = models.PositiveIntegerField(default=0)
+    demoted_out = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner"], name="laddertally_owner")]
+
+    def __str__(self) -> str:
+        return f"tier {self.tier_id} {self.audience} owner {self.owner_id}: {self.customers}"
+
+
+class TallyState(models.Model):
+    """How far the tallies are filled (one row)."""
+
+    # The touch tally holds every day before this one; later touches are read live.
+    touches_until = models.DateField(null=True, blank=True)
+    # Changes to tallied days after this moment have not been looked for yet.
+    touches_checked_at = models.DateTimeField(null=True, blank=True)
+    ladder_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"touches until {self.touches_until}, ladder at {self.ladder_at}"

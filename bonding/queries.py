@@ -1,14 +1,29 @@
-"""The dashboard's reads: each widget one or two SQL aggregates, whatever the data size."""
+"""The dashboard's reads: each widget one or two SQL aggregates, whatever the data size.
+
+Org-wide and audience-wide figures over a million customers and millions of touches are summed
+from small tallies (bonding.models, kept by bonding.services): the ladder's as of its last
+refresh (every minute), the touches' by closed day plus today's touches read live.
+"""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
+from bonding.models import (
+    LadderTally,
+    OwnerTouchTally,
+    TallyState,
+    TouchStateTally,
+    TouchTally,
+)
+from bonding.services import PROSPECT, SENT, day_start, utc_day
 from customers import queries as customer_queries
 from customers.models import Customer, FollowUp, Tier, TierChange
 from nps import queries as nps_queries
@@ -17,6 +32,8 @@ from nps.models import Invitation, Response
 from programs.models import Program, Step, Touch
 
 PERIODS = (30, 90, 365)
+ATTENTION_DAYS = 90
+MOVES_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -28,21 +45,53 @@ class Scope:
     owner: str = ""
     audience: str = ""
 
-    def customers(self) -> QuerySet[Customer]:
-        customers = customer_queries.visible_customers(self.user)
+    @cached_property
+    def now(self) -> datetime:
+        return timezone.now()
+
+    @cached_property
+    def owner_id(self) -> int | None:
+        """The owner filter's user id, looked up once (0 when no such user)."""
+        if not self.owner:
+            return None
+        users = get_user_model().objects.filter(username=self.owner)
+        return users.values_list("pk", flat=True).first() or 0
+
+    @cached_property
+    def sees_everyone(self) -> bool:
+        return customer_queries.sees_everyone(self.user)
+
+    def customer_filter(self) -> Q:
+        """The scope on a table with `owner` and `audience` columns (customers, tallies)."""
+        q = Q()
+        if not self.sees_everyone:
+            mine = customer_queries.is_account_manager(self.user)
+            q &= Q(owner_id=self.user.pk) if mine else Q(pk__in=[])
         if self.owner:
-            customers = customers.filter(owner__username=self.owner)
+            q &= Q(owner_id=self.owner_id)
         if self.audience:
-            customers = customers.filter(audience=self.audience)
-        return customers
+            q &= Q(audience=self.audience)
+        return q
+
+    def customers(self) -> QuerySet[Customer]:
+        return Customer.objects.filter(self.customer_filter(), deleted_at__isnull=True)
 
     @property
     def filtered(self) -> bool:
-        return bool(self.owner or self.audience) or not customer_queries.sees_everyone(self.user)
+        return bool(self.owner or self.audience) or not self.sees_everyone
+
+    @property
+    def one_owner(self) -> bool:
+        """One owner's customers (a few thousand): their touches are counted live."""
+        return bool(self.owner) or not self.sees_everyone
 
     @property
     def since(self):
-        return timezone.now() - timedelta(days=self.days)
+        return self.now - timedelta(days=self.days)
+
+
+def tally_state() -> TallyState:
+    return TallyState.objects.filter(pk=1).first() or TallyState()
 
 
 @dataclass
@@ -54,48 +103,65 @@ class Rung:
     promoted_in: int
     demoted_out: int
     lifetime_value: Decimal
-    share_of_wallet: float | None
+    share_of_wallet: Decimal | None
     width: float = 0.0
 
 
-def pyramid(scope: Scope) -> list[Rung]:
-    """Customers per rung, with moves in the last 30 days; widest rung at the bottom."""
-    customers = scope.customers()
-    per_tier = {
-        row["tier"]: row
-        for row in customers.values("tier")
-        .annotate(n=Count("id"), ltv=Sum("lifetime_value"), sow=Avg("share_of_wallet"))
-        .order_by()
-    }
-    month_ago = timezone.now() - timedelta(days=30)
-    changes = TierChange.objects.filter(changed_at__gte=month_ago)
-    if scope.filtered:
-        changes = changes.filter(customer__in=customers)
-    ins = dict(
-        changes.filter(direction="up").values("to_tier").annotate(n=Count("id"))
-        .order_by().values_list("to_tier", "n")
-    )  # fmt: skip
-    outs = dict(
-        changes.filter(direction="down").values("from_tier").annotate(n=Count("id"))
-        .order_by().values_list("from_tier", "n")
-    )  # fmt: skip
+def pyramid(scope: Scope, state: TallyState | None = None) -> list[Rung]:
+    """Live customers per rung, with moves in the last 30 days; widest rung at the bottom.
+    Read from the ladder tally once it has been filled, else counted live."""
+    state = state or tally_state()
+    if state.ladder_at is not None:
+        per_tier = {
+            row["tier"]: row
+            for row in LadderTally.objects.filter(scope.customer_filter())
+            .values("tier")
+            .annotate(n=Sum("customers"), ltv=Sum("lifetime_value"),
+                      sow=Sum("share_of_wallet_sum"), sow_n=Sum("share_of_wallet_count"),
+                      up=Sum("promoted_in"), down=Sum("demoted_out"))
+            .order_by()
+        }  # fmt: skip
+    else:
+        per_tier = _live_ladder(scope)
     rungs = []
     for tier in Tier.objects.order_by("-rank"):
         row = per_tier.get(tier.pk, {})
         rungs.append(
             Rung(
                 tier=tier,
-                count=row.get("n", 0),
-                promoted_in=ins.get(tier.pk, 0),
-                demoted_out=outs.get(tier.pk, 0),
+                count=row.get("n") or 0,
+                promoted_in=row.get("up") or 0,
+                demoted_out=row.get("down") or 0,
                 lifetime_value=row.get("ltv") or Decimal(0),
-                share_of_wallet=float(row["sow"]) if row.get("sow") is not None else None,
+                share_of_wallet=row["sow"] / row["sow_n"] if row.get("sow_n") else None,
             )
         )
     # Drawn as a pyramid: each rung's width grows towards the bottom, scaled by its count.
     for index, rung in enumerate(rungs):
         rung.width = 30 + 70 * (index + 1) / len(rungs) if rungs else 100
     return rungs
+
+
+def _live_ladder(scope: Scope) -> dict[int, dict]:
+    """The pyramid's figures from the raw rows (before the ladder tally's first refresh)."""
+    customers = scope.customers()
+    per_tier = {
+        row["tier"]: row
+        for row in customers.values("tier")
+        .annotate(n=Count("id"), ltv=Sum("lifetime_value"), sow=Sum("share_of_wallet"),
+                  sow_n=Count("share_of_wallet"))
+        .order_by()
+    }  # fmt: skip
+    changes = TierChange.objects.filter(
+        changed_at__gte=scope.now - timedelta(days=MOVES_DAYS), customer__in=customers
+    )
+    for direction, tier_field, key in (("up", "to_tier", "up"), ("down", "from_tier", "down")):
+        for tier, n in (
+            changes.filter(direction=direction).values(tier_field).annotate(n=Count("id"))
+            .order_by().values_list(tier_field, "n")
+        ):  # fmt: skip
+            per_tier.setdefault(tier, {})[key] = n
+    return per_tier
 
 
 @dataclass
@@ -149,22 +215,102 @@ class ProgramsWidget:
     due_next_week: dict[str, int]
     failed: int
     review: int
+    # The funnels count touches sent since then; the due, failed and review counts are as of
+    # `states_at` when read from the tally (None: counted now).
+    since: datetime | None = None
+    states_at: datetime | None = None
 
 
-def programs_widget(scope: Scope) -> ProgramsWidget:
-    touches = Touch.objects.all()
-    if scope.filtered:
-        touches = touches.filter(customer__in=scope.customers())
-    rows = (
-        touches.filter(sent_at__gte=scope.since, step__program__is_active=True)
-        .values("step")
-        .annotate(
-            sent=Count("id", filter=Q(status__in=["sent", "waiting"])),
-            responded=Count("id", filter=Q(responded_at__isnull=False)),
-        )
-        .order_by()
+@dataclass
+class TouchCounts:
+    """Sent (or waiting) touches of live customers in scope, per step and prospect-or-not:
+    in the period (sent, responded) and in the attention split's 90 days (sent)."""
+
+    rows: dict[tuple[int, bool], dict[str, int]]
+
+    def step(self, step_id: int) -> tuple[int, int]:
+        sent = responded = 0
+        for prospect in (False, True):
+            row = self.rows.get((step_id, prospect), {})
+            sent += row.get("sent", 0)
+            responded += row.get("responded", 0)
+        return sent, responded
+
+    def attention(self, *, prospect: bool) -> int:
+        return sum(row["attention"] for (_, p), row in self.rows.items() if p == prospect)
+
+
+def window_start(scope: Scope, days: int) -> datetime:
+    """The touches' windows are whole UTC days: "last 30 days" is today and the 30 before."""
+    return day_start(utc_day(scope.now) - timedelta(days=days))
+
+
+def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
+    """Two reads: the days the tally holds, and the later ones (today) live from the touches.
+    One owner's scope reads the owner tally."""
+    state = state or tally_state()
+    today = utc_day(scope.now)
+    period_start = utc_day(window_start(scope, scope.days))
+    attention_start = utc_day(window_start(scope, ATTENTION_DAYS))
+    # The tally holds the days before `until` (today, unless beat is late); the rest is live.
+    earliest = min(period_start, attention_start)
+    until = max(min(state.touches_until or earliest, today), earliest)
+    rows: dict[tuple[int, bool], dict[str, int]] = {}
+
+    def add(step: int, prospect: bool, **counts: int | None) -> None:
+        row = rows.setdefault((step, prospect), {"sent": 0, "responded": 0, "attention": 0})
+        for key, n in counts.items():
+            row[key] += n or 0
+
+    tally = (OwnerTouchTally if scope.one_owner else TouchTally).objects.filter(
+        scope.customer_filter()
     )
-    by_step = {row["step"]: row for row in rows}
+    in_period, in_attention = Q(day__gte=period_start), Q(day__gte=attention_start)
+    for row in (
+        tally.filter(day__gte=earliest, day__lt=until)
+        .values("step", "prospect")
+        .annotate(period_sent=Sum("sent", filter=in_period),
+                  period_responded=Sum("responded", filter=in_period),
+                  attention_sent=Sum("sent", filter=in_attention))
+        .order_by()
+    ):  # fmt: skip
+        add(row["step"], row["prospect"], sent=row["period_sent"],
+            responded=row["period_responded"], attention=row["attention_sent"])  # fmt: skip
+
+    period = Q(sent_at__gte=max(day_start(period_start), day_start(until)))
+    attention = Q(sent_at__gte=max(day_start(attention_start), day_start(until)))
+    touches = Touch.objects.filter(
+        sent_at__gte=day_start(until), status__in=SENT, customer__deleted_at__isnull=True
+    )
+    if scope.filtered:
+        touches = touches.filter(_on_customer(scope.customer_filter()))
+    for row in (
+        touches.annotate(prospect=Case(When(customer__tier__slug=PROSPECT, then=Value(True)),
+                                       default=Value(False)))
+        .values("step", "prospect")
+        .annotate(sent=Count("id", filter=period),
+                  responded=Count("id", filter=period & Q(responded_at__isnull=False)),
+                  attention=Count("id", filter=attention))
+        .order_by()
+    ):  # fmt: skip
+        add(row["step"], row["prospect"], sent=row["sent"], responded=row["responded"],
+            attention=row["attention"])  # fmt: skip
+    return TouchCounts(rows=rows)
+
+
+def _on_customer(q: Q) -> Q:
+    """A filter on customers' columns, applied through a touch's customer (one join)."""
+    children = [
+        _on_customer(child) if isinstance(child, Q) else (f"customer__{child[0]}", child[1])
+        for child in q.children
+    ]
+    return Q(*children, _connector=q.connector, _negated=q.negated)
+
+
+def programs_widget(
+    scope: Scope, counts: TouchCounts | None = None, state: TallyState | None = None
+) -> ProgramsWidget:
+    counts = counts or touch_counts(scope, state)
     funnels: dict[int, ProgramFunnel] = {}
     for step in (
         Step.objects.filter(program__is_active=True)
@@ -172,24 +318,51 @@ def programs_widget(scope: Scope) -> ProgramsWidget:
         .order_by("program__name", "program_id", "order")
     ):
         funnel = funnels.setdefault(step.program_id, ProgramFunnel(program=step.program, steps=[]))
-        row = by_step.get(step.pk, {})
-        sent, responded = row.get("sent", 0), row.get("responded", 0)
+        sent, responded = counts.step(step.pk)
         funnel.steps.append({"step": step, "sent": sent, "responded": responded,
                              "rate": responded / sent if sent else None})  # fmt: skip
-    now = timezone.now()
-    due = dict(
-        touches.filter(status="scheduled", due_at__lt=now + timedelta(days=7))
-        .values("channel").annotate(n=Count("id")).order_by().values_list("channel", "n")
-    )  # fmt: skip
-    trouble = touches.filter(status__in=["failed", "review"]).values("status").annotate(
-        n=Count("id")).order_by()  # fmt: skip
-    trouble = {row["status"]: row["n"] for row in trouble}
+    state = state or tally_state()
+    due, trouble = touch_states(scope, state)
     return ProgramsWidget(
         funnels=list(funnels.values()),
         due_next_week=due,
         failed=trouble.get("failed", 0),
         review=trouble.get("review", 0),
+        since=window_start(scope, scope.days),
+        states_at=state.ladder_at if _states_tallied(scope, state) else None,
     )
+
+
+def _states_tallied(scope: Scope, state: TallyState) -> bool:
+    return bool(scope.audience and not scope.one_owner and state.ladder_at is not None)
+
+
+def touch_states(scope: Scope, state: TallyState) -> tuple[dict[str, int], dict[str, int]]:
+    """Touches due in the next 7 days by channel; failed and for review. Everyone's and one
+    owner's are counted live, each from a small partial index of the touches (COUNT(*) needs
+    no column the index lacks); an audience's from the tally of the last refresh."""
+    if _states_tallied(scope, state):
+        due, trouble = {}, {}
+        for row in TouchStateTally.objects.filter(audience=scope.audience).values(
+            "status", "channel", "touches"
+        ):
+            if row["status"] == Touch.Status.SCHEDULED:
+                due[row["channel"]] = due.get(row["channel"], 0) + row["touches"]
+            else:
+                trouble[row["status"]] = trouble.get(row["status"], 0) + row["touches"]
+        return due, trouble
+    touches = Touch.objects.all()
+    if scope.filtered:
+        touches = touches.filter(_on_customer(scope.customer_filter()), customer__deleted_at=None)
+    due = dict(
+        touches.filter(status="scheduled", due_at__lt=scope.now + timedelta(days=7))
+        .values("channel").annotate(n=Count("*")).order_by().values_list("channel", "n")
+    )  # fmt: skip
+    trouble = dict(
+        touches.filter(status__in=["failed", "review"]).values("status").annotate(n=Count("*"))
+        .order_by().values_list("status", "n")
+    )  # fmt: skip
+    return due, trouble
 
 
 @dataclass
@@ -232,19 +405,13 @@ class AttentionSplit:
         return self.current / total if total else None
 
 
-def attention_split(scope: Scope) -> AttentionSplit:
-    touches = Touch.objects.filter(
-        sent_at__gte=timezone.now() - timedelta(days=90), status__in=["sent", "waiting"]
-    )
-    if scope.filtered:
-        touches = touches.filter(customer__in=scope.customers())
-    counts = touches.aggregate(
-        current=Count("id", filter=~Q(customer__tier__slug="prospect")),
-        prospects=Count("id", filter=Q(customer__tier__slug="prospect")),
-    )
+def attention_split(scope: Scope, counts: TouchCounts | None = None) -> AttentionSplit:
+    """Touches sent (or waiting) to live customers in the last 90 days, by whether the
+    customer is a prospect now."""
+    counts = counts or touch_counts(scope)
     return AttentionSplit(
-        current=counts["current"],
-        prospects=counts["prospects"],
+        current=counts.attention(prospect=False),
+        prospects=counts.attention(prospect=True),
         target_current_share=settings.TARGET_CURRENT_CUSTOMER_SHARE,
     )
 
@@ -257,15 +424,20 @@ class Dashboard:
     programs: ProgramsWidget
     value: ValueWidget
     attention: AttentionSplit
+    # When the ladder tally was last refreshed (None: counted live).
+    ladder_at: datetime | None = None
 
 
 def dashboard(scope: Scope) -> Dashboard:
     """Every widget of the marketer's dashboard for one scope."""
+    state = tally_state()
+    counts = touch_counts(scope, state)
     return Dashboard(
         scope=scope,
-        pyramid=pyramid(scope),
+        pyramid=pyramid(scope, state),
         nps=nps_widget(scope),
-        programs=programs_widget(scope),
+        programs=programs_widget(scope, counts, state),
         value=value_widget(scope),
-        attention=attention_split(scope),
+        attention=attention_split(scope, counts),
+        ladder_at=state.ladder_at,
     )
