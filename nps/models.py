@@ -103,7 +103,9 @@ class Response(models.Model):
             # With the id: newest first with ties (answers bulk-loaded at one moment) unsorted.
             models.Index(fields=["answered_at", "id"], name="response_answered_at_id"),
             models.Index(fields=["customer", "-answered_at"], name="response_customer_at"),
-            models.Index(fields=["category", "-answered_at"], name="response_category_at"),
+            models.Index(
+                fields=["category", "-answered_at", "-id"], name="response_category_at_id"
+            ),
         ]
 
     def __str__(self) -> str:
