@@ -229,7 +229,7 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
     live = list(
         Customer.objects.filter(pk__in=sample, deleted_at__isnull=True, owner__isnull=False)
         .select_related("owner")
-        .only("id", "last_name", "owner__id")
+        .only("id", "first_name", "last_name", "owner__id")
     )
     rng.shuffle(live)
     heavy = {
@@ -249,11 +249,26 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         (marketer, "/customers/?" + urlencode({"q": surnames[i % len(surnames)]}))
         for i in range(count + 1)
     ]
+    by_risk = [
+        (
+            marketer,
+            "/customers/?"
+            + urlencode({"q": surnames[i % len(surnames)], "ordering": "-churn_risk"}),
+        )
+        for i in range(count + 1)
+    ]
+    first_names = list(dict.fromkeys(c.first_name for c in live))
+    by_first_name = [
+        (marketer, "/customers/?" + urlencode({"q": first_names[i % len(first_names)]}))
+        for i in range(count + 1)
+    ]
     mine = [(client_for(user), "/customers/") for user in chosen_managers]
     my_day = [(client_for(user), "/my-day/") for user in chosen_managers]
     return [
         ("customer list, marketer: tier + risk band, by churn risk", filtered),
         ("customer list, marketer: search a surname", search),
+        ("customer list, marketer: search a surname, by churn risk", by_risk),
+        ("customer list, marketer: search a first name", by_first_name),
         ("customer list, account manager: own customers", mine),
         ("360 page (half of them the heaviest timelines)", detail),
         ("My day, account managers", my_day),

@@ -3,8 +3,8 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Case, Q, QuerySet, Value, When
-from django.db.models.functions import Collate, Concat, Upper
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Collate, Concat, Upper
 
 from customers.models import Account, Audience, BondStage, Customer, Relationship, Tier
 from customers.queries import with_open_complaints
@@ -15,10 +15,11 @@ RISK_BANDS = {"low": (0, 33), "medium": (34, 66), "high": (67, 100)}
 
 
 def name_keys() -> tuple:
-    """Surname and first name as the index customer_surname_search holds them.
+    """Surname and first name as the indexes customer_surname_search and
+    customer_first_name_search hold them.
 
     Upper case like the search's icontains; on PostgreSQL compared byte by byte (collation
-    "C"), where the customers whose surname begins with a word are one range of the index.
+    "C"), where the names beginning with a word are one range of an index.
     """
     surname, first_name = Upper("last_name"), Upper("first_name")
     if connection.vendor == "postgresql":
@@ -26,10 +27,10 @@ def name_keys() -> tuple:
     return surname, first_name
 
 
-def surname_starts_with(term: str) -> Q:
-    """Customers whose surname begins with `term` (on an alias `surname_key` of name_keys()).
+def begins_with(key: str, term: str) -> Q:
+    """Customers whose name `key` (an alias of one of name_keys()) begins with `term`.
 
-    In byte order the surnames beginning with a word are those from the word up to the word
+    In byte order the names beginning with a word are those from the word up to the word
     followed by the last code point: one range of the index. The word is upper-cased by the
     database, like the search's icontains, so these customers always match the search too.
     """
@@ -37,7 +38,17 @@ def surname_starts_with(term: str) -> Q:
     low, high = word, Concat(word, Value(chr(0x10FFFF)))
     if connection.vendor == "postgresql":
         low, high = Collate(low, "C"), Collate(high, "C")
-    return Q(surname_key__gte=low, surname_key__lte=high)
+    return Q(**{f"{key}__gte": low, f"{key}__lte": high})
+
+
+def sorted_by(*names: str) -> list:
+    """The order of name_keys(), but not the indexes' expressions: sorting the matches found by
+    the trigram indexes must not turn into a walk of every name in an index, which PostgreSQL
+    would pick for a rare word it guesses common."""
+    keys = [Concat(Upper(name), Value("")) for name in names]
+    if connection.vendor == "postgresql":
+        keys = [Collate(key, "C") for key in keys]
+    return [*keys, "id"]
 
 
 def owners(request=None) -> QuerySet:
@@ -148,58 +159,85 @@ class CustomerFilter(django_filters.FilterSet):
     def qs(self) -> QuerySet:
         queryset = super().qs
         if self.form.cleaned_data.get("ordering"):
-            # A stable tiebreak, so pages never repeat or skip rows.
-            return queryset.order_by(*queryset.query.order_by, "id")
+            return queryset.order_by(*self._chosen_order(queryset.query.order_by))
         if getattr(self, "search_terms", None):
             # Best match first, in one ORDER BY (exports and segments read it whole); the list
             # reads the same order group by group, see best_match_groups().
             surname, first_name = name_keys()
+            surname_first = ~self._begins("first_name_key") | self._begins("surname_key")
             return (
-                queryset.alias(surname_key=surname)
-                .alias(best_match=Case(When(self._best_match(), then=Value(0)), default=Value(1)))
-                .order_by("best_match", surname, first_name, "id")
+                queryset.alias(surname_key=surname, first_name_key=first_name)
+                .alias(
+                    best_match=Case(
+                        When(self._begins("surname_key"), then=Value(0)),
+                        When(self._begins("first_name_key"), then=Value(1)),
+                        default=Value(2),
+                    ),
+                    name_1=Case(When(surname_first, then=surname), default=first_name),
+                    name_2=Case(When(surname_first, then=first_name), default=surname),
+                )
+                .order_by("best_match", "name_1", "name_2", "id")
             )
         return queryset.order_by("-churn_risk", "id")
 
-    def _best_match(self) -> Q:
-        """Customers whose surname begins with one of the search words."""
+    def _chosen_order(self, fields) -> list:
+        """The sort the user chose, as expressions; the id as a stable tiebreak, so pages never
+        repeat or skip rows."""
+        keys = []
+        for field in fields:
+            name = field.lstrip("-")
+            # By name means by the keys of the index customer_surname_search.
+            expressions = list(name_keys()) if name == "last_name" else [F(name)]
+            if getattr(self, "search_terms", None):
+                # COALESCE(x, x) is x but not the indexes' x: a search sorts its matches, found
+                # by the trigram indexes, rather than walk a sort index until enough match,
+                # which PostgreSQL picks for a rare word it guesses common (seconds).
+                expressions = [Coalesce(e, e) for e in expressions]
+            keys += [e.desc() if field.startswith("-") else e.asc() for e in expressions]
+        return [*keys, "id"]
+
+    def _begins(self, key: str) -> Q:
+        """Customers whose name `key` begins with one of the search words."""
         condition = Q()
         for term in self.search_terms:
-            condition |= surname_starts_with(term)
+            condition |= begins_with(key, term)
         return condition
 
     def best_match_groups(self) -> list[QuerySet]:
         """The list's rows in the order of `qs`, as querysets to read one after the other.
 
         A search without a chosen sort lists first the customers whose surname begins with a
-        search word, then every other match, each group by name. Read as one sorted query, a
-        common surname (10,000 Ashtons) means fetching and sorting every match; as two, the
-        first page of a one-word search is ~50 entries of the index customer_surname_search,
-        and the other matches (few, or none read at all) are sorted only when a page gets there.
+        search word (by surname), then those whose first name does (by first name), then
+        every other match (by surname). Read as one sorted query, a common name (13,000
+        Ashtons) means fetching and sorting every match; as groups, the first page of a
+        one-word search is ~50 entries of the index customer_surname_search (or
+        customer_first_name_search), and the other matches are sorted only when a page gets
+        there.
         """
         matches = super().qs  # runs the filters, the search among them
         if self.form.cleaned_data.get("ordering") or not getattr(self, "search_terms", None):
             return [self.qs]
         surname, first_name = name_keys()
-        matches = matches.alias(surname_key=surname)
+        keys = {"surname_key": surname, "first_name_key": first_name}
+        matches = matches.alias(**keys)
+        by_surname, by_first_name = self._begins("surname_key"), self._begins("first_name_key")
         if len(self.search_terms) == 1:
-            # A surname beginning with the word contains it: the search's own conditions would
+            # A name beginning with the word contains it: the search's own conditions would
             # only make PostgreSQL guess too few rows and sort them all instead.
-            best = self.unsearched.alias(surname_key=surname)
-            best = best.filter(surname_starts_with(self.search_terms[0]))
-            best = best.order_by(surname, first_name, "id")
+            unsearched = self.unsearched.alias(**keys)
+            best = [
+                unsearched.filter(by_surname).order_by(surname, first_name, "id"),
+                unsearched.filter(by_first_name)
+                .exclude(by_surname)
+                .order_by(first_name, surname, "id"),
+            ]
         else:
-            # Several words match few customers: sorting them all beats walking the index.
-            best = matches.filter(self._best_match()).order_by(*self._sorted_by_name())
-        rest = matches.exclude(self._best_match()).order_by(*self._sorted_by_name())
-        return [best, rest]
-
-    @staticmethod
-    def _sorted_by_name() -> list:
-        # The order of name_keys(), but not the index's expressions: sorting the matches found
-        # by the trigram indexes must not turn into a walk of every name in the index, which
-        # PostgreSQL would pick for a rare word it guesses common.
-        keys = [Concat(Upper(name), Value("")) for name in ("last_name", "first_name")]
-        if connection.vendor == "postgresql":
-            keys = [Collate(key, "C") for key in keys]
-        return [*keys, "id"]
+            # Several words match few customers: sorting them all beats walking an index.
+            best = [
+                matches.filter(by_surname).order_by(*sorted_by("last_name", "first_name")),
+                matches.filter(by_first_name)
+                .exclude(by_surname)
+                .order_by(*sorted_by("first_name", "last_name")),
+            ]
+        rest = matches.exclude(by_surname).exclude(by_first_name)
+        return [*best, rest.order_by(*sorted_by("last_name", "first_name"))]

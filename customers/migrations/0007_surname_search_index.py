@@ -3,7 +3,7 @@ from django.db import migrations
 # A search lists first the customers whose surname begins with a search word, in name order.
 # This index serves that order and a surname's prefix as one range (byte order, so a prefix is
 # exactly a range), so the first page is read from ~50 index entries however common the name.
-# customers.filters.name_keys() builds the same expressions. PostgreSQL only: on SQLite the
+# customers.filters.name_keys() builds the same expressions (0008 adds the same for first names). PostgreSQL only: on SQLite the
 # same queries run without it.
 SQL = (
     "CREATE INDEX IF NOT EXISTS customer_surname_search ON customers_customer "

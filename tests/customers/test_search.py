@@ -25,7 +25,7 @@ def people(manager, other_manager):
         "abe": make(manager, "Abe", "ashton-Price"),  # case and a suffix do not matter
         "ann": make(other_manager, "Ann", "Ashton"),
         "mia": make(manager, "Mia", "Washton"),  # contains the word, does not begin with it
-        "ash": make(manager, "Ashtonia", "Brook"),  # a first name
+        "ash": make(manager, "Ashtonia", "Young"),  # a first name
         "kim": make(manager, "Kim", "Lee", email="kim.ashton@example.com"),
         "tom": make(manager, "Tom", "Dale", account=acme),
         "no": make(manager, "Nora", "Hart"),
@@ -55,9 +55,25 @@ def test_surnames_beginning_with_the_word_come_first_then_the_other_matches(peop
 
     assert names(pages[0]) == [
         "Ann Ashton", "Zoe Ashton", "Abe ashton-Price",  # surname begins with it, by name
-        "Ashtonia Brook", "Tom Dale", "Kim Lee", "Mia Washton",  # the rest, by name
+        "Ashtonia Young",  # first name begins with it
+        "Tom Dale", "Kim Lee", "Mia Washton",  # the rest, by surname
     ]  # fmt: skip
     assert pages[0] == whole  # the export and segments read the same order
+
+
+def test_first_names_beginning_with_the_word_come_next_by_first_name(manager, marketer):
+    for first, last in [
+        ("Hanna", "Ashton"),
+        ("Anna", "Brook"),
+        ("Kofi", "Annan"),
+        ("Ann", "Young"),
+    ]:
+        make(manager, first, last)
+
+    pages, whole = search(marketer, "q=ann")
+
+    assert names(pages[0]) == ["Kofi Annan", "Ann Young", "Anna Brook", "Hanna Ashton"]
+    assert pages[0] == whole
 
 
 def test_small_pages_list_every_match_once_in_the_same_order(people, marketer):
@@ -122,17 +138,37 @@ def test_the_search_page_runs_a_fixed_number_of_queries(
     client, people, marketer, manager, django_assert_max_num_queries
 ):
     client.force_login(marketer)
-    # session, user, roles, the form's tiers and owners, account ids, best matches, the rest
-    with django_assert_max_num_queries(8) as few:
+    # session, user, roles, the form's tiers and owners, account ids, the three groups
+    with django_assert_max_num_queries(9) as few:
         first = client.get("/customers/", {"q": "ashton"})
     for n in range(60):
         make(manager, f"P{n}", "Ashton")
 
     with django_assert_max_num_queries(len(few.captured_queries)):
         first = client.get("/customers/", {"q": "ashton"})
-    with django_assert_max_num_queries(len(few.captured_queries) + 2):  # + a group's count
+    with django_assert_max_num_queries(len(few.captured_queries) + 3):  # + the groups' counts
         second = client.get("/customers/", {"q": "ashton", "page": 2})
 
     assert first.content.decode().count("Ashton</a>") == 50
     assert "Mia Washton" in second.content.decode()
     assert "Best match first" in first.content.decode()
+
+
+def test_sorting_by_name_ignores_case_and_follows_the_first_name(manager, marketer):
+    for first, last in [("Eve", "Ellis"), ("Bo", "de Vries"), ("Al", "Dale"), ("Ada", "Dale")]:
+        make(manager, first, last, email=f"{first}@example.com".lower())
+
+    pages, _ = search(marketer, "ordering=name")
+    backwards, _ = search(marketer, "ordering=-name")
+
+    assert names(pages[0]) == ["Ada Dale", "Al Dale", "Bo de Vries", "Eve Ellis"]
+    assert names(backwards[0]) == names(pages[0])[::-1]
+
+
+def test_a_search_sorted_by_name_or_risk_keeps_every_match(people, marketer):
+    _, best = search(marketer, "q=ashton")
+
+    for ordering in ("name", "-churn_risk", "lifetime_value"):
+        pages, whole = search(marketer, f"q=ashton&ordering={ordering}", size=3)
+        assert [c for page in pages for c in page] == whole
+        assert sorted(c.pk for c in whole) == sorted(c.pk for c in best)
