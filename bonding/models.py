@@ -142,7 +142,8 @@ class TallyState(models.Model):
 
     # The touch tally holds every day before this one; later touches are read live.
     touches_until = models.DateField(null=True, blank=True)
-    # Changes to tallied days after this moment have not been looked for yet.
+    # Changes to tallied days after this moment have not been looked for yet; touches sent
+    # today before it are tallied too.
     touches_checked_at = models.DateTimeField(null=True, blank=True)
     ladder_at = models.DateTimeField(null=True, blank=True)
 

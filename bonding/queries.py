@@ -246,8 +246,8 @@ def window_start(scope: Scope, days: int) -> datetime:
 
 
 def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
-    """Two reads: the days the tally holds, and the later ones (today) live from the touches.
-    One owner's scope reads the owner tally."""
+    """Two reads: the tally (closed days, and today up to its last refresh), and the touches
+    sent since live. One owner's scope reads the owner tally."""
     state = state or tally_state()
     today = utc_day(scope.now)
     period_start = utc_day(window_start(scope, scope.days))
@@ -255,6 +255,11 @@ def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
     # The tally holds the days before `until` (today, unless beat is late); the rest is live.
     earliest = min(period_start, attention_start)
     until = max(min(state.touches_until or earliest, today), earliest)
+    # The refresh also tallies its own day up to the moment it ran: read live only after it.
+    tally_to, live_from = until, day_start(until)
+    checked = state.touches_checked_at
+    if state.touches_until == until and checked and utc_day(checked) == until:
+        tally_to, live_from = until + timedelta(days=1), checked
     rows: dict[tuple[int, bool], dict[str, int]] = {}
 
     def add(step: int, prospect: bool, **counts: int | None) -> None:
@@ -267,7 +272,7 @@ def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
     )
     in_period, in_attention = Q(day__gte=period_start), Q(day__gte=attention_start)
     for row in (
-        tally.filter(day__gte=earliest, day__lt=until)
+        tally.filter(day__gte=earliest, day__lt=tally_to)
         .values("step", "prospect")
         .annotate(period_sent=Sum("sent", filter=in_period),
                   period_responded=Sum("responded", filter=in_period),
@@ -277,10 +282,10 @@ def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
         add(row["step"], row["prospect"], sent=row["period_sent"],
             responded=row["period_responded"], attention=row["attention_sent"])  # fmt: skip
 
-    period = Q(sent_at__gte=max(day_start(period_start), day_start(until)))
-    attention = Q(sent_at__gte=max(day_start(attention_start), day_start(until)))
+    period = Q(sent_at__gte=max(day_start(period_start), live_from))
+    attention = Q(sent_at__gte=max(day_start(attention_start), live_from))
     touches = Touch.objects.filter(
-        sent_at__gte=day_start(until), status__in=SENT, customer__deleted_at__isnull=True
+        sent_at__gte=live_from, status__in=SENT, customer__deleted_at__isnull=True
     )
     if scope.filtered:
         touches = touches.filter(_on_customer(scope.customer_filter()))

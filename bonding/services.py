@@ -151,7 +151,8 @@ def refresh_touch_tally(*, now: datetime | None = None) -> int:
     """Tally every day closed since the last run (all of them, however long beat was down),
     and tally again each earlier day whose touches changed since: a touch answered, a waiting
     touch done (its sent_at moves to that moment), a touch deleted, a customer whose tier or
-    audience changed or who was deleted. Returns how many days were tallied."""
+    audience changed or who was deleted. Today is tallied up to now. Returns how many closed
+    days were tallied."""
     now = now or timezone.now()
     today = utc_day(now)
     first = today - timedelta(days=TALLY_DAYS)
@@ -174,6 +175,8 @@ def refresh_touch_tally(*, now: datetime | None = None) -> int:
         kept = dict(TouchDay.objects.filter(day__gte=first).values_list("day", "touches"))
         dirty.update(d for d in counts.keys() | kept.keys() if counts.get(d, 0) != kept.get(d, 0))
     _tally_days(sorted(day for day in dirty if first <= day < today))
+    # Today so far, again every run: the page reads live only what was sent since.
+    _tally_days([today], through=now)
     for model in (TouchTally, OwnerTouchTally, TouchDay):
         model.objects.filter(day__lt=first).delete()
     state.touches_until, state.touches_checked_at = today, now
@@ -195,13 +198,17 @@ def _day_ranges(days: list[date]) -> Q:
     return q
 
 
-def _tally_days(days: list[date]) -> None:
+def _tally_days(days: list[date], *, through: datetime | None = None) -> None:
     """Replace the tallies of these days with counts of their touches, in one read: the day's
-    total (TouchDay) and its splits come from the same snapshot."""
+    total (TouchDay) and its splits come from the same snapshot. With `through`, the one day
+    is tallied up to that moment only (today), and has no total."""
     if not days:
         return
+    sent = Touch.objects.filter(_day_ranges(days), status__in=SENT)
+    if through is not None:
+        sent = sent.filter(sent_at__lt=through)
     rows = (
-        Touch.objects.filter(_day_ranges(days), status__in=SENT)
+        sent
         .annotate(
             day=TruncDate("sent_at", tzinfo=UTC),
             prospect=Case(When(customer__tier__slug=PROSPECT, then=Value(True)),
@@ -236,6 +243,8 @@ def _tally_days(days: list[date]) -> None:
         model.objects.filter(day__in=days).delete()
     TouchTally.objects.bulk_create(org.values(), batch_size=2000)
     OwnerTouchTally.objects.bulk_create(owners, batch_size=2000)
+    if through is not None:
+        return
     TouchDay.objects.bulk_create(
         [TouchDay(day=day, touches=n) for day, n in totals.items()], batch_size=2000
     )

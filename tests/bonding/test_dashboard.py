@@ -169,8 +169,13 @@ def test_each_widget_shows_the_hand_counted_figures(scene, marketer):
     assert shown["attention"] == (4, 2)
     assert shown["top"] == [prospect.pk, client.pk, others.pk, nobody.pk]
 
+    # A touch sent after the refresh counts at once (read live), before the next refresh.
+    scene.touch(nobody, scene.steps[0], timezone.now())
+    again = figures(queries.dashboard(queries.Scope(user=marketer, days=30)))
+    assert again["funnels"]["Step 1"] == (3, 2) and again["attention"] == (4, 3)
+
     year = figures(queries.dashboard(queries.Scope(user=marketer, days=365, audience="b2b")))
-    assert year["funnels"] == {"Step 1": (2, 2), "Step 2": (1, 0)}
+    assert year["funnels"] == {"Step 1": (3, 2), "Step 2": (1, 0)}
     assert year["rungs"]["repeat"] == (1, 1, 0, Decimal("300.00"), Decimal("0.5"))
     assert year["trouble"] == (0, 1) and year["due"] == {}
 
