@@ -1,9 +1,12 @@
 """Every write of the programs app: enroll, dispatch, deliver, sweep, exit, unsubscribe."""
 
 import io
+import itertools
 import logging
 import random
+import re
 import secrets
+import weakref
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -624,9 +627,7 @@ def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | None) -> b
             params = [*_sent_params(unrecorded), *params]
         else:
             _record_sent(unrecorded)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        claimed = cursor.rowcount == 1
+    claimed = _run(sql, params) == 1
     if unrecorded is not None:
         unrecorded.status, unrecorded.lease_expires_at = Touch.Status.SENT, None
     return claimed
@@ -727,9 +728,34 @@ def _sent_params(touch: Touch) -> list:
 def _record_sent(touch: Touch) -> None:
     """Sending -> sent with the provider's id; only from sending, so a touch the sweeper sent
     to review meanwhile keeps that verdict."""
-    with connection.cursor() as cursor:
-        cursor.execute(RECORD_SENT, _sent_params(touch))
+    _run(RECORD_SENT, _sent_params(touch))
     touch.status, touch.lease_expires_at = Touch.Status.SENT, None
+
+
+# Statements of the delivery loop prepared on each PostgreSQL connection: {connection: {sql:
+# name}}. Weak keys: a closed connection takes its statements with it.
+_PREPARED: "weakref.WeakKeyDictionary[Any, dict[str, str]]" = weakref.WeakKeyDictionary()
+
+
+def _run(sql: str, params: list) -> int:
+    """Run one of the delivery loop's statements; returns how many rows it changed.
+
+    On PostgreSQL each is prepared once per connection: planning these small updates (on a
+    table with many indexes) took longer than running them.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return cursor.rowcount
+        names = _PREPARED.setdefault(connection.connection, {})
+        name = names.get(sql)
+        if name is None:
+            name = f"programs_delivery_{len(names)}"
+            numbers = itertools.count(1)
+            cursor.execute(f"PREPARE {name} AS " + re.sub("%s", lambda _: f"${next(numbers)}", sql))
+            names[sql] = name
+        cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+        return cursor.rowcount
 
 
 def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> str | None:
