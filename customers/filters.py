@@ -1,10 +1,14 @@
 """The customer list's search, filters and sort orders, shared by the pages and the API."""
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Collate, Concat, Upper
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from customers.models import Account, Audience, BondStage, Customer, Relationship, Tier
 from customers.queries import with_open_complaints
@@ -51,6 +55,24 @@ def sorted_by(*names: str) -> list:
     return [*keys, "id"]
 
 
+class PlainSelect(forms.Select):
+    """A select that writes its options itself: through Django's template for each option, the
+    200 account managers of the owner filter cost ~30 ms of every list page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, mark_safe(" selected") if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        attributes = flatatt(self.build_attrs(self.attrs, attrs))
+        return format_html('<select name="{}"{}>{}</select>', name, attributes, options)
+
+
 def owners(request=None) -> QuerySet:
     """The people who may own customers (django-filter passes the request)."""
     return (
@@ -67,10 +89,13 @@ class CustomerFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search")
     tier = django_filters.ModelChoiceFilter(
-        queryset=Tier.objects.all(), to_field_name="slug", empty_label="Any tier"
+        queryset=Tier.objects.all(),
+        to_field_name="slug",
+        empty_label="Any tier",
+        widget=PlainSelect,
     )
     owner = django_filters.ModelChoiceFilter(
-        queryset=owners, to_field_name="username", empty_label="Anyone"
+        queryset=owners, to_field_name="username", empty_label="Anyone", widget=PlainSelect
     )
     audience = django_filters.ChoiceFilter(choices=Audience.choices, empty_label="Any audience")
     relationship = django_filters.ChoiceFilter(

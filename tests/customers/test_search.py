@@ -5,7 +5,7 @@ from django.http import QueryDict
 
 from customers import queries, services
 from customers.filters import CustomerFilter
-from customers.models import Account, Customer
+from customers.models import Account, Customer, Tier
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +172,14 @@ def test_a_search_sorted_by_name_or_risk_keeps_every_match(people, marketer):
         pages, whole = search(marketer, f"q=ashton&ordering={ordering}", size=3)
         assert [c for page in pages for c in page] == whole
         assert sorted(c.pk for c in whole) == sorted(c.pk for c in best)
+
+
+def test_the_filter_form_keeps_the_choices_made_and_escapes_names(client, marketer, manager):
+    Tier.objects.create(rank=9, name="<b>Gold</b>", slug="gold", colour="#ffd700")
+    client.force_login(marketer)
+
+    content = client.get("/customers/", {"owner": "manager", "tier": "gold"}).content.decode()
+
+    assert '<option value="manager" selected>manager</option>' in content
+    assert '<option value="gold" selected>&lt;b&gt;Gold&lt;/b&gt;</option>' in content
+    assert '<option value="">Anyone</option>' in content
