@@ -88,9 +88,12 @@ class OwnerTouchTally(models.Model):
 
 class TouchStateTally(models.Model):
     """Touches due within 7 days of the refresh (per channel), failed or for review, of live
-    customers per audience: the audience-wide counts, rebuilt every minute."""
+    customers per audience and owner; rebuilt every minute."""
 
     audience = models.CharField(max_length=10)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
     status = models.CharField(max_length=10)
     channel = models.CharField(max_length=10)
     touches = models.PositiveIntegerField()

@@ -136,9 +136,10 @@ def refresh_ladder_tally(*, now: datetime | None = None) -> int:
     LadderTally.objects.bulk_create(rows.values(), batch_size=1000)
     TouchStateTally.objects.all().delete()
     TouchStateTally.objects.bulk_create(
-        TouchStateTally(audience=r["customer__audience"], status=r["status"],
-                        channel=r["channel"], touches=r["n"])
-        for r in touch_states(now=now).values("customer__audience", "status", "channel")
+        TouchStateTally(audience=r["customer__audience"], owner_id=r["customer__owner"],
+                        status=r["status"], channel=r["channel"], touches=r["n"])
+        for r in touch_states(now=now)
+        .values("customer__audience", "customer__owner", "status", "channel")
         .annotate(n=Count("*")).order_by()
     )  # fmt: skip
     state.ladder_at = now
