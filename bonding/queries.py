@@ -339,16 +339,16 @@ def programs_widget(
 
 
 def _states_tallied(scope: Scope, state: TallyState) -> bool:
-    return bool(scope.audience and not scope.one_owner and state.ladder_at is not None)
+    return state.ladder_at is not None
 
 
 def touch_states(scope: Scope, state: TallyState) -> tuple[dict[str, int], dict[str, int]]:
-    """Touches due in the next 7 days by channel; failed and for review. Everyone's and one
-    owner's are counted live, each from a small partial index of the touches (COUNT(*) needs
-    no column the index lacks); an audience's from the tally of the last refresh."""
+    """Touches of live customers due in the next 7 days by channel; failed and for review.
+    Read from the tally of the last refresh; before the first one, counted live, each from a
+    small partial index of the touches (COUNT(*) needs no column the index lacks)."""
     if _states_tallied(scope, state):
         due, trouble = {}, {}
-        for row in TouchStateTally.objects.filter(audience=scope.audience).values(
+        for row in TouchStateTally.objects.filter(scope.customer_filter()).values(
             "status", "channel", "touches"
         ):
             if row["status"] == Touch.Status.SCHEDULED:
@@ -356,9 +356,9 @@ def touch_states(scope: Scope, state: TallyState) -> tuple[dict[str, int], dict[
             else:
                 trouble[row["status"]] = trouble.get(row["status"], 0) + row["touches"]
         return due, trouble
-    touches = Touch.objects.all()
+    touches = Touch.objects.filter(customer__deleted_at=None)
     if scope.filtered:
-        touches = touches.filter(_on_customer(scope.customer_filter()), customer__deleted_at=None)
+        touches = touches.filter(_on_customer(scope.customer_filter()))
     due = dict(
         touches.filter(status="scheduled", due_at__lt=scope.now + timedelta(days=7))
         .values("channel").annotate(n=Count("*")).order_by().values_list("channel", "n")
