@@ -139,17 +139,19 @@ def generate_nps(
         cur.execute(
             f"""
             INSERT INTO nps_invitation (id, survey_id, customer_id, channel, token, sent_at,
-                expires_at, touch_id, emailed_at)
+                expires_at, touch_id, emailed_at, audience)
             SELECT {invitation_base} + g, {surveys}[1 + floor(3 * power(random(), 2))::int],
-                {base} + 1 + floor({n} * random())::bigint, channel,
+                x.customer_id, channel,
                 md5(random()::text || g::text), sent, sent + interval '30 days', NULL,
-                CASE WHEN channel = 'email' THEN sent END
+                CASE WHEN channel = 'email' THEN sent END, c.audience
             FROM (
                 SELECT g, {generate.pick(generate.CHANNELS, skew=3.0)} AS channel,
-                    now() - random() * interval '{days} days' AS sent
+                    now() - random() * interval '{days} days' AS sent,
+                    {base} + 1 + floor({n} * random())::bigint AS customer_id
                 FROM generate_series(1, {invitations}) AS g
                 OFFSET 0
             ) AS x
+            JOIN customers_customer AS c ON c.id = x.customer_id
             """
         )
         cur.execute(

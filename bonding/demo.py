@@ -1704,6 +1704,7 @@ def _invite(
                 sent_at=sent_at,
                 expires_at=sent_at + timedelta(days=survey.valid_days),
                 touch_id=touch.pk if touch else None,
+                audience=customer.audience,
             )
             mood, complaint = moods[customer.pk], complaints.get(customer.pk, "")
             answer = _answer(rng, invitation, customer, mood, complaint, now=now)

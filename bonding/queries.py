@@ -176,17 +176,22 @@ class NpsWidget:
 
 
 def nps_widget(scope: Scope) -> NpsWidget:
-    # Everyone's answers are read from the NPS tallies (counts, whatever the number of
-    # answers); a filtered scope counts its own customers' answers and invitations.
-    responses = invitations = None
-    if scope.filtered:
+    # Everyone's answers, or one audience's (the audience as answered and as invited), are
+    # read from the NPS tallies: counts, whatever the number of answers. One owner's
+    # customers (a few thousand) are counted from their own answers and invitations.
+    responses = invitations = audience = None
+    if scope.one_owner:
         customers = scope.customers()
         responses = Response.objects.filter(customer__in=customers)
         invitations = Invitation.objects.filter(customer__in=customers)
-    current = nps_queries.summary(responses_qs=responses, since=scope.since)
-    months = nps_queries.monthly(responses_qs=responses, months=12)
+    else:
+        audience = scope.audience or None
+    current = nps_queries.summary(responses_qs=responses, since=scope.since, audience=audience)
+    months = nps_queries.monthly(responses_qs=responses, months=12, audience=audience)
     trend = [(group.key, group.summary) for group in months if group.summary.responses]
-    rate = nps_queries.response_rate(since=scope.since, invitations_qs=invitations)
+    rate = nps_queries.response_rate(
+        since=scope.since, invitations_qs=invitations, audience=audience
+    )
     waiting = FollowUp.objects.filter(source__startswith="detractor:", done_at__isnull=True)
     if scope.filtered:
         waiting = waiting.filter(customer__in=scope.customers())

@@ -54,6 +54,8 @@ class Invitation(models.Model):
     emailed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the invitation e-mail went out (never twice)."
     )
+    # Denormalised when sent, so the response rate by audience is counted in the tallies.
+    audience = models.CharField(max_length=10, blank=True)
 
     class Meta:
         ordering = ["-sent_at", "-id"]
@@ -128,17 +130,20 @@ class FatigueSkip(models.Model):
 
 
 class DayTally(models.Model):
-    """How many answers gave each score, per survey and day (in the organization's time zone):
-    the NPS, its trend and its 0-10 spread add up these counts instead of every answer."""
+    """How many answers gave each score, per survey, audience and day (in the organization's
+    time zone): the NPS, its trend and its 0-10 spread add up these counts, not every answer."""
 
     day = models.DateField()
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    audience = models.CharField(max_length=10, blank=True, help_text="As on the answer.")
     score = models.PositiveSmallIntegerField()
     answers = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "survey", "score"], name="daytally_unique")
+            models.UniqueConstraint(
+                fields=["day", "survey", "audience", "score"], name="daytally_unique_audience"
+            )
         ]
 
     def __str__(self) -> str:
@@ -167,17 +172,20 @@ class GroupTally(models.Model):
 
 
 class InvitationTally(models.Model):
-    """Invitations sent per survey and day (in the organization's time zone), and how many of
-    them have been answered: the response rate without counting every invitation."""
+    """Invitations sent per survey, audience and day (in the organization's time zone), and how
+    many of them have been answered: the response rate without counting every invitation."""
 
     day = models.DateField()
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    audience = models.CharField(max_length=10, blank=True, help_text="As on the invitation.")
     invited = models.IntegerField(default=0)
     answered = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "survey"], name="invitationtally_unique")
+            models.UniqueConstraint(
+                fields=["day", "survey", "audience"], name="invitationtally_unique_audience"
+            )
         ]
 
     def __str__(self) -> str:

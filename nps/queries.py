@@ -145,29 +145,43 @@ def _is_month_start(since: datetime | None) -> bool:
 
 
 def summary(
-    *, responses_qs: QuerySet[Response] | None = None, since: datetime | None = None
+    *,
+    responses_qs: QuerySet[Response] | None = None,
+    since: datetime | None = None,
+    audience: str | None = None,
 ) -> score.Summary:
-    """NPS and margin of error of these answers (answered at or after `since`, when given)."""
-    return _from_distribution(distribution(responses_qs=responses_qs, since=since))
+    """NPS and margin of error of these answers (answered at or after `since`, and in
+    `audience` when answered, when given)."""
+    return _from_distribution(
+        distribution(responses_qs=responses_qs, since=since, audience=audience)
+    )
+
+
+def _in_audience(rows: QuerySet, audience: str | None) -> QuerySet:
+    return rows if audience is None else rows.filter(audience=audience)
 
 
 def distribution(
-    *, responses_qs: QuerySet[Response] | None = None, since: datetime | None = None
+    *,
+    responses_qs: QuerySet[Response] | None = None,
+    since: datetime | None = None,
+    audience: str | None = None,
 ) -> list[int]:
-    """How many answered 0, 1, ... 10 (at or after `since`, when given): eleven counts from one
-    grouped query (and, from the tallies, one more for a `since` inside a day)."""
+    """How many answered 0, 1, ... 10 (at or after `since`, and in `audience` when answered,
+    when given): eleven counts from one grouped query (and, from the tallies, one more for a
+    `since` inside a day)."""
     if not _tallied(responses_qs):
-        answers = responses_qs if since is None else responses_qs.filter(answered_at__gte=since)
+        answers = _in_audience(responses_qs, audience)
+        answers = answers if since is None else answers.filter(answered_at__gte=since)
         return _score_counts(answers)
-    tally = DayTally.objects.all()
+    tally = _in_audience(DayTally.objects.all(), audience)
     edge = [0] * 11
     if since is not None:
         day, day_starts = _first_whole_day(since)
         tally = tally.filter(day__gte=day)
         if since < day_starts:  # the rest of the day `since` falls in
-            edge = _score_counts(
-                Response.objects.filter(answered_at__gte=since, answered_at__lt=day_starts)
-            )
+            answers = Response.objects.filter(answered_at__gte=since, answered_at__lt=day_starts)
+            edge = _score_counts(_in_audience(answers, audience))
     counts = dict(
         tally.order_by().values_list("score").annotate(n=Sum("answers")).values_list("score", "n")
     )
@@ -182,17 +196,23 @@ def _score_counts(answers: QuerySet[Response]) -> list[int]:
 
 
 def grouped(
-    *, responses_qs: QuerySet[Response] | None = None, by: str, since: datetime | None = None
+    *,
+    responses_qs: QuerySet[Response] | None = None,
+    by: str,
+    since: datetime | None = None,
+    audience: str | None = None,
 ) -> list[Group]:
     """NPS per month, tier, audience, program or owner (of the answers given at or after
-    `since`, when given), from one grouped query (plus at most one query for the groups'
-    names). Months run in order, tiers up the ladder, the rest by size."""
+    `since`, and in `audience` when given, when given), from one grouped query (plus at most
+    one query for the groups' names). Months run in order, tiers up the ladder, the rest by
+    size."""
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-    if _tallied(responses_qs) and _is_month_start(since):
-        counted = _tallied_groups(by, since)
+    if _tallied(responses_qs) and _is_month_start(since) and (audience is None or by == "month"):
+        counted = _tallied_groups(by, since, audience)
     else:
         answers = Response.objects.all() if responses_qs is None else responses_qs
+        answers = _in_audience(answers, audience)
         if since is not None:
             answers = answers.filter(answered_at__gte=since)
         key = (
@@ -217,10 +237,12 @@ def grouped(
     return sorted(groups, key=lambda g: (-g.summary.responses, g.label))
 
 
-def _tallied_groups(by: str, since: datetime | None) -> list[tuple[Any, score.Summary]]:
+def _tallied_groups(
+    by: str, since: datetime | None, audience: str | None = None
+) -> list[tuple[Any, score.Summary]]:
     """(key, summary) per group from the tallies, keys typed as on the answers."""
     if by == "month":
-        tally = DayTally.objects.all()
+        tally = _in_audience(DayTally.objects.all(), audience)
         if since is not None:
             tally = tally.filter(day__gte=since.astimezone(organization_zone()).date())
         rows = (
@@ -287,15 +309,17 @@ def month_start(months: int = 12, today: date | None = None) -> datetime:
 
 
 def monthly(
-    *, responses_qs: QuerySet[Response] | None = None, months: int = 12, today: date | None = None
+    *,
+    responses_qs: QuerySet[Response] | None = None,
+    months: int = 12,
+    today: date | None = None,
+    audience: str | None = None,
 ) -> list[Group]:
     """NPS per month over the last `months` months (this one included), months without an
     answer included as empty groups."""
     first = _first_month(months=months, today=today)
-    found = {
-        group.key: group
-        for group in grouped(responses_qs=responses_qs, by="month", since=_day_start(first))
-    }
+    window = {"by": "month", "since": _day_start(first), "audience": audience}
+    found = {group.key: group for group in grouped(responses_qs=responses_qs, **window)}
     empty = score.summarize(promoters=0, passives=0, detractors=0)
     result = []
     for offset in range(months):
@@ -329,19 +353,25 @@ class ResponseRate:
 
 
 def response_rate(
-    *, since: datetime, invitations_qs: QuerySet[Invitation] | None = None
+    *,
+    since: datetime,
+    invitations_qs: QuerySet[Invitation] | None = None,
+    audience: str | None = None,
 ) -> ResponseRate:
-    """Invitations sent since `since` and how many of those were answered: from the tallies
-    for every invitation (plus the rest of the day `since` falls in), else in one query."""
+    """Invitations sent since `since` (to `audience` when given) and how many of those were
+    answered: from the tallies for every invitation (plus the rest of the day `since` falls
+    in), else in one query."""
     if invitations_qs is not None:
-        return _counted_rate(invitations_qs.filter(sent_at__gte=since))
+        return _counted_rate(_in_audience(invitations_qs, audience).filter(sent_at__gte=since))
     day, day_starts = _first_whole_day(since)
-    tallied = InvitationTally.objects.filter(day__gte=day).aggregate(
-        invitations=Sum("invited"), responses=Sum("answered")
-    )
+    tallied = (
+        _in_audience(InvitationTally.objects.filter(day__gte=day), audience)
+        .aggregate(invitations=Sum("invited"), responses=Sum("answered"))
+    )  # fmt: skip
     edge = ResponseRate(0, 0)
     if since < day_starts:
-        edge = _counted_rate(Invitation.objects.filter(sent_at__gte=since, sent_at__lt=day_starts))
+        invitations = Invitation.objects.filter(sent_at__gte=since, sent_at__lt=day_starts)
+        edge = _counted_rate(_in_audience(invitations, audience))
     return ResponseRate(
         invitations=(tallied["invitations"] or 0) + edge.invitations,
         responses=(tallied["responses"] or 0) + edge.responses,

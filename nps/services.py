@@ -112,13 +112,14 @@ def invite(
                 sent_at=now,
                 expires_at=now + timedelta(days=survey.valid_days),
                 touch_id=touch_id,
+                audience=customer.audience,
             )
         )
     Invitation.objects.bulk_create(outcome.invited)
     FatigueSkip.objects.bulk_create(skips)
     tallies = Tallies()
     for invitation in outcome.invited:
-        tallies.invitation(invitation.survey_id, invitation.sent_at, invited=1)
+        tallies.invitation(invitation, invited=1)
     tallies.save()
     return outcome
 
@@ -183,7 +184,7 @@ def record_response(
         tallies.answer(before, -1)
     tallies.answer(response, 1)
     if created:
-        tallies.invitation(invitation.survey_id, invitation.sent_at, answered=1)
+        tallies.invitation(invitation, answered=1)
     tallies.save()
 
     Customer.objects.filter(pk=customer.pk).update(nps_latest=score_value, nps_latest_at=now)
@@ -294,13 +295,13 @@ def forget_tallied(*, customer_id: int) -> None:
     for response in Response.objects.filter(customer_id=customer_id).only(*ANSWER_FIELDS):
         tallies.answer(response, -1)
     answered = Response.objects.filter(invitation=OuterRef("pk"))
-    rows = (
+    invitations = (
         Invitation.objects.filter(customer_id=customer_id)
         .annotate(was_answered=Exists(answered))
-        .values_list("survey_id", "sent_at", "was_answered")
+        .only("survey_id", "sent_at", "audience")
     )
-    for survey_id, sent_at, was_answered in rows:
-        tallies.invitation(survey_id, sent_at, invited=-1, answered=-int(was_answered))
+    for invitation in invitations:
+        tallies.invitation(invitation, invited=-1, answered=-int(invitation.was_answered))
     tallies.save()
 
 
@@ -344,20 +345,18 @@ class Tallies:
 
     def answer(self, response: Response, sign: int) -> None:
         day = tally_day(response.answered_at)
-        self.days[(day, response.survey_id, response.score)] += sign
+        self.days[(day, response.survey_id, response.audience or "", response.score)] += sign
         for grouping, key in group_keys(response).items():
             self.groups[(grouping, day.replace(day=1), key, response.score)] += sign
 
-    def invitation(
-        self, survey_id: int, sent_at: datetime, *, invited: int = 0, answered: int = 0
-    ) -> None:
-        day = tally_day(sent_at)
-        self.invited[(day, survey_id)] += invited
-        self.answered[(day, survey_id)] += answered
+    def invitation(self, invitation: Invitation, *, invited: int = 0, answered: int = 0) -> None:
+        key = (tally_day(invitation.sent_at), invitation.survey_id, invitation.audience or "")
+        self.invited[key] += invited
+        self.answered[key] += answered
 
     def save(self) -> None:
         _add_up(
-            DayTally, ["day", "survey_id", "score"], ["answers"],
+            DayTally, ["day", "survey_id", "audience", "score"], ["answers"],
             [(*key, n) for key, n in self.days.items() if n],
         )  # fmt: skip
         _add_up(
@@ -366,7 +365,7 @@ class Tallies:
         )  # fmt: skip
         keys = self.invited.keys() | self.answered.keys()
         _add_up(
-            InvitationTally, ["day", "survey_id"], ["invited", "answered"],
+            InvitationTally, ["day", "survey_id", "audience"], ["invited", "answered"],
             [(*key, self.invited[key], self.answered[key]) for key in keys
              if self.invited[key] or self.answered[key]],
         )  # fmt: skip
@@ -410,12 +409,12 @@ def rebuild_tallies(*, registry=django_apps) -> dict[str, int]:
     answers = response.objects.order_by()
     days = (
         answers.annotate(day=TruncDate("answered_at", tzinfo=zone))
-        .values("day", "survey_id", "score")
+        .values("day", "survey_id", "audience", "score")
         .annotate(n=Count("id"))
     )
     tallies["DayTally"].objects.bulk_create(
-        (tallies["DayTally"](day=row["day"], survey_id=row["survey_id"], score=row["score"],
-                             answers=row["n"]) for row in days.iterator()),
+        (tallies["DayTally"](day=row["day"], survey_id=row["survey_id"], audience=row["audience"],
+                             score=row["score"], answers=row["n"]) for row in days.iterator()),
         batch_size=2000,
     )  # fmt: skip
     month = TruncMonth("answered_at", tzinfo=zone, output_field=DateField())
@@ -439,11 +438,12 @@ def rebuild_tallies(*, registry=django_apps) -> dict[str, int]:
     sent = (
         invitation.objects.order_by()
         .annotate(day=TruncDate("sent_at", tzinfo=zone))
-        .values("day", "survey_id")
+        .values("day", "survey_id", "audience")
         .annotate(n=Count("id"), answered=Count("response"))
     )
     tallies["InvitationTally"].objects.bulk_create(
-        (tallies["InvitationTally"](day=row["day"], survey_id=row["survey_id"], invited=row["n"],
+        (tallies["InvitationTally"](day=row["day"], survey_id=row["survey_id"],
+                                    audience=row["audience"], invited=row["n"],
                                     answered=row["answered"]) for row in sent.iterator()),
         batch_size=2000,
     )  # fmt: skip

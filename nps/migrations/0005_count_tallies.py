@@ -1,17 +1,12 @@
 from django.db import migrations
 
 
-def count_tallies(apps, schema_editor):
-    from nps import services
-
-    services.rebuild_tallies(registry=apps)
-
-
 class Migration(migrations.Migration):
-    """Existing answers and invitations counted into the new tallies."""
+    """Existing answers and invitations were counted into the tallies here; 0009 counts them
+    again by audience, with the services' current shape, so this step no longer runs."""
 
     dependencies = [
         ("nps", "0004_tallies"),
     ]
 
-    operations = [migrations.RunPython(count_tallies, migrations.RunPython.noop)]
+    operations = []

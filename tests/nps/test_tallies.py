@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Customer
-from nps import queries, services
+from nps import queries, score, services
 from nps.models import DayTally, GroupTally, Invitation, InvitationTally, Response, Survey
 from tests.factories import person
 
@@ -19,7 +19,8 @@ def tally_rows() -> dict[str, set]:
     """Every tally row that counts something."""
     return {
         "days": set(
-            DayTally.objects.exclude(answers=0).values_list("day", "survey", "score", "answers")
+            DayTally.objects.exclude(answers=0)
+            .values_list("day", "survey", "audience", "score", "answers")
         ),
         "groups": set(
             GroupTally.objects.exclude(answers=0)
@@ -27,7 +28,7 @@ def tally_rows() -> dict[str, set]:
         ),
         "invitations": set(
             InvitationTally.objects.exclude(invited=0, answered=0).values_list(
-                "day", "survey", "invited", "answered"
+                "day", "survey", "audience", "invited", "answered"
             )
         ),
     }  # fmt: skip
@@ -45,6 +46,11 @@ def figures(responses, invitations, since) -> dict:
         "rate": queries.response_rate(since=since, invitations_qs=invitations),
         "rate_all": queries.response_rate(
             since=datetime(2000, 1, 1, tzinfo=UTC), invitations_qs=invitations
+        ),
+        "b2b": queries.summary(responses_qs=responses, since=since, audience="b2b"),
+        "b2b_months": queries.monthly(responses_qs=responses, audience="b2b"),
+        "retail_rate": queries.response_rate(
+            since=since, invitations_qs=invitations, audience="retail"
         ),
     }
 
@@ -143,3 +149,28 @@ def test_the_summary_endpoint_reads_a_fixed_number_of_queries(
         with django_assert_max_num_queries(6):
             response = client.get("/api/v1/nps/summary/", {"group_by": group_by})
         assert response.json()["responses"] == 5
+
+
+def test_the_dashboard_widget_reads_the_tallies_as_the_answers_say(
+    manager, other_manager, marketer, django_assert_max_num_queries
+):
+    from bonding.queries import Scope, nps_widget
+
+    a_mix_of_writes(manager, other_manager)
+
+    for audience in ("", "b2b", "retail"):
+        scope = Scope(user=marketer, days=30, audience=audience)
+        # Tallies, the rest of the first day from the rows, the waiting detractors, the group.
+        with django_assert_max_num_queries(8):
+            widget = nps_widget(scope)
+        kind = {"audience": audience} if audience else {}
+        answers = Response.objects.filter(answered_at__gte=scope.since, **kind)
+        assert widget.current == score.from_scores(list(answers.values_list("score", flat=True)))
+        sent = Invitation.objects.filter(sent_at__gte=scope.since, **kind)
+        answered = sent.filter(response__isnull=False).count()
+        assert widget.response_rate == score.response_rate(
+            responses=answered, invitations=sent.count()
+        )
+    everyone = nps_widget(Scope(user=marketer, days=365))
+    assert [month for month, _ in everyone.trend] == [f"{timezone.localdate():%Y-%m}"]
+    assert everyone.trend[0][1].responses == 5
