@@ -12,7 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, OrderBy, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
@@ -57,6 +58,14 @@ def _to_json(value):
     return value
 
 
+def _sorted_not_walked(field: str) -> OrderBy:
+    """`field` ("-" for descending) as an expression no index matches: COALESCE(x, x) is x, but
+    PostgreSQL then sorts the rows a filter found instead of walking the field's index until
+    enough match, which it picks for a rare search word it guesses common (seconds)."""
+    expression = Coalesce(F(field.lstrip("-")), F(field.lstrip("-")))
+    return expression.desc() if field.startswith("-") else expression.asc()
+
+
 class KeysetPagination(BasePagination):
     """`?cursor=` pages in (field, id) order; `?ordering=` picks the field among the allowed."""
 
@@ -65,7 +74,8 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
     # field name -> how to read a cursor value back from JSON
-    # Views offering more orderings name them in `keyset_orderings`.
+    # Views offering more orderings name them in `keyset_orderings`; views whose filters find
+    # rows through other indexes (a search) say so with `keyset_sorts_matches(request)`.
     orderings = {"id": whole}
     default_ordering = "id"
 
@@ -98,6 +108,8 @@ class KeysetPagination(BasePagination):
         if self.field == "id":
             forward = ["-id" if self.descending else "id"]
         order = [f[1:] if f.startswith("-") else f"-{f}" for f in forward] if backwards else forward
+        if getattr(view, "keyset_sorts_matches", None) and view.keyset_sorts_matches(request):
+            order = [_sorted_not_walked(f) for f in order]
         queryset = queryset.order_by(*order)
         if position is not None:
             value = position.get("v")

@@ -231,6 +231,25 @@ def test_walking_the_pages_gets_every_row_exactly_once(marketer_api, ordering):
     assert pages == 5
 
 
+@pytest.mark.parametrize("ordering", ["", "-churn_risk", "last_name"])
+def test_a_search_walks_its_matches_in_order_both_ways(marketer_api, ordering):
+    rows = [CustomerFactory(last_name=name) for name in ["Ashton", "Washton", "Ashby"] * 4]
+    for n, customer in enumerate(rows):
+        Customer.objects.filter(pk=customer.pk).update(churn_risk=n % 3)
+    matches = Customer.objects.filter(last_name__icontains="ashton")
+    expected = [c.pk for c in matches.order_by(ordering or "id", "id")]
+
+    url = f"/api/v1/customers/?search=ashton&page_size=3&ordering={ordering}"
+    ids, pages = walk(marketer_api, url)
+    last = marketer_api.get(url).json()
+    while last["next"]:
+        last = marketer_api.get(last["next"]).json()
+    back = marketer_api.get(last["previous"]).json()
+
+    assert ids == expected and pages == 3
+    assert [row["id"] for row in back["results"]] == expected[3:6]
+
+
 def test_rows_inserted_while_paging_are_neither_repeated_nor_skipping_others(marketer_api):
     rows = make_rows(10)
     first = marketer_api.get("/api/v1/customers/?page_size=4").json()
