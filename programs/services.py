@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Min, Q, QuerySet
+from django.db.models import F, Lookup, Min, Q, QuerySet
 from django.utils import timezone
 
 from customers import services as customer_services
@@ -184,6 +184,8 @@ class _Plan:
         self.zones: dict[str, Any] = {}
         self.customers: dict[tuple, Customer] = {}
         self.placed: dict[tuple, tuple[datetime, str, str, str]] = {}
+        # By the id of a kind's list of touches, which self.kinds keeps alive.
+        self.lines: dict[int, list[tuple[str, str]]] = {}
 
     def touches_for(
         self, customer: Enrollee, contract_ends_on, booked: Iterable[datetime]
@@ -199,6 +201,19 @@ class _Plan:
         if planned is None:
             planned = self.kinds[key] = self._work_out(customer, key)
         return planned
+
+    def copy_lines(self, planned: list[tuple]) -> list[tuple[str, str]]:
+        """The touches of a kind as COPY lines around the enrollment and customer ids:
+        [(between, after)], formatted once per kind."""
+        lines = self.lines.get(id(planned))
+        if lines is None:
+            created = self.now.isoformat()
+            lines = self.lines[id(planned)] = [
+                (f"\t{step_id}\t", f"\t1\t{due.isoformat()}\t{channel}\t{status}\t0"
+                                   f"\t{_copy_text(error)}\t\\N\t\\N\t\t\\N\t{created}\n")
+                for step_id, due, channel, status, error in planned
+            ]  # fmt: skip
+        return lines
 
     def _work_out(self, row: Enrollee, key: tuple) -> list[tuple]:
         *alike, contract_ends_on, booked = key
@@ -258,7 +273,7 @@ def _enroll_batch(
     ids = [c.id for c in batch]
     previous: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     for customer_id, status, enrolled_at in Enrollment.objects.filter(
-        program=program, customer_id__in=ids
+        _of_customers(ids), program=program
     ).values_list("customer_id", "status", "enrolled_at"):
         previous[customer_id].append((status, enrolled_at))
     ready = []
@@ -279,7 +294,7 @@ def _enroll_batch(
     ready_ids = [c.id for c in ready]
     contract_ends = dict(
         Contract.objects.filter(
-            customer_id__in=ready_ids,
+            _of_customers(ready_ids),
             ends_on__gte=now.date(),
             renewal_status=Contract.Renewal.PENDING,
         )
@@ -290,43 +305,35 @@ def _enroll_batch(
     )
     others = _scheduled_times(ready_ids, since=now - plan.cap.period)
 
-    def touch_rows(enrollment_ids: list[int]) -> list[tuple]:
-        rows = []
-        for customer, enrollment_id in zip(ready, enrollment_ids, strict=True):
-            for step_id, due, channel, status, error in plan.touches_for(
-                customer, contract_ends.get(customer.id), others.get(customer.id, ())
-            ):
-                rows.append((enrollment_id, step_id, customer.id, due, channel, status, error))
-        return rows
-
+    planned = [
+        plan.touches_for(customer, contract_ends.get(customer.id), others.get(customer.id, ()))
+        for customer in ready
+    ]
     if connection.vendor == "postgresql":
         enrollment_ids = _new_ids(Enrollment, len(ready))
-        rows = touch_rows(enrollment_ids)
-        writer.write(program.pk, list(zip(enrollment_ids, ready_ids, strict=True)), rows, now)
+        lines = [
+            f"{enrollment_id}{between}{customer_id}{after}"
+            for customer_id, enrollment_id, touches in zip(
+                ready_ids, enrollment_ids, planned, strict=True
+            )
+            for between, after in plan.copy_lines(touches)
+        ]
+        writer.write(program.pk, list(zip(enrollment_ids, ready_ids, strict=True)), lines, now)
+        outcome.touches += len(lines)
     else:
         with transaction.atomic():
             made = Enrollment.objects.bulk_create(
                 [Enrollment(program=program, customer_id=pk, enrolled_at=now) for pk in ready_ids]
             )
-            rows = touch_rows([e.pk for e in made])
-            Touch.objects.bulk_create(
-                [
-                    Touch(
-                        enrollment_id=e,
-                        step_id=s,
-                        customer_id=c,
-                        due_at=d,
-                        channel=ch,
-                        status=st,
-                        last_error=error,
-                        created_at=now,
-                    )
-                    for e, s, c, d, ch, st, error in rows
-                ],  # fmt: skip
-                batch_size=2000,
-            )
+            rows = [
+                Touch(enrollment_id=e.pk, step_id=step_id, customer_id=e.customer_id, due_at=due,
+                      channel=channel, status=status, last_error=error, created_at=now)
+                for e, touches in zip(made, planned, strict=True)
+                for step_id, due, channel, status, error in touches
+            ]  # fmt: skip
+            Touch.objects.bulk_create(rows, batch_size=2000)
+        outcome.touches += len(rows)
     outcome.enrolled += len(ready)
-    outcome.touches += len(rows)
 
 
 def _new_ids(model, count: int) -> list:
@@ -374,24 +381,16 @@ class _Writer:
 
 
 def _copy_batch(
-    program_id: int, enrollments: list, touches: list, now: datetime, *, background: bool = False
+    program_id: int, enrollments: list, touches: list[str], now: datetime, *, background=False
 ) -> None:
-    """Write enrollments [(id, customer id)] and their touches [(enrollment id, step, customer,
-    due at, channel, status, last error)] in one transaction, with PostgreSQL's COPY."""
+    """Write enrollments [(id, customer id)] and their touches (lines of COPY's text format)
+    in one transaction, with PostgreSQL's COPY."""
     active = Enrollment.Status.ACTIVE
     created = now.isoformat()
     enrollment_lines = "".join(
         f"{pk}\t{program_id}\t{customer_id}\t{created}\t{active}\t\t\\N\n"
         for pk, customer_id in enrollments
     )
-    stamps: dict[datetime, str] = {}
-    touch_lines = []
-    for e, s, c, due, channel, status, error in touches:
-        stamp = stamps.get(due)
-        if stamp is None:
-            stamp = stamps[due] = due.isoformat()
-        touch_lines.append(f"{e}\t{s}\t{c}\t1\t{stamp}\t{channel}\t{status}\t0\t{_copy_text(error)}"
-                           f"\t\\N\t\\N\t\t\\N\t{created}\n")  # fmt: skip
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.copy_expert(
@@ -402,7 +401,7 @@ def _copy_batch(
             )
             cursor.copy_expert(
                 f"COPY programs_touch ({', '.join(TOUCH_COLUMNS)}) FROM STDIN",
-                io.StringIO("".join(touch_lines)),
+                io.StringIO("".join(touches)),
             )
     finally:
         if background:
@@ -454,10 +453,32 @@ def _scheduled_times(customer_ids: list[int], *, since: datetime) -> dict[int, l
     """Every counted touch time of these customers from `since` on, across all programs."""
     times: dict[int, list[datetime]] = defaultdict(list)
     for customer_id, due in Touch.objects.filter(
-        customer_id__in=customer_ids, status__in=COUNTED, due_at__gte=since
+        _of_customers(customer_ids), status__in=COUNTED, due_at__gte=since
     ).values_list("customer_id", "due_at"):
         times[customer_id].append(due)
     return times
+
+
+class _AnyOf(Lookup):
+    """`column = ANY(array)`: one parameter for thousands of ids."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return self.rhs
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+
+
+def _of_customers(ids: list[int]) -> Q | Lookup:
+    """Rows of these customers. On PostgreSQL as one array: the ORM prepares each value of an
+    IN list one by one, which took a tenth of a second for each batch of enrollments."""
+    if connection.vendor == "postgresql":
+        return _AnyOf(F("customer_id"), ids)
+    return Q(customer_id__in=ids)
 
 
 @transaction.atomic
