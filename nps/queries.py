@@ -390,7 +390,10 @@ def response_rate(
 
 
 def _counted_rate(invitations: QuerySet[Invitation]) -> ResponseRate:
-    counts = invitations.order_by().aggregate(invitations=Count("id"), responses=Count("response"))
+    # The answer's invitation_id, not its id: its unique index answers without the table.
+    counts = invitations.order_by().aggregate(
+        invitations=Count("id"), responses=Count("response__invitation")
+    )
     return ResponseRate(invitations=counts["invitations"], responses=counts["responses"])
 
 
