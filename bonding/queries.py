@@ -5,6 +5,7 @@ from small tallies (bonding.models, kept by bonding.services): the ladder's as o
 refresh (every minute), the touches' by closed day plus today's touches read live.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ from functools import cached_property
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
 from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
@@ -438,8 +440,27 @@ class Dashboard:
     ladder_at: datetime | None = None
 
 
+@contextmanager
+def one_snapshot():
+    """Every read of the page sees the same moment: else a tally refresh that commits between
+    two of them would count the touches of its last minute twice, in the tally and live."""
+    if connection.in_atomic_block:  # a caller's transaction (tests) decides
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield  # SQLite: one transaction reads one snapshot
+
+
 def dashboard(scope: Scope) -> Dashboard:
     """Every widget of the marketer's dashboard for one scope."""
+    with one_snapshot():
+        return _dashboard(scope)
+
+
+def _dashboard(scope: Scope) -> Dashboard:
     state = tally_state()
     counts = touch_counts(scope, state)
     return Dashboard(

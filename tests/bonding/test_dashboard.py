@@ -287,3 +287,17 @@ def test_removed_rows_leave_the_tallies(scene, marketer):
     shown = figures(queries.dashboard(queries.Scope(user=marketer, days=365)))
     assert shown["funnels"] == {"Step 1": (1, 1)}
     assert shown["rungs"]["prospect"][3] == Decimal("1000.50")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_reads_one_snapshot_outside_a_test_transaction(manager, other_manager, marketer):
+    scene = Scene(manager, other_manager)
+    services.refresh_dashboard_tallies()
+
+    with CaptureQueriesContext(connection) as run:
+        board = queries.dashboard(queries.Scope(user=marketer, days=365))
+
+    first = [query["sql"] for query in run.captured_queries[:2]]
+    assert first[0] == "BEGIN" and "REPEATABLE READ READ ONLY" in first[1]
+    assert figures(board) == raw_figures(queries.Scope(user=marketer, days=365))
+    assert figures(board)["top"][0] == scene.customers[0].pk
