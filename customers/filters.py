@@ -14,6 +14,9 @@ from customers.models import Account, Audience, BondStage, Customer, Relationshi
 from customers.queries import with_open_complaints
 from customers.roles import ACCOUNT_MANAGERS
 
+# The list's sorts whose indexes run (-field, id); the others run (field, id).
+DESCENDING_INDEXES = {"churn_risk", "lifetime_value", "predicted_value_12m"}
+
 # Churn risk bands as the list shows them: where to look first.
 RISK_BANDS = {"low": (0, 33), "medium": (34, 66), "high": (67, 100)}
 
@@ -206,11 +209,11 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.order_by("-churn_risk", "id")
 
     def _chosen_order(self, fields) -> list:
-        """The sort the user chose, as expressions; the id as a stable tiebreak, so pages never
-        repeat or skip rows."""
-        keys = []
+        """The sort the user chose, as expressions, and the id as a stable tiebreak, so pages
+        never repeat or skip rows."""
+        keys, tiebreak = [], "id"
         for field in fields:
-            name = field.lstrip("-")
+            name, descending = field.lstrip("-"), field.startswith("-")
             # By name means by the keys of the index customer_surname_search.
             expressions = list(name_keys()) if name == "last_name" else [F(name)]
             if getattr(self, "search_terms", None):
@@ -218,8 +221,12 @@ class CustomerFilter(django_filters.FilterSet):
                 # by the trigram indexes, rather than walk a sort index until enough match,
                 # which PostgreSQL picks for a rare word it guesses common (seconds).
                 expressions = [Coalesce(e, e) for e in expressions]
-            keys += [e.desc() if field.startswith("-") else e.asc() for e in expressions]
-        return [*keys, "id"]
+            keys += [e.desc() if descending else e.asc() for e in expressions]
+            # The id runs the way the field's index reads, forwards or backwards: the other way,
+            # 400,000 prospects tied at a lifetime value of 0 would be sorted by id first.
+            if descending != (name in DESCENDING_INDEXES):
+                tiebreak = "-id"
+        return [*keys, tiebreak]
 
     def _begins(self, key: str) -> Q:
         """Customers whose name `key` begins with one of the search words."""

@@ -222,6 +222,11 @@ class Customer(models.Model):
                 name="customer_value",
                 condition=Q(deleted_at__isnull=True),
             ),
+            models.Index(
+                fields=["-predicted_value_12m", "id"],
+                name="customer_predicted_value",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["owner", "-lifetime_value", "id"], name="customer_owner_value"),
             models.Index(fields=["updated_at", "id"], name="customer_updated_id"),
             models.Index(fields=["phone"], name="customer_phone", condition=~Q(phone="")),

@@ -183,3 +183,22 @@ def test_the_filter_form_keeps_the_choices_made_and_escapes_names(client, market
     assert '<option value="manager" selected>manager</option>' in content
     assert '<option value="gold" selected>&lt;b&gt;Gold&lt;/b&gt;</option>' in content
     assert '<option value="">Anyone</option>' in content
+
+
+@pytest.mark.parametrize(
+    "ordering", ["lifetime_value", "-lifetime_value", "churn_risk", "predicted_value_12m"]
+)
+def test_sorts_with_ties_page_through_everyone_once(manager, marketer, ordering):
+    people = [make(manager, f"P{n}", "Tied") for n in range(7)]
+    for n, customer in enumerate(people):
+        Customer.objects.filter(pk=customer.pk).update(
+            lifetime_value=n % 2, churn_risk=n % 3, predicted_value_12m=n % 2
+        )
+
+    pages, whole = search(marketer, f"ordering={ordering}", size=2)
+    field = ordering.lstrip("-")
+    values = [getattr(Customer.objects.get(pk=c.pk), field) for c in whole]
+
+    assert [c for page in pages for c in page] == whole
+    assert sorted(c.pk for c in whole) == sorted(c.pk for c in people)
+    assert values == sorted(values, reverse=ordering.startswith("-"))
