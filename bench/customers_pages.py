@@ -262,10 +262,17 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         (marketer, "/customers/?" + urlencode({"q": first_names[i % len(first_names)]}))
         for i in range(count + 1)
     ]
+    sorts = ["-lifetime_value", "lifetime_value", "-predicted_value_12m", "predicted_value_12m"]
+    sorts += ["churn_risk", "name", "-name", "-updated_at"]
+    sorted_by = [
+        (marketer, "/customers/?" + urlencode({"ordering": sorts[i % len(sorts)]}))
+        for i in range(count + 1)
+    ]
     mine = [(client_for(user), "/customers/") for user in chosen_managers]
     my_day = [(client_for(user), "/my-day/") for user in chosen_managers]
     return [
         ("customer list, marketer: tier + risk band, by churn risk", filtered),
+        ("customer list, marketer: every other sort (value, name, last change)", sorted_by),
         ("customer list, marketer: search a surname", search),
         ("customer list, marketer: search a surname, by churn risk", by_risk),
         ("customer list, marketer: search a first name", by_first_name),
