@@ -251,8 +251,7 @@ def _tallied_groups(
             .annotate(**_tallied_counts())
             .order_by("month")
         )
-        rows = [{**row, "group_key": row["month"]} for row in rows]
-        return [(row["group_key"], _summarize(row)) for row in rows if _summarize(row).responses]
+        return [(row["month"], _summarize(row)) for row in rows if _summarize(row).responses]
     tally = GroupTally.objects.filter(grouping=by)
     if since is not None:
         tally = tally.filter(month__gte=since.astimezone(organization_zone()).date())
