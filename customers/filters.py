@@ -2,7 +2,9 @@
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Collate, Concat, Upper
@@ -10,6 +12,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from customers.contact import normalize_phone
 from customers.models import Account, Audience, BondStage, Customer, Relationship, Tier
 from customers.queries import with_open_complaints
 from customers.roles import ACCOUNT_MANAGERS
@@ -141,6 +144,7 @@ class CustomerFilter(django_filters.FilterSet):
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Every word must match somewhere: "ann lee" finds Ann Lee, not every Ann.
         self.search_terms = value.split()[:5]
+        words = Q()
         for term in self.search_terms:
             # A list, not a subquery: inside the OR a subquery makes PostgreSQL guess half the
             # table matches and walk the churn-risk index instead of the trigram indexes.
@@ -151,14 +155,20 @@ class CustomerFilter(django_filters.FilterSet):
                     Q(name__istartswith=term) | Q(name__icontains=f" {term}")
                 ).values_list("id", flat=True)[:50]
             )
-            queryset = queryset.filter(
+            words &= (
                 Q(first_name__icontains=term)
                 | Q(last_name__icontains=term)
                 | Q(email__icontains=term)
                 | Q(phone__icontains=term)
                 | Q(account_id__in=accounts)
             )
-        return queryset
+        # A phone number as people write it, "(415) 555-2671" or "020 7946 0018", is stored
+        # in E.164 (+14155552671): look it up in that form too.
+        try:
+            phone = normalize_phone(value, region=settings.PHONE_REGION)
+        except ValidationError:
+            phone = ""
+        return queryset.filter(words | Q(phone=phone) if phone else words)
 
     def by_risk(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         low, high = RISK_BANDS[value]

@@ -202,3 +202,18 @@ def test_sorts_with_ties_page_through_everyone_once(manager, marketer, ordering)
     assert [c for page in pages for c in page] == whole
     assert sorted(c.pk for c in whole) == sorted(c.pk for c in people)
     assert values == sorted(values, reverse=ordering.startswith("-"))
+
+
+def test_a_phone_number_is_found_as_people_write_it(client, manager, marketer, settings):
+    settings.PHONE_REGION = "US"
+    make(manager, "Ann", "Lee", phone="+14155552671")
+    make(manager, "Bob", "Lee", phone="+14155550100")
+    client.force_login(marketer)
+
+    written = client.get("/customers/", {"q": "(415) 555-2671"}).content.decode()
+    digits = client.get("/customers/", {"q": "4155552671"}).content.decode()
+    part = client.get("/customers/", {"q": "555"}).content.decode()
+
+    assert "Ann Lee" in written and "Bob Lee" not in written
+    assert "Ann Lee" in digits and "Bob Lee" not in digits
+    assert "Ann Lee" in part and "Bob Lee" in part
