@@ -84,7 +84,7 @@ class Scope:
 
     @property
     def one_owner(self) -> bool:
-        """One owner's customers (a few thousand): their touches are counted live."""
+        """One owner's customers (a few thousand), not everyone's or an audience's."""
         return bool(self.owner) or not self.sees_everyone
 
     @property
