@@ -241,8 +241,8 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         flush=True,
     )
     detail_customers = live[:1] + [heavy[pk] for pk, _ in heaviest] + live[1:]
-    # Each opened by its owner, the account manager (customers without an owner are left out:
-    # their 360 page fails, see the report).
+    # Each opened by its owner, the account manager (customers without an owner have nobody
+    # to open them as a manager; marketers see them, test_pages covers that page).
     detail = [(client_for(c.owner), f"/customers/{c.pk}/") for c in detail_customers[: count + 1]]
     surnames = list(dict.fromkeys(c.last_name for c in live))
     search = [
