@@ -251,17 +251,18 @@ def _tallied_groups(
             .annotate(**_tallied_counts())
             .order_by("month")
         )
-        return [(row["month"], _summarize(row)) for row in rows if _summarize(row).responses]
+        counted = [(row["month"], _summarize(row)) for row in rows]
+        return [(month, summary) for month, summary in counted if summary.responses]
     tally = GroupTally.objects.filter(grouping=by)
     if since is not None:
         tally = tally.filter(month__gte=since.astimezone(organization_zone()).date())
     rows = tally.order_by().values("key").annotate(**_tallied_counts()).order_by("key")
     typed = int if by in ("program", "owner") else str
-    return [
-        (typed(row["key"]) if row["key"] else _empty_key(by), _summarize(row))
-        for row in rows
-        if _summarize(row).responses
+    counted = [
+        (typed(row["key"]) if row["key"] else _empty_key(by), _summarize(row)) for row in rows
     ]
+    # Groups whose answers all moved elsewhere keep rows of zeros: they are not groups.
+    return [(key, summary) for key, summary in counted if summary.responses]
 
 
 def _whole_months(since: datetime | None, audience: str | None) -> QuerySet[GroupTally]:
