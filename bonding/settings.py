@@ -224,6 +224,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(VAR_DIR / "broker" / "out"),
         "processed_folder": str(VAR_DIR / "broker" / "processed"),
         "store_processed": False,
+        # Without it the exchange table lands in a `control/` folder of the working directory.
+        "control_folder": str(VAR_DIR / "broker" / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -241,7 +243,7 @@ def _embedded_folders() -> list[Path]:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         folders.append(Path(DATABASES["default"]["NAME"]).parent)
     if CELERY_BROKER_URL.startswith("filesystem://"):
-        folders += [VAR_DIR / "broker" / "out", VAR_DIR / "broker" / "processed"]
+        folders += [VAR_DIR / "broker" / name for name in ("out", "processed", "control")]
     return folders
 
 
