@@ -601,7 +601,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--setups",
-        default="2:100,2:50,1:100",
+        default="2:100,2:200,2:50,1:100",
         help="worker set-ups, concurrency:DELIVERY_BATCH_SIZE, comma-separated",
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
