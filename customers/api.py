@@ -156,6 +156,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
         "predicted_value_12m": cursor.amount,
         "last_name": str,
     }
+    # Sorts whose index reads (-field, id) (customers.models.Customer.Meta.indexes); the others
+    # read (field, id).
+    keyset_index_descending = {"churn_risk", "lifetime_value", "predicted_value_12m"}
 
     def get_queryset(self):
         return queries.visible_customers(self.request.user).select_related(

@@ -103,8 +103,18 @@ class KeysetPagination(BasePagination):
         position = _decode(token) if token else None
         backwards = bool(position and position.get("back"))
 
-        # The id breaks ties always ascending, matching the (field desc, id) indexes.
-        forward = [f"-{self.field}" if self.descending else self.field, "id"]
+        # The id breaks ties the way the field's index reads, so that the page is a range of
+        # it in either direction: ascending after a field indexed (-field, id), the field's
+        # direction after one indexed (field, id). Views name the former in
+        # `keyset_index_descending`; without it the id is always ascending.
+        descending_indexes = getattr(view, "keyset_index_descending", None)
+        self.id_descending = descending_indexes is not None and self.descending != (
+            self.field in descending_indexes
+        )
+        forward = [
+            f"-{self.field}" if self.descending else self.field,
+            "-id" if self.id_descending else "id",
+        ]
         if self.field == "id":
             forward = ["-id" if self.descending else "id"]
         order = [f[1:] if f.startswith("-") else f"-{f}" for f in forward] if backwards else forward
@@ -137,7 +147,7 @@ class KeysetPagination(BasePagination):
         if self.field == "id":
             return Q(id__gt=last_id) if self.descending == backwards else Q(id__lt=last_id)
         value_greater = self.descending == backwards
-        id_greater = not backwards
+        id_greater = self.id_descending == backwards
         value_op = "gt" if value_greater else "lt"
         id_op = "gt" if id_greater else "lt"
         return Q(**{f"{self.field}__{value_op}": value}) | Q(

@@ -229,6 +229,12 @@ class Customer(models.Model):
             ),
             models.Index(fields=["owner", "-lifetime_value", "id"], name="customer_owner_value"),
             models.Index(fields=["updated_at", "id"], name="customer_updated_id"),
+            # The API's sort by surname (the pages sort by customer_surname_search).
+            models.Index(
+                fields=["last_name", "id"],
+                name="customer_last_name_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["phone"], name="customer_phone", condition=~Q(phone="")),
             models.Index(Lower("last_name"), Lower("first_name"), name="customer_name_lower"),
             models.Index(

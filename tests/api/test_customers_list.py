@@ -217,7 +217,11 @@ def test_a_marketer_lists_everyone(marketer_api, manager, other_manager):
     assert [row["id"] for row in response.json()["results"]] == [c.pk for c in rows]
 
 
-@pytest.mark.parametrize("ordering", ["", "-churn_risk", "updated_at", "-lifetime_value"])
+@pytest.mark.parametrize(
+    "ordering",
+    ["", "-churn_risk", "churn_risk", "updated_at", "-updated_at", "-lifetime_value"]
+    + ["lifetime_value", "last_name", "-last_name"],
+)
 def test_walking_the_pages_gets_every_row_exactly_once(marketer_api, ordering):
     rows = make_rows(23)
     for n, customer in enumerate(rows):
@@ -248,6 +252,28 @@ def test_a_search_walks_its_matches_in_order_both_ways(marketer_api, ordering):
 
     assert ids == expected and pages == 3
     assert [row["id"] for row in back["results"]] == expected[3:6]
+
+
+@pytest.mark.parametrize("ordering", ["lifetime_value", "-lifetime_value", "-last_name"])
+def test_pages_of_tied_rows_follow_the_index_and_go_back_alike(marketer_api, ordering):
+    rows = make_rows(9)
+    for n, customer in enumerate(rows):
+        Customer.objects.filter(pk=customer.pk).update(lifetime_value=n % 2, last_name="Tie")
+    # Ascending values break ties by id descending (the (-value, id) index read backwards);
+    # descending values by id ascending; names, indexed (last_name, id), follow the name.
+    id_first = "-id" if ordering in ("lifetime_value", "-last_name") else "id"
+    expected = list(Customer.objects.order_by(ordering, id_first).values_list("id", flat=True))
+
+    ids, _ = walk(marketer_api, f"/api/v1/customers/?page_size=2&ordering={ordering}")
+    page = marketer_api.get(f"/api/v1/customers/?page_size=2&ordering={ordering}").json()
+    pages = [page]
+    while page["next"]:
+        page = marketer_api.get(page["next"]).json()
+        pages.append(page)
+    back = marketer_api.get(pages[-1]["previous"]).json()
+
+    assert ids == expected
+    assert back["results"] == pages[-2]["results"]
 
 
 def test_rows_inserted_while_paging_are_neither_repeated_nor_skipping_others(marketer_api):
