@@ -139,11 +139,11 @@ def generate_nps(
         cur.execute(
             f"""
             INSERT INTO nps_invitation (id, survey_id, customer_id, channel, token, sent_at,
-                expires_at, touch_id, emailed_at, audience)
+                expires_at, touch_id, emailed_at, audience, owner_id)
             SELECT {invitation_base} + g, {surveys}[1 + floor(3 * power(random(), 2))::int],
                 x.customer_id, channel,
                 md5(random()::text || g::text), sent, sent + interval '30 days', NULL,
-                CASE WHEN channel = 'email' THEN sent END, c.audience
+                CASE WHEN channel = 'email' THEN sent END, c.audience, c.owner_id
             FROM (
                 SELECT g, {generate.pick(generate.CHANNELS, skew=3.0)} AS channel,
                     now() - random() * interval '{days} days' AS sent,

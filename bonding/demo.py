@@ -1705,6 +1705,7 @@ def _invite(
                 expires_at=sent_at + timedelta(days=survey.valid_days),
                 touch_id=touch.pk if touch else None,
                 audience=customer.audience,
+                owner_id=customer.owner_id,
             )
             mood, complaint = moods[customer.pk], complaints.get(customer.pk, "")
             answer = _answer(rng, invitation, customer, mood, complaint, now=now)

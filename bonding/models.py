@@ -102,6 +102,20 @@ class TouchStateTally(models.Model):
         return f"{self.audience} {self.status} {self.channel}: {self.touches}"
 
 
+class DetractorTally(models.Model):
+    """Detractors' follow-ups still open, of live customers per audience and owner; rebuilt
+    every minute with the touch states."""
+
+    audience = models.CharField(max_length=10)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    waiting = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.audience} owner {self.owner_id}: {self.waiting} waiting"
+
+
 class TouchDay(models.Model):
     """How many sent or waiting touches a tallied day held, whoever they went to: a day whose
     count has changed since (a touch deleted, a waiting touch done later) is tallied again."""

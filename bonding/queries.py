@@ -19,13 +19,14 @@ from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from bonding.models import (
+    DetractorTally,
     LadderTally,
     OwnerTouchTally,
     TallyState,
     TouchStateTally,
     TouchTally,
 )
-from bonding.services import PROSPECT, SENT, day_start, utc_day
+from bonding.services import PROSPECT, SENT, day_start, detractor_follow_ups, utc_day
 from customers import queries as customer_queries
 from customers.models import Customer, FollowUp, Tier, TierChange
 from nps import queries as nps_queries
@@ -86,6 +87,16 @@ class Scope:
     def one_owner(self) -> bool:
         """One owner's customers (a few thousand), not everyone's or an audience's."""
         return bool(self.owner) or not self.sees_everyone
+
+    @cached_property
+    def one_owner_id(self) -> int | None:
+        """The user id of the one owner in scope (0: nobody), None when it spans owners."""
+        if self.sees_everyone:
+            return self.owner_id
+        if not customer_queries.is_account_manager(self.user):
+            return 0
+        # An account manager's own customers; filtering by another owner leaves nothing.
+        return self.user.pk if not self.owner or self.owner_id == self.user.pk else 0
 
     @property
     def since(self):
@@ -175,37 +186,59 @@ class NpsWidget:
     response_rate: float | None
     detractors_waiting: list[FollowUp] = field(default_factory=list)
     detractors_waiting_count: int = 0
+    # When the count was tallied (None: counted now).
+    waiting_at: datetime | None = None
+    # One owner's figures: the answers and invitations recorded while the customer was theirs.
+    by_owner: bool = False
 
 
-def nps_widget(scope: Scope) -> NpsWidget:
+def nps_widget(scope: Scope, state: TallyState | None = None) -> NpsWidget:
     # Everyone's answers, or one audience's (the audience as answered and as invited), are
-    # read from the NPS tallies: counts, whatever the number of answers. One owner's
-    # customers (a few thousand) are counted from their own answers and invitations.
-    responses = invitations = audience = None
-    if scope.one_owner:
-        customers = scope.customers()
-        responses = Response.objects.filter(customer__in=customers)
-        invitations = Invitation.objects.filter(customer__in=customers)
-    else:
-        audience = scope.audience or None
+    # read from the NPS tallies: counts, whatever the number of answers. One owner's are the
+    # answers and invitations recorded with them as the customer's owner, each a range of an
+    # index on that owner: no join with the customers they have now.
+    responses = invitations = None
+    owner = scope.one_owner_id
+    if owner is not None:
+        responses = Response.objects.filter(owner_id_at_answer=owner)
+        invitations = Invitation.objects.filter(owner_id=owner)
+    audience = scope.audience or None
     current = nps_queries.summary(responses_qs=responses, since=scope.since, audience=audience)
     months = nps_queries.monthly(responses_qs=responses, months=12, audience=audience)
     trend = [(group.key, group.summary) for group in months if group.summary.responses]
     rate = nps_queries.response_rate(
         since=scope.since, invitations_qs=invitations, audience=audience
     )
-    waiting = FollowUp.objects.filter(source__startswith="detractor:", done_at__isnull=True)
-    if scope.filtered:
-        waiting = waiting.filter(customer__in=scope.customers())
+    waiting, count, waiting_at = detractors_waiting(scope, state or tally_state())
     return NpsWidget(
         current=current,
         trend=trend,
         response_rate=rate.rate,
-        detractors_waiting=list(
-            waiting.select_related("customer", "assignee").order_by("due_at")[:8]
-        ),  # fmt: skip
-        detractors_waiting_count=waiting.count(),
+        detractors_waiting=waiting,
+        detractors_waiting_count=count,
+        waiting_at=waiting_at,
+        by_owner=owner is not None,
     )
+
+
+def detractors_waiting(
+    scope: Scope, state: TallyState, *, limit: int = 8
+) -> tuple[list[FollowUp], int, datetime | None]:
+    """The detractors' follow-ups still open (of live customers in scope), soonest due first,
+    how many there are, and as of when that count is (None: now).
+
+    One owner's are those assigned to them (the owner gets the follow-up) of their customers:
+    a few from the open follow-ups' assignee index. Everyone's or an audience's are counted in
+    the per-minute tally; the first `limit` are read walking the open detractors' due index."""
+    waiting = detractor_follow_ups().filter(_on_customer(scope.customer_filter()))
+    owner = scope.one_owner_id
+    if owner is not None:
+        waiting = waiting.filter(assignee_id=owner)
+    soonest = list(waiting.select_related("customer", "assignee").order_by("due_at", "id")[:limit])
+    if owner is not None or not _states_tallied(scope, state):
+        return soonest, waiting.count(), None
+    count = DetractorTally.objects.filter(scope.customer_filter()).aggregate(n=Sum("waiting"))
+    return soonest, count["n"] or 0, state.ladder_at
 
 
 @dataclass
@@ -466,7 +499,7 @@ def _dashboard(scope: Scope) -> Dashboard:
     return Dashboard(
         scope=scope,
         pyramid=pyramid(scope, state),
-        nps=nps_widget(scope),
+        nps=nps_widget(scope, state),
         programs=programs_widget(scope, counts, state),
         value=value_widget(scope),
         attention=attention_split(scope, counts),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from bonding.models import (
     ApiToken,
+    DetractorTally,
     LadderTally,
     OwnerTouchTally,
     TallyState,
@@ -21,7 +22,7 @@ from bonding.models import (
     TouchTally,
     hash_key,
 )
-from customers.models import Customer, TierChange
+from customers.models import Customer, FollowUp, TierChange
 from programs.models import Touch
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,13 @@ def refresh_dashboard_tallies(*, now: datetime | None = None) -> None:
     refresh_touch_tally(now=now)
 
 
+def detractor_follow_ups():
+    """Detractors' follow-ups not yet done, of live customers (source "detractor:<answer>")."""
+    return FollowUp.objects.filter(
+        source__startswith="detractor:", done_at__isnull=True, customer__deleted_at__isnull=True
+    )
+
+
 def touch_states(*, now: datetime):
     """Touches of live customers due within 7 days, failed or waiting for review."""
     return Touch.objects.filter(
@@ -94,8 +102,8 @@ def touch_states(*, now: datetime):
 @transaction.atomic
 def refresh_ladder_tally(*, now: datetime | None = None) -> int:
     """Count live customers per tier, audience and owner again, with their value and the tier
-    moves of the last 30 days, and their touches due soon, failed or for review; returns how
-    many ladder rows there are."""
+    moves of the last 30 days, their touches due soon, failed or for review, and their
+    detractors awaiting a call; returns how many ladder rows there are."""
     now = now or timezone.now()
     state = _state()
     rows: dict[tuple, LadderTally] = {}
@@ -140,6 +148,13 @@ def refresh_ladder_tally(*, now: datetime | None = None) -> int:
                         status=r["status"], channel=r["channel"], touches=r["n"])
         for r in touch_states(now=now)
         .values("customer__audience", "customer__owner", "status", "channel")
+        .annotate(n=Count("*")).order_by()
+    )  # fmt: skip
+    DetractorTally.objects.all().delete()
+    DetractorTally.objects.bulk_create(
+        DetractorTally(audience=r["customer__audience"], owner_id=r["customer__owner"],
+                       waiting=r["n"])
+        for r in detractor_follow_ups().values("customer__audience", "customer__owner")
         .annotate(n=Count("*")).order_by()
     )  # fmt: skip
     state.ladder_at = now

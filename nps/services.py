@@ -113,6 +113,7 @@ def invite(
                 expires_at=now + timedelta(days=survey.valid_days),
                 touch_id=touch_id,
                 audience=customer.audience,
+                owner_id=customer.owner_id,
             )
         )
     Invitation.objects.bulk_create(outcome.invited)

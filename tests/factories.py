@@ -155,8 +155,9 @@ def nps_answers(customer, rows: list[dict]) -> list:
             customer=customer,
             token=services.new_token(),
             expires_at=now + timedelta(days=30),
+            owner_id=row.get("owner_id_at_answer", customer.owner_id),
         )  # fmt: skip
-        for _ in rows
+        for row in rows
     )
     responses = Response.objects.bulk_create(
         Response(

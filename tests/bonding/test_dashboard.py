@@ -13,10 +13,13 @@ from bonding import queries, services
 from bonding.celery import app
 from bonding.models import TallyState
 from customers import services as customer_services
-from customers.models import Customer, Tier, TierChange
+from customers.models import Customer, FollowUp, Tier, TierChange
+from nps import queries as nps_queries
+from nps import score
+from nps.models import Invitation, Response
 from programs import services as program_services
 from programs.models import Enrollment, Program, Step, Touch
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, nps_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +304,111 @@ def test_the_page_reads_one_snapshot_outside_a_test_transaction(manager, other_m
     assert first[0] == "BEGIN" and "REPEATABLE READ READ ONLY" in first[1]
     assert figures(board) == raw_figures(queries.Scope(user=marketer, days=365))
     assert figures(board)["top"][0] == scene.customers[0].pk
+
+
+def answers_and_follow_ups(scene, manager, other_manager) -> None:
+    """Answers recorded with their owner and audience when given, open and done detractors'
+    follow-ups; then a customer moves to another owner and audience, one is deleted."""
+    prospect, client, others, nobody = scene.customers
+    nps_answers(prospect, [{"score": 10, "owner_id_at_answer": manager.pk, "audience": "retail"},
+                           {"score": 3, "owner_id_at_answer": manager.pk, "audience": "retail",
+                            "answered_at": NOW - timedelta(days=60)}])  # fmt: skip
+    nps_answers(client, [{"score": 2, "owner_id_at_answer": manager.pk, "audience": "b2b"}])
+    nps_answers(others, [{"score": 9, "owner_id_at_answer": other_manager.pk}])
+    nps_answers(nobody, [{"score": 1, "audience": "b2b"}])
+    for customer, assignee, done in ((prospect, manager, False), (client, manager, False),
+                                     (client, manager, True), (nobody, None, False),
+                                     (others, other_manager, False)):  # fmt: skip
+        FollowUp.objects.create(
+            customer=customer, assignee=assignee, due_at=NOW + timedelta(hours=customer.pk),
+            reason="Detractor", source=f"detractor:{customer.pk}",
+            done_at=NOW if done else None,
+        )  # fmt: skip
+    services.refresh_dashboard_tallies()
+    # The client goes to the other manager (their answers and invitations stay with the one
+    # who had them), and to retail; the prospect is deleted.
+    customer_services.update_customer(
+        customer=client, data={"owner": other_manager, "audience": "retail"}, by=None
+    )
+    customer_services.delete_customer(customer=prospect, by=manager)
+
+
+def nps_figures(board: queries.Dashboard) -> dict:
+    nps = board.nps
+    return {
+        "answers": (nps.current.responses, nps.current.nps),
+        "months": sum(s.responses for _, s in nps.trend),
+        "rate": nps.response_rate,
+        "waiting": (nps.detractors_waiting_count, [f.pk for f in nps.detractors_waiting]),
+    }
+
+
+def raw_nps_figures(scope: queries.Scope) -> dict:
+    """The NPS widget from the rows: answers and invitations by the owner recorded with them
+    (one owner), or all of them; waiting follow-ups of live customers in scope (one owner's:
+    assigned to them)."""
+    answers, invitations = Response.objects.all(), Invitation.objects.all()
+    if scope.one_owner_id is not None:
+        answers = answers.filter(owner_id_at_answer=scope.one_owner_id)
+        invitations = invitations.filter(owner_id=scope.one_owner_id)
+    if scope.audience:
+        answers = answers.filter(audience=scope.audience)
+        invitations = invitations.filter(audience=scope.audience)
+    recent = answers.filter(answered_at__gte=scope.since)
+    sent = invitations.filter(sent_at__gte=scope.since)
+    summary = score.from_scores(list(recent.values_list("score", flat=True)))
+    waiting = FollowUp.objects.filter(
+        source__startswith="detractor:", done_at=None, customer__in=scope.customers()
+    ).order_by("due_at", "id")
+    if scope.one_owner_id is not None:
+        waiting = waiting.filter(assignee_id=scope.one_owner_id)
+    return {
+        "answers": (summary.responses, summary.nps),
+        "months": answers.filter(answered_at__gte=nps_queries.month_start()).count(),
+        "rate": score.response_rate(
+            responses=sent.filter(response__isnull=False).count(), invitations=sent.count()
+        ),
+        "waiting": (waiting.count(), list(waiting.values_list("pk", flat=True)[:8])),
+    }
+
+
+def test_the_nps_widget_equals_the_rows_in_every_scope(scene, manager, other_manager, marketer):
+    answers_and_follow_ups(scene, manager, other_manager)
+    services.refresh_dashboard_tallies()
+
+    scopes = [queries.Scope(user=marketer, **kw) for kw in SCOPES]
+    scopes += [
+        queries.Scope(user=marketer, days=365, owner="manager"),
+        queries.Scope(user=marketer, owner="manager2", audience="retail"),
+        queries.Scope(user=manager, days=365),
+        queries.Scope(user=other_manager),
+    ]
+    for scope in scopes:
+        assert nps_figures(queries.dashboard(scope)) == raw_nps_figures(scope), scope
+    # The manager's year: the three answers given while the customers were theirs, and the
+    # follow-up of no customer they have now (one deleted, one moved on).
+    mine = nps_figures(queries.dashboard(queries.Scope(user=manager, days=365)))
+    assert mine["answers"] == (3, pytest.approx(-100 / 3)) and mine["waiting"] == (0, [])
+    # An audience's waiting count is the tally's, as of its refresh: the client has moved to
+    # retail, the prospect is gone; nobody's is the one left.
+    b2b = queries.dashboard(queries.Scope(user=marketer, audience="b2b")).nps
+    assert b2b.detractors_waiting_count == 1 and b2b.waiting_at is not None
+
+
+def test_an_account_manager_never_sees_another_owners_detractors(
+    scene, manager, other_manager, marketer, client
+):
+    answers_and_follow_ups(scene, manager, other_manager)
+    prospect, moved, others, nobody = scene.customers
+    # A follow-up still assigned to the manager, of a customer now the other manager's.
+    FollowUp.objects.create(customer=moved, assignee=manager, due_at=NOW, reason="Detractor",
+                            source="detractor:0")  # fmt: skip
+    client.force_login(manager)
+
+    page = client.get("/").content.decode()
+
+    assert f"/customers/{moved.pk}/" not in page and f"/customers/{others.pk}/" not in page
+    assert "while the customer was theirs" in page
+    board = queries.dashboard(queries.Scope(user=manager, owner="manager2"))
+    assert nps_figures(board) == {"answers": (0, None), "months": 0, "rate": None,
+                                  "waiting": (0, [])}  # fmt: skip
