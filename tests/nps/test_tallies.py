@@ -160,8 +160,9 @@ def test_the_dashboard_widget_reads_the_tallies_as_the_answers_say(
 
     for audience in ("", "b2b", "retail"):
         scope = Scope(user=marketer, days=30, audience=audience)
-        # Tallies, the rest of the first day from the rows, the waiting detractors, the group.
-        with django_assert_max_num_queries(8):
+        # Tallies, the rest of the first day from the rows, the waiting detractors and their
+        # tally's state, the group.
+        with django_assert_max_num_queries(9):
             widget = nps_widget(scope)
         kind = {"audience": audience} if audience else {}
         answers = Response.objects.filter(answered_at__gte=scope.since, **kind)
@@ -174,3 +175,29 @@ def test_the_dashboard_widget_reads_the_tallies_as_the_answers_say(
     everyone = nps_widget(Scope(user=marketer, days=365))
     assert [month for month, _ in everyone.trend] == [f"{timezone.localdate():%Y-%m}"]
     assert everyone.trend[0][1].responses == 5
+
+
+def test_an_owners_widget_counts_what_was_given_while_the_customer_was_theirs(
+    manager, other_manager, marketer, django_assert_max_num_queries
+):
+    from bonding.queries import Scope, nps_widget
+
+    a_mix_of_writes(manager, other_manager)
+    # Every invitation went out while the manager owned the customer; one customer has moved
+    # on since (and answered again under the other manager), one more moves now.
+    assert set(Invitation.objects.values_list("owner", flat=True)) == {manager.pk}
+    Customer.objects.filter(owner=manager).update(owner=other_manager)
+
+    for user, owner, mine in ((marketer, "manager", manager), (manager, "", manager),
+                              (other_manager, "", other_manager)):  # fmt: skip
+        scope = Scope(user=user, days=365, owner=owner)
+        with django_assert_max_num_queries(9):
+            widget = nps_widget(scope)
+        answers = Response.objects.filter(owner_id_at_answer=mine.pk)
+        assert widget.current == score.from_scores(list(answers.values_list("score", flat=True)))
+        sent = Invitation.objects.filter(owner=mine)
+        assert widget.response_rate == score.response_rate(
+            responses=sent.filter(response__isnull=False).count(), invitations=sent.count()
+        )
+    assert nps_widget(Scope(user=manager, days=365)).current.responses == 4
+    assert nps_widget(Scope(user=other_manager, days=365)).response_rate is None
