@@ -239,7 +239,13 @@ def refresh_tallies() -> dict:
             refresh()
             timings[f"{name} ({run}) s"] = round(time.perf_counter() - started, 2)
     with connection.cursor() as cur:
-        for table in ("laddertally", "touchtally", "ownertouchtally", "touchstatetally"):
+        for table in (
+            "laddertally",
+            "touchtally",
+            "ownertouchtally",
+            "touchstatetally",
+            "detractortally",
+        ):
             cur.execute(f"ANALYZE bonding_{table}")
     print("Dashboard tallies refreshed:", timings, flush=True)
     return timings

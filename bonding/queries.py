@@ -204,7 +204,8 @@ def nps_widget(scope: Scope, state: TallyState | None = None) -> NpsWidget:
         invitations = Invitation.objects.filter(owner_id=owner)
     audience = scope.audience or None
     current = nps_queries.summary(responses_qs=responses, since=scope.since, audience=audience)
-    months = nps_queries.monthly(responses_qs=responses, months=12, audience=audience)
+    # Whole months of one owner's come from the tally's owner grouping.
+    months = nps_queries.monthly(months=12, audience=audience, owner=owner)
     trend = [(group.key, group.summary) for group in months if group.summary.responses]
     rate = nps_queries.response_rate(
         since=scope.since, invitations_qs=invitations, audience=audience

@@ -203,15 +203,22 @@ def grouped(
     by: str,
     since: datetime | None = None,
     audience: str | None = None,
+    owner: int | None = None,
 ) -> list[Group]:
     """NPS per month, tier, audience, program or owner (of the answers given at or after
-    `since`, and in `audience` when given, when given), from one grouped query (plus at most
-    one query for the groups' names). Months run in order, tiers up the ladder, the rest by
-    size."""
+    `since`, in `audience` and recorded with `owner` when given), from one grouped query (plus
+    at most one query for the groups' names). Months run in order, tiers up the ladder, the
+    rest by size."""
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
+    # One owner's whole months are in the tally's owner grouping; anything else of theirs is
+    # counted from their answers.
+    owner_tallied = by == "month" and audience is None and _is_month_start(since)
+    if owner is not None and not (owner_tallied and _tallied(responses_qs)):
+        answers = Response.objects.all() if responses_qs is None else responses_qs
+        responses_qs = answers.filter(owner_id_at_answer=owner)
     if _tallied(responses_qs) and _is_month_start(since) and (audience is None or by == "month"):
-        counted = _tallied_groups(by, since, audience)
+        counted = _tallied_groups(by, since, audience, owner)
     else:
         answers = Response.objects.all() if responses_qs is None else responses_qs
         answers = _in_audience(answers, audience)
@@ -240,12 +247,12 @@ def grouped(
 
 
 def _tallied_groups(
-    by: str, since: datetime | None, audience: str | None = None
+    by: str, since: datetime | None, audience: str | None = None, owner: int | None = None
 ) -> list[tuple[Any, score.Summary]]:
     """(key, summary) per group from the tallies, keys typed as on the answers."""
     if by == "month":
         rows = (
-            _whole_months(since, audience)
+            _whole_months(since, audience, owner)
             .order_by()
             .values("month")
             .annotate(**_tallied_counts())
@@ -265,10 +272,16 @@ def _tallied_groups(
     return [(key, summary) for key, summary in counted if summary.responses]
 
 
-def _whole_months(since: datetime | None, audience: str | None) -> QuerySet[GroupTally]:
+def _whole_months(
+    since: datetime | None, audience: str | None, owner: int | None = None
+) -> QuerySet[GroupTally]:
     """Tally rows of whole months (from the month `since` begins): those of the audience
-    grouping, which counts every answer once, and a few hundred rows a year."""
-    tally = GroupTally.objects.filter(grouping="audience")
+    grouping, which counts every answer once, and a few hundred rows a year; or one owner's
+    of the owner grouping (answers recorded with them)."""
+    if owner is not None:
+        tally = GroupTally.objects.filter(grouping="owner", key=str(owner))
+    else:
+        tally = GroupTally.objects.filter(grouping="audience")
     if audience is not None:
         tally = tally.filter(key=audience)
     if since is not None:
@@ -325,11 +338,12 @@ def monthly(
     months: int = 12,
     today: date | None = None,
     audience: str | None = None,
+    owner: int | None = None,
 ) -> list[Group]:
     """NPS per month over the last `months` months (this one included), months without an
-    answer included as empty groups."""
+    answer included as empty groups (in `audience`, recorded with `owner`, when given)."""
     first = _first_month(months=months, today=today)
-    window = {"by": "month", "since": _day_start(first), "audience": audience}
+    window = {"by": "month", "since": _day_start(first), "audience": audience, "owner": owner}
     found = {group.key: group for group in grouped(responses_qs=responses_qs, **window)}
     empty = score.summarize(promoters=0, passives=0, detractors=0)
     result = []

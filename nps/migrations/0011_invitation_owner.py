@@ -4,18 +4,19 @@ from django.db import migrations, models
 from django.db.models import OuterRef, Subquery
 
 # One owner's NPS and response rate are read from these indexes alone on PostgreSQL: the
-# answers with their score and audience, the invitations with their audience. Same names and
+# answers with their score and audience, the invitations with their audience (and the ids
+# the counts count). Same names and
 # keys as the models declare; SQLite has no INCLUDE and gets the plain ones.
 INDEXES = {
     "response_owner_at": (
         "Response",
         models.Index(fields=["owner_id_at_answer", "answered_at"], name="response_owner_at"),
-        "nps_response (owner_id_at_answer, answered_at) INCLUDE (score, audience)",
+        "nps_response (owner_id_at_answer, answered_at) INCLUDE (score, audience, id)",
     ),
     "invitation_owner_at": (
         "Invitation",
         models.Index(fields=["owner", "sent_at"], name="invitation_owner_at"),
-        "nps_invitation (owner_id, sent_at) INCLUDE (audience)",
+        "nps_invitation (owner_id, sent_at) INCLUDE (audience, id)",
     ),
 }
 

@@ -199,5 +199,8 @@ def test_an_owners_widget_counts_what_was_given_while_the_customer_was_theirs(
         assert widget.response_rate == score.response_rate(
             responses=sent.filter(response__isnull=False).count(), invitations=sent.count()
         )
+        # Whole months from the tally's owner grouping, as the answers count them.
+        recorded = Response.objects.filter(owner_id_at_answer=mine.pk)
+        assert queries.monthly(owner=mine.pk) == queries.monthly(responses_qs=recorded)
     assert nps_widget(Scope(user=manager, days=365)).current.responses == 4
     assert nps_widget(Scope(user=other_manager, days=365)).response_rate is None
