@@ -11,7 +11,8 @@ sent, waiting, skipped, failed, for review or cancelled, the future ones schedul
 refreshes the dashboard's tallies as beat does every minute (timed). Then, as a
 marketer and with DEBUG off, one warm-up request and `--requests` measured ones of the first
 load of `/` and of its htmx refreshes (`HX-Request: true`): `?days=90`,
-`?days=365&audience=b2b` and `?owner=<account manager>` (a different one each time). Prints
+`?days=365&audience=b2b` and `?owner=<account manager>` (a different one each time), and an
+account manager's own first load of `/` (signed in as each of those in turn). Prints
 median, p95 and SQL queries per request, EXPLAIN (ANALYZE, BUFFERS) of the slowest queries
 when a p95 misses the target, and writes bench/results/dashboard.json.
 
@@ -274,7 +275,19 @@ def scenarios(count: int) -> list[tuple[str, list[tuple[object, str, dict]]]]:
          [(marketer, "/?days=365&audience=b2b", htmx)] * repeat),
         ("htmx GET /?owner=<account manager>",
          [(marketer, f"/?owner={name}", htmx) for name in chosen]),
+        ("GET / as an account manager",
+         [(signed_in(name), "/", {}) for name in chosen]),
     ]  # fmt: skip
+
+
+def signed_in(username: str):
+    """A browser signed in as this user."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
 
 
 def run_small(args: argparse.Namespace) -> dict:
