@@ -566,7 +566,11 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
         return {}
     now = timezone.now()
     recent = _recent_sends({touch.customer_id for touch in touches}, now)
-    facts = content.gather_facts(touches)
+    # Links, codes and invitations only for touches the batch's reads say will go out: a
+    # skipped touch should leave no survey invitation behind. The others take the slow path.
+    ready = [touch for touch in touches if _may_send(touch, recent)]
+    facts = content.gather_facts(ready)
+    ready_ids = {touch.pk for touch in ready}
     by_channel: dict[str, list[Touch]] = defaultdict(list)
     for touch in touches:
         by_channel[touch.channel].append(touch)
@@ -578,8 +582,9 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
             try:
                 for touch in group:
                     outcome, unrecorded = _deliver_one(
-                        touch, module, session, facts, recent, unrecorded
-                    )
+                        touch, module, session, facts if touch.pk in ready_ids else None,
+                        recent, unrecorded,
+                    )  # fmt: skip
                     counts[outcome] += 1
                     if outcome == Touch.Status.SENT:
                         sent.append(touch)
@@ -589,6 +594,21 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
     if sent:
         _after_sent(sent)
     return dict(counts)
+
+
+def _may_send(touch: Touch, recent: dict[int, int]) -> bool:
+    """Whether the batch's reads let this touch go out now on its channel (its claim then
+    checks consent, deletion and the enrollment again, at that instant)."""
+    customer = touch.customer
+    goal = touch.step.program.goal_tier
+    return bool(
+        customer.has_consent(touch.channel)
+        and not customer.deleted_at
+        and touch.enrollment.status == Enrollment.Status.ACTIVE
+        and _address(customer, touch.channel)
+        and recent.get(customer.pk, 0) < frequency_cap().max_touches
+        and not (goal and customer.tier and customer.tier.rank >= goal.rank)
+    )
 
 
 def _recent_sends(customer_ids: set[int], now: datetime) -> dict[int, int]:
@@ -667,17 +687,16 @@ def _deliver_one(
     now = timezone.now()
     lease = now + timedelta(seconds=settings.TOUCH_LEASE_SECONDS)
     customer = touch.customer
-    goal = touch.step.program.goal_tier
     claimed = (
-        _address(customer, touch.channel)
+        facts is not None
+        # The cap again: an earlier touch of this batch may have been sent to the customer.
         and recent.get(customer.pk, 0) < frequency_cap().max_touches
-        and not (goal and customer.tier and customer.tier.rank >= goal.rank)
         and _claim_to_send(touch, lease, unrecorded)
     )
     if not claimed:
         if unrecorded is not None and unrecorded.status == Touch.Status.SENDING:
             _record_sent(unrecorded)
-        return _deliver_one_slowly(touch, module, session, facts), None
+        return _deliver_one_slowly(touch, module, session), None
     touch.attempts += 1
     touch.status = Touch.Status.SENDING
     outcome = _send(touch, customer, touch.channel, module, session, facts, now)
@@ -686,7 +705,7 @@ def _deliver_one(
     return outcome, touch if outcome == Touch.Status.SENT else None
 
 
-def _deliver_one_slowly(touch: Touch, module, session, facts) -> str:
+def _deliver_one_slowly(touch: Touch, module, session) -> str:
     """A touch the fast path could not claim: read afresh, claim it if it is still ours, and
     decide (skip, fall back, defer for the cap, exit the enrollment) one query at a time."""
     now = timezone.now()

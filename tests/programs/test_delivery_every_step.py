@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import Contract, Customer, Referral, Reward, TimelineEntry
+from customers.services import set_consent
 from nps.models import Invitation, Survey
 from programs import services
 from programs.models import Enrollment, Program, Touch, UnsubscribeToken
@@ -138,3 +139,15 @@ def test_a_second_batch_reuses_the_customers_tokens_and_codes(locmem):
 
     assert UnsubscribeToken.objects.filter(customer=refer.customer).count() == 1
     assert Referral.objects.filter(referrer=refer.customer).count() == 1
+
+
+def test_a_survey_touch_that_is_skipped_leaves_no_invitation(locmem):
+    touches = due_touches(2)
+    survey = next(t for t in touches if t.step.kind == "satisfaction_survey")
+    set_consent(customer=survey.customer, channel="email", granted=False, source="test")
+
+    assert deliver_all() == {"sent": 1, "skipped": 1}
+
+    survey.refresh_from_db()
+    assert (survey.status, survey.last_error) == ("skipped", "Unsubscribed from every channel.")
+    assert not Invitation.objects.filter(customer=survey.customer).exists()
