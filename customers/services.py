@@ -109,6 +109,7 @@ def update_customer(
     consent_source: str = "edited by staff",
 ) -> Customer:
     """Change a customer's fields; consent changes are recorded with when and how."""
+    previous_owner = customer.owner_id
     for field in CUSTOMER_FIELDS:
         if field in data:
             setattr(customer, field, data[field])
@@ -116,6 +117,8 @@ def update_customer(
     customer.full_clean()
     customer.updated_at = timezone.now()
     customer.save()
+    if customer.owner_id != previous_owner:
+        move_open_follow_ups(moves=[(customer.pk, previous_owner, customer.owner_id)])
     for field in CONSENT_FIELDS:
         if field in data and bool(data[field]) != getattr(customer, field):
             set_consent(
@@ -126,6 +129,22 @@ def update_customer(
                 by=by,
             )
     return customer
+
+
+def move_open_follow_ups(*, moves: list[tuple[int, int | None, int | None]]) -> int:
+    """A customer's new owner takes over the open follow-ups their previous owner had for them
+    (moves: customer id, previous owner id, new owner id): else a detractor's call waits with
+    someone who no longer sees the customer. One UPDATE per pair of owners; returns how many."""
+    by_pair: dict[tuple[int | None, int | None], list[int]] = {}
+    for customer_id, previous, new in moves:
+        if previous != new:
+            by_pair.setdefault((previous, new), []).append(customer_id)
+    moved = 0
+    for (previous, new), customer_ids in by_pair.items():
+        moved += FollowUp.objects.filter(
+            customer_id__in=customer_ids, assignee_id=previous, done_at__isnull=True
+        ).update(assignee_id=new)
+    return moved
 
 
 @transaction.atomic
@@ -888,6 +907,8 @@ def upsert_customers(
         now = timezone.now()
         lowest = Tier.objects.order_by("rank").first()
         to_write: list[tuple[int, Customer, bool]] = []
+        existing_owners = {customer.pk: customer.owner_id for customer in existing.values()}
+        owner_moves: dict[int, tuple[int | None, int | None]] = {}
         consent_changes: list[ConsentChange] = []
         for index, row in candidates.items():
             if row.errors:
@@ -959,6 +980,8 @@ def upsert_customers(
                 )
             customer.updated_at = now
             to_write.append((index, customer, False))
+            if "owner_id" in changed:
+                owner_moves[customer.pk] = (existing_owners[customer.pk], customer.owner_id)
 
         written = _write_customers([customer for _, customer, _ in to_write])
         for index, customer, is_new in to_write:
@@ -974,6 +997,9 @@ def upsert_customers(
                 outcome.updated += 1
         ConsentChange.objects.bulk_create(
             [change for change in consent_changes if change.customer.pk in written]
+        )
+        move_open_follow_ups(
+            moves=[(pk, *owners) for pk, owners in owner_moves.items() if pk in written]
         )
         outcome.purchases_created = _insert_purchases(
             {outcome.customer_ids[i]: cleaned[i].purchases for i in outcome.customer_ids}
@@ -1195,6 +1221,12 @@ def merge_customers(
         Customer.objects.filter(pk=merged.pk).update(external_id=None)
     for model, column in MERGE_MOVED:
         model.objects.filter(**{column: merged}).update(**{column: survivor})
+    # The merged record's open follow-ups (and, when the survivor takes its owner, the
+    # survivor's unassigned ones) go to the survivor's owner.
+    owner = filled.get("owner_id", survivor.owner_id)
+    move_open_follow_ups(
+        moves=[(survivor.pk, merged.owner_id, owner), (survivor.pk, survivor.owner_id, owner)]
+    )
     consents = _merged_consents(survivor, merged)
     if survivor.estimated_wallet is None or (
         merged.estimated_wallet is not None and merged.estimated_wallet > survivor.estimated_wallet

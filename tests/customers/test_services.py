@@ -687,3 +687,50 @@ def test_refresh_everyone_adds_a_fixed_number_of_queries_per_batch(django_assert
         services.refresh_everyone(batch_size=50)
 
     assert batches >= 3
+
+
+def test_a_new_owner_takes_over_the_open_follow_ups_of_the_previous_one(manager, other_manager):
+    customer = CustomerFactory(owner=manager)
+    waiting = FollowUpFactory(customer=customer, source="detractor:1")
+    done = FollowUpFactory(customer=customer, done_at=timezone.now())
+    someone_elses = FollowUpFactory(customer=customer, assignee=other_manager)
+
+    services.update_customer(customer=customer, data={"owner": other_manager}, by=manager)
+
+    assignees = dict(FollowUp.objects.values_list("pk", "assignee_id"))
+    assert assignees == {
+        waiting.pk: other_manager.pk, done.pk: manager.pk, someone_elses.pk: other_manager.pk
+    }  # fmt: skip
+
+
+def test_a_sync_that_changes_the_owner_moves_the_open_follow_ups(manager, other_manager, marketer):
+    moved = CustomerFactory(owner=manager, external_id="x-1")
+    kept = CustomerFactory(owner=manager, external_id="x-2")
+    waiting = FollowUpFactory(customer=moved)
+    staying = FollowUpFactory(customer=kept)
+
+    outcome = services.upsert_customers(
+        rows=[
+            {"external_id": "x-1", "owner": "manager2"},
+            {"external_id": "x-2", "owner": "manager"},
+        ],
+        by=marketer,
+    )
+
+    assert (outcome.updated, outcome.unchanged) == (1, 1)
+    waiting.refresh_from_db()
+    staying.refresh_from_db()
+    assert (waiting.assignee_id, staying.assignee_id) == (other_manager.pk, manager.pk)
+
+
+def test_a_merge_gives_the_merged_records_open_follow_ups_to_the_survivors_owner(
+    manager, other_manager
+):
+    survivor = CustomerFactory(owner=other_manager)
+    merged = CustomerFactory(owner=manager)
+    waiting = FollowUpFactory(customer=merged)
+
+    services.merge_customers(survivor=survivor, merged=merged, by=other_manager)
+
+    waiting.refresh_from_db()
+    assert (waiting.customer_id, waiting.assignee_id) == (survivor.pk, other_manager.pk)
