@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -118,6 +117,7 @@ def invite(
         )
     Invitation.objects.bulk_create(outcome.invited)
     FatigueSkip.objects.bulk_create(skips)
+    # Last: the day's invitation tally row is shared by every invitation of the day.
     tallies = Tallies()
     for invitation in outcome.invited:
         tallies.invitation(invitation, invited=1)
@@ -178,16 +178,6 @@ def record_response(
     response.program_id = _program_of(invitation)
     response.updated_at = now
     response.save()
-    # The tallies move with the answer, in the same transaction: answering again moves the
-    # count from the old score (and groups) to the new.
-    tallies = Tallies()
-    if before is not None:
-        tallies.answer(before, -1)
-    tallies.answer(response, 1)
-    if created:
-        tallies.invitation(invitation, answered=1)
-    tallies.save()
-
     Customer.objects.filter(pk=customer.pk).update(nps_latest=score_value, nps_latest_at=now)
     customer.nps_latest, customer.nps_latest_at = score_value, now
     if preferred_channel and preferred_channel != customer.preferred_channel:
@@ -217,6 +207,16 @@ def record_response(
     if kind == "detractor":
         _close_the_loop_for_detractor(response, customer, now)
     customer_services.refresh_customer(customer=customer)
+    # The tallies move with the answer, in the same transaction: answering again moves the
+    # count from the old score (and groups) to the new. Last, just before the commit: every
+    # answer of the day shares these rows, and their locks are held until it.
+    tallies = Tallies()
+    if before is not None:
+        tallies.answer(before, -1)
+    tallies.answer(response, 1)
+    if created:
+        tallies.invitation(invitation, answered=1)
+    tallies.save()
     transaction.on_commit(
         lambda: response_recorded.send(sender=Response, response=response, created=created)
     )
@@ -227,8 +227,6 @@ def _program_of(invitation: Invitation) -> int | None:
     """The program whose touch sent the invitation (stored as ids: programs sit above nps)."""
     if not invitation.touch_id:
         return None
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT s.program_id FROM programs_touch t JOIN programs_step s ON s.id = t.step_id "
@@ -394,13 +392,11 @@ def _add_up(model, keys: list[str], counts: list[str], rows: list[tuple]) -> Non
 
 
 @transaction.atomic
-def rebuild_tallies(*, registry=django_apps) -> dict[str, int]:
-    """Count every answer and invitation into the tallies afresh (after a bulk load, or by the
-    data migration with its own `registry` of models). Returns the rows written per table."""
-    response = registry.get_model("nps", "Response")
-    invitation = registry.get_model("nps", "Invitation")
-    tallies = {name: registry.get_model("nps", name)
-               for name in ("DayTally", "GroupTally", "InvitationTally")}  # fmt: skip
+def rebuild_tallies() -> dict[str, int]:
+    """Count every answer and invitation into the tallies afresh (after a bulk load, or a change
+    of TIME_ZONE). Returns the rows written per table."""
+    response, invitation = Response, Invitation
+    tallies = {"DayTally": DayTally, "GroupTally": GroupTally, "InvitationTally": InvitationTally}
     if connection.vendor == "postgresql":
         # Answers arriving meanwhile wait rather than being counted twice or lost.
         connection.cursor().execute("LOCK TABLE nps_response, nps_invitation IN SHARE MODE")

@@ -177,7 +177,7 @@ def test_the_dashboard_widget_reads_the_tallies_as_the_answers_say(
     assert everyone.trend[0][1].responses == 5
 
 
-def test_an_owners_widget_counts_what_was_given_while_the_customer_was_theirs(
+def test_a_marketers_owner_filter_counts_what_was_given_while_the_customer_was_theirs(
     manager, other_manager, marketer, django_assert_max_num_queries
 ):
     from bonding.queries import Scope, nps_widget
@@ -188,11 +188,11 @@ def test_an_owners_widget_counts_what_was_given_while_the_customer_was_theirs(
     assert set(Invitation.objects.values_list("owner", flat=True)) == {manager.pk}
     Customer.objects.filter(owner=manager).update(owner=other_manager)
 
-    for user, owner, mine in ((marketer, "manager", manager), (manager, "", manager),
-                              (other_manager, "", other_manager)):  # fmt: skip
-        scope = Scope(user=user, days=365, owner=owner)
+    for mine in (manager, other_manager):
+        scope = Scope(user=marketer, days=365, owner=mine.username)
         with django_assert_max_num_queries(9):
             widget = nps_widget(scope)
+        assert widget.by_owner
         answers = Response.objects.filter(owner_id_at_answer=mine.pk)
         assert widget.current == score.from_scores(list(answers.values_list("score", flat=True)))
         sent = Invitation.objects.filter(owner=mine)
@@ -200,7 +200,63 @@ def test_an_owners_widget_counts_what_was_given_while_the_customer_was_theirs(
             responses=sent.filter(response__isnull=False).count(), invitations=sent.count()
         )
         # Whole months from the tally's owner grouping, as the answers count them.
-        recorded = Response.objects.filter(owner_id_at_answer=mine.pk)
-        assert queries.monthly(owner=mine.pk) == queries.monthly(responses_qs=recorded)
-    assert nps_widget(Scope(user=manager, days=365)).current.responses == 4
-    assert nps_widget(Scope(user=other_manager, days=365)).response_rate is None
+        assert queries.monthly(owner=mine.pk) == queries.monthly(responses_qs=answers)
+    assert nps_widget(Scope(user=marketer, days=365, owner="manager")).current.responses == 4
+
+
+def test_an_account_manager_counts_the_answers_of_the_customers_they_have_now(
+    client, manager, other_manager, django_assert_max_num_queries
+):
+    from bonding.queries import Scope, nps_widget
+
+    a_mix_of_writes(manager, other_manager)
+    # The manager's customers answered 10, 8, 7 and (merged) 6; the one who answered 9 moved
+    # to the other manager before. The one who answered 10 moves now: it counts for its new
+    # owner only.
+    moved = Response.objects.get(score=10).customer
+    customer_services.update_customer(customer=moved, data={"owner": other_manager}, by=manager)
+
+    for user in (manager, other_manager):
+        with django_assert_max_num_queries(9):
+            widget = nps_widget(Scope(user=user, days=365))
+        assert not widget.by_owner
+        theirs = Response.objects.filter(customer__owner=user, customer__deleted_at__isnull=True)
+        assert widget.current == score.from_scores(list(theirs.values_list("score", flat=True)))
+        assert [(month, s.responses) for month, s in widget.trend] == [
+            (f"{timezone.localdate():%Y-%m}", theirs.count())
+        ]
+        sent = Invitation.objects.filter(customer__owner=user, customer__deleted_at__isnull=True)
+        assert widget.response_rate == score.response_rate(
+            responses=sent.filter(response__isnull=False).count(), invitations=sent.count()
+        )
+        # The same figure as the API's summary for the same account manager.
+        client.force_login(user)
+        api = client.get("/api/v1/nps/summary/").json()
+        counts = ("responses", "promoters", "passives", "detractors")
+        assert [api[name] for name in counts] == [getattr(widget.current, n) for n in counts]
+    # Scores 8, 7 and 6 stay with the manager; 10 (moved now) and 9 are the other manager's.
+    assert nps_widget(Scope(user=manager, days=365)).current.detractors == 1
+    assert nps_widget(Scope(user=other_manager, days=365)).current.promoters == 2
+
+
+def test_the_tallies_are_written_last_so_their_shared_rows_stay_locked_briefly(manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    survey = Survey.objects.get()
+    Survey.objects.filter(pk=survey.pk).update(premium="A voucher")
+    survey.refresh_from_db()
+    invitation = services.invite(survey=survey, customers=[person(manager)]).invited[0]
+
+    # A detractor with a premium: timeline, reward, follow-up and the customer's refresh.
+    with CaptureQueriesContext(connection) as captured:
+        services.record_response(invitation=invitation, score_value=3, why="Slow")
+
+    statements = [q["sql"] for q in captured.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]  # fmt: skip
+    tally_writes = [i for i, sql in enumerate(statements) if "ON CONFLICT" in sql]
+    assert len(tally_writes) == 3  # days, groups, invitations
+    assert tally_writes == list(range(len(statements) - 3, len(statements)))
+    assert [statements[i].split()[2] for i in tally_writes] == [
+        "nps_daytally", "nps_grouptally", "nps_invitationtally",
+    ]  # fmt: skip
