@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
+from bonding.days import day_start, utc_day
 from bonding.models import (
     DetractorTally,
     LadderTally,
@@ -26,7 +27,6 @@ from bonding.models import (
     TouchStateTally,
     TouchTally,
 )
-from bonding.services import PROSPECT, SENT, day_start, detractor_follow_ups, utc_day
 from customers import queries as customer_queries
 from customers.models import Customer, FollowUp, Tier, TierChange
 from nps import queries as nps_queries
@@ -35,6 +35,9 @@ from nps.models import Invitation, Response
 from programs.models import Program, Step, Touch
 
 PERIODS = (30, 90, 365)
+# Touches counted as sent: waiting ones (a call to make, a letter to print) went out too.
+SENT = [Touch.Status.SENT, Touch.Status.WAITING]
+PROSPECT = "prospect"
 ATTENTION_DAYS = 90
 MOVES_DAYS = 30
 
@@ -101,6 +104,22 @@ class Scope:
     @property
     def since(self):
         return self.now - timedelta(days=self.days)
+
+
+def detractor_follow_ups() -> QuerySet[FollowUp]:
+    """Detractors' follow-ups not yet done, of live customers (source "detractor:<answer>")."""
+    return FollowUp.objects.filter(
+        source__startswith="detractor:", done_at__isnull=True, customer__deleted_at__isnull=True
+    )
+
+
+def touches_in_states(*, now: datetime) -> QuerySet[Touch]:
+    """Touches of live customers due within 7 days, failed or waiting for review."""
+    return Touch.objects.filter(
+        Q(status=Touch.Status.SCHEDULED, due_at__lt=now + timedelta(days=7))
+        | Q(status__in=[Touch.Status.FAILED, Touch.Status.REVIEW]),
+        customer__deleted_at__isnull=True,
+    )
 
 
 def tally_state() -> TallyState:
@@ -188,24 +207,34 @@ class NpsWidget:
     detractors_waiting_count: int = 0
     # When the count was tallied (None: counted now).
     waiting_at: datetime | None = None
-    # One owner's figures: the answers and invitations recorded while the customer was theirs.
+    # A marketer's view of one owner: the answers and invitations recorded while the customer
+    # was theirs (an account manager's own view counts their customers now).
     by_owner: bool = False
 
 
 def nps_widget(scope: Scope, state: TallyState | None = None) -> NpsWidget:
     # Everyone's answers, or one audience's (the audience as answered and as invited), are
-    # read from the NPS tallies: counts, whatever the number of answers. One owner's are the
-    # answers and invitations recorded with them as the customer's owner, each a range of an
-    # index on that owner: no join with the customers they have now.
+    # read from the NPS tallies: counts, whatever the number of answers. An account manager's
+    # own are their current customers' answers and invitations, as the NPS pages and the API
+    # count them (indexes on the customer cover what is counted). A marketer's view of one
+    # owner is what was recorded with that owner, each a range of an index on the owner.
     responses = invitations = None
-    owner = scope.one_owner_id
-    if owner is not None:
+    owner = month_owner = None
+    if not scope.sees_everyone:
+        mine = Customer.objects.filter(deleted_at__isnull=True, owner_id=scope.one_owner_id)
+        responses = Response.objects.filter(customer__in=mine)
+        invitations = Invitation.objects.filter(customer__in=mine)
+    elif scope.owner_id is not None:
+        owner = month_owner = scope.owner_id
         responses = Response.objects.filter(owner_id_at_answer=owner)
         invitations = Invitation.objects.filter(owner_id=owner)
     audience = scope.audience or None
     current = nps_queries.summary(responses_qs=responses, since=scope.since, audience=audience)
     # Whole months of one owner's come from the tally's owner grouping.
-    months = nps_queries.monthly(months=12, audience=audience, owner=owner)
+    months = nps_queries.monthly(
+        responses_qs=None if month_owner else responses, months=12, audience=audience,
+        owner=month_owner,
+    )  # fmt: skip
     trend = [(group.key, group.summary) for group in months if group.summary.responses]
     rate = nps_queries.response_rate(
         since=scope.since, invitations_qs=invitations, audience=audience
@@ -236,7 +265,7 @@ def detractors_waiting(
     if owner is not None:
         waiting = waiting.filter(assignee_id=owner)
     soonest = list(waiting.select_related("customer", "assignee").order_by("due_at", "id")[:limit])
-    if owner is not None or not _states_tallied(scope, state):
+    if owner is not None or not _states_tallied(state):
         return soonest, waiting.count(), None
     count = DetractorTally.objects.filter(scope.customer_filter()).aggregate(n=Sum("waiting"))
     return soonest, count["n"] or 0, state.ladder_at
@@ -375,11 +404,12 @@ def programs_widget(
         failed=trouble.get("failed", 0),
         review=trouble.get("review", 0),
         since=window_start(scope, scope.days),
-        states_at=state.ladder_at if _states_tallied(scope, state) else None,
+        states_at=state.ladder_at if _states_tallied(state) else None,
     )
 
 
-def _states_tallied(scope: Scope, state: TallyState) -> bool:
+def _states_tallied(state: TallyState) -> bool:
+    """Whether the per-minute tally of touch states and waiting detractors has been filled."""
     return state.ladder_at is not None
 
 
@@ -387,7 +417,7 @@ def touch_states(scope: Scope, state: TallyState) -> tuple[dict[str, int], dict[
     """Touches of live customers due in the next 7 days by channel; failed and for review.
     Read from the tally of the last refresh; before the first one, counted live, each from a
     small partial index of the touches (COUNT(*) needs no column the index lacks)."""
-    if _states_tallied(scope, state):
+    if _states_tallied(state):
         due, trouble = {}, {}
         for row in TouchStateTally.objects.filter(scope.customer_filter()).values(
             "status", "channel", "touches"
@@ -478,14 +508,16 @@ class Dashboard:
 def one_snapshot():
     """Every read of the page sees the same moment: else a tally refresh that commits between
     two of them would count the touches of its last minute twice, in the tally and live."""
-    if connection.in_atomic_block:  # a caller's transaction (tests) decides
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        # A caller's transaction (tests) decides. SQLite opens every transaction with BEGIN
+        # IMMEDIATE here (settings), which would hold the write lock for the whole page: the
+        # embedded install reads without one, and may count a refresh's last minute twice.
         yield
         return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield  # SQLite: one transaction reads one snapshot
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def dashboard(scope: Scope) -> Dashboard:

@@ -2,7 +2,7 @@
 
 import logging
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -11,6 +11,7 @@ from django.db.models import Case, Count, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from bonding.days import day_start, utc_day
 from bonding.models import (
     ApiToken,
     DetractorTally,
@@ -22,7 +23,8 @@ from bonding.models import (
     TouchTally,
     hash_key,
 )
-from customers.models import Customer, FollowUp, TierChange
+from bonding.queries import PROSPECT, SENT, detractor_follow_ups, touches_in_states
+from customers.models import Customer, TierChange
 from programs.models import Touch
 
 logger = logging.getLogger(__name__)
@@ -58,18 +60,8 @@ def revoke_token(*, token: ApiToken) -> bool:
 # The dashboard's tallies. The touch tally holds whole UTC days: the longest period (365 days)
 # plus the day it starts in and the day before, which a period starting mid-day reads in part.
 TALLY_DAYS = 367
-SENT = [Touch.Status.SENT, Touch.Status.WAITING]
-PROSPECT = "prospect"
 # Writes are stamped before they commit: look for changes a little before the last check.
 CHANGE_MARGIN = timedelta(minutes=10)
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def utc_day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
 
 
 def _state() -> TallyState:
@@ -81,22 +73,6 @@ def refresh_dashboard_tallies(*, now: datetime | None = None) -> None:
     """Bring both tallies up to date (the demo and the benchmark call this once)."""
     refresh_ladder_tally(now=now)
     refresh_touch_tally(now=now)
-
-
-def detractor_follow_ups():
-    """Detractors' follow-ups not yet done, of live customers (source "detractor:<answer>")."""
-    return FollowUp.objects.filter(
-        source__startswith="detractor:", done_at__isnull=True, customer__deleted_at__isnull=True
-    )
-
-
-def touch_states(*, now: datetime):
-    """Touches of live customers due within 7 days, failed or waiting for review."""
-    return Touch.objects.filter(
-        Q(status=Touch.Status.SCHEDULED, due_at__lt=now + timedelta(days=7))
-        | Q(status__in=[Touch.Status.FAILED, Touch.Status.REVIEW]),
-        customer__deleted_at__isnull=True,
-    )
 
 
 @transaction.atomic
@@ -146,7 +122,7 @@ def refresh_ladder_tally(*, now: datetime | None = None) -> int:
     TouchStateTally.objects.bulk_create(
         TouchStateTally(audience=r["customer__audience"], owner_id=r["customer__owner"],
                         status=r["status"], channel=r["channel"], touches=r["n"])
-        for r in touch_states(now=now)
+        for r in touches_in_states(now=now)
         .values("customer__audience", "customer__owner", "status", "channel")
         .annotate(n=Count("*")).order_by()
     )  # fmt: skip

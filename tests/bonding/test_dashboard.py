@@ -325,8 +325,9 @@ def answers_and_follow_ups(scene, manager, other_manager) -> None:
             done_at=NOW if done else None,
         )  # fmt: skip
     services.refresh_dashboard_tallies()
-    # The client goes to the other manager (their answers and invitations stay with the one
-    # who had them), and to retail; the prospect is deleted.
+    # The client goes to the other manager (their answers and invitations stay recorded with
+    # the one who had them; their open follow-up goes along), and to retail; the prospect is
+    # deleted.
     customer_services.update_customer(
         customer=client, data={"owner": other_manager, "audience": "retail"}, by=None
     )
@@ -344,11 +345,15 @@ def nps_figures(board: queries.Dashboard) -> dict:
 
 
 def raw_nps_figures(scope: queries.Scope) -> dict:
-    """The NPS widget from the rows: answers and invitations by the owner recorded with them
-    (one owner), or all of them; waiting follow-ups of live customers in scope (one owner's:
-    assigned to them)."""
+    """The NPS widget from the rows: an account manager's own, those of the live customers
+    they have now; a marketer's of one owner, by the owner recorded with them; else all of
+    them. Waiting follow-ups of live customers in scope (one owner's: assigned to them)."""
     answers, invitations = Response.objects.all(), Invitation.objects.all()
-    if scope.one_owner_id is not None:
+    if not scope.sees_everyone:
+        theirs = Customer.objects.filter(deleted_at=None, owner_id=scope.one_owner_id)
+        answers = answers.filter(customer__in=theirs)
+        invitations = invitations.filter(customer__in=theirs)
+    elif scope.one_owner_id is not None:
         answers = answers.filter(owner_id_at_answer=scope.one_owner_id)
         invitations = invitations.filter(owner_id=scope.one_owner_id)
     if scope.audience:
@@ -385,10 +390,15 @@ def test_the_nps_widget_equals_the_rows_in_every_scope(scene, manager, other_man
     ]
     for scope in scopes:
         assert nps_figures(queries.dashboard(scope)) == raw_nps_figures(scope), scope
-    # The manager's year: the three answers given while the customers were theirs, and the
-    # follow-up of no customer they have now (one deleted, one moved on).
+    # The manager's year: no customer they have now (one deleted, one moved on), so no answer
+    # and no follow-up; the other manager's: their own answer and the client's they took over,
+    # with the client's open follow-up.
     mine = nps_figures(queries.dashboard(queries.Scope(user=manager, days=365)))
-    assert mine["answers"] == (3, pytest.approx(-100 / 3)) and mine["waiting"] == (0, [])
+    assert mine == {"answers": (0, None), "months": 0, "rate": None, "waiting": (0, [])}
+    theirs = nps_figures(queries.dashboard(queries.Scope(user=other_manager, days=365)))
+    assert theirs["answers"] == (2, 0) and theirs["waiting"][0] == 2
+    by_recorded_owner = queries.dashboard(queries.Scope(user=marketer, days=365, owner="manager"))
+    assert nps_figures(by_recorded_owner)["answers"] == (3, pytest.approx(-100 / 3))
     # An audience's waiting count is the tally's, as of its refresh: the client has moved to
     # retail, the prospect is gone; nobody's is the one left.
     b2b = queries.dashboard(queries.Scope(user=marketer, audience="b2b")).nps
@@ -408,7 +418,7 @@ def test_an_account_manager_never_sees_another_owners_detractors(
     page = client.get("/").content.decode()
 
     assert f"/customers/{moved.pk}/" not in page and f"/customers/{others.pk}/" not in page
-    assert "while the customer was theirs" in page
+    assert "while the customer was theirs" not in page  # their customers now, not recorded
     board = queries.dashboard(queries.Scope(user=manager, owner="manager2"))
     assert nps_figures(board) == {"answers": (0, None), "months": 0, "rate": None,
                                   "waiting": (0, [])}  # fmt: skip
