@@ -218,23 +218,24 @@ def nps_widget(scope: Scope, state: TallyState | None = None) -> NpsWidget:
     # own are their current customers' answers and invitations, as the NPS pages and the API
     # count them (indexes on the customer cover what is counted). A marketer's view of one
     # owner is what was recorded with that owner, each a range of an index on the owner.
-    responses = invitations = None
-    owner = month_owner = None
+    responses = invitations = owner = None
+    audience = scope.audience or None
     if not scope.sees_everyone:
         mine = Customer.objects.filter(deleted_at__isnull=True, owner_id=scope.one_owner_id)
         responses = Response.objects.filter(customer__in=mine)
         invitations = Invitation.objects.filter(customer__in=mine)
-    elif scope.owner_id is not None:
-        owner = month_owner = scope.owner_id
-        responses = Response.objects.filter(owner_id_at_answer=owner)
-        invitations = Invitation.objects.filter(owner_id=owner)
-    audience = scope.audience or None
-    current = nps_queries.summary(responses_qs=responses, since=scope.since, audience=audience)
-    # Whole months of one owner's come from the tally's owner grouping.
-    months = nps_queries.monthly(
-        responses_qs=None if month_owner else responses, months=12, audience=audience,
-        owner=month_owner,
-    )  # fmt: skip
+        # Each of their answers read once for both figures: one probe of the index a customer.
+        current, months = nps_queries.recent_and_monthly(
+            responses_qs=responses, since=scope.since, months=12, audience=audience
+        )
+    else:
+        if scope.owner_id is not None:
+            owner = scope.owner_id
+            responses = Response.objects.filter(owner_id_at_answer=owner)
+            invitations = Invitation.objects.filter(owner_id=owner)
+        current = nps_queries.summary(responses_qs=responses, since=scope.since, audience=audience)
+        # Whole months of one owner's come from the tally's owner grouping.
+        months = nps_queries.monthly(months=12, audience=audience, owner=owner)
     trend = [(group.key, group.summary) for group in months if group.summary.responses]
     rate = nps_queries.response_rate(
         since=scope.since, invitations_qs=invitations, audience=audience

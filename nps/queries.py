@@ -354,6 +354,42 @@ def monthly(
     return result
 
 
+def recent_and_monthly(
+    *,
+    responses_qs: QuerySet[Response],
+    since: datetime,
+    months: int = 12,
+    today: date | None = None,
+    audience: str | None = None,
+) -> tuple[score.Summary, list[Group]]:
+    """A narrow set of answers (one account manager's customers'): their NPS since `since`
+    and per month over the last `months` months, as summary() and monthly() count them, from
+    one grouped read in which each answer is read once."""
+    first = _first_month(months=months, today=today)
+    months_start = _day_start(first)
+    answers = _in_audience(responses_qs, audience).filter(answered_at__gte=min(since, months_start))
+    rows = (
+        answers.order_by()
+        .annotate(month=TruncMonth("answered_at", tzinfo=organization_zone()))
+        .values("month", "score")
+        .annotate(
+            in_months=Count("id", filter=Q(answered_at__gte=months_start)),
+            recent=Count("id", filter=Q(answered_at__gte=since)),
+        )
+    )
+    spread = [0] * 11
+    per_month: dict[str, list[int]] = {}
+    for row in rows:
+        spread[row["score"]] += row["recent"]
+        per_month.setdefault(_month_key(row["month"]), [0] * 11)[row["score"]] += row["in_months"]
+    trend = []
+    for offset in range(months):
+        month = _add_months(first, offset)
+        counts = per_month.get(_month_key(month), [0] * 11)
+        trend.append(Group(_month_key(month), f"{month:%b %Y}", _from_distribution(counts)))
+    return _from_distribution(spread), trend
+
+
 def _first_month(*, months: int, today: date | None) -> date:
     """The first day of the earliest of the last `months` months (this one included)."""
     today = today or timezone.localdate(timezone=organization_zone())
