@@ -359,6 +359,7 @@ class _Writer:
         self.enrolled: set[int] = set()
         self.pool = ThreadPoolExecutor(max_workers=2) if background else None
         self.pending: list[Future] = []
+        self.written = 0
 
     def write(self, program_id: int, enrollments: list, touches: list, now: datetime) -> None:
         if self.pool is None:
@@ -366,6 +367,13 @@ class _Writer:
             return
         while len(self.pending) >= 2:
             self.pending.pop(0).result()  # raises what the writer raised
+            self.written += 1
+            if self.written & (self.written - 1) == 0:
+                # After batches 1, 2, 4, 8...: the tables have doubled since their statistics
+                # were taken, and with the old ones the planner read every touch for each
+                # batch's look-up of the touches its customers already have.
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE programs_touch, programs_enrollment")
         self.pending.append(
             self.pool.submit(_copy_batch, program_id, enrollments, touches, now, background=True)
         )
