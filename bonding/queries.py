@@ -15,7 +15,18 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Lookup,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from bonding.days import day_start, utc_day
@@ -222,8 +233,8 @@ def nps_widget(scope: Scope, state: TallyState | None = None) -> NpsWidget:
     audience = scope.audience or None
     if not scope.sees_everyone:
         mine = Customer.objects.filter(deleted_at__isnull=True, owner_id=scope.one_owner_id)
-        responses = Response.objects.filter(customer__in=mine)
-        invitations = Invitation.objects.filter(customer__in=mine)
+        responses = Response.objects.filter(_of_customers(mine))
+        invitations = Invitation.objects.filter(_of_customers(mine))
         # Each of their answers read once for both figures: one probe of the index a customer.
         current, months = nps_queries.recent_and_monthly(
             responses_qs=responses, since=scope.since, months=12, audience=audience
@@ -250,6 +261,26 @@ def nps_widget(scope: Scope, state: TallyState | None = None) -> NpsWidget:
         waiting_at=waiting_at,
         by_owner=owner is not None,
     )
+
+
+class _AmongIds(Lookup):
+    """`column = ANY(ARRAY(subquery))`: one index scan that walks the ids in order."""
+
+    lookup_name = "among_ids"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = compiler.compile(self.rhs)  # "(SELECT ...)"
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
+def _of_customers(customers: QuerySet[Customer]) -> Q | Lookup:
+    """Rows (answers, invitations) of these customers. On PostgreSQL their ids in order, as
+    an array: the customer index is walked once, several times faster at tens of thousands of
+    customers than a nested loop probing it once a customer."""
+    if connection.vendor != "postgresql":
+        return Q(customer__in=customers)
+    return _AmongIds(F("customer_id"), Subquery(customers.order_by("pk").values("pk")))
 
 
 def detractors_waiting(
