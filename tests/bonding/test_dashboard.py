@@ -422,3 +422,15 @@ def test_an_account_manager_never_sees_another_owners_detractors(
     board = queries.dashboard(queries.Scope(user=manager, owner="manager2"))
     assert nps_figures(board) == {"answers": (0, None), "months": 0, "rate": None,
                                   "waiting": (0, [])}  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_reads_in_one_snapshot_on_postgresql_and_takes_no_write_lock_on_sqlite(
+    monkeypatch,
+):
+    with queries.one_snapshot():
+        assert connection.in_atomic_block  # REPEATABLE READ READ ONLY
+    # SQLite would open it with BEGIN IMMEDIATE (settings): the write lock for the whole page.
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    with queries.one_snapshot():
+        assert not connection.in_atomic_block
