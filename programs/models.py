@@ -199,6 +199,11 @@ class Touch(models.Model):
     message_id = models.CharField(max_length=200, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
+    # Sent, but what a sent touch leaves behind (timeline, reward, next year, completion) is
+    # not written yet: set with the sent status, cleared in the same transaction as those
+    # writes, so the sweeper finishes what a crash left half done. A database default, so
+    # adding it rewrites no row (the touches sent before count as settled) and COPY fills it.
+    unsettled = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -245,6 +250,8 @@ class Touch(models.Model):
                 name="touch_responded",
                 condition=Q(responded_at__isnull=False),
             ),
+            # The sweeper's question, "what was sent and left unsettled?": a handful of rows.
+            models.Index(fields=["sent_at"], name="touch_unsettled", condition=Q(unsettled=True)),
         ]
 
     def __str__(self) -> str:

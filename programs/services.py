@@ -134,8 +134,8 @@ def enroll(
 
     Each touch's due time comes from the step's anchor and offset, placed in the customer's
     time zone inside the send window and under the frequency cap across all programs. Each
-    batch commits on its own. Outside a transaction on PostgreSQL, two writer threads store
-    batches (with COPY) while the next batch is worked out.
+    batch commits on its own. Outside a transaction on PostgreSQL and past one batch, two
+    writer threads store batches (with COPY) while the next batch is worked out.
     """
     if not program.is_active:
         raise ValidationError("This program is paused: activate it before enrolling.")
@@ -147,16 +147,18 @@ def enroll(
         rows = (Enrollee(*(getattr(c, name) for name in ENROLL_FIELDS)) for c in customers)
     plan = _Plan(list(program.steps.order_by("order")), now)
     outcome = EnrollOutcome()
-    writer = _Writer(
-        background=connection.vendor == "postgresql" and not connection.in_atomic_block
-    )
+    may_write_beside = connection.vendor == "postgresql" and not connection.in_atomic_block
+    writer = _Writer()
     try:
         batch: list[Enrollee] = []
         for row in rows:
-            batch.append(row)
             if len(batch) >= batch_size:
+                # A row past a full batch: the input is big enough for writer threads (one
+                # customer, as a tier change enrolls, needs no threads nor connections).
+                writer.background = may_write_beside
                 _enroll_batch(program, plan, batch, outcome, writer)
                 batch = []
+            batch.append(row)
         if batch:
             _enroll_batch(program, plan, batch, outcome, writer)
     finally:
@@ -355,13 +357,16 @@ class _Writer:
     work (indexes, foreign-key checks) then runs beside Python's instead of after it.
     """
 
-    def __init__(self, *, background: bool) -> None:
+    def __init__(self) -> None:
         self.enrolled: set[int] = set()
-        self.pool = ThreadPoolExecutor(max_workers=2) if background else None
+        self.background = False
+        self.pool: ThreadPoolExecutor | None = None
         self.pending: list[Future] = []
         self.written = 0
 
     def write(self, program_id: int, enrollments: list, touches: list, now: datetime) -> None:
+        if self.pool is None and self.background:
+            self.pool = ThreadPoolExecutor(max_workers=2)
         if self.pool is None:
             _copy_batch(program_id, enrollments, touches, now)
             return
@@ -544,9 +549,32 @@ def sweep_leases(*, now: datetime | None = None) -> dict[str, int]:
         status=Touch.Status.REVIEW,
         last_error="The worker stopped while sending: check whether it arrived.",
     )
-    if reclaimed or reviewed:
-        logger.warning("sweeper: %s touches reclaimed, %s to review", reclaimed, reviewed)
-    return {"reclaimed": reclaimed, "review": reviewed}
+    settled = settle_sent(now=now)
+    if reclaimed or reviewed or settled:
+        logger.warning(
+            "sweeper: %s touches reclaimed, %s to review, %s settled", reclaimed, reviewed, settled
+        )
+    return {"reclaimed": reclaimed, "review": reviewed, "settled": settled}
+
+
+# A delivery batch settles its sent touches when it ends; one still unsettled this long after
+# it was sent belongs to a worker that died or failed before the end.
+SETTLE_AFTER = timedelta(minutes=5)
+
+
+def settle_sent(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Write what sent touches leave behind for those a delivery batch left unsettled (its
+    worker killed or failed mid-batch); returns how many. Touches a batch is settling right
+    now are locked by it and skipped."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        touches = list(
+            Touch.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(unsettled=True, status=Touch.Status.SENT, sent_at__lt=now - SETTLE_AFTER)
+            .select_related("step", "enrollment", "customer")
+            .order_by("sent_at")[:limit]
+        )
+        return len(_after_sent(touches)) if touches else 0
 
 
 def deliver(*, touch_ids: list[int]) -> dict[str, int]:
@@ -600,6 +628,7 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
                 if unrecorded is not None:
                     _record_sent(unrecorded)
     if sent:
+        # A crash before this leaves the sent touches unsettled: the sweeper settles them.
         _after_sent(sent)
     return dict(counts)
 
@@ -638,37 +667,52 @@ def _recent_sends(customer_ids: set[int], now: datetime) -> dict[int, int]:
 # status is compared as `status || ''` so that the planner looks the row up by its id: with
 # statistics from before a burst (no claimed touches yet), it would otherwise walk an index
 # of every claimed touch for each one.
+#
+# It also checks that the address the message was rendered for is still the customer's, and
+# counts the customer's sends within the cap's period afresh (another worker may have sent
+# one since the batch was read); the touch sent just before by this worker is still in
+# sending in the statement's snapshot, so sending ones count whatever their time.
+ADDRESS_COLUMNS = {Channel.EMAIL: "email", Channel.SMS: "phone", Channel.LETTER: "postal_address"}
 CLAIM_TO_SEND = {
-    # The column name comes from the fixed list of channels, never from input.
+    # Column names come from the fixed list of channels, never from input.
     channel: (
         "UPDATE programs_touch SET status = %s, lease_expires_at = %s,"  # noqa: S608
         " attempts = attempts + 1 WHERE id = %s AND status || '' = %s"
         " AND EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = %s"
-        f" AND c.consent_{channel} AND c.deleted_at IS NULL)"
-        " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = %s AND e.status = %s)"
+        f" AND c.consent_{channel} AND c.deleted_at IS NULL"
+        + (f" AND c.{ADDRESS_COLUMNS[channel]} = %s)" if channel in ADDRESS_COLUMNS else ")")
+        + " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = %s AND e.status = %s)"
+        " AND (SELECT count(*) FROM programs_touch t WHERE t.customer_id = %s AND t.id <> %s"
+        " AND t.status IN ('sent', 'waiting', 'sending')"
+        " AND (t.sent_at > %s OR t.status = 'sending')) < %s"
     )
     for channel in Channel.values
 }
 
 
+# Sent and unsettled until the batch writes what it leaves behind (see Touch.unsettled).
 RECORD_SENT = (
     "UPDATE programs_touch SET status = %s, lease_expires_at = NULL, sent_at = %s,"
-    " message_id = %s WHERE id = %s AND status || '' = %s"
+    " message_id = %s, unsettled = true WHERE id = %s AND status || '' = %s"
 )
 
 
 def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | None) -> bool:
     """Claimed -> sending by a conditional update that also re-reads, at this instant, that
-    the customer still consents to the channel, is not deleted, and the enrollment is active.
+    the customer still consents to the channel, is not deleted, still has the address the
+    message is for, is under the frequency cap, and the enrollment is active.
 
     1 row: this worker owns the touch and may send it. 0 rows: another worker (or the
     sweeper) has it, or something changed since the batch was read: the slow path decides.
     On PostgreSQL the same statement records the touch sent just before (`unrecorded`).
     """
     sql = CLAIM_TO_SEND[touch.channel]
+    cap = frequency_cap()
+    address = [_address(touch.customer, touch.channel)] if touch.channel in ADDRESS_COLUMNS else []
     params = [
-        Touch.Status.SENDING, lease, touch.pk, Touch.Status.CLAIMED, touch.customer_id,
-        touch.enrollment_id, Enrollment.Status.ACTIVE,
+        Touch.Status.SENDING, lease, touch.pk, Touch.Status.CLAIMED, touch.customer_id, *address,
+        touch.enrollment_id, Enrollment.Status.ACTIVE, touch.customer_id, touch.pk,
+        timezone.now() - cap.period, cap.max_touches,
     ]  # fmt: skip
     if unrecorded is not None:
         if connection.vendor == "postgresql":
@@ -704,7 +748,10 @@ def _deliver_one(
     if not claimed:
         if unrecorded is not None and unrecorded.status == Touch.Status.SENDING:
             _record_sent(unrecorded)
-        return _deliver_one_slowly(touch, module, session), None
+        outcome = _deliver_one_slowly(touch, module, session)
+        if outcome in (Touch.Status.SENT, Touch.Status.WAITING):
+            recent[customer.pk] = recent.get(customer.pk, 0) + 1
+        return outcome, None
     touch.attempts += 1
     touch.status = Touch.Status.SENDING
     outcome = _send(touch, customer, touch.channel, module, session, facts, now)
@@ -789,7 +836,9 @@ def _run(sql: str, params: list) -> int:
     """Run one of the delivery loop's statements; returns how many rows it changed.
 
     On PostgreSQL each is prepared once per connection: planning these small updates (on a
-    table with many indexes) took longer than running them.
+    table with many indexes) took longer than running them. Prepared statements live in the
+    server session, so this needs a session of its own per connection: not a pooler in
+    transaction mode (PgBouncer's), which hands each transaction any server session.
     """
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
@@ -885,9 +934,24 @@ def _finish(touch: Touch, status: str, *, error: str = "", message_id: str = "")
     return str(status)
 
 
-def _after_sent(touches: list[Touch]) -> None:
+@transaction.atomic
+def _after_sent(touches: list[Touch]) -> list[Touch]:
     """What sent touches leave behind, for a whole batch at once: a timeline line each, the
-    gift step's reward, the next year of yearly steps, enrollments now done."""
+    gift step's reward, the next year of yearly steps, enrollments now done.
+
+    Exactly once: only for the touches still unsettled, marked settled in the same
+    transaction (their rows locked, so the batch and the sweeper never both do it). Returns
+    the touches it settled.
+    """
+    pending = set(
+        Touch.objects.select_for_update()
+        .filter(pk__in=[touch.pk for touch in touches], unsettled=True)
+        .values_list("pk", flat=True)
+    )
+    touches = [touch for touch in touches if touch.pk in pending]
+    if not touches:
+        return []
+    Touch.objects.filter(pk__in=pending).update(unsettled=False)
     customer_services.note_many_on_timeline(
         entries=[
             TimelineEntry(
@@ -911,6 +975,7 @@ def _after_sent(touches: list[Touch]) -> None:
             )
     schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly])
     _complete_if_done({touch.enrollment_id for touch in touches})
+    return touches
 
 
 def schedule_next_occurrences(*, touches: list[Touch]) -> list[Touch]:
@@ -958,7 +1023,7 @@ def _complete_if_done(enrollment_ids: set[int]) -> None:
 def mark_waiting_done(*, touch: Touch, how: str) -> bool:
     """A call was logged or a letter posted: the waiting touch counts as sent."""
     done = Touch.objects.filter(pk=touch.pk, status=Touch.Status.WAITING).update(
-        status=Touch.Status.SENT, sent_at=timezone.now()
+        status=Touch.Status.SENT, sent_at=timezone.now(), unsettled=True
     )
     if done:
         touch = Touch.objects.select_related("step", "enrollment", "customer").get(pk=touch.pk)

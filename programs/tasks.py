@@ -27,7 +27,8 @@ def deliver_touches_task(touch_ids: list[int]) -> dict:
 
 @shared_task
 def sweep_touches_task() -> dict:
-    """Take back claimed touches whose lease ran out; send stuck sending ones to review."""
+    """Take back claimed touches whose lease ran out; send stuck sending ones to review; settle
+    sent touches a dead batch left unsettled."""
     return services.sweep_leases()
 
 

@@ -48,7 +48,7 @@ def test_a_touch_being_sent_is_not_picked_again(
         # it, and the sweeper leaves it alone while its lease runs.
         assert services.dispatch_due() == []
         assert services.deliver(touch_ids=batch) == {}
-        assert services.sweep_leases() == {"reclaimed": 0, "review": 0}
+        assert services.sweep_leases() == {"reclaimed": 0, "review": 0, "settled": 0}
     finally:
         smtp_sink.hold.set()
         sender.join(timeout=30)

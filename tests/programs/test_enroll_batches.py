@@ -132,3 +132,25 @@ def test_a_customer_listed_twice_is_enrolled_once():
     assert outcome.enrolled == 1
     assert outcome.skipped == [{"customer": ann.pk, "reason": "already enrolled"}] * 2
     assert Enrollment.objects.filter(customer=ann).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writer_threads_only_for_more_than_one_batch(monkeypatch):
+    pools = []
+
+    class CountedPool(services.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(services, "ThreadPoolExecutor", CountedPool)
+    program = make_program()
+    one, *three = make_customers(4)
+
+    # One customer, as a tier change enrolls them: written on this connection, no threads.
+    assert services.enroll(program=program, customers=[one], batch_size=2).enrolled == 1
+    assert pools == []
+    # A full batch and a row past it: the writer threads take the batches.
+    assert services.enroll(program=program, customers=three, batch_size=2).enrolled == 3
+    assert len(pools) == 1
+    assert Enrollment.objects.filter(program=program).count() == 4

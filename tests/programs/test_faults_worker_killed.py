@@ -1,9 +1,14 @@
 """A worker killed mid-batch delays its touches; it loses none and sends none twice."""
 
 import signal
+import time
+from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from customers.models import TimelineEntry
 from programs import services, tasks
 from programs.models import Touch
 from tests.conftest import stop_worker
@@ -27,6 +32,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_nothing(
     stop_worker(victim, signal.SIGKILL)  # the whole process group: parent and pool
 
     in_flight = set(Touch.objects.filter(status=Touch.Status.SENDING).values_list("pk", flat=True))
+    # The sink may still be handling a message whose data arrived before the kill (it waits
+    # `delay` before answering): let it finish, so this is what the provider had at the kill.
+    time.sleep(smtp_sink.delay * 4)
     at_kill = smtp_sink.counts()
     assert len(in_flight) <= 2, statuses()
     workers.start("rescuer", concurrency=2, TOUCH_LEASE_SECONDS=str(LEASE))
@@ -53,3 +61,16 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_nothing(
     sent = dict(Touch.objects.filter(status=Touch.Status.SENT).values_list("pk", "message_id"))
     assert sent == others
     assert set(arrived) <= set(expected.values())
+
+    # What the victim sent before the kill is left unsettled (its batch never ended); the
+    # sweeper writes it, once: every sent touch is on its customer's timeline exactly once.
+    workers.stop_all()  # a warm shutdown: the rescuer's batches end and settle themselves
+    later = timezone.now() + services.SETTLE_AFTER + timedelta(seconds=1)
+    assert services.sweep_leases(now=later)["settled"] > 0
+    assert services.sweep_leases(now=later)["settled"] == 0
+    lines = Counter(
+        TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TOUCH).values_list(
+            "source_id", flat=True
+        )
+    )
+    assert lines == dict.fromkeys(sent, 1)
