@@ -70,6 +70,10 @@ class Invitation(models.Model):
             models.Index(fields=["customer", "-sent_at"], name="invitation_customer_at"),
             models.Index(fields=["sent_at"], name="invitation_sent_at"),
             models.Index(fields=["owner", "sent_at"], name="invitation_owner_at"),
+            # Delivery reads a batch's survey links by their touches.
+            models.Index(
+                fields=["touch_id"], name="invitation_touch", condition=Q(touch_id__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
