@@ -70,12 +70,9 @@ class BatchFacts:
     survey_links: dict[int, str]
 
 
-def gather_facts(touches: list[Touch]) -> BatchFacts:
-    """The facts of a batch of touches (customers, steps and channels loaded with them)."""
-    from programs import surveys
-    from programs.services import unsubscribe_tokens
-
-    customer_ids = {touch.customer_id for touch in touches}
+def categories_bought(customer_ids) -> dict[int, set[str]]:
+    """The product categories each customer has bought, in one query (the cross-sell step
+    offers what they have not)."""
     bought: dict[int, set[str]] = defaultdict(set)
     for customer_id, category in (
         Purchase.objects.filter(customer_id__in=customer_ids)
@@ -84,6 +81,16 @@ def gather_facts(touches: list[Touch]) -> BatchFacts:
         .distinct()
     ):
         bought[customer_id].add(category)
+    return bought
+
+
+def gather_facts(touches: list[Touch]) -> BatchFacts:
+    """The facts of a batch of touches (customers, steps and channels loaded with them)."""
+    from programs import surveys
+    from programs.services import unsubscribe_tokens
+
+    customer_ids = {touch.customer_id for touch in touches}
+    bought = categories_bought(customer_ids)
     referrers = {
         t.customer_id: t.customer for t in touches if t.step.kind == Step.Kind.REFER_FRIEND
     }

@@ -1,6 +1,5 @@
 """Reads for the marketers' program pages: the list, funnels, failures, what is due, letters."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 
-from customers.models import Channel, Customer, Purchase, Referral
+from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
 from programs import content
 from programs.models import Enrollment, LetterBatch, Program, Step, Touch, UnsubscribeToken
@@ -180,14 +179,7 @@ def letters_of(batch: LetterBatch) -> list[Letter]:
         )
     )
     ids = {touch.customer_id for touch in touches}
-    bought: dict[int, set[str]] = defaultdict(set)
-    for customer_id, category in (
-        Purchase.objects.filter(customer_id__in=ids)
-        .order_by()
-        .values_list("customer_id", "product_category")
-        .distinct()
-    ):
-        bought[customer_id].add(category)
+    bought = content.categories_bought(ids)
     tokens = dict(
         UnsubscribeToken.objects.filter(customer_id__in=ids, channel=Channel.LETTER).values_list(
             "customer_id", "token"
