@@ -75,17 +75,7 @@ def generate_touches(dsn: str, *, touches: int = 3_000_000, seed: float = 0.23) 
     touches, about `touches` in all. Set-based SQL in one transaction, like generate.py."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    conn = psycopg2.connect(dsn)
-    cur = conn.cursor()
-    cur.execute("SET work_mem = '256MB'")
-    cur.execute("SET maintenance_work_mem = '1GB'")
-    cur.execute("SET synchronous_commit = off")
-    try:
-        cur.execute("SET session_replication_role = replica")
-    except psycopg2.Error:
-        conn.rollback()
-        print("  (not a superuser: foreign-key checks stay on, the load is slower)")
-    cur.execute("SELECT setseed(%s)", (seed,))
+    conn, cur = generate.open_load(dsn, seed)
     cur.execute(
         "SELECT min(id) - 1, count(*) FROM customers_customer WHERE external_id LIKE %s",
         (generate.BENCH_PREFIX + "%",),
@@ -129,10 +119,7 @@ def generate_touches(dsn: str, *, touches: int = 3_000_000, seed: float = 0.23) 
                 (program_ids[-1], prototype, steps),
             )
 
-    indexes = generate._plain_indexes(cur, TOUCH_TABLES[2:])
-    with generate.step(f"drop {len(indexes)} indexes for the load", timings):
-        for name, _ in indexes:
-            cur.execute(f"DROP INDEX {name}")
+    indexes = generate.drop_indexes(cur, TOUCH_TABLES[2:], timings)
 
     cur.execute("SELECT coalesce(max(id), 0) FROM programs_enrollment")
     enrollment_base = cur.fetchone()[0]
@@ -209,16 +196,7 @@ def generate_touches(dsn: str, *, touches: int = 3_000_000, seed: float = 0.23) 
         )
         made = cur.rowcount
 
-    with generate.step(f"rebuild {len(indexes)} indexes", timings):
-        for _, definition in indexes:
-            cur.execute(definition)
-    with generate.step("commit", timings):
-        conn.commit()
-    conn.autocommit = True
-    with generate.step("VACUUM ANALYZE", timings):
-        for table in TOUCH_TABLES:
-            cur.execute(f"VACUUM (ANALYZE) {table}")
-    conn.close()
+    generate.finish_load(conn, indexes, TOUCH_TABLES, timings)
     total = round(time.perf_counter() - started, 1)
     print(f"Generated in {total} s", flush=True)
     return {"enrollments": enrollments, "touches": made, "seconds": total, "steps": timings}

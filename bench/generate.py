@@ -24,6 +24,7 @@ Who and what it makes, all marked so later benchmarks can find them:
 import argparse
 import math
 import os
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -168,6 +169,61 @@ def _plain_indexes(cur, tables: list[str]) -> list[tuple[str, str]]:
     return cur.fetchall()
 
 
+def open_load(dsn: str, seed: float):
+    """A connection and cursor set up for a bulk load in one transaction, random() seeded."""
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    cur.execute("SET work_mem = '256MB'")
+    cur.execute("SET maintenance_work_mem = '1GB'")
+    cur.execute("SET max_parallel_maintenance_workers = 1")
+    cur.execute("SET synchronous_commit = off")
+    try:
+        cur.execute("SET session_replication_role = replica")
+    except psycopg2.Error:
+        # Not a superuser: the foreign keys get checked, which is slower but works.
+        conn.rollback()
+        print("  (not a superuser: foreign-key checks stay on, the load is slower)")
+    cur.execute("SELECT setseed(%s)", (seed,))
+    return conn, cur
+
+
+def drop_indexes(cur, tables: list[str], timings: dict[str, float]) -> list[tuple[str, str]]:
+    """Drop the plain indexes of `tables` for the load; what `finish_load` builds again."""
+    indexes = _plain_indexes(cur, tables)
+    with step(f"drop {len(indexes)} indexes for the load", timings):
+        for name, _ in indexes:
+            cur.execute(f"DROP INDEX {name}")
+    return indexes
+
+
+def finish_load(
+    conn, indexes, tables: list[str], timings: dict[str, float], *, vacuum: bool = True
+) -> None:
+    """Build the dropped indexes again, commit, then vacuum (or analyze) the loaded tables."""
+    cur = conn.cursor()
+    with step(f"rebuild {len(indexes)} indexes", timings):
+        for _, definition in indexes:
+            cur.execute(definition)
+    with step("commit", timings):
+        conn.commit()
+    conn.autocommit = True
+    with step("VACUUM ANALYZE" if vacuum else "ANALYZE", timings):
+        for table in tables:
+            cur.execute(f"VACUUM (ANALYZE) {table}" if vacuum else f"ANALYZE {table}")
+    conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def load() -> float:
+    """The machine's load average over the last minute, recorded beside each figure."""
+    return round(os.getloadavg()[0], 2)
+
+
 LOADED_TABLES = [
     "customers_account",
     "customers_customer",
@@ -202,19 +258,7 @@ def generate(
     started = time.perf_counter()
     print(f"Generating {n:,} customers and {rows:,} interactions + purchases", flush=True)
 
-    conn = psycopg2.connect(dsn)
-    cur = conn.cursor()
-    cur.execute("SET work_mem = '256MB'")
-    cur.execute("SET maintenance_work_mem = '1GB'")
-    cur.execute("SET max_parallel_maintenance_workers = 1")
-    cur.execute("SET synchronous_commit = off")
-    try:
-        cur.execute("SET session_replication_role = replica")
-    except psycopg2.Error:
-        # Not a superuser: the foreign keys get checked, which is slower but works.
-        conn.rollback()
-        print("  (not a superuser: foreign-key checks stay on, the load is slower)")
-    cur.execute("SELECT setseed(%s)", (seed,))
+    conn, cur = open_load(dsn, seed)
 
     def next_id(table: str) -> int:
         cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
@@ -256,10 +300,7 @@ def generate(
         )
         am_ids = [row[0] for row in cur.fetchall()]
 
-    indexes = _plain_indexes(cur, LOADED_TABLES)
-    with step(f"drop {len(indexes)} indexes for the load", timings):
-        for name, _ in indexes:
-            cur.execute(f"DROP INDEX {name}")
+    indexes = drop_indexes(cur, LOADED_TABLES, timings)
 
     # A few account managers own far more customers than the others; 3 % have no owner.
     owner = f"{int_array(am_ids)}[1 + floor({len(am_ids)} * power(random(), 1.5))::int]"
@@ -506,16 +547,9 @@ def generate(
             """
         )
 
-    with step(f"rebuild {len(indexes)} indexes", timings):
-        for _, definition in indexes:
-            cur.execute(definition)
-    with step("commit", timings):
-        conn.commit()
-    conn.autocommit = True
-    with step("VACUUM ANALYZE" if vacuum else "ANALYZE", timings):
-        for table in LOADED_TABLES + ["auth_user", "auth_user_groups"]:
-            cur.execute(f"VACUUM (ANALYZE) {table}" if vacuum else f"ANALYZE {table}")
-    conn.close()
+    finish_load(
+        conn, indexes, LOADED_TABLES + ["auth_user", "auth_user_groups"], timings, vacuum=vacuum
+    )
     total = round(time.perf_counter() - started, 1)
     print(f"Generated in {total} s", flush=True)
     return {

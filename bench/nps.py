@@ -87,17 +87,7 @@ def generate_nps(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     print(f"Generating {responses:,} NPS answers out of {invitations:,} invitations", flush=True)
-    conn = psycopg2.connect(dsn)
-    cur = conn.cursor()
-    cur.execute("SET work_mem = '256MB'")
-    cur.execute("SET maintenance_work_mem = '1GB'")
-    cur.execute("SET synchronous_commit = off")
-    try:
-        cur.execute("SET session_replication_role = replica")
-    except psycopg2.Error:
-        conn.rollback()
-        print("  (not a superuser: foreign-key checks stay on, the load is slower)")
-    cur.execute("SELECT setseed(%s)", (seed,))
+    conn, cur = generate.open_load(dsn, seed)
     cur.execute(
         "SELECT min(id) - 1, count(*) FROM customers_customer WHERE external_id LIKE %s",
         (generate.BENCH_PREFIX + "%",),
@@ -127,10 +117,7 @@ def generate_nps(
         )
         surveys = generate.int_array(sorted(row[0] for row in cur.fetchall()), "bigint")
 
-    indexes = generate._plain_indexes(cur, NPS_TABLES[1:])
-    with generate.step(f"drop {len(indexes)} indexes for the load", timings):
-        for name, _ in indexes:
-            cur.execute(f"DROP INDEX {name}")
+    indexes = generate.drop_indexes(cur, NPS_TABLES[1:], timings)
 
     cur.execute("SELECT coalesce(max(id), 0) FROM nps_invitation")
     invitation_base = cur.fetchone()[0]
@@ -218,16 +205,7 @@ def generate_nps(
         )
         follow_ups = cur.rowcount
 
-    with generate.step(f"rebuild {len(indexes)} indexes", timings):
-        for _, definition in indexes:
-            cur.execute(definition)
-    with generate.step("commit", timings):
-        conn.commit()
-    conn.autocommit = True
-    with generate.step("VACUUM ANALYZE", timings):
-        for table in NPS_TABLES:
-            cur.execute(f"VACUUM (ANALYZE) {table}")
-    conn.close()
+    generate.finish_load(conn, indexes, NPS_TABLES, timings)
     total = round(time.perf_counter() - started, 1)
     print(f"Generated in {total} s", flush=True)
     return {

@@ -59,16 +59,6 @@ PROFILED_CUSTOMERS = 2000
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def load() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
 def run_sink(port: int, path: str) -> None:
     """The SMTP sink's process: accept everything, count messages, Message-IDs, connections."""
     from aiosmtpd.controller import Controller
@@ -117,7 +107,7 @@ class Sink:
     """The sink subprocess and a look at its counters."""
 
     def __init__(self, var_dir: str) -> None:
-        self.port = free_port()
+        self.port = generate.free_port()
         self.path = os.path.join(var_dir, "sink.json")
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--sink", str(self.port), self.path],
@@ -645,10 +635,10 @@ def main(argv: list[str] | None = None) -> None:
         analyze(bench_url)
         print(f" {made['seconds']} s", flush=True)
 
-        machine["load"]["before_enroll"] = load()
+        machine["load"]["before_enroll"] = generate.load()
         print("Enrolling them in the eight-step program...", end="", flush=True)
         enrollment = enroll_everyone()
-        machine["load"]["after_enroll"] = load()
+        machine["load"]["after_enroll"] = generate.load()
         print(f" {enrollment['touches']:,} touches in {enrollment['seconds']} s", flush=True)
         enroll_profile = None
         if args.profile or enrollment["touches_per_s"] < ENROLL_TARGET:
@@ -658,7 +648,7 @@ def main(argv: list[str] | None = None) -> None:
         analyze(bench_url)
 
         print(f"Direct SMTP, {args.messages:,} messages over one connection...", end="", flush=True)
-        machine["load"]["before_smtp"] = load()
+        machine["load"]["before_smtp"] = generate.load()
         smtp = direct_smtp(args.messages)
         smtp["sink"] = sink.counts()
         connection.close()
@@ -678,7 +668,7 @@ def main(argv: list[str] | None = None) -> None:
             label = f"{args.workers} workers x concurrency {concurrency}"
             if concurrency not in celery:
                 print(f"Empty tasks, {label}: {args.tasks:,}...", end="", flush=True)
-                machine["load"][f"before_tasks_c{concurrency}"] = load()
+                machine["load"][f"before_tasks_c{concurrency}"] = generate.load()
                 celery[concurrency] = empty_tasks(args.tasks, workers, redis_client, args.timeout)
                 print(f" {celery[concurrency]['tasks_per_s']}/s", flush=True)
             touch_ids, mix = make_due(bench_url, customer_ids)
@@ -687,9 +677,9 @@ def main(argv: list[str] | None = None) -> None:
                 end="",
                 flush=True,
             )
-            machine["load"][f"before_delivery_c{concurrency}_b{batch}"] = load()
+            machine["load"][f"before_delivery_c{concurrency}_b{batch}"] = generate.load()
             result = deliver_due(bench_url, touch_ids, sink, redis_client, args.timeout)
-            machine["load"][f"after_delivery_c{concurrency}_b{batch}"] = load()
+            machine["load"][f"after_delivery_c{concurrency}_b{batch}"] = generate.load()
             result.update(
                 concurrency=concurrency, delivery_batch_size=batch, mix=mix, workers=args.workers
             )

@@ -31,7 +31,6 @@ import platform
 import pstats
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,16 +58,6 @@ USERNAME = "bench-sync"
 TARGET_RATIO = 0.5
 TARGET_API_RATE = 7_500  # customers/s: the issue's "half of raw" on its reference machine
 TIME_ZONES = generate.TIMEZONES + ["", "Australia/Sydney", "Asia/Kolkata"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def load() -> float:
-    return round(os.getloadavg()[0], 2)
 
 
 def sync_rows(count: int, *, changed: bool = False) -> list[dict]:
@@ -99,7 +88,7 @@ class Gunicorn:
     """`gunicorn bonding.wsgi --workers 2` on a free loopback port, DEBUG off."""
 
     def __init__(self, *, var_dir: str, workers: int) -> None:
-        self.port = free_port()
+        self.port = generate.free_port()
         env = {
             **os.environ,
             "DEBUG": "0",
@@ -530,7 +519,7 @@ def main(argv: list[str] | None = None) -> None:
         server = Gunicorn(var_dir=var_dir, workers=args.web_workers)
         print(f"gunicorn ({args.web_workers} workers) on port {server.port}", flush=True)
 
-        machine["load"]["before_api"] = load()
+        machine["load"]["before_api"] = generate.load()
         api = {}
         for name, payload, expect in [
             ("created", new_bodies, "created"),
@@ -543,7 +532,7 @@ def main(argv: list[str] | None = None) -> None:
             assert api[name][expect] == args.customers, api[name]
             print(f" {api[name]['customers_per_s']:,}/s", flush=True)
             vacuum(bench_url)
-        machine["load"]["after_api"] = load()
+        machine["load"]["after_api"] = generate.load()
 
         empty_customers(bench_url)
         columns, updated, new_values = raw_tuples(rows)
@@ -577,7 +566,7 @@ def main(argv: list[str] | None = None) -> None:
             vacuum(bench_url)
         run_sql(bench_url, [definition for _, definition in trigram])
         vacuum(bench_url)
-        machine["load"]["after_raw"] = load()
+        machine["load"]["after_raw"] = generate.load()
         ratios = {
             name: round(api[name]["customers_per_s"] / raw[name]["customers_per_s"], 2)
             for name in api
@@ -644,9 +633,9 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
             page_walk(server.port, token, first_url, 2.0, args.clients)  # warm-up
-            machine["load"]["before_list"] = load()
+            machine["load"]["before_list"] = generate.load()
             walk = page_walk(server.port, token, first_url, args.list_seconds, args.clients)
-            machine["load"]["after_list"] = load()
+            machine["load"]["after_list"] = generate.load()
             listing = {
                 "customers": args.list_customers,
                 "updated_since": since.isoformat(),
