@@ -6,7 +6,7 @@ import logging
 import secrets
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -63,11 +63,12 @@ def invite(
     survey: Survey,
     customers: Iterable[Customer],
     channel: str | None = None,
-    touch_id: int | None = None,
+    touch_ids: Mapping[int, int] | None = None,
     now: datetime | None = None,
 ) -> InviteOutcome:
     """Invite customers to a survey, skipping anyone asked or who answered within the fatigue
-    window (each skip recorded with its reason). Set-based: a fixed number of queries."""
+    window (each skip recorded with its reason). Set-based: a fixed number of queries.
+    `touch_ids` names, by customer id, the program touch each invitation goes out with."""
     if not survey.is_active:
         raise ValidationError("This survey is paused.")
     now = now or timezone.now()
@@ -110,7 +111,7 @@ def invite(
                 token=new_token(),
                 sent_at=now,
                 expires_at=now + timedelta(days=survey.valid_days),
-                touch_id=touch_id,
+                touch_id=(touch_ids or {}).get(customer.pk),
                 audience=customer.audience,
                 owner_id=customer.owner_id,
             )

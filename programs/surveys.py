@@ -23,7 +23,7 @@ def link_for(*, customer: Customer, touch: Touch | None, channel: str) -> str:
     if existing is not None:
         return nps_services.link(existing)
     outcome = nps_services.invite(
-        survey=survey, customers=[customer], channel=channel, touch_id=touch.pk
+        survey=survey, customers=[customer], channel=channel, touch_ids={customer.pk: touch.pk}
     )
     return nps_services.link(outcome.invited[0]) if outcome.invited else ""
 
@@ -48,11 +48,11 @@ def links_for(touches: list[Touch]) -> dict[int, str]:
     with transaction.atomic():
         for channel, by_customer in new.items():
             outcome = nps_services.invite(
-                survey=survey, customers=[t.customer for t in by_customer.values()], channel=channel
+                survey=survey,
+                customers=[t.customer for t in by_customer.values()],
+                channel=channel,
+                touch_ids={customer_id: t.pk for customer_id, t in by_customer.items()},
             )
-            # One invite for the batch; each invitation then names the touch it goes out with.
             for invitation in outcome.invited:
-                invitation.touch_id = by_customer[invitation.customer_id].pk
                 invitations[invitation.touch_id] = invitation
-            Invitation.objects.bulk_update(outcome.invited, ["touch_id"])
     return {touch_id: nps_services.link(invitation) for touch_id, invitation in invitations.items()}

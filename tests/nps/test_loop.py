@@ -88,7 +88,7 @@ def test_the_answer_updates_the_customer_and_marks_the_touch_responded(
     program_services.enroll(program=Program.objects.get(is_prototype=True), customers=[ann])
     touch = Touch.objects.get(customer=ann, step__kind="satisfaction_survey")
     invitation = services.invite(
-        survey=Survey.objects.get(), customers=[ann], touch_id=touch.pk
+        survey=Survey.objects.get(), customers=[ann], touch_ids={ann.pk: touch.pk}
     ).invited[0]
 
     with django_capture_on_commit_callbacks(execute=True):
