@@ -117,13 +117,6 @@ class Scope:
         return self.now - timedelta(days=self.days)
 
 
-def detractor_follow_ups() -> QuerySet[FollowUp]:
-    """Detractors' follow-ups not yet done, of live customers (source "detractor:<answer>")."""
-    return FollowUp.objects.filter(
-        source__startswith="detractor:", done_at__isnull=True, customer__deleted_at__isnull=True
-    )
-
-
 def touches_in_states(*, now: datetime) -> QuerySet[Touch]:
     """Touches of live customers due within 7 days, failed or waiting for review."""
     return Touch.objects.filter(
@@ -292,7 +285,7 @@ def detractors_waiting(
     One owner's are those assigned to them (the owner gets the follow-up) of their customers:
     a few from the open follow-ups' assignee index. Everyone's or an audience's are counted in
     the per-minute tally; the first `limit` are read walking the open detractors' due index."""
-    waiting = detractor_follow_ups().filter(_on_customer(scope.customer_filter()))
+    waiting = nps_queries.detractor_follow_ups().filter(_on_customer(scope.customer_filter()))
     owner = scope.one_owner_id
     if owner is not None:
         waiting = waiting.filter(assignee_id=owner)

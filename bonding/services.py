@@ -23,8 +23,9 @@ from bonding.models import (
     TouchTally,
     hash_key,
 )
-from bonding.queries import PROSPECT, SENT, detractor_follow_ups, touches_in_states
+from bonding.queries import PROSPECT, SENT, touches_in_states
 from customers.models import Customer, TierChange
+from nps import queries as nps_queries
 from programs.models import Touch
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def refresh_ladder_tally(*, now: datetime | None = None) -> int:
     DetractorTally.objects.bulk_create(
         DetractorTally(audience=r["customer__audience"], owner_id=r["customer__owner"],
                        waiting=r["n"])
-        for r in detractor_follow_ups().values("customer__audience", "customer__owner")
+        for r in nps_queries.detractor_follow_ups().values("customer__audience", "customer__owner")
         .annotate(n=Count("*")).order_by()
     )  # fmt: skip
     state.ladder_at = now

@@ -20,7 +20,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from customers import cursor, queries, services
-from customers.filters import CustomerFilter
+from customers.filters import DESCENDING_INDEXES, CustomerFilter
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
 from customers.rows import clean_purchase
 
@@ -156,9 +156,8 @@ class CustomerViewSet(viewsets.ModelViewSet):
         "predicted_value_12m": cursor.amount,
         "last_name": str,
     }
-    # Sorts whose index reads (-field, id) (customers.models.Customer.Meta.indexes); the others
-    # read (field, id).
-    keyset_index_descending = {"churn_risk", "lifetime_value", "predicted_value_12m"}
+    # Sorts whose index reads (-field, id), as the list's; the others read (field, id).
+    keyset_index_descending = DESCENDING_INDEXES
 
     def get_queryset(self):
         return queries.visible_customers(self.request.user).select_related(

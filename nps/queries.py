@@ -469,6 +469,15 @@ def verbatims(
     return page_of(responses.order_by("-answered_at", "-id"), number=number, size=size)
 
 
+def detractor_follow_ups() -> QuerySet[FollowUp]:
+    """Detractors' follow-ups not yet done, of live customers (source "detractor:<answer>")."""
+    return FollowUp.objects.filter(
+        source__startswith=_DETRACTOR_SOURCE,
+        done_at__isnull=True,
+        customer__deleted_at__isnull=True,
+    )
+
+
 def open_detractors(
     *, responses_qs: QuerySet[Response] | None = None, limit: int = 50
 ) -> list[Response]:
@@ -477,11 +486,7 @@ def open_detractors(
 
     It starts from the open follow-ups (a small partial index), not from every detractor."""
     responses = Response.objects.all() if responses_qs is None else responses_qs
-    waiting = FollowUp.objects.filter(
-        done_at__isnull=True,
-        source__startswith=_DETRACTOR_SOURCE,
-        customer__deleted_at__isnull=True,
-    )
+    waiting = detractor_follow_ups()
     if not _tallied(responses_qs):
         waiting = waiting.filter(customer_id__in=responses.values("customer_id"))
     # The follow-up's source is "detractor:<response id>".

@@ -11,10 +11,15 @@ from nps.models import Invitation, Survey
 from programs.models import Touch
 
 
+def active_survey() -> Survey | None:
+    """The survey the satisfaction step sends: the oldest active one."""
+    return Survey.objects.filter(is_active=True).order_by("id").first()
+
+
 def link_for(*, customer: Customer, touch: Touch | None, channel: str) -> str:
     """The invitation's link for this touch (made once); empty when the customer was asked too
     recently (survey fatigue) or no survey is active: the step is then a plain check-in."""
-    survey = Survey.objects.filter(is_active=True).order_by("id").first()
+    survey = active_survey()
     if survey is None:
         return ""
     if touch is None:
@@ -34,7 +39,7 @@ def links_for(touches: list[Touch]) -> dict[int, str]:
     the batch) gets none, as in `link_for`."""
     if not touches:
         return {}
-    survey = Survey.objects.filter(is_active=True).order_by("id").first()
+    survey = active_survey()
     if survey is None:
         return {}
     invitations = {
