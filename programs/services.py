@@ -24,7 +24,7 @@ from django.utils import timezone
 from customers import services as customer_services
 from customers.models import Channel, Contract, Customer, FollowUp, TimelineEntry
 from programs import content, schedule
-from programs.channels import PermanentError, TransientError
+from programs.channels import PermanentError, TransientError, UncertainError
 from programs.channels import email as email_channel
 from programs.channels import letter as letter_channel
 from programs.channels import phone as phone_channel
@@ -807,6 +807,10 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
         return _retry(touch, str(error), now)
     except PermanentError as error:
         return _finish(touch, Touch.Status.FAILED, error=str(error))
+    except UncertainError as error:
+        # Like a crash while sending: the provider may have it, so a person decides.
+        logger.warning("touch %s to review: %s", touch.pk, error)
+        return _finish(touch, Touch.Status.REVIEW, error=str(error))
     except Exception as error:  # a bug or a template error: fail this touch, not the batch
         logger.exception("touch %s failed", touch.pk)
         return _finish(touch, Touch.Status.FAILED, error=f"{type(error).__name__}: {error}")

@@ -145,7 +145,7 @@ def stop_worker(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 def celery_worker_process():
     """A real Celery worker on the test broker, stopped after the test."""
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs the Redis broker that `make test` starts (CELERY_BROKER_URL)")
+        pytest.fail("needs the Redis broker of bin/with-test-services (CELERY_BROKER_URL)")
     process = start_worker(name="test")
     yield process
     stop_worker(process)

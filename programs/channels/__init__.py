@@ -3,7 +3,8 @@
 A channel module offers `open()` (a context manager yielding whatever a batch shares, e.g.
 one SMTP connection) and `send(message, session) -> Outcome`. A failure that may pass raises
 TransientError (the touch is retried later); one that will not raises PermanentError (the
-touch fails with the reason shown to marketers).
+touch fails with the reason shown to marketers); one after the provider may have taken the
+message raises UncertainError (the touch goes to review: resending could send it twice).
 """
 
 from dataclasses import dataclass, field
@@ -15,6 +16,11 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """Do not try again: the address is refused, the number does not exist, a 5xx answer."""
+
+
+class UncertainError(Exception):
+    """The provider may have the message (e.g. no answer after the message data): a person
+    checks whether it arrived, it is never resent blindly."""
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,64 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends import smtp
 
-from programs.channels import Message, Outcome, PermanentError, TransientError
+from programs.channels import Message, Outcome, PermanentError, TransientError, UncertainError
+
+# Set once the server answered DATA with 354: from then on it may take the message whatever
+# happens to the connection, so a failure without its final answer is not a safe retry.
+MESSAGE_PHASE = "message"
+
+
+class _Phases:
+    """An SMTP client that remembers how far the current message got (`phase`)."""
+
+    phase = "connect"
+
+    def mail(self, *args, **kwargs):
+        self.phase = "mail"
+        return super().mail(*args, **kwargs)
+
+    def rcpt(self, *args, **kwargs):
+        self.phase = "rcpt"
+        return super().rcpt(*args, **kwargs)
+
+    def data(self, *args, **kwargs):
+        self.phase = "data"
+        return super().data(*args, **kwargs)
+
+    def getreply(self):
+        reply = super().getreply()
+        if self.phase == "data" and reply[0] == 354:
+            self.phase = MESSAGE_PHASE
+        elif self.phase == MESSAGE_PHASE:
+            self.phase = "answered"  # the final answer: accepted or refused, it is known
+        return reply
+
+
+class _PhasedSMTP(_Phases, smtplib.SMTP):
+    pass
+
+
+class _PhasedSMTPSSL(_Phases, smtplib.SMTP_SSL):
+    pass
+
+
+class PhasedSMTPBackend(smtp.EmailBackend):
+    """Django's SMTP backend over a client that knows in which SMTP phase an error came."""
+
+    @property
+    def connection_class(self):
+        return _PhasedSMTPSSL if self.use_ssl else _PhasedSMTP
 
 
 @contextlib.contextmanager
 def open() -> Iterator:  # noqa: A001 - the channel interface's name
     """One connection for the batch; closed whatever happens."""
-    connection = get_connection(fail_silently=False)
+    if settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+        connection = PhasedSMTPBackend(fail_silently=False)
+    else:
+        connection = get_connection(fail_silently=False)
     try:
         yield connection
     finally:
@@ -55,7 +105,13 @@ def send(message: Message, connection) -> Outcome:
             raise TransientError(f"{error.smtp_code} {text}") from error
         raise PermanentError(f"{error.smtp_code} {text}") from error
     except (TimeoutError, smtplib.SMTPException, OSError) as error:
+        phase = getattr(getattr(connection, "connection", None), "phase", None)
         _drop(connection)
+        if phase == MESSAGE_PHASE:
+            raise UncertainError(
+                f"No answer after the message data ({type(error).__name__}: {error}): "
+                "the server may have it; check whether it arrived."
+            ) from error
         raise TransientError(f"{type(error).__name__}: {error}") from error
     return Outcome(message_id=message.message_id)
 

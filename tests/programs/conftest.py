@@ -27,9 +27,11 @@ from tests.conftest import start_worker, stop_worker
 class Sink:
     """An aiosmtpd handler that records what it accepted, and misbehaves when told to.
 
-    `delay` slows every DATA down; `defer_rcpt` / `defer_data` answer the next N RCPT or DATA
-    commands with 451; `refuse` answers RCPT for those addresses with 550; `hold`, when set to
-    an unset Event, keeps DATA waiting until it is set.
+    `delay` slows every DATA down before the message is stored; `answer_delay` stores it, then
+    waits that long before answering (a server that queued it but answers late); `slow_rcpt`
+    makes the next N RCPT commands wait `rcpt_delay` seconds; `defer_rcpt` / `defer_data`
+    answer the next N RCPT or DATA commands with 451; `refuse` answers RCPT for those
+    addresses with 550; `hold`, when set to an unset Event, keeps DATA waiting until it is set.
     """
 
     def __init__(self) -> None:
@@ -37,8 +39,11 @@ class Sink:
         self.received: Counter[str] = Counter()
         self.sessions = 0
         self.delay = 0.0
+        self.answer_delay = 0.0
         self.defer_rcpt = 0
         self.defer_data = 0
+        self.slow_rcpt = 0
+        self.rcpt_delay = 0.0
         self.refuse: set[str] = set()
         self.hold: threading.Event | None = None
         self.url = ""
@@ -62,6 +67,11 @@ class Sink:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         with self.lock:
+            slow = self.slow_rcpt > 0
+            self.slow_rcpt -= slow
+        if slow:
+            await asyncio.sleep(self.rcpt_delay)
+        with self.lock:
             if address in self.refuse:
                 return "550 5.1.1 Mailbox unavailable"
             if self.defer_rcpt > 0:
@@ -83,6 +93,8 @@ class Sink:
         headers = BytesHeaderParser().parsebytes(envelope.original_content or envelope.content)
         with self.lock:
             self.received[headers["Message-ID"]] += 1
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return "250 OK"
 
 
@@ -237,8 +249,9 @@ def purge_broker() -> None:
 @pytest.fixture
 def workers(smtp_sink):
     """Start workers with `workers.start(name=..., concurrency=..., **env)`; all stop after."""
+    # A missing broker fails the test: a CI that lost it must not pass without fault tests.
     if not django_settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs the Redis broker that `make test` starts (CELERY_BROKER_URL)")
+        pytest.fail("needs the Redis broker of bin/with-test-services (CELERY_BROKER_URL)")
     purge_broker()
     pool = Workers(smtp_sink)
     yield pool

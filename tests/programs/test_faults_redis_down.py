@@ -27,7 +27,7 @@ def test_touches_due_while_redis_is_down_go_out_once_it_is_back(
 ):
     port = os.environ.get("REDIS_PORT")
     if not port:
-        pytest.skip("needs the throwaway Redis of bin/with-test-services (REDIS_PORT)")
+        pytest.fail("needs the throwaway Redis of bin/with-test-services (REDIS_PORT)")
     settings.TOUCH_LEASE_SECONDS = LEASE
     settings.DISPATCH_BATCH_SIZE = 50
     touches = make_touches(120, due_at=timezone.now() + timedelta(seconds=1))
