@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Lookup, Min, Q, QuerySet
 from django.utils import timezone
 
@@ -577,7 +577,7 @@ def settle_sent(*, now: datetime | None = None, limit: int = 1000) -> int:
         return len(_after_sent(touches)) if touches else 0
 
 
-def deliver(*, touch_ids: list[int]) -> dict[str, int]:
+def deliver(*, touch_ids: list[int], sent_before: list | None = None) -> dict[str, int]:
     """Send a batch of claimed touches over one channel session each; each touch is claimed
     and its outcome committed on its own, so one failure never holds back the others.
 
@@ -585,7 +585,22 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
     sends for the frequency cap; links and codes for the templates, made in bulk), and what
     the sent touches leave behind (timeline, rewards, next anniversaries, completed
     enrollments) is written once at the end.
+
+    When the database goes away mid-batch this raises DeliveryInterrupted with the touches
+    the batch sent: the retry passes them back as `sent_before` ([id, message id, sent at])
+    and records them first, so they are neither resent nor left for the sweeper.
     """
+    sent: list[Touch] = []
+    try:
+        return _deliver(touch_ids, sent_before or [], sent)
+    except DATABASE_LOST as error:
+        carried = {pk: [pk, message_id, at] for pk, message_id, at in sent_before or []}
+        for touch in sent:
+            carried[touch.pk] = [touch.pk, touch.message_id, touch.sent_at.isoformat()]
+        raise DeliveryInterrupted(sent=list(carried.values())) from error
+
+
+def _deliver(touch_ids: list[int], sent_before: list, sent: list[Touch]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     touches = [
         touch
@@ -598,7 +613,10 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
         # by their ids (see CLAIM_TO_SEND).
         if touch.status == Touch.Status.CLAIMED
     ]
+    earlier = _record_sent_before(sent_before)
     if not touches:
+        if earlier:
+            _after_sent(earlier)
         return {}
     now = timezone.now()
     recent = _recent_sends({touch.customer_id for touch in touches}, now)
@@ -610,7 +628,6 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
     by_channel: dict[str, list[Touch]] = defaultdict(list)
     for touch in touches:
         by_channel[touch.channel].append(touch)
-    sent: list[Touch] = []
     for channel, group in by_channel.items():
         module = CHANNELS[channel]
         unrecorded = None
@@ -627,10 +644,40 @@ def deliver(*, touch_ids: list[int]) -> dict[str, int]:
             finally:
                 if unrecorded is not None:
                     _record_sent(unrecorded)
-    if sent:
+    if sent or earlier:
         # A crash before this leaves the sent touches unsettled: the sweeper settles them.
-        _after_sent(sent)
+        _after_sent([*earlier, *sent])
     return dict(counts)
+
+
+# Errors of a lost database connection (a restart, a failover, the network): the batch is
+# retried once it is back instead of waiting for the lease to run out.
+DATABASE_LOST = (OperationalError, InterfaceError)
+
+
+class DeliveryInterrupted(Exception):
+    """The database went away mid-batch; `sent` lists [id, message id, sent at] of the
+    touches the batch had sent, for the retry to record."""
+
+    def __init__(self, *, sent: list) -> None:
+        super().__init__(f"database lost mid-batch after {len(sent)} sent")
+        self.sent = sent
+
+
+def _record_sent_before(sent_before: list) -> list[Touch]:
+    """Record the touches an interrupted run of this batch sent (still in sending: a touch
+    the sweeper sent to review meanwhile keeps that verdict); returns them for settling."""
+    if not sent_before:
+        return []
+    for pk, message_id, sent_at in sent_before:
+        params = [Touch.Status.SENT, datetime.fromisoformat(sent_at), message_id, pk,
+                  Touch.Status.SENDING]  # fmt: skip
+        _run(RECORD_SENT, params)
+    return list(
+        Touch.objects.filter(
+            pk__in=[pk for pk, _, _ in sent_before], status=Touch.Status.SENT, unsettled=True
+        ).select_related("step", "enrollment", "customer")
+    )
 
 
 def _may_send(touch: Touch, recent: dict[int, int]) -> bool:
@@ -811,6 +858,8 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
         # Like a crash while sending: the provider may have it, so a person decides.
         logger.warning("touch %s to review: %s", touch.pk, error)
         return _finish(touch, Touch.Status.REVIEW, error=str(error))
+    except DATABASE_LOST:
+        raise  # not the touch's fault: the batch is retried when the database is back
     except Exception as error:  # a bug or a template error: fail this touch, not the batch
         logger.exception("touch %s failed", touch.pk)
         return _finish(touch, Touch.Status.FAILED, error=f"{type(error).__name__}: {error}")

@@ -1,6 +1,10 @@
 """Celery tasks of the programs app: the dispatcher, delivery and the sweeper (thin)."""
 
+import contextlib
+import random
+
 from celery import shared_task
+from django.db import connection
 
 from programs import services
 
@@ -19,10 +23,21 @@ def dispatch_touches_task() -> int:
     return claimed
 
 
-@shared_task(acks_late=True)
-def deliver_touches_task(touch_ids: list[int]) -> dict:
-    """Send a small batch of claimed touches over one connection; safe to run twice."""
-    return services.deliver(touch_ids=touch_ids)
+@shared_task(bind=True, acks_late=True, max_retries=40)
+def deliver_touches_task(self, touch_ids: list[int], sent: list | None = None) -> dict:
+    """Send a small batch of claimed touches over one connection; safe to run twice; retried
+    with backoff while the database is away."""
+    try:
+        return services.deliver(touch_ids=touch_ids, sent_before=sent)
+    except services.DeliveryInterrupted as error:
+        # Drop the broken connection so the retry opens a new one.
+        with contextlib.suppress(Exception):
+            connection.close()
+        # 1, 2, 4, 8 s, then every 10 s or so: a restart is noticed within seconds of it.
+        delay = min(2**self.request.retries, 10) * (0.5 + random.random())
+        raise self.retry(
+            kwargs={"touch_ids": touch_ids, "sent": error.sent}, countdown=delay, exc=error
+        ) from error
 
 
 @shared_task
