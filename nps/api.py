@@ -76,7 +76,7 @@ class InvitationViewSet(viewsets.ViewSet):
         wanted = list(dict.fromkeys(body.validated_data["customers"]))
         visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
         found = {customer.pk: customer for customer in visible}
-        outcome = services.invite(survey=survey, customers=list(found.values()))
+        outcome = services.invite(survey=survey, customers=list(found.values()), by_email=True)
         mail.queue_emails(outcome.invited)
         # Customers the caller cannot see are reported like ones that do not exist.
         missing = [

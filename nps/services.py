@@ -64,11 +64,14 @@ def invite(
     customers: Iterable[Customer],
     channel: str | None = None,
     touch_ids: Mapping[int, int] | None = None,
+    by_email: bool = False,
     now: datetime | None = None,
 ) -> InviteOutcome:
     """Invite customers to a survey, skipping anyone asked or who answered within the fatigue
     window (each skip recorded with its reason). Set-based: a fixed number of queries.
-    `touch_ids` names, by customer id, the program touch each invitation goes out with."""
+    `touch_ids` names, by customer id, the program touch each invitation goes out with.
+    `by_email`: the invitation is e-mailed (the survey pages, the API), so a customer e-mail
+    does not reach is skipped with the reason instead of getting an invitation nobody sends."""
     if not survey.is_active:
         raise ValidationError("This survey is paused.")
     now = now or timezone.now()
@@ -92,6 +95,11 @@ def invite(
     outcome = InviteOutcome()
     skips = []
     for customer in customers:
+        unreachable = _not_by_email(customer) if by_email else None
+        if unreachable and not customer.deleted_at:
+            # Not a fatigue skip: nothing is recorded against the customer.
+            outcome.skipped.append({"customer": customer.pk, "reason": unreachable})
+            continue
         reason = None
         if customer.deleted_at:
             reason = "deleted"
@@ -124,6 +132,18 @@ def invite(
         tallies.invitation(invitation, invited=1)
     tallies.save()
     return outcome
+
+
+def _not_by_email(customer: Customer) -> str | None:
+    """Why an e-mailed invitation would not reach the customer, or None when it would."""
+    if customer.preferred_channel != Channel.EMAIL:
+        label = dict(Channel.choices).get(customer.preferred_channel, customer.preferred_channel)
+        return f"prefers {label if label.isupper() else label.lower()} (invitations go by e-mail)"
+    if not customer.consent_email:
+        return "no consent to e-mail"
+    if not customer.email:
+        return "no e-mail address"
+    return None
 
 
 def invitation_for(token: str) -> Invitation | None:

@@ -136,7 +136,7 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             try:
-                outcome = services.invite(survey=survey, customers=filters.qs)
+                outcome = services.invite(survey=survey, customers=filters.qs, by_email=True)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -151,9 +151,9 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _invite_report(outcome: services.InviteOutcome, emailed: int) -> str:
-    """The message after inviting, e.g. "12 invited (10 by e-mail). 3 skipped: 2 invited
-    recently (fatigue window); 1 deleted." """
-    text = f"{len(outcome.invited)} invited ({emailed} by e-mail)."
+    """The message after inviting, e.g. "10 invited by e-mail. 3 skipped: 2 invited recently
+    (fatigue window); 1 no consent to e-mail." """
+    text = f"{emailed} invited by e-mail."
     # The reasons carry dates; summarised without them so alike reasons add up.
     reasons = Counter(
         re.sub(r" on \d{4}-\d{2}-\d{2}", " recently", skip["reason"]) for skip in outcome.skipped

@@ -55,7 +55,8 @@ class EnrollmentRequest(serializers.Serializer):
 
 
 class Enrollments(APIView):
-    """Enroll customers (ids) in a program: `{"enrolled", "skipped": [{customer, reason}]}`."""
+    """Enroll customers (ids) in a program: `{"enrolled", "skipped": [{customer, reason}],
+    "touches": {"scheduled", "skipped": {reason: n}, "held": {reason: n}}}`."""
 
     @extend_schema(
         request=EnrollmentRequest,
@@ -65,6 +66,7 @@ class Enrollments(APIView):
                 {
                     "enrolled": serializers.IntegerField(),
                     "skipped": serializers.ListField(child=serializers.DictField()),
+                    "touches": serializers.DictField(),
                 },
             )
         },
@@ -83,7 +85,14 @@ class Enrollments(APIView):
         missing = [
             {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
         ]
-        return Response({"enrolled": outcome.enrolled, "skipped": outcome.skipped + missing})
+        touches = {
+            "scheduled": outcome.scheduled,
+            "skipped": dict(outcome.touches_skipped),
+            "held": dict(outcome.touches_held),
+        }
+        return Response(
+            {"enrolled": outcome.enrolled, "skipped": outcome.skipped + missing, "touches": touches}
+        )
 
 
 class TouchSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 """Reads for the marketers' program pages: the list, funnels, failures, what is due, letters."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -74,6 +74,8 @@ class FunnelRow:
     failed: int
     skipped: int
     responded: int
+    # Why the skipped ones were skipped: [(reason, how many)], most first.
+    skip_reasons: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def response_rate(self) -> float | None:
@@ -82,7 +84,8 @@ class FunnelRow:
 
 
 def funnel(program: Program) -> list[FunnelRow]:
-    """Per step: scheduled, waiting, sent, failed, skipped, responded; one grouped query."""
+    """Per step: scheduled, waiting, sent, failed, skipped (with why), responded; two grouped
+    queries."""
 
     def count(*statuses: str) -> Count:
         return Count("touches", filter=Q(touches__status__in=statuses))
@@ -99,6 +102,7 @@ def funnel(program: Program) -> list[FunnelRow]:
         )
         .order_by("order", "id")
     )
+    reasons = skip_reasons(program)
     return [
         FunnelRow(
             step=step,
@@ -108,9 +112,24 @@ def funnel(program: Program) -> list[FunnelRow]:
             failed=step.n_failed,
             skipped=step.n_skipped,
             responded=step.n_responded,
+            skip_reasons=reasons.get(step.pk, []),
         )
         for step in steps
     ]
+
+
+def skip_reasons(program: Program) -> dict[int, list[tuple[str, int]]]:
+    """Per step id: why its touches were skipped, [(reason, how many)], most first."""
+    rows = (
+        Touch.objects.filter(step__program=program, status=Touch.Status.SKIPPED)
+        .order_by()
+        .values_list("step_id", "last_error")
+        .annotate(n=Count("*"))
+    )
+    reasons: dict[int, list[tuple[str, int]]] = {}
+    for step_id, reason, n in sorted(rows, key=lambda row: -row[2]):
+        reasons.setdefault(step_id, []).append((reason or "No reason recorded.", n))
+    return reasons
 
 
 def enrollment_counts(program: Program) -> dict[str, int]:

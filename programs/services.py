@@ -7,7 +7,7 @@ import random
 import re
 import secrets
 import weakref
-from collections import defaultdict, namedtuple
+from collections import Counter, defaultdict, namedtuple
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -91,11 +91,22 @@ def _address(customer: Customer, channel: str) -> str:
 
 @dataclass
 class EnrollOutcome:
-    """How many customers were enrolled, who was skipped and why."""
+    """How many customers were enrolled, who was skipped and why; of their touches, how many
+    were scheduled, skipped (by reason) and held until their date is known (by reason)."""
 
     enrolled: int = 0
     touches: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    scheduled: int = 0
+    touches_skipped: Counter[str] = field(default_factory=Counter)
+    touches_held: Counter[str] = field(default_factory=Counter)
+
+
+# Why a step's touch is not made at enrollment: its date is not known yet (it is made later).
+HELD = {
+    Step.Anchor.CONTRACT_END: "wait for a contract to renew",
+    Step.Anchor.ANNIVERSARY_FIRST_PURCHASE: "wait for a first purchase",
+}
 
 
 def eligible(program: Program, customer: "Customer | Enrollee") -> str | None:
@@ -188,6 +199,7 @@ class _Plan:
         self.placed: dict[tuple, tuple[datetime, str, str, str]] = {}
         # By the id of a kind's list of touches, which self.kinds keeps alive.
         self.lines: dict[int, list[tuple[str, str]]] = {}
+        self.held: dict[int, Counter[str]] = {}
 
     def touches_for(
         self, customer: Enrollee, contract_ends_on, booked: Iterable[datetime]
@@ -203,6 +215,19 @@ class _Plan:
         if planned is None:
             planned = self.kinds[key] = self._work_out(customer, key)
         return planned
+
+    def count(self, outcome: EnrollOutcome, planned: list[list[tuple]]) -> None:
+        """Add the touches of these customers' kinds to the outcome: scheduled, skipped and
+        held, by reason (worked out once per kind)."""
+        kinds = {id(touches): touches for touches in planned}
+        for kind, customers in Counter(map(id, planned)).items():
+            for _, _, _, status, error in kinds[kind]:
+                if status == Touch.Status.SCHEDULED:
+                    outcome.scheduled += customers
+                else:
+                    outcome.touches_skipped[error] += customers
+            for reason, steps in self.held[kind].items():
+                outcome.touches_held[reason] += steps * customers
 
     def copy_lines(self, planned: list[tuple]) -> list[tuple[str, str]]:
         """The touches of a kind as COPY lines around the enrollment and customer ids:
@@ -231,7 +256,8 @@ class _Plan:
             bool(customer.phone), bool(customer.postal_address),
         )  # fmt: skip
         others = list(booked)
-        planned = []
+        planned: list[tuple] = []
+        held: Counter[str] = Counter()
         for step in self.steps:
             anchor = schedule.anchor_date(
                 kind=step.anchor,
@@ -241,6 +267,7 @@ class _Plan:
                 occurrence=1,
             )
             if anchor is None:
+                held[HELD.get(step.anchor, "wait for their date")] += 1
                 continue  # e.g. no contract to renew; added when one is signed
             key = (step.pk, anchor, zone.key, channels, tuple(others))
             placed = self.placed.get(key)
@@ -251,6 +278,7 @@ class _Plan:
             if placed[2] == Touch.Status.SCHEDULED:
                 others = sorted([*others, placed[0]])
             planned.append((step.pk, *placed))
+        self.held[id(planned)] = held
         return planned
 
 
@@ -311,6 +339,7 @@ def _enroll_batch(
         plan.touches_for(customer, contract_ends.get(customer.id), others.get(customer.id, ()))
         for customer in ready
     ]
+    plan.count(outcome, planned)
     if connection.vendor == "postgresql":
         enrollment_ids = _new_ids(Enrollment, len(ready))
         lines = [

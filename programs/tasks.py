@@ -61,4 +61,10 @@ def enroll_segment_task(program_id: int, customer_ids: list[int], by_id: int | N
         customers=Customer.objects.filter(pk__in=customer_ids).order_by("id"),
         by=by,
     )
-    return {"enrolled": outcome.enrolled, "skipped": len(outcome.skipped)}
+    return {
+        "enrolled": outcome.enrolled,
+        "skipped": len(outcome.skipped),
+        "touches_scheduled": outcome.scheduled,
+        "touches_skipped": outcome.touches_skipped.total(),
+        "touches_held": outcome.touches_held.total(),
+    }

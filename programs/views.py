@@ -299,12 +299,31 @@ def _enroll_now(request: HttpRequest, program: Program, customers) -> HttpRespon
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(request.get_full_path())
-    reasons = Counter(skip["reason"] for skip in outcome.skipped)
-    text = f"{outcome.enrolled} enrolled, {outcome.touches} touches scheduled."
-    if reasons:
-        text += " Skipped: " + "; ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+    text = enroll_report(outcome)
     messages.success(request, text)
     return redirect("programs:funnel", pk=program.pk)
+
+
+def enroll_report(outcome: services.EnrollOutcome) -> str:
+    """What an enrollment did, e.g. "5 enrolled. Touches: 3 scheduled; 2 skipped (2 no consent
+    on any of the step's channels); 5 held (5 wait for a contract to renew). 1 not enrolled
+    (1 already enrolled)." """
+
+    def grouped(counts: Counter[str]) -> str:
+        return ", ".join(f"{n} {reason.rstrip('.')[:1].lower()}{reason.rstrip('.')[1:]}"
+                         for reason, n in counts.most_common())  # fmt: skip
+
+    touches = [f"{outcome.scheduled} scheduled"]
+    if outcome.touches_skipped:
+        touches.append(f"{outcome.touches_skipped.total()} skipped "
+                       f"({grouped(outcome.touches_skipped)})")  # fmt: skip
+    if outcome.touches_held:
+        touches.append(f"{outcome.touches_held.total()} held ({grouped(outcome.touches_held)})")
+    text = f"{outcome.enrolled} enrolled. Touches: {'; '.join(touches)}."
+    if outcome.skipped:
+        reasons = Counter(skip["reason"] for skip in outcome.skipped)
+        text += f" {len(outcome.skipped)} not enrolled ({grouped(reasons)})."
+    return text
 
 
 def _enroll_later(request: HttpRequest, program: Program, customers) -> HttpResponse:

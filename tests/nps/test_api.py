@@ -73,6 +73,42 @@ def test_inviting_reports_invited_and_skipped(marketer, manager, survey):
     assert FatigueSkip.objects.filter(customer=ann).count() == 1
 
 
+@pytest.fixture
+def eager():
+    """Celery tasks run in the test process when queued (after the on_commit callbacks)."""
+    from bonding.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_invited_counts_only_those_the_e_mail_reaches_and_says_why_not_the_others(
+    marketer, manager, survey, mailoutbox, eager, django_capture_on_commit_callbacks
+):
+    ann = person(manager, 1)
+    no_consent = person(manager, 2, consent_email=False)
+    by_sms = person(manager, 3, phone="+14155552671", consent_sms=True, preferred_channel="sms")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(marketer).post(
+            "/api/v1/nps/invitations/",
+            {"survey": survey.pk, "customers": [ann.pk, no_consent.pk, by_sms.pk]},
+            format="json",
+        )
+
+    assert response.json() == {
+        "invited": 1,
+        "skipped": [
+            {"customer": no_consent.pk, "reason": "no consent to e-mail"},
+            {"customer": by_sms.pk, "reason": "prefers SMS (invitations go by e-mail)"},
+        ],
+    }
+    assert list(Invitation.objects.values_list("customer", flat=True)) == [ann.pk]
+    assert [message.to for message in mailoutbox] == [[ann.email]]
+    assert not FatigueSkip.objects.exists()
+
+
 def test_an_account_manager_invites_only_their_own(manager, other_manager, survey):
     mine, theirs = person(manager, 1), person(other_manager, 2)
 

@@ -47,13 +47,18 @@ def test_enrolling_reports_enrolled_and_skipped(marketer, manager):
     second = client.post("/api/v1/enrollments/", {"program": program.pk, "customers": [ann.pk]},
                          format="json")  # fmt: skip
 
+    scheduled = Touch.objects.filter(status=Touch.Status.SCHEDULED).count()
+    assert scheduled > 0
     assert first.json() == {
         "enrolled": 2,
         "skipped": [{"customer": 999999, "reason": "no such customer"}],
-    }
+        "touches": {"scheduled": scheduled, "skipped": {},
+                    "held": {"wait for a contract to renew": 2}},
+    }  # fmt: skip
     assert second.json() == {
         "enrolled": 0,
         "skipped": [{"customer": ann.pk, "reason": "already enrolled"}],
+        "touches": {"scheduled": 0, "skipped": {}, "held": {}},
     }
 
 
