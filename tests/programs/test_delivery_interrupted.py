@@ -1,0 +1,79 @@
+"""A batch that loses the database mid-way hands what it sent to its retry, which records and
+settles those once and sends the rest: nothing waits for the lease, nothing goes twice."""
+
+from collections import Counter
+
+import pytest
+from django.core import mail
+from django.db import OperationalError
+
+from customers.models import TimelineEntry
+from programs import services
+from programs.models import Touch
+from tests.programs.test_delivery_every_step import due_touches, locmem  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_retry_of_an_interrupted_batch_records_what_it_sent_and_sends_the_rest(
+    locmem,  # noqa: F811
+    monkeypatch,
+):
+    touches = due_touches(16)
+    (batch,) = services.dispatch_due(batch_size=100)
+    claims = 0
+    real_claim = services._claim_to_send
+
+    def claim_then_lose_the_database(*args):
+        nonlocal claims
+        claims += 1
+        if claims == 12:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_claim(*args)
+
+    monkeypatch.setattr(services, "_claim_to_send", claim_then_lose_the_database)
+    with pytest.raises(services.DeliveryInterrupted) as interrupted:
+        services.deliver(touch_ids=batch)
+    monkeypatch.undo()
+
+    # Eleven went out, none settled; the retry is told which.
+    assert len(mail.outbox) == 11
+    assert len(interrupted.value.sent) == 11
+    assert statuses(touches) == {"sent": 11, "claimed": 5}
+    assert not TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TOUCH).exists()
+
+    assert services.deliver(touch_ids=batch, sent_before=interrupted.value.sent) == {"sent": 5}
+
+    assert statuses(touches) == {"sent": 16}
+    assert len(mail.outbox) == 16
+    assert len({message.extra_headers["Message-ID"] for message in mail.outbox}) == 16
+    lines = Counter(
+        TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TOUCH).values_list(
+            "source_id", flat=True
+        )
+    )
+    assert lines == dict.fromkeys([touch.pk for touch in touches], 1)
+    assert not Touch.objects.filter(unsettled=True).exists()
+
+
+def test_a_touch_sent_but_not_yet_recorded_is_recorded_by_the_retry(locmem):  # noqa: F811
+    (touch,) = due_touches(1)
+    services.dispatch_due()
+    # As the batch left it when the database went away: sending, sent to the provider.
+    Touch.objects.filter(pk=touch.pk).update(status=Touch.Status.SENDING)
+    sent_before = [[touch.pk, "<t1@bonding>", "2026-01-02T03:04:05+00:00"]]
+
+    assert services.deliver(touch_ids=[touch.pk], sent_before=sent_before) == {}
+
+    touch.refresh_from_db()
+    assert (touch.status, touch.message_id, touch.sent_at.isoformat(), touch.unsettled) == (
+        "sent", "<t1@bonding>", "2026-01-02T03:04:05+00:00", False,
+    )  # fmt: skip
+    assert TimelineEntry.objects.filter(source_id=touch.pk).count() == 1
+    assert mail.outbox == []
+
+
+def statuses(touches: list[Touch]) -> Counter[str]:
+    return Counter(
+        Touch.objects.filter(pk__in=[t.pk for t in touches]).values_list("status", flat=True)
+    )
