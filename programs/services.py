@@ -606,7 +606,7 @@ def settle_sent(*, now: datetime | None = None, limit: int = 1000) -> int:
         return len(_after_sent(touches)) if touches else 0
 
 
-def deliver(*, touch_ids: list[int], sent_before: list | None = None) -> dict[str, int]:
+def deliver(*, touch_ids: list[int], resume: dict | None = None) -> dict[str, int]:
     """Send a batch of claimed touches over one channel session each; each touch is claimed
     and its outcome committed on its own, so one failure never holds back the others.
 
@@ -615,22 +615,32 @@ def deliver(*, touch_ids: list[int], sent_before: list | None = None) -> dict[st
     the sent touches leave behind (timeline, rewards, next anniversaries, completed
     enrollments) is written once at the end.
 
-    When the database goes away mid-batch this raises DeliveryInterrupted with the touches
-    the batch sent: the retry passes them back as `sent_before` ([id, message id, sent at])
-    and records them first, so they are neither resent nor left for the sweeper.
+    When the database goes away mid-batch this raises DeliveryInterrupted with what the
+    retry needs (`resume`): the touches the batch sent ([id, message id, sent at]), recorded
+    first, and the one it held in sending without handing it over, taken back to be sent.
+    Nothing then waits for the lease or the sweeper.
     """
+    resume = resume or {}
     sent: list[Touch] = []
     try:
-        return _deliver(touch_ids, sent_before or [], sent)
+        return _deliver(touch_ids, resume, sent)
     except DATABASE_LOST as error:
-        carried = {pk: [pk, message_id, at] for pk, message_id, at in sent_before or []}
+        carried = {pk: [pk, message_id, at] for pk, message_id, at in resume.get("sent", [])}
         for touch in sent:
             carried[touch.pk] = [touch.pk, touch.message_id, touch.sent_at.isoformat()]
-        raise DeliveryInterrupted(sent=list(carried.values())) from error
+        unsent = [*resume.get("unsent", []), *getattr(error, "unsent", [])]
+        raise DeliveryInterrupted(
+            resume={"sent": list(carried.values()), "unsent": unsent}
+        ) from error
 
 
-def _deliver(touch_ids: list[int], sent_before: list, sent: list[Touch]) -> dict[str, int]:
+def _deliver(touch_ids: list[int], resume: dict, sent: list[Touch]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
+    if resume.get("unsent"):
+        # Held in sending but never handed to the provider: claimed again, sent below.
+        Touch.objects.filter(pk__in=resume["unsent"], status=Touch.Status.SENDING).update(
+            status=Touch.Status.CLAIMED, attempts=F("attempts") - 1
+        )
     touches = [
         touch
         for touch in Touch.objects.filter(pk__in=touch_ids)
@@ -642,7 +652,7 @@ def _deliver(touch_ids: list[int], sent_before: list, sent: list[Touch]) -> dict
         # by their ids (see CLAIM_TO_SEND).
         if touch.status == Touch.Status.CLAIMED
     ]
-    earlier = _record_sent_before(sent_before)
+    earlier = _record_sent_before(resume.get("sent", []))
     if not touches:
         if earlier:
             _after_sent(earlier)
@@ -685,12 +695,12 @@ DATABASE_LOST = (OperationalError, InterfaceError)
 
 
 class DeliveryInterrupted(Exception):
-    """The database went away mid-batch; `sent` lists [id, message id, sent at] of the
-    touches the batch had sent, for the retry to record."""
+    """The database went away mid-batch; `resume` tells the retry what the batch had sent
+    ({"sent": [[id, message id, sent at]]}) and held unsent ({"unsent": [id]})."""
 
-    def __init__(self, *, sent: list) -> None:
-        super().__init__(f"database lost mid-batch after {len(sent)} sent")
-        self.sent = sent
+    def __init__(self, *, resume: dict) -> None:
+        super().__init__(f"database lost mid-batch after {len(resume['sent'])} sent")
+        self.resume = resume
 
 
 def _record_sent_before(sent_before: list) -> list[Touch]:
@@ -887,8 +897,11 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
         # Like a crash while sending: the provider may have it, so a person decides.
         logger.warning("touch %s to review: %s", touch.pk, error)
         return _finish(touch, Touch.Status.REVIEW, error=str(error))
-    except DATABASE_LOST:
-        raise  # not the touch's fault: the batch is retried when the database is back
+    except DATABASE_LOST as error:
+        # Not the touch's fault, and raised before the message was handed over: the retry
+        # takes the touch back and sends it.
+        error.unsent = [touch.pk]
+        raise
     except Exception as error:  # a bug or a template error: fail this touch, not the batch
         logger.exception("touch %s failed", touch.pk)
         return _finish(touch, Touch.Status.FAILED, error=f"{type(error).__name__}: {error}")

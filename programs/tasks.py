@@ -24,11 +24,11 @@ def dispatch_touches_task() -> int:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=40)
-def deliver_touches_task(self, touch_ids: list[int], sent: list | None = None) -> dict:
+def deliver_touches_task(self, touch_ids: list[int], resume: dict | None = None) -> dict:
     """Send a small batch of claimed touches over one connection; safe to run twice; retried
     with backoff while the database is away."""
     try:
-        return services.deliver(touch_ids=touch_ids, sent_before=sent)
+        return services.deliver(touch_ids=touch_ids, resume=resume)
     except services.DeliveryInterrupted as error:
         # Drop the broken connection so the retry opens a new one.
         with contextlib.suppress(Exception):
@@ -36,7 +36,7 @@ def deliver_touches_task(self, touch_ids: list[int], sent: list | None = None) -
         # 1, 2, 4, 8 s, then every 10 s or so: a restart is noticed within seconds of it.
         delay = min(2**self.request.retries, 10) * (0.5 + random.random())
         raise self.retry(
-            kwargs={"touch_ids": touch_ids, "sent": error.sent}, countdown=delay, exc=error
+            kwargs={"touch_ids": touch_ids, "resume": error.resume}, countdown=delay, exc=error
         ) from error
 
 

@@ -8,7 +8,7 @@ from django.core import mail
 from django.db import OperationalError
 
 from customers.models import TimelineEntry
-from programs import services
+from programs import content, services
 from programs.models import Touch
 from tests.programs.test_delivery_every_step import due_touches, locmem  # noqa: F401
 
@@ -38,11 +38,12 @@ def test_the_retry_of_an_interrupted_batch_records_what_it_sent_and_sends_the_re
 
     # Eleven went out, none settled; the retry is told which.
     assert len(mail.outbox) == 11
-    assert len(interrupted.value.sent) == 11
+    assert len(interrupted.value.resume["sent"]) == 11
+    assert interrupted.value.resume["unsent"] == []
     assert statuses(touches) == {"sent": 11, "claimed": 5}
     assert not TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TOUCH).exists()
 
-    assert services.deliver(touch_ids=batch, sent_before=interrupted.value.sent) == {"sent": 5}
+    assert services.deliver(touch_ids=batch, resume=interrupted.value.resume) == {"sent": 5}
 
     assert statuses(touches) == {"sent": 16}
     assert len(mail.outbox) == 16
@@ -61,9 +62,9 @@ def test_a_touch_sent_but_not_yet_recorded_is_recorded_by_the_retry(locmem):  # 
     services.dispatch_due()
     # As the batch left it when the database went away: sending, sent to the provider.
     Touch.objects.filter(pk=touch.pk).update(status=Touch.Status.SENDING)
-    sent_before = [[touch.pk, "<t1@bonding>", "2026-01-02T03:04:05+00:00"]]
+    resume = {"sent": [[touch.pk, "<t1@bonding>", "2026-01-02T03:04:05+00:00"]], "unsent": []}
 
-    assert services.deliver(touch_ids=[touch.pk], sent_before=sent_before) == {}
+    assert services.deliver(touch_ids=[touch.pk], resume=resume) == {}
 
     touch.refresh_from_db()
     assert (touch.status, touch.message_id, touch.sent_at.isoformat(), touch.unsettled) == (
@@ -71,6 +72,40 @@ def test_a_touch_sent_but_not_yet_recorded_is_recorded_by_the_retry(locmem):  # 
     )  # fmt: skip
     assert TimelineEntry.objects.filter(source_id=touch.pk).count() == 1
     assert mail.outbox == []
+
+
+def test_a_touch_held_unsent_when_the_database_went_away_is_sent_by_the_retry(
+    locmem,  # noqa: F811
+    monkeypatch,
+):
+    touches = due_touches(8)
+    (batch,) = services.dispatch_due(batch_size=100)
+    rendered = 0
+    real_message_for = content.message_for
+
+    def render_then_lose_the_database(**kwargs):
+        nonlocal rendered
+        rendered += 1
+        if rendered == 5:
+            raise OperationalError("terminating connection due to administrator command")
+        return real_message_for(**kwargs)
+
+    monkeypatch.setattr(content, "message_for", render_then_lose_the_database)
+    with pytest.raises(services.DeliveryInterrupted) as interrupted:
+        services.deliver(touch_ids=batch)
+    monkeypatch.undo()
+
+    fifth = sorted(batch)[4]
+    assert interrupted.value.resume["unsent"] == [fifth]
+    assert Touch.objects.get(pk=fifth).status == "sending"
+    assert len(mail.outbox) == 4
+
+    assert services.deliver(touch_ids=batch, resume=interrupted.value.resume) == {"sent": 4}
+
+    assert statuses(touches) == {"sent": 8}
+    assert Touch.objects.get(pk=fifth).attempts == 1
+    assert len({message.extra_headers["Message-ID"] for message in mail.outbox}) == 8
+    assert len(mail.outbox) == 8
 
 
 def statuses(touches: list[Touch]) -> Counter[str]:
