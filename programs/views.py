@@ -14,7 +14,6 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -127,7 +126,7 @@ def _previews(step: Step, customer: Customer | None) -> list[dict]:
             preview["message"] = content.message_for(
                 touch=None, customer=customer, channel=channel, step=step
             )
-        except (TemplateSyntaxError, TemplateDoesNotExist) as error:
+        except content.ContentError as error:
             preview["error"] = str(error)
         previews.append(preview)
     return previews
@@ -257,7 +256,7 @@ def _test_send(request: HttpRequest, step: Step, customer: Customer | None) -> d
             recipient_list=[to],
             html_message=message.html,
         )
-    except (TemplateSyntaxError, TemplateDoesNotExist) as error:
+    except content.ContentError as error:
         return {"ok": False, "text": f"The e-mail does not render: {error}"}
     except (smtplib.SMTPException, OSError) as error:
         return {"ok": False, "text": f"The mail server did not take it: {error}"}
