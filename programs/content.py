@@ -13,7 +13,7 @@ from customers import services as customer_services
 from customers.models import Channel, Customer, Purchase, Referral
 from programs.channels import Message
 from programs.models import Step, Touch
-from programs.sandbox import ContentError, render, sample_context
+from programs.sandbox import VARIABLES, ContentError, render, sample_context
 
 __all__ = ["ContentError", "render"]
 
@@ -243,6 +243,21 @@ def message_for(
     return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
                    text=render(step.call_script or step.email_body, context,
                                autoescape=False))  # fmt: skip
+
+
+def documented_variables() -> list[dict]:
+    """The names content may use, for the step editor's help: meaning, example, which steps."""
+    return [
+        {
+            "name": variable.name,
+            "meaning": variable.meaning,
+            "example": ", ".join(variable.example)
+            if isinstance(variable.example, list)
+            else variable.example,
+            "only": " or ".join(Step.Kind(kind).label for kind in sorted(variable.kinds)),
+        }
+        for variable in VARIABLES
+    ]
 
 
 # Which field says what on each channel; letters and calls fall back to the e-mail body.

@@ -25,7 +25,7 @@ from customers import queries as customer_queries
 from customers.contact import normalize_phone
 from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
-from programs import content, queries, review, services
+from programs import content, queries, review, sandbox, services
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
 from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
 from programs.tasks import enroll_segment_task
@@ -147,6 +147,8 @@ def _step_page(
         "preview_customer": customer,
         "preview_choices": choices,
         "previews": _previews(form.preview_step(program) if form.is_bound else step, customer),
+        "content_variables": content.documented_variables(),
+        "content_filters": list(sandbox.FILTERS),
         **extra,
     }
     return render(request, "programs/step.html", context, status=status)
