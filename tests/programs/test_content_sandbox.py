@@ -83,7 +83,8 @@ def program() -> Program:
 def step_data(**fields) -> dict:
     data = {"kind": "custom", "name": "Hello", "anchor": "enrollment", "offset_days": "0",
             "channel_mode": "fixed", "channel": "email", "reward_value": "0",
-            "email_subject": "Hello {{ first_name }}", "email_body": "Dear {{ first_name }},"}  # fmt: skip
+            "email_subject": "Hello {{ first_name }}",
+            "email_body": "Dear {{ first_name }},"}  # fmt: skip
     data.update(fields)
     return data
 

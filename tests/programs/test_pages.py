@@ -279,9 +279,7 @@ def test_the_preview_renders_the_chosen_customers_name(signed_in, program):
 
 def test_the_preview_shows_a_template_syntax_error(signed_in, program):
     zoe = Customer.objects.create(first_name="Zoë", email="zoe@example.com")
-    data = preview_data(
-        zoe, email_body="Dear {% if first_name %}{{ first_name }}"
-    )
+    data = preview_data(zoe, email_body="Dear {% if first_name %}{{ first_name }}")
 
     response = signed_in.post(
         f"/programs/{program.pk}/steps/preview/", data, headers={"HX-Request": "true"}
