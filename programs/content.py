@@ -15,8 +15,6 @@ from programs.channels import Message
 from programs.models import Step, Touch
 from programs.sandbox import VARIABLES, ContentError, render, sample_context
 
-__all__ = ["ContentError", "render"]
-
 SAMPLE_REFERRAL_CODE = "SAMPLE1234"
 
 

@@ -117,6 +117,9 @@ REFUSED = {
     nodes.FilterBlock: "“filter” blocks are not available",
     nodes.With: "“with” is not available",
     nodes.Test: "tests (“is …”) are not available",
+    nodes.Scope: "“autoescape” is not available",
+    nodes.ScopedEvalContextModifier: "“autoescape” is not available",
+    nodes.EvalContextModifier: "“autoescape” is not available",
     nodes.Slice: "slices are not available",
     **dict.fromkeys(
         (
@@ -164,7 +167,8 @@ class Compiled:
 
 
 def _refuse(node: nodes.Node, reason: str) -> ContentError:
-    return ContentError(f"Line {node.lineno}: {reason}.")
+    where = f"Line {node.lineno}: " if node.lineno else ""
+    return ContentError(f"{where}{reason}.")
 
 
 def _check(node: nodes.Node, scope: frozenset[str], used: set[str], in_loop: bool) -> None:
@@ -243,12 +247,14 @@ def compile_content(text: str, *, autoescape: bool) -> Compiled:
     if len(text) > MAX_SOURCE:
         raise ContentError(f"Content is limited to {MAX_SOURCE:,} characters.")
     environment = ENVIRONMENTS[autoescape]
+    used: set[str] = set()
     try:
         tree = environment.parse(text)
+        _check(tree, frozenset(), used, False)
     except TemplateSyntaxError as error:
         raise _syntax_error(error) from None
-    used: set[str] = set()
-    _check(tree, frozenset(), used, False)
+    except RecursionError:
+        raise ContentError("The content is nested too deeply.") from None
     return Compiled(template=environment.from_string(tree), names=frozenset(used))
 
 
@@ -271,7 +277,10 @@ def render(text: str, context: dict, *, autoescape: bool) -> str:
         raise ContentError("; ".join(missing) + ".")
     try:
         return "".join(_bounded(compiled.template.generate(context)))
-    except (SecurityError, UndefinedError, TypeError, ValueError) as error:
+    except ContentError:
+        raise
+    except (SecurityError, UndefinedError, ArithmeticError, LookupError, TypeError, ValueError,
+            RecursionError) as error:  # fmt: skip
         raise ContentError(f"The content does not render: {error}") from None
 
 
