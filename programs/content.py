@@ -230,7 +230,9 @@ def message_for(
         )
     if channel == Channel.SMS:
         text = " ".join(render(step.sms_body, context, autoescape=False).split())
-        if text and text[-1] not in ".!?":
+        if not text:  # never a text saying only how to opt out
+            raise ContentError("The SMS body renders empty.")
+        if text[-1] not in ".!?":
             text += "."
         return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
                        text=f"{text} Reply STOP to opt out.")  # fmt: skip
@@ -266,6 +268,13 @@ CHANNEL_FIELDS = {
     Channel.PHONE: ["call_script"],
 }
 FALLS_BACK_TO_EMAIL_BODY = {"letter_body", "call_script"}
+FIELD_NAMES = {
+    "email_subject": "e-mail subject",
+    "email_body": "e-mail body",
+    "sms_body": "SMS body",
+    "letter_body": "letter",
+    "call_script": "call script",
+}
 
 
 def channels_possible(step: Step) -> list[str]:
@@ -296,10 +305,10 @@ def content_problems(step: Step) -> dict[str, list[str]]:
                 source = "email_body"
             if source in problems or rendered.get(source, "").strip():
                 continue
-            name = step._meta.get_field(field).verbose_name
             also = " (or the e-mail body)" if source != field else ""
+            label = Channel(channel).label
             problems[field] = [
-                f"Write the {name}{also}: this step may go out by {Channel(channel).label}, "
+                f"Write the {FIELD_NAMES[field]}{also}: this step may go out by {label}, "
                 "and this renders empty."
             ]
     return problems

@@ -68,7 +68,7 @@ def test_a_blank_sms_body_is_refused_when_sms_is_a_fallback(signed_in, program):
     response = save(signed_in, program, fallbacks=["sms"], sms_body="  ")
 
     assert response.status_code == 400
-    assert "Write the sms body: this step may go out by SMS" in response.content.decode()
+    assert "Write the SMS body: this step may go out by SMS" in response.content.decode()
     assert not program.steps.exists()
 
 
@@ -103,7 +103,7 @@ def test_an_empty_email_subject_is_refused_when_email_is_used(signed_in, program
     response = save(signed_in, program, email_subject="")
 
     assert response.status_code == 400
-    assert "Write the email subject: this step may go out by E-mail" in response.content.decode()
+    assert "Write the e-mail subject: this step may go out by E-mail" in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -176,3 +176,14 @@ def test_the_step_page_runs_a_fixed_number_of_queries(
         response = signed_in.get(f"/programs/{program.pk}/steps/{step.pk}/")
 
     assert response.status_code == 200
+
+
+def test_a_stored_blank_sms_body_fails_the_touch_instead_of_sending_only_the_opt_out(program):
+    from customers.models import Channel
+    from programs import content
+
+    customer = Customer.objects.create(first_name="Ann", phone="+14155550100")
+    step = Step(program=program, name="Hi", kind="custom", sms_body="{% if 0 %}x{% endif %}")
+
+    with pytest.raises(content.ContentError, match="The SMS body renders empty"):
+        content.message_for(touch=None, customer=customer, channel=Channel.SMS, step=step)
