@@ -4,7 +4,7 @@ non-empty, on every channel it may use, with names its kind can give."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from customers.models import Customer
+from customers.models import Channel, Customer
 from programs import content, review
 from programs.models import Program, Step
 
@@ -179,9 +179,6 @@ def test_the_step_page_runs_a_fixed_number_of_queries(
 
 
 def test_a_stored_blank_sms_body_fails_the_touch_instead_of_sending_only_the_opt_out(program):
-    from customers.models import Channel
-    from programs import content
-
     customer = Customer.objects.create(first_name="Ann", phone="+14155550100")
     step = Step(program=program, name="Hi", kind="custom", sms_body="{% if 0 %}x{% endif %}")
 
