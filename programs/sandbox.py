@@ -255,6 +255,10 @@ def compile_content(text: str, *, autoescape: bool) -> Compiled:
         raise _syntax_error(error) from None
     except RecursionError:
         raise ContentError("The content is nested too deeply.") from None
+    except ContentError:
+        raise
+    except Exception as error:  # whatever else the parser chokes on is the content's fault
+        raise ContentError(f"The content cannot be read: {error}") from None
     return Compiled(template=environment.from_string(tree), names=frozenset(used))
 
 

@@ -13,6 +13,9 @@ from django.core import mail
 from django.core.cache import cache
 from django.template import Context, Engine
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as settings_for_hypothesis
+from hypothesis import strategies as st
 
 from customers.models import Channel, Customer, Purchase, Tier
 from nps.models import Survey
@@ -105,6 +108,11 @@ def test_hostile_content_is_refused_with_the_line_and_the_reason(customer, text,
 def test_a_refusal_names_the_line():
     with pytest.raises(content.ContentError, match=r"^Line 3: attributes cannot be read"):
         content.render("Hi,\n\n{{ customer.owner.password }}", {}, autoescape=False)
+
+
+def test_a_number_too_long_to_read_is_refused_not_crashed():
+    with pytest.raises(content.ContentError, match="cannot be read"):
+        content.render("{{ 1" + "0" * 5000 + " }}", {}, autoescape=False)
 
 
 def test_deeply_nested_content_is_refused_not_crashed():
@@ -327,3 +335,24 @@ def test_the_editor_lists_every_name_with_an_example(signed_in, program):
     assert "<td>Ann Lee</td>" in page and "<td>garden, kitchen</td>" in page
     assert "(only in a Refer a friend step)" in page
     assert "{{ customer" not in page  # the Django-syntax names are gone from the help
+
+
+PIECES = ["{{", "}}", "{%", "%}", "{#", "#}", " if ", " for ", " in ", " endif ", " endfor ",
+          " else ", "first_name", "categories_not_bought", "c", "|", "default", "join", "upper",
+          "(", ")", "'x'", "1" * 5000, ".", "__class__", "[", "]", ",", "~", " not ", "\n",
+          " raw ", " endraw ", "-", "*", "=", " set ", "\\", '"']  # fmt: skip
+
+
+@settings_for_hypothesis(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=30))
+def test_any_content_renders_or_is_refused_never_crashes(pieces):
+    text = "".join(pieces)
+    context = sandbox.sample_context("custom")
+    for autoescape in (False, True):
+        try:
+            output = sandbox.render(text, context, autoescape=autoescape)
+        except sandbox.ContentError as error:
+            assert str(error)
+        else:
+            # No piece holds "<": one in the output would be the repr of some object.
+            assert "<" not in output and "&lt;" not in output
