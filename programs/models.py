@@ -99,7 +99,7 @@ class Step(models.Model):
     )
     email_subject = models.CharField(max_length=200, blank=True)
     email_body = models.TextField(
-        blank=True, help_text="Sandboxed template: the names and filters listed below."
+        blank=True, help_text="Sandboxed template: the names and filters listed above."
     )
     sms_body = models.CharField(max_length=480, blank=True)
     letter_body = models.TextField(blank=True)

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
             model_name="step",
             name="email_body",
             field=models.TextField(
-                blank=True, help_text="Sandboxed template: the names and filters listed below."
+                blank=True, help_text="Sandboxed template: the names and filters listed above."
             ),
         ),
     ]
