@@ -2,12 +2,10 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.template import Context, Engine, Template
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks
 
@@ -15,19 +13,9 @@ from customers import services as customer_services
 from customers.models import Channel, Customer, Purchase, Referral
 from programs.channels import Message
 from programs.models import Step, Touch
+from programs.sandbox import VARIABLES, ContentError, render, sample_context
 
-# Step bodies are written by marketers: rendered by a bare engine with no file access.
-ENGINE = Engine(builtins=["django.template.defaulttags", "django.template.defaultfilters"])
 SAMPLE_REFERRAL_CODE = "SAMPLE1234"
-
-
-@lru_cache(maxsize=512)
-def _template(text: str) -> Template:
-    return ENGINE.from_string(text)
-
-
-def render(text: str, context: dict, *, autoescape: bool) -> str:
-    return _template(text).render(Context(context, autoescape=autoescape))
 
 
 def known_categories() -> list[str]:
@@ -128,8 +116,7 @@ def context_for(
     channel: str,
     facts: BatchFacts | None = None,
 ) -> dict:
-    """The names a step's templates may use (from the batch's facts when given)."""
-    owner = customer.owner
+    """The values a step's templates may use (from the batch's facts when given)."""
     if facts is not None:
         bought = facts.bought.get(customer.pk, set())
         categories = facts.categories
@@ -149,17 +136,46 @@ def context_for(
             if touch is not None
             else f"{settings.SITE_URL}/u/PREVIEW/"
         )
-    return {
-        "customer": customer,
-        "owner_name": (owner.get_full_name() or owner.username) if owner else "our team",
+    return values_for(
+        step=step,
+        customer=customer,
+        survey_url=survey,
+        referral_code=code,
+        categories_not_bought=[c for c in categories if c not in bought],
+        unsubscribe_url=unsubscribe,
+    )
+
+
+def values_for(
+    *,
+    step: Step,
+    customer: Customer,
+    survey_url: str,
+    referral_code: str,
+    categories_not_bought: list[str],
+    unsubscribe_url: str,
+) -> dict:
+    """The documented values (programs.sandbox.VARIABLES) for one customer: plain strings and
+    lists, never a model, so content cannot walk to a password hash or the settings. Names
+    the step's kind cannot give are left out, and content using them is refused."""
+    owner = customer.owner
+    values = {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "full_name": " ".join(name for name in (customer.first_name, customer.last_name) if name),
         "tier": customer.tier.name if customer.tier else "",
-        "organization": settings.ORGANIZATION_NAME,
-        "premium": step.premium,
-        "survey_url": survey,
-        "referral_code": code,
-        "categories_not_bought": [c for c in categories if c not in bought],
-        "unsubscribe_url": unsubscribe,
+        "owner_name": (owner.get_full_name() or owner.username) if owner else "our team",
+        "owner_email": owner.email if owner else "",
+        "organization_name": settings.ORGANIZATION_NAME,
+        "organization_address": settings.ORGANIZATION_ADDRESS,
+        "unsubscribe_url": unsubscribe_url,
+        "categories_not_bought": categories_not_bought,
     }
+    if step.kind == Step.Kind.SATISFACTION_SURVEY:
+        values.update(survey_url=survey_url, premium=step.premium)
+    if step.kind == Step.Kind.REFER_FRIEND:
+        values["referral_code"] = referral_code
+    return values
 
 
 def survey_url(*, step: Step, customer: Customer, touch: Touch | None, channel: str) -> str:
@@ -193,7 +209,11 @@ def message_for(
         subject = " ".join(render(step.email_subject, context, autoescape=False).split())
         text = render(step.email_body, context, autoescape=False)
         html_body = linebreaks(render(step.email_body, context, autoescape=True))
-        footer = {"address": settings.ORGANIZATION_ADDRESS, **context}
+        footer = {
+            "organization": settings.ORGANIZATION_NAME,
+            "address": settings.ORGANIZATION_ADDRESS,
+            "unsubscribe_url": context["unsubscribe_url"],
+        }
         return Message(
             touch_id=touch_id,
             to=customer.email,
@@ -210,7 +230,9 @@ def message_for(
         )
     if channel == Channel.SMS:
         text = " ".join(render(step.sms_body, context, autoescape=False).split())
-        if text and text[-1] not in ".!?":
+        if not text:  # never a text saying only how to opt out
+            raise ContentError("The SMS body renders empty.")
+        if text[-1] not in ".!?":
             text += "."
         return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
                        text=f"{text} Reply STOP to opt out.")  # fmt: skip
@@ -221,3 +243,72 @@ def message_for(
     return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
                    text=render(step.call_script or step.email_body, context,
                                autoescape=False))  # fmt: skip
+
+
+def documented_variables() -> list[dict]:
+    """The names content may use, for the step editor's help: meaning, example, which steps."""
+    return [
+        {
+            "name": variable.name,
+            "meaning": variable.meaning,
+            "example": ", ".join(variable.example)
+            if isinstance(variable.example, list)
+            else variable.example,
+            "only": " or ".join(Step.Kind(kind).label for kind in sorted(variable.kinds)),
+        }
+        for variable in VARIABLES
+    ]
+
+
+# Which field says what on each channel; letters and calls fall back to the e-mail body.
+CHANNEL_FIELDS = {
+    Channel.EMAIL: ["email_subject", "email_body"],
+    Channel.SMS: ["sms_body"],
+    Channel.LETTER: ["letter_body"],
+    Channel.PHONE: ["call_script"],
+}
+FALLS_BACK_TO_EMAIL_BODY = {"letter_body", "call_script"}
+FIELD_NAMES = {
+    "email_subject": "e-mail subject",
+    "email_body": "e-mail body",
+    "sms_body": "SMS body",
+    "letter_body": "letter",
+    "call_script": "call script",
+}
+
+
+def channels_possible(step: Step) -> list[str]:
+    """Every channel a touch of the step may go out on (any, for the preferred channel)."""
+    if step.channel_mode == Step.ChannelMode.PREFERRED:
+        return list(Channel.values)
+    return list(dict.fromkeys([step.channel, *step.fallbacks]))
+
+
+def content_problems(step: Step) -> dict[str, list[str]]:
+    """Why the step's content cannot be sent, by field (empty when it can): every field must
+    render for a sample customer, and each channel the step may use needs non-empty content."""
+    values = sample_context(step.kind)
+    if "premium" in values:
+        values["premium"] = step.premium
+    problems: dict[str, list[str]] = {}
+    rendered: dict[str, str] = {}
+    for field in ("email_subject", "email_body", "sms_body", "letter_body", "call_script"):
+        try:
+            for autoescape in (False, True) if field == "email_body" else (False,):
+                rendered[field] = render(getattr(step, field), values, autoescape=autoescape)
+        except ContentError as error:
+            problems[field] = [str(error)]
+    for channel in channels_possible(step):
+        for field in CHANNEL_FIELDS[channel]:
+            source = field
+            if field in FALLS_BACK_TO_EMAIL_BODY and not getattr(step, field):
+                source = "email_body"
+            if source in problems or rendered.get(source, "").strip():
+                continue
+            also = " (or the e-mail body)" if source != field else ""
+            label = Channel(channel).label
+            problems[field] = [
+                f"Write the {FIELD_NAMES[field]}{also}: this step may go out by {label}, "
+                "and this renders empty."
+            ]
+    return problems

@@ -49,7 +49,7 @@ class ProgramForm(forms.ModelForm):
 
 
 class StepForm(forms.ModelForm):
-    """One step: what, when, on which channel, saying what (Django template language)."""
+    """One step: what, when, on which channel, saying what (programs.sandbox's language)."""
 
     fallbacks = forms.MultipleChoiceField(
         choices=Channel.choices,

@@ -98,7 +98,9 @@ class Step(models.Model):
         help_text="Channels to try, in order, when the chosen one has no consent.",
     )
     email_subject = models.CharField(max_length=200, blank=True)
-    email_body = models.TextField(blank=True, help_text="Django template language.")
+    email_body = models.TextField(
+        blank=True, help_text="Sandboxed template: the names and filters listed above."
+    )
     sms_body = models.CharField(max_length=480, blank=True)
     letter_body = models.TextField(blank=True)
     call_script = models.TextField(blank=True)

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 
 from customers.models import Channel, Customer, Referral
@@ -214,29 +213,24 @@ def letters_of(batch: LetterBatch) -> list[Letter]:
     for touch in touches:
         customer, step = touch.customer, touch.step
         token = tokens.get(customer.pk)
-        context = {
-            "customer": customer,
-            "owner_name": (customer.owner.get_full_name() or customer.owner.username)
-            if customer.owner
-            else "our team",
-            "tier": customer.tier.name if customer.tier else "",
-            "organization": settings.ORGANIZATION_NAME,
-            "premium": step.premium,
-            "survey_url": content.survey_url(
+        context = content.values_for(
+            step=step,
+            customer=customer,
+            survey_url=content.survey_url(
                 step=step, customer=customer, touch=touch, channel=Channel.LETTER
             ),
-            "referral_code": (codes.get(customer.pk) or content.open_referral_code(customer))
+            referral_code=(codes.get(customer.pk) or content.open_referral_code(customer))
             if step.kind == Step.Kind.REFER_FRIEND
             else "",
-            "categories_not_bought": [c for c in categories if c not in bought[customer.pk]],
-            "unsubscribe_url": f"{settings.SITE_URL}/u/{token}/"
+            categories_not_bought=[c for c in categories if c not in bought[customer.pk]],
+            unsubscribe_url=f"{settings.SITE_URL}/u/{token}/"
             if token
             else content.unsubscribe_url(customer, Channel.LETTER),
-        }
+        )
         try:
             text = content.render(step.letter_body or step.email_body, context, autoescape=False)
             error = ""
-        except (TemplateSyntaxError, TemplateDoesNotExist) as problem:
+        except content.ContentError as problem:
             text, error = "", str(problem)
         lines = [line.strip() for line in customer.postal_address.splitlines() if line.strip()]
         letters.append(

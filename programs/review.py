@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from programs import content
 from programs.models import Enrollment, Program, Step, Touch
 
 NEEDS_ATTENTION = [Touch.Status.FAILED, Touch.Status.REVIEW]
@@ -67,11 +68,15 @@ def save_program(*, program: Program, data: dict[str, Any]) -> Program:
 
 @transaction.atomic
 def save_step(*, step: Step, data: dict[str, Any]) -> Step:
-    """Create or change a step; a new one goes last."""
+    """Create or change a step whose content can be sent on every channel it may use; a new
+    one goes last."""
     for name, value in data.items():
         setattr(step, name, value)
     if step.channel_mode == Step.ChannelMode.FIXED and not step.channel:
         raise ValidationError({"channel": "Choose the channel this step always uses."})
+    problems = content.content_problems(step)
+    if problems:
+        raise ValidationError(problems)
     if step.pk is None:
         # Lock the program row: two steps added at once must not take the same place.
         Program.objects.select_for_update().filter(pk=step.program_id).first()

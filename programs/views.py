@@ -14,7 +14,6 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,7 +25,7 @@ from customers import queries as customer_queries
 from customers.contact import normalize_phone
 from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
-from programs import content, queries, review, services
+from programs import content, queries, review, sandbox, services
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
 from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
 from programs.tasks import enroll_segment_task
@@ -127,7 +126,7 @@ def _previews(step: Step, customer: Customer | None) -> list[dict]:
             preview["message"] = content.message_for(
                 touch=None, customer=customer, channel=channel, step=step
             )
-        except (TemplateSyntaxError, TemplateDoesNotExist) as error:
+        except content.ContentError as error:
             preview["error"] = str(error)
         previews.append(preview)
     return previews
@@ -148,6 +147,8 @@ def _step_page(
         "preview_customer": customer,
         "preview_choices": choices,
         "previews": _previews(form.preview_step(program) if form.is_bound else step, customer),
+        "content_variables": content.documented_variables(),
+        "content_filters": list(sandbox.FILTERS),
         **extra,
     }
     return render(request, "programs/step.html", context, status=status)
@@ -257,7 +258,7 @@ def _test_send(request: HttpRequest, step: Step, customer: Customer | None) -> d
             recipient_list=[to],
             html_message=message.html,
         )
-    except (TemplateSyntaxError, TemplateDoesNotExist) as error:
+    except content.ContentError as error:
         return {"ok": False, "text": f"The e-mail does not render: {error}"}
     except (smtplib.SMTPException, OSError) as error:
         return {"ok": False, "text": f"The mail server did not take it: {error}"}

@@ -147,9 +147,9 @@ def make_touches() -> Callable[..., list[Touch]]:
         step = Step.objects.create(
             program=program, order=1, name="Hello", channel_mode=Step.ChannelMode.FIXED,
             channel=Channel.EMAIL, fallbacks=list(fallbacks),
-            email_subject="Hello {{ customer.first_name }}",
-            email_body="Dear {{ customer.first_name }},\n\nhello from {{ organization }}.",
-            sms_body="Hello {{ customer.first_name }}",
+            email_subject="Hello {{ first_name }}",
+            email_body="Dear {{ first_name }},\n\nhello from {{ organization_name }}.",
+            sms_body="Hello {{ first_name }}",
         )  # fmt: skip
         start = Customer.objects.count()
         customers = Customer.objects.bulk_create(

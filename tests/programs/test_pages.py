@@ -20,9 +20,9 @@ def make_program(name: str = "Welcome", *, steps: int = 1) -> Program:
     for n in range(1, steps + 1):
         Step.objects.create(
             program=program, order=n, name=f"Step {n}", channel_mode=Step.ChannelMode.FIXED,
-            channel=Channel.EMAIL, email_subject="Hello {{ customer.first_name }}",
-            email_body="Dear {{ customer.first_name }},\n\nwelcome to {{ organization }}.",
-            sms_body="Hi {{ customer.first_name }}", letter_body="Dear {{ customer.first_name }}",
+            channel=Channel.EMAIL, email_subject="Hello {{ first_name }}",
+            email_body="Dear {{ first_name }},\n\nwelcome to {{ organization_name }}.",
+            sms_body="Hi {{ first_name }}", letter_body="Dear {{ first_name }}",
         )  # fmt: skip
     return program
 
@@ -196,6 +196,7 @@ def test_a_new_step_goes_last(signed_in, program):
         f"/programs/{program.pk}/steps/new/",
         {"kind": "check_in", "name": "Check-in", "anchor": "enrollment", "offset_days": "30",
          "channel_mode": "preferred", "channel": "email", "email_subject": "How is it going?",
+         "email_body": "Dear {{ first_name }}, how is it going?", "sms_body": "How is it going?",
          "reward_value": "0"},
     )  # fmt: skip
     assert response.status_code == 302
@@ -257,9 +258,9 @@ def test_the_preview_renders_the_chosen_customers_name(signed_in, program):
     make_customers(1, prefix="someone")
     zoe = Customer.objects.create(first_name="Zoë", last_name="Martin", email="zoe@example.com")
     data = preview_data(
-        zoe, email_subject="Hello {{ customer.first_name }}",
-        email_body="Dear {{ customer.first_name }} {{ customer.last_name }}",
-        sms_body="Hi {{ customer.first_name }}!", call_script="Ask {{ customer.first_name }}",
+        zoe, email_subject="Hello {{ first_name }}",
+        email_body="Dear {{ first_name }} {{ last_name }}",
+        sms_body="Hi {{ first_name }}!", call_script="Ask {{ first_name }}",
     )  # fmt: skip
 
     response = signed_in.post(
@@ -278,9 +279,7 @@ def test_the_preview_renders_the_chosen_customers_name(signed_in, program):
 
 def test_the_preview_shows_a_template_syntax_error(signed_in, program):
     zoe = Customer.objects.create(first_name="Zoë", email="zoe@example.com")
-    data = preview_data(
-        zoe, email_body="Dear {% if customer.first_name %}{{ customer.first_name }}"
-    )
+    data = preview_data(zoe, email_body="Dear {% if first_name %}{{ first_name }}")
 
     response = signed_in.post(
         f"/programs/{program.pk}/steps/preview/", data, headers={"HX-Request": "true"}
@@ -288,12 +287,12 @@ def test_the_preview_shows_a_template_syntax_error(signed_in, program):
 
     assert response.status_code == 200
     assert b"This template does not render" in response.content
-    assert b"endif" in response.content  # Django's own words: the unclosed tag
+    assert b"endif" in response.content  # the unclosed tag, named
 
 
 def test_the_preview_without_javascript_renders_the_whole_step_page(signed_in, program):
     zoe = Customer.objects.create(first_name="Zoë", email="zoe@example.com")
-    data = preview_data(zoe, email_subject="Hello {{ customer.first_name }}")
+    data = preview_data(zoe, email_subject="Hello {{ first_name }}")
 
     response = signed_in.post(f"/programs/{program.pk}/steps/preview/", data)
 
@@ -316,8 +315,8 @@ def test_a_test_send_arrives_in_the_marketers_mailbox(signed_in, program, mailou
     zoe = Customer.objects.create(first_name="Zoë", email="zoe@example.com")
     data = preview_data(
         zoe,
-        email_subject="Hello {{ customer.first_name }}",
-        email_body="Dear {{ customer.first_name }}",
+        email_subject="Hello {{ first_name }}",
+        email_body="Dear {{ first_name }}",
     )
 
     response = signed_in.post(
