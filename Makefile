@@ -5,15 +5,17 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean lock typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Reinstall whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+# Exactly the locked versions (hash-checked), then the project itself; reinstall whenever the
+# lock or pyproject.toml changes. tests/bonding/test_lock.py fails when the two disagree.
+$(VENV)/.installed: requirements/test.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/test.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,6 +32,25 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PATH=$(CURDIR)/$(BIN):$$PATH bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Recompile the locks from pyproject.toml's ranges: pins that still fit are kept, new names are
+# added, dropped ones removed. `make lock UPGRADE=1` moves every pin to the newest allowed.
+# The locks are for Python 3.11 (the Dockerfile's); test.txt is runtime + test, runtime.txt
+# (the Docker image) is held to the same versions.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	--no-emit-trusted-host $(if $(UPGRADE),--upgrade)
+
+$(BIN)/pip-compile: | $(BIN)/python
+	$(BIN)/pip install --quiet 'pip-tools>=7.4,<8'
+
+lock: | $(BIN)/pip-compile
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "make lock: the locks are compiled with Python 3.11; set PYTHON=python3.11")'
+	$(PIP_COMPILE) --extra test --output-file requirements/test.txt pyproject.toml
+	$(PIP_COMPILE) --constraint requirements/test.txt --output-file requirements/runtime.txt pyproject.toml
+
+typecheck: install
+	$(BIN)/mypy
 
 lint: install
 	$(BIN)/ruff check .
