@@ -31,6 +31,7 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	PATH=$(CURDIR)/$(BIN):$$PATH bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Recompile the locks from pyproject.toml's ranges: pins that still fit are kept, new names are
