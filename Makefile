@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+comma := ,
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -42,8 +43,11 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --ge
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 	--no-emit-trusted-host $(if $(UPGRADE),--upgrade)
 
+# pip-tools and pip as the lock pins them (pip-tools follows pip's internals), so a fresh
+# checkout compiles the way the last `make lock` did; a range if the lock names neither.
+LOCKED = $(shell grep -o -m1 '^$(1)==[^ ]*' requirements/test.txt 2>/dev/null || echo '$(1)$(2)')
 $(BIN)/pip-compile: | $(BIN)/python
-	$(BIN)/pip install --quiet 'pip-tools>=7.4,<8'
+	$(BIN)/pip install --quiet '$(call LOCKED,pip,>=24)' '$(call LOCKED,pip-tools,>=7.4$(comma)<8)'
 
 lock: | $(BIN)/pip-compile
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "make lock: the locks are compiled with Python 3.11; set PYTHON=python3.11")'
