@@ -4,12 +4,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     VAR_DIR=/app/var
 WORKDIR /app
 
+# Exactly the locked versions (make lock), hash-checked; then the project without resolving again.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY bonding bonding
 COPY customers customers
 COPY nps nps
 COPY programs programs
-RUN pip install .
+RUN pip install --no-deps .
 COPY . .
 RUN useradd --system --home /app bonding \
     && DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \

@@ -2,18 +2,21 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+comma := ,
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean lock typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Reinstall whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+# Exactly the locked versions (hash-checked), then the project itself; reinstall whenever the
+# lock or pyproject.toml changes. tests/bonding/test_lock.py fails when the two disagree.
+$(VENV)/.installed: requirements/test.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/test.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,7 +32,30 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	PATH=$(CURDIR)/$(BIN):$$PATH bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Recompile the locks from pyproject.toml's ranges: pins that still fit are kept, new names are
+# added, dropped ones removed. `make lock UPGRADE=1` moves every pin to the newest allowed.
+# The locks are for Python 3.11 (the Dockerfile's); test.txt is runtime + test, runtime.txt
+# (the Docker image) is held to the same versions.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	--no-emit-trusted-host $(if $(UPGRADE),--upgrade)
+
+# pip-tools and pip as the lock pins them (pip-tools follows pip's internals), so a fresh
+# checkout compiles the way the last `make lock` did; a range if the lock names neither.
+LOCKED = $(shell grep -o -m1 '^$(1)==[^ ]*' requirements/test.txt 2>/dev/null || echo '$(1)$(2)')
+$(BIN)/pip-compile: | $(BIN)/python
+	$(BIN)/pip install --quiet '$(call LOCKED,pip,>=24)' '$(call LOCKED,pip-tools,>=7.4$(comma)<8)'
+
+lock: | $(BIN)/pip-compile
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "make lock: the locks are compiled with Python 3.11; set PYTHON=python3.11")'
+	$(PIP_COMPILE) --extra test --output-file requirements/test.txt pyproject.toml
+	$(PIP_COMPILE) --constraint requirements/test.txt --output-file requirements/runtime.txt pyproject.toml
+
+typecheck: install
+	$(BIN)/mypy
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ import logging
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, Q, Sum, Value, When
@@ -34,7 +34,7 @@ KEY_PREFIX = "bnd_"
 
 
 @transaction.atomic
-def issue_token(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def issue_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for `user`; returns it with the key, which is never shown again."""
     name = name.strip()
     if not name:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeGuard
 
 DEFAULT_LADDER: tuple[str, ...] = (
     "prospect",
@@ -363,11 +364,13 @@ def _promoter_within(facts: LadderFacts, days: int, t: Thresholds) -> bool:
     )
 
 
-def _within(on: date | None, today: date, days: int) -> bool:
+def _within(on: date | None, today: date, days: int) -> TypeGuard[date]:
     return on is not None and (today - on).days <= days
 
 
 def _nps_reason(facts: LadderFacts, days: int, t: Thresholds) -> str:
+    # Callers call it only once they have seen both the score and its date.
+    assert facts.latest_nps is not None and facts.latest_nps_on is not None
     category = nps_category(score=facts.latest_nps, thresholds=t)
     return (
         f"NPS {facts.latest_nps} ({category}) on {facts.latest_nps_on.isoformat()}"

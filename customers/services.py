@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -54,7 +54,7 @@ def note_on_timeline(
     kind: str,
     title: str,
     detail: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     occurred_at: datetime | None = None,
     source_id: int | None = None,
 ) -> TimelineEntry:
@@ -79,7 +79,7 @@ def note_many_on_timeline(*, entries: list[TimelineEntry]) -> list[TimelineEntry
 
 @transaction.atomic
 def create_customer(
-    *, data: dict[str, Any], by: AbstractBaseUser | None, consent_source: str = "entered by staff"
+    *, data: dict[str, Any], by: User | None, consent_source: str = "entered by staff"
 ) -> Customer:
     """Create a customer from validated-or-not field values; places them on the ladder."""
     customer = Customer(**{k: v for k, v in data.items() if k in CUSTOMER_FIELDS})
@@ -105,7 +105,7 @@ def update_customer(
     *,
     customer: Customer,
     data: dict[str, Any],
-    by: AbstractBaseUser | None,
+    by: User | None,
     consent_source: str = "edited by staff",
 ) -> Customer:
     """Change a customer's fields; consent changes are recorded with when and how."""
@@ -148,7 +148,7 @@ def move_open_follow_ups(*, moves: list[tuple[int, int | None, int | None]]) -> 
 
 
 @transaction.atomic
-def delete_customer(*, customer: Customer, by: AbstractBaseUser | None) -> Customer:
+def delete_customer(*, customer: Customer, by: User | None) -> Customer:
     """Soft delete: the row stays as a tombstone so sync clients learn of it."""
     now = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(deleted_at=now, updated_at=now)
@@ -169,7 +169,7 @@ def save_account(*, account: Account, data: dict[str, Any]) -> Account:
 
 
 def _record_consent(
-    customer: Customer, channel: str, granted: bool, source: str, by: AbstractBaseUser | None
+    customer: Customer, channel: str, granted: bool, source: str, by: User | None
 ) -> ConsentChange:
     change = ConsentChange.objects.create(
         customer=customer, channel=channel, granted=granted, source=source, changed_by=by
@@ -192,7 +192,7 @@ def set_consent(
     channel: str,
     granted: bool,
     source: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> bool:
     """Give or withdraw consent on one channel; returns whether anything changed (idempotent)."""
     if channel not in Channel.values:
@@ -214,7 +214,7 @@ def set_consent(
 def log_interaction(
     *,
     customer: Customer,
-    author: AbstractBaseUser | None,
+    author: User | None,
     channel: str,
     summary: str,
     direction: str = Interaction.Direction.OUTBOUND,
@@ -267,7 +267,7 @@ def _start_of_working_day(day: date) -> datetime:
 def schedule_follow_up(
     *,
     customer: Customer,
-    assignee: AbstractBaseUser | None,
+    assignee: User | None,
     due_at: datetime,
     reason: str,
     source: str = "",
@@ -288,7 +288,7 @@ def schedule_follow_up(
 
 
 @transaction.atomic
-def complete_follow_up(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
+def complete_follow_up(*, follow_up: FollowUp, by: User) -> bool:
     """Mark a follow-up done; returns False when it already was (clicking twice is harmless)."""
     now = timezone.now()
     done = FollowUp.objects.filter(pk=follow_up.pk, done_at__isnull=True).update(
@@ -311,11 +311,11 @@ def complete_follow_up(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
 def open_complaint(
     *,
     customer: Customer,
-    by: AbstractBaseUser | None,
+    by: User | None,
     category: str,
     description: str,
     severity: str = Complaint.Severity.MEDIUM,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
     opened_at: datetime | None = None,
 ) -> Complaint:
     """Record a complaint (welcome: it is a chance to win the customer back)."""
@@ -343,9 +343,7 @@ def open_complaint(
 
 
 @transaction.atomic
-def resolve_complaint(
-    *, complaint: Complaint, by: AbstractBaseUser | None, resolution: str
-) -> Complaint:
+def resolve_complaint(*, complaint: Complaint, by: User | None, resolution: str) -> Complaint:
     """Close a complaint with what was done about it."""
     if not resolution.strip():
         raise ValidationError({"resolution": "Say how the complaint was resolved."})
@@ -381,7 +379,7 @@ def record_purchase(
     currency: str = "EUR",
     product_category: str = "",
     external_id: str | None = None,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> Purchase:
     """Record a purchase (a negative amount is a refund)."""
     purchase = Purchase(
@@ -415,7 +413,7 @@ def add_contract(
     starts_on: date,
     ends_on: date,
     value: Decimal = Decimal(0),
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> Contract:
     """Record a contract; its end is what the renewal step of a program is anchored to."""
     contract = Contract(
@@ -446,7 +444,7 @@ def record_referral(
     referrer: Customer,
     referred_name: str = "",
     referred_email: str = "",
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> Referral:
     """Record that a customer referred someone, with a code to recognise them by."""
     referral = Referral(
@@ -519,7 +517,7 @@ def give_reward(
     kind: str,
     reason: str,
     value: Decimal = Decimal(0),
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> Reward:
     """Record a gift, discount, trial or survey premium given to the customer."""
     reward = Reward(customer=customer, kind=kind, reason=reason, value=value)
@@ -540,7 +538,7 @@ def set_tier(
     *,
     customer: Customer,
     tier: Tier,
-    by: AbstractBaseUser,
+    by: User,
     reason: str,
     hold_days: int | None = None,
 ) -> TierChange | None:
@@ -559,7 +557,7 @@ def _move(
     to: Tier,
     reason: str,
     rule: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> TierChange | None:
     """Move a customer to a tier, recording the change and telling whoever listens."""
     old = customer.tier
@@ -667,7 +665,7 @@ def _histories(facts: list[queries.CustomerFacts], today: date) -> dict[str, np.
     return {
         "frequency": np.array([max(f.purchase_days - 1, 0) for f in facts], dtype=float),
         "recency": np.array(
-            [(b - a).days / 7 if a else 0.0 for a, b in zip(first, last, strict=True)]
+            [(b - a).days / 7 if a and b else 0.0 for a, b in zip(first, last, strict=True)]
         ),
         "age": np.array([(today - a).days / 7 if a else 0.0 for a in first]),
         "mean_value": np.array([f.mean_value for f in facts]),
@@ -811,7 +809,7 @@ def save_tier(*, tier: Tier, data: dict[str, Any]) -> Tier:
 
 
 @transaction.atomic
-def remove_tier(*, tier: Tier, by: AbstractBaseUser | None) -> int:
+def remove_tier(*, tier: Tier, by: User | None) -> int:
     """Take a rung off the ladder; its customers step down to the rung below (or up, at the
     bottom), each move recorded. Returns how many customers moved."""
     others = list(Tier.objects.exclude(pk=tier.pk).order_by("rank"))
@@ -876,7 +874,7 @@ NEW_CUSTOMER_DEFAULTS = {
 def upsert_customers(
     *,
     rows: list[Any],
-    by: AbstractBaseUser | None,
+    by: User | None,
     source: str = "API sync",
 ) -> UpsertOutcome:
     """Create or update customers by external_id, many at once, in one set-based statement.
@@ -1041,7 +1039,7 @@ def _refuse_repeats(rows: list[CleanRow]) -> None:
             seen_emails.add(email)
 
 
-def _owners_by_username(rows) -> dict[str, AbstractBaseUser]:
+def _owners_by_username(rows) -> dict[str, User]:
     from django.contrib.auth import get_user_model
 
     names = {row.values["owner"] for row in rows if row.values.get("owner")}
@@ -1052,22 +1050,23 @@ def _owners_by_username(rows) -> dict[str, AbstractBaseUser]:
 
 def _check_rows_against_database(
     candidates: dict[int, CleanRow],
-    existing: dict[str, Customer],
-    owners: dict[str, AbstractBaseUser],
-    by: AbstractBaseUser | None,
+    existing: dict[str | None, Customer],
+    owners: dict[str, User],
+    by: User | None,
 ) -> None:
     """Owners that exist, e-mails not taken by another live customer, and the ownership rule."""
-    everyone = by is None or queries.sees_everyone(by)
+    # None when the caller may change every customer, else the one owner they may act as.
+    limited_to = None if by is None or queries.sees_everyone(by) else by
     for row in candidates.values():
         customer = existing.get(row.values["external_id"])
         username = row.values.get("owner")
         if username and username not in owners:
             row.fail("owner", f"No user “{username}”.")
-        elif username and not everyone and username != by.get_username():
+        elif username and limited_to and username != limited_to.get_username():
             row.fail("owner", "You may only assign customers to yourself.")
         if customer is not None and customer.deleted_at is not None:
             row.fail("external_id", "This customer was deleted; restore it in Bonding first.")
-        elif customer is not None and not everyone and customer.owner_id != by.pk:
+        elif customer is not None and limited_to and customer.owner_id != limited_to.pk:
             row.fail("external_id", "Belongs to a customer you cannot change.")
     emails = {row.values["email"] for row in candidates.values() if row.values.get("email")}
     taken = dict(
@@ -1191,9 +1190,7 @@ MERGE_MOVED = (
 
 
 @transaction.atomic
-def merge_customers(
-    *, survivor: Customer, merged: Customer, by: AbstractBaseUser | None
-) -> Customer:
+def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) -> Customer:
     """Fold `merged` into `survivor`: every record moves, blanks are filled from the richer
     record, and `merged` stays as a tombstone pointing at the survivor so sync clients learn it."""
     survivor, merged = (

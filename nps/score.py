@@ -51,11 +51,15 @@ class Summary:
 
     @property
     def low(self) -> float | None:
-        return None if self.nps is None else max(-100.0, self.nps - self.margin_of_error)
+        if self.nps is None or self.margin_of_error is None:
+            return None
+        return max(-100.0, self.nps - self.margin_of_error)
 
     @property
     def high(self) -> float | None:
-        return None if self.nps is None else min(100.0, self.nps + self.margin_of_error)
+        if self.nps is None or self.margin_of_error is None:
+            return None
+        return min(100.0, self.nps + self.margin_of_error)
 
 
 def summarize(*, promoters: int, passives: int, detractors: int) -> Summary:

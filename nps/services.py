@@ -193,7 +193,7 @@ def record_response(
     response.score, response.category = score_value, kind
     response.why, response.improve = why.strip(), improve.strip()
     response.preferred_channel = preferred_channel
-    response.tier_slug = customer.tier.slug if customer.tier_id else ""
+    response.tier_slug = customer.tier.slug if customer.tier else ""
     response.owner_id_at_answer = customer.owner_id
     response.audience = customer.audience
     response.program_id = _program_of(invitation)
@@ -417,7 +417,11 @@ def rebuild_tallies() -> dict[str, int]:
     """Count every answer and invitation into the tallies afresh (after a bulk load, or a change
     of TIME_ZONE). Returns the rows written per table."""
     response, invitation = Response, Invitation
-    tallies = {"DayTally": DayTally, "GroupTally": GroupTally, "InvitationTally": InvitationTally}
+    tallies: dict[str, type[DayTally] | type[GroupTally] | type[InvitationTally]] = {
+        "DayTally": DayTally,
+        "GroupTally": GroupTally,
+        "InvitationTally": InvitationTally,
+    }
     if connection.vendor == "postgresql":
         # Answers arriving meanwhile wait rather than being counted twice or lost.
         connection.cursor().execute("LOCK TABLE nps_response, nps_invitation IN SHARE MODE")
@@ -430,9 +434,9 @@ def rebuild_tallies() -> dict[str, int]:
         .values("day", "survey_id", "audience", "score")
         .annotate(n=Count("id"))
     )
-    tallies["DayTally"].objects.bulk_create(
-        (tallies["DayTally"](day=row["day"], survey_id=row["survey_id"], audience=row["audience"],
-                             score=row["score"], answers=row["n"]) for row in days.iterator()),
+    DayTally.objects.bulk_create(
+        (DayTally(day=row["day"], survey_id=row["survey_id"], audience=row["audience"],
+                  score=row["score"], answers=row["n"]) for row in days.iterator()),
         batch_size=2000,
     )  # fmt: skip
     month = TruncMonth("answered_at", tzinfo=zone, output_field=DateField())
@@ -448,21 +452,21 @@ def rebuild_tallies() -> dict[str, int]:
             .annotate(n=Count("id"))
         )  # fmt: skip
         group_rows += [
-            tallies["GroupTally"](grouping=grouping, month=row["month"],
-                                  key=row["key"] or "", score=row["score"], answers=row["n"])
+            GroupTally(grouping=grouping, month=row["month"],
+                       key=row["key"] or "", score=row["score"], answers=row["n"])
             for row in rows.iterator()
         ]  # fmt: skip
-    tallies["GroupTally"].objects.bulk_create(group_rows, batch_size=2000)
+    GroupTally.objects.bulk_create(group_rows, batch_size=2000)
     sent = (
         invitation.objects.order_by()
         .annotate(day=TruncDate("sent_at", tzinfo=zone))
         .values("day", "survey_id", "audience")
         .annotate(n=Count("id"), answered=Count("response"))
     )
-    tallies["InvitationTally"].objects.bulk_create(
-        (tallies["InvitationTally"](day=row["day"], survey_id=row["survey_id"],
-                                    audience=row["audience"], invited=row["n"],
-                                    answered=row["answered"]) for row in sent.iterator()),
+    InvitationTally.objects.bulk_create(
+        (InvitationTally(day=row["day"], survey_id=row["survey_id"],
+                         audience=row["audience"], invited=row["n"],
+                         answered=row["answered"]) for row in sent.iterator()),
         batch_size=2000,
     )  # fmt: skip
     return {name: model.objects.count() for name, model in tallies.items()}

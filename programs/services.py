@@ -7,15 +7,16 @@ import random
 import re
 import secrets
 import weakref
-from collections import Counter, defaultdict, namedtuple
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from types import ModuleType
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Lookup, Min, Q, QuerySet
@@ -33,7 +34,7 @@ from programs.models import Enrollment, LetterBatch, Program, Step, Touch, Unsub
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = {
+CHANNELS: dict[str, ModuleType] = {
     Channel.EMAIL: email_channel,
     Channel.SMS: sms_channel,
     Channel.LETTER: letter_channel,
@@ -109,11 +110,12 @@ HELD = {
 }
 
 
-def eligible(program: Program, customer: "Customer | Enrollee") -> str | None:
+def eligible(
+    program: Program, customer: "Customer | Enrollee", tier_ids: set[int] | None = None
+) -> str | None:
     """Why this customer may not join the program, or None when they may."""
     if customer.deleted_at:
         return "deleted"
-    tier_ids = program._tier_ids if hasattr(program, "_tier_ids") else None
     if tier_ids and customer.tier_id not in tier_ids:
         return "not in the program's tiers"
     if program.audiences and customer.audience not in program.audiences:
@@ -123,21 +125,36 @@ def eligible(program: Program, customer: "Customer | Enrollee") -> str | None:
     return None
 
 
-# What enrollment reads of a customer, as plain rows: building model instances for a
-# hundred thousand customers would cost more than working out their touches.
-ENROLL_FIELDS = (
-    "id", "deleted_at", "tier_id", "audience", "relationship", "timezone", "first_purchase_on",
-    "preferred_channel", "consent_email", "consent_sms", "consent_phone", "consent_letter",
-    "email", "phone", "postal_address",
-)  # fmt: skip
-Enrollee = namedtuple("Enrollee", ENROLL_FIELDS)
+class Enrollee(NamedTuple):
+    """What enrollment reads of a customer, as a plain row."""
+
+    # Building model instances for a hundred thousand customers would cost more than
+    # working out their touches.
+    id: int
+    deleted_at: datetime | None
+    tier_id: int | None
+    audience: str
+    relationship: str
+    timezone: str
+    first_purchase_on: date | None
+    preferred_channel: str
+    consent_email: bool
+    consent_sms: bool
+    consent_phone: bool
+    consent_letter: bool
+    email: str
+    phone: str
+    postal_address: str
+
+
+ENROLL_FIELDS = Enrollee._fields
 
 
 def enroll(
     *,
     program: Program,
     customers: Iterable[Customer],
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     now: datetime | None = None,
     batch_size: int = 5000,
 ) -> EnrollOutcome:
@@ -151,12 +168,12 @@ def enroll(
     if not program.is_active:
         raise ValidationError("This program is paused: activate it before enrolling.")
     now = now or timezone.now()
-    program._tier_ids = set(program.tiers.values_list("id", flat=True))
     if isinstance(customers, QuerySet):
         rows = customers.values_list(*ENROLL_FIELDS, named=True).iterator(chunk_size=batch_size)
     else:
         rows = (Enrollee(*(getattr(c, name) for name in ENROLL_FIELDS)) for c in customers)
     plan = _Plan(list(program.steps.order_by("order")), now)
+    plan.tier_ids = set(program.tiers.values_list("id", flat=True))
     outcome = EnrollOutcome()
     may_write_beside = connection.vendor == "postgresql" and not connection.in_atomic_block
     writer = _Writer()
@@ -192,6 +209,7 @@ class _Plan:
 
     def __init__(self, steps: list[Step], now: datetime) -> None:
         self.steps, self.now = steps, now
+        self.tier_ids: set[int] = set()
         self.window, self.cap = send_window(), frequency_cap()
         self.kinds: dict[tuple, list[tuple[int, datetime, str, str, str]]] = {}
         self.zones: dict[str, Any] = {}
@@ -309,7 +327,7 @@ def _enroll_batch(
     ready = []
     for customer in batch:
         reason = (
-            eligible(program, customer)
+            eligible(program, customer, plan.tier_ids)
             # Earlier batches of this run may still be on their way to the database.
             or ("already enrolled" if customer.id in writer.enrolled else None)
             or _reentry_refusal(program, previous[customer.id], now)
@@ -758,7 +776,11 @@ def _recent_sends(customer_ids: set[int], now: datetime) -> dict[int, int]:
 # counts the customer's sends within the cap's period afresh (another worker may have sent
 # one since the batch was read); the touch sent just before by this worker is still in
 # sending in the statement's snapshot, so sending ones count whatever their time.
-ADDRESS_COLUMNS = {Channel.EMAIL: "email", Channel.SMS: "phone", Channel.LETTER: "postal_address"}
+ADDRESS_COLUMNS: dict[str, str] = {
+    Channel.EMAIL: "email",
+    Channel.SMS: "phone",
+    Channel.LETTER: "postal_address",
+}
 CLAIM_TO_SEND = {
     # Column names come from the fixed list of channels, never from input.
     channel: (
@@ -866,13 +888,13 @@ def _deliver_one_slowly(touch: Touch, module, session) -> str:
         return _finish(touch, Touch.Status.SKIPPED, error=refusal)
     channel = touch.channel
     if not customer.has_consent(channel) or not _address(customer, channel):
-        channel = first_consented(touch.step, customer)
-        if channel is None:
+        fallback = first_consented(touch.step, customer)
+        if fallback is None:
             return _finish(touch, Touch.Status.SKIPPED, error="Consent withdrawn on every channel.")
-        if channel != touch.channel:
+        if fallback != channel:
             # Fall back to another consented channel: hand the touch to that channel's batch.
             Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(
-                channel=channel, status=Touch.Status.SCHEDULED, due_at=now, lease_expires_at=None,
+                channel=fallback, status=Touch.Status.SCHEDULED, due_at=now, lease_expires_at=None,
                 attempts=touch.attempts - 1,
             )  # fmt: skip
             return "fallback"
@@ -961,7 +983,7 @@ def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> st
     if not any(customer.consents().values()) and program.exit_when_unsubscribed:
         exit_enrollment(enrollment=enrollment, reason="unsubscribed from every channel")
         return "Unsubscribed from every channel."
-    if program.goal_tier_id and customer.tier and customer.tier.rank >= program.goal_tier.rank:
+    if program.goal_tier and customer.tier and customer.tier.rank >= program.goal_tier.rank:
         exit_enrollment(enrollment=enrollment, reason="goal reached", completed=True)
         return "Goal reached."
     cap = frequency_cap()
@@ -1053,7 +1075,8 @@ def _after_sent(touches: list[Touch]) -> list[Touch]:
                 customer_id=touch.customer_id,
                 kind=TimelineEntry.Kind.TOUCH,
                 title=f"{touch.step.name} sent by {Channel(touch.channel).label}",
-                occurred_at=touch.sent_at,
+                # Set with the sent status; the clock only if a row somehow lost it.
+                occurred_at=touch.sent_at or timezone.now(),
                 source_id=touch.pk,
             )
             for touch in touches
