@@ -459,7 +459,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     """GET: choose the channels to stop. POST: RFC 8058 one-click, the link's channel at once.
 
     No CSRF check: a mail client posts here without a session. The one-click post only ever
-    stops the link's own channel; choosing others goes through the CSRF-protected form.
+    stops the link's own channel; choosing others goes through the form at `choose/`.
     """
     link = UnsubscribeToken.objects.filter(token=token).only("channel").first()
     if link is None:
@@ -473,9 +473,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
 
 
 @login_not_required
+@csrf_exempt
 @require_POST
 def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
-    """The choose-channels form of the unsubscribe page (CSRF-protected as usual)."""
+    """The choose-channels form of the unsubscribe page.
+
+    The unguessable token in the URL is the credential, as for the one-click POST: a CSRF
+    cookie would fail for customers who block cookies, and the page's no-referrer policy
+    makes Chromium send `Origin: null`. A forged post without the token is a 404.
+    """
     if not UnsubscribeToken.objects.filter(token=token).exists():
         return _no_store(_unknown_link(request))
     form = UnsubscribeChoiceForm(request.POST)
