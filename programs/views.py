@@ -197,6 +197,52 @@ def step_delete(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
 
 
 @require_POST
+def program_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a program nothing was sent for, after a confirmation that states what ends."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    impact = queries.program_deletion(program)
+    if impact.started_touches:
+        messages.error(
+            request,
+            f"{impact.started_touches} touches of this program were sent or are in flight: the "
+            "program stays so its history does. Pause it instead (untick Active).",
+        )
+        return redirect("programs:edit", pk=pk)
+    if request.POST.get("confirmed") != "yes":
+        return render(request, "confirm.html", _program_deletion_confirmation(program, impact))
+    try:
+        ended, removed = review.delete_program(program=program)
+    except ValidationError as error:  # a touch went out between the two posts
+        messages.error(request, " ".join(error.messages))
+        return redirect("programs:edit", pk=pk)
+    messages.success(
+        request,
+        f"Program “{program.name}” deleted: {ended} enrollment{'s' * (ended != 1)} ended, "
+        f"{removed} scheduled touch{'es' * (removed != 1)} cancelled.",
+    )
+    return redirect("programs:list")
+
+
+def _program_deletion_confirmation(program: Program, impact: queries.ProgramDeletion) -> dict:
+    active, scheduled = impact.active_enrollments, impact.scheduled_touches
+    return {
+        "title": f"Delete the program “{program.name}”?",
+        "consequences": [
+            f"Its {active} active enrollment{'s' * (active != 1)} end"
+            f"{'s' * (active == 1)}: those customers get nothing more from it.",
+            f"Its {scheduled} scheduled touch{'es' * (scheduled != 1)} "
+            f"{'is' if scheduled == 1 else 'are'} cancelled.",
+            "Its steps and their content are deleted with it.",
+        ],
+        "action": reverse("programs:delete", args=[program.pk]),
+        "fields": [],
+        "confirm_label": f"Delete {program.name}",
+        "cancel_url": reverse("programs:edit", args=[program.pk]),
+    }
+
+
+@require_POST
 def step_move(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     """Move a step one place up or down."""
     _marketers_only(request)
