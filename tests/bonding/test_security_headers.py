@@ -86,14 +86,16 @@ def test_the_api_has_both_policies(client, marketer):
         assert_secured(response)
 
 
-def test_only_the_step_editor_and_api_docs_allow_inline_styles(client, marketer):
+def test_only_the_step_editor_and_api_pages_allow_inline_styles(client, marketer):
     client.force_login(marketer)
     program = Program.objects.get(is_prototype=True)
     step = program.steps.first()
+    as_json = client.get("/api/v1/customers/", HTTP_ACCEPT="application/json")
 
+    assert directives(as_json)["style-src"] == ["'self'"]
     for url in [f"/programs/{program.pk}/steps/{step.pk}/", f"/programs/{program.pk}/steps/new/",
-                "/api/docs/"]:  # fmt: skip
-        response = client.get(url)
+                "/api/docs/", "/api/v1/customers/"]:  # fmt: skip
+        response = client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, url
         assert directives(response)["style-src"] == ["'self'", "'unsafe-inline'"]
         assert_secured(response)
