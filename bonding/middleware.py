@@ -1,4 +1,5 @@
-"""Show times in the viewer's own time zone (storage is always UTC)."""
+"""Middleware of the whole site: the viewer's time zone, sign-in, API body limit, and the
+Permissions-Policy header."""
 
 import zoneinfo
 from collections.abc import Callable
@@ -57,3 +58,16 @@ class ApiBodyLimitMiddleware:
                     status=413,
                 )
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Send a Permissions-Policy denying every feature in PERMISSIONS_POLICY_DENIED."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self.policy = ", ".join(f"{feature}=()" for feature in settings.PERMISSIONS_POLICY_DENIED)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.policy)
+        return response

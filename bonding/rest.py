@@ -6,7 +6,7 @@ Kept apart from the views: DRF imports these while it defines its own views.
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status, throttling
+from rest_framework import exceptions, renderers, status, throttling
 from rest_framework.response import Response
 
 
@@ -56,3 +56,14 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         else:
             ident = f"ip-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's browsable API, whose own templates style a few elements inline: its HTML pages
+    alone may use inline styles (scripts stay refused, as everywhere)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response._csp_update = {"style-src": ["'unsafe-inline'"]}  # read by django-csp
+        return super().render(data, accepted_media_type, renderer_context)

@@ -21,6 +21,7 @@ from customers.models import (
     Interaction,
     Purchase,
     Referral,
+    Tier,
     TierChange,
     TimelineEntry,
 )
@@ -532,3 +533,15 @@ def probable_duplicates(*, limit: int = 50) -> list[DuplicateGroup]:
         if len(matching) > 1:
             result.append(DuplicateGroup(reason=reason, key=key, customers=matching))
     return result
+
+
+def tier_taking_over(tier: Tier) -> Tier | None:
+    """The rung a removed rung's customers move to: the next one down, or up at the bottom;
+    None when it is the only rung."""
+    below = Tier.objects.filter(rank__lt=tier.rank).exclude(pk=tier.pk).order_by("-rank").first()
+    return below or Tier.objects.exclude(pk=tier.pk).order_by("rank").first()
+
+
+def tier_removal(tier: Tier) -> tuple[int, Tier | None]:
+    """What removing a rung would do: how many customers it holds, and where they would go."""
+    return Customer.objects.filter(tier=tier).count(), tier_taking_over(tier)

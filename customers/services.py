@@ -812,11 +812,9 @@ def save_tier(*, tier: Tier, data: dict[str, Any]) -> Tier:
 def remove_tier(*, tier: Tier, by: User | None) -> int:
     """Take a rung off the ladder; its customers step down to the rung below (or up, at the
     bottom), each move recorded. Returns how many customers moved."""
-    others = list(Tier.objects.exclude(pk=tier.pk).order_by("rank"))
-    if not others:
+    target = queries.tier_taking_over(tier)
+    if target is None:
         raise ValidationError("The ladder needs at least one rung.")
-    below = [t for t in others if t.rank < tier.rank]
-    target = below[-1] if below else others[0]
     reason = f"{tier.name} was removed from the ladder"
     moved = 0
     while True:

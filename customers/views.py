@@ -366,6 +366,10 @@ def ladder(request: HttpRequest) -> HttpResponse:
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         elif action == "remove":
             tier = get_object_or_404(Tier, pk=request.POST.get("tier"))
+            holding, target = queries.tier_removal(tier)
+            if target is not None and request.POST.get("confirmed") != "yes":
+                confirmation = _tier_removal_confirmation(tier, holding, target)
+                return render(request, "confirm.html", confirmation)
             try:
                 moved = services.remove_tier(tier=tier, by=request.user)
             except ValidationError as error:
@@ -392,6 +396,8 @@ def merge(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     survivor = get_object_or_404(Customer, pk=request.POST.get("survivor"), deleted_at__isnull=True)
     merged = get_object_or_404(Customer, pk=request.POST.get("merged"))
+    if request.POST.get("confirmed") != "yes":
+        return render(request, "confirm.html", _merge_confirmation(survivor, merged))
     try:
         services.merge_customers(survivor=survivor, merged=merged, by=request.user)
     except ValidationError as error:
@@ -399,3 +405,41 @@ def merge(request: HttpRequest) -> HttpResponse:
         return redirect("customers:duplicates")
     messages.success(request, f"Merged #{merged.pk} into {survivor}.")
     return redirect("customers:detail", pk=survivor.pk)
+
+
+def _merge_confirmation(survivor: Customer, merged: Customer) -> dict:
+    def named(customer: Customer) -> str:
+        return f"{customer} (#{customer.pk}{', ' + customer.email if customer.email else ''})"
+
+    return {
+        "title": f"Merge #{merged.pk} into #{survivor.pk}?",
+        "consequences": [
+            f"{named(survivor)} is kept.",
+            f"Every record of {named(merged)} (interactions, purchases, complaints, referrals, "
+            f"rewards, follow-ups, consents, touches, survey answers) moves to #{survivor.pk}, "
+            f"and #{survivor.pk}'s blank fields are filled from it.",
+            f"#{merged.pk} is left as a deleted tombstone, so sync clients learn of the merge.",
+        ],
+        "action": reverse("customers:merge"),
+        "fields": [("survivor", survivor.pk), ("merged", merged.pk)],
+        "confirm_label": f"Merge #{merged.pk} into #{survivor.pk}",
+        "cancel_url": reverse("customers:duplicates"),
+    }
+
+
+def _tier_removal_confirmation(tier: Tier, holding: int, target: Tier) -> dict:
+    moves = (
+        f"Its {holding} customer{'s' * (holding != 1)} move"
+        f"{'s' * (holding == 1)} {'down' if target.rank < tier.rank else 'up'} to “{target}”, "
+        "each move recorded on their timeline."
+        if holding
+        else "It holds no customers."
+    )
+    return {
+        "title": f"Remove the rung “{tier}”?",
+        "consequences": [f"“{tier}” is taken off the ladder.", moves],
+        "action": reverse("customers:ladder"),
+        "fields": [("action", "remove"), ("tier", tier.pk)],
+        "confirm_label": f"Remove {tier}",
+        "cancel_url": reverse("customers:ladder"),
+    }

@@ -3,6 +3,7 @@ connection."""
 
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -21,6 +22,29 @@ logger = logging.getLogger(__name__)
 
 # Invitations per task: each task sends its batch over one SMTP connection.
 EMAIL_BATCH = 100
+
+# The one-click unsubscribe tokens belong to the programs app, above this one: it hands over
+# the function that makes them (from its AppConfig.ready), so nps never imports programs.
+UnsubscribeTokens = Callable[..., dict[tuple[int, str], str]]
+_unsubscribe_tokens: list[UnsubscribeTokens] = []
+
+
+def provide_unsubscribe_tokens(function: UnsubscribeTokens) -> None:
+    """Register `function(pairs={(customer_id, channel)}) -> {pair: token}` for the footers."""
+    _unsubscribe_tokens[:] = [function]
+
+
+def unsubscribe_urls(invitations: list[Invitation]) -> dict[int, str]:
+    """The e-mail one-click unsubscribe URL of each invitation's customer, made in one go."""
+    if not _unsubscribe_tokens:
+        # Never send a marketing e-mail without its unsubscribe link.
+        raise RuntimeError("No app provides unsubscribe tokens (is programs installed?)")
+    pairs = {(invitation.customer_id, Channel.EMAIL.value) for invitation in invitations}
+    tokens = _unsubscribe_tokens[0](pairs=pairs)
+    return {
+        invitation.pk: f"{settings.SITE_URL}/u/{tokens[invitation.customer_id, Channel.EMAIL]}/"
+        for invitation in invitations
+    }
 
 
 def would_email(invitation: Invitation) -> bool:
@@ -59,8 +83,9 @@ def message_id_for(invitation: Invitation) -> str:
     return f"<nps-invitation-{invitation.pk}@{domain}>"
 
 
-def send_invitation_email(invitation: Invitation, *, connection=None) -> None:
-    """E-mail one invitation: the score question with a button per score, 0 to 10."""
+def send_invitation_email(invitation: Invitation, *, unsubscribe_url: str, connection=None) -> None:
+    """E-mail one invitation: the score question with a button per score, 0 to 10, and the
+    same one-click unsubscribe (RFC 8058) and postal-address footer as program e-mails."""
     context = {
         "customer": invitation.customer,
         "survey": invitation.survey,
@@ -72,6 +97,7 @@ def send_invitation_email(invitation: Invitation, *, connection=None) -> None:
         "expires_at": invitation.expires_at,
         "organization": settings.ORGANIZATION_NAME,
         "address": settings.ORGANIZATION_ADDRESS,
+        "unsubscribe_url": unsubscribe_url,
     }
     subject = " ".join(render_to_string("emails/nps_invitation_subject.txt", context).split())
     message = EmailMultiAlternatives(
@@ -80,7 +106,11 @@ def send_invitation_email(invitation: Invitation, *, connection=None) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitation.customer.email],
         connection=connection,
-        headers={"Message-ID": message_id_for(invitation)},
+        headers={
+            "Message-ID": message_id_for(invitation),
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
     message.attach_alternative(
         render_to_string("emails/nps_invitation_body.html", context), "text/html"
@@ -105,10 +135,13 @@ def send_invitations(*, invitation_ids: list[int]) -> SendOutcome:
     invitations = list(emailable(invitation_ids))
     if not invitations:
         return outcome
+    unsubscribe = unsubscribe_urls(invitations)
     with get_connection() as connection:
         for invitation in invitations:
             try:
-                send_invitation_email(invitation, connection=connection)
+                send_invitation_email(
+                    invitation, unsubscribe_url=unsubscribe[invitation.pk], connection=connection
+                )
             except smtplib.SMTPRecipientsRefused as error:
                 codes = [code for code, _ in error.recipients.values()]
                 if codes and all(code >= 500 for code in codes):

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from customers.models import Channel
 from nps import services
@@ -36,9 +38,15 @@ def _closed(request: HttpRequest, status: int) -> HttpResponse:
 
 
 @login_not_required
+@csrf_exempt
 @never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def survey(request: HttpRequest, token: str) -> HttpResponse:
-    """The survey: the score (one click from the e-mail), why, and what would earn a 10."""
+    """The survey: the score (one click from the e-mail), why, and what would earn a 10.
+
+    No CSRF check: the unguessable token in the URL is the credential, and a customer who
+    blocks cookies must still be able to answer. A post without a valid token is a 404.
+    """
     if _over_limit(request):
         return render(request, "nps/too_many.html", status=429)
     invitation = services.invitation_for(token)
@@ -48,10 +56,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         return _closed(request, 410)
     response = getattr(invitation, "response", None) if _answered(invitation) else None
     errors: dict[str, list[str]] = {}
-    chosen = response.score if response else None
-    why = response.why if response else ""
-    improve = response.improve if response else ""
-    preferred = response.preferred_channel if response else ""
+    link_score = None
     if request.method == "POST":
         raw = request.POST.get("score", "")
         why = request.POST.get("why", "")
@@ -74,19 +79,22 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
                     "score": error.messages}  # fmt: skip
             else:
                 return redirect("survey_thanks", token=token)
-    elif "score" in request.GET:
-        chosen = _score(request.GET["score"])
-        if chosen is None:
-            errors["score"] = ["Choose a score from 0 to 10."]
-        else:
-            # One click in the e-mail records the score; the page then asks the two questions.
-            response = services.record_response(
-                invitation=invitation,
-                score_value=chosen,
-                why=why,
-                improve=improve,
-                preferred_channel=preferred,
-            )
+    else:
+        if "score" in request.GET:
+            link_score = _score(request.GET["score"])
+            if link_score is None:
+                errors["score"] = ["Choose a score from 0 to 10."]
+            elif request.method == "GET" and response is None:
+                # One click in the e-mail records the score, but only the first answer: link
+                # scanners open every link of a message, and must not rewrite what the customer
+                # said. A HEAD request never records anything.
+                response = services.record_response(
+                    invitation=invitation, score_value=link_score, only_if_unanswered=True
+                )
+        chosen = response.score if response else link_score
+        why = response.why if response else ""
+        improve = response.improve if response else ""
+        preferred = response.preferred_channel if response else ""
     context = {
         "invitation": invitation,
         "survey": invitation.survey,
@@ -98,6 +106,8 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "channels": Channel.choices,
         "errors": errors,
         "recorded": response is not None and not errors,
+        # The link asked for another score than the one kept: say which one counts.
+        "kept_earlier": response is not None and link_score not in (None, response.score),
         "max_text": services.MAX_TEXT,
     }
     return render(request, "nps/survey.html", context, status=400 if errors else 200)

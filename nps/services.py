@@ -165,10 +165,12 @@ def record_response(
     why: str = "",
     improve: str = "",
     preferred_channel: str = "",
+    only_if_unanswered: bool = False,
 ) -> Response:
     """Store an answer (answering again while the invitation is open updates it), then close
     the loop: latest score on the customer, timeline, premium, preferred channel, the ladder,
-    and the response_recorded signal (programs mark the touch and ask promoters to refer)."""
+    and the response_recorded signal (programs mark the touch and ask promoters to refer).
+    With `only_if_unanswered` (a score link opened), an existing answer is returned unchanged."""
     errors = {}
     if not isinstance(score_value, int) or not 0 <= score_value <= 10:
         errors["score"] = ["Choose a score from 0 to 10."]
@@ -185,6 +187,10 @@ def record_response(
     now = timezone.now()
     kind = score.category(score_value)
     existing = Response.objects.select_for_update().filter(invitation=invitation).first()
+    if existing is not None and only_if_unanswered:
+        # Checked under the customer's lock: two scanners opening two score links at once
+        # cannot both write, and neither rewrites what the customer answered.
+        return existing
     created = existing is None
     before = copy.copy(existing)
     response = existing or Response(

@@ -8,4 +8,8 @@ class ProgramsConfig(AppConfig):
     verbose_name = "Programs"
 
     def ready(self) -> None:
+        from nps import mail
         from programs import receivers  # noqa: F401 - connects the signals it listens to
+        from programs.services import unsubscribe_tokens
+
+        mail.provide_unsubscribe_tokens(unsubscribe_tokens)

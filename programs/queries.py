@@ -13,6 +13,7 @@ from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
 from programs import content
 from programs.models import Enrollment, LetterBatch, Program, Step, Touch, UnsubscribeToken
+from programs.review import REMOVABLE
 
 NEEDS_ATTENTION = [Touch.Status.FAILED, Touch.Status.REVIEW]
 IN_FLIGHT = [Touch.Status.SCHEDULED, Touch.Status.CLAIMED, Touch.Status.SENDING]
@@ -257,3 +258,23 @@ def preview_customers(*, limit: int = 25) -> list[Customer]:
 def enrolled_since(program: Program, since: datetime) -> int:
     """Enrollments of the program made from `since` on: a queued segment's progress."""
     return program.enrollments.filter(enrolled_at__gte=since).count()
+
+
+@dataclass
+class ProgramDeletion:
+    """What deleting a program would do: enrollments ended, touches cancelled, touches that
+    were sent or are in flight (any of which keeps the program)."""
+
+    active_enrollments: int
+    scheduled_touches: int
+    started_touches: int
+
+
+def program_deletion(program: Program) -> ProgramDeletion:
+    """Count what deleting this program would end, in two queries."""
+    touches = Touch.objects.filter(step__program=program).aggregate(
+        scheduled=Count("id", filter=Q(status=Touch.Status.SCHEDULED)),
+        started=Count("id", filter=~Q(status__in=REMOVABLE)),
+    )
+    active = Enrollment.objects.filter(program=program, status=Enrollment.Status.ACTIVE).count()
+    return ProgramDeletion(active, touches["scheduled"], touches["started"])

@@ -108,6 +108,30 @@ def delete_step(*, step: Step) -> int:
 
 
 @transaction.atomic
+def delete_program(*, program: Program) -> tuple[int, int]:
+    """Delete a program nothing was sent for: its enrollments end and its scheduled touches go
+    with it. Returns (active enrollments ended, touches removed).
+
+    The touches are locked first, so the dispatcher (SKIP LOCKED) cannot claim one meanwhile.
+    """
+    statuses = list(
+        Touch.objects.select_for_update()
+        .filter(step__program=program)
+        .values_list("status", flat=True)
+    )
+    started = sum(1 for status in statuses if status not in REMOVABLE)
+    if started:
+        raise ValidationError(
+            f"{started} touch{'es' if started != 1 else ''} of this program were sent or are in "
+            "flight: the program stays so its history does. Pause it instead (untick Active)."
+        )
+    active = Enrollment.objects.filter(program=program, status=Enrollment.Status.ACTIVE).count()
+    Touch.objects.filter(step__program=program).delete()  # only unsent ones, by the check above
+    program.delete()  # its steps and enrollments go with it
+    return active, len(statuses)
+
+
+@transaction.atomic
 def move_step(*, step: Step, up: bool) -> bool:
     """Swap a step with its neighbour above or below; False when it is already at that end."""
     steps = list(

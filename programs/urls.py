@@ -15,6 +15,7 @@ urlpatterns = [
     path("programs/letters/<int:pk>/", views.letter_batch, name="letter_batch"),
     path("programs/letters/<int:pk>/posted/", views.letter_batch_posted, name="letters_posted"),
     path("programs/<int:pk>/", views.program_edit, name="edit"),
+    path("programs/<int:pk>/delete/", views.program_delete, name="delete"),
     path("programs/<int:pk>/funnel/", views.funnel, name="funnel"),
     path("programs/<int:pk>/enroll/", views.enroll_segment, name="enroll"),
     path("programs/<int:pk>/enroll/progress/", views.enroll_progress, name="enroll_progress"),

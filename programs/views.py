@@ -6,6 +6,7 @@ import smtplib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -154,6 +155,12 @@ def _step_page(
     return render(request, "programs/step.html", context, status=status)
 
 
+# The step editor previews the HTML e-mail in a sandboxed srcdoc frame, which inherits this
+# page's policy, and e-mail HTML is styled inline; its scripts stay refused like everywhere.
+EMAIL_PREVIEW_STYLES = csp_update({"style-src": ["'unsafe-inline'"]})
+
+
+@EMAIL_PREVIEW_STYLES
 def step_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a step at the end of the program."""
     _marketers_only(request)
@@ -161,6 +168,7 @@ def step_create(request: HttpRequest, pk: int) -> HttpResponse:
     return _step_form(request, program, Step(program=program))
 
 
+@EMAIL_PREVIEW_STYLES
 def step_edit(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     """Change a step's timing, channel and content, with a live preview."""
     _marketers_only(request)
@@ -195,6 +203,52 @@ def step_delete(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
         extra = f" with its {removed} scheduled touches" if removed else ""
         messages.success(request, f"Step “{step.name}” removed{extra}.")
     return redirect("programs:edit", pk=pk)
+
+
+@require_POST
+def program_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a program nothing was sent for, after a confirmation that states what ends."""
+    _marketers_only(request)
+    program = get_object_or_404(Program, pk=pk)
+    impact = queries.program_deletion(program)
+    if impact.started_touches:
+        messages.error(
+            request,
+            f"{impact.started_touches} touches of this program were sent or are in flight: the "
+            "program stays so its history does. Pause it instead (untick Active).",
+        )
+        return redirect("programs:edit", pk=pk)
+    if request.POST.get("confirmed") != "yes":
+        return render(request, "confirm.html", _program_deletion_confirmation(program, impact))
+    try:
+        ended, removed = review.delete_program(program=program)
+    except ValidationError as error:  # a touch went out between the two posts
+        messages.error(request, " ".join(error.messages))
+        return redirect("programs:edit", pk=pk)
+    messages.success(
+        request,
+        f"Program “{program.name}” deleted: {ended} enrollment{'s' * (ended != 1)} ended, "
+        f"{removed} scheduled touch{'es' * (removed != 1)} cancelled.",
+    )
+    return redirect("programs:list")
+
+
+def _program_deletion_confirmation(program: Program, impact: queries.ProgramDeletion) -> dict:
+    active, scheduled = impact.active_enrollments, impact.scheduled_touches
+    return {
+        "title": f"Delete the program “{program.name}”?",
+        "consequences": [
+            f"Its {active} active enrollment{'s' * (active != 1)} end"
+            f"{'s' * (active == 1)}: those customers get nothing more from it.",
+            f"Its {scheduled} scheduled touch{'es' * (scheduled != 1)} "
+            f"{'is' if scheduled == 1 else 'are'} cancelled.",
+            "Its steps and their content are deleted with it.",
+        ],
+        "action": reverse("programs:delete", args=[program.pk]),
+        "fields": [],
+        "confirm_label": f"Delete {program.name}",
+        "cancel_url": reverse("programs:edit", args=[program.pk]),
+    }
 
 
 @require_POST
@@ -479,7 +533,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     """GET: choose the channels to stop. POST: RFC 8058 one-click, the link's channel at once.
 
     No CSRF check: a mail client posts here without a session. The one-click post only ever
-    stops the link's own channel; choosing others goes through the CSRF-protected form.
+    stops the link's own channel; choosing others goes through the form at `choose/`.
     """
     link = UnsubscribeToken.objects.filter(token=token).only("channel").first()
     if link is None:
@@ -493,9 +547,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
 
 
 @login_not_required
+@csrf_exempt
 @require_POST
 def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
-    """The choose-channels form of the unsubscribe page (CSRF-protected as usual)."""
+    """The choose-channels form of the unsubscribe page.
+
+    The unguessable token in the URL is the credential, as for the one-click POST: a CSRF
+    cookie would fail for customers who block cookies, and the page's no-referrer policy
+    makes Chromium send `Origin: null`. A forged post without the token is a 404.
+    """
     if not UnsubscribeToken.objects.filter(token=token).exists():
         return _no_store(_unknown_link(request))
     form = UnsubscribeChoiceForm(request.POST)

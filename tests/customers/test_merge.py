@@ -136,7 +136,9 @@ def test_the_duplicates_page_merges_for_marketers_only(client, manager, marketer
 
     client.force_login(marketer)
     page = client.get("/customers/duplicates/")
-    response = client.post("/customers/merge/", {"survivor": first.pk, "merged": second.pk})
+    response = client.post(
+        "/customers/merge/", {"survivor": first.pk, "merged": second.pk, "confirmed": "yes"}
+    )
 
     assert b"Same phone" in page.content
     assert response.status_code == 302

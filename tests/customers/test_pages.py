@@ -633,7 +633,7 @@ def test_marketers_rename_recolour_add_and_remove_rungs(client, marketer, manage
             "new-description": "By invitation",
         },  # fmt: skip
     )
-    client.post("/customers/ladder/", {"action": "remove", "tier": repeat.pk})
+    client.post("/customers/ladder/", {"action": "remove", "tier": repeat.pk, "confirmed": "yes"})
 
     customer.refresh_from_db()
     assert Tier.objects.filter(slug="vip", name="VIP").exists()

@@ -75,6 +75,58 @@ def test_the_thank_you_page_mentions_the_premium(client, invitation):
     assert "a 10% voucher on your next order" in response.content.decode()
 
 
+def test_a_score_link_opened_after_answering_keeps_the_answer(client, invitation):
+    client.post(f"/s/{invitation.token}/", {"score": "3", "why": "Late twice"})
+
+    response = client.get(f"/s/{invitation.token}/?score=10")
+
+    saved = Response.objects.get(invitation=invitation)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert (saved.score, saved.why) == (3, "Late twice")
+    assert "You answered 3 before, and that answer is kept." in content
+    assert 'id="score-3" value="3" checked' in content
+    assert "Late twice</textarea>" in content
+
+
+def test_a_second_score_link_does_not_rewrite_the_first(client, invitation):
+    client.get(f"/s/{invitation.token}/?score=2")
+    client.get(f"/s/{invitation.token}/?score=10")
+
+    assert Response.objects.get(invitation=invitation).score == 2
+    assert invitation.customer.timeline.filter(kind="survey").count() == 1
+
+
+def test_the_customers_own_post_still_changes_the_answer(client, invitation):
+    client.get(f"/s/{invitation.token}/?score=2")
+    client.get(f"/s/{invitation.token}/?score=10")
+    client.post(f"/s/{invitation.token}/", {"score": "7", "why": "On reflection"})
+
+    assert Response.objects.get(invitation=invitation).score == 7
+
+
+def test_a_head_request_records_nothing(client, invitation):
+    response = client.head(f"/s/{invitation.token}/?score=10")
+
+    assert response.status_code == 200
+    assert not Response.objects.exists()
+
+
+def test_a_head_request_after_answering_changes_nothing(client, invitation):
+    client.post(f"/s/{invitation.token}/", {"score": "3", "why": "Late twice"})
+
+    client.head(f"/s/{invitation.token}/?score=10")
+
+    assert Response.objects.get(invitation=invitation).score == 3
+
+
+def test_other_methods_are_refused(client, invitation):
+    response = client.put(f"/s/{invitation.token}/?score=10")
+
+    assert response.status_code == 405
+    assert not Response.objects.exists()
+
+
 @pytest.mark.parametrize("value", ["11", "-1", "ten", ""])
 def test_scores_outside_0_to_10_are_refused_with_a_message(client, invitation, value):
     by_link = client.get(f"/s/{invitation.token}/", {"score": value})
@@ -114,12 +166,22 @@ def test_an_expired_invitation_gets_410_and_records_nothing(client, invitation):
     assert not Response.objects.exists()
 
 
-def test_the_form_still_needs_its_csrf_token(invitation):
+def test_the_form_works_without_cookies_or_csrf_token(invitation):
+    # A customer who blocks cookies never gets a CSRF cookie: the token in the URL is enough.
     strict = Client(enforce_csrf_checks=True)
 
     response = strict.post(f"/s/{invitation.token}/", {"score": "9"})
 
-    assert response.status_code == 403
+    assert response.status_code == 302
+    assert Response.objects.get(invitation=invitation).score == 9
+
+
+def test_a_cross_site_post_without_a_valid_token_changes_nothing(invitation):
+    strict = Client(enforce_csrf_checks=True, HTTP_ORIGIN="https://evil.example")
+
+    response = strict.post(f"/s/{invitation.token[:-1]}x/", {"score": "0"})
+
+    assert response.status_code == 404
     assert not Response.objects.exists()
 
 
