@@ -104,7 +104,7 @@ class EnrollOutcome:
 
 
 # Why a step's touch is not made at enrollment: its date is not known yet (it is made later).
-HELD = {
+HELD: dict[str, str] = {
     Step.Anchor.CONTRACT_END: "wait for a contract to renew",
     Step.Anchor.ANNIVERSARY_FIRST_PURCHASE: "wait for a first purchase",
 }
@@ -645,7 +645,8 @@ def deliver(*, touch_ids: list[int], resume: dict | None = None) -> dict[str, in
     except DATABASE_LOST as error:
         carried = {pk: [pk, message_id, at] for pk, message_id, at in resume.get("sent", [])}
         for touch in sent:
-            carried[touch.pk] = [touch.pk, touch.message_id, touch.sent_at.isoformat()]
+            sent_at = touch.sent_at or timezone.now()  # set by _send for every touch it sent
+            carried[touch.pk] = [touch.pk, touch.message_id, sent_at.isoformat()]
         unsent = [*resume.get("unsent", []), *getattr(error, "unsent", [])]
         raise DeliveryInterrupted(
             resume={"sent": list(carried.values()), "unsent": unsent}
@@ -922,7 +923,7 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
     except DATABASE_LOST as error:
         # Not the touch's fault, and raised before the message was handed over: the retry
         # takes the touch back and sends it.
-        error.unsent = [touch.pk]
+        error.unsent = [touch.pk]  # type: ignore[union-attr]  # read back by deliver()
         raise
     except Exception as error:  # a bug or a template error: fail this touch, not the batch
         logger.exception("touch %s failed", touch.pk)
