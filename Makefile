@@ -4,6 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run` is the product as a newcomer meets it: DEBUG off (DEBUG=1 make run to develop),
+# over plain HTTP on this machine, with a secret key made once under var/ and kept.
+DEBUG ?= 0
+# Links in messages point where this run serves, unless SITE_URL says otherwise.
+SITE_URL ?= http://$(HOST):$(PORT)
+RUN_ENV := DEBUG=$(DEBUG) SITE_URL=$(SITE_URL) SECRET_KEY_FILE=$(CURDIR)/var/secret_key \
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
+	LOG_FORMAT=$${LOG_FORMAT:-plain}
 
 .PHONY: run test lint format install clean
 
@@ -19,17 +27,25 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "Bonding is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
+	$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
 
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PATH=$(CURDIR)/$(BIN):$$PATH bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# Two lanes, both counted: everything on PostgreSQL and Redis, then the embedded default
+	@# (SQLite, the filesystem broker, a file cache) on the tests listed in tests/lanes.py.
+	PATH=$(CURDIR)/$(BIN):$$PATH bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	postgres=$$?; \
+	PATH=$(CURDIR)/$(BIN):$$PATH bin/with-embedded-defaults $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	embedded=$$?; \
+	echo "PostgreSQL lane: exit $$postgres; SQLite lane: exit $$embedded"; \
+	[ $$postgres -eq 0 ] && [ $$embedded -eq 0 ]
 
 lint: install
 	$(BIN)/ruff check .

@@ -170,7 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     # First: a locked-out username or address is refused before its password is checked.
-    "axes.backends.AxesStandaloneBackend",
+    "bonding.authentication.SignInLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Sign-in throttling (django-axes), for the sign-in page and the API's token exchange alike:

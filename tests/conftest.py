@@ -12,8 +12,24 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
+from tests.lanes import EMBEDDED
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """On SQLite (the embedded lane) run only the tests listed in tests/lanes.py."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    kept, left = [], []
+    for item in items:
+        path = Path(item.fspath).relative_to(ROOT).as_posix()
+        listed = path in EMBEDDED
+        (kept if listed and item.get_closest_marker("postgres") is None else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
 
 # Rows the data migrations create: a transactional test's flush removes them, so tests that
 # use a transactional database put them back first (each step is idempotent).
@@ -79,6 +95,8 @@ def worker_env(**overrides: str) -> dict[str, str]:
         env["DATABASE_URL"] = (
             f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         )
+    elif db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     env.update(overrides)
     return env
 
@@ -144,7 +162,7 @@ def stop_worker(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 @pytest.fixture
 def celery_worker_process():
     """A real Celery worker on the test broker, stopped after the test."""
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "filesystem://")):
         pytest.skip("needs the Redis broker that `make test` starts (CELERY_BROKER_URL)")
     process = start_worker(name="test")
     yield process

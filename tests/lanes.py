@@ -1,0 +1,22 @@
+"""Which tests the SQLite lane of `make test` runs (bin/with-embedded-defaults).
+
+`make run` is SQLite, Celery's filesystem broker and a file cache: the tests of what a
+newcomer does first (enroll, dispatch, deliver, answer a survey, import, the dashboard) run
+on it too. A test in these files that needs PostgreSQL says so with
+`@pytest.mark.postgres("why")` and is left out of this lane.
+"""
+
+EMBEDDED = (
+    "tests/bonding/test_embedded.py",
+    "tests/bonding/test_celery.py",
+    "tests/bonding/test_dashboard.py",
+    "tests/bonding/test_login.py",
+    "tests/customers/test_imports.py",
+    "tests/nps/test_public.py",
+    "tests/nps/test_loop.py",
+    "tests/programs/test_enroll.py",
+    "tests/programs/test_enroll_batches.py",
+    "tests/programs/test_delivery_batch.py",
+    "tests/programs/test_delivery_every_step.py",
+    "tests/programs/test_public.py",
+)
