@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
 from tests.lanes import EMBEDDED
@@ -39,6 +40,13 @@ MIGRATION_DATA = [
     ("programs.migrations.0002_prototype_program", "create"),
     ("nps.migrations.0002_benchmark_survey", "create"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits count in the shared cache (Redis, or files): no test spends another's budget."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)
