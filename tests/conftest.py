@@ -2,9 +2,11 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -165,6 +167,49 @@ def stop_worker(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def start_web(*, workers: int = 1, **env_overrides: str) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn on a free loopback port, as the Procfile does; return it and its base URL.
+
+    It shares the test database and cache (worker_env); stop it with stop_worker.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bonding.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=worker_env(**env_overrides),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    process.log = []
+    threading.Thread(target=lambda: process.log.extend(process.stdout), daemon=True).start()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_worker(process)
+                raise RuntimeError("gunicorn did not start:\n" + "".join(process.log)) from None
+            time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

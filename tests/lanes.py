@@ -8,7 +8,8 @@ on it too. A test in these files that needs PostgreSQL says so with
 
 EMBEDDED = (
     "tests/bonding/test_embedded.py",
-    "tests/bonding/test_celery.py",
+    "tests/bonding/test_shared_rate_limit.py",
+    "tests/bonding/test_sign_in_lockout.py",
     "tests/bonding/test_dashboard.py",
     "tests/bonding/test_login.py",
     "tests/customers/test_imports.py",
@@ -19,4 +20,5 @@ EMBEDDED = (
     "tests/programs/test_delivery_batch.py",
     "tests/programs/test_delivery_every_step.py",
     "tests/programs/test_public.py",
+    "tests/programs/test_unsubscribe_rate_limit.py",
 )
