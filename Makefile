@@ -9,7 +9,8 @@ PORT ?= 8000
 DEBUG ?= 0
 # Links in messages point where this run serves, unless SITE_URL says otherwise.
 SITE_URL ?= http://$(HOST):$(PORT)
-RUN_ENV := DEBUG=$(DEBUG) SITE_URL=$(SITE_URL) SECRET_KEY_FILE=$(CURDIR)/var/secret_key \
+VAR_DIR ?= $(CURDIR)/var
+RUN_ENV := DEBUG=$(DEBUG) SITE_URL=$(SITE_URL) SECRET_KEY_FILE=$(VAR_DIR)/secret_key \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
 	LOG_FORMAT=$${LOG_FORMAT:-plain}
 

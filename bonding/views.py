@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -28,6 +29,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     body = {part: f"down: {problem}" if problem else "ok" for part, problem in problems.items()}
     status = 200 if all(problem is None for problem in problems.values()) else 503
     return JsonResponse(body, status=status)
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the real one."""
+    return redirect(static("favicon.svg"))
 
 
 def lockout_message() -> str:
