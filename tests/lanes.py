@@ -18,6 +18,7 @@ EMBEDDED = (
     "tests/programs/test_enroll.py",
     "tests/programs/test_enroll_batches.py",
     "tests/programs/test_delivery_batch.py",
+    "tests/programs/test_delivery_embedded.py",
     "tests/programs/test_delivery_every_step.py",
     "tests/programs/test_public.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
