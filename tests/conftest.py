@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
-from tests.lanes import EMBEDDED
+from tests.lanes import EMBEDDED, POSTGRES_ONLY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,8 +27,8 @@ def pytest_collection_modifyitems(config, items):
     kept, left = [], []
     for item in items:
         path = Path(item.fspath).relative_to(ROOT).as_posix()
-        listed = path in EMBEDDED
-        (kept if listed and item.get_closest_marker("postgres") is None else left).append(item)
+        postgres = item.get_closest_marker("postgres") or item.nodeid in POSTGRES_ONLY
+        (kept if path in EMBEDDED and not postgres else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept

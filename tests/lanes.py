@@ -3,7 +3,8 @@
 `make run` is SQLite, Celery's filesystem broker and a file cache: the tests of what a
 newcomer does first (enroll, dispatch, deliver, answer a survey, import, the dashboard) run
 on it too. A test in these files that needs PostgreSQL says so with
-`@pytest.mark.postgres("why")` and is left out of this lane.
+`@pytest.mark.postgres("why")`, or is named in POSTGRES_ONLY below with the reason, and is left
+out of this lane.
 """
 
 EMBEDDED = (
@@ -12,6 +13,7 @@ EMBEDDED = (
     "tests/bonding/test_sign_in_lockout.py",
     "tests/bonding/test_dashboard.py",
     "tests/bonding/test_login.py",
+    "tests/bonding/test_sqlite_under_load.py",
     "tests/customers/test_imports.py",
     "tests/nps/test_public.py",
     "tests/nps/test_loop.py",
@@ -23,3 +25,9 @@ EMBEDDED = (
     "tests/programs/test_public.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
 )
+
+POSTGRES_ONLY = {
+    "tests/customers/test_imports.py::"
+    "test_a_100000_row_file_imports_without_holding_it_in_memory": "its 100,000 rows take "
+    "minutes on SQLite; test_sqlite_under_load imports 20,000 there",
+}
