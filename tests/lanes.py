@@ -30,4 +30,19 @@ POSTGRES_ONLY = {
     "tests/customers/test_imports.py::"
     "test_a_100000_row_file_imports_without_holding_it_in_memory": "its 100,000 rows take "
     "minutes on SQLite; test_sqlite_under_load imports 20,000 there",
+    "tests/bonding/test_dashboard.py::"
+    "test_the_page_reads_one_snapshot_outside_a_test_transaction": (
+        "asserts PostgreSQL's REPEATABLE READ READ ONLY snapshot"
+    ),
+    "tests/bonding/test_dashboard.py::"
+    "test_the_page_reads_in_one_snapshot_on_postgresql_and_takes_no_write_lock_on_sqlite": (
+        "checks the PostgreSQL snapshot for real and SQLite's by pretending"
+    ),
+    "tests/programs/test_delivery_every_step.py::"
+    "test_a_batch_runs_one_query_per_touch_and_a_fixed_number_more": (
+        "pins PostgreSQL's statements; SQLite claims and settles a batch with others"
+    ),
+    "tests/programs/test_enroll_batches.py::test_writer_threads_only_for_more_than_one_batch": (
+        "writer threads are PostgreSQL's: SQLite has one writer and enrolls on one connection"
+    ),
 }
