@@ -30,7 +30,8 @@ install: $(VENV)/.installed
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@# --force: DEBUG is off, but this is the local demo (loopback unless HOST says otherwise).
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo --force
 	@echo ""
 	@echo "Bonding is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo ""
