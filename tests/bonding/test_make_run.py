@@ -152,3 +152,10 @@ def test_the_served_site_shows_product_pages_and_its_static_files(transactional_
     assert stylesheet.startswith("/static/css/bonding.") and stylesheet != "/static/css/bonding.css"
     assert css[0] == 200 and "--brand" in css[1]
     assert icon_file[0] == 200 and icon_file[1].startswith("<svg")
+
+
+def test_the_embedded_default_counts_limits_in_a_cache_every_process_shares(tmp_path):
+    caches = read_settings("CACHES", VAR_DIR=str(tmp_path), **run_env())["CACHES"]
+
+    assert caches["default"]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert caches["default"]["LOCATION"] == str(tmp_path / "cache")
