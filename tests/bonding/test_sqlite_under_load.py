@@ -15,7 +15,7 @@ from customers.models import Customer, ImportJob, Interaction
 from tests.conftest import start_web, stop_worker
 from tests.programs.conftest import wait_until
 
-ROWS = 20_000
+ROWS = 12_000
 CLIENTS = 4
 
 
