@@ -49,7 +49,9 @@ if not SECRET_KEY and env.str("SECRET_KEY_FILE", default=""):
     SECRET_KEY = _key_from_file(Path(env.str("SECRET_KEY_FILE")))
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (or SECRET_KEY_FILE, a file to keep one in)."
+        )
     # A fixed key is fine for a development machine and nowhere else.
     SECRET_KEY = "development-only-secret-key-never-use-in-production-0123456789"  # noqa: S105
 

@@ -111,7 +111,7 @@ def test_debug_off_without_any_key_still_refuses_to_start(tmp_path):
     )
 
     assert result.returncode != 0
-    assert "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off." in result.stderr
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
 def fetch(url: str) -> tuple[int, str]:
