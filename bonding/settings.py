@@ -176,7 +176,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Sign-in throttling (django-axes), for the sign-in page and the API's token exchange alike:
-# after LOGIN_FAILURE_LIMIT failures for one username, or from one address, both are refused
+# after LOGIN_FAILURE_LIMIT failures for one username, that username is refused from anywhere,
+# and after as many from one address (REMOTE_ADDR), that address is refused for any username,
 # for LOGIN_COOLOFF_MINUTES. Attempts are kept in the database, so every process sees them.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
