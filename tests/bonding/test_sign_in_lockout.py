@@ -1,9 +1,12 @@
 """Sign-in cannot be brute-forced: the page and the token API share one lockout (django-axes)."""
 
+from datetime import timedelta
+
 import pytest
 from axes.models import AccessAttempt
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from bonding.models import ApiToken
 
@@ -93,3 +96,15 @@ def test_a_success_before_the_limit_starts_the_count_again(client, marketer, lim
         sign_in(client, "marketer", f"again{n}")
 
     assert sign_in(client, "marketer", "pw").status_code == 302
+
+
+def test_the_lockout_ends_after_the_cool_off(client, marketer, limit):
+    for n in range(limit):
+        sign_in(client, "marketer", f"guess{n}")
+    assert sign_in(client, "marketer", "pw").status_code == 429
+
+    # Sixteen minutes later, as far as the recorded attempts can tell.
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+
+    assert sign_in(client, "marketer", "pw").status_code == 302
+    assert "_auth_user_id" in client.session
