@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
 from bonding import services
+from bonding.views import lockout_message
 
 
 class ObtainToken(APIView):
@@ -41,8 +42,12 @@ class ObtainToken(APIView):
             errors["password"] = ["This field is required."]
         if errors:
             raise exceptions.ValidationError(errors)
-        user = authenticate(request, username=username, password=password)
+        # The plain Django request: django-axes counts this failure like the sign-in page's
+        # and marks it when the username or address is locked out.
+        user = authenticate(request._request, username=username, password=password)
         if user is None:
+            if getattr(request._request, "axes_locked_out", False):
+                raise exceptions.Throttled(detail=lockout_message())
             raise exceptions.AuthenticationFailed("Unable to sign in with these credentials.")
         _, key = services.issue_token(user=user, name=str(request.data.get("name") or "API client"))
         return Response({"token": key}, status=status.HTTP_201_CREATED)

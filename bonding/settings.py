@@ -5,6 +5,10 @@ all under var/. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL
 CELERY_BROKER_URL and EMAIL_URL; README.md lists every variable.
 """
 
+import os
+import secrets
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -17,10 +21,37 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=True)
 
+
+def _key_from_file(path: Path) -> str:
+    """The key kept in `path`, written there once (readable by this user only) if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: when web, worker and beat start together, one writes and the others read.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(50))
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.1)  # another process created the file and is writing the key
+    raise ImproperlyConfigured(f"SECRET_KEY_FILE {path} is empty.")
+
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# `make run` names a file under var/: a key made once and kept across restarts, so sessions
+# survive them, without anyone having to invent one for a local run.
+if not SECRET_KEY and env.str("SECRET_KEY_FILE", default=""):
+    SECRET_KEY = _key_from_file(Path(env.str("SECRET_KEY_FILE")))
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (or SECRET_KEY_FILE, a file to keep one in)."
+        )
     # A fixed key is fine for a development machine and nowhere else.
     SECRET_KEY = "development-only-secret-key-never-use-in-production-0123456789"  # noqa: S105
 
@@ -56,6 +87,8 @@ TARGET_CURRENT_CUSTOMER_SHARE = env.float("TARGET_CURRENT_CUSTOMER_SHARE", defau
 SURVEY_FATIGUE_DAYS = env.int("SURVEY_FATIGUE_DAYS", default=90)
 # Public survey pages: requests per minute from one address.
 SURVEY_RATE_PER_MINUTE = env.int("SURVEY_RATE_PER_MINUTE", default=30)
+# Public unsubscribe pages: requests per minute from one address.
+UNSUBSCRIBE_RATE_PER_MINUTE = env.int("UNSUBSCRIBE_RATE_PER_MINUTE", default=30)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [
@@ -69,6 +102,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_filters",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "customers",
@@ -92,6 +126,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "bonding.middleware.ViewerTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "bonding.urls"
@@ -136,7 +172,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+AUTHENTICATION_BACKENDS = [
+    # First: a locked-out username or address is refused before its password is checked.
+    "bonding.authentication.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes), for the sign-in page and the API's token exchange alike:
+# after LOGIN_FAILURE_LIMIT failures for one username, that username is refused from anywhere,
+# and after as many from one address (REMOTE_ADDR), that address is refused for any username,
+# for LOGIN_COOLOFF_MINUTES. Attempts are kept in the database, so every process sees them.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "bonding.views.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
+# Rate limits are counted in this cache, so every process must share it: Redis in tests and
+# production, and for the embedded default files under var/ that web and worker processes share.
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}"),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

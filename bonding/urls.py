@@ -17,6 +17,7 @@ nps_api.register(api.router)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("dashboard/<str:widget>.csv", views.export, name="dashboard_export"),
     path(
         "accounts/login/",

@@ -1,13 +1,15 @@
-"""Project-wide pages: the health check and the home page."""
+"""Project-wide pages: the health check, the home page and the sign-in lockout."""
 
 import csv
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -27,6 +29,29 @@ def healthz(request: HttpRequest) -> JsonResponse:
     body = {part: f"down: {problem}" if problem else "ok" for part, problem in problems.items()}
     status = 200 if all(problem is None for problem in problems.values()) else 503
     return JsonResponse(body, status=status)
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the real one."""
+    return redirect(static("favicon.svg"))
+
+
+def lockout_message() -> str:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return (
+        "Too many failed sign-ins for this username or from this address. "
+        f"Try again in {minutes} minutes."
+    )
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in: JSON for the API, a page for people."""
+    message = lockout_message()
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "errors": {}}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)
 
 
 def _scope(request: HttpRequest) -> queries.Scope:

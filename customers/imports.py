@@ -12,6 +12,7 @@ import io
 import itertools
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
 BATCH_ROWS = 1000
+# SQLite has one writer at a time and its waiting writers poll rather than queue: an import that
+# began its next batch at once would starve sign-ins and beat. Pausing this long after each
+# commit lets them in (the busy handler polls at most every 100 ms).
+SQLITE_PAUSE_SECONDS = 0.25
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_COLUMNS = 200
 # A running job whose progress has not moved for this long may be resumed by hand.
@@ -408,6 +413,8 @@ def _import_rows(job: ImportJob) -> None:
         except _SupersededError:
             return
         done += len(batch)
+        if connection.vendor == "sqlite":
+            time.sleep(SQLITE_PAUSE_SECONDS)
     with transaction.atomic():
         # 0 rows: another run finished it (or moved it on) meanwhile.
         now = timezone.now()

@@ -21,15 +21,22 @@ def _client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
-def _over_limit(request: HttpRequest) -> bool:
-    """At most SURVEY_RATE_PER_MINUTE requests a minute from one address."""
-    key = f"survey-rate:{_client_address(request)}"
+def over_public_limit(request: HttpRequest, *, scope: str, per_minute: int) -> bool:
+    """More than `per_minute` requests to one kind of public page this minute from one address.
+
+    Counted in the shared cache, so the limit holds however many processes serve the pages.
+    """
+    key = f"{scope}-rate:{_client_address(request)}"
     cache.add(key, 0, timeout=60)
     try:
         count = cache.incr(key)
     except ValueError:
         count = 1
-    return count > settings.SURVEY_RATE_PER_MINUTE
+    return count > per_minute
+
+
+def _over_limit(request: HttpRequest) -> bool:
+    return over_public_limit(request, scope="survey", per_minute=settings.SURVEY_RATE_PER_MINUTE)
 
 
 def _closed(request: HttpRequest, status: int) -> HttpResponse:

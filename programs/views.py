@@ -26,6 +26,7 @@ from customers import queries as customer_queries
 from customers.contact import normalize_phone
 from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
+from nps.public import over_public_limit
 from programs import content, queries, review, sandbox, services
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
 from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
@@ -535,6 +536,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     No CSRF check: a mail client posts here without a session. The one-click post only ever
     stops the link's own channel; choosing others goes through the form at `choose/`.
     """
+    if _unsubscribe_over_limit(request):
+        return _no_store(render(request, "nps/too_many.html", status=429))
     link = UnsubscribeToken.objects.filter(token=token).only("channel").first()
     if link is None:
         return _no_store(_unknown_link(request))
@@ -544,6 +547,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
         return _no_store(render(request, "programs/unsubscribe_done.html", context))
     form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
     return _no_store(render(request, "programs/unsubscribe.html", {"form": form, "token": token}))
+
+
+def _unsubscribe_over_limit(request: HttpRequest) -> bool:
+    return over_public_limit(
+        request, scope="unsubscribe", per_minute=settings.UNSUBSCRIBE_RATE_PER_MINUTE
+    )
 
 
 @login_not_required
@@ -556,6 +565,8 @@ def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
     cookie would fail for customers who block cookies, and the page's no-referrer policy
     makes Chromium send `Origin: null`. A forged post without the token is a 404.
     """
+    if _unsubscribe_over_limit(request):
+        return _no_store(render(request, "nps/too_many.html", status=429))
     if not UnsubscribeToken.objects.filter(token=token).exists():
         return _no_store(_unknown_link(request))
     form = UnsubscribeChoiceForm(request.POST)

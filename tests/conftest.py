@@ -2,18 +2,37 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
+from tests.lanes import EMBEDDED, POSTGRES_ONLY
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """On SQLite (the embedded lane) run only the tests listed in tests/lanes.py."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    kept, left = [], []
+    for item in items:
+        path = Path(item.fspath).relative_to(ROOT).as_posix()
+        postgres = item.get_closest_marker("postgres") or item.nodeid in POSTGRES_ONLY
+        (kept if path in EMBEDDED and not postgres else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
 
 # Rows the data migrations create: a transactional test's flush removes them, so tests that
 # use a transactional database put them back first (each step is idempotent).
@@ -23,6 +42,13 @@ MIGRATION_DATA = [
     ("programs.migrations.0002_prototype_program", "create"),
     ("nps.migrations.0002_benchmark_survey", "create"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits count in the shared cache (Redis, or files): no test spends another's budget."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +105,8 @@ def worker_env(**overrides: str) -> dict[str, str]:
         env["DATABASE_URL"] = (
             f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         )
+    elif db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     env.update(overrides)
     return env
 
@@ -141,11 +169,54 @@ def stop_worker(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             process.wait()
 
 
+def start_web(*, workers: int = 1, **env_overrides: str) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn on a free loopback port, as the Procfile does; return it and its base URL.
+
+    It shares the test database and cache (worker_env); stop it with stop_worker.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bonding.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=worker_env(**env_overrides),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    process.log = []
+    threading.Thread(target=lambda: process.log.extend(process.stdout), daemon=True).start()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_worker(process)
+                raise RuntimeError("gunicorn did not start:\n" + "".join(process.log)) from None
+            time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def celery_worker_process():
     """A real Celery worker on the test broker, stopped after the test."""
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.fail("needs the Redis broker of bin/with-test-services (CELERY_BROKER_URL)")
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "filesystem://")):
+        pytest.fail("needs the broker of bin/with-test-services or bin/with-embedded-defaults")
     process = start_worker(name="test")
     yield process
     stop_worker(process)

@@ -1,0 +1,48 @@
+"""Which tests the SQLite lane of `make test` runs (bin/with-embedded-defaults).
+
+`make run` is SQLite, Celery's filesystem broker and a file cache: the tests of what a
+newcomer does first (enroll, dispatch, deliver, answer a survey, import, the dashboard) run
+on it too. A test in these files that needs PostgreSQL says so with
+`@pytest.mark.postgres("why")`, or is named in POSTGRES_ONLY below with the reason, and is left
+out of this lane.
+"""
+
+EMBEDDED = (
+    "tests/bonding/test_embedded.py",
+    "tests/bonding/test_shared_rate_limit.py",
+    "tests/bonding/test_sign_in_lockout.py",
+    "tests/bonding/test_dashboard.py",
+    "tests/bonding/test_login.py",
+    "tests/bonding/test_sqlite_under_load.py",
+    "tests/customers/test_imports.py",
+    "tests/nps/test_public.py",
+    "tests/nps/test_loop.py",
+    "tests/programs/test_enroll.py",
+    "tests/programs/test_enroll_batches.py",
+    "tests/programs/test_delivery_batch.py",
+    "tests/programs/test_delivery_embedded.py",
+    "tests/programs/test_delivery_every_step.py",
+    "tests/programs/test_public.py",
+    "tests/programs/test_unsubscribe_rate_limit.py",
+)
+
+POSTGRES_ONLY = {
+    "tests/customers/test_imports.py::"
+    "test_a_100000_row_file_imports_without_holding_it_in_memory": "its 100,000 rows take "
+    "minutes on SQLite; test_sqlite_under_load imports 12,000 there",
+    "tests/bonding/test_dashboard.py::"
+    "test_the_page_reads_one_snapshot_outside_a_test_transaction": (
+        "asserts PostgreSQL's REPEATABLE READ READ ONLY snapshot"
+    ),
+    "tests/bonding/test_dashboard.py::"
+    "test_the_page_reads_in_one_snapshot_on_postgresql_and_takes_no_write_lock_on_sqlite": (
+        "checks the PostgreSQL snapshot for real and SQLite's by pretending"
+    ),
+    "tests/programs/test_delivery_every_step.py::"
+    "test_a_batch_runs_one_query_per_touch_and_a_fixed_number_more": (
+        "pins PostgreSQL's statements; SQLite claims and settles a batch with others"
+    ),
+    "tests/programs/test_enroll_batches.py::test_writer_threads_only_for_more_than_one_batch": (
+        "writer threads are PostgreSQL's: SQLite has one writer and enrolls on one connection"
+    ),
+}
