@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from bonding import api, views
+from bonding import api, rest, views
+from bonding.middleware import role_not_required
 from customers import api as customers_api
 from nps import api as nps_api
 from nps import public as nps_public
@@ -22,7 +23,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
     path("s/<str:token>/", nps_public.survey, name="survey"),
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
@@ -30,8 +31,18 @@ urlpatterns = [
     path("api/v1/auth/token/", api.ObtainToken.as_view(), name="api_token"),
     path("api/v1/enrollments/", programs_api.Enrollments.as_view(), name="api_enrollments"),
     path("api/v1/", include(api.router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[rest.SchemaReaders]),
+        name="api_schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api_schema", permission_classes=[rest.SchemaReaders]
+        ),
+        name="api_docs",
+    ),
     path("", include("programs.urls")),
     path("", include("nps.urls")),
     path("", include("customers.urls")),

@@ -216,6 +216,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
 
     def destroy(self, request, *args, **kwargs):
         customer = self.get_object()
+        # As on the pages: account managers see their own, only marketers and admins delete.
+        if not queries.sees_everyone(request.user):
+            raise exceptions.PermissionDenied("Only marketers and admins delete customers.")
         expected = request.headers.get("If-Match")
         if expected and expected not in ("*", etag_of(customer)):
             raise PreconditionFailed()

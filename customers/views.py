@@ -7,14 +7,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from customers import forms, queries, services
 from customers.filters import CustomerFilter
-from customers.models import Account, Complaint, Customer, FollowUp, Tier
+from customers.models import Account, Complaint, FollowUp, Tier
 
 LIST_PAGE_SIZE = 50
 
@@ -325,9 +325,15 @@ def _account_form(request: HttpRequest, account: Account) -> HttpResponse:
         raise PermissionDenied
     form = forms.AccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
-        saved = services.save_account(account=Account(pk=account.pk), data=form.cleaned_data)
-        messages.success(request, f"{saved} saved.")
-        return redirect("customers:account", pk=saved.pk)
+        # The form wrote onto `account` while validating; the service saves a fresh copy.
+        fresh = Account.objects.get(pk=account.pk) if account.pk else Account()
+        try:
+            saved = services.save_account(account=fresh, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{saved} saved.")
+            return redirect("customers:account", pk=saved.pk)
     title = f"Edit {account}" if account.pk else "New account"
     status = 400 if form.errors else 200
     return render(request, "customers/form.html", {"form": form, "title": title}, status=status)
@@ -357,7 +363,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Rung added.")
                 return redirect("customers:ladder")
         elif action == "save":
-            tier = get_object_or_404(Tier, pk=request.POST.get("tier"))
+            tier = _chosen_rung(request)
             form = forms.TierEditForm(request.POST, instance=tier, prefix=f"t{tier.pk}")
             if form.is_valid():
                 services.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
@@ -365,7 +371,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 return redirect("customers:ladder")
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         elif action == "remove":
-            tier = get_object_or_404(Tier, pk=request.POST.get("tier"))
+            tier = _chosen_rung(request)
             try:
                 moved = services.remove_tier(tier=tier, by=request.user)
             except ValidationError as error:
@@ -376,6 +382,14 @@ def ladder(request: HttpRequest) -> HttpResponse:
     tiers = queries.ladder_counts()
     rows = [(tier, forms.TierEditForm(instance=tier, prefix=f"t{tier.pk}")) for tier in tiers]
     return render(request, "customers/ladder.html", {"rows": rows, "add_form": add_form})
+
+
+def _chosen_rung(request: HttpRequest) -> Tier:
+    """The rung a ladder action names; an id that is not one (or not a number) is a 404."""
+    chosen = forms.RungChoiceForm(request.POST)
+    if not chosen.is_valid():
+        raise Http404("No such rung.")
+    return chosen.cleaned_data["tier"]
 
 
 def duplicates(request: HttpRequest) -> HttpResponse:
@@ -390,8 +404,10 @@ def merge(request: HttpRequest) -> HttpResponse:
     """Merge one customer into another (marketers and admins)."""
     if not queries.sees_everyone(request.user):
         raise PermissionDenied
-    survivor = get_object_or_404(Customer, pk=request.POST.get("survivor"), deleted_at__isnull=True)
-    merged = get_object_or_404(Customer, pk=request.POST.get("merged"))
+    chosen = forms.MergeForm(request.POST)
+    if not chosen.is_valid():
+        raise Http404("No such customer.")
+    survivor, merged = chosen.cleaned_data["survivor"], chosen.cleaned_data["merged"]
     try:
         services.merge_customers(survivor=survivor, merged=merged, by=request.user)
     except ValidationError as error:
