@@ -85,11 +85,14 @@ class CustomerSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         extra_kwargs = {"external_id": {"required": False, "allow_null": True}}
 
-    def validate_owner(self, owner):
-        user = self.context["request"].user
-        if owner is not None and owner != user and not queries.sees_everyone(user):
-            raise serializers.ValidationError("You may only assign customers to yourself.")
-        return owner
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and not queries.sees_everyone(request.user):
+            # Account managers choose only themselves, and learn nothing of other usernames.
+            owner = self.fields["owner"]
+            owner.queryset = get_user_model().objects.filter(pk=request.user.pk)
+            owner.error_messages["does_not_exist"] = "You may only assign customers to yourself."
 
     def to_service_data(self) -> dict:
         """The validated fields in the shape services.create/update_customer take."""

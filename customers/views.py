@@ -4,17 +4,17 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from customers import forms, queries, services
 from customers.filters import CustomerFilter
 from customers.models import Account, Complaint, FollowUp, Tier
+from customers.navigation import back_to
 
 LIST_PAGE_SIZE = 50
 
@@ -289,7 +289,7 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
             request, "customers/_complaint.html", {"customer": customer, "complaint": complaint}
         )
     messages.success(request, "Complaint resolved.")
-    return redirect(request.POST.get("next") or reverse("customers:detail", args=[pk]))
+    return back_to(request, "customers:detail", pk)
 
 
 @require_POST
@@ -304,7 +304,7 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     if _is_htmx(request):
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
     messages.success(request, f"Done: {follow_up.reason}")
-    return redirect(request.POST.get("next") or "customers:my_day")
+    return back_to(request, "customers:my_day")
 
 
 def my_day(request: HttpRequest) -> HttpResponse:
@@ -363,7 +363,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Rung added.")
                 return redirect("customers:ladder")
         elif action == "save":
-            tier = _chosen_rung(request)
+            tier = _chosen(forms.RungChoiceForm(request.POST))["tier"]
             form = forms.TierEditForm(request.POST, instance=tier, prefix=f"t{tier.pk}")
             if form.is_valid():
                 services.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
@@ -371,7 +371,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 return redirect("customers:ladder")
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         elif action == "remove":
-            tier = _chosen_rung(request)
+            tier = _chosen(forms.RungChoiceForm(request.POST))["tier"]
             try:
                 moved = services.remove_tier(tier=tier, by=request.user)
             except ValidationError as error:
@@ -384,12 +384,12 @@ def ladder(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/ladder.html", {"rows": rows, "add_form": add_form})
 
 
-def _chosen_rung(request: HttpRequest) -> Tier:
-    """The rung a ladder action names; an id that is not one (or not a number) is a 404."""
-    chosen = forms.RungChoiceForm(request.POST)
-    if not chosen.is_valid():
-        raise Http404("No such rung.")
-    return chosen.cleaned_data["tier"]
+def _chosen(form: Form) -> dict[str, Any]:
+    """The objects a form posted by id names; an id that names none of them is a 400."""
+    if not form.is_valid():
+        fields = ", ".join(sorted(form.errors))
+        raise BadRequest(f"Choose from what the page offers ({fields}).")
+    return form.cleaned_data
 
 
 def duplicates(request: HttpRequest) -> HttpResponse:
@@ -404,10 +404,8 @@ def merge(request: HttpRequest) -> HttpResponse:
     """Merge one customer into another (marketers and admins)."""
     if not queries.sees_everyone(request.user):
         raise PermissionDenied
-    chosen = forms.MergeForm(request.POST)
-    if not chosen.is_valid():
-        raise Http404("No such customer.")
-    survivor, merged = chosen.cleaned_data["survivor"], chosen.cleaned_data["merged"]
+    chosen = _chosen(forms.MergeForm(request.POST))
+    survivor, merged = chosen["survivor"], chosen["merged"]
     try:
         services.merge_customers(survivor=survivor, merged=merged, by=request.user)
     except ValidationError as error:

@@ -1,0 +1,16 @@
+"""Where a page sends the browser back to after a form: only ever somewhere on this site."""
+
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
+    """Redirect to the posted `next` when it is a URL of this site, else to `default` (a URL or
+    a URL name with `args`): `next=https://evil.example/` or `//evil.example/` is ignored."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default, *args)
