@@ -12,40 +12,21 @@ cannot ship without saying who may use it.
   LOGIN  not signed in: pages send to the sign-in page, the API answers 401
 """
 
-from datetime import timedelta
-
 import pytest
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from bonding.api import router
-from customers.models import ImportJob, Tier
-from nps import services as nps_services
-from nps.models import Invitation, Survey
-from programs.models import Enrollment, LetterBatch, Program, Touch, UnsubscribeToken
 from tests.api.conftest import token_client
-from tests.factories import (
-    AccountFactory,
-    ComplaintFactory,
-    CustomerFactory,
-    FollowUpFactory,
-    InteractionFactory,
-    UserFactory,
-)
+from tests.bonding.conftest import url_for
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 OK, NO, GONE, LOGIN = "OK", "NO", "GONE", "LOGIN"
 ROLES = ("anonymous", "no role", "manager, own", "manager, other's", "marketer", "admin")
-
-# What a URL's <pk> names, when the URL has one.
-PK_OF = {
-    "customer": "customer", "account": "account", "job": "job", "program": "program",
-    "batch": "batch", "survey": "survey", "interaction": "interaction", "-": None,
-}  # fmt: skip
 
 # fmt: off
 TABLE = [
@@ -190,64 +171,6 @@ def test_the_table_names_every_url_and_every_api_method():
         listed.setdefault(name, set()).update(methods.split())
     offered = router_methods()
     assert {name: listed[name] for name in offered} == offered
-
-
-@pytest.fixture
-def scene(manager, other_manager):
-    """One of each object a URL can name: `own` ones belong to `manager`, `other` to another."""
-    program = Program.objects.order_by("id").first()
-    step = program.steps.order_by("order").first()
-    survey = Survey.objects.order_by("id").first()
-    objects = {}
-    for whose, owner in (("own", manager), ("other", other_manager)):
-        customer = CustomerFactory(owner=owner, consent_email=True)
-        enrollment = Enrollment.objects.create(program=program, customer=customer)
-        touch = Touch.objects.create(
-            enrollment=enrollment, step=step, customer=customer, channel="email",
-            due_at=timezone.now(), status=Touch.Status.FAILED,
-        )  # fmt: skip
-        invitation = Invitation.objects.create(
-            survey=survey, customer=customer, token=nps_services.new_token(),
-            expires_at=timezone.now() + timedelta(days=30),
-        )  # fmt: skip
-        unsubscribe = UnsubscribeToken.objects.create(
-            token=nps_services.new_token(), customer=customer, channel="email"
-        )
-        objects[whose] = {
-            "customer": customer.pk,
-            "complaint_id": ComplaintFactory(customer=customer).pk,
-            "follow_up_id": FollowUpFactory(customer=customer).pk,
-            "interaction": InteractionFactory(customer=customer).pk,
-            "job": ImportJob.objects.create(created_by=owner, filename="people.csv").pk,
-            "touch_id": touch.pk,
-            "survey_token": invitation.token,
-            "unsubscribe_token": unsubscribe.token,
-            "account": AccountFactory().pk,
-            "program": program.pk,
-            "step_id": step.pk,
-            "batch": LetterBatch.objects.create().pk,
-            "survey": survey.pk,
-            "widget": "pyramid",
-            "slug": Tier.objects.order_by("rank").first().slug,
-        }
-    return objects
-
-
-def url_for(name: str, pk_of: str, values: dict) -> str:
-    pattern_kwargs = {
-        "customers:resolve_complaint": ["complaint_id"], "customers:follow_up_done": ["follow_up_id"],
-        "programs:retry": ["touch_id"], "programs:dismiss": ["touch_id"],
-        "programs:step_edit": ["step_id"], "programs:step_delete": ["step_id"],
-        "programs:step_move": ["step_id"], "dashboard_export": ["widget"], "tier-detail": ["slug"],
-    }  # fmt: skip
-    kwargs = {key: values[key] for key in pattern_kwargs.get(name, [])}
-    if PK_OF[pk_of]:
-        kwargs["pk"] = values[PK_OF[pk_of]]
-    if name in ("survey", "survey_thanks"):
-        kwargs["token"] = values["survey_token"]
-    if name.startswith("programs:unsubscribe"):
-        kwargs["token"] = values["unsubscribe_token"]
-    return reverse(name, kwargs=kwargs)
 
 
 def outcome(response) -> str:

@@ -1,0 +1,234 @@
+"""Hostile input never gets a 5xx, and input refused with a 4xx changes nothing.
+
+Every page and API route of the role table (tests/bonding/test_roles.py) gets hypothesis-made
+hostile values (huge and negative integers, non-numbers, NUL, lone surrogates, 100 kB strings,
+deep JSON) in its form fields and query parameters, as each role. The fields are found, not
+listed: a page's are read from the forms the site renders that post to it (and from its own
+GET forms), an API route's from the OpenAPI schema. The database is PostgreSQL, which refuses
+NUL and lone surrogates itself: those must come back as 400, never as a DatabaseError.
+"""
+
+import json
+import re
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import Resolver404, resolve
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from tests.api.conftest import token_client
+from tests.bonding.conftest import url_for
+from tests.bonding.test_roles import TABLE
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# Signing out and the admin's own pages are not ours to fuzz.
+ROUTES = [(name, methods, pk_of) for name, methods, pk_of, *_ in TABLE
+          if name not in ("logout", "admin:index")]  # fmt: skip
+
+HOSTILE_TEXT = st.one_of(
+    st.sampled_from([
+        str(2**63), str(2**70), str(10**20), "-1", str(-(2**63) - 1), "0", "abc", "1e400",
+        "NaN", "", "\x00", "a\x00b", "\ud800", "x\udfffy", "x" * 100_000, "1.5", "null", "[]",
+        "2026-02-30", "9999-12-31T23:59:59-23:59", "//evil.example/", "%s%n", "' OR '1'='1",
+    ]),
+    st.integers(min_value=-(2**80), max_value=2**80).map(str),
+    st.text(max_size=20),
+)  # fmt: skip
+DEEP = 5_000
+HOSTILE_JSON = st.one_of(
+    HOSTILE_TEXT,
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(min_value=-(2**70), max_value=2**70), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+    st.just(json.loads("[" * 40 + "]" * 40)),
+)
+# Whole bodies that are not the object an endpoint expects.
+HOSTILE_BODIES = st.sampled_from(
+    ["[" * 100_000, "[" * DEEP + "]" * DEEP, '"text"', "12", "[]", "null", "{", '{"a": "\\ud800"}']
+)
+
+# Rows these tables hold change on any request (sessions, sign-in counters, a shared cache).
+UNWATCHED = ("django_session", "axes_", "cache")
+
+EXAMPLES = hypothesis_settings(
+    max_examples=4,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def fingerprint() -> tuple:
+    """A digest of every table's rows, in one query."""
+    tables = [
+        t for t in connection.introspection.table_names() if not t.startswith(UNWATCHED)
+    ]  # fmt: skip
+    quote_name = connection.ops.quote_name
+    digests = ", ".join(
+        f"(SELECT md5(coalesce(string_agg(r::text, ',' ORDER BY r::text), '')) "
+        f"FROM {quote_name(table)} r)"
+        for table in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {digests}")  # noqa: S608 (table names from introspection)
+        return dict(zip(tables, cursor.fetchone(), strict=True))
+
+
+def encoded(pairs: list[tuple[str, str]]) -> str:
+    """A query string or form body; lone surrogates go out as the bytes a browser would send."""
+    return "&".join(
+        f"{quote(key)}={quote(value.encode('utf-8', 'surrogatepass'))}" for key, value in pairs
+    )
+
+
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
+_ACTION = re.compile(r"""\b(?:action|hx-post|hx-get)=["']([^"']*)["']""", re.I)
+_NAME = re.compile(r"""<(?:input|select|textarea|button)\b[^>]*\bname=["']([^"']+)["']""", re.I)
+
+# Route name -> field names seen in forms aimed at it; found once, on first use.
+_fields_of: dict[str, set[str]] = {}
+
+
+def form_fields(scene, marketer, manager) -> dict[str, set[str]]:
+    """The names of every field of every form the site renders, by the route the form sends to."""
+    if _fields_of:
+        return _fields_of
+    for user in (marketer, manager):
+        client = Client()
+        client.force_login(user)
+        for name, methods, pk_of in ROUTES:
+            if "GET" not in methods.split() or name.startswith(("api", "customer-", "tier-")):
+                continue
+            page = url_for(name, pk_of, scene["own"])
+            response = client.get(page)
+            if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+                continue
+            for attributes, body in _FORM.findall(response.content.decode()):
+                action = _ACTION.search(attributes)
+                target = (action.group(1) if action and action.group(1) else page).split("?")[0]
+                try:
+                    route = resolve(target)
+                except Resolver404:
+                    continue
+                names = set(_NAME.findall(body)) - {"csrfmiddlewaretoken"}
+                _fields_of.setdefault(route.view_name, set()).update(names)
+    return _fields_of
+
+
+_schema: dict = {}
+
+
+def api_fields(url: str, method: str) -> set[str]:
+    """Query parameters and body properties the OpenAPI schema documents for this call."""
+    if not _schema:
+        _schema.update(SchemaGenerator().get_schema(request=None, public=True))
+    for template, operations in _schema["paths"].items():
+        if not re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), url):
+            continue
+        operation = operations.get(method.lower(), {})
+        names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            body = content["schema"]
+            if "$ref" in body:
+                body = _schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+            names |= set(body.get("properties", {}))
+        return names
+    return set()
+
+
+@pytest.fixture
+def people(manager, marketer, admin_user):
+    return {"no role": UserFactory(), "manager": manager, "marketer": marketer,
+            "admin": admin_user}  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "methods", "pk_of"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_hostile_values_get_a_4xx_that_changes_nothing(
+    name, methods, pk_of, scene, people, marketer, manager
+):
+    url = url_for(name, pk_of, scene["own"])
+    is_api = url.startswith("/api/")
+    tokens = {role: token_client(user).key for role, user in people.items()}
+    page_fields = set() if is_api else form_fields(scene, marketer, manager).get(name, set())
+
+    @EXAMPLES
+    @given(data=st.data())
+    def hostile(data):
+        role = data.draw(st.sampled_from(sorted(people)), label="role")
+        method = data.draw(st.sampled_from(methods.split()), label="method")
+        known = api_fields(url, method) if is_api else page_fields
+        names = sorted(known | {"page", "next", "id"})
+        chosen = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+        client = Client()
+        if is_api:
+            client.defaults["HTTP_AUTHORIZATION"] = f"Token {tokens[role]}"
+        else:
+            client.force_login(people[role])
+        cache.clear()  # rate limits are not what this test is about
+        with transaction.atomic():
+            before = fingerprint()
+            if method == "GET" or (is_api and method == "DELETE"):
+                query = encoded([(n, data.draw(HOSTILE_TEXT, label=n)) for n in chosen])
+                response = getattr(client, method.lower())(f"{url}?{query}")
+            elif is_api:
+                if data.draw(st.booleans(), label="whole body"):
+                    body = data.draw(HOSTILE_BODIES, label="body")
+                else:
+                    body = json.dumps({n: data.draw(HOSTILE_JSON, label=n) for n in chosen})
+                response = getattr(client, method.lower())(
+                    url, body, content_type="application/json"
+                )
+            else:
+                body = encoded([(n, data.draw(HOSTILE_TEXT, label=n)) for n in chosen])
+                response = client.post(
+                    url, body, content_type="application/x-www-form-urlencoded"
+                )
+            assert response.status_code < 500, response.content[:300]
+            if 400 <= response.status_code < 500:
+                changed = {t for t, digest in fingerprint().items() if before[t] != digest}
+                assert changed == set(), f"{method} {url} answered {response.status_code}"
+            transaction.set_rollback(True)
+
+    hostile()
+
+
+ID_ROUTES = [(name, pk_of) for name, methods, pk_of, *_ in TABLE
+             if pk_of != "-" and "GET" in methods.split()]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "pk_of"), ID_ROUTES, ids=[r[0] for r in ID_ROUTES])
+@pytest.mark.parametrize("hostile_id", [str(2**63), str(2**70), str(10**20), "0"])
+def test_ids_out_of_any_range_are_404(name, pk_of, hostile_id, scene, admin_user):
+    real = url_for(name, pk_of, scene["own"])
+    own = str(scene["own"][pk_of])
+    url = real.replace(f"/{own}/", f"/{hostile_id}/", 1)
+    client = token_client(admin_user) if url.startswith("/api/") else Client()
+    client.force_login(admin_user)
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+
+
+def test_the_form_fields_are_found(scene, marketer, manager):
+    # Guards the fuzzer itself: a change in the markup must not leave it sending no fields.
+    fields = form_fields(scene, marketer, manager)
+
+    assert {"first_name", "email", "owner"} <= fields["customers:edit"]
+    assert {"tier", "reason"} <= fields["customers:set_tier"]
+    assert "summary" in fields["customers:log_interaction"]
+    assert django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
