@@ -12,5 +12,5 @@ def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
+        return HttpResponseRedirect(target)  # a URL, never read as a view name
     return redirect(default, *args)
