@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from customers import cursor, queries, services
 from customers.filters import DESCENDING_INDEXES, CustomerFilter
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
-from customers.rows import clean_purchase
+from customers.rows import clean_purchase, storable
 
 MAX_SYNC_ROWS = 1000
 
@@ -456,7 +456,9 @@ class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         external_ids = {
             str(r.get("customer_external_id"))
             for r in rows
-            if isinstance(r, dict) and r.get("customer_external_id")
+            if isinstance(r, dict)
+            and r.get("customer_external_id")
+            and storable(str(r.get("customer_external_id")))
         }
         by_id = set(
             visible.filter(pk__in=[i for i in ids if isinstance(i, int)]).values_list(

@@ -25,10 +25,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bonding.models import ApiToken
+from customers.models import Customer
 from tests.api.conftest import token_client
 from tests.bonding.conftest import url_for
 from tests.bonding.test_roles import TABLE
-from tests.factories import UserFactory
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +47,27 @@ HOSTILE_TEXT = st.one_of(
     st.text(max_size=20),
 )  # fmt: skip
 DEEP = 5_000
+HOSTILE_SCALAR = st.one_of(
+    HOSTILE_TEXT,
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+)
+# Every property name the API's schema knows: batch rows (sync, purchases) are objects too.
+ROW_KEYS = sorted(
+    {
+        name
+        for component in SchemaGenerator()
+        .get_schema(request=None, public=True)["components"]["schemas"]
+        .values()
+        for name in component.get("properties", {})
+    }
+    | {"customer_external_id", "purchases"}
+)
 HOSTILE_JSON = st.one_of(
     HOSTILE_TEXT,
+    st.lists(st.dictionaries(st.sampled_from(ROW_KEYS), HOSTILE_SCALAR, max_size=8), max_size=2),
     st.integers(min_value=-(2**80), max_value=2**80),
     st.floats(allow_nan=False),
     st.none(),
@@ -235,3 +255,108 @@ def test_the_form_fields_are_found(scene, marketer, manager):
     assert {"tier", "reason"} <= fields["customers:set_tier"]
     assert "summary" in fields["customers:log_interaction"]
     assert django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+# The requests that answered 500 before, each pinned.
+
+
+@pytest.mark.parametrize("value", [str(2**70), str(10**20), "-1", "abc"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/interactions/", "/api/v1/purchases/", "/api/v1/touches/",
+            "/api/v1/nps/responses/"],
+)  # fmt: skip
+def test_a_customer_filter_out_of_range_is_not_a_server_error(marketer, url, value):
+    response = token_client(marketer).get(url, {"customer": value})
+
+    assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    "url", ["/customers/", "/surveys/", "/imports/", "/programs/failures/", "/programs/letters/",
+            "/my-day/"],
+)  # fmt: skip
+def test_a_page_number_past_any_list_shows_an_empty_page(client, marketer, url):
+    client.force_login(marketer)
+
+    response = client.get(url, {"page": str(10**20)})
+
+    assert response.status_code == 200
+
+
+def test_a_page_number_past_the_timeline_shows_an_empty_page(client, manager):
+    customer = CustomerFactory(owner=manager)
+    client.force_login(manager)
+
+    response = client.get(f"/customers/{customer.pk}/", {"page": str(10**20)})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, "[" * DEEP + "]" * DEEP])
+def test_json_nested_too_deeply_is_400(marketer, body):
+    before = Customer.objects.count()
+
+    response = token_client(marketer).post("/api/v1/customers/", body, "application/json")
+
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
+    assert Customer.objects.count() == before
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\ud800"])
+def test_text_postgresql_cannot_store_is_400_on_every_way_in(client, marketer, name):
+    api = token_client(marketer)
+    before = Customer.objects.count()
+    client.force_login(marketer)
+
+    created = api.post("/api/v1/customers/", json.dumps({"first_name": name}), "application/json")
+    synced = api.post(
+        "/api/v1/customers/sync/",
+        json.dumps({"customers": [{"external_id": "x1", "first_name": name}]}),
+        "application/json",
+    )
+    purchase = api.post(
+        "/api/v1/purchases/",
+        json.dumps({"purchases": [{"customer_external_id": name, "external_id": name,
+                                   "amount": "1", "purchased_on": "2026-01-01"}]}),
+        "application/json",
+    )  # fmt: skip
+    page = client.post(
+        "/customers/new/", encoded([("first_name", name), ("last_name", "Lee")]),
+        "application/x-www-form-urlencoded",
+    )  # fmt: skip
+
+    assert created.status_code == 400
+    assert synced.status_code == 200 and synced.json()["errors"][0]["index"] == 0
+    assert purchase.status_code == 200 and purchase.json()["errors"][0]["index"] == 0
+    # A browser sends a lone surrogate as bytes that are not UTF-8; the page reads "\ufffd".
+    assert page.status_code in (302, 400)
+    assert Customer.objects.count() - before == (1 if page.status_code == 302 else 0)
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/customers/merge/", {"survivor": "abc", "merged": "abc"}),
+        ("/customers/merge/", {"survivor": str(2**70), "merged": "1"}),
+        ("/customers/ladder/", {"action": "save", "tier": "abc"}),
+        ("/customers/ladder/", {"action": "remove", "tier": str(10**20)}),
+    ],
+)
+def test_an_id_that_names_nothing_is_400(client, marketer, url, data):
+    client.force_login(marketer)
+    before = fingerprint()
+
+    response = client.post(url, data)
+
+    assert response.status_code == 400
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize("token", ["abc", str(2**70), ""])
+def test_revoking_a_token_that_is_not_one_is_404(client, marketer, token):
+    client.force_login(marketer)
+
+    response = client.post("/settings/tokens/", {"action": "revoke", "token": token})
+
+    assert response.status_code == 404
