@@ -6,10 +6,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
-    """Redirect to the posted `next` when it is a URL of this site, else to `default` (a URL or
+    """Redirect to the posted `next` when it is a path of this site, else to `default` (a URL or
     a URL name with `args`): `next=https://evil.example/` or `//evil.example/` is ignored."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # A path of this site only: no other host, no scheme, nothing relative to guess at.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return HttpResponseRedirect(target)  # a URL, never read as a view name

@@ -35,9 +35,9 @@ class FormReader(HTMLParser):
             self.forms.append(self._form)
         if tag == "option" and self._form is not None and self._select:
             # A browser sends the selected option, or the first when none is.
-            if "selected" in a or self._select not in self._chosen:
+            first = self._select not in self._chosen
+            if "selected" in a or first:
                 self._form["fields"][self._select] = a.get("value", "")
-            if "selected" in a:
                 self._chosen.add(self._select)
             return
         if self._form is None or "name" not in a:
@@ -55,6 +55,7 @@ class FormReader(HTMLParser):
             self._form["fields"][name] = ""
         elif tag == "select":
             self._select = name
+            self._chosen.discard(name)
             self._form["fields"].setdefault(name, "")
 
     def handle_startendtag(self, tag, attrs):
