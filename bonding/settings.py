@@ -149,6 +149,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["bonding.rest.BoundedJSONParser"],
+    # \u-escaped output: an error that quotes a client's lone surrogate ("\ud800") still renders.
+    "UNICODE_JSON": False,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "customers.cursor.KeysetPagination",
     "PAGE_SIZE": 50,

@@ -312,7 +312,10 @@ def test_text_postgresql_cannot_store_is_400_on_every_way_in(client, marketer, n
     created = api.post("/api/v1/customers/", json.dumps({"first_name": name}), "application/json")
     synced = api.post(
         "/api/v1/customers/sync/",
-        json.dumps({"customers": [{"external_id": "x1", "first_name": name}]}),
+        # The errors quote the value and the unknown field's name back: they must still render.
+        json.dumps(
+            {"customers": [{"external_id": "x1", "first_name": name, "audience": name, name: 1}]}
+        ),
         "application/json",
     )
     purchase = api.post(
