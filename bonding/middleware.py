@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -35,6 +36,36 @@ class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+def role_not_required(view_func):
+    """Mark a page a signed-in user with no role may still open (signing out)."""
+    view_func.role_required = False
+    return view_func
+
+
+class RoleRequiredMiddleware:
+    """Pages answer 403 to a signed-in user with no role; the API says so in its permission."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):
+            return None
+        # Public pages (login, token links, health) and sign-out stay open to everyone.
+        if not getattr(view_func, "login_required", True):
+            return None
+        if not getattr(view_func, "role_required", True):
+            return None
+        from customers.queries import has_role
+
+        if request.user.is_authenticated and not has_role(request.user):
+            raise PermissionDenied
+        return None
 
 
 class ApiBodyLimitMiddleware:

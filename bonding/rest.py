@@ -3,11 +3,47 @@
 Kept apart from the views: DRF imports these while it defines its own views.
 """
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, renderers, status, throttling
+from rest_framework import exceptions, parsers, permissions, renderers, status, throttling
 from rest_framework.response import Response
+
+# Far deeper than any document the API takes; serializers walk bodies recursively.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(document) -> int:
+    """How deeply lists and objects nest in a parsed JSON document (walked without recursion)."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+class BoundedJSONParser(parsers.JSONParser):
+    """JSON bodies, refusing nesting deeper than MAX_JSON_DEPTH with 400 (not a RecursionError)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            document = super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from error
+        if json_depth(document) > MAX_JSON_DEPTH:
+            raise exceptions.ParseError(
+                f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
+            )
+        return document
 
 
 def exception_handler(exc, context):
@@ -67,3 +103,22 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         if response is not None:
             response._csp_update = {"style-src": ["'unsafe-inline'"]}  # read by django-csp
         return super().render(data, accepted_media_type, renderer_context)
+
+
+class HasRole(permissions.BasePermission):
+    """Signed in (token or session) as an admin, a marketer or an account manager."""
+
+    message = "Your account has no role in Bonding: ask an admin to give you one."
+
+    def has_permission(self, request, view) -> bool:
+        # Imported here: DRF reads this module before the apps' models are ready.
+        from customers.queries import has_role
+
+        return bool(request.user and has_role(request.user))
+
+
+class SchemaReaders(HasRole):
+    """The API's schema and docs: open while developing (DEBUG), for users with a role after."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.DEBUG or super().has_permission(request, view)

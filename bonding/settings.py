@@ -123,6 +123,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says otherwise (@login_not_required).
     "bonding.middleware.LoginRequiredExceptApiMiddleware",
+    # ... and a role: a signed-in user in no group may only sign out (the API: rest.HasRole).
+    "bonding.middleware.RoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "bonding.middleware.ViewerTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -200,12 +202,14 @@ REST_FRAMEWORK = {
         "bonding.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["bonding.rest.HasRole"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "bonding.rest.BrowsableAPIRenderer",  # allows its inline styles (CSP)
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["bonding.rest.BoundedJSONParser"],
+    # \u-escaped output: an error that quotes a client's lone surrogate ("\ud800") still renders.
+    "UNICODE_JSON": False,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "customers.cursor.KeysetPagination",
     "PAGE_SIZE": 50,

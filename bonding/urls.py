@@ -4,7 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from bonding import api, views
+from bonding import api, rest, views
+from bonding.middleware import role_not_required
 from customers import api as customers_api
 from nps import api as nps_api
 from nps import public as nps_public
@@ -24,7 +25,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
     path("s/<str:token>/", nps_public.survey, name="survey"),
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
@@ -32,12 +33,18 @@ urlpatterns = [
     path("api/v1/auth/token/", api.ObtainToken.as_view(), name="api_token"),
     path("api/v1/enrollments/", programs_api.Enrollments.as_view(), name="api_enrollments"),
     path("api/v1/", include(api.router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[rest.SchemaReaders]),
+        name="api_schema",
+    ),
     # Swagger UI's script comes from a URL (the split view); its page keeps a small <style>.
     path(
         "api/docs/",
         csp_update({"style-src": ["'unsafe-inline'"]})(
-            SpectacularSwaggerSplitView.as_view(url_name="api_schema")
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api_schema", permission_classes=[rest.SchemaReaders]
+            )
         ),
         name="api_docs",
     ),

@@ -8,12 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from bonding import health, queries, services
+from bonding.forms import RevokeTokenForm
 from bonding.models import ApiToken
 from customers import queries as customer_queries
 from customers.filters import owners
@@ -140,7 +141,10 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            token = get_object_or_404(ApiToken, pk=request.POST.get("token"), user=request.user)
+            chosen = RevokeTokenForm(request.POST, user=request.user)
+            if not chosen.is_valid():
+                raise Http404("No such token of yours.")
+            token = chosen.cleaned_data["token"]
             services.revoke_token(token=token)
             messages.success(request, f"Token “{token.name}” revoked.")
             return redirect("api_tokens")

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from customers import cursor, queries, services
 from customers.filters import DESCENDING_INDEXES, CustomerFilter
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
-from customers.rows import clean_purchase
+from customers.rows import clean_purchase, storable
 
 MAX_SYNC_ROWS = 1000
 
@@ -85,11 +85,14 @@ class CustomerSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         extra_kwargs = {"external_id": {"required": False, "allow_null": True}}
 
-    def validate_owner(self, owner):
-        user = self.context["request"].user
-        if owner is not None and owner != user and not queries.sees_everyone(user):
-            raise serializers.ValidationError("You may only assign customers to yourself.")
-        return owner
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and not queries.sees_everyone(request.user):
+            # Account managers choose only themselves, and learn nothing of other usernames.
+            owner = self.fields["owner"]
+            owner.queryset = get_user_model().objects.filter(pk=request.user.pk)
+            owner.error_messages["does_not_exist"] = "You may only assign customers to yourself."
 
     def to_service_data(self) -> dict:
         """The validated fields in the shape services.create/update_customer take."""
@@ -216,6 +219,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
 
     def destroy(self, request, *args, **kwargs):
         customer = self.get_object()
+        # As on the pages: account managers see their own, only marketers and admins delete.
+        if not queries.sees_everyone(request.user):
+            raise exceptions.PermissionDenied("Only marketers and admins delete customers.")
         expected = request.headers.get("If-Match")
         if expected and expected not in ("*", etag_of(customer)):
             raise PreconditionFailed()
@@ -450,7 +456,9 @@ class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         external_ids = {
             str(r.get("customer_external_id"))
             for r in rows
-            if isinstance(r, dict) and r.get("customer_external_id")
+            if isinstance(r, dict)
+            and r.get("customer_external_id")
+            and storable(str(r.get("customer_external_id")))
         }
         by_id = set(
             visible.filter(pk__in=[i for i in ids if isinstance(i, int)]).values_list(

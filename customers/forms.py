@@ -181,6 +181,19 @@ class TierForm(forms.Form):
     reason = forms.CharField(max_length=300)
 
 
+class RungChoiceForm(forms.Form):
+    """The rung of the ladder a ladder-page action is about."""
+
+    tier = forms.ModelChoiceField(queryset=Tier.objects.all())
+
+
+class MergeForm(forms.Form):
+    """Which customer survives a merge and which is merged into it."""
+
+    survivor = forms.ModelChoiceField(queryset=Customer.objects.filter(deleted_at__isnull=True))
+    merged = forms.ModelChoiceField(queryset=Customer.objects.all())
+
+
 class TierEditForm(forms.ModelForm):
     """Rename, recolour or re-describe a rung of the ladder."""
 

@@ -41,6 +41,11 @@ def roles_of(user: AbstractBaseUser) -> frozenset[str]:
     return user._bonding_roles
 
 
+def has_role(user: AbstractBaseUser) -> bool:
+    """Admins, marketers and account managers; a signed-in user with no role may only sign out."""
+    return user.is_authenticated and (user.is_staff or bool(roles_of(user)))
+
+
 def sees_everyone(user: AbstractBaseUser) -> bool:
     """Admins and marketers see every customer; account managers only their own."""
     return user.is_authenticated and (user.is_staff or MARKETERS in roles_of(user))
@@ -110,9 +115,13 @@ class Page:
         return self.number > 1
 
 
+# Past any real list; keeps (number - 1) * size well inside PostgreSQL's bigint OFFSET.
+MAX_PAGE = 1_000_000
+
+
 def page_of(queryset: QuerySet, *, number: int, size: int) -> Page:
     """Rows of page `number` (1-based), fetching one extra row to learn whether more follow."""
-    number = max(number, 1)
+    number = min(max(number, 1), MAX_PAGE)
     start = (number - 1) * size
     rows = list(queryset[start : start + size + 1])
     return Page(rows=rows[:size], number=number, has_next=len(rows) > size)
@@ -121,7 +130,7 @@ def page_of(queryset: QuerySet, *, number: int, size: int) -> Page:
 def page_across(groups: list[QuerySet], *, number: int, size: int) -> Page:
     """Page `number` of the rows of `groups` read one after the other (a search's best matches,
     then the rest), asking each group only for the rows the page still lacks."""
-    number = max(number, 1)
+    number = min(max(number, 1), MAX_PAGE)
     skip = (number - 1) * size  # rows of earlier pages not yet passed over
     wanted = size + 1
     rows: list = []

@@ -58,6 +58,17 @@ class CleanRow:
         self.errors.setdefault(name, []).append(message)
 
 
+def storable(text: str) -> bool:
+    """Text PostgreSQL can hold: no NUL, and valid UTF-8 (JSON's "\\ud800" is a lone surrogate)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def clean_row(raw: Any, *, phone_region: str, require_external_id: bool = True) -> CleanRow:
     """Check one contact row and bring its values to their stored form."""
     row = CleanRow()
@@ -143,9 +154,9 @@ def clean_row(raw: Any, *, phone_region: str, require_external_id: bool = True) 
         if isinstance(value, str) and len(value) > limit:
             row.fail(name, f"At most {limit} characters.")
     for name, value in row.values.items():
-        # PostgreSQL text cannot hold NUL: refuse the row, not the whole batch.
-        if isinstance(value, str) and "\x00" in value:
-            row.fail(name, "Contains a NUL character.")
+        # Refuse the row, not the whole batch.
+        if isinstance(value, str) and not storable(value):
+            row.fail(name, "Contains a NUL character or a lone surrogate.")
 
     if "consents" in raw:
         consents = raw["consents"]
@@ -195,8 +206,8 @@ def clean_purchase(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     external_id = raw.get("external_id")
     if not isinstance(external_id, str | int) or isinstance(external_id, bool) or external_id == "":
         errors["external_id"] = ["This field is required."]
-    elif len(str(external_id)) > 100 or "\x00" in str(external_id):
-        errors["external_id"] = ["At most 100 characters, no NUL."]
+    elif len(str(external_id)) > 100 or not storable(str(external_id)):
+        errors["external_id"] = ["At most 100 characters, no NUL or lone surrogate."]
     else:
         cleaned["external_id"] = str(external_id).strip()
     amount = _decimal(raw.get("amount"))
@@ -215,7 +226,7 @@ def clean_purchase(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     except (TypeError, ValueError):
         errors["purchased_on"] = ["A date as YYYY-MM-DD is required."]
     category = raw.get("product_category") or ""
-    if not isinstance(category, str) or len(category) > 60 or "\x00" in category:
+    if not isinstance(category, str) or len(category) > 60 or not storable(category):
         errors["product_category"] = ["A string of at most 60 characters."]
     else:
         cleaned["product_category"] = category.strip()

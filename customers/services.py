@@ -1058,10 +1058,11 @@ def _check_rows_against_database(
     for row in candidates.values():
         customer = existing.get(row.values["external_id"])
         username = row.values.get("owner")
-        if username and username not in owners:
-            row.fail("owner", f"No user “{username}”.")
-        elif username and limited_to and username != limited_to.get_username():
+        # Checked first: an account manager learns nothing of which other usernames exist.
+        if username and limited_to and username != limited_to.get_username():
             row.fail("owner", "You may only assign customers to yourself.")
+        elif username and username not in owners:
+            row.fail("owner", f"No user “{username}”.")
         if customer is not None and customer.deleted_at is not None:
             row.fail("external_id", "This customer was deleted; restore it in Bonding first.")
         elif customer is not None and limited_to and customer.owner_id != limited_to.pk:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from customers import forms, queries, services
 from customers.filters import CustomerFilter
 from customers.models import Account, Complaint, Customer, FollowUp, Tier
+from customers.navigation import back_to
 
 LIST_PAGE_SIZE = 50
 
@@ -289,7 +290,7 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
             request, "customers/_complaint.html", {"customer": customer, "complaint": complaint}
         )
     messages.success(request, "Complaint resolved.")
-    return redirect(request.POST.get("next") or reverse("customers:detail", args=[pk]))
+    return back_to(request, "customers:detail", pk)
 
 
 @require_POST
@@ -304,7 +305,7 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     if _is_htmx(request):
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
     messages.success(request, f"Done: {follow_up.reason}")
-    return redirect(request.POST.get("next") or "customers:my_day")
+    return back_to(request, "customers:my_day")
 
 
 def my_day(request: HttpRequest) -> HttpResponse:
@@ -325,9 +326,15 @@ def _account_form(request: HttpRequest, account: Account) -> HttpResponse:
         raise PermissionDenied
     form = forms.AccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
-        saved = services.save_account(account=Account(pk=account.pk), data=form.cleaned_data)
-        messages.success(request, f"{saved} saved.")
-        return redirect("customers:account", pk=saved.pk)
+        # The form wrote onto `account` while validating; the service saves a fresh copy.
+        fresh = Account.objects.get(pk=account.pk) if account.pk else Account()
+        try:
+            saved = services.save_account(account=fresh, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{saved} saved.")
+            return redirect("customers:account", pk=saved.pk)
     title = f"Edit {account}" if account.pk else "New account"
     status = 400 if form.errors else 200
     return render(request, "customers/form.html", {"form": form, "title": title}, status=status)
@@ -357,7 +364,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Rung added.")
                 return redirect("customers:ladder")
         elif action == "save":
-            tier = get_object_or_404(Tier, pk=request.POST.get("tier"))
+            tier = _chosen(forms.RungChoiceForm(request.POST))["tier"]
             form = forms.TierEditForm(request.POST, instance=tier, prefix=f"t{tier.pk}")
             if form.is_valid():
                 services.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
@@ -365,7 +372,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 return redirect("customers:ladder")
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         elif action == "remove":
-            tier = get_object_or_404(Tier, pk=request.POST.get("tier"))
+            tier = _chosen(forms.RungChoiceForm(request.POST))["tier"]
             holding, target = queries.tier_removal(tier)
             if target is not None and request.POST.get("confirmed") != "yes":
                 confirmation = _tier_removal_confirmation(tier, holding, target)
@@ -382,6 +389,14 @@ def ladder(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/ladder.html", {"rows": rows, "add_form": add_form})
 
 
+def _chosen(form: Form) -> dict[str, Any]:
+    """The objects a form posted by id names; an id that names none of them is a 400."""
+    if not form.is_valid():
+        fields = ", ".join(sorted(form.errors))
+        raise BadRequest(f"Choose from what the page offers ({fields}).")
+    return form.cleaned_data
+
+
 def duplicates(request: HttpRequest) -> HttpResponse:
     """Probable duplicates, for a marketer to merge."""
     if not queries.sees_everyone(request.user):
@@ -394,8 +409,8 @@ def merge(request: HttpRequest) -> HttpResponse:
     """Merge one customer into another (marketers and admins)."""
     if not queries.sees_everyone(request.user):
         raise PermissionDenied
-    survivor = get_object_or_404(Customer, pk=request.POST.get("survivor"), deleted_at__isnull=True)
-    merged = get_object_or_404(Customer, pk=request.POST.get("merged"))
+    chosen = _chosen(forms.MergeForm(request.POST))
+    survivor, merged = chosen["survivor"], chosen["merged"]
     if request.POST.get("confirmed") != "yes":
         return render(request, "confirm.html", _merge_confirmation(survivor, merged))
     try:

@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,6 +25,7 @@ from customers import queries as customer_queries
 from customers.contact import normalize_phone
 from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
+from customers.navigation import back_to
 from nps.public import over_public_limit
 from programs import content, queries, review, sandbox, services
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
@@ -55,14 +55,6 @@ def _page_number(request: HttpRequest) -> int:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    """Redirect to the posted `next` when it is one of ours, else to `default`."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = default
-    return redirect(target)
 
 
 def program_list(request: HttpRequest) -> HttpResponse:
@@ -466,7 +458,7 @@ def touch_retry(request: HttpRequest, touch_id: int) -> HttpResponse:
             messages.success(request, f"Touch #{touch.pk} is scheduled again, due now.")
         else:
             messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
-    return _back(request, reverse("programs:failures"))
+    return back_to(request, reverse("programs:failures"))
 
 
 @require_POST
@@ -478,7 +470,7 @@ def touch_dismiss(request: HttpRequest, touch_id: int) -> HttpResponse:
         messages.success(request, f"Touch #{touch.pk} dismissed.")
     else:
         messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
-    return _back(request, reverse("programs:failures"))
+    return back_to(request, reverse("programs:failures"))
 
 
 @require_GET

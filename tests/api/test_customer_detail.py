@@ -312,10 +312,19 @@ def test_a_non_numeric_id_is_404(marketer_api, method):
     assert response.status_code == 404
 
 
-def test_delete_is_soft_and_leaves_a_tombstone(manager_api, ann):
-    before_delete = timezone.now()
+def test_an_account_manager_may_not_delete_even_their_own_customer(manager_api, ann):
+    before = snapshot(ann)
 
     response = manager_api.delete(f"/api/v1/customers/{ann.pk}/")
+
+    assert response.status_code == 403
+    assert snapshot(ann) == before
+
+
+def test_delete_is_soft_and_leaves_a_tombstone(marketer_api, manager_api, ann):
+    before_delete = timezone.now()
+
+    response = marketer_api.delete(f"/api/v1/customers/{ann.pk}/")
 
     assert response.status_code == 204
     ann.refresh_from_db()
@@ -344,14 +353,16 @@ def test_patch_with_the_current_etag_succeeds(manager_api, ann):
 
 
 @pytest.mark.parametrize("method", ["patch", "put", "delete"])
-def test_a_stale_etag_is_412_and_changes_nothing(manager_api, ann, method):
+def test_a_stale_etag_is_412_and_changes_nothing(manager_api, marketer_api, ann, method):
+    # Only marketers and admins delete.
+    writer = marketer_api if method == "delete" else manager_api
     stale = etag(manager_api, ann)
     manager_api.patch(
         f"/api/v1/customers/{ann.pk}/", {"last_name": "Lee2"}, content_type="application/json"
     )
     before = snapshot(ann)
 
-    response = getattr(manager_api, method)(
+    response = getattr(writer, method)(
         f"/api/v1/customers/{ann.pk}/",
         {"first_name": "Lost update"},
         content_type="application/json",

@@ -78,13 +78,14 @@ def test_an_account_manager_exports_only_their_own_customers(client, manager, ot
     assert [row["external_id"] for row in rows] == ["M1"]
 
 
-def test_a_user_without_a_role_exports_nothing(client, django_user_model):
+def test_a_user_without_a_role_is_refused(client, django_user_model):
     CustomerFactory(external_id="N1")
     client.force_login(django_user_model.objects.create_user("nobody"))
 
-    rows = read_csv(client.get("/customers/export.csv"))
+    response = client.get("/customers/export.csv")
 
-    assert rows == [list(imports.EXPORT_COLUMNS)]
+    assert response.status_code == 403
+    assert b"N1" not in response.content
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client):
