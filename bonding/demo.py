@@ -43,8 +43,9 @@ from nps import score as nps_score
 from nps import services as nps_services
 from nps.models import FatigueSkip, Invitation, Response, Survey
 from programs import content, schedule
-from programs import services as program_services
+from programs.enrollment import enroll
 from programs.models import Enrollment, LetterBatch, Program, Step, Touch
+from programs.placement import first_consented, send_window, zone_of
 
 
 @dataclass(frozen=True)
@@ -1242,7 +1243,7 @@ def seed_programs(*, seed: int = 11) -> dict[str, int]:
         cohorts[min(day, today - timedelta(days=1))].append(customer)
     for day, customers in sorted(cohorts.items()):
         at = timezone.make_aware(datetime.combine(day, time(10, rng.randrange(0, 60, 5))))
-        program_services.enroll(program=program, customers=customers, now=min(at, now))
+        enroll(program=program, customers=customers, now=min(at, now))
     enrollments = list(Enrollment.objects.filter(program=program, customer__in=demo))
     _renewals_then(program, enrollments)
     touches = list(
@@ -1282,15 +1283,15 @@ def _renewals_then(program: Program, enrollments: list[Enrollment]) -> None:
         enrolled_on = timezone.localdate(joined[contract.customer_id].enrolled_at)
         if contract.starts_on <= enrolled_on <= contract.ends_on:
             running.setdefault(contract.customer_id, contract)
-    window = program_services.send_window()
+    window = send_window()
     touches = []
     for customer_id, contract in running.items():
         customer, enrollment = contract.customer, joined[customer_id]
-        zone = program_services.zone_of(customer)
+        zone = zone_of(customer)
         due = schedule.due_at(
             anchor=contract.ends_on, offset_days=step.offset_days, zone=zone, window=window
         )
-        channel = program_services.first_consented(step, customer)
+        channel = first_consented(step, customer)
         touches.append(
             Touch(
                 enrollment=enrollment,

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import queries as customer_queries
-from programs import services
+from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
 
 MAX_ENROLL = 10_000
@@ -80,7 +80,7 @@ class Enrollments(APIView):
         wanted = list(dict.fromkeys(body.validated_data["customers"]))
         visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
         found = {customer.pk: customer for customer in visible}
-        outcome = services.enroll(program=program, customers=list(found.values()), by=request.user)
+        outcome = enroll(program=program, customers=list(found.values()), by=request.user)
         # Customers the caller cannot see are reported like ones that do not exist.
         missing = [
             {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found

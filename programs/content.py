@@ -14,6 +14,7 @@ from customers.models import Channel, Customer, Purchase, Referral
 from programs.channels import Message
 from programs.models import Step, Touch
 from programs.sandbox import VARIABLES, ContentError, render, sample_context
+from programs.unsubscribe import unsubscribe_token, unsubscribe_tokens
 
 SAMPLE_REFERRAL_CODE = "SAMPLE1234"
 
@@ -41,8 +42,6 @@ def open_referral_code(customer: Customer) -> str:
 
 
 def unsubscribe_url(customer: Customer, channel: str) -> str:
-    from programs.services import unsubscribe_token
-
     return f"{settings.SITE_URL}/u/{unsubscribe_token(customer=customer, channel=channel)}/"
 
 
@@ -75,7 +74,6 @@ def categories_bought(customer_ids) -> dict[int, set[str]]:
 def gather_facts(touches: list[Touch]) -> BatchFacts:
     """The facts of a batch of touches (customers, steps and channels loaded with them)."""
     from programs import surveys
-    from programs.services import unsubscribe_tokens
 
     customer_ids = {touch.customer_id for touch in touches}
     bought = categories_bought(customer_ids)

@@ -26,10 +26,14 @@ from customers import queries as customer_queries
 from customers.contact import normalize_phone
 from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
-from programs import content, queries, review, sandbox, services
+from programs import content, queries, review, sandbox
+from programs.enrollment import EnrollOutcome, enroll
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
 from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
+from programs.responses import mark_letters_posted
 from programs.tasks import enroll_segment_task
+from programs.unsubscribe import stop_by_sms
+from programs.unsubscribe import unsubscribe as withdraw_by_token
 
 PAGE_SIZE = 50
 # Up to this many customers are enrolled during the request; more go to a Celery task.
@@ -350,7 +354,7 @@ def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _enroll_now(request: HttpRequest, program: Program, customers) -> HttpResponse:
     try:
-        outcome = services.enroll(program=program, customers=customers, by=request.user)
+        outcome = enroll(program=program, customers=customers, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(request.get_full_path())
@@ -359,7 +363,7 @@ def _enroll_now(request: HttpRequest, program: Program, customers) -> HttpRespon
     return redirect("programs:funnel", pk=program.pk)
 
 
-def enroll_report(outcome: services.EnrollOutcome) -> str:
+def enroll_report(outcome: EnrollOutcome) -> str:
     """What an enrollment did, e.g. "5 enrolled. Touches: 3 scheduled; 2 skipped (2 no consent
     on any of the step's channels); 5 held (5 wait for a contract to renew). 1 not enrolled
     (1 already enrolled)." """
@@ -511,7 +515,7 @@ def letter_batch_posted(request: HttpRequest, pk: int) -> HttpResponse:
     if batch.posted_at:
         messages.warning(request, "This batch was already marked posted.")
     else:
-        done = services.mark_letters_posted(batch=batch)
+        done = mark_letters_posted(batch=batch)
         messages.success(request, f"Batch marked posted: {done} letter{'s' * (done != 1)} sent.")
     return redirect("programs:letters")
 
@@ -539,7 +543,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     if link is None:
         return _no_store(_unknown_link(request))
     if request.method == "POST":
-        services.unsubscribe(token=token)
+        withdraw_by_token(token=token)
         context = {"stopped": [Channel(link.channel).label]}
         return _no_store(render(request, "programs/unsubscribe_done.html", context))
     form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
@@ -563,7 +567,7 @@ def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
         context = {"form": form, "token": token}
         return _no_store(render(request, "programs/unsubscribe.html", context, status=400))
     channels = form.cleaned_data["channels"]
-    services.unsubscribe(token=token, channels=channels)
+    withdraw_by_token(token=token, channels=channels)
     context = {"stopped": [Channel(channel).label for channel in channels]}
     return _no_store(render(request, "programs/unsubscribe_done.html", context))
 
@@ -585,5 +589,5 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
     except ValidationError:
         phone = ""
     if phone:
-        services.stop_by_sms(phone=phone)
+        stop_by_sms(phone=phone)
     return HttpResponse("You will get no more text messages from us.", content_type="text/plain")

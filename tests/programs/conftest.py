@@ -20,7 +20,7 @@ from django.utils import timezone
 from customers.models import Channel, Customer
 from programs import content
 from programs.models import Enrollment, Program, Step, Touch
-from programs.services import FINAL
+from programs.placement import FINAL
 from tests.conftest import start_worker, stop_worker
 
 

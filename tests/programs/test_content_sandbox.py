@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 
 from customers.models import Channel, Customer, Purchase, Tier
 from nps.models import Survey
-from programs import content, sandbox, services
+from programs import content, sandbox
+from programs.delivery import deliver
+from programs.dispatch import dispatch_due
 from programs.models import Enrollment, Program, Step, Touch
 
 pytestmark = pytest.mark.django_db
@@ -202,8 +204,8 @@ def test_a_touch_whose_stored_content_is_hostile_fails_with_the_reason(customer,
         due_at=timezone.now() - timedelta(seconds=1),
     )  # fmt: skip
 
-    (batch,) = services.dispatch_due(batch_size=10)
-    services.deliver(touch_ids=batch)
+    (batch,) = dispatch_due(batch_size=10)
+    deliver(touch_ids=batch)
 
     touch.refresh_from_db()
     assert touch.status == Touch.Status.FAILED

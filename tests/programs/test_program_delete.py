@@ -2,7 +2,7 @@
 
 import pytest
 
-from programs import services
+from programs.enrollment import enroll
 from programs.models import Enrollment, Program, Step, Touch
 from tests.factories import person
 
@@ -23,7 +23,7 @@ def program(marketer) -> Program:
 @pytest.fixture
 def enrolled(program, manager):
     customers = [person(manager, n) for n in range(2)]
-    services.enroll(program=program, customers=customers)
+    enroll(program=program, customers=customers)
     assert Enrollment.objects.filter(program=program, status="active").count() == 2
     return customers
 

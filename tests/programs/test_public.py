@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from customers.models import ConsentChange, Customer
-from programs import services
+from programs.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def ann() -> Customer:
 
 @pytest.fixture
 def token(ann) -> str:
-    return services.unsubscribe_token(customer=ann, channel="email")
+    return unsubscribe_token(customer=ann, channel="email")
 
 
 @pytest.fixture

@@ -1,0 +1,74 @@
+"""What other apps tell programs: an answer, a logged call, posted letters, a promoter."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer, FollowUp
+from programs.models import LetterBatch, Step, Touch
+from programs.settlement import settle
+
+logger = logging.getLogger(__name__)
+
+
+def mark_waiting_done(*, touch: Touch, how: str) -> bool:
+    """A call was logged or a letter posted: the waiting touch counts as sent."""
+    done = Touch.objects.filter(pk=touch.pk, status=Touch.Status.WAITING).update(
+        status=Touch.Status.SENT, sent_at=timezone.now(), unsettled=True
+    )
+    if done:
+        touch = Touch.objects.select_related("step", "enrollment", "customer").get(pk=touch.pk)
+        settle([touch])
+        logger.info("touch %s done: %s", touch.pk, how)
+    return bool(done)
+
+
+def follow_up_done(*, follow_up: FollowUp) -> None:
+    """The owner made the call a phone touch asked for."""
+    if follow_up.source.startswith("touch:"):
+        touch = Touch.objects.filter(pk=int(follow_up.source.split(":", 1)[1])).first()
+        if touch is not None:
+            mark_waiting_done(touch=touch, how="call logged")
+
+
+@transaction.atomic
+def mark_letters_posted(*, batch: LetterBatch) -> int:
+    """The printed letters went out: their touches are sent."""
+    if not LetterBatch.objects.filter(pk=batch.pk, posted_at__isnull=True).update(
+        posted_at=timezone.now()
+    ):
+        return 0
+    done = 0
+    for touch in batch.touches.filter(status=Touch.Status.WAITING).select_related("customer"):
+        done += mark_waiting_done(touch=touch, how="letter posted")
+    return done
+
+
+def record_response(*, touch: Touch) -> bool:
+    """The customer answered (a survey, a reply): the touch counts as responded."""
+    return bool(
+        Touch.objects.filter(pk=touch.pk, responded_at__isnull=True).update(
+            responded_at=timezone.now()
+        )
+    )
+
+
+def survey_answered(*, response) -> None:
+    """An answer marks its touch responded; a promoter is asked for a referral at once."""
+    touch_id = response.invitation.touch_id
+    if touch_id:
+        touch = Touch.objects.filter(pk=touch_id).first()
+        if touch is not None:
+            record_response(touch=touch)
+    if response.category == "promoter":
+        schedule_now(customer=response.customer, kind=Step.Kind.REFER_FRIEND)
+
+
+def schedule_now(*, customer: Customer, kind: str) -> int:
+    """Bring the customer's scheduled touches of this step kind forward to now (e.g. a
+    promoter is asked for a referral at once); returns how many moved."""
+    now = timezone.now()
+    return Touch.objects.filter(
+        customer=customer, step__kind=kind, status=Touch.Status.SCHEDULED, due_at__gt=now
+    ).update(due_at=now)
