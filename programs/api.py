@@ -19,9 +19,17 @@ class StepSerializer(serializers.ModelSerializer):
     class Meta:
         model = Step
         fields = [
-            "id", "order", "kind", "name", "anchor", "offset_days", "channel_mode", "channel",
-            "fallbacks", "premium",
-        ]  # fmt: skip
+            "id",
+            "order",
+            "kind",
+            "name",
+            "anchor",
+            "offset_days",
+            "channel_mode",
+            "channel",
+            "fallbacks",
+            "premium",
+        ]
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -33,9 +41,18 @@ class ProgramSerializer(serializers.ModelSerializer):
     class Meta:
         model = Program
         fields = [
-            "id", "name", "description", "is_active", "is_prototype", "tiers", "audiences",
-            "relationships", "reentry", "reentry_days", "steps",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "description",
+            "is_active",
+            "is_prototype",
+            "tiers",
+            "audiences",
+            "relationships",
+            "reentry",
+            "reentry_days",
+            "steps",
+        ]
 
 
 class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
@@ -104,9 +121,21 @@ class TouchSerializer(serializers.ModelSerializer):
     class Meta:
         model = Touch
         fields = [
-            "id", "customer", "program", "step", "step_name", "occurrence", "due_at", "channel",
-            "status", "attempts", "last_error", "sent_at", "message_id", "responded_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "program",
+            "step",
+            "step_name",
+            "occurrence",
+            "due_at",
+            "channel",
+            "status",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "message_id",
+            "responded_at",
+        ]
 
 
 class TouchFilter(filters.FilterSet):

@@ -219,7 +219,7 @@ def message_for(
             text=text + "\n" + render_to_string("emails/touch_footer.txt", footer),
             html=render_to_string(
                 "emails/touch.html", {**footer, "body": html_body, "subject": subject}
-            ),  # fmt: skip
+            ),
             message_id=message_id_for(touch_id, touch.occurrence if touch else 1),
             headers={
                 "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
@@ -232,15 +232,25 @@ def message_for(
             raise ContentError("The SMS body renders empty.")
         if text[-1] not in ".!?":
             text += "."
-        return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
-                       text=f"{text} Reply STOP to opt out.")  # fmt: skip
+        return Message(
+            touch_id=touch_id,
+            to=customer.phone,
+            subject=step.name,
+            text=f"{text} Reply STOP to opt out.",
+        )
     if channel == Channel.LETTER:
-        return Message(touch_id=touch_id, to=customer.postal_address, subject=step.name,
-                       text=render(step.letter_body or step.email_body, context,
-                                   autoescape=False))  # fmt: skip
-    return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
-                   text=render(step.call_script or step.email_body, context,
-                               autoescape=False))  # fmt: skip
+        return Message(
+            touch_id=touch_id,
+            to=customer.postal_address,
+            subject=step.name,
+            text=render(step.letter_body or step.email_body, context, autoescape=False),
+        )
+    return Message(
+        touch_id=touch_id,
+        to=customer.phone,
+        subject=step.name,
+        text=render(step.call_script or step.email_body, context, autoescape=False),
+    )
 
 
 def documented_variables() -> list[dict]:

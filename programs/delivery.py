@@ -112,9 +112,13 @@ def _deliver(touch_ids: list[int], resume: dict, sent: list[Touch]) -> dict[str,
             try:
                 for touch in group:
                     outcome, unrecorded = _deliver_one(
-                        touch, module, session, facts if touch.pk in ready_ids else None,
-                        recent, unrecorded,
-                    )  # fmt: skip
+                        touch,
+                        module,
+                        session,
+                        facts if touch.pk in ready_ids else None,
+                        recent,
+                        unrecorded,
+                    )
                     counts[outcome] += 1
                     if outcome == Touch.Status.SENT:
                         sent.append(touch)
@@ -147,8 +151,13 @@ def _record_sent_before(sent_before: list) -> list[Touch]:
     if not sent_before:
         return []
     for pk, message_id, sent_at in sent_before:
-        params = [Touch.Status.SENT, datetime.fromisoformat(sent_at), message_id, pk,
-                  Touch.Status.SENDING]  # fmt: skip
+        params = [
+            Touch.Status.SENT,
+            datetime.fromisoformat(sent_at),
+            message_id,
+            pk,
+            Touch.Status.SENDING,
+        ]
         run(RECORD_SENT, params)
     return list(
         Touch.objects.filter(
@@ -202,10 +211,19 @@ def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | None) -> b
         [address_for(touch.customer, touch.channel)] if touch.channel in ADDRESS_COLUMNS else []
     )
     params = [
-        Touch.Status.SENDING, lease, touch.pk, Touch.Status.CLAIMED, touch.customer_id, *address,
-        touch.enrollment_id, Enrollment.Status.ACTIVE, touch.customer_id, touch.pk,
-        timezone.now() - cap.period, cap.max_touches,
-    ]  # fmt: skip
+        Touch.Status.SENDING,
+        lease,
+        touch.pk,
+        Touch.Status.CLAIMED,
+        touch.customer_id,
+        *address,
+        touch.enrollment_id,
+        Enrollment.Status.ACTIVE,
+        touch.customer_id,
+        touch.pk,
+        timezone.now() - cap.period,
+        cap.max_touches,
+    ]
     if unrecorded is not None:
         if connection.vendor == "postgresql":
             sql = f"WITH sent AS ({RECORD_SENT} RETURNING id) {sql}"
@@ -278,9 +296,12 @@ def _deliver_one_slowly(touch: Touch, module, session) -> str:
         if fallback != channel:
             # Fall back to another consented channel: hand the touch to that channel's batch.
             Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(
-                channel=fallback, status=Touch.Status.SCHEDULED, due_at=now, lease_expires_at=None,
+                channel=fallback,
+                status=Touch.Status.SCHEDULED,
+                due_at=now,
+                lease_expires_at=None,
                 attempts=touch.attempts - 1,
-            )  # fmt: skip
+            )
             return "fallback"
     touch.customer = customer
     outcome = _send(touch, customer, channel, module, session, None, now)
@@ -357,30 +378,38 @@ def _defer(touch: Touch, customer: Customer, now: datetime) -> str:
     """The cap is full right now: move the touch to the first instant it allows."""
     cap = frequency_cap()
     others = list(
-        Touch.objects.filter(
-            customer=customer, status__in=COUNTED, due_at__gte=now - cap.period
-        ).exclude(pk=touch.pk).values_list("due_at", flat=True)
-    )  # fmt: skip
+        Touch.objects.filter(customer=customer, status__in=COUNTED, due_at__gte=now - cap.period)
+        .exclude(pk=touch.pk)
+        .values_list("due_at", flat=True)
+    )
     sent = Touch.objects.filter(customer=customer, sent_at__gt=now - cap.period).exclude(
         pk=touch.pk
     )
     others += [moment for moment in sent.values_list("sent_at", flat=True) if moment]
     placed = schedule.place(
-        due=now, zone=zone_of(customer), window=send_window(), cap=cap, others=others,
+        due=now,
+        zone=zone_of(customer),
+        window=send_window(),
+        cap=cap,
+        others=others,
         not_before=now + timedelta(minutes=1),
-    )  # fmt: skip
+    )
     Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(
-        status=Touch.Status.SCHEDULED, due_at=placed, lease_expires_at=None,
-        attempts=touch.attempts - 1, last_error="Deferred by the frequency cap.",
-    )  # fmt: skip
+        status=Touch.Status.SCHEDULED,
+        due_at=placed,
+        lease_expires_at=None,
+        attempts=touch.attempts - 1,
+        last_error="Deferred by the frequency cap.",
+    )
     return "deferred"
 
 
 def _retry(touch: Touch, error: str, now: datetime) -> str:
     """Back off exponentially with jitter; past the attempt limit the touch fails."""
     if touch.attempts >= settings.TOUCH_MAX_ATTEMPTS:
-        return _finish(touch, Touch.Status.FAILED, error=f"Gave up after {touch.attempts} "
-                                                          f"attempts: {error}")  # fmt: skip
+        return _finish(
+            touch, Touch.Status.FAILED, error=f"Gave up after {touch.attempts} attempts: {error}"
+        )
     delay = settings.TOUCH_RETRY_BASE_SECONDS * 2 ** (touch.attempts - 1)
     delay = delay * (0.5 + random.random())  # jitter: retries from a batch do not stampede
     Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(

@@ -135,8 +135,11 @@ def enroll(
         writer.finish()
     logger.info(
         "program %s: %s enrolled, %s touches, %s skipped",
-        program.pk, outcome.enrolled, outcome.touches, len(outcome.skipped),
-    )  # fmt: skip
+        program.pk,
+        outcome.enrolled,
+        outcome.touches,
+        len(outcome.skipped),
+    )
     return outcome
 
 
@@ -166,11 +169,19 @@ class _Plan:
     ) -> list[tuple[int, datetime, str, str, str]]:
         """(step id, due at, channel, status, last error) of each step the customer gets."""
         key = (
-            customer.timezone, customer.first_purchase_on, customer.preferred_channel,
-            customer.consent_email, customer.consent_sms, customer.consent_phone,
-            customer.consent_letter, bool(customer.email), bool(customer.phone),
-            bool(customer.postal_address), contract_ends_on, tuple(sorted(booked)),
-        )  # fmt: skip
+            customer.timezone,
+            customer.first_purchase_on,
+            customer.preferred_channel,
+            customer.consent_email,
+            customer.consent_sms,
+            customer.consent_phone,
+            customer.consent_letter,
+            bool(customer.email),
+            bool(customer.phone),
+            bool(customer.postal_address),
+            contract_ends_on,
+            tuple(sorted(booked)),
+        )
         planned = self.kinds.get(key)
         if planned is None:
             planned = self.kinds[key] = self._work_out(customer, key)
@@ -196,10 +207,13 @@ class _Plan:
         if lines is None:
             created = self.now.isoformat()
             lines = self.lines[id(planned)] = [
-                (f"\t{step_id}\t", f"\t1\t{due.isoformat()}\t{channel}\t{status}\t0"
-                                   f"\t{_copy_text(error)}\t\\N\t\\N\t\t\\N\t{created}\n")
+                (
+                    f"\t{step_id}\t",
+                    f"\t1\t{due.isoformat()}\t{channel}\t{status}\t0"
+                    f"\t{_copy_text(error)}\t\\N\t\\N\t\t\\N\t{created}\n",
+                )
                 for step_id, due, channel, status, error in planned
-            ]  # fmt: skip
+            ]
         return lines
 
     def _work_out(self, row: Enrollee, key: tuple) -> list[tuple]:
@@ -212,9 +226,12 @@ class _Plan:
         if zone is None:  # ZoneInfo keeps only a few zones at hand: keep them all here
             zone = self.zones[customer.timezone] = zone_of(customer)
         channels = (
-            customer.preferred_channel, *customer.consents().values(), bool(customer.email),
-            bool(customer.phone), bool(customer.postal_address),
-        )  # fmt: skip
+            customer.preferred_channel,
+            *customer.consents().values(),
+            bool(customer.email),
+            bool(customer.phone),
+            bool(customer.postal_address),
+        )
         others = list(booked)
         planned: list[tuple] = []
         held: Counter[str] = Counter()
@@ -303,11 +320,19 @@ def _enroll_batch(
                 [Enrollment(program=program, customer_id=pk, enrolled_at=now) for pk in ready_ids]
             )
             rows = [
-                Touch(enrollment_id=e.pk, step_id=step_id, customer_id=e.customer_id, due_at=due,
-                      channel=channel, status=status, last_error=error, created_at=now)
+                Touch(
+                    enrollment_id=e.pk,
+                    step_id=step_id,
+                    customer_id=e.customer_id,
+                    due_at=due,
+                    channel=channel,
+                    status=status,
+                    last_error=error,
+                    created_at=now,
+                )
                 for e, touches in zip(made, planned, strict=True)
                 for step_id, due, channel, status, error in touches
-            ]  # fmt: skip
+            ]
             Touch.objects.bulk_create(rows, batch_size=2000)
         outcome.touches += len(rows)
     outcome.enrolled += len(ready)
@@ -456,8 +481,18 @@ def add_renewal_touches(*, contract: Contract) -> int:
         if Touch.objects.filter(enrollment=enrollment, step=step).exists():
             continue
         others = scheduled_times([customer.pk], since=now - frequency_cap().period)[customer.pk]
-        touch = new_touch(enrollment, step, customer, 1, contract.ends_on, zone_of(customer),
-                           send_window(), frequency_cap(), others, now)  # fmt: skip
+        touch = new_touch(
+            enrollment,
+            step,
+            customer,
+            1,
+            contract.ends_on,
+            zone_of(customer),
+            send_window(),
+            frequency_cap(),
+            others,
+            now,
+        )
         Touch.objects.bulk_create([touch], ignore_conflicts=True)
         created += 1
     return created

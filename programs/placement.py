@@ -12,16 +12,23 @@ from programs.sql import of_customers
 
 # Touches in these states still count against the frequency cap.
 COUNTED = [
-    Touch.Status.SCHEDULED, Touch.Status.CLAIMED, Touch.Status.SENDING, Touch.Status.WAITING,
-    Touch.Status.SENT, Touch.Status.REVIEW,
-]  # fmt: skip
+    Touch.Status.SCHEDULED,
+    Touch.Status.CLAIMED,
+    Touch.Status.SENDING,
+    Touch.Status.WAITING,
+    Touch.Status.SENT,
+    Touch.Status.REVIEW,
+]
 
 
 # A touch in one of these states will not move on by itself.
 FINAL = [
-    Touch.Status.SENT, Touch.Status.FAILED, Touch.Status.SKIPPED, Touch.Status.CANCELLED,
+    Touch.Status.SENT,
+    Touch.Status.FAILED,
+    Touch.Status.SKIPPED,
+    Touch.Status.CANCELLED,
     Touch.Status.REVIEW,
-]  # fmt: skip
+]
 
 
 def send_window() -> schedule.SendWindow:
@@ -66,8 +73,12 @@ def placement(step, customer, anchor, zone, window, cap, others, now) -> tuple:
     due = schedule.due_at(anchor=anchor, offset_days=step.offset_days, zone=zone, window=window)
     channel = first_consented(step, customer)
     if channel is None:
-        return (max(due, now), step.channels(customer.preferred_channel)[0],
-                Touch.Status.SKIPPED, "No consent on any of the step's channels.")  # fmt: skip
+        return (
+            max(due, now),
+            step.channels(customer.preferred_channel)[0],
+            Touch.Status.SKIPPED,
+            "No consent on any of the step's channels.",
+        )
     placed = schedule.place(
         due=due, zone=zone, window=window, cap=cap, others=others, not_before=now
     )
@@ -82,9 +93,15 @@ def new_touch(
     if status == Touch.Status.SCHEDULED:
         others.append(due)
     return Touch(
-        enrollment=enrollment, step=step, customer=customer, occurrence=occurrence,
-        due_at=due, channel=channel, status=status, last_error=error,
-    )  # fmt: skip
+        enrollment=enrollment,
+        step=step,
+        customer=customer,
+        occurrence=occurrence,
+        due_at=due,
+        channel=channel,
+        status=status,
+        last_error=error,
+    )
 
 
 def scheduled_times(customer_ids: list[int], *, since: datetime) -> dict[int, list[datetime]]:

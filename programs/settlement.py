@@ -100,8 +100,20 @@ def schedule_next_occurrences(*, touches: list[Touch]) -> list[Touch]:
         )
         if anchor is None:
             continue
-        new.append(new_touch(touch.enrollment, touch.step, customer, touch.occurrence + 1,
-                              anchor, zone, window, cap, booked[customer.pk], now))  # fmt: skip
+        new.append(
+            new_touch(
+                touch.enrollment,
+                touch.step,
+                customer,
+                touch.occurrence + 1,
+                anchor,
+                zone,
+                window,
+                cap,
+                booked[customer.pk],
+                now,
+            )
+        )
     return Touch.objects.bulk_create(new, ignore_conflicts=True)
 
 

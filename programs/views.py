@@ -138,9 +138,14 @@ def _previews(step: Step, customer: Customer | None) -> list[dict]:
 
 
 def _step_page(
-    request: HttpRequest, program: Program, step: Step, form: StepForm, *, status: int = 200,
+    request: HttpRequest,
+    program: Program,
+    step: Step,
+    form: StepForm,
+    *,
+    status: int = 200,
     **extra,
-) -> HttpResponse:  # fmt: skip
+) -> HttpResponse:
     customer = _preview_customer(request, request.POST or request.GET)
     choices = queries.preview_customers()
     if customer is not None and customer.pk not in {c.pk for c in choices}:
@@ -281,8 +286,10 @@ def step_preview(request: HttpRequest, pk: int) -> HttpResponse:
     if not _is_htmx(request):
         return _step_page(request, program, step, form)
     customer = _preview_customer(request, request.POST)
-    context = {"previews": _previews(form.preview_step(program), customer),
-               "preview_customer": customer}  # fmt: skip
+    context = {
+        "previews": _previews(form.preview_step(program), customer),
+        "preview_customer": customer,
+    }
     return render(request, "programs/_preview.html", context)
 
 
@@ -347,8 +354,13 @@ def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
             return _enroll_later(request, program, filters.qs)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"program": program, "filters": filters, "matching": matching,
-               "query": query.urlencode(), "direct_limit": DIRECT_ENROLL_LIMIT}  # fmt: skip
+    context = {
+        "program": program,
+        "filters": filters,
+        "matching": matching,
+        "query": query.urlencode(),
+        "direct_limit": DIRECT_ENROLL_LIMIT,
+    }
     return render(request, "programs/enroll.html", context, status=200 if valid else 400)
 
 
@@ -369,13 +381,16 @@ def enroll_report(outcome: EnrollOutcome) -> str:
     (1 already enrolled)." """
 
     def grouped(counts: Counter[str]) -> str:
-        return ", ".join(f"{n} {reason.rstrip('.')[:1].lower()}{reason.rstrip('.')[1:]}"
-                         for reason, n in counts.most_common())  # fmt: skip
+        return ", ".join(
+            f"{n} {reason.rstrip('.')[:1].lower()}{reason.rstrip('.')[1:]}"
+            for reason, n in counts.most_common()
+        )
 
     touches = [f"{outcome.scheduled} scheduled"]
     if outcome.touches_skipped:
-        touches.append(f"{outcome.touches_skipped.total()} skipped "
-                       f"({grouped(outcome.touches_skipped)})")  # fmt: skip
+        touches.append(
+            f"{outcome.touches_skipped.total()} skipped ({grouped(outcome.touches_skipped)})"
+        )
     if outcome.touches_held:
         touches.append(f"{outcome.touches_held.total()} held ({grouped(outcome.touches_held)})")
     text = f"{outcome.enrolled} enrolled. Touches: {'; '.join(touches)}."

@@ -41,8 +41,9 @@ def test_withdrawing_the_last_consent_skips_and_ends_the_enrollment(
     enrollment = Enrollment.objects.get(pk=touch.enrollment_id)
     assert (touch.status, touch.last_error) == ("skipped", "Unsubscribed from every channel.")
     assert (enrollment.status, enrollment.exit_reason) == (
-        "exited", "unsubscribed from every channel",
-    )  # fmt: skip
+        "exited",
+        "unsubscribed from every channel",
+    )
     assert smtp_sink.total() == 0
 
 

@@ -41,7 +41,7 @@ def due_touches(count: int) -> list[Touch]:
             email=f"d{start + n}@example.com",
             consent_email=True,
             timezone="Europe/Paris",
-        )  # fmt: skip
+        )
         for n in range(count)
     )
     Contract.objects.bulk_create(
@@ -50,7 +50,7 @@ def due_touches(count: int) -> list[Touch]:
             title="Plan",
             starts_on=date.today(),
             ends_on=date.today() + timedelta(days=60),
-        )  # fmt: skip
+        )
         for c in customers
     )
     enroll(program=program, customers=customers)

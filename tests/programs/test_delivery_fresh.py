@@ -60,7 +60,7 @@ def test_a_send_by_another_worker_meanwhile_counts_against_the_cap(
             channel=touch.channel,
             status=Touch.Status.SENT,
             sent_at=now,
-        )  # fmt: skip
+        )
     )
     (batch,) = dispatch_due()
 

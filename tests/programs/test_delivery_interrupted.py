@@ -70,8 +70,11 @@ def test_a_touch_sent_but_not_yet_recorded_is_recorded_by_the_retry(locmem):  # 
 
     touch.refresh_from_db()
     assert (touch.status, touch.message_id, touch.sent_at.isoformat(), touch.unsettled) == (
-        "sent", "<t1@bonding>", "2026-01-02T03:04:05+00:00", False,
-    )  # fmt: skip
+        "sent",
+        "<t1@bonding>",
+        "2026-01-02T03:04:05+00:00",
+        False,
+    )
     assert TimelineEntry.objects.filter(source_id=touch.pk).count() == 1
     assert mail.outbox == []
 

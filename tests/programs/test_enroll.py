@@ -26,8 +26,13 @@ def program() -> Program:
 
 
 def customer(owner, n: int = 0, **fields):
-    data = {"first_name": f"C{n}", "email": f"c{n}@example.com", "owner": owner,
-            "consent_email": True, "timezone": "Europe/Paris"}  # fmt: skip
+    data = {
+        "first_name": f"C{n}",
+        "email": f"c{n}@example.com",
+        "owner": owner,
+        "consent_email": True,
+        "timezone": "Europe/Paris",
+    }
     data.update(fields)
     return customer_services.create_customer(data=data, by=owner)
 
@@ -70,8 +75,9 @@ def test_no_more_than_two_touches_in_any_seven_days(program, manager):
     enroll(program=program, customers=[ann])
     enroll(program=other, customers=[ann])
 
-    times = sorted(Touch.objects.filter(customer=ann, status="scheduled")
-                   .values_list("due_at", flat=True))  # fmt: skip
+    times = sorted(
+        Touch.objects.filter(customer=ann, status="scheduled").values_list("due_at", flat=True)
+    )
     for i, moment in enumerate(times):
         in_week = [t for t in times[i:] if t < moment + timedelta(days=7)]
         assert len(in_week) <= 2
@@ -208,8 +214,13 @@ def test_deliver_sends_email_with_unsubscribe_headers_and_logs_the_timeline(
 
 
 def test_the_phone_channel_becomes_a_follow_up_and_is_done_when_called(program, manager):
-    ann = customer(manager, consent_email=False, consent_phone=True, phone="+14155552671",
-                   preferred_channel="phone")  # fmt: skip
+    ann = customer(
+        manager,
+        consent_email=False,
+        consent_phone=True,
+        phone="+14155552671",
+        preferred_channel="phone",
+    )
     enroll(program=program, customers=[ann])
     Touch.objects.filter(customer=ann, step__kind="welcome_kit").update(due_at=timezone.now())
 
@@ -227,8 +238,13 @@ def test_the_phone_channel_becomes_a_follow_up_and_is_done_when_called(program, 
 
 
 def test_letters_gather_in_a_batch_until_posted(program, manager):
-    ann = customer(manager, consent_email=False, consent_letter=True, postal_address="1 Road",
-                   preferred_channel="letter")  # fmt: skip
+    ann = customer(
+        manager,
+        consent_email=False,
+        consent_letter=True,
+        postal_address="1 Road",
+        preferred_channel="letter",
+    )
     enroll(program=program, customers=[ann])
     Touch.objects.filter(customer=ann, step__kind="welcome_kit").update(due_at=timezone.now())
 

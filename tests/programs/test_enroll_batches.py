@@ -27,8 +27,14 @@ def make_program() -> Program:
         ("anniversary", Step.Anchor.ANNIVERSARY_ENROLLMENT, 0),
     ]
     for order, (name, anchor, offset) in enumerate(steps, start=1):
-        Step.objects.create(program=program, order=order, name=name, anchor=anchor,
-                            offset_days=offset, fallbacks=[Channel.SMS])  # fmt: skip
+        Step.objects.create(
+            program=program,
+            order=order,
+            name=name,
+            anchor=anchor,
+            offset_days=offset,
+            fallbacks=[Channel.SMS],
+        )
     return program
 
 
@@ -72,8 +78,7 @@ def one_by_one(program: Program, customer: Customer, now, booked: list | None = 
         )
         if anchor is None:
             continue
-        touch = new_touch(None, step, customer, 1, anchor, zone, window, cap,
-                                    others, now)  # fmt: skip
+        touch = new_touch(None, step, customer, 1, anchor, zone, window, cap, others, now)
         touches[(step.pk, touch.due_at, touch.channel, touch.status, touch.last_error)] += 1
     return touches
 

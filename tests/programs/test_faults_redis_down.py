@@ -60,10 +60,21 @@ def test_touches_due_while_redis_is_down_go_out_once_it_is_back(
     finally:
         if not _redis_up(port):
             subprocess.run(
-                ["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--daemonize", "yes"],
+                [
+                    "redis-server",
+                    "--port",
+                    port,
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "yes",
+                ],
                 check=True,
-            )  # fmt: skip
+            )
         wait_until(lambda: _redis_up(port), timeout=10, what="Redis to start again")
 
     def dispatched() -> bool:

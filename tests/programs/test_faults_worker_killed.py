@@ -46,8 +46,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_nothing(
         tasks.dispatch_touches_task()
         return unfinished() == 0
 
-    wait_until(swept_and_dispatched, timeout=60, interval=0.5, what="every touch final",
-               detail=workers.log)  # fmt: skip
+    wait_until(
+        swept_and_dispatched, timeout=60, interval=0.5, what="every touch final", detail=workers.log
+    )
 
     arrived = smtp_sink.counts()
     review = set(Touch.objects.filter(status=Touch.Status.REVIEW).values_list("pk", flat=True))

@@ -14,9 +14,15 @@ def program(marketer) -> Program:
     program = Program.objects.create(name="Spring check-in")
     for order, name in enumerate(["Hello", "How is it going?"]):
         Step.objects.create(
-            program=program, order=order, name=name, kind="custom", channel="email",
-            offset_days=order * 7, email_subject="Hi", email_body="Hello {{ first_name }}",
-        )  # fmt: skip
+            program=program,
+            order=order,
+            name=name,
+            kind="custom",
+            channel="email",
+            offset_days=order * 7,
+            email_subject="Hi",
+            email_body="Hello {{ first_name }}",
+        )
     return program
 
 
