@@ -450,12 +450,14 @@ def _reentry_refusal(
 
 
 @transaction.atomic
-def exit_enrollment(*, enrollment: Enrollment, reason: str, completed: bool = False) -> bool:
+def exit_enrollment(
+    *, enrollment: Enrollment, reason: str, completed: bool = False, now: datetime | None = None
+) -> bool:
     """End an enrollment (exit with a reason, or completed) and cancel its scheduled touches."""
     ended = Enrollment.objects.filter(pk=enrollment.pk, status=Enrollment.Status.ACTIVE).update(
         status=Enrollment.Status.COMPLETED if completed else Enrollment.Status.EXITED,
         exit_reason=reason[:200],
-        ended_at=timezone.now(),
+        ended_at=now or timezone.now(),
     )
     if ended:
         Touch.objects.filter(enrollment=enrollment, status=Touch.Status.SCHEDULED).update(

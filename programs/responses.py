@@ -1,6 +1,7 @@
 """What other apps tell programs: an answer, a logged call, posted letters, a promoter."""
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,36 +13,36 @@ from programs.settlement import settle
 logger = logging.getLogger(__name__)
 
 
-def mark_waiting_done(*, touch: Touch, how: str) -> bool:
+def mark_waiting_done(*, touch: Touch, how: str, now: datetime | None = None) -> bool:
     """A call was logged or a letter posted: the waiting touch counts as sent."""
+    now = now or timezone.now()
     done = Touch.objects.filter(pk=touch.pk, status=Touch.Status.WAITING).update(
-        status=Touch.Status.SENT, sent_at=timezone.now(), unsettled=True
+        status=Touch.Status.SENT, sent_at=now, unsettled=True
     )
     if done:
         touch = Touch.objects.select_related("step", "enrollment", "customer").get(pk=touch.pk)
-        settle([touch])
+        settle([touch], now=now)
         logger.info("touch %s done: %s", touch.pk, how)
     return bool(done)
 
 
-def follow_up_done(*, follow_up: FollowUp) -> None:
+def follow_up_done(*, follow_up: FollowUp, now: datetime | None = None) -> None:
     """The owner made the call a phone touch asked for."""
     if follow_up.source.startswith("touch:"):
         touch = Touch.objects.filter(pk=int(follow_up.source.split(":", 1)[1])).first()
         if touch is not None:
-            mark_waiting_done(touch=touch, how="call logged")
+            mark_waiting_done(touch=touch, how="call logged", now=now)
 
 
 @transaction.atomic
-def mark_letters_posted(*, batch: LetterBatch) -> int:
+def mark_letters_posted(*, batch: LetterBatch, now: datetime | None = None) -> int:
     """The printed letters went out: their touches are sent."""
-    if not LetterBatch.objects.filter(pk=batch.pk, posted_at__isnull=True).update(
-        posted_at=timezone.now()
-    ):
+    now = now or timezone.now()
+    if not LetterBatch.objects.filter(pk=batch.pk, posted_at__isnull=True).update(posted_at=now):
         return 0
     done = 0
     for touch in batch.touches.filter(status=Touch.Status.WAITING).select_related("customer"):
-        done += mark_waiting_done(touch=touch, how="letter posted")
+        done += mark_waiting_done(touch=touch, how="letter posted", now=now)
     return done
 
 

@@ -31,11 +31,11 @@ def settle_sent(*, now: datetime | None = None, limit: int = 1000) -> int:
             .select_related("step", "enrollment", "customer")
             .order_by("sent_at")[:limit]
         )
-        return len(settle(touches)) if touches else 0
+        return len(settle(touches, now=now)) if touches else 0
 
 
 @transaction.atomic
-def settle(touches: list[Touch]) -> list[Touch]:
+def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
     """What sent touches leave behind, for a whole batch at once: a timeline line each, the
     gift step's reward, the next year of yearly steps, enrollments now done.
 
@@ -43,6 +43,7 @@ def settle(touches: list[Touch]) -> list[Touch]:
     transaction (their rows locked, so the batch and the sweeper never both do it). Returns
     the touches it settled.
     """
+    now = now or timezone.now()
     pending = set(
         Touch.objects.select_for_update()
         .filter(pk__in=[touch.pk for touch in touches], unsettled=True)
@@ -59,7 +60,7 @@ def settle(touches: list[Touch]) -> list[Touch]:
                 kind=TimelineEntry.Kind.TOUCH,
                 title=f"{touch.step.name} sent by {Channel(touch.channel).label}",
                 # Set with the sent status; the clock only if a row somehow lost it.
-                occurred_at=touch.sent_at or timezone.now(),
+                occurred_at=touch.sent_at or now,
                 source_id=touch.pk,
             )
             for touch in touches
@@ -73,18 +74,19 @@ def settle(touches: list[Touch]) -> list[Touch]:
                 kind=step.reward_kind,
                 value=step.reward_value,
                 reason=step.name,
+                given_at=now,
             )
-    schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly])
-    _complete_if_done({touch.enrollment_id for touch in touches})
+    schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly], now=now)
+    _complete_if_done({touch.enrollment_id for touch in touches}, now)
     return touches
 
 
-def schedule_next_occurrences(*, touches: list[Touch]) -> list[Touch]:
+def schedule_next_occurrences(*, touches: list[Touch], now: datetime | None = None) -> list[Touch]:
     """Yearly steps schedule their next year once this one is done (customer, enrollment and
     step loaded with each touch)."""
     if not touches:
         return []
-    now = timezone.now()
+    now = now or timezone.now()
     window, cap = send_window(), frequency_cap()
     booked = scheduled_times(list({t.customer_id for t in touches}), since=now - cap.period)
     new = []
@@ -117,7 +119,7 @@ def schedule_next_occurrences(*, touches: list[Touch]) -> list[Touch]:
     return Touch.objects.bulk_create(new, ignore_conflicts=True)
 
 
-def _complete_if_done(enrollment_ids: set[int]) -> None:
+def _complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
     # Failed and review touches still need a person: the enrollment is not done with them.
     done = [Touch.Status.SENT, Touch.Status.SKIPPED, Touch.Status.CANCELLED]
     yearly = [Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE]
@@ -130,4 +132,4 @@ def _complete_if_done(enrollment_ids: set[int]) -> None:
     for enrollment in Enrollment.objects.filter(
         pk__in=enrollment_ids - busy, status=Enrollment.Status.ACTIVE
     ):
-        exit_enrollment(enrollment=enrollment, reason="all steps done", completed=True)
+        exit_enrollment(enrollment=enrollment, reason="all steps done", completed=True, now=now)
