@@ -37,7 +37,7 @@ def of_customers(ids: list[int]) -> Q | Lookup:
 # The claim of one touch for sending, per channel (each has its own consent column). The
 # status is compared as `status || ''` so that the planner looks the row up by its id: with
 # statistics from before a burst (no claimed touches yet), it would otherwise walk an index
-# of every claimed touch for each one.
+# of every claimed touch for each one. tests/programs/test_claim_plan.py pins that plan.
 #
 # It also checks that the address the message was rendered for is still the customer's, and
 # counts the customer's sends within the cap's period afresh (another worker may have sent
