@@ -18,7 +18,6 @@ from django.utils import timezone
 from customers import services as customer_services
 from customers.models import Channel, Contract, Customer, FollowUp, TimelineEntry
 from programs import content
-from programs.channels import Message
 from programs.channels import phone as phone_channel
 from programs.enrollment import enroll, exit_enrollment
 from programs.models import Enrollment, LetterBatch, Program, Step, Touch
@@ -47,6 +46,8 @@ EXIT_REASONS = (
 MAILBOX_GONE = "550 5.1.1 Mailbox unavailable"
 SMS_GAVE_UP = "Gave up after 6 attempts: provider timed out"
 WORKER_STOPPED = "The worker stopped while sending: check whether it arrived."
+# What delivery records when the phone channel has no owner to ask.
+NO_OWNER = "ValidationError: {'assignee': ['This field cannot be blank.']}"
 OUTCOME_FIELDS = ["status", "attempts", "last_error", "sent_at", "message_id", "unsettled"]
 
 
@@ -195,12 +196,10 @@ def _deliver_past(rng: random.Random, due: list[Touch], *, now: datetime) -> Non
         Touch.objects.filter(pk=touch.pk).update(
             **{name: getattr(touch, name) for name in OUTCOME_FIELDS}
         )
-    days: dict[date, list[Touch]] = defaultdict(list)
-    for touch in mailed:
-        if touch.status == Touch.Status.SENT:
-            days[timezone.localdate(touch.sent_at)].append(touch)
-    for day in sorted(days):
-        settle(days[day], now=max(t.sent_at for t in days[day]))
+    # Each line and reward is dated by its touch's sending: one settling for them all.
+    sent = [t for t in mailed if t.status == Touch.Status.SENT]
+    if sent:
+        settle(sent, now=max(t.sent_at for t in sent))
     _post_letters(rng, by_channel[Channel.LETTER], now=now)
     _make_calls(rng, by_channel[Channel.PHONE], now=now)
     _answer(rng, due, now=now)
@@ -253,47 +252,76 @@ def _make_calls(rng: random.Random, calls: list[Touch], *, now: datetime) -> Non
     latest still waits."""
     ask = [t for t in calls if t.step.kind != Step.Kind.SATISFACTION_SURVEY]
     waiting = [t for t in ask if t.due_at > now - timedelta(days=2)] or ask[-1:]
+    for touch in waiting:
+        _ask_to_call(touch)
     waiting_ids = {w.pk for w in waiting}
+    done = []
     for touch in calls:
-        # The phone channel's verdict: the call script on the owner's list, waiting.
-        asked_at = touch.due_at + timedelta(minutes=1)
-        if touch.step.kind == Step.Kind.SATISFACTION_SURVEY:
-            # Its survey invitation is the survey seeder's to make: the call names the step.
-            message = Message(touch_id=touch.pk, to="", subject=touch.step.name, text="")
-        else:
-            message = content.message_for(
-                touch=touch, customer=touch.customer, channel=Channel.PHONE
-            )
-        try:
-            outcome = phone_channel.send(message, None)
-        except ValidationError as error:
-            # No owner to ask: the touch fails as delivery fails it.
-            Touch.objects.filter(pk=touch.pk).update(
-                status=Touch.Status.FAILED, attempts=1, last_error=f"ValidationError: {error}"
-            )
-            continue
-        follow_up = FollowUp.objects.get(pk=int(outcome.message_id.removeprefix("follow-up-")))
-        FollowUp.objects.filter(pk=follow_up.pk).update(
-            created_at=asked_at, due_at=asked_at + timedelta(days=2)
-        )
-        Touch.objects.filter(pk=touch.pk).update(
-            status=Touch.Status.WAITING, attempts=1, sent_at=asked_at, message_id=outcome.message_id
-        )
         if touch.pk in waiting_ids:
+            continue
+        if touch.customer.owner is None:
+            # No owner to ask: the phone channel refuses, and delivery fails the touch.
+            Touch.objects.filter(pk=touch.pk).update(
+                status=Touch.Status.FAILED, attempts=1, last_error=NO_OWNER
+            )
             continue
         made = touch.due_at + timedelta(seconds=rng.randint(20, 240))
         logged = max(
             min(made + timedelta(hours=rng.uniform(2, 70)), now - timedelta(minutes=1)), made
         )
-        by = touch.customer.owner
-        # What completing a follow-up writes, at the time the call was logged.
-        FollowUp.objects.filter(pk=follow_up.pk).update(done_at=logged, done_by=by)
-        customer_services.note_on_timeline(
-            customer=touch.customer,
-            kind=TimelineEntry.Kind.FOLLOW_UP,
-            title=f"Follow-up done: {follow_up.reason}",
-            actor=by,
-            occurred_at=logged,
-            source_id=follow_up.pk,
+        done.append((touch, made, logged))
+    # The follow-ups the channel asked for, made and logged since (written in bulk: the
+    # customers seeder's way with its own rows); the touches they finish are programs'.
+    follow_ups = FollowUp.objects.bulk_create(
+        FollowUp(
+            customer_id=touch.customer_id,
+            assignee=touch.customer.owner,
+            due_at=made + timedelta(days=2),
+            reason=f"Call: {touch.step.name}",
+            source=f"touch:{touch.pk}",
+            created_at=made,
+            done_at=logged,
+            done_by=touch.customer.owner,
         )
-        follow_up_done(follow_up=follow_up, now=logged)
+        for touch, made, logged in done
+    )
+    customer_services.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer_id=f.customer_id,
+                kind=TimelineEntry.Kind.FOLLOW_UP,
+                title=f"Follow-up done: {f.reason}",
+                actor=f.done_by,
+                occurred_at=f.done_at,
+                source_id=f.pk,
+            )
+            for f in follow_ups
+        ]
+    )
+    for (touch, made, _), follow_up in zip(done, follow_ups, strict=True):
+        Touch.objects.filter(pk=touch.pk).update(
+            status=Touch.Status.WAITING,
+            attempts=1,
+            sent_at=made,
+            message_id=f"follow-up-{follow_up.pk}",
+        )
+        follow_up_done(follow_up=follow_up, now=follow_up.done_at)
+
+
+def _ask_to_call(touch: Touch) -> None:
+    """Through the phone channel itself: the rendered call script on the owner's list."""
+    asked_at = touch.due_at + timedelta(minutes=1)
+    message = content.message_for(touch=touch, customer=touch.customer, channel=Channel.PHONE)
+    try:
+        outcome = phone_channel.send(message, None)
+    except ValidationError as error:
+        Touch.objects.filter(pk=touch.pk).update(
+            status=Touch.Status.FAILED, attempts=1, last_error=f"ValidationError: {error}"
+        )
+        return
+    FollowUp.objects.filter(pk=int(outcome.message_id.removeprefix("follow-up-"))).update(
+        created_at=asked_at, due_at=asked_at + timedelta(days=2)
+    )
+    Touch.objects.filter(pk=touch.pk).update(
+        status=Touch.Status.WAITING, attempts=1, sent_at=asked_at, message_id=outcome.message_id
+    )

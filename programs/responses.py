@@ -15,15 +15,19 @@ logger = logging.getLogger(__name__)
 
 def mark_waiting_done(*, touch: Touch, how: str, now: datetime | None = None) -> bool:
     """A call was logged or a letter posted: the waiting touch counts as sent."""
-    now = now or timezone.now()
-    done = Touch.objects.filter(pk=touch.pk, status=Touch.Status.WAITING).update(
+    return bool(_waiting_done([touch.pk], how=how, now=now or timezone.now()))
+
+
+def _waiting_done(touch_ids: list[int], *, how: str, now: datetime) -> int:
+    """Those of these touches still waiting count as sent from `now`, settled together."""
+    done = Touch.objects.filter(pk__in=touch_ids, status=Touch.Status.WAITING).update(
         status=Touch.Status.SENT, sent_at=now, unsettled=True
     )
     if done:
-        touch = Touch.objects.select_related("step", "enrollment", "customer").get(pk=touch.pk)
-        settle([touch], now=now)
-        logger.info("touch %s done: %s", touch.pk, how)
-    return bool(done)
+        touches = Touch.objects.filter(pk__in=touch_ids, status=Touch.Status.SENT, unsettled=True)
+        settle(list(touches.select_related("step", "enrollment", "customer")), now=now)
+        logger.info("touches %s done: %s", touch_ids, how)
+    return done
 
 
 def follow_up_done(*, follow_up: FollowUp, now: datetime | None = None) -> None:
@@ -40,10 +44,8 @@ def mark_letters_posted(*, batch: LetterBatch, now: datetime | None = None) -> i
     now = now or timezone.now()
     if not LetterBatch.objects.filter(pk=batch.pk, posted_at__isnull=True).update(posted_at=now):
         return 0
-    done = 0
-    for touch in batch.touches.filter(status=Touch.Status.WAITING).select_related("customer"):
-        done += mark_waiting_done(touch=touch, how="letter posted", now=now)
-    return done
+    waiting = batch.touches.filter(status=Touch.Status.WAITING).values_list("pk", flat=True)
+    return _waiting_done(list(waiting), how="letter posted", now=now)
 
 
 def record_response(*, touch: Touch) -> bool:

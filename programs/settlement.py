@@ -74,7 +74,8 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
                 kind=step.reward_kind,
                 value=step.reward_value,
                 reason=step.name,
-                given_at=now,
+                # With the touch that carried it, as its timeline line.
+                given_at=touch.sent_at or now,
             )
     schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly], now=now)
     _complete_if_done({touch.enrollment_id for touch in touches}, now)
