@@ -1,5 +1,5 @@
 """Demo data for a first look at Bonding: people to sign in as, customers with a past, a year of
-the eight-step program and of NPS surveys."""
+NPS surveys (the eight-step program's year is seeded by programs/demo.py)."""
 
 import random
 import unicodedata

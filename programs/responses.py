@@ -33,9 +33,8 @@ def _waiting_done(touch_ids: list[int], *, how: str, now: datetime) -> int:
 def follow_up_done(*, follow_up: FollowUp, now: datetime | None = None) -> None:
     """The owner made the call a phone touch asked for."""
     if follow_up.source.startswith("touch:"):
-        touch = Touch.objects.filter(pk=int(follow_up.source.split(":", 1)[1])).first()
-        if touch is not None:
-            mark_waiting_done(touch=touch, how="call logged", now=now)
+        touch_id = int(follow_up.source.split(":", 1)[1])
+        _waiting_done([touch_id], how="call logged", now=now or timezone.now())
 
 
 @transaction.atomic
