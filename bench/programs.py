@@ -6,7 +6,7 @@ Creates (afresh) and migrates `bonding_bench_programs` on the PostgreSQL server 
 and adds 100,000 customers (e-mail consent, mixed time zones, a third with a contract to renew).
 Then:
 
-1. `programs.services.enroll` in this process enrolls them all in the eight-step program:
+1. `programs.enrollment.enroll` in this process enrolls them all in the eight-step program:
    touches created per second;
 2. an SMTP sink (aiosmtpd, its own process) counts what arrives; 20,000 messages shaped like a
    touch go to it over one reused connection (Django's SMTP backend): the direct SMTP rate;
@@ -15,7 +15,7 @@ Then:
    once per concurrency), then deliver 20,000 e-mail touches made due now (one per customer,
    the steps mixed) after one `dispatch_touches_task`, as beat would start it: touches/s;
 4. when delivery misses 0.7 of the direct SMTP rate (or with --profile), profiles
-   `services.deliver` in this process and counts its SQL queries per touch.
+   `programs.delivery.deliver` in this process and counts its SQL queries per touch.
 
 Prints the figures and writes bench/results/programs.json.
 """
@@ -255,13 +255,13 @@ def analyze(dsn: str) -> None:
 
 
 def enroll_everyone(prefix: str = PREFIX, *, profiled: bool = False) -> dict:
-    """programs.services.enroll of every customer made with `prefix`, as enroll_segment_task."""
+    """programs.enrollment.enroll of every customer made with `prefix`, as enroll_segment_task."""
     from django.db import connection
     from django.db.models import Count
 
     from customers.models import Customer
+    from programs.enrollment import enroll
     from programs.models import Program, Touch
-    from programs.services import enroll
 
     program = Program.objects.get(is_prototype=True)
     profiler = cProfile.Profile() if profiled else None
@@ -515,17 +515,18 @@ def statement_kind(sql: str) -> str:
 
 
 def profile_delivery(dsn: str, customer_ids: list[int], batch_size: int) -> dict:
-    """services.deliver here in one process: timed with its SQL statements sorted by kind for
-    half the customers, under cProfile for the other half."""
+    """programs.delivery.deliver here in one process: timed with its SQL statements sorted by
+    kind for half the customers, under cProfile for the other half."""
     from django.db import connection
 
-    from programs import services
+    from programs.delivery import deliver
+    from programs.dispatch import dispatch_due
 
     halves = [customer_ids[: len(customer_ids) // 2], customer_ids[len(customer_ids) // 2 :]]
     result: dict = {}
     for half, profiled in zip(halves, (False, True), strict=True):
         touch_ids, mix = make_due(dsn, half)
-        batches = services.dispatch_due(batch_size=len(touch_ids))
+        batches = dispatch_due(batch_size=len(touch_ids))
         batches = [b[i : i + batch_size] for b in batches for i in range(0, len(b), batch_size)]
         statements: list[tuple[float, str]] = []
 
@@ -543,7 +544,7 @@ def profile_delivery(dsn: str, customer_ids: list[int], batch_size: int) -> dict
             if profiler:
                 profiler.enable()
             for batch in batches:
-                outcomes.update(services.deliver(touch_ids=batch))
+                outcomes.update(deliver(touch_ids=batch))
             if profiler:
                 profiler.disable()
             seconds = time.perf_counter() - started
@@ -695,7 +696,7 @@ def main(argv: list[str] | None = None) -> None:
         main_delivery = deliveries[0]
         profile = None
         if args.profile or main_delivery["of_smtp"] < DELIVERY_TARGET:
-            print("Profiling services.deliver here...", flush=True)
+            print("Profiling programs.delivery.deliver here...", flush=True)
             profile = profile_delivery(bench_url, slices[-1], setups[0][1])
             connection.close()
 
@@ -774,7 +775,7 @@ def report(
     print("Steps of the delivered touches:", deliveries[0]["mix"])
     if profile:
         print(
-            f"\nservices.deliver in this process, {profile['touches']} touches: "
+            f"\nprograms.delivery.deliver in this process, {profile['touches']} touches: "
             f"{profile['ms_per_touch']} ms a touch, of it SQL {profile['sql_ms_per_touch']} ms "
             f"in {profile['queries_per_touch']} queries; outcomes {profile['outcomes']}"
         )

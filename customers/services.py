@@ -518,9 +518,16 @@ def give_reward(
     reason: str,
     value: Decimal = Decimal(0),
     by: User | None = None,
+    given_at: datetime | None = None,
 ) -> Reward:
     """Record a gift, discount, trial or survey premium given to the customer."""
-    reward = Reward(customer=customer, kind=kind, reason=reason, value=value)
+    reward = Reward(
+        customer=customer,
+        kind=kind,
+        reason=reason,
+        value=value,
+        given_at=given_at or timezone.now(),
+    )
     reward.full_clean()
     reward.save()
     note_on_timeline(
@@ -528,6 +535,7 @@ def give_reward(
         kind=TimelineEntry.Kind.REWARD,
         title=f"{reward.get_kind_display()}: {reason}" + (f" ({value})" if value else ""),
         actor=by,
+        occurred_at=reward.given_at,
         source_id=reward.pk,
     )
     return reward

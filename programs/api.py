@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import queries as customer_queries
-from programs import services
+from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
 
 MAX_ENROLL = 10_000
@@ -19,9 +19,17 @@ class StepSerializer(serializers.ModelSerializer):
     class Meta:
         model = Step
         fields = [
-            "id", "order", "kind", "name", "anchor", "offset_days", "channel_mode", "channel",
-            "fallbacks", "premium",
-        ]  # fmt: skip
+            "id",
+            "order",
+            "kind",
+            "name",
+            "anchor",
+            "offset_days",
+            "channel_mode",
+            "channel",
+            "fallbacks",
+            "premium",
+        ]
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -33,9 +41,18 @@ class ProgramSerializer(serializers.ModelSerializer):
     class Meta:
         model = Program
         fields = [
-            "id", "name", "description", "is_active", "is_prototype", "tiers", "audiences",
-            "relationships", "reentry", "reentry_days", "steps",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "description",
+            "is_active",
+            "is_prototype",
+            "tiers",
+            "audiences",
+            "relationships",
+            "reentry",
+            "reentry_days",
+            "steps",
+        ]
 
 
 class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
@@ -80,7 +97,7 @@ class Enrollments(APIView):
         wanted = list(dict.fromkeys(body.validated_data["customers"]))
         visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
         found = {customer.pk: customer for customer in visible}
-        outcome = services.enroll(program=program, customers=list(found.values()), by=request.user)
+        outcome = enroll(program=program, customers=list(found.values()), by=request.user)
         # Customers the caller cannot see are reported like ones that do not exist.
         missing = [
             {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
@@ -104,9 +121,21 @@ class TouchSerializer(serializers.ModelSerializer):
     class Meta:
         model = Touch
         fields = [
-            "id", "customer", "program", "step", "step_name", "occurrence", "due_at", "channel",
-            "status", "attempts", "last_error", "sent_at", "message_id", "responded_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "program",
+            "step",
+            "step_name",
+            "occurrence",
+            "due_at",
+            "channel",
+            "status",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "message_id",
+            "responded_at",
+        ]
 
 
 class TouchFilter(filters.FilterSet):

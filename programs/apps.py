@@ -10,6 +10,6 @@ class ProgramsConfig(AppConfig):
     def ready(self) -> None:
         from nps import mail
         from programs import receivers  # noqa: F401 - connects the signals it listens to
-        from programs.services import unsubscribe_tokens
+        from programs.unsubscribe import unsubscribe_tokens
 
         mail.provide_unsubscribe_tokens(unsubscribe_tokens)

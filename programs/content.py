@@ -14,6 +14,7 @@ from customers.models import Channel, Customer, Purchase, Referral
 from programs.channels import Message
 from programs.models import Step, Touch
 from programs.sandbox import VARIABLES, ContentError, render, sample_context
+from programs.unsubscribe import unsubscribe_token, unsubscribe_tokens
 
 SAMPLE_REFERRAL_CODE = "SAMPLE1234"
 
@@ -41,8 +42,6 @@ def open_referral_code(customer: Customer) -> str:
 
 
 def unsubscribe_url(customer: Customer, channel: str) -> str:
-    from programs.services import unsubscribe_token
-
     return f"{settings.SITE_URL}/u/{unsubscribe_token(customer=customer, channel=channel)}/"
 
 
@@ -75,7 +74,6 @@ def categories_bought(customer_ids) -> dict[int, set[str]]:
 def gather_facts(touches: list[Touch]) -> BatchFacts:
     """The facts of a batch of touches (customers, steps and channels loaded with them)."""
     from programs import surveys
-    from programs.services import unsubscribe_tokens
 
     customer_ids = {touch.customer_id for touch in touches}
     bought = categories_bought(customer_ids)
@@ -221,7 +219,7 @@ def message_for(
             text=text + "\n" + render_to_string("emails/touch_footer.txt", footer),
             html=render_to_string(
                 "emails/touch.html", {**footer, "body": html_body, "subject": subject}
-            ),  # fmt: skip
+            ),
             message_id=message_id_for(touch_id, touch.occurrence if touch else 1),
             headers={
                 "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
@@ -234,15 +232,25 @@ def message_for(
             raise ContentError("The SMS body renders empty.")
         if text[-1] not in ".!?":
             text += "."
-        return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
-                       text=f"{text} Reply STOP to opt out.")  # fmt: skip
+        return Message(
+            touch_id=touch_id,
+            to=customer.phone,
+            subject=step.name,
+            text=f"{text} Reply STOP to opt out.",
+        )
     if channel == Channel.LETTER:
-        return Message(touch_id=touch_id, to=customer.postal_address, subject=step.name,
-                       text=render(step.letter_body or step.email_body, context,
-                                   autoescape=False))  # fmt: skip
-    return Message(touch_id=touch_id, to=customer.phone, subject=step.name,
-                   text=render(step.call_script or step.email_body, context,
-                               autoescape=False))  # fmt: skip
+        return Message(
+            touch_id=touch_id,
+            to=customer.postal_address,
+            subject=step.name,
+            text=render(step.letter_body or step.email_body, context, autoescape=False),
+        )
+    return Message(
+        touch_id=touch_id,
+        to=customer.phone,
+        subject=step.name,
+        text=render(step.call_script or step.email_body, context, autoescape=False),
+    )
 
 
 def documented_variables() -> list[dict]:

@@ -31,9 +31,18 @@ class ProgramForm(forms.ModelForm):
     class Meta:
         model = Program
         fields = [
-            "name", "description", "is_active", "tiers", "audiences", "relationships",
-            "reentry", "reentry_days", "exit_when_unsubscribed", "goal_tier", "auto_enroll_tier",
-        ]  # fmt: skip
+            "name",
+            "description",
+            "is_active",
+            "tiers",
+            "audiences",
+            "relationships",
+            "reentry",
+            "reentry_days",
+            "exit_when_unsubscribed",
+            "goal_tier",
+            "auto_enroll_tier",
+        ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "tiers": forms.CheckboxSelectMultiple,
@@ -61,10 +70,22 @@ class StepForm(forms.ModelForm):
     class Meta:
         model = Step
         fields = [
-            "kind", "name", "anchor", "offset_days", "channel_mode", "channel", "fallbacks",
-            "email_subject", "email_body", "sms_body", "letter_body", "call_script", "premium",
-            "reward_kind", "reward_value",
-        ]  # fmt: skip
+            "kind",
+            "name",
+            "anchor",
+            "offset_days",
+            "channel_mode",
+            "channel",
+            "fallbacks",
+            "email_subject",
+            "email_body",
+            "sms_body",
+            "letter_body",
+            "call_script",
+            "premium",
+            "reward_kind",
+            "reward_value",
+        ]
         widgets = {
             "email_body": forms.Textarea(attrs={"rows": 8}),
             "sms_body": forms.Textarea(attrs={"rows": 3}),

@@ -146,10 +146,19 @@ def failures(*, program: Program | None = None, number: int = 1, size: int = 50)
     if program is not None:
         touches = touches.filter(step__program=program)
     touches = touches.select_related("step__program", "customer").only(
-        "id", "status", "channel", "due_at", "attempts", "last_error", "sent_at",
-        "step__name", "step__program__name", "customer__first_name", "customer__last_name",
+        "id",
+        "status",
+        "channel",
+        "due_at",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "step__name",
+        "step__program__name",
+        "customer__first_name",
+        "customer__last_name",
         "customer__email",
-    )  # fmt: skip
+    )
     return page_of(touches.order_by("-due_at", "-id"), number=number, size=size)
 
 

@@ -5,31 +5,31 @@ from django.dispatch import receiver
 from customers.models import Customer
 from customers.signals import contract_added, customers_merged, follow_up_done, tier_changed
 from nps.signals import response_recorded
-from programs import services
+from programs import enrollment, responses
 
 
 @receiver(tier_changed, sender=Customer)
 def on_tier_changed(sender, customer, from_tier, to_tier, **kwargs) -> None:
     if from_tier is None or to_tier.rank > from_tier.rank:
-        services.enroll_on_tier(customer=customer, tier=to_tier)
-    services.leave_on_goal(customer=customer, tier=to_tier)
+        enrollment.enroll_on_tier(customer=customer, tier=to_tier)
+    enrollment.leave_on_goal(customer=customer, tier=to_tier)
 
 
 @receiver(follow_up_done)
 def on_follow_up_done(sender, follow_up, **kwargs) -> None:
-    services.follow_up_done(follow_up=follow_up)
+    responses.follow_up_done(follow_up=follow_up)
 
 
 @receiver(contract_added)
 def on_contract_added(sender, contract, **kwargs) -> None:
-    services.add_renewal_touches(contract=contract)
+    enrollment.add_renewal_touches(contract=contract)
 
 
 @receiver(customers_merged, sender=Customer)
 def on_customers_merged(sender, survivor, merged, **kwargs) -> None:
-    services.move_merged(survivor=survivor, merged=merged)
+    enrollment.move_merged(survivor=survivor, merged=merged)
 
 
 @receiver(response_recorded)
 def on_response_recorded(sender, response, created, **kwargs) -> None:
-    services.survey_answered(response=response)
+    responses.survey_answered(response=response)

@@ -46,24 +46,24 @@ VARIABLES = [
     Variable("organization_address", "your organization's postal address", "1 Example Street"),
     Variable(
         "unsubscribe_url", "the customer's one-click unsubscribe link", "https://example.com/u/…/"
-    ),  # fmt: skip
+    ),
     Variable(
         "categories_not_bought",
         "product categories the customer has not bought (a list)",
         ["garden", "kitchen"],
-    ),  # fmt: skip
+    ),
     Variable(
         "survey_url",
         "the link to the satisfaction survey",
         "https://example.com/s/…/",
         frozenset({SURVEY}),
-    ),  # fmt: skip
+    ),
     Variable(
         "premium", "what is offered for answering the survey", "a 10% voucher", frozenset({SURVEY})
-    ),  # fmt: skip
+    ),
     Variable(
         "referral_code", "the customer's code to give a friend", "SAMPLE1234", frozenset({REFER})
-    ),  # fmt: skip
+    ),
 ]
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 LISTS = {v.name for v in VARIABLES if isinstance(v.example, list)}
@@ -134,7 +134,7 @@ REFUSED = {
             nodes.Pos,
         ),
         "arithmetic is not available",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys((nodes.List, nodes.Tuple, nodes.Dict), "lists cannot be written here"),
 }
 
@@ -283,8 +283,15 @@ def render(text: str, context: dict, *, autoescape: bool) -> str:
         return "".join(_bounded(compiled.template.generate(context)))
     except ContentError:
         raise
-    except (SecurityError, UndefinedError, ArithmeticError, LookupError, TypeError, ValueError,
-            RecursionError) as error:  # fmt: skip
+    except (
+        SecurityError,
+        UndefinedError,
+        ArithmeticError,
+        LookupError,
+        TypeError,
+        ValueError,
+        RecursionError,
+    ) as error:
         raise ContentError(f"The content does not render: {error}") from None
 
 

@@ -6,7 +6,9 @@ import random
 from celery import shared_task
 from django.db import connection
 
-from programs import services
+from programs.delivery import DeliveryInterrupted, deliver
+from programs.dispatch import dispatch_due, sweep_leases
+from programs.enrollment import enroll
 
 
 @shared_task
@@ -14,7 +16,7 @@ def dispatch_touches_task() -> int:
     """Every minute: claim what is due and hand it to delivery tasks, a batch each."""
     claimed = 0
     for _ in range(50):  # bounded: a backlog is worked off over the next runs
-        batches = services.dispatch_due()
+        batches = dispatch_due()
         if not batches:
             break
         for ids in batches:
@@ -28,8 +30,8 @@ def deliver_touches_task(self, touch_ids: list[int], resume: dict | None = None)
     """Send a small batch of claimed touches over one connection; safe to run twice; retried
     with backoff while the database is away."""
     try:
-        return services.deliver(touch_ids=touch_ids, resume=resume)
-    except services.DeliveryInterrupted as error:
+        return deliver(touch_ids=touch_ids, resume=resume)
+    except DeliveryInterrupted as error:
         # Drop the broken connection so the retry opens a new one.
         with contextlib.suppress(Exception):
             connection.close()
@@ -44,7 +46,7 @@ def deliver_touches_task(self, touch_ids: list[int], resume: dict | None = None)
 def sweep_touches_task() -> dict:
     """Take back claimed touches whose lease ran out; send stuck sending ones to review; settle
     sent touches a dead batch left unsettled."""
-    return services.sweep_leases()
+    return sweep_leases()
 
 
 @shared_task(acks_late=True)
@@ -56,7 +58,7 @@ def enroll_segment_task(program_id: int, customer_ids: list[int], by_id: int | N
     from programs.models import Program
 
     by = get_user_model().objects.filter(pk=by_id).first() if by_id else None
-    outcome = services.enroll(
+    outcome = enroll(
         program=Program.objects.get(pk=program_id),
         customers=Customer.objects.filter(pk__in=customer_ids).order_by("id"),
         by=by,

@@ -27,10 +27,14 @@ from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
 from customers.navigation import back_to
 from nps.public import over_public_limit
-from programs import content, queries, review, sandbox, services
+from programs import content, queries, review, sandbox
+from programs.enrollment import EnrollOutcome, enroll
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
 from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
+from programs.responses import mark_letters_posted
 from programs.tasks import enroll_segment_task
+from programs.unsubscribe import stop_by_sms
+from programs.unsubscribe import unsubscribe as withdraw_by_token
 
 PAGE_SIZE = 50
 # Up to this many customers are enrolled during the request; more go to a Celery task.
@@ -127,9 +131,14 @@ def _previews(step: Step, customer: Customer | None) -> list[dict]:
 
 
 def _step_page(
-    request: HttpRequest, program: Program, step: Step, form: StepForm, *, status: int = 200,
+    request: HttpRequest,
+    program: Program,
+    step: Step,
+    form: StepForm,
+    *,
+    status: int = 200,
     **extra,
-) -> HttpResponse:  # fmt: skip
+) -> HttpResponse:
     customer = _preview_customer(request, request.POST or request.GET)
     choices = queries.preview_customers()
     if customer is not None and customer.pk not in {c.pk for c in choices}:
@@ -270,8 +279,10 @@ def step_preview(request: HttpRequest, pk: int) -> HttpResponse:
     if not _is_htmx(request):
         return _step_page(request, program, step, form)
     customer = _preview_customer(request, request.POST)
-    context = {"previews": _previews(form.preview_step(program), customer),
-               "preview_customer": customer}  # fmt: skip
+    context = {
+        "previews": _previews(form.preview_step(program), customer),
+        "preview_customer": customer,
+    }
     return render(request, "programs/_preview.html", context)
 
 
@@ -336,14 +347,19 @@ def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
             return _enroll_later(request, program, filters.qs)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"program": program, "filters": filters, "matching": matching,
-               "query": query.urlencode(), "direct_limit": DIRECT_ENROLL_LIMIT}  # fmt: skip
+    context = {
+        "program": program,
+        "filters": filters,
+        "matching": matching,
+        "query": query.urlencode(),
+        "direct_limit": DIRECT_ENROLL_LIMIT,
+    }
     return render(request, "programs/enroll.html", context, status=200 if valid else 400)
 
 
 def _enroll_now(request: HttpRequest, program: Program, customers) -> HttpResponse:
     try:
-        outcome = services.enroll(program=program, customers=customers, by=request.user)
+        outcome = enroll(program=program, customers=customers, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(request.get_full_path())
@@ -352,19 +368,22 @@ def _enroll_now(request: HttpRequest, program: Program, customers) -> HttpRespon
     return redirect("programs:funnel", pk=program.pk)
 
 
-def enroll_report(outcome: services.EnrollOutcome) -> str:
+def enroll_report(outcome: EnrollOutcome) -> str:
     """What an enrollment did, e.g. "5 enrolled. Touches: 3 scheduled; 2 skipped (2 no consent
     on any of the step's channels); 5 held (5 wait for a contract to renew). 1 not enrolled
     (1 already enrolled)." """
 
     def grouped(counts: Counter[str]) -> str:
-        return ", ".join(f"{n} {reason.rstrip('.')[:1].lower()}{reason.rstrip('.')[1:]}"
-                         for reason, n in counts.most_common())  # fmt: skip
+        return ", ".join(
+            f"{n} {reason.rstrip('.')[:1].lower()}{reason.rstrip('.')[1:]}"
+            for reason, n in counts.most_common()
+        )
 
     touches = [f"{outcome.scheduled} scheduled"]
     if outcome.touches_skipped:
-        touches.append(f"{outcome.touches_skipped.total()} skipped "
-                       f"({grouped(outcome.touches_skipped)})")  # fmt: skip
+        touches.append(
+            f"{outcome.touches_skipped.total()} skipped ({grouped(outcome.touches_skipped)})"
+        )
     if outcome.touches_held:
         touches.append(f"{outcome.touches_held.total()} held ({grouped(outcome.touches_held)})")
     text = f"{outcome.enrolled} enrolled. Touches: {'; '.join(touches)}."
@@ -504,7 +523,7 @@ def letter_batch_posted(request: HttpRequest, pk: int) -> HttpResponse:
     if batch.posted_at:
         messages.warning(request, "This batch was already marked posted.")
     else:
-        done = services.mark_letters_posted(batch=batch)
+        done = mark_letters_posted(batch=batch)
         messages.success(request, f"Batch marked posted: {done} letter{'s' * (done != 1)} sent.")
     return redirect("programs:letters")
 
@@ -534,7 +553,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     if link is None:
         return _no_store(_unknown_link(request))
     if request.method == "POST":
-        services.unsubscribe(token=token)
+        withdraw_by_token(token=token)
         context = {"stopped": [Channel(link.channel).label]}
         return _no_store(render(request, "programs/unsubscribe_done.html", context))
     form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
@@ -566,7 +585,7 @@ def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
         context = {"form": form, "token": token}
         return _no_store(render(request, "programs/unsubscribe.html", context, status=400))
     channels = form.cleaned_data["channels"]
-    services.unsubscribe(token=token, channels=channels)
+    withdraw_by_token(token=token, channels=channels)
     context = {"stopped": [Channel(channel).label for channel in channels]}
     return _no_store(render(request, "programs/unsubscribe_done.html", context))
 
@@ -588,5 +607,5 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
     except ValidationError:
         phone = ""
     if phone:
-        services.stop_by_sms(phone=phone)
+        stop_by_sms(phone=phone)
     return HttpResponse("You will get no more text messages from us.", content_type="text/plain")

@@ -91,16 +91,20 @@ def send(message: Message, connection) -> Outcome:
         email.send()
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
-        reason = "; ".join(f"{code} {text.decode(errors='replace')}"
-                           for code, text in error.recipients.values())  # fmt: skip
+        reason = "; ".join(
+            f"{code} {text.decode(errors='replace')}" for code, text in error.recipients.values()
+        )
         _drop(connection)
         if all(400 <= code < 500 for code in codes):
             raise TransientError(f"recipient deferred: {reason}") from error
         raise PermanentError(f"recipient refused: {reason}") from error
     except smtplib.SMTPResponseException as error:
         _drop(connection)
-        text = error.smtp_error.decode(errors="replace") if isinstance(
-            error.smtp_error, bytes) else str(error.smtp_error)  # fmt: skip
+        text = (
+            error.smtp_error.decode(errors="replace")
+            if isinstance(error.smtp_error, bytes)
+            else str(error.smtp_error)
+        )
         if 400 <= error.smtp_code < 500:
             raise TransientError(f"{error.smtp_code} {text}") from error
         raise PermanentError(f"{error.smtp_code} {text}") from error

@@ -17,8 +17,8 @@ from customers.models import Customer, FollowUp, Tier, TierChange
 from nps import queries as nps_queries
 from nps import score
 from nps.models import Invitation, Response
-from programs import services as program_services
 from programs.models import Enrollment, Program, Step, Touch
+from programs.responses import mark_waiting_done, record_response
 from tests.factories import CustomerFactory, nps_answers
 
 pytestmark = pytest.mark.django_db
@@ -187,9 +187,9 @@ def test_the_tallies_equal_the_raw_rows_after_mixed_writes(scene, marketer, mana
     # Later: a response to a touch of a tallied day, a waiting touch done today, a touch
     # deleted, customers moved up a rung, to another audience, deleted; a touch sent today.
     old = Touch.objects.get(customer=client, step=scene.steps[1], status="sent")
-    program_services.record_response(touch=old)
+    record_response(touch=old)
     waiting = Touch.objects.get(status="waiting")
-    assert program_services.mark_waiting_done(touch=waiting, how="letter posted")
+    assert mark_waiting_done(touch=waiting, how="letter posted")
     Touch.objects.filter(customer=others, sent_at__isnull=False).first().delete()
     customer_services.set_tier(customer=prospect, tier=Tier.objects.get(slug="client"),
                                by=manager, reason="big order")  # fmt: skip

@@ -6,8 +6,8 @@ import pytest
 from customers import services as customer_services
 from nps import services as nps_services
 from nps.models import Survey
-from programs import services
 from programs.models import Program
+from programs.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_the_sign_in_page_has_both_policies(client):
 
 def test_public_pages_have_both_policies(client, ann):
     invitation = nps_services.invite(survey=Survey.objects.get(), customers=[ann]).invited[0]
-    token = services.unsubscribe_token(customer=ann, channel="email")
+    token = unsubscribe_token(customer=ann, channel="email")
 
     for response in [
         client.get(f"/s/{invitation.token}/"),

@@ -7,7 +7,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from nps import services as nps_services
 from nps.models import Response, Survey
-from programs import services
+from programs.unsubscribe import unsubscribe_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +35,7 @@ def test_the_browser_really_blocks_cookies(cookieless_page, live_server):
 @pytest.mark.parametrize("tab", ["page", "cookieless_page"])
 def test_ticking_a_channel_and_submitting_unsubscribes(tab, request, live_server, ann):
     page = request.getfixturevalue(tab)
-    token = services.unsubscribe_token(customer=ann, channel="email")
+    token = unsubscribe_token(customer=ann, channel="email")
 
     page.goto(f"{live_server.url}/u/{token}/")
     page.get_by_label("SMS").check()

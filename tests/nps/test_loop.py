@@ -10,7 +10,9 @@ from customers import services as customer_services
 from customers.models import FollowUp
 from nps import services
 from nps.models import FatigueSkip, Survey
-from programs import services as program_services
+from programs.delivery import deliver
+from programs.dispatch import dispatch_due
+from programs.enrollment import enroll
 from programs.models import Program, Touch
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +73,7 @@ def test_answering_again_does_not_pile_up_follow_ups(manager):
 
 def test_a_promoter_is_asked_for_a_referral_now(manager, django_capture_on_commit_callbacks):
     ann = person(manager)
-    program_services.enroll(program=Program.objects.get(is_prototype=True), customers=[ann])
+    enroll(program=Program.objects.get(is_prototype=True), customers=[ann])
     invitation = services.invite(survey=Survey.objects.get(), customers=[ann]).invited[0]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -85,7 +87,7 @@ def test_the_answer_updates_the_customer_and_marks_the_touch_responded(
     manager, django_capture_on_commit_callbacks
 ):
     ann = person(manager)
-    program_services.enroll(program=Program.objects.get(is_prototype=True), customers=[ann])
+    enroll(program=Program.objects.get(is_prototype=True), customers=[ann])
     touch = Touch.objects.get(customer=ann, step__kind="satisfaction_survey")
     invitation = services.invite(
         survey=Survey.objects.get(), customers=[ann], touch_ids={ann.pk: touch.pk}
@@ -120,7 +122,7 @@ def test_the_fatigue_window_skips_recent_invitations_with_a_reason(manager, sett
 def test_the_survey_step_of_a_program_sends_an_invitation_link(manager, settings, mailoutbox):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ann = person(manager)
-    program_services.enroll(program=Program.objects.get(is_prototype=True), customers=[ann])
+    enroll(program=Program.objects.get(is_prototype=True), customers=[ann])
     Touch.objects.filter(customer=ann, step__kind="satisfaction_survey").update(
         due_at=timezone.now()
     )
@@ -128,8 +130,8 @@ def test_the_survey_step_of_a_program_sends_an_invitation_link(manager, settings
         due_at=timezone.now() + timedelta(days=400)
     )
 
-    for ids in program_services.dispatch_due():
-        program_services.deliver(touch_ids=ids)
+    for ids in dispatch_due():
+        deliver(touch_ids=ids)
 
     touch = Touch.objects.get(customer=ann, step__kind="satisfaction_survey")
     invitation = ann.invitations.get()

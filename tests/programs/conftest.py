@@ -20,7 +20,7 @@ from django.utils import timezone
 from customers.models import Channel, Customer
 from programs import content
 from programs.models import Enrollment, Program, Step, Touch
-from programs.services import FINAL
+from programs.placement import FINAL
 from tests.conftest import start_worker, stop_worker
 
 
@@ -145,12 +145,16 @@ def make_touches() -> Callable[..., list[Touch]]:
     ) -> list[Touch]:
         program = Program.objects.create(name="Delivery test")
         step = Step.objects.create(
-            program=program, order=1, name="Hello", channel_mode=Step.ChannelMode.FIXED,
-            channel=Channel.EMAIL, fallbacks=list(fallbacks),
+            program=program,
+            order=1,
+            name="Hello",
+            channel_mode=Step.ChannelMode.FIXED,
+            channel=Channel.EMAIL,
+            fallbacks=list(fallbacks),
             email_subject="Hello {{ first_name }}",
             email_body="Dear {{ first_name }},\n\nhello from {{ organization_name }}.",
             sms_body="Hello {{ first_name }}",
-        )  # fmt: skip
+        )
         start = Customer.objects.count()
         customers = Customer.objects.bulk_create(
             Customer(
@@ -158,7 +162,7 @@ def make_touches() -> Callable[..., list[Touch]]:
                 email=f"customer{start + n}@example.com",
                 phone=f"+1415555{start + n:04d}",
                 **{f"consent_{channel}": True for channel in consents},
-            )  # fmt: skip
+            )
             for n in range(count)
         )
         enrollments = Enrollment.objects.bulk_create(
@@ -172,7 +176,7 @@ def make_touches() -> Callable[..., list[Touch]]:
                 customer=enrollment.customer,
                 due_at=due,
                 channel=Channel.EMAIL,
-            )  # fmt: skip
+            )
             for enrollment in enrollments
         )
 

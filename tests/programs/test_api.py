@@ -22,7 +22,7 @@ def person(owner, n):
             "email": f"p{n}@example.com",
             "owner": owner,
             "consent_email": True,
-        },  # fmt: skip
+        },
         by=owner,
     )
 
@@ -41,20 +41,26 @@ def test_enrolling_reports_enrolled_and_skipped(marketer, manager):
     program = Program.objects.get(is_prototype=True)
     client = api(marketer)
 
-    first = client.post("/api/v1/enrollments/", {"program": program.pk,
-                                                 "customers": [ann.pk, bob.pk, 999999]},
-                        format="json")  # fmt: skip
-    second = client.post("/api/v1/enrollments/", {"program": program.pk, "customers": [ann.pk]},
-                         format="json")  # fmt: skip
+    first = client.post(
+        "/api/v1/enrollments/",
+        {"program": program.pk, "customers": [ann.pk, bob.pk, 999999]},
+        format="json",
+    )
+    second = client.post(
+        "/api/v1/enrollments/", {"program": program.pk, "customers": [ann.pk]}, format="json"
+    )
 
     scheduled = Touch.objects.filter(status=Touch.Status.SCHEDULED).count()
     assert scheduled > 0
     assert first.json() == {
         "enrolled": 2,
         "skipped": [{"customer": 999999, "reason": "no such customer"}],
-        "touches": {"scheduled": scheduled, "skipped": {},
-                    "held": {"wait for a contract to renew": 2}},
-    }  # fmt: skip
+        "touches": {
+            "scheduled": scheduled,
+            "skipped": {},
+            "held": {"wait for a contract to renew": 2},
+        },
+    }
     assert second.json() == {
         "enrolled": 0,
         "skipped": [{"customer": ann.pk, "reason": "already enrolled"}],
@@ -86,9 +92,11 @@ def test_touches_filter_by_customer_and_status_within_ownership(
 ):
     mine, theirs = person(manager, 4), person(other_manager, 5)
     program = Program.objects.get(is_prototype=True)
-    api(marketer).post("/api/v1/enrollments/", {"program": program.pk,
-                                                "customers": [mine.pk, theirs.pk]},
-                       format="json")  # fmt: skip
+    api(marketer).post(
+        "/api/v1/enrollments/",
+        {"program": program.pk, "customers": [mine.pk, theirs.pk]},
+        format="json",
+    )
     client = api(manager)
 
     with django_assert_max_num_queries(6):

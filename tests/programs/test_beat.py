@@ -16,11 +16,27 @@ from tests.programs.conftest import message_ids, wait_until
 def _start_beat(schedule_file: str) -> subprocess.Popen:
     """`celery -A bonding beat` on the test database and broker, its output kept in `.log`."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bonding", "beat", "--loglevel", "info",
-         "--schedule", schedule_file, "--pidfile", ""],
-        cwd=ROOT, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bonding",
+            "beat",
+            "--loglevel",
+            "info",
+            "--schedule",
+            schedule_file,
+            "--pidfile",
+            "",
+        ],
+        cwd=ROOT,
+        env=worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     process.log = []
 
     def drain() -> None:

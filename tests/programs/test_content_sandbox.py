@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 
 from customers.models import Channel, Customer, Purchase, Tier
 from nps.models import Survey
-from programs import content, sandbox, services
+from programs import content, sandbox
+from programs.delivery import deliver
+from programs.dispatch import dispatch_due
 from programs.models import Enrollment, Program, Step, Touch
 
 pytestmark = pytest.mark.django_db
@@ -68,10 +70,16 @@ def owner(marketer):
 @pytest.fixture
 def customer(owner) -> Customer:
     return Customer.objects.create(
-        first_name="Ann", last_name="Lee", email="ann@example.com", phone="+14155550100",
-        consent_email=True, consent_sms=True, owner=owner, postal_address="1 High Street",
+        first_name="Ann",
+        last_name="Lee",
+        email="ann@example.com",
+        phone="+14155550100",
+        consent_email=True,
+        consent_sms=True,
+        owner=owner,
+        postal_address="1 High Street",
         tier=Tier.objects.order_by("rank").last(),
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -86,10 +94,17 @@ def program() -> Program:
 
 
 def step_data(**fields) -> dict:
-    data = {"kind": "custom", "name": "Hello", "anchor": "enrollment", "offset_days": "0",
-            "channel_mode": "fixed", "channel": "email", "reward_value": "0",
-            "email_subject": "Hello {{ first_name }}",
-            "email_body": "Dear {{ first_name }},"}  # fmt: skip
+    data = {
+        "kind": "custom",
+        "name": "Hello",
+        "anchor": "enrollment",
+        "offset_days": "0",
+        "channel_mode": "fixed",
+        "channel": "email",
+        "reward_value": "0",
+        "email_subject": "Hello {{ first_name }}",
+        "email_body": "Dear {{ first_name }},",
+    }
     data.update(fields)
     return data
 
@@ -129,8 +144,10 @@ def test_the_values_given_to_content_are_plain_strings_and_lists(customer):
     for value in context.values():
         assert type(value) is str or (type(value) is list and all(type(v) is str for v in value))
     assert (context["full_name"], context["owner_name"], context["owner_email"]) == (
-        "Ann Lee", "Maria Rossi", "maria@example.com",
-    )  # fmt: skip
+        "Ann Lee",
+        "Maria Rossi",
+        "maria@example.com",
+    )
 
 
 def test_rendered_output_is_bounded():
@@ -191,19 +208,27 @@ def test_a_touch_whose_stored_content_is_hostile_fails_with_the_reason(customer,
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     program = Program.objects.create(name="Tampered")
     step = Step.objects.create(
-        program=program, order=1, name="Hello", channel_mode=Step.ChannelMode.FIXED,
-        channel=Channel.EMAIL, email_subject="Hello", email_body="Dear {{ first_name }}",
-    )  # fmt: skip
+        program=program,
+        order=1,
+        name="Hello",
+        channel_mode=Step.ChannelMode.FIXED,
+        channel=Channel.EMAIL,
+        email_subject="Hello",
+        email_body="Dear {{ first_name }}",
+    )
     # Written behind the editor's back, straight into the table.
     Step.objects.filter(pk=step.pk).update(email_body="Hash: {{ customer.owner.password }}")
     enrollment = Enrollment.objects.create(program=program, customer=customer)
     touch = Touch.objects.create(
-        enrollment=enrollment, step=step, customer=customer, channel=Channel.EMAIL,
+        enrollment=enrollment,
+        step=step,
+        customer=customer,
+        channel=Channel.EMAIL,
         due_at=timezone.now() - timedelta(seconds=1),
-    )  # fmt: skip
+    )
 
-    (batch,) = services.dispatch_due(batch_size=10)
-    services.deliver(touch_ids=batch)
+    (batch,) = dispatch_due(batch_size=10)
+    deliver(touch_ids=batch)
 
     touch.refresh_from_db()
     assert touch.status == Touch.Status.FAILED
@@ -253,13 +278,18 @@ SHIPPED_IN_DJANGO_SYNTAX = {
         "Dear {{ customer.first_name|default:'customer' }},\n\nanother year together: thank you.\n",
         "Another year together, {{ customer.first_name }}: thank you!",
     ),
-}  # fmt: skip
+}
 
 
 def old_fields(step: Step) -> dict[str, str]:
     subject, body, sms = SHIPPED_IN_DJANGO_SYNTAX[step.kind]
-    return {"email_subject": subject, "email_body": body, "sms_body": sms, "letter_body": body,
-            "call_script": f"Call about: {step.name.lower()}.\n\n{body}"}  # fmt: skip
+    return {
+        "email_subject": subject,
+        "email_body": body,
+        "sms_body": sms,
+        "letter_body": body,
+        "call_script": f"Call about: {step.name.lower()}.\n\n{body}",
+    }
 
 
 def test_the_shipped_program_is_stored_in_the_sandboxs_syntax_as_converted():
@@ -289,13 +319,16 @@ def test_every_shipped_step_renders_as_it_did_in_djangos_syntax(customer, first_
             step=step, customer=customer, touch=None, channel=Channel.EMAIL
         )
         old_context = {
-            "customer": customer, "owner_name": values["owner_name"], "tier": values["tier"],
-            "organization": settings.ORGANIZATION_NAME, "premium": step.premium,
+            "customer": customer,
+            "owner_name": values["owner_name"],
+            "tier": values["tier"],
+            "organization": settings.ORGANIZATION_NAME,
+            "premium": step.premium,
             "survey_url": values.get("survey_url", ""),
             "referral_code": values.get("referral_code", ""),
             "categories_not_bought": values["categories_not_bought"],
             "unsubscribe_url": values["unsubscribe_url"],
-        }  # fmt: skip
+        }
         for field, old in old_fields(step).items():
             for autoescape in (False, True):
                 before = django_engine.from_string(old).render(
@@ -307,12 +340,15 @@ def test_every_shipped_step_renders_as_it_did_in_djangos_syntax(customer, first_
 
 def test_stored_django_syntax_is_converted_by_the_migration(program):
     step = Step.objects.create(
-        program=program, order=1, name="Old", email_subject="Hi {{ customer.first_name|upper }}",
+        program=program,
+        order=1,
+        name="Old",
+        email_subject="Hi {{ customer.first_name|upper }}",
         email_body="{% comment %}note{% endcomment %}Dear {{ customer.get_full_name }} of "
-                   "{{ customer.tier.name|default:\"no tier\" }}, from {{ organization }}: "
-                   "{{ owner_name|default:'the organization' }}",
+        '{{ customer.tier.name|default:"no tier" }}, from {{ organization }}: '
+        "{{ owner_name|default:'the organization' }}",
         sms_body="{% if customer.first_name %}Hi {{ customer.first_name }}{% endif %}",
-    )  # fmt: skip
+    )
 
     CONVERSION.forwards(apps, None)
 

@@ -13,7 +13,9 @@ from django.utils import timezone
 from customers.models import Contract, Customer, Referral, Reward, TimelineEntry
 from customers.services import set_consent
 from nps.models import Invitation, Survey
-from programs import services
+from programs.delivery import deliver
+from programs.dispatch import dispatch_due
+from programs.enrollment import enroll
 from programs.models import Enrollment, Program, Touch, UnsubscribeToken
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +41,7 @@ def due_touches(count: int) -> list[Touch]:
             email=f"d{start + n}@example.com",
             consent_email=True,
             timezone="Europe/Paris",
-        )  # fmt: skip
+        )
         for n in range(count)
     )
     Contract.objects.bulk_create(
@@ -48,10 +50,10 @@ def due_touches(count: int) -> list[Touch]:
             title="Plan",
             starts_on=date.today(),
             ends_on=date.today() + timedelta(days=60),
-        )  # fmt: skip
+        )
         for c in customers
     )
-    services.enroll(program=program, customers=customers)
+    enroll(program=program, customers=customers)
     kinds = list(program.steps.order_by("order").values_list("kind", flat=True))
     chosen = []
     for n, customer in enumerate(customers):
@@ -63,8 +65,8 @@ def due_touches(count: int) -> list[Touch]:
 
 
 def deliver_all() -> dict:
-    (batch,) = services.dispatch_due(batch_size=100)
-    return services.deliver(touch_ids=batch)
+    (batch,) = dispatch_due(batch_size=100)
+    return deliver(touch_ids=batch)
 
 
 def test_a_batch_runs_one_query_per_touch_and_a_fixed_number_more(

@@ -6,7 +6,9 @@ from django.core import mail
 from django.utils import timezone
 
 from customers.models import Customer
-from programs import content, services
+from programs import content
+from programs.delivery import deliver
+from programs.dispatch import dispatch_due
 from programs.models import Touch
 
 
@@ -35,9 +37,9 @@ def test_a_new_address_is_used_not_the_one_read_with_the_batch(
     after_the_read(
         lambda: Customer.objects.filter(pk=touch.customer_id).update(email="new@example.com")
     )
-    (batch,) = services.dispatch_due()
+    (batch,) = dispatch_due()
 
-    assert services.deliver(touch_ids=batch) == {"sent": 1}
+    assert deliver(touch_ids=batch) == {"sent": 1}
     assert [message.to for message in mail.outbox] == [["new@example.com"]]
 
 
@@ -58,11 +60,11 @@ def test_a_send_by_another_worker_meanwhile_counts_against_the_cap(
             channel=touch.channel,
             status=Touch.Status.SENT,
             sent_at=now,
-        )  # fmt: skip
+        )
     )
-    (batch,) = services.dispatch_due()
+    (batch,) = dispatch_due()
 
-    assert services.deliver(touch_ids=batch) == {"deferred": 1}
+    assert deliver(touch_ids=batch) == {"deferred": 1}
     assert mail.outbox == []
     touch.refresh_from_db()
     assert (touch.status, touch.last_error) == ("scheduled", "Deferred by the frequency cap.")

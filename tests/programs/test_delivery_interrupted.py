@@ -8,7 +8,9 @@ from django.core import mail
 from django.db import OperationalError
 
 from customers.models import TimelineEntry
-from programs import content, services
+from programs import content, delivery
+from programs.delivery import DeliveryInterrupted, deliver
+from programs.dispatch import dispatch_due
 from programs.models import Touch
 from tests.programs.test_delivery_every_step import due_touches, locmem  # noqa: F401
 
@@ -20,9 +22,9 @@ def test_the_retry_of_an_interrupted_batch_records_what_it_sent_and_sends_the_re
     monkeypatch,
 ):
     touches = due_touches(16)
-    (batch,) = services.dispatch_due(batch_size=100)
+    (batch,) = dispatch_due(batch_size=100)
     claims = 0
-    real_claim = services._claim_to_send
+    real_claim = delivery._claim_to_send
 
     def claim_then_lose_the_database(*args):
         nonlocal claims
@@ -31,9 +33,9 @@ def test_the_retry_of_an_interrupted_batch_records_what_it_sent_and_sends_the_re
             raise OperationalError("server closed the connection unexpectedly")
         return real_claim(*args)
 
-    monkeypatch.setattr(services, "_claim_to_send", claim_then_lose_the_database)
-    with pytest.raises(services.DeliveryInterrupted) as interrupted:
-        services.deliver(touch_ids=batch)
+    monkeypatch.setattr(delivery, "_claim_to_send", claim_then_lose_the_database)
+    with pytest.raises(DeliveryInterrupted) as interrupted:
+        deliver(touch_ids=batch)
     monkeypatch.undo()
 
     # Eleven went out, none settled; the retry is told which.
@@ -43,7 +45,7 @@ def test_the_retry_of_an_interrupted_batch_records_what_it_sent_and_sends_the_re
     assert statuses(touches) == {"sent": 11, "claimed": 5}
     assert not TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TOUCH).exists()
 
-    assert services.deliver(touch_ids=batch, resume=interrupted.value.resume) == {"sent": 5}
+    assert deliver(touch_ids=batch, resume=interrupted.value.resume) == {"sent": 5}
 
     assert statuses(touches) == {"sent": 16}
     assert len(mail.outbox) == 16
@@ -59,17 +61,20 @@ def test_the_retry_of_an_interrupted_batch_records_what_it_sent_and_sends_the_re
 
 def test_a_touch_sent_but_not_yet_recorded_is_recorded_by_the_retry(locmem):  # noqa: F811
     (touch,) = due_touches(1)
-    services.dispatch_due()
+    dispatch_due()
     # As the batch left it when the database went away: sending, sent to the provider.
     Touch.objects.filter(pk=touch.pk).update(status=Touch.Status.SENDING)
     resume = {"sent": [[touch.pk, "<t1@bonding>", "2026-01-02T03:04:05+00:00"]], "unsent": []}
 
-    assert services.deliver(touch_ids=[touch.pk], resume=resume) == {}
+    assert deliver(touch_ids=[touch.pk], resume=resume) == {}
 
     touch.refresh_from_db()
     assert (touch.status, touch.message_id, touch.sent_at.isoformat(), touch.unsettled) == (
-        "sent", "<t1@bonding>", "2026-01-02T03:04:05+00:00", False,
-    )  # fmt: skip
+        "sent",
+        "<t1@bonding>",
+        "2026-01-02T03:04:05+00:00",
+        False,
+    )
     assert TimelineEntry.objects.filter(source_id=touch.pk).count() == 1
     assert mail.outbox == []
 
@@ -79,7 +84,7 @@ def test_a_touch_held_unsent_when_the_database_went_away_is_sent_by_the_retry(
     monkeypatch,
 ):
     touches = due_touches(8)
-    (batch,) = services.dispatch_due(batch_size=100)
+    (batch,) = dispatch_due(batch_size=100)
     rendered = 0
     real_message_for = content.message_for
 
@@ -91,8 +96,8 @@ def test_a_touch_held_unsent_when_the_database_went_away_is_sent_by_the_retry(
         return real_message_for(**kwargs)
 
     monkeypatch.setattr(content, "message_for", render_then_lose_the_database)
-    with pytest.raises(services.DeliveryInterrupted) as interrupted:
-        services.deliver(touch_ids=batch)
+    with pytest.raises(DeliveryInterrupted) as interrupted:
+        deliver(touch_ids=batch)
     monkeypatch.undo()
 
     fifth = sorted(batch)[4]
@@ -100,7 +105,7 @@ def test_a_touch_held_unsent_when_the_database_went_away_is_sent_by_the_retry(
     assert Touch.objects.get(pk=fifth).status == "sending"
     assert len(mail.outbox) == 4
 
-    assert services.deliver(touch_ids=batch, resume=interrupted.value.resume) == {"sent": 4}
+    assert deliver(touch_ids=batch, resume=interrupted.value.resume) == {"sent": 4}
 
     assert statuses(touches) == {"sent": 8}
     assert Touch.objects.get(pk=fifth).attempts == 1

@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Reward, TimelineEntry
-from programs import services
+from programs import delivery
+from programs.dispatch import sweep_leases
 from programs.models import Step, Touch
+from programs.settlement import SETTLE_AFTER
 from tests.programs.test_delivery_every_step import deliver_all, due_touches, locmem  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +30,7 @@ def left_behind(touches: list[Touch]) -> tuple[dict, int, int]:
 def test_the_sweeper_settles_what_a_dead_batch_sent_exactly_once(locmem, monkeypatch):  # noqa: F811
     touches = due_touches(16)  # two of each step, gift and anniversary among them
     claims = 0
-    real_claim = services._claim_to_send
+    real_claim = delivery._claim_to_send
 
     def claim_then_die(*args):
         nonlocal claims
@@ -37,7 +39,7 @@ def test_the_sweeper_settles_what_a_dead_batch_sent_exactly_once(locmem, monkeyp
             raise RuntimeError("time limit")  # as a task's time limit would, mid-batch
         return real_claim(*args)
 
-    monkeypatch.setattr(services, "_claim_to_send", claim_then_die)
+    monkeypatch.setattr(delivery, "_claim_to_send", claim_then_die)
     with pytest.raises(RuntimeError):
         deliver_all()
     monkeypatch.undo()
@@ -55,14 +57,14 @@ def test_the_sweeper_settles_what_a_dead_batch_sent_exactly_once(locmem, monkeyp
     assert gifts and yearly
 
     # Not yet: the batch may still be settling them itself.
-    assert services.sweep_leases()["settled"] == 0
-    later = timezone.now() + services.SETTLE_AFTER + timedelta(seconds=1)
-    assert services.sweep_leases(now=later)["settled"] == 11
+    assert sweep_leases()["settled"] == 0
+    later = timezone.now() + SETTLE_AFTER + timedelta(seconds=1)
+    assert sweep_leases(now=later)["settled"] == 11
     assert left_behind(sent) == ({t.pk: 1 for t in sent}, gifts, yearly)
     assert not Touch.objects.filter(unsettled=True).exists()
 
     # Again: nothing more.
-    assert services.sweep_leases(now=later)["settled"] == 0
+    assert sweep_leases(now=later)["settled"] == 0
     assert left_behind(sent) == ({t.pk: 1 for t in sent}, gifts, yearly)
 
 
@@ -70,7 +72,7 @@ def test_a_whole_batch_settles_itself_and_the_sweeper_finds_nothing(locmem):  # 
     touches = due_touches(8)
     assert deliver_all() == {"sent": 8}
     assert not Touch.objects.filter(unsettled=True).exists()
-    later = timezone.now() + services.SETTLE_AFTER + timedelta(seconds=1)
-    assert services.sweep_leases(now=later)["settled"] == 0
+    later = timezone.now() + SETTLE_AFTER + timedelta(seconds=1)
+    assert sweep_leases(now=later)["settled"] == 0
     per_touch, _, _ = left_behind(touches)
     assert per_touch == {t.pk: 1 for t in touches}

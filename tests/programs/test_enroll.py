@@ -10,8 +10,12 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Tier
-from programs import services
+from programs.delivery import deliver
+from programs.dispatch import dispatch_due
+from programs.enrollment import add_renewal_touches, enroll, exit_enrollment
 from programs.models import Enrollment, Program, Step, Touch
+from programs.responses import follow_up_done, mark_letters_posted, schedule_now
+from programs.unsubscribe import unsubscribe, unsubscribe_token
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +26,13 @@ def program() -> Program:
 
 
 def customer(owner, n: int = 0, **fields):
-    data = {"first_name": f"C{n}", "email": f"c{n}@example.com", "owner": owner,
-            "consent_email": True, "timezone": "Europe/Paris"}  # fmt: skip
+    data = {
+        "first_name": f"C{n}",
+        "email": f"c{n}@example.com",
+        "owner": owner,
+        "consent_email": True,
+        "timezone": "Europe/Paris",
+    }
     data.update(fields)
     return customer_services.create_customer(data=data, by=owner)
 
@@ -46,7 +55,7 @@ def test_the_eight_step_program_exists_with_its_offsets(program):
 def test_enrolling_schedules_a_touch_per_step_in_the_send_window(program, manager):
     ann = customer(manager)
 
-    outcome = services.enroll(program=program, customers=[ann])
+    outcome = enroll(program=program, customers=[ann])
 
     touches = list(Touch.objects.filter(customer=ann).select_related("step"))
     assert outcome.enrolled == 1
@@ -63,11 +72,12 @@ def test_no_more_than_two_touches_in_any_seven_days(program, manager):
     for order in range(3):
         Step.objects.create(program=other, order=order, name=f"s{order}", offset_days=0)
 
-    services.enroll(program=program, customers=[ann])
-    services.enroll(program=other, customers=[ann])
+    enroll(program=program, customers=[ann])
+    enroll(program=other, customers=[ann])
 
-    times = sorted(Touch.objects.filter(customer=ann, status="scheduled")
-                   .values_list("due_at", flat=True))  # fmt: skip
+    times = sorted(
+        Touch.objects.filter(customer=ann, status="scheduled").values_list("due_at", flat=True)
+    )
     for i, moment in enumerate(times):
         in_week = [t for t in times[i:] if t < moment + timedelta(days=7)]
         assert len(in_week) <= 2
@@ -76,7 +86,7 @@ def test_no_more_than_two_touches_in_any_seven_days(program, manager):
 def test_a_customer_without_consent_gets_skipped_touches_with_the_reason(program, manager):
     quiet = customer(manager, consent_email=False)
 
-    services.enroll(program=program, customers=[quiet])
+    enroll(program=program, customers=[quiet])
 
     statuses = set(Touch.objects.filter(customer=quiet).values_list("status", "last_error"))
     assert statuses == {("skipped", "No consent on any of the step's channels.")}
@@ -84,18 +94,16 @@ def test_a_customer_without_consent_gets_skipped_touches_with_the_reason(program
 
 def test_enrolling_twice_is_skipped_and_reentry_after_days(program, manager):
     ann = customer(manager)
-    services.enroll(program=program, customers=[ann])
+    enroll(program=program, customers=[ann])
 
-    again = services.enroll(program=program, customers=[ann])
+    again = enroll(program=program, customers=[ann])
     enrollment = Enrollment.objects.get(customer=ann)
-    services.exit_enrollment(enrollment=enrollment, reason="churned by hand")
-    once = services.enroll(program=program, customers=[ann])
+    exit_enrollment(enrollment=enrollment, reason="churned by hand")
+    once = enroll(program=program, customers=[ann])
     program.reentry, program.reentry_days = Program.Reentry.AFTER_DAYS, 30
     program.save()
-    too_soon = services.enroll(program=program, customers=[ann])
-    later = services.enroll(
-        program=program, customers=[ann], now=timezone.now() + timedelta(days=31)
-    )
+    too_soon = enroll(program=program, customers=[ann])
+    later = enroll(program=program, customers=[ann], now=timezone.now() + timedelta(days=31))
 
     assert again.skipped == [{"customer": ann.pk, "reason": "already enrolled"}]
     assert "one enrollment" in once.skipped[0]["reason"]
@@ -105,10 +113,10 @@ def test_enrolling_twice_is_skipped_and_reentry_after_days(program, manager):
 
 def test_exiting_cancels_scheduled_touches(program, manager):
     ann = customer(manager)
-    services.enroll(program=program, customers=[ann])
+    enroll(program=program, customers=[ann])
     enrollment = Enrollment.objects.get(customer=ann)
 
-    services.exit_enrollment(enrollment=enrollment, reason="churned by hand")
+    exit_enrollment(enrollment=enrollment, reason="churned by hand")
 
     enrollment.refresh_from_db()
     assert enrollment.status == "exited"
@@ -121,14 +129,14 @@ def test_a_paused_program_refuses_enrollment(program, manager):
     program.save()
 
     with pytest.raises(ValidationError):
-        services.enroll(program=program, customers=[customer(manager)])
+        enroll(program=program, customers=[customer(manager)])
 
 
 def test_the_audience_filters_who_may_join(program, manager):
     program.audiences = ["b2b"]
     program.save()
 
-    outcome = services.enroll(program=program, customers=[customer(manager)])
+    outcome = enroll(program=program, customers=[customer(manager)])
 
     assert outcome.enrolled == 0
     assert outcome.skipped[0]["reason"] == "not in the program's audience"
@@ -136,7 +144,7 @@ def test_the_audience_filters_who_may_join(program, manager):
 
 def test_a_contract_signed_later_schedules_the_renewal(program, manager):
     ann = customer(manager)
-    services.enroll(program=program, customers=[ann])
+    enroll(program=program, customers=[ann])
 
     customer_services.add_contract(
         customer=ann, title="Plan", starts_on=date.today(), ends_on=date.today() + timedelta(200)
@@ -144,7 +152,7 @@ def test_a_contract_signed_later_schedules_the_renewal(program, manager):
 
     # the signal fires after commit; in a test transaction run it by hand
     contract = ann.contracts.get()
-    services.add_renewal_touches(contract=contract)
+    add_renewal_touches(contract=contract)
     renewal = Touch.objects.get(customer=ann, step__kind="renewal")
     assert renewal.due_at.date() >= date.today() + timedelta(days=169)
 
@@ -170,7 +178,7 @@ def test_reaching_the_goal_tier_completes_the_enrollment(
     program.goal_tier = Tier.objects.get(slug="first-time")
     program.save()
     ann = customer(manager)
-    services.enroll(program=program, customers=[ann])
+    enroll(program=program, customers=[ann])
 
     with django_capture_on_commit_callbacks(execute=True):
         customer_services.record_purchase(
@@ -186,11 +194,11 @@ def test_deliver_sends_email_with_unsubscribe_headers_and_logs_the_timeline(
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ann = customer(manager)
-    services.enroll(program=program, customers=[ann])
+    enroll(program=program, customers=[ann])
     Touch.objects.filter(customer=ann, step__kind="welcome_kit").update(due_at=timezone.now())
 
-    batches = services.dispatch_due()
-    counts = [services.deliver(touch_ids=ids) for ids in batches]
+    batches = dispatch_due()
+    counts = [deliver(touch_ids=ids) for ids in batches]
 
     touch = Touch.objects.get(customer=ann, step__kind="welcome_kit")
     assert counts == [{"sent": 1}]
@@ -206,17 +214,22 @@ def test_deliver_sends_email_with_unsubscribe_headers_and_logs_the_timeline(
 
 
 def test_the_phone_channel_becomes_a_follow_up_and_is_done_when_called(program, manager):
-    ann = customer(manager, consent_email=False, consent_phone=True, phone="+14155552671",
-                   preferred_channel="phone")  # fmt: skip
-    services.enroll(program=program, customers=[ann])
+    ann = customer(
+        manager,
+        consent_email=False,
+        consent_phone=True,
+        phone="+14155552671",
+        preferred_channel="phone",
+    )
+    enroll(program=program, customers=[ann])
     Touch.objects.filter(customer=ann, step__kind="welcome_kit").update(due_at=timezone.now())
 
-    for ids in services.dispatch_due():
-        services.deliver(touch_ids=ids)
+    for ids in dispatch_due():
+        deliver(touch_ids=ids)
     touch = Touch.objects.get(customer=ann, step__kind="welcome_kit")
     follow_up = ann.follow_ups.get()
     customer_services.complete_follow_up(follow_up=follow_up, by=manager)
-    services.follow_up_done(follow_up=follow_up)
+    follow_up_done(follow_up=follow_up)
 
     assert follow_up.assignee == manager
     assert "Call about" in follow_up.notes
@@ -225,41 +238,46 @@ def test_the_phone_channel_becomes_a_follow_up_and_is_done_when_called(program, 
 
 
 def test_letters_gather_in_a_batch_until_posted(program, manager):
-    ann = customer(manager, consent_email=False, consent_letter=True, postal_address="1 Road",
-                   preferred_channel="letter")  # fmt: skip
-    services.enroll(program=program, customers=[ann])
+    ann = customer(
+        manager,
+        consent_email=False,
+        consent_letter=True,
+        postal_address="1 Road",
+        preferred_channel="letter",
+    )
+    enroll(program=program, customers=[ann])
     Touch.objects.filter(customer=ann, step__kind="welcome_kit").update(due_at=timezone.now())
 
-    for ids in services.dispatch_due():
-        services.deliver(touch_ids=ids)
+    for ids in dispatch_due():
+        deliver(touch_ids=ids)
     touch = Touch.objects.get(customer=ann, step__kind="welcome_kit")
     batch = touch.letter_batches.get()
     assert touch.status == "waiting"
 
-    assert services.mark_letters_posted(batch=batch) == 1
+    assert mark_letters_posted(batch=batch) == 1
     touch.refresh_from_db()
     assert touch.status == "sent"
 
 
 def test_one_click_unsubscribe_withdraws_consent_idempotently(manager):
     ann = customer(manager)
-    token = services.unsubscribe_token(customer=ann, channel="email")
+    token = unsubscribe_token(customer=ann, channel="email")
 
-    services.unsubscribe(token=token)
-    services.unsubscribe(token=token)
+    unsubscribe(token=token)
+    unsubscribe(token=token)
 
     ann.refresh_from_db()
     assert ann.consent_email is False
     assert ann.consent_changes.filter(granted=False).count() == 1
     assert len(token) >= 32
-    assert services.unsubscribe(token="nope") is None
+    assert unsubscribe(token="nope") is None
 
 
 def test_a_promoter_is_asked_for_a_referral_now(program, manager):
     ann = customer(manager)
-    services.enroll(program=program, customers=[ann])
+    enroll(program=program, customers=[ann])
 
-    moved = services.schedule_now(customer=ann, kind="refer_friend")
+    moved = schedule_now(customer=ann, kind="refer_friend")
 
     touch = Touch.objects.get(customer=ann, step__kind="refer_friend")
     assert moved == 1

@@ -9,8 +9,10 @@ from django.db.models import Min
 from django.utils import timezone
 
 from customers.models import Channel, Contract, Customer
-from programs import schedule, services
+from programs import enrollment, schedule
+from programs.enrollment import enroll
 from programs.models import Enrollment, Program, Step, Touch
+from programs.placement import frequency_cap, new_touch, send_window, zone_of
 
 ZONES = ["Europe/Paris", "America/New_York", "", "Australia/Sydney", "Not/AZone"]
 
@@ -25,8 +27,14 @@ def make_program() -> Program:
         ("anniversary", Step.Anchor.ANNIVERSARY_ENROLLMENT, 0),
     ]
     for order, (name, anchor, offset) in enumerate(steps, start=1):
-        Step.objects.create(program=program, order=order, name=name, anchor=anchor,
-                            offset_days=offset, fallbacks=[Channel.SMS])  # fmt: skip
+        Step.objects.create(
+            program=program,
+            order=order,
+            name=name,
+            anchor=anchor,
+            offset_days=offset,
+            fallbacks=[Channel.SMS],
+        )
     return program
 
 
@@ -54,8 +62,8 @@ def make_customers(count: int) -> list[Customer]:
 
 def one_by_one(program: Program, customer: Customer, now, booked: list | None = None) -> Counter:
     """The touches of one customer, each step placed in turn as the schedule says."""
-    window, cap = services.send_window(), services.frequency_cap()
-    zone = services.zone_of(customer)
+    window, cap = send_window(), frequency_cap()
+    zone = zone_of(customer)
     ends = Contract.objects.filter(customer=customer, ends_on__gte=now.date()).aggregate(
         ends=Min("ends_on")
     )["ends"]
@@ -70,8 +78,7 @@ def one_by_one(program: Program, customer: Customer, now, booked: list | None = 
         )
         if anchor is None:
             continue
-        touch = services._new_touch(None, step, customer, 1, anchor, zone, window, cap,
-                                    others, now)  # fmt: skip
+        touch = new_touch(None, step, customer, 1, anchor, zone, window, cap, others, now)
         touches[(step.pk, touch.due_at, touch.channel, touch.status, touch.last_error)] += 1
     return touches
 
@@ -91,7 +98,7 @@ def test_batches_written_in_the_background_match_placing_each_customer_alone(
     customers = make_customers(40)
     now = timezone.now()
 
-    outcome = services.enroll(
+    outcome = enroll(
         program=program, customers=Customer.objects.order_by("id"), now=now, batch_size=6
     )
 
@@ -112,10 +119,10 @@ def test_touches_booked_in_other_programs_count_against_the_cap(transactional_db
     other = Program.objects.create(name="Earlier")
     Step.objects.create(program=other, order=1, name="earlier")
     now = timezone.now()
-    services.enroll(program=other, customers=[ann], now=now)
+    enroll(program=other, customers=[ann], now=now)
     earlier = list(Touch.objects.filter(customer=ann).values_list("due_at", flat=True))
 
-    services.enroll(program=program, customers=Customer.objects.filter(pk=ann.pk), now=now)
+    enroll(program=program, customers=Customer.objects.filter(pk=ann.pk), now=now)
 
     ours = Counter({key: n for key, n in stored(ann).items() if key[0] != other.steps.get().pk})
     assert ours == one_by_one(program, ann, now, booked=earlier)
@@ -127,7 +134,7 @@ def test_a_customer_listed_twice_is_enrolled_once():
     program = make_program()
     (ann,) = make_customers(2)[1:]
 
-    outcome = services.enroll(program=program, customers=[ann, ann, ann], batch_size=1)
+    outcome = enroll(program=program, customers=[ann, ann, ann], batch_size=1)
 
     assert outcome.enrolled == 1
     assert outcome.skipped == [{"customer": ann.pk, "reason": "already enrolled"}] * 2
@@ -138,19 +145,19 @@ def test_a_customer_listed_twice_is_enrolled_once():
 def test_writer_threads_only_for_more_than_one_batch(monkeypatch):
     pools = []
 
-    class CountedPool(services.ThreadPoolExecutor):
+    class CountedPool(enrollment.ThreadPoolExecutor):
         def __init__(self, *args, **kwargs):
             pools.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(services, "ThreadPoolExecutor", CountedPool)
+    monkeypatch.setattr(enrollment, "ThreadPoolExecutor", CountedPool)
     program = make_program()
     one, *three = make_customers(4)
 
     # One customer, as a tier change enrolls them: written on this connection, no threads.
-    assert services.enroll(program=program, customers=[one], batch_size=2).enrolled == 1
+    assert enroll(program=program, customers=[one], batch_size=2).enrolled == 1
     assert pools == []
     # A full batch and a row past it: the writer threads take the batches.
-    assert services.enroll(program=program, customers=three, batch_size=2).enrolled == 3
+    assert enroll(program=program, customers=three, batch_size=2).enrolled == 3
     assert len(pools) == 1
     assert Enrollment.objects.filter(program=program).count() == 4

@@ -17,13 +17,25 @@ pytestmark = pytest.mark.django_db
 def program() -> Program:
     """A welcome by e-mail, a check-in by SMS, a renewal before the contract ends."""
     program = Program.objects.create(name="Numbers")
-    common = {"channel_mode": Step.ChannelMode.FIXED, "email_subject": "Hi",
-              "email_body": "Dear {{ customer.first_name }}", "sms_body": "Hi there"}  # fmt: skip
+    common = {
+        "channel_mode": Step.ChannelMode.FIXED,
+        "email_subject": "Hi",
+        "email_body": "Dear {{ customer.first_name }}",
+        "sms_body": "Hi there",
+    }
     Step.objects.create(program=program, order=1, name="Welcome", channel=Channel.EMAIL, **common)
-    Step.objects.create(program=program, order=2, name="Check-in", channel=Channel.SMS,
-                        offset_days=7, **common)  # fmt: skip
-    Step.objects.create(program=program, order=3, name="Renewal", channel=Channel.EMAIL,
-                        anchor=Step.Anchor.CONTRACT_END, offset_days=-30, **common)  # fmt: skip
+    Step.objects.create(
+        program=program, order=2, name="Check-in", channel=Channel.SMS, offset_days=7, **common
+    )
+    Step.objects.create(
+        program=program,
+        order=3,
+        name="Renewal",
+        channel=Channel.EMAIL,
+        anchor=Step.Anchor.CONTRACT_END,
+        offset_days=-30,
+        **common,
+    )
     return program
 
 
@@ -32,7 +44,7 @@ def five_customers() -> list[Customer]:
     return [
         Customer.objects.create(
             first_name=f"N{n}", email=f"n{n}@example.com", consent_email=n < 3, last_name="Numbers"
-        )  # fmt: skip
+        )
         for n in range(5)
     ]
 
@@ -51,8 +63,10 @@ def test_the_enroll_message_counts_what_the_database_holds(client, marketer, pro
     text = " ".join(str(message) for message in response.context["messages"])
     scheduled = Touch.objects.filter(status=Touch.Status.SCHEDULED).count()
     assert Enrollment.objects.filter(program=program).count() == 5
-    assert (scheduled, skipped_in_the_database()) == (3, Counter({
-        "No consent on any of the step's channels.": 7}))  # fmt: skip
+    assert (scheduled, skipped_in_the_database()) == (
+        3,
+        Counter({"No consent on any of the step's channels.": 7}),
+    )
     # Every customer's renewal waits for a contract: no touch is made for it yet.
     assert not Touch.objects.filter(step__anchor=Step.Anchor.CONTRACT_END).exists()
     assert text == (

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from programs import services, tasks
+from programs import tasks
+from programs.dispatch import sweep_leases
 from programs.models import Touch
 from tests.programs.conftest import message_ids, statuses, unfinished, wait_until
 
@@ -50,7 +51,7 @@ def test_touches_due_while_redis_is_down_go_out_once_it_is_back(
         # The claim's lease runs out and the sweeper puts the batch back.
         started = time.monotonic()
         wait_until(
-            lambda: services.sweep_leases()["reclaimed"],
+            lambda: sweep_leases()["reclaimed"],
             timeout=LEASE + 10,
             what="the sweeper to take the claimed batch back",
         )
@@ -59,14 +60,25 @@ def test_touches_due_while_redis_is_down_go_out_once_it_is_back(
     finally:
         if not _redis_up(port):
             subprocess.run(
-                ["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--daemonize", "yes"],
+                [
+                    "redis-server",
+                    "--port",
+                    port,
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "yes",
+                ],
                 check=True,
-            )  # fmt: skip
+            )
         wait_until(lambda: _redis_up(port), timeout=10, what="Redis to start again")
 
     def dispatched() -> bool:
-        services.sweep_leases()
+        sweep_leases()
         tasks.dispatch_touches_task()
         return unfinished() == 0
 

@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from programs import services, tasks
+from programs import tasks
+from programs.delivery import deliver
+from programs.dispatch import dispatch_due, sweep_leases
 from programs.models import Touch
 from tests.programs.conftest import message_ids, unfinished, wait_until
 
@@ -66,13 +68,13 @@ def test_a_touch_deferred_past_the_attempt_limit_fails_with_the_reason(
     smtp_sink.defer_rcpt = 10
     (touch,) = make_touches(1)
 
-    assert services.deliver(touch_ids=services.dispatch_due()[0]) == {"retry": 1}
-    assert services.deliver(touch_ids=services.dispatch_due()[0]) == {"failed": 1}
+    assert deliver(touch_ids=dispatch_due()[0]) == {"retry": 1}
+    assert deliver(touch_ids=dispatch_due()[0]) == {"failed": 1}
 
     touch.refresh_from_db()
     assert (touch.status, touch.attempts) == ("failed", 2)
     assert touch.last_error.startswith("Gave up after 2 attempts: recipient deferred: 451")
-    assert services.dispatch_due() == []
+    assert dispatch_due() == []
     assert smtp_sink.total() == 0
 
 
@@ -84,15 +86,15 @@ def test_a_timeout_after_the_message_data_goes_to_review_and_is_never_resent(
     smtp_sink.answer_delay = 2  # the server keeps the message, answers after the client gave up
     (touch,) = make_touches(1)
 
-    assert services.deliver(touch_ids=services.dispatch_due()[0]) == {"review": 1}
+    assert deliver(touch_ids=dispatch_due()[0]) == {"review": 1}
 
     touch.refresh_from_db()
     assert (touch.status, touch.attempts, touch.message_id) == ("review", 1, "")
     assert touch.last_error.startswith("No answer after the message data")
     # The server had it after all: sending again would have made it twice.
-    assert services.dispatch_due() == []
-    assert services.sweep_leases(now=timezone.now() + timedelta(days=1))["reclaimed"] == 0
-    assert services.dispatch_due(now=timezone.now() + timedelta(days=1)) == []
+    assert dispatch_due() == []
+    assert sweep_leases(now=timezone.now() + timedelta(days=1))["reclaimed"] == 0
+    assert dispatch_due(now=timezone.now() + timedelta(days=1)) == []
     assert smtp_sink.counts() == dict.fromkeys(message_ids([touch]).values(), 1)
 
 
@@ -104,12 +106,12 @@ def test_a_timeout_before_the_message_data_is_retried_and_sent_once(
     smtp_sink.slow_rcpt, smtp_sink.rcpt_delay = 1, 2  # the first RCPT answers too late
     (touch,) = make_touches(1)
 
-    assert services.deliver(touch_ids=services.dispatch_due()[0]) == {"retry": 1}
+    assert deliver(touch_ids=dispatch_due()[0]) == {"retry": 1}
     touch.refresh_from_db()
     assert (touch.status, touch.attempts) == ("scheduled", 1)
     assert "SMTPServerDisconnected" in touch.last_error or "timed out" in touch.last_error
 
-    assert services.deliver(touch_ids=services.dispatch_due()[0]) == {"sent": 1}
+    assert deliver(touch_ids=dispatch_due()[0]) == {"sent": 1}
     touch.refresh_from_db()
     assert (touch.status, touch.attempts) == ("sent", 2)
     assert smtp_sink.counts() == dict.fromkeys(message_ids([touch]).values(), 1)

@@ -9,8 +9,10 @@ import pytest
 from django.utils import timezone
 
 from customers.models import TimelineEntry
-from programs import services, tasks
+from programs import tasks
+from programs.dispatch import sweep_leases
 from programs.models import Touch
+from programs.settlement import SETTLE_AFTER
 from tests.conftest import stop_worker
 from tests.programs.conftest import message_ids, statuses, unfinished, wait_until
 
@@ -40,12 +42,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_nothing(
     workers.start("rescuer", concurrency=2, TOUCH_LEASE_SECONDS=str(LEASE))
 
     def swept_and_dispatched() -> bool:
-        services.sweep_leases()
+        sweep_leases()
         tasks.dispatch_touches_task()
         return unfinished() == 0
 
-    wait_until(swept_and_dispatched, timeout=60, interval=0.5, what="every touch final",
-               detail=workers.log)  # fmt: skip
+    wait_until(
+        swept_and_dispatched, timeout=60, interval=0.5, what="every touch final", detail=workers.log
+    )
 
     arrived = smtp_sink.counts()
     review = set(Touch.objects.filter(status=Touch.Status.REVIEW).values_list("pk", flat=True))
@@ -65,9 +68,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_nothing(
     # What the victim sent before the kill is left unsettled (its batch never ended); the
     # sweeper writes it, once: every sent touch is on its customer's timeline exactly once.
     workers.stop_all()  # a warm shutdown: the rescuer's batches end and settle themselves
-    later = timezone.now() + services.SETTLE_AFTER + timedelta(seconds=1)
-    assert services.sweep_leases(now=later)["settled"] > 0
-    assert services.sweep_leases(now=later)["settled"] == 0
+    later = timezone.now() + SETTLE_AFTER + timedelta(seconds=1)
+    assert sweep_leases(now=later)["settled"] > 0
+    assert sweep_leases(now=later)["settled"] == 0
     lines = Counter(
         TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TOUCH).values_list(
             "source_id", flat=True

@@ -19,11 +19,16 @@ def make_program(name: str = "Welcome", *, steps: int = 1) -> Program:
     program = Program.objects.create(name=name)
     for n in range(1, steps + 1):
         Step.objects.create(
-            program=program, order=n, name=f"Step {n}", channel_mode=Step.ChannelMode.FIXED,
-            channel=Channel.EMAIL, email_subject="Hello {{ first_name }}",
+            program=program,
+            order=n,
+            name=f"Step {n}",
+            channel_mode=Step.ChannelMode.FIXED,
+            channel=Channel.EMAIL,
+            email_subject="Hello {{ first_name }}",
             email_body="Dear {{ first_name }},\n\nwelcome to {{ organization_name }}.",
-            sms_body="Hi {{ first_name }}", letter_body="Dear {{ first_name }}",
-        )  # fmt: skip
+            sms_body="Hi {{ first_name }}",
+            letter_body="Dear {{ first_name }}",
+        )
     return program
 
 
@@ -36,7 +41,7 @@ def make_customers(count: int, prefix: str = "c", **fields) -> list[Customer]:
             email=f"{prefix}{start + n}@example.com",
             consent_email=True,
             **fields,
-        )  # fmt: skip
+        )
         for n in range(count)
     )
 
@@ -183,9 +188,14 @@ def test_rejoining_after_days_needs_the_number_of_days(signed_in):
 def test_saving_settings_changes_the_audience(signed_in, program):
     response = signed_in.post(
         f"/programs/{program.pk}/",
-        {"name": "Welcome B2B", "audiences": ["b2b"], "reentry": "once", "is_active": "on",
-         "exit_when_unsubscribed": "on"},
-    )  # fmt: skip
+        {
+            "name": "Welcome B2B",
+            "audiences": ["b2b"],
+            "reentry": "once",
+            "is_active": "on",
+            "exit_when_unsubscribed": "on",
+        },
+    )
     program.refresh_from_db()
     assert response.status_code == 302
     assert (program.name, program.audiences) == ("Welcome B2B", ["b2b"])
@@ -194,24 +204,42 @@ def test_saving_settings_changes_the_audience(signed_in, program):
 def test_a_new_step_goes_last(signed_in, program):
     response = signed_in.post(
         f"/programs/{program.pk}/steps/new/",
-        {"kind": "check_in", "name": "Check-in", "anchor": "enrollment", "offset_days": "30",
-         "channel_mode": "preferred", "channel": "email", "email_subject": "How is it going?",
-         "email_body": "Dear {{ first_name }}, how is it going?", "sms_body": "How is it going?",
-         "reward_value": "0"},
-    )  # fmt: skip
+        {
+            "kind": "check_in",
+            "name": "Check-in",
+            "anchor": "enrollment",
+            "offset_days": "30",
+            "channel_mode": "preferred",
+            "channel": "email",
+            "email_subject": "How is it going?",
+            "email_body": "Dear {{ first_name }}, how is it going?",
+            "sms_body": "How is it going?",
+            "reward_value": "0",
+        },
+    )
     assert response.status_code == 302
     assert list(program.steps.order_by("order").values_list("name", "order")) == [
-        ("Step 1", 1), ("Step 2", 2), ("Check-in", 3),
-    ]  # fmt: skip
+        ("Step 1", 1),
+        ("Step 2", 2),
+        ("Check-in", 3),
+    ]
 
 
 def test_editing_a_step_keeps_its_place(signed_in, program):
     step = program.steps.get(order=1)
     response = signed_in.post(
         f"/programs/{program.pk}/steps/{step.pk}/",
-        {"kind": "custom", "name": "Hello again", "anchor": "enrollment", "offset_days": "3",
-         "channel_mode": "fixed", "channel": "sms", "sms_body": "Hi", "reward_value": "0"},
-    )  # fmt: skip
+        {
+            "kind": "custom",
+            "name": "Hello again",
+            "anchor": "enrollment",
+            "offset_days": "3",
+            "channel_mode": "fixed",
+            "channel": "sms",
+            "sms_body": "Hi",
+            "reward_value": "0",
+        },
+    )
     step.refresh_from_db()
     assert response.status_code == 302
     assert (step.name, step.order, step.channel, step.offset_days) == ("Hello again", 1, "sms", 3)
@@ -223,8 +251,9 @@ def test_moving_a_step_up_swaps_it_with_the_one_above(signed_in, program):
     signed_in.post(f"/programs/{program.pk}/steps/{second.pk}/move/", {"direction": "up"})
 
     assert list(program.steps.order_by("order").values_list("pk", flat=True)) == [
-        second.pk, first.pk,
-    ]  # fmt: skip
+        second.pk,
+        first.pk,
+    ]
 
 
 def test_a_step_without_sent_touches_can_be_deleted(signed_in, program):
@@ -247,9 +276,16 @@ def test_a_step_with_sent_touches_stays(signed_in, program):
 
 
 def preview_data(customer: Customer, **content) -> dict:
-    data = {"kind": "custom", "name": "Hello", "anchor": "enrollment", "offset_days": "0",
-            "channel_mode": "preferred", "channel": "email", "reward_value": "0",
-            "preview_customer": str(customer.pk)}  # fmt: skip
+    data = {
+        "kind": "custom",
+        "name": "Hello",
+        "anchor": "enrollment",
+        "offset_days": "0",
+        "channel_mode": "preferred",
+        "channel": "email",
+        "reward_value": "0",
+        "preview_customer": str(customer.pk),
+    }
     data.update(content)
     return data
 
@@ -258,10 +294,12 @@ def test_the_preview_renders_the_chosen_customers_name(signed_in, program):
     make_customers(1, prefix="someone")
     zoe = Customer.objects.create(first_name="Zoë", last_name="Martin", email="zoe@example.com")
     data = preview_data(
-        zoe, email_subject="Hello {{ first_name }}",
+        zoe,
+        email_subject="Hello {{ first_name }}",
         email_body="Dear {{ first_name }} {{ last_name }}",
-        sms_body="Hi {{ first_name }}!", call_script="Ask {{ first_name }}",
-    )  # fmt: skip
+        sms_body="Hi {{ first_name }}!",
+        call_script="Ask {{ first_name }}",
+    )
 
     response = signed_in.post(
         f"/programs/{program.pk}/steps/preview/", data, headers={"HX-Request": "true"}
@@ -445,11 +483,19 @@ def test_the_funnel_runs_a_fixed_number_of_queries(signed_in, rows, django_asser
 
 def test_failures_list_failed_and_review_touches_newest_first(signed_in, program):
     step = program.steps.first()
-    older = make_touches(step, make_customers(1), status=Touch.Status.FAILED,
-                         last_error="550 mailbox unavailable",
-                         due_at=timezone.now() - timedelta(days=2))  # fmt: skip
-    newer = make_touches(step, make_customers(1), status=Touch.Status.REVIEW,
-                         last_error="The worker stopped while sending")  # fmt: skip
+    older = make_touches(
+        step,
+        make_customers(1),
+        status=Touch.Status.FAILED,
+        last_error="550 mailbox unavailable",
+        due_at=timezone.now() - timedelta(days=2),
+    )
+    newer = make_touches(
+        step,
+        make_customers(1),
+        status=Touch.Status.REVIEW,
+        last_error="The worker stopped while sending",
+    )
     make_touches(step, make_customers(1), status=Touch.Status.SENT)
 
     response = signed_in.get("/programs/failures/")
@@ -468,8 +514,13 @@ def test_failures_run_a_fixed_number_of_queries(
 
 
 def test_retry_puts_a_failed_touch_back_in_the_queue_due_now(signed_in, program):
-    [touch] = make_touches(program.steps.first(), make_customers(1), status=Touch.Status.FAILED,
-                           attempts=5, due_at=timezone.now() - timedelta(days=3))  # fmt: skip
+    [touch] = make_touches(
+        program.steps.first(),
+        make_customers(1),
+        status=Touch.Status.FAILED,
+        attempts=5,
+        due_at=timezone.now() - timedelta(days=3),
+    )
 
     response = signed_in.post(
         f"/programs/touches/{touch.pk}/retry/", {"next": "/programs/failures/?page=2"}
@@ -557,8 +608,11 @@ def test_marking_a_batch_posted_twice_changes_nothing(signed_in):
 
 
 def test_every_form_carries_a_csrf_token(signed_in, program):
-    for url in ["/programs/new/", f"/programs/{program.pk}/",
-                f"/programs/{program.pk}/steps/{program.steps.first().pk}/"]:  # fmt: skip
+    for url in [
+        "/programs/new/",
+        f"/programs/{program.pk}/",
+        f"/programs/{program.pk}/steps/{program.steps.first().pk}/",
+    ]:
         assert b"csrfmiddlewaretoken" in signed_in.get(url).content, url
 
 
@@ -567,9 +621,12 @@ def test_a_customers_touches_are_listed_latest_due_first(program):
     first, second = program.steps.order_by("order")
     [early] = make_touches(first, [ann], due_at=timezone.now() - timedelta(days=2))
     Touch.objects.create(
-        enrollment=early.enrollment, step=second, customer=ann, due_at=timezone.now(),
+        enrollment=early.enrollment,
+        step=second,
+        customer=ann,
+        due_at=timezone.now(),
         channel=Channel.EMAIL,
-    )  # fmt: skip
+    )
 
     page = queries.customer_touches(ann)
 

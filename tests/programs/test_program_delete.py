@@ -2,7 +2,7 @@
 
 import pytest
 
-from programs import services
+from programs.enrollment import enroll
 from programs.models import Enrollment, Program, Step, Touch
 from tests.factories import person
 
@@ -14,16 +14,22 @@ def program(marketer) -> Program:
     program = Program.objects.create(name="Spring check-in")
     for order, name in enumerate(["Hello", "How is it going?"]):
         Step.objects.create(
-            program=program, order=order, name=name, kind="custom", channel="email",
-            offset_days=order * 7, email_subject="Hi", email_body="Hello {{ first_name }}",
-        )  # fmt: skip
+            program=program,
+            order=order,
+            name=name,
+            kind="custom",
+            channel="email",
+            offset_days=order * 7,
+            email_subject="Hi",
+            email_body="Hello {{ first_name }}",
+        )
     return program
 
 
 @pytest.fixture
 def enrolled(program, manager):
     customers = [person(manager, n) for n in range(2)]
-    services.enroll(program=program, customers=customers)
+    enroll(program=program, customers=customers)
     assert Enrollment.objects.filter(program=program, status="active").count() == 2
     return customers
 

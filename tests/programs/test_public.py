@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from customers.models import ConsentChange, Customer
-from programs import services
+from programs.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.django_db
 
@@ -15,14 +15,19 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ann() -> Customer:
     return Customer.objects.create(
-        first_name="Ann", last_name="Lee", email="ann@example.com", phone="+14155552671",
-        consent_email=True, consent_sms=True, consent_letter=True,
-    )  # fmt: skip
+        first_name="Ann",
+        last_name="Lee",
+        email="ann@example.com",
+        phone="+14155552671",
+        consent_email=True,
+        consent_sms=True,
+        consent_letter=True,
+    )
 
 
 @pytest.fixture
 def token(ann) -> str:
-    return services.unsubscribe_token(customer=ann, channel="email")
+    return unsubscribe_token(customer=ann, channel="email")
 
 
 @pytest.fixture
@@ -94,9 +99,10 @@ def test_choosing_channels_works_without_cookies_origin_or_referer(browser, toke
 def test_a_cross_site_choose_post_without_a_valid_token_changes_nothing(browser, token, ann):
     forged = token[:-1] + ("y" if token.endswith("x") else "x")
     response = browser.post(
-        f"/u/{forged}/choose/", {"channels": ["email", "sms"]},
+        f"/u/{forged}/choose/",
+        {"channels": ["email", "sms"]},
         HTTP_ORIGIN="https://evil.example",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 404
     assert consents(ann) == {"email": True, "sms": True, "phone": False, "letter": True}
@@ -187,8 +193,11 @@ def test_sms_inbound_is_closed_while_no_token_is_configured(browser, ann, settin
 def test_other_replies_change_nothing(browser, ann, settings):
     settings.SMS_INBOUND_TOKEN = "s3cret-inbound"
 
-    response = stop(browser, body="Stop sending me the wrong size",
-                    headers={"X-Bonding-Token": "s3cret-inbound"})  # fmt: skip
+    response = stop(
+        browser,
+        body="Stop sending me the wrong size",
+        headers={"X-Bonding-Token": "s3cret-inbound"},
+    )
 
     assert response.status_code == 200
     assert consents(ann)["sms"] is True

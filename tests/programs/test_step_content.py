@@ -23,10 +23,17 @@ def program() -> Program:
 
 
 def step_data(**fields) -> dict:
-    data = {"kind": "custom", "name": "Hello", "anchor": "enrollment", "offset_days": "0",
-            "channel_mode": "fixed", "channel": "email", "reward_value": "0",
-            "email_subject": "Hello {{ first_name }}",
-            "email_body": "Dear {{ first_name }},"}  # fmt: skip
+    data = {
+        "kind": "custom",
+        "name": "Hello",
+        "anchor": "enrollment",
+        "offset_days": "0",
+        "channel_mode": "fixed",
+        "channel": "email",
+        "reward_value": "0",
+        "email_subject": "Hello {{ first_name }}",
+        "email_body": "Dear {{ first_name }},",
+    }
     data.update(fields)
     return data
 
@@ -108,9 +115,12 @@ def test_an_empty_email_subject_is_refused_when_email_is_used(signed_in, program
 
 @pytest.mark.parametrize(
     ("name", "kind_label"),
-    [("survey_url", "Satisfaction survey"), ("premium", "Satisfaction survey"),
-     ("referral_code", "Refer a friend")],
-)  # fmt: skip
+    [
+        ("survey_url", "Satisfaction survey"),
+        ("premium", "Satisfaction survey"),
+        ("referral_code", "Refer a friend"),
+    ],
+)
 def test_a_name_the_step_kind_cannot_give_is_refused_with_the_reason(
     signed_in, program, name, kind_label
 ):
@@ -135,8 +145,13 @@ def test_the_step_kind_that_gives_a_name_saves_with_it(signed_in, program, kind,
 
 def test_the_service_refuses_what_the_page_refuses(program):
     step = Step(program=program)
-    data = {"kind": "custom", "name": "Hi", "channel_mode": "fixed", "channel": "sms",
-            "sms_body": "{{ survey_url }}"}  # fmt: skip
+    data = {
+        "kind": "custom",
+        "name": "Hi",
+        "channel_mode": "fixed",
+        "channel": "sms",
+        "sms_body": "{{ survey_url }}",
+    }
 
     with pytest.raises(ValidationError) as refused:
         review.save_step(step=step, data=data)

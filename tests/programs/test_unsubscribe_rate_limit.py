@@ -3,7 +3,7 @@
 import pytest
 
 from customers.models import Customer
-from programs import services
+from programs.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def token() -> str:
     ann = Customer.objects.create(first_name="Ann", email="ann@example.com", consent_email=True)
-    return services.unsubscribe_token(customer=ann, channel="email")
+    return unsubscribe_token(customer=ann, channel="email")
 
 
 def test_it_answers_429_past_the_limit_and_changes_nothing(client, settings, token):

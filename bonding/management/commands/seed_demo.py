@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bonding import demo
+from customers.models import Customer
+from programs import demo as program_demo
 
 
 class Command(BaseCommand):
@@ -39,7 +41,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo customers: {made} created, with two years of history.")
         else:
             self.stdout.write("Demo customers: already there, nothing changed.")
-        program = demo.seed_programs()
+        buyers = Customer.objects.filter(
+            external_id__startswith=demo.DEMO_PREFIX, deleted_at__isnull=True
+        )
+        program = program_demo.seed_programs(customers=buyers)
         if program:
             self.stdout.write(
                 f"Demo program: {program['enrollments']} enrollments, "

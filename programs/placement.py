@@ -1,0 +1,114 @@
+"""When and over which channel a touch goes: the send window, the frequency cap, consent."""
+
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+
+from customers.models import Channel, Customer
+from programs import schedule
+from programs.models import Step, Touch
+from programs.sql import of_customers
+
+# Touches in these states still count against the frequency cap.
+COUNTED = [
+    Touch.Status.SCHEDULED,
+    Touch.Status.CLAIMED,
+    Touch.Status.SENDING,
+    Touch.Status.WAITING,
+    Touch.Status.SENT,
+    Touch.Status.REVIEW,
+]
+
+
+# A touch in one of these states will not move on by itself.
+FINAL = [
+    Touch.Status.SENT,
+    Touch.Status.FAILED,
+    Touch.Status.SKIPPED,
+    Touch.Status.CANCELLED,
+    Touch.Status.REVIEW,
+]
+
+
+def send_window() -> schedule.SendWindow:
+    return schedule.SendWindow(
+        start=time.fromisoformat(settings.SEND_WINDOW_START),
+        end=time.fromisoformat(settings.SEND_WINDOW_END),
+    )
+
+
+def frequency_cap() -> schedule.FrequencyCap:
+    return schedule.FrequencyCap(
+        max_touches=settings.FREQUENCY_CAP_TOUCHES,
+        period=timedelta(days=settings.FREQUENCY_CAP_DAYS),
+    )
+
+
+def zone_of(customer: Customer):
+    return schedule.resolve_zone(customer.timezone or None, default=settings.TIME_ZONE)
+
+
+def first_consented(step: Step, customer: Customer) -> str | None:
+    """The first channel of the step's list the customer consented to, with an address for it."""
+    for channel in step.channels(customer.preferred_channel):
+        if customer.has_consent(channel) and address_for(customer, channel):
+            return channel
+    return None
+
+
+def address_for(customer: Customer, channel: str) -> str:
+    if channel == Channel.EMAIL:
+        return customer.email
+    if channel == Channel.SMS:
+        return customer.phone
+    if channel == Channel.LETTER:
+        return customer.postal_address
+    return customer.phone or customer.email or str(customer.pk)  # a call: the owner finds a way
+
+
+def placement(step, customer, anchor, zone, window, cap, others, now) -> tuple:
+    """(due at, channel, status, last error) of a step's touch for the customer, placed in
+    the send window under the cap given the customer's `others` touches."""
+    due = schedule.due_at(anchor=anchor, offset_days=step.offset_days, zone=zone, window=window)
+    channel = first_consented(step, customer)
+    if channel is None:
+        return (
+            max(due, now),
+            step.channels(customer.preferred_channel)[0],
+            Touch.Status.SKIPPED,
+            "No consent on any of the step's channels.",
+        )
+    placed = schedule.place(
+        due=due, zone=zone, window=window, cap=cap, others=others, not_before=now
+    )
+    return placed, channel, Touch.Status.SCHEDULED, ""
+
+
+def new_touch(
+    enrollment, step, customer, occurrence, anchor, zone, window, cap, others, now
+) -> Touch:
+    """A touch of `step` for `customer`, placed; `others` grows with it (the cap's memory)."""
+    due, channel, status, error = placement(step, customer, anchor, zone, window, cap, others, now)
+    if status == Touch.Status.SCHEDULED:
+        others.append(due)
+    return Touch(
+        enrollment=enrollment,
+        step=step,
+        customer=customer,
+        occurrence=occurrence,
+        due_at=due,
+        channel=channel,
+        status=status,
+        last_error=error,
+    )
+
+
+def scheduled_times(customer_ids: list[int], *, since: datetime) -> dict[int, list[datetime]]:
+    """Every counted touch time of these customers from `since` on, across all programs."""
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for customer_id, due in Touch.objects.filter(
+        of_customers(customer_ids), status__in=COUNTED, due_at__gte=since
+    ).values_list("customer_id", "due_at"):
+        times[customer_id].append(due)
+    return times

@@ -1,0 +1,136 @@
+"""Settlement: what sent touches leave behind (timeline, rewards, next year's touch,
+completed enrollments), written exactly once."""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from customers import services as customer_services
+from customers.models import Channel, TimelineEntry
+from programs import schedule
+from programs.enrollment import exit_enrollment
+from programs.models import Enrollment, Step, Touch
+from programs.placement import frequency_cap, new_touch, scheduled_times, send_window, zone_of
+
+# A delivery batch settles its sent touches when it ends; one still unsettled this long after
+# it was sent belongs to a worker that died or failed before the end.
+SETTLE_AFTER = timedelta(minutes=5)
+
+
+def settle_sent(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Write what sent touches leave behind for those a delivery batch left unsettled (its
+    worker killed or failed mid-batch); returns how many. Touches a batch is settling right
+    now are locked by it and skipped."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        touches = list(
+            Touch.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(unsettled=True, status=Touch.Status.SENT, sent_at__lt=now - SETTLE_AFTER)
+            .select_related("step", "enrollment", "customer")
+            .order_by("sent_at")[:limit]
+        )
+        return len(settle(touches, now=now)) if touches else 0
+
+
+@transaction.atomic
+def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
+    """What sent touches leave behind, for a whole batch at once: a timeline line each, the
+    gift step's reward, the next year of yearly steps, enrollments now done.
+
+    Exactly once: only for the touches still unsettled, marked settled in the same
+    transaction (their rows locked, so the batch and the sweeper never both do it). Returns
+    the touches it settled.
+    """
+    now = now or timezone.now()
+    pending = set(
+        Touch.objects.select_for_update()
+        .filter(pk__in=[touch.pk for touch in touches], unsettled=True)
+        .values_list("pk", flat=True)
+    )
+    touches = [touch for touch in touches if touch.pk in pending]
+    if not touches:
+        return []
+    Touch.objects.filter(pk__in=pending).update(unsettled=False)
+    customer_services.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer_id=touch.customer_id,
+                kind=TimelineEntry.Kind.TOUCH,
+                title=f"{touch.step.name} sent by {Channel(touch.channel).label}",
+                # Set with the sent status; the clock only if a row somehow lost it.
+                occurred_at=touch.sent_at or now,
+                source_id=touch.pk,
+            )
+            for touch in touches
+        ]
+    )
+    for touch in touches:
+        step = touch.step
+        if step.kind == Step.Kind.GIFT and step.reward_kind:
+            customer_services.give_reward(
+                customer=touch.customer,
+                kind=step.reward_kind,
+                value=step.reward_value,
+                reason=step.name,
+                # With the touch that carried it, as its timeline line.
+                given_at=touch.sent_at or now,
+            )
+    schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly], now=now)
+    _complete_if_done({touch.enrollment_id for touch in touches}, now)
+    return touches
+
+
+def schedule_next_occurrences(*, touches: list[Touch], now: datetime | None = None) -> list[Touch]:
+    """Yearly steps schedule their next year once this one is done (customer, enrollment and
+    step loaded with each touch)."""
+    if not touches:
+        return []
+    now = now or timezone.now()
+    window, cap = send_window(), frequency_cap()
+    booked = scheduled_times(list({t.customer_id for t in touches}), since=now - cap.period)
+    new = []
+    for touch in touches:
+        customer = touch.customer
+        zone = zone_of(customer)
+        anchor = schedule.anchor_date(
+            kind=touch.step.anchor,
+            enrolled_on=touch.enrollment.enrolled_at.astimezone(zone).date(),
+            contract_ends_on=None,
+            first_purchase_on=customer.first_purchase_on,
+            occurrence=touch.occurrence + 1,
+        )
+        if anchor is None:
+            continue
+        new.append(
+            new_touch(
+                touch.enrollment,
+                touch.step,
+                customer,
+                touch.occurrence + 1,
+                anchor,
+                zone,
+                window,
+                cap,
+                booked[customer.pk],
+                now,
+            )
+        )
+    return Touch.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def _complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
+    # Failed and review touches still need a person: the enrollment is not done with them.
+    done = [Touch.Status.SENT, Touch.Status.SKIPPED, Touch.Status.CANCELLED]
+    yearly = [Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE]
+    touches = Touch.objects.filter(enrollment_id__in=enrollment_ids).order_by()
+    busy = set(
+        touches.filter(~Q(status__in=done) | Q(step__anchor__in=yearly))
+        .values_list("enrollment_id", flat=True)
+        .distinct()
+    )
+    for enrollment in Enrollment.objects.filter(
+        pk__in=enrollment_ids - busy, status=Enrollment.Status.ACTIVE
+    ):
+        exit_enrollment(enrollment=enrollment, reason="all steps done", completed=True, now=now)

@@ -1,0 +1,69 @@
+"""Unsubscribing: one-click tokens, the unsubscribe itself, and an inbound SMS STOP."""
+
+import secrets
+
+from django.db import transaction
+
+from customers import services as customer_services
+from customers.models import Channel, Customer
+from programs.models import UnsubscribeToken
+
+
+def unsubscribe_token(*, customer: Customer, channel: str) -> str:
+    """The customer's unguessable one-click unsubscribe token for a channel (made once)."""
+    token, _ = UnsubscribeToken.objects.get_or_create(
+        customer=customer, channel=channel, defaults={"token": secrets.token_urlsafe(24)}
+    )
+    return token.token
+
+
+def unsubscribe_tokens(*, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The one-click tokens of many (customer id, channel) pairs, made in bulk where missing."""
+
+    def read() -> dict[tuple[int, str], str]:
+        customer_ids = {customer_id for customer_id, _ in pairs}
+        return {
+            (customer_id, channel): token
+            for customer_id, channel, token in UnsubscribeToken.objects.filter(
+                customer_id__in=customer_ids
+            ).values_list("customer_id", "channel", "token")
+            if (customer_id, channel) in pairs
+        }
+
+    tokens = read()
+    missing = pairs - tokens.keys()
+    if missing:
+        # Another worker may make the same token meanwhile: its row wins, ours is dropped.
+        UnsubscribeToken.objects.bulk_create(
+            [
+                UnsubscribeToken(customer_id=pk, channel=channel, token=secrets.token_urlsafe(24))
+                for pk, channel in missing
+            ],
+            ignore_conflicts=True,
+        )
+        tokens = read()
+    return tokens
+
+
+@transaction.atomic
+def unsubscribe(*, token: str, channels: list[str] | None = None) -> Customer | None:
+    """Withdraw consent at once (RFC 8058 one-click, or the channels a customer chose);
+    idempotent. Returns the customer, or None for an unknown token."""
+    link = UnsubscribeToken.objects.select_related("customer").filter(token=token).first()
+    if link is None:
+        return None
+    for channel in channels or [link.channel]:
+        customer_services.set_consent(
+            customer=link.customer, channel=channel, granted=False, source="unsubscribe link"
+        )
+    return link.customer
+
+
+def stop_by_sms(*, phone: str) -> int:
+    """An inbound STOP: withdraw SMS consent of every customer with that number."""
+    stopped = 0
+    for customer in Customer.objects.filter(phone=phone, deleted_at__isnull=True):
+        stopped += customer_services.set_consent(
+            customer=customer, channel=Channel.SMS, granted=False, source="SMS STOP"
+        )
+    return stopped
