@@ -39,6 +39,8 @@ from customers.models import (
     TimelineEntry,
 )
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
+from nps import links as nps_links
+from nps import mail as nps_mail
 from nps import score as nps_score
 from nps import services as nps_services
 from nps.models import FatigueSkip, Invitation, Response, Survey
@@ -1700,7 +1702,7 @@ def _invite(
                 survey=survey,
                 customer=customer,
                 channel=channel,
-                token=nps_services.new_token(),
+                token=nps_links.new_token(),
                 sent_at=sent_at,
                 expires_at=sent_at + timedelta(days=survey.valid_days),
                 touch_id=touch.pk if touch else None,
@@ -1894,7 +1896,7 @@ def _close_the_loop(
         follow_up = FollowUp(
             customer_id=response.customer_id,
             assignee=owner,
-            due_at=response.answered_at + timedelta(hours=nps_services.DETRACTOR_FOLLOW_UP_HOURS),
+            due_at=response.answered_at + timedelta(hours=nps_mail.DETRACTOR_FOLLOW_UP_HOURS),
             reason=f"Detractor: scored {response.score}. Call and listen.",
             source=f"detractor:{response.pk}",
             notes=detail,

@@ -3,7 +3,6 @@
 import copy
 import dataclasses
 import logging
-import secrets
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -19,7 +18,7 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Channel, Customer, Reward, TimelineEntry
-from nps import score
+from nps import links, mail, score, tasks
 from nps.models import (
     DayTally,
     FatigueSkip,
@@ -34,19 +33,6 @@ from nps.signals import response_recorded
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
-# A detractor's owner is asked to act within this long.
-DETRACTOR_FOLLOW_UP_HOURS = 48
-
-
-def new_token() -> str:
-    """192 random bits, URL-safe: a link nobody can guess or walk."""
-    return secrets.token_urlsafe(24)
-
-
-def link(invitation: Invitation, *, score_value: int | None = None) -> str:
-    """The public survey link (with a one-click score when given)."""
-    url = f"{settings.SITE_URL}/s/{invitation.token}/"
-    return url if score_value is None else f"{url}?score={score_value}"
 
 
 @dataclasses.dataclass
@@ -116,7 +102,7 @@ def invite(
                 survey=survey,
                 customer=customer,
                 channel=channel or customer.preferred_channel,
-                token=new_token(),
+                token=links.new_token(),
                 sent_at=now,
                 expires_at=now + timedelta(days=survey.valid_days),
                 touch_id=(touch_ids or {}).get(customer.pk),
@@ -144,6 +130,16 @@ def _not_by_email(customer: Customer) -> str | None:
     if not customer.email:
         return "no e-mail address"
     return None
+
+
+def queue_emails(invitations: list[Invitation]) -> int:
+    """After commit, queue the e-mails of the invitations that go by e-mail, in batches;
+    returns how many will be e-mailed."""
+    ids = [invitation.pk for invitation in invitations if mail.would_email(invitation)]
+    for start in range(0, len(ids), mail.EMAIL_BATCH):
+        batch = ids[start : start + mail.EMAIL_BATCH]
+        transaction.on_commit(lambda batch=batch: tasks.send_invitations_task.delay(batch))
+    return len(ids)
 
 
 def invitation_for(token: str) -> Invitation | None:
@@ -272,40 +268,13 @@ def _close_the_loop_for_detractor(response: Response, customer: Customer, now: d
     customer_services.schedule_follow_up(
         customer=customer,
         assignee=customer.owner,
-        due_at=now + timedelta(hours=DETRACTOR_FOLLOW_UP_HOURS),
+        due_at=now + timedelta(hours=mail.DETRACTOR_FOLLOW_UP_HOURS),
         reason=f"Detractor: scored {response.score}. Call and listen.",
         source=source,
         notes="\n".join(t for t in (response.why, response.improve) if t),
     )
     if customer.owner and customer.owner.email:
-        from nps.tasks import tell_owner_about_detractor_task
-
-        transaction.on_commit(lambda: tell_owner_about_detractor_task.delay(response.pk))
-
-
-def tell_owner_about_detractor(*, response_id: int) -> bool:
-    """E-mail the owner the detractor's verbatims and a link to the customer."""
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-
-    response = (
-        Response.objects.select_related("customer__owner", "survey").filter(pk=response_id).first()
-    )
-    if response is None or not response.customer.owner or not response.customer.owner.email:
-        return False
-    context = {
-        "response": response,
-        "customer": response.customer,
-        "url": f"{settings.SITE_URL}/customers/{response.customer_id}/",
-        "hours": DETRACTOR_FOLLOW_UP_HOURS,
-    }
-    send_mail(
-        subject=render_to_string("emails/detractor_subject.txt", context).strip(),
-        message=render_to_string("emails/detractor_body.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[response.customer.owner.email],
-    )
-    return True
+        transaction.on_commit(lambda: tasks.tell_owner_about_detractor_task.delay(response.pk))
 
 
 def move_merged(*, survivor: Customer, merged: Customer) -> None:

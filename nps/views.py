@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from customers import queries as customer_queries
 from customers.filters import CustomerFilter
-from nps import mail, queries, score, services
+from nps import queries, score, services
 from nps.forms import SurveyForm, VerbatimFilterForm
 from nps.models import Survey
 
@@ -140,7 +140,7 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
-                emailed = mail.queue_emails(outcome.invited)
+                emailed = services.queue_emails(outcome.invited)
                 messages.success(request, _invite_report(outcome, emailed))
                 return redirect("nps:list")
     query = request.GET.copy()
