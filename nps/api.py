@@ -29,9 +29,17 @@ class NpsSurveySerializer(serializers.ModelSerializer):
     class Meta:
         model = Survey
         fields = [
-            "id", "name", "question_score", "question_why", "question_improve",
-            "ask_preferred_channel", "premium", "is_active", "valid_days", "created_at",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "question_score",
+            "question_why",
+            "question_improve",
+            "ask_preferred_channel",
+            "premium",
+            "is_active",
+            "valid_days",
+            "created_at",
+        ]
 
 
 class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -94,9 +102,20 @@ class NpsResponseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Response
         fields = [
-            "id", "survey", "customer", "score", "category", "why", "improve",
-            "preferred_channel", "tier", "audience", "program", "answered_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "survey",
+            "customer",
+            "score",
+            "category",
+            "why",
+            "improve",
+            "preferred_channel",
+            "tier",
+            "audience",
+            "program",
+            "answered_at",
+            "updated_at",
+        ]
 
 
 class ResponseFilter(filters.FilterSet):

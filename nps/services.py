@@ -302,9 +302,14 @@ def forget_tallied(*, customer_id: int) -> None:
 
 # What an answer is counted by in the tallies.
 ANSWER_FIELDS = (
-    "survey_id", "score", "answered_at", "tier_slug", "audience", "program_id",
+    "survey_id",
+    "score",
+    "answered_at",
+    "tier_slug",
+    "audience",
+    "program_id",
     "owner_id_at_answer",
-)  # fmt: skip
+)
 TALLY_GROUPINGS = ("tier", "audience", "program", "owner")
 
 
@@ -351,19 +356,28 @@ class Tallies:
 
     def save(self) -> None:
         _add_up(
-            DayTally, ["day", "survey_id", "audience", "score"], ["answers"],
+            DayTally,
+            ["day", "survey_id", "audience", "score"],
+            ["answers"],
             [(*key, n) for key, n in self.days.items() if n],
-        )  # fmt: skip
+        )
         _add_up(
-            GroupTally, ["grouping", "month", "key", "score"], ["answers"],
+            GroupTally,
+            ["grouping", "month", "key", "score"],
+            ["answers"],
             [(*key, n) for key, n in self.groups.items() if n],
-        )  # fmt: skip
+        )
         keys = self.invited.keys() | self.answered.keys()
         _add_up(
-            InvitationTally, ["day", "survey_id", "audience"], ["invited", "answered"],
-            [(*key, self.invited[key], self.answered[key]) for key in keys
-             if self.invited[key] or self.answered[key]],
-        )  # fmt: skip
+            InvitationTally,
+            ["day", "survey_id", "audience"],
+            ["invited", "answered"],
+            [
+                (*key, self.invited[key], self.answered[key])
+                for key in keys
+                if self.invited[key] or self.answered[key]
+            ],
+        )
 
 
 def _add_up(model, keys: list[str], counts: list[str], rows: list[tuple]) -> None:
@@ -372,8 +386,10 @@ def _add_up(model, keys: list[str], counts: list[str], rows: list[tuple]) -> Non
         return
     table = model._meta.db_table
     columns = [*keys, *counts]
-    rows = sorted((tuple(v.isoformat() if isinstance(v, date) else v for v in row)
-                   for row in rows), key=lambda row: tuple(map(str, row)))  # fmt: skip
+    rows = sorted(
+        (tuple(v.isoformat() if isinstance(v, date) else v for v in row) for row in rows),
+        key=lambda row: tuple(map(str, row)),
+    )
     add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
     one = f"({', '.join(['%s'] * len(columns))})"
     with connection.cursor() as cursor:
@@ -410,10 +426,18 @@ def rebuild_tallies() -> dict[str, int]:
         .annotate(n=Count("id"))
     )
     DayTally.objects.bulk_create(
-        (DayTally(day=row["day"], survey_id=row["survey_id"], audience=row["audience"],
-                  score=row["score"], answers=row["n"]) for row in days.iterator()),
+        (
+            DayTally(
+                day=row["day"],
+                survey_id=row["survey_id"],
+                audience=row["audience"],
+                score=row["score"],
+                answers=row["n"],
+            )
+            for row in days.iterator()
+        ),
         batch_size=2000,
-    )  # fmt: skip
+    )
     month = TruncMonth("answered_at", tzinfo=zone, output_field=DateField())
     group_rows = []
     for grouping, key in (
@@ -423,14 +447,20 @@ def rebuild_tallies() -> dict[str, int]:
         ("owner", Coalesce(Cast("owner_id_at_answer", CharField()), Value(""))),
     ):
         rows = (
-            answers.annotate(month=month, key=key).values("month", "key", "score")
+            answers.annotate(month=month, key=key)
+            .values("month", "key", "score")
             .annotate(n=Count("id"))
-        )  # fmt: skip
+        )
         group_rows += [
-            GroupTally(grouping=grouping, month=row["month"],
-                       key=row["key"] or "", score=row["score"], answers=row["n"])
+            GroupTally(
+                grouping=grouping,
+                month=row["month"],
+                key=row["key"] or "",
+                score=row["score"],
+                answers=row["n"],
+            )
             for row in rows.iterator()
-        ]  # fmt: skip
+        ]
     GroupTally.objects.bulk_create(group_rows, batch_size=2000)
     sent = (
         invitation.objects.order_by()
@@ -439,9 +469,16 @@ def rebuild_tallies() -> dict[str, int]:
         .annotate(n=Count("id"), answered=Count("response"))
     )
     InvitationTally.objects.bulk_create(
-        (InvitationTally(day=row["day"], survey_id=row["survey_id"],
-                         audience=row["audience"], invited=row["n"],
-                         answered=row["answered"]) for row in sent.iterator()),
+        (
+            InvitationTally(
+                day=row["day"],
+                survey_id=row["survey_id"],
+                audience=row["audience"],
+                invited=row["n"],
+                answered=row["answered"],
+            )
+            for row in sent.iterator()
+        ),
         batch_size=2000,
-    )  # fmt: skip
+    )
     return {name: model.objects.count() for name, model in tallies.items()}

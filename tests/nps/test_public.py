@@ -197,9 +197,11 @@ def test_the_pages_are_rate_limited_per_address(client, invitation, settings):
 
 def test_tokens_are_long_and_random(invitation):
     other = Invitation.objects.create(
-        survey=invitation.survey, customer=invitation.customer, token=links.new_token(),
+        survey=invitation.survey,
+        customer=invitation.customer,
+        token=links.new_token(),
         expires_at=timezone.now() + timedelta(days=1),
-    )  # fmt: skip
+    )
 
     assert len(invitation.token) >= 32
     assert invitation.token != other.token
