@@ -95,7 +95,9 @@ def invite(
             reason = f"invited on {invited_at[customer.pk]:%Y-%m-%d} (fatigue window)"
         if reason:
             outcome.skipped.append({"customer": customer.pk, "reason": reason})
-            skips.append(FatigueSkip(survey=survey, customer=customer, reason=reason))
+            skips.append(
+                FatigueSkip(survey=survey, customer=customer, reason=reason, skipped_at=now)
+            )
             continue
         outcome.invited.append(
             Invitation(
