@@ -7,6 +7,7 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -140,7 +141,7 @@ def queue_emails(invitations: list[Invitation]) -> int:
     ids = [invitation.pk for invitation in invitations if mail.would_email(invitation)]
     for start in range(0, len(ids), mail.EMAIL_BATCH):
         batch = ids[start : start + mail.EMAIL_BATCH]
-        transaction.on_commit(lambda batch=batch: tasks.send_invitations_task.delay(batch))
+        transaction.on_commit(partial(tasks.send_invitations_task.delay, batch))
     return len(ids)
 
 
