@@ -350,25 +350,22 @@ def _close_the_loop(
     # The lines give_reward and complete_follow_up write, dated when it happened.
     entries += [
         TimelineEntry(
-            customer_id=r.customer_id,
-            kind=TimelineEntry.Kind.REWARD,
-            occurred_at=r.given_at,
-            title=f"{r.get_kind_display()}: {r.reason}"[:300],
-            source_id=r.pk,
+            customer_id=row.customer_id,
+            kind=kind,
+            occurred_at=at,
+            title=title[:300],
+            actor=actor,
+            source_id=row.pk,
         )
-        for r in rewards
-    ]
-    entries += [
-        TimelineEntry(
-            customer_id=f.customer_id,
-            kind=TimelineEntry.Kind.FOLLOW_UP,
-            occurred_at=f.done_at,
-            title=f"Follow-up done: {f.reason}"[:300],
-            actor=f.done_by,
-            source_id=f.pk,
-        )
-        for f in follow_ups
-        if f.done_at
+        for row, kind, at, title, actor in [
+            (r, TimelineEntry.Kind.REWARD, r.given_at, f"{r.get_kind_display()}: {r.reason}", None)
+            for r in rewards
+        ]
+        + [
+            (f, TimelineEntry.Kind.FOLLOW_UP, f.done_at, f"Follow-up done: {f.reason}", f.done_by)
+            for f in follow_ups
+            if f.done_at
+        ]
     ]
     TimelineEntry.objects.bulk_create(entries)
 

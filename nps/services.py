@@ -423,24 +423,13 @@ def rebuild_tallies() -> dict[str, int]:
         model.objects.all().delete()
     zone = organization_zone()
     answers = response.objects.order_by()
+    # Each row is grouped and counted under the names of the tally's own fields.
     days = (
         answers.annotate(day=TruncDate("answered_at", tzinfo=zone))
         .values("day", "survey_id", "audience", "score")
-        .annotate(n=Count("id"))
+        .annotate(answers=Count("id"))
     )
-    DayTally.objects.bulk_create(
-        (
-            DayTally(
-                day=row["day"],
-                survey_id=row["survey_id"],
-                audience=row["audience"],
-                score=row["score"],
-                answers=row["n"],
-            )
-            for row in days.iterator()
-        ),
-        batch_size=2000,
-    )
+    DayTally.objects.bulk_create((DayTally(**row) for row in days.iterator()), batch_size=2000)
     month = TruncMonth("answered_at", tzinfo=zone, output_field=DateField())
     group_rows = []
     for grouping, key in (
@@ -452,16 +441,10 @@ def rebuild_tallies() -> dict[str, int]:
         rows = (
             answers.annotate(month=month, key=key)
             .values("month", "key", "score")
-            .annotate(n=Count("id"))
+            .annotate(answers=Count("id"))
         )
         group_rows += [
-            GroupTally(
-                grouping=grouping,
-                month=row["month"],
-                key=row["key"] or "",
-                score=row["score"],
-                answers=row["n"],
-            )
+            GroupTally(grouping=grouping, **{**row, "key": row["key"] or ""})
             for row in rows.iterator()
         ]
     GroupTally.objects.bulk_create(group_rows, batch_size=2000)
@@ -469,19 +452,9 @@ def rebuild_tallies() -> dict[str, int]:
         invitation.objects.order_by()
         .annotate(day=TruncDate("sent_at", tzinfo=zone))
         .values("day", "survey_id", "audience")
-        .annotate(n=Count("id"), answered=Count("response"))
+        .annotate(invited=Count("id"), answered=Count("response"))
     )
     InvitationTally.objects.bulk_create(
-        (
-            InvitationTally(
-                day=row["day"],
-                survey_id=row["survey_id"],
-                audience=row["audience"],
-                invited=row["n"],
-                answered=row["answered"],
-            )
-            for row in sent.iterator()
-        ),
-        batch_size=2000,
+        (InvitationTally(**row) for row in sent.iterator()), batch_size=2000
     )
     return {name: model.objects.count() for name, model in tallies.items()}

@@ -14,6 +14,9 @@ from tests.factories import person
 
 pytestmark = pytest.mark.django_db
 
+# The figures every summary, and every group of one, has.
+SUMMARY_FIELDS = ("nps", "responses", "promoters", "passives", "detractors", "margin_of_error")
+
 
 def api(user) -> APIClient:
     client = APIClient()
@@ -239,15 +242,7 @@ def test_the_summary_has_the_score_counts_and_margin(manager):
     body = api(manager).get("/api/v1/nps/summary/").json()
 
     expected = score.from_scores([10, 9, 8, 3])
-    assert set(body) == {
-        "nps",
-        "responses",
-        "promoters",
-        "passives",
-        "detractors",
-        "margin_of_error",
-        "groups",
-    }
+    assert set(body) == {*SUMMARY_FIELDS, "groups"}
     assert (body["nps"], body["responses"]) == (25.0, 4)
     assert (body["promoters"], body["passives"], body["detractors"]) == (2, 1, 1)
     assert body["margin_of_error"] == pytest.approx(expected.margin_of_error, abs=0.05)
@@ -278,17 +273,7 @@ def test_the_summary_groups_by_month(marketer, manager):
         (f"{timezone.localtime(earlier):%Y-%m}", -100.0, 2),
         (f"{timezone.localtime(now):%Y-%m}", 100.0, 1),
     ]
-    assert set(groups[0]) == {
-        "key",
-        "label",
-        "nps",
-        "responses",
-        "promoters",
-        "passives",
-        "detractors",
-        "margin_of_error",
-        "trustworthy",
-    }
+    assert set(groups[0]) == {"key", "label", *SUMMARY_FIELDS, "trustworthy"}
 
 
 def test_the_summary_groups_by_tier_and_marks_small_groups(marketer, manager):
