@@ -16,7 +16,7 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response as ApiResponse
 
 from customers import queries as customer_queries
-from nps import mail, queries, score, services
+from nps import queries, score, services
 from nps.models import Response, Survey
 
 MAX_INVITE = 10_000
@@ -29,9 +29,17 @@ class NpsSurveySerializer(serializers.ModelSerializer):
     class Meta:
         model = Survey
         fields = [
-            "id", "name", "question_score", "question_why", "question_improve",
-            "ask_preferred_channel", "premium", "is_active", "valid_days", "created_at",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "question_score",
+            "question_why",
+            "question_improve",
+            "ask_preferred_channel",
+            "premium",
+            "is_active",
+            "valid_days",
+            "created_at",
+        ]
 
 
 class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -77,7 +85,7 @@ class InvitationViewSet(viewsets.ViewSet):
         visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
         found = {customer.pk: customer for customer in visible}
         outcome = services.invite(survey=survey, customers=list(found.values()), by_email=True)
-        mail.queue_emails(outcome.invited)
+        services.queue_emails(outcome.invited)
         # Customers the caller cannot see are reported like ones that do not exist.
         missing = [
             {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
@@ -94,9 +102,20 @@ class NpsResponseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Response
         fields = [
-            "id", "survey", "customer", "score", "category", "why", "improve",
-            "preferred_channel", "tier", "audience", "program", "answered_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "survey",
+            "customer",
+            "score",
+            "category",
+            "why",
+            "improve",
+            "preferred_channel",
+            "tier",
+            "audience",
+            "program",
+            "answered_at",
+            "updated_at",
+        ]
 
 
 class ResponseFilter(filters.FilterSet):

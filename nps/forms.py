@@ -15,9 +15,15 @@ class SurveyForm(forms.ModelForm):
     class Meta:
         model = Survey
         fields = [
-            "name", "question_score", "question_why", "question_improve", "premium",
-            "ask_preferred_channel", "is_active", "valid_days",
-        ]  # fmt: skip
+            "name",
+            "question_score",
+            "question_why",
+            "question_improve",
+            "premium",
+            "ask_preferred_channel",
+            "is_active",
+            "valid_days",
+        ]
         labels = {
             "question_score": "Score question (0–10)",
             "question_why": "Why question",

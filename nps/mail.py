@@ -8,18 +8,19 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection, send_mail
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from customers.models import Channel
-from nps import services
-from nps.models import Invitation
+from nps import links
+from nps.models import Invitation, Response
 
 logger = logging.getLogger(__name__)
 
+# A detractor's owner is asked to act within this long (the follow-up is due then).
+DETRACTOR_FOLLOW_UP_HOURS = 48
 # Invitations per task: each task sends its batch over one SMTP connection.
 EMAIL_BATCH = 100
 
@@ -90,10 +91,10 @@ def send_invitation_email(invitation: Invitation, *, unsubscribe_url: str, conne
         "customer": invitation.customer,
         "survey": invitation.survey,
         "scores": [
-            {"value": value, "url": services.link(invitation, score_value=value)}
+            {"value": value, "url": links.link(invitation, score_value=value)}
             for value in range(11)
         ],
-        "survey_url": services.link(invitation),
+        "survey_url": links.link(invitation),
         "expires_at": invitation.expires_at,
         "organization": settings.ORGANIZATION_NAME,
         "address": settings.ORGANIZATION_ADDRESS,
@@ -159,13 +160,23 @@ def send_invitations(*, invitation_ids: list[int]) -> SendOutcome:
     return outcome
 
 
-def queue_emails(invitations: list[Invitation]) -> int:
-    """After commit, queue the e-mails of the invitations that go by e-mail, in batches;
-    returns how many will be e-mailed."""
-    from nps.tasks import send_invitations_task
-
-    ids = [invitation.pk for invitation in invitations if would_email(invitation)]
-    for start in range(0, len(ids), EMAIL_BATCH):
-        batch = ids[start : start + EMAIL_BATCH]
-        transaction.on_commit(lambda batch=batch: send_invitations_task.delay(batch))
-    return len(ids)
+def tell_owner_about_detractor(*, response_id: int) -> bool:
+    """E-mail the owner the detractor's verbatims and a link to the customer."""
+    response = (
+        Response.objects.select_related("customer__owner", "survey").filter(pk=response_id).first()
+    )
+    if response is None or not response.customer.owner or not response.customer.owner.email:
+        return False
+    context = {
+        "response": response,
+        "customer": response.customer,
+        "url": f"{settings.SITE_URL}/customers/{response.customer_id}/",
+        "hours": DETRACTOR_FOLLOW_UP_HOURS,
+    }
+    send_mail(
+        subject=render_to_string("emails/detractor_subject.txt", context).strip(),
+        message=render_to_string("emails/detractor_body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[response.customer.owner.email],
+    )
+    return True

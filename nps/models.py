@@ -60,9 +60,13 @@ class Invitation(models.Model):
     # The customer's owner when sent: one owner's response rate is read from an index on it,
     # as their NPS is from the answers' owner, not by joining every customer they have.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", db_index=False,
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["-sent_at", "-id"]

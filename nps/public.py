@@ -82,8 +82,11 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
                     preferred_channel=preferred,
                 )
             except ValidationError as error:
-                errors = error.message_dict if hasattr(error, "error_dict") else {
-                    "score": error.messages}  # fmt: skip
+                errors = (
+                    error.message_dict
+                    if hasattr(error, "error_dict")
+                    else {"score": error.messages}
+                )
             else:
                 return redirect("survey_thanks", token=token)
     else:

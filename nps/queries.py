@@ -425,10 +425,9 @@ def response_rate(
     if invitations_qs is not None:
         return _counted_rate(_in_audience(invitations_qs, audience).filter(sent_at__gte=since))
     day, day_starts = _first_whole_day(since)
-    tallied = (
-        _in_audience(InvitationTally.objects.filter(day__gte=day), audience)
-        .aggregate(invitations=Sum("invited"), responses=Sum("answered"))
-    )  # fmt: skip
+    tallied = _in_audience(InvitationTally.objects.filter(day__gte=day), audience).aggregate(
+        invitations=Sum("invited"), responses=Sum("answered")
+    )
     edge = ResponseRate(0, 0)
     if since < day_starts:
         invitations = Invitation.objects.filter(sent_at__gte=since, sent_at__lt=day_starts)
@@ -463,9 +462,17 @@ def verbatims(
     for term in (search or "").split()[:5]:
         responses = responses.filter(Q(why__icontains=term) | Q(improve__icontains=term))
     responses = responses.select_related("customer").only(
-        "id", "score", "category", "why", "improve", "answered_at", "customer__id",
-        "customer__first_name", "customer__last_name", "customer__email",
-    )  # fmt: skip
+        "id",
+        "score",
+        "category",
+        "why",
+        "improve",
+        "answered_at",
+        "customer__id",
+        "customer__first_name",
+        "customer__last_name",
+        "customer__email",
+    )
     return page_of(responses.order_by("-answered_at", "-id"), number=number, size=size)
 
 

@@ -3,11 +3,11 @@
 import copy
 import dataclasses
 import logging
-import secrets
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Channel, Customer, Reward, TimelineEntry
-from nps import score
+from nps import links, mail, score, tasks
 from nps.models import (
     DayTally,
     FatigueSkip,
@@ -34,19 +34,6 @@ from nps.signals import response_recorded
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
-# A detractor's owner is asked to act within this long.
-DETRACTOR_FOLLOW_UP_HOURS = 48
-
-
-def new_token() -> str:
-    """192 random bits, URL-safe: a link nobody can guess or walk."""
-    return secrets.token_urlsafe(24)
-
-
-def link(invitation: Invitation, *, score_value: int | None = None) -> str:
-    """The public survey link (with a one-click score when given)."""
-    url = f"{settings.SITE_URL}/s/{invitation.token}/"
-    return url if score_value is None else f"{url}?score={score_value}"
 
 
 @dataclasses.dataclass
@@ -109,14 +96,16 @@ def invite(
             reason = f"invited on {invited_at[customer.pk]:%Y-%m-%d} (fatigue window)"
         if reason:
             outcome.skipped.append({"customer": customer.pk, "reason": reason})
-            skips.append(FatigueSkip(survey=survey, customer=customer, reason=reason))
+            skips.append(
+                FatigueSkip(survey=survey, customer=customer, reason=reason, skipped_at=now)
+            )
             continue
         outcome.invited.append(
             Invitation(
                 survey=survey,
                 customer=customer,
                 channel=channel or customer.preferred_channel,
-                token=new_token(),
+                token=links.new_token(),
                 sent_at=now,
                 expires_at=now + timedelta(days=survey.valid_days),
                 touch_id=(touch_ids or {}).get(customer.pk),
@@ -144,6 +133,16 @@ def _not_by_email(customer: Customer) -> str | None:
     if not customer.email:
         return "no e-mail address"
     return None
+
+
+def queue_emails(invitations: list[Invitation]) -> int:
+    """After commit, queue the e-mails of the invitations that go by e-mail, in batches;
+    returns how many will be e-mailed."""
+    ids = [invitation.pk for invitation in invitations if mail.would_email(invitation)]
+    for start in range(0, len(ids), mail.EMAIL_BATCH):
+        batch = ids[start : start + mail.EMAIL_BATCH]
+        transaction.on_commit(partial(tasks.send_invitations_task.delay, batch))
+    return len(ids)
 
 
 def invitation_for(token: str) -> Invitation | None:
@@ -272,40 +271,13 @@ def _close_the_loop_for_detractor(response: Response, customer: Customer, now: d
     customer_services.schedule_follow_up(
         customer=customer,
         assignee=customer.owner,
-        due_at=now + timedelta(hours=DETRACTOR_FOLLOW_UP_HOURS),
+        due_at=now + timedelta(hours=mail.DETRACTOR_FOLLOW_UP_HOURS),
         reason=f"Detractor: scored {response.score}. Call and listen.",
         source=source,
         notes="\n".join(t for t in (response.why, response.improve) if t),
     )
     if customer.owner and customer.owner.email:
-        from nps.tasks import tell_owner_about_detractor_task
-
-        transaction.on_commit(lambda: tell_owner_about_detractor_task.delay(response.pk))
-
-
-def tell_owner_about_detractor(*, response_id: int) -> bool:
-    """E-mail the owner the detractor's verbatims and a link to the customer."""
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-
-    response = (
-        Response.objects.select_related("customer__owner", "survey").filter(pk=response_id).first()
-    )
-    if response is None or not response.customer.owner or not response.customer.owner.email:
-        return False
-    context = {
-        "response": response,
-        "customer": response.customer,
-        "url": f"{settings.SITE_URL}/customers/{response.customer_id}/",
-        "hours": DETRACTOR_FOLLOW_UP_HOURS,
-    }
-    send_mail(
-        subject=render_to_string("emails/detractor_subject.txt", context).strip(),
-        message=render_to_string("emails/detractor_body.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[response.customer.owner.email],
-    )
-    return True
+        transaction.on_commit(lambda: tasks.tell_owner_about_detractor_task.delay(response.pk))
 
 
 def move_merged(*, survivor: Customer, merged: Customer) -> None:
@@ -333,9 +305,14 @@ def forget_tallied(*, customer_id: int) -> None:
 
 # What an answer is counted by in the tallies.
 ANSWER_FIELDS = (
-    "survey_id", "score", "answered_at", "tier_slug", "audience", "program_id",
+    "survey_id",
+    "score",
+    "answered_at",
+    "tier_slug",
+    "audience",
+    "program_id",
     "owner_id_at_answer",
-)  # fmt: skip
+)
 TALLY_GROUPINGS = ("tier", "audience", "program", "owner")
 
 
@@ -382,19 +359,28 @@ class Tallies:
 
     def save(self) -> None:
         _add_up(
-            DayTally, ["day", "survey_id", "audience", "score"], ["answers"],
+            DayTally,
+            ["day", "survey_id", "audience", "score"],
+            ["answers"],
             [(*key, n) for key, n in self.days.items() if n],
-        )  # fmt: skip
+        )
         _add_up(
-            GroupTally, ["grouping", "month", "key", "score"], ["answers"],
+            GroupTally,
+            ["grouping", "month", "key", "score"],
+            ["answers"],
             [(*key, n) for key, n in self.groups.items() if n],
-        )  # fmt: skip
+        )
         keys = self.invited.keys() | self.answered.keys()
         _add_up(
-            InvitationTally, ["day", "survey_id", "audience"], ["invited", "answered"],
-            [(*key, self.invited[key], self.answered[key]) for key in keys
-             if self.invited[key] or self.answered[key]],
-        )  # fmt: skip
+            InvitationTally,
+            ["day", "survey_id", "audience"],
+            ["invited", "answered"],
+            [
+                (*key, self.invited[key], self.answered[key])
+                for key in keys
+                if self.invited[key] or self.answered[key]
+            ],
+        )
 
 
 def _add_up(model, keys: list[str], counts: list[str], rows: list[tuple]) -> None:
@@ -403,8 +389,10 @@ def _add_up(model, keys: list[str], counts: list[str], rows: list[tuple]) -> Non
         return
     table = model._meta.db_table
     columns = [*keys, *counts]
-    rows = sorted((tuple(v.isoformat() if isinstance(v, date) else v for v in row)
-                   for row in rows), key=lambda row: tuple(map(str, row)))  # fmt: skip
+    rows = sorted(
+        (tuple(v.isoformat() if isinstance(v, date) else v for v in row) for row in rows),
+        key=lambda row: tuple(map(str, row)),
+    )
     add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
     one = f"({', '.join(['%s'] * len(columns))})"
     with connection.cursor() as cursor:
@@ -435,16 +423,13 @@ def rebuild_tallies() -> dict[str, int]:
         model.objects.all().delete()
     zone = organization_zone()
     answers = response.objects.order_by()
+    # Each row is grouped and counted under the names of the tally's own fields.
     days = (
         answers.annotate(day=TruncDate("answered_at", tzinfo=zone))
         .values("day", "survey_id", "audience", "score")
-        .annotate(n=Count("id"))
+        .annotate(answers=Count("id"))
     )
-    DayTally.objects.bulk_create(
-        (DayTally(day=row["day"], survey_id=row["survey_id"], audience=row["audience"],
-                  score=row["score"], answers=row["n"]) for row in days.iterator()),
-        batch_size=2000,
-    )  # fmt: skip
+    DayTally.objects.bulk_create((DayTally(**row) for row in days.iterator()), batch_size=2000)
     month = TruncMonth("answered_at", tzinfo=zone, output_field=DateField())
     group_rows = []
     for grouping, key in (
@@ -454,25 +439,22 @@ def rebuild_tallies() -> dict[str, int]:
         ("owner", Coalesce(Cast("owner_id_at_answer", CharField()), Value(""))),
     ):
         rows = (
-            answers.annotate(month=month, key=key).values("month", "key", "score")
-            .annotate(n=Count("id"))
-        )  # fmt: skip
+            answers.annotate(month=month, key=key)
+            .values("month", "key", "score")
+            .annotate(answers=Count("id"))
+        )
         group_rows += [
-            GroupTally(grouping=grouping, month=row["month"],
-                       key=row["key"] or "", score=row["score"], answers=row["n"])
+            GroupTally(grouping=grouping, **{**row, "key": row["key"] or ""})
             for row in rows.iterator()
-        ]  # fmt: skip
+        ]
     GroupTally.objects.bulk_create(group_rows, batch_size=2000)
     sent = (
         invitation.objects.order_by()
         .annotate(day=TruncDate("sent_at", tzinfo=zone))
         .values("day", "survey_id", "audience")
-        .annotate(n=Count("id"), answered=Count("response"))
+        .annotate(invited=Count("id"), answered=Count("response"))
     )
     InvitationTally.objects.bulk_create(
-        (InvitationTally(day=row["day"], survey_id=row["survey_id"],
-                         audience=row["audience"], invited=row["n"],
-                         answered=row["answered"]) for row in sent.iterator()),
-        batch_size=2000,
-    )  # fmt: skip
+        (InvitationTally(**row) for row in sent.iterator()), batch_size=2000
+    )
     return {name: model.objects.count() for name, model in tallies.items()}

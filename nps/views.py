@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from customers import queries as customer_queries
 from customers.filters import CustomerFilter
-from nps import mail, queries, score, services
+from nps import queries, score, services
 from nps.forms import SurveyForm, VerbatimFilterForm
 from nps.models import Survey
 
@@ -77,16 +77,19 @@ def survey_list(request: HttpRequest) -> HttpResponse:
         "surveys": queries.survey_rows(),
         "board": board,
         "trend_chart": _trend_chart(board.months),
-        "distribution_chart": {"labels": [str(n) for n in range(11)],
-                               "counts": board.distribution},
+        "distribution_chart": {"labels": [str(n) for n in range(11)], "counts": board.distribution},
         "distribution_rows": list(enumerate(board.distribution)),
         "group_sections": [
             (by, title, board.groups[by])
-            for by, title in (("tier", "By tier"), ("audience", "By audience"),
-                              ("program", "By program"), ("owner", "By owner"))
+            for by, title in (
+                ("tier", "By tier"),
+                ("audience", "By audience"),
+                ("program", "By program"),
+                ("owner", "By owner"),
+            )
         ],
         "trustworthy_min": score.TRUSTWORTHY_MIN,
-    }  # fmt: skip
+    }
     return render(request, "nps/surveys.html", context)
 
 
@@ -140,13 +143,18 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
-                emailed = mail.queue_emails(outcome.invited)
+                emailed = services.queue_emails(outcome.invited)
                 messages.success(request, _invite_report(outcome, emailed))
                 return redirect("nps:list")
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"survey": survey, "filters": filters, "matching": matching,
-               "query": query.urlencode(), "limit": INVITE_LIMIT}  # fmt: skip
+    context = {
+        "survey": survey,
+        "filters": filters,
+        "matching": matching,
+        "query": query.urlencode(),
+        "limit": INVITE_LIMIT,
+    }
     return render(request, "nps/invite.html", context, status=200 if valid else 400)
 
 

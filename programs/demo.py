@@ -17,12 +17,14 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Channel, Contract, Customer, FollowUp, TimelineEntry
+from nps.demo import SurveyTouch
+from nps.models import Response
 from programs import content
 from programs.channels import phone as phone_channel
 from programs.enrollment import enroll, exit_enrollment
 from programs.models import Enrollment, LetterBatch, Program, Step, Touch
 from programs.placement import frequency_cap, new_touch, send_window, zone_of
-from programs.responses import follow_up_done, mark_letters_posted
+from programs.responses import follow_up_done, mark_letters_posted, record_response
 from programs.settlement import settle
 
 # The eight-step program started this long ago: its early steps have all gone out for the first
@@ -325,3 +327,34 @@ def _ask_to_call(touch: Touch) -> None:
     Touch.objects.filter(pk=touch.pk).update(
         status=Touch.Status.WAITING, attempts=1, sent_at=asked_at, message_id=outcome.message_id
     )
+
+
+def survey_touches(*, customers: QuerySet[Customer]) -> list[SurveyTouch]:
+    """The satisfaction-survey touches sent to these customers: the NPS seeder invites through
+    them, as delivery does."""
+    return [
+        SurveyTouch(touch_id=pk, customer_id=customer_id, channel=channel, sent_at=at, program_id=p)
+        for pk, customer_id, channel, at, p in Touch.objects.filter(
+            customer__in=customers,
+            step__kind=Step.Kind.SATISFACTION_SURVEY,
+            status=Touch.Status.SENT,
+        )
+        .order_by("sent_at", "pk")
+        .values_list("pk", "customer_id", "channel", "sent_at", "step__program_id")
+    ]
+
+
+def mark_survey_answers(*, customers: QuerySet[Customer]) -> int:
+    """The touches whose survey these customers answered count as responded from the answer's
+    time, as the programs' receiver of a recorded answer does."""
+    marked = 0
+    answers = list(
+        Response.objects.filter(
+            customer__in=customers, invitation__touch_id__isnull=False
+        ).values_list("invitation__touch_id", "answered_at")
+    )
+    touches = Touch.objects.in_bulk([touch_id for touch_id, _ in answers])
+    for touch_id, answered_at in answers:
+        if touch_id in touches:
+            marked += record_response(touch=touches[touch_id], now=answered_at)
+    return marked

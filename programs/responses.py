@@ -47,11 +47,11 @@ def mark_letters_posted(*, batch: LetterBatch, now: datetime | None = None) -> i
     return _waiting_done(list(waiting), how="letter posted", now=now)
 
 
-def record_response(*, touch: Touch) -> bool:
+def record_response(*, touch: Touch, now: datetime | None = None) -> bool:
     """The customer answered (a survey, a reply): the touch counts as responded."""
     return bool(
         Touch.objects.filter(pk=touch.pk, responded_at__isnull=True).update(
-            responded_at=timezone.now()
+            responded_at=now or timezone.now()
         )
     )
 

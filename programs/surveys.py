@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from customers.models import Customer
+from nps import links
 from nps import services as nps_services
 from nps.models import Invitation, Survey
 from programs.models import Touch
@@ -26,11 +27,11 @@ def link_for(*, customer: Customer, touch: Touch | None, channel: str) -> str:
         return f"{settings.SITE_URL}/s/PREVIEW/"  # a preview invites nobody
     existing = Invitation.objects.filter(touch_id=touch.pk).first()
     if existing is not None:
-        return nps_services.link(existing)
+        return links.link(existing)
     outcome = nps_services.invite(
         survey=survey, customers=[customer], channel=channel, touch_ids={customer.pk: touch.pk}
     )
-    return nps_services.link(outcome.invited[0]) if outcome.invited else ""
+    return links.link(outcome.invited[0]) if outcome.invited else ""
 
 
 def links_for(touches: list[Touch]) -> dict[int, str]:
@@ -60,4 +61,4 @@ def links_for(touches: list[Touch]) -> dict[int, str]:
             )
             for invitation in outcome.invited:
                 invitations[invitation.touch_id] = invitation
-    return {touch_id: nps_services.link(invitation) for touch_id, invitation in invitations.items()}
+    return {touch_id: links.link(invitation) for touch_id, invitation in invitations.items()}

@@ -144,7 +144,7 @@ def person(owner, n=0, **extra):
 
 def nps_answers(customer, rows: list[dict]) -> list:
     """Responses written straight to the table (one invitation each)."""
-    from nps import score, services
+    from nps import links, score, services
     from nps.models import Invitation, Response, Survey
 
     survey = Survey.objects.order_by("id").first()
@@ -153,7 +153,7 @@ def nps_answers(customer, rows: list[dict]) -> list:
         Invitation(
             survey=survey,
             customer=customer,
-            token=services.new_token(),
+            token=links.new_token(),
             expires_at=now + timedelta(days=30),
             owner_id=row.get("owner_id_at_answer", customer.owner_id),
         )  # fmt: skip

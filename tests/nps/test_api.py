@@ -14,6 +14,9 @@ from tests.factories import person
 
 pytestmark = pytest.mark.django_db
 
+# The figures every summary, and every group of one, has.
+SUMMARY_FIELDS = ("nps", "responses", "promoters", "passives", "detractors", "margin_of_error")
+
 
 def api(user) -> APIClient:
     client = APIClient()
@@ -54,11 +57,14 @@ def test_inviting_reports_invited_and_skipped(marketer, manager, survey):
     ann, bob = person(manager, 1), person(manager, 2)
     client = api(marketer)
 
-    first = client.post("/api/v1/nps/invitations/",
-                        {"survey": survey.pk, "customers": [ann.pk, bob.pk, 999999]},
-                        format="json")  # fmt: skip
-    second = client.post("/api/v1/nps/invitations/",
-                         {"survey": survey.pk, "customers": [ann.pk]}, format="json")  # fmt: skip
+    first = client.post(
+        "/api/v1/nps/invitations/",
+        {"survey": survey.pk, "customers": [ann.pk, bob.pk, 999999]},
+        format="json",
+    )
+    second = client.post(
+        "/api/v1/nps/invitations/", {"survey": survey.pk, "customers": [ann.pk]}, format="json"
+    )
 
     assert first.status_code == 200
     assert first.json() == {
@@ -112,9 +118,11 @@ def test_invited_counts_only_those_the_e_mail_reaches_and_says_why_not_the_other
 def test_an_account_manager_invites_only_their_own(manager, other_manager, survey):
     mine, theirs = person(manager, 1), person(other_manager, 2)
 
-    response = api(manager).post("/api/v1/nps/invitations/",
-                                 {"survey": survey.pk, "customers": [mine.pk, theirs.pk]},
-                                 format="json")  # fmt: skip
+    response = api(manager).post(
+        "/api/v1/nps/invitations/",
+        {"survey": survey.pk, "customers": [mine.pk, theirs.pk]},
+        format="json",
+    )
 
     assert response.json() == {
         "invited": 1,
@@ -126,9 +134,11 @@ def test_an_account_manager_invites_only_their_own(manager, other_manager, surve
 def test_inviting_to_a_paused_survey_is_a_400(marketer, manager, survey):
     Survey.objects.filter(pk=survey.pk).update(is_active=False)
 
-    response = api(marketer).post("/api/v1/nps/invitations/",
-                                  {"survey": survey.pk, "customers": [person(manager).pk]},
-                                  format="json")  # fmt: skip
+    response = api(marketer).post(
+        "/api/v1/nps/invitations/",
+        {"survey": survey.pk, "customers": [person(manager).pk]},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert response.json()["errors"] == {"survey": ["This survey is paused."]}
@@ -144,9 +154,11 @@ def test_invitation_validation_errors_have_the_shape(marketer):
 
 
 def test_an_unknown_survey_is_a_field_error(marketer, manager):
-    response = api(marketer).post("/api/v1/nps/invitations/",
-                                  {"survey": 999999, "customers": [person(manager).pk]},
-                                  format="json")  # fmt: skip
+    response = api(marketer).post(
+        "/api/v1/nps/invitations/",
+        {"survey": 999999, "customers": [person(manager).pk]},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"survey"}
@@ -172,16 +184,22 @@ def test_responses_are_scoped_by_ownership(manager, other_manager, marketer):
 def test_responses_filter_by_since_and_customer(marketer, manager):
     ann, bob = person(manager, 1), person(manager, 2)
     now = timezone.now()
-    answers(ann, [{"score": 1, "answered_at": now - timedelta(days=10)},
-                  {"score": 7, "answered_at": now - timedelta(hours=1)}])  # fmt: skip
+    answers(
+        ann,
+        [
+            {"score": 1, "answered_at": now - timedelta(days=10)},
+            {"score": 7, "answered_at": now - timedelta(hours=1)},
+        ],
+    )
     answers(bob, [{"score": 10, "answered_at": now - timedelta(hours=2)}])
     client = api(marketer)
     since = (now - timedelta(days=1)).isoformat()
 
     recent = client.get("/api/v1/nps/responses/", {"since": since}).json()["results"]
     anns = client.get("/api/v1/nps/responses/", {"customer": ann.pk}).json()["results"]
-    both = client.get("/api/v1/nps/responses/",
-                      {"since": since, "customer": ann.pk}).json()["results"]  # fmt: skip
+    both = client.get("/api/v1/nps/responses/", {"since": since, "customer": ann.pk}).json()[
+        "results"
+    ]
 
     assert sorted(r["score"] for r in recent) == [7, 10]
     assert sorted(r["score"] for r in anns) == [1, 7]
@@ -224,8 +242,7 @@ def test_the_summary_has_the_score_counts_and_margin(manager):
     body = api(manager).get("/api/v1/nps/summary/").json()
 
     expected = score.from_scores([10, 9, 8, 3])
-    assert set(body) == {"nps", "responses", "promoters", "passives", "detractors",
-                         "margin_of_error", "groups"}  # fmt: skip
+    assert set(body) == {*SUMMARY_FIELDS, "groups"}
     assert (body["nps"], body["responses"]) == (25.0, 4)
     assert (body["promoters"], body["passives"], body["detractors"]) == (2, 1, 1)
     assert body["margin_of_error"] == pytest.approx(expected.margin_of_error, abs=0.05)
@@ -241,9 +258,14 @@ def test_the_summary_of_nothing_has_no_score(marketer):
 def test_the_summary_groups_by_month(marketer, manager):
     now = timezone.now()
     earlier = now - timedelta(days=62)
-    answers(person(manager), [{"score": 10, "answered_at": now},
-                              {"score": 0, "answered_at": earlier},
-                              {"score": 6, "answered_at": earlier}])  # fmt: skip
+    answers(
+        person(manager),
+        [
+            {"score": 10, "answered_at": now},
+            {"score": 0, "answered_at": earlier},
+            {"score": 6, "answered_at": earlier},
+        ],
+    )
 
     groups = api(marketer).get("/api/v1/nps/summary/", {"group_by": "month"}).json()["groups"]
 
@@ -251,14 +273,16 @@ def test_the_summary_groups_by_month(marketer, manager):
         (f"{timezone.localtime(earlier):%Y-%m}", -100.0, 2),
         (f"{timezone.localtime(now):%Y-%m}", 100.0, 1),
     ]
-    assert set(groups[0]) == {"key", "label", "nps", "responses", "promoters", "passives",
-                              "detractors", "margin_of_error", "trustworthy"}  # fmt: skip
+    assert set(groups[0]) == {"key", "label", *SUMMARY_FIELDS, "trustworthy"}
 
 
 def test_the_summary_groups_by_tier_and_marks_small_groups(marketer, manager):
     ann = person(manager)
-    answers(ann, [{"score": 10, "tier_slug": "repeat"} for _ in range(30)]
-            + [{"score": 2, "tier_slug": "prospect"}])  # fmt: skip
+    answers(
+        ann,
+        [{"score": 10, "tier_slug": "repeat"} for _ in range(30)]
+        + [{"score": 2, "tier_slug": "prospect"}],
+    )
 
     groups = api(marketer).get("/api/v1/nps/summary/", {"group_by": "tier"}).json()["groups"]
 

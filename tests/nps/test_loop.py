@@ -25,7 +25,7 @@ def person(owner, n=0):
             "email": f"p{n}@example.com",
             "owner": owner,
             "consent_email": True,
-        },  # fmt: skip
+        },
         by=owner,
     )
 
@@ -110,8 +110,7 @@ def test_the_fatigue_window_skips_recent_invitations_with_a_reason(manager, sett
     services.invite(survey=survey, customers=[ann], now=timezone.now() - timedelta(days=30))
 
     again = services.invite(survey=survey, customers=[ann])
-    later = services.invite(survey=survey, customers=[ann],
-                            now=timezone.now() + timedelta(days=61))  # fmt: skip
+    later = services.invite(survey=survey, customers=[ann], now=timezone.now() + timedelta(days=61))
 
     assert again.invited == []
     assert "fatigue window" in again.skipped[0]["reason"]

@@ -20,12 +20,20 @@ def a_mix(customer, owner, count: int) -> None:
     """`count` answers over the year, in two tiers and both audiences, detractors with an open
     follow-up each: every part of the dashboard has rows."""
     now = timezone.now()
-    written = answers(customer, [
-        {"score": n % 11, "tier_slug": ("repeat", "prospect")[n % 2],
-         "audience": ("retail", "b2b")[n % 2], "owner_id_at_answer": owner.pk,
-         "why": f"Because {n}", "answered_at": now - timedelta(days=n % 330)}
-        for n in range(count)
-    ])  # fmt: skip
+    written = answers(
+        customer,
+        [
+            {
+                "score": n % 11,
+                "tier_slug": ("repeat", "prospect")[n % 2],
+                "audience": ("retail", "b2b")[n % 2],
+                "owner_id_at_answer": owner.pk,
+                "why": f"Because {n}",
+                "answered_at": now - timedelta(days=n % 330),
+            }
+            for n in range(count)
+        ],
+    )
     FollowUp.objects.bulk_create(
         FollowUp(
             customer=customer,
@@ -33,7 +41,7 @@ def a_mix(customer, owner, count: int) -> None:
             due_at=now,
             reason="Detractor",
             source=f"detractor:{response.pk}",
-        )  # fmt: skip
+        )
         for response in written
         if response.category == "detractor"
     )
@@ -108,9 +116,14 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(
 
 
 def test_verbatims_filter_by_category_and_words(client, marketer, manager):
-    answers(person(manager), [{"score": 2, "why": "Slow delivery"},
-                              {"score": 10, "why": "Fast delivery"},
-                              {"score": 3, "why": "Rude staff"}])  # fmt: skip
+    answers(
+        person(manager),
+        [
+            {"score": 2, "why": "Slow delivery"},
+            {"score": 10, "why": "Fast delivery"},
+            {"score": 3, "why": "Rude staff"},
+        ],
+    )
     client.force_login(marketer)
 
     html = client.get("/surveys/", {"category": "detractor", "q": "delivery"}).content.decode()
@@ -157,12 +170,19 @@ def test_an_account_manager_may_not_invite(client, manager, survey):
 def test_a_marketer_creates_a_survey(client, marketer):
     client.force_login(marketer)
 
-    response = client.post("/surveys/new/", {
-        "name": "After delivery", "question_score": "Would you recommend us?",
-        "question_why": "Why?", "question_improve": "What would earn a 10?",
-        "premium": "A coffee", "ask_preferred_channel": "on", "is_active": "on",
-        "valid_days": "14",
-    })  # fmt: skip
+    response = client.post(
+        "/surveys/new/",
+        {
+            "name": "After delivery",
+            "question_score": "Would you recommend us?",
+            "question_why": "Why?",
+            "question_improve": "What would earn a 10?",
+            "premium": "A coffee",
+            "ask_preferred_channel": "on",
+            "is_active": "on",
+            "valid_days": "14",
+        },
+    )
 
     survey = Survey.objects.get(name="After delivery")
     assert response.status_code == 302
@@ -175,8 +195,14 @@ def test_a_marketer_creates_a_survey(client, marketer):
 
 def test_editing_a_survey_pauses_it_and_checks_the_days(client, marketer, survey):
     client.force_login(marketer)
-    fields = {"name": survey.name, "question_score": "How likely…?", "question_why": "Why?",
-              "question_improve": "And?", "premium": "", "valid_days": "30"}  # fmt: skip
+    fields = {
+        "name": survey.name,
+        "question_score": "How likely…?",
+        "question_why": "Why?",
+        "question_improve": "And?",
+        "premium": "",
+        "valid_days": "30",
+    }
 
     bad = client.post(f"/surveys/{survey.pk}/", {**fields, "valid_days": "0"})
     good = client.post(f"/surveys/{survey.pk}/", fields)
@@ -214,9 +240,15 @@ def test_the_invite_page_counts_the_matching_customers(client, marketer, manager
 
 
 def test_inviting_a_segment_emails_the_eleven_score_links_and_reports_skips(
-    client, marketer, manager, survey, eager, mailoutbox, settings,
+    client,
+    marketer,
+    manager,
+    survey,
+    eager,
+    mailoutbox,
+    settings,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     emailed = person(manager, 1)
     no_consent = person(manager, 2, consent_email=False)
     by_sms = person(manager, 3, phone="+14155552671", consent_sms=True, preferred_channel="sms")
@@ -231,8 +263,9 @@ def test_inviting_a_segment_emails_the_eleven_score_links_and_reports_skips(
     # Only those the e-mail reaches are invited: an invitation nobody sends would count as
     # asked and keep the customer out of surveys for the fatigue window.
     assert set(Invitation.objects.values_list("customer", flat=True)) == {
-        emailed.pk, asked_lately.pk,
-    }  # fmt: skip
+        emailed.pk,
+        asked_lately.pk,
+    }
     assert FatigueSkip.objects.filter(customer=asked_lately).count() == 1
     assert not Invitation.objects.filter(customer__in=[no_consent, by_sms]).exists()
     assert FatigueSkip.objects.count() == 1

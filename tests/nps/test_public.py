@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from customers import services as customer_services
-from nps import services
+from nps import links, services
 from nps.models import Invitation, Response, Survey
 
 pytestmark = pytest.mark.django_db
@@ -198,10 +198,12 @@ def test_the_pages_are_rate_limited_per_address(client, invitation, settings):
 
 def test_tokens_are_long_and_random(invitation):
     other = Invitation.objects.create(
-        survey=invitation.survey, customer=invitation.customer, token=services.new_token(),
+        survey=invitation.survey,
+        customer=invitation.customer,
+        token=links.new_token(),
         expires_at=timezone.now() + timedelta(days=1),
-    )  # fmt: skip
-    many = [services.new_token() for _ in range(200)]
+    )
+    many = [links.new_token() for _ in range(200)]
 
     assert len(invitation.token) >= 32
     assert invitation.token != other.token

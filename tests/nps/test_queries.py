@@ -52,12 +52,16 @@ def test_sql_aggregates_equal_the_pure_function_on_random_answers(ann, manager, 
     written = answers(
         ann,
         [
-            {"score": r["score"], "tier_slug": r["tier_slug"], "audience": r["audience"],
-             "owner_id_at_answer": users[r["owner"]],
-             "answered_at": now - timedelta(days=r["days_ago"], minutes=1)}
+            {
+                "score": r["score"],
+                "tier_slug": r["tier_slug"],
+                "audience": r["audience"],
+                "owner_id_at_answer": users[r["owner"]],
+                "answered_at": now - timedelta(days=r["days_ago"], minutes=1),
+            }
             for r in rows
         ],
-    )  # fmt: skip
+    )
     everything = Response.objects.all()
 
     assert queries.summary(responses_qs=everything) == score.from_scores([r["score"] for r in rows])
@@ -85,11 +89,19 @@ def test_no_answers_is_an_empty_summary():
 
 def test_groups_are_named_in_one_extra_query_at_most(ann, manager, django_assert_num_queries):
     program = Program.objects.get(is_prototype=True)
-    answers(ann, [
-        {"score": 10, "tier_slug": "repeat", "owner_id_at_answer": manager.pk,
-         "program_id": program.pk, "audience": "b2b"},
-        {"score": 3, "tier_slug": "", "owner_id_at_answer": None, "audience": "retail"},
-    ])  # fmt: skip
+    answers(
+        ann,
+        [
+            {
+                "score": 10,
+                "tier_slug": "repeat",
+                "owner_id_at_answer": manager.pk,
+                "program_id": program.pk,
+                "audience": "b2b",
+            },
+            {"score": 3, "tier_slug": "", "owner_id_at_answer": None, "audience": "retail"},
+        ],
+    )
     everything = Response.objects.all()
 
     with django_assert_num_queries(2):
@@ -102,11 +114,13 @@ def test_groups_are_named_in_one_extra_query_at_most(ann, manager, django_assert
         audiences = queries.grouped(responses_qs=everything, by="audience")
 
     assert [(g.key, g.label) for g in tiers] == [
-        ("repeat", Tier.objects.get(slug="repeat").name), ("", "No tier"),
-    ]  # fmt: skip
+        ("repeat", Tier.objects.get(slug="repeat").name),
+        ("", "No tier"),
+    ]
     assert {(g.key, g.label) for g in programs} == {
-        (program.pk, program.name), (None, "Outside programs"),
-    }  # fmt: skip
+        (program.pk, program.name),
+        (None, "Outside programs"),
+    }
     assert {(g.key, g.label) for g in owners} == {(manager.pk, "manager"), (None, "No owner")}
     assert {(g.key, g.label) for g in audiences} == {("b2b", "B2B"), ("retail", "Retail")}
 
@@ -118,8 +132,14 @@ def test_grouping_by_something_unknown_is_refused():
 
 def test_monthly_gives_twelve_months_with_empty_ones(ann):
     now = timezone.now()
-    answers(ann, [{"score": 9, "answered_at": now}, {"score": 0, "answered_at": now},
-                  {"score": 8, "answered_at": now - timedelta(days=800)}])  # fmt: skip
+    answers(
+        ann,
+        [
+            {"score": 9, "answered_at": now},
+            {"score": 0, "answered_at": now},
+            {"score": 8, "answered_at": now - timedelta(days=800)},
+        ],
+    )
 
     months = queries.monthly(responses_qs=Response.objects.all())
 
@@ -180,13 +200,20 @@ def test_open_detractors_are_those_whose_follow_up_is_still_open(
 
 def test_verbatims_filter_by_category_and_words_newest_first(ann):
     now = timezone.now()
-    answers(ann, [
-        {"score": 2, "why": "Slow delivery", "answered_at": now - timedelta(days=3)},
-        {"score": 3, "why": "", "improve": "Faster delivery please",
-         "answered_at": now - timedelta(days=1)},
-        {"score": 10, "why": "Lovely staff", "answered_at": now - timedelta(days=2)},
-        {"score": 9, "why": "", "improve": "", "answered_at": now},
-    ])  # fmt: skip
+    answers(
+        ann,
+        [
+            {"score": 2, "why": "Slow delivery", "answered_at": now - timedelta(days=3)},
+            {
+                "score": 3,
+                "why": "",
+                "improve": "Faster delivery please",
+                "answered_at": now - timedelta(days=1),
+            },
+            {"score": 10, "why": "Lovely staff", "answered_at": now - timedelta(days=2)},
+            {"score": 9, "why": "", "improve": "", "answered_at": now},
+        ],
+    )
 
     everything = queries.verbatims()
     detractors = queries.verbatims(category="detractor", search="delivery")

@@ -18,7 +18,7 @@ from nps import score
         (8, "passive"),
         (9, "promoter"),
         (10, "promoter"),
-    ],  # fmt: skip
+    ],
 )
 def test_categories(answer, kind):
     assert score.category(answer) == kind

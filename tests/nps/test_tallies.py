@@ -19,19 +19,21 @@ def tally_rows() -> dict[str, set]:
     """Every tally row that counts something."""
     return {
         "days": set(
-            DayTally.objects.exclude(answers=0)
-            .values_list("day", "survey", "audience", "score", "answers")
+            DayTally.objects.exclude(answers=0).values_list(
+                "day", "survey", "audience", "score", "answers"
+            )
         ),
         "groups": set(
-            GroupTally.objects.exclude(answers=0)
-            .values_list("grouping", "month", "key", "score", "answers")
+            GroupTally.objects.exclude(answers=0).values_list(
+                "grouping", "month", "key", "score", "answers"
+            )
         ),
         "invitations": set(
             InvitationTally.objects.exclude(invited=0, answered=0).values_list(
                 "day", "survey", "audience", "invited", "answered"
             )
         ),
-    }  # fmt: skip
+    }
 
 
 def figures(responses, invitations, since) -> dict:
@@ -103,11 +105,13 @@ def test_figures_from_the_tallies_equal_those_counted_from_the_answers(manager, 
     assert tallied["summary"].responses == 5
     assert (tallied["rate_all"].invitations, tallied["rate_all"].responses) == (8, 5)
     assert [(g.key, g.summary.responses) for g in tallied["audience"]] == [
-        ("retail", 4), ("b2b", 1),
-    ]  # fmt: skip
+        ("retail", 4),
+        ("b2b", 1),
+    ]
     assert {g.key: g.summary.responses for g in tallied["owner"]} == {
-        manager.pk: 4, other_manager.pk: 1,
-    }  # fmt: skip
+        manager.pk: 4,
+        other_manager.pk: 1,
+    }
 
 
 def test_survey_rows_count_from_the_tallies(manager, other_manager, django_assert_num_queries):
@@ -252,11 +256,16 @@ def test_the_tallies_are_written_last_so_their_shared_rows_stay_locked_briefly(m
     with CaptureQueriesContext(connection) as captured:
         services.record_response(invitation=invitation, score_value=3, why="Slow")
 
-    statements = [q["sql"] for q in captured.captured_queries
-                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]  # fmt: skip
+    statements = [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
     tally_writes = [i for i, sql in enumerate(statements) if "ON CONFLICT" in sql]
     assert len(tally_writes) == 3  # days, groups, invitations
     assert tally_writes == list(range(len(statements) - 3, len(statements)))
     assert [statements[i].split()[2] for i in tally_writes] == [
-        "nps_daytally", "nps_grouptally", "nps_invitationtally",
-    ]  # fmt: skip
+        "nps_daytally",
+        "nps_grouptally",
+        "nps_invitationtally",
+    ]

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bonding import demo
+from bonding import services as bonding_services
 from customers.models import Customer
+from nps import demo as nps_demo
 from programs import demo as program_demo
 
 
@@ -52,8 +54,10 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo program: already there, nothing changed.")
-        surveys = demo.seed_surveys()
+        surveys = nps_demo.seed_surveys(touches=program_demo.survey_touches(customers=buyers))
         if surveys:
+            program_demo.mark_survey_answers(customers=buyers)
+            bonding_services.refresh_dashboard_tallies()  # the dashboard reads them, not the rows
             self.stdout.write(
                 f"Demo surveys: {surveys['invitations']} invitations, "
                 f"{surveys['responses']} answers over the last year."
