@@ -32,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", api.ObtainToken.as_view(), name="api_token"),
     path("api/v1/enrollments/", programs_api.Enrollments.as_view(), name="api_enrollments"),
+    path("api/v1/nps/invitations/", nps_api.Invitations.as_view(), name="nps-invitation-list"),
     path("api/v1/", include(api.router.urls)),
     path(
         "api/schema/",

@@ -10,17 +10,17 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response as ApiResponse
 
-from customers import queries as customer_queries
+from customers.selection import CustomersAction, customer_ids
 from nps import queries, score, services
 from nps.models import Response, Survey
 
 MAX_INVITE = 10_000
-BIGINT_MAX = 2**63 - 1
 
 
 class NpsSurveySerializer(serializers.ModelSerializer):
@@ -53,17 +53,11 @@ class NpsInvitationSerializer(serializers.Serializer):
     """Whom to invite to which survey."""
 
     survey = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all())
-    customers = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
-        allow_empty=False,
-        max_length=MAX_INVITE,
-    )
+    customers = customer_ids(max_length=MAX_INVITE)
 
 
-class InvitationViewSet(viewsets.ViewSet):
-    """Invite customers (ids) to a survey: `{"invited", "skipped": [{customer, reason}]}`."""
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=NpsInvitationSerializer,
         responses={
             200: inline_serializer(
@@ -75,22 +69,17 @@ class InvitationViewSet(viewsets.ViewSet):
             )
         },
     )
-    def create(self, request):
-        body = NpsInvitationSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        survey = body.validated_data["survey"]
-        if not survey.is_active:
-            raise exceptions.ValidationError({"survey": ["This survey is paused."]})
-        wanted = list(dict.fromkeys(body.validated_data["customers"]))
-        visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
-        found = {customer.pk: customer for customer in visible}
-        outcome = services.invite(survey=survey, customers=list(found.values()), by_email=True)
+)
+class Invitations(CustomersAction):
+    """Invite customers (ids) to a survey: `{"invited", "skipped": [{customer, reason}]}`."""
+
+    request_serializer = NpsInvitationSerializer
+    target = "survey"
+
+    def act(self, request, target, customers):
+        outcome = services.invite(survey=target, customers=customers, by_email=True)
         services.queue_emails(outcome.invited)
-        # Customers the caller cannot see are reported like ones that do not exist.
-        missing = [
-            {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
-        ]
-        return ApiResponse({"invited": len(outcome.invited), "skipped": outcome.skipped + missing})
+        return {"invited": len(outcome.invited), "skipped": outcome.skipped}
 
 
 class NpsResponseSerializer(serializers.ModelSerializer):
@@ -226,6 +215,5 @@ class SummaryViewSet(viewsets.ViewSet):
 def register(router) -> None:
     """Put this app's endpoints on the API router."""
     router.register("nps/surveys", SurveyViewSet, basename="nps-survey")
-    router.register("nps/invitations", InvitationViewSet, basename="nps-invitation")
     router.register("nps/responses", ResponseViewSet, basename="nps-response")
     router.register("nps/summary", SummaryViewSet, basename="nps-summary")

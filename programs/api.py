@@ -1,12 +1,11 @@
 """REST API for programs, enrollments and touches; thin over services, scoped by ownership."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, serializers, viewsets
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, viewsets
 
 from customers import queries as customer_queries
+from customers.selection import CustomersAction, customer_ids
 from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
 
@@ -65,17 +64,14 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class EnrollmentRequest(serializers.Serializer):
+    """Which customers to enroll in which program."""
+
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.all())
-    customers = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=MAX_ENROLL
-    )
+    customers = customer_ids(max_length=MAX_ENROLL)
 
 
-class Enrollments(APIView):
-    """Enroll customers (ids) in a program: `{"enrolled", "skipped": [{customer, reason}],
-    "touches": {"scheduled", "skipped": {reason: n}, "held": {reason: n}}}`."""
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=EnrollmentRequest,
         responses={
             200: inline_serializer(
@@ -88,28 +84,22 @@ class Enrollments(APIView):
             )
         },
     )
-    def post(self, request):
-        body = EnrollmentRequest(data=request.data)
-        body.is_valid(raise_exception=True)
-        program = body.validated_data["program"]
-        if not program.is_active:
-            raise exceptions.ValidationError({"program": ["This program is paused."]})
-        wanted = list(dict.fromkeys(body.validated_data["customers"]))
-        visible = customer_queries.visible_customers(request.user).filter(pk__in=wanted)
-        found = {customer.pk: customer for customer in visible}
-        outcome = enroll(program=program, customers=list(found.values()), by=request.user)
-        # Customers the caller cannot see are reported like ones that do not exist.
-        missing = [
-            {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
-        ]
+)
+class Enrollments(CustomersAction):
+    """Enroll customers (ids) in a program: `{"enrolled", "skipped": [{customer, reason}],
+    "touches": {"scheduled", "skipped": {reason: n}, "held": {reason: n}}}`."""
+
+    request_serializer = EnrollmentRequest
+    target = "program"
+
+    def act(self, request, target, customers):
+        outcome = enroll(program=target, customers=customers, by=request.user)
         touches = {
             "scheduled": outcome.scheduled,
             "skipped": dict(outcome.touches_skipped),
             "held": dict(outcome.touches_held),
         }
-        return Response(
-            {"enrolled": outcome.enrolled, "skipped": outcome.skipped + missing, "touches": touches}
-        )
+        return {"enrolled": outcome.enrolled, "skipped": outcome.skipped, "touches": touches}
 
 
 class TouchSerializer(serializers.ModelSerializer):

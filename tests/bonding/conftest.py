@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import ImportJob, Tier
-from nps import services as nps_services
+from nps.links import new_token
 from nps.models import Invitation, Survey
 from programs.models import Enrollment, LetterBatch, Program, Touch, UnsubscribeToken
 from tests.factories import (
@@ -40,11 +40,11 @@ def scene(manager, other_manager):
             due_at=timezone.now(), status=Touch.Status.FAILED,
         )  # fmt: skip
         invitation = Invitation.objects.create(
-            survey=survey, customer=customer, token=nps_services.new_token(),
+            survey=survey, customer=customer, token=new_token(),
             expires_at=timezone.now() + timedelta(days=30),
         )  # fmt: skip
         unsubscribe = UnsubscribeToken.objects.create(
-            token=nps_services.new_token(), customer=customer, channel="email"
+            token=new_token(), customer=customer, channel="email"
         )
         objects[whose] = {
             "customer": customer.pk,

@@ -36,6 +36,7 @@ TABLE = [
     # Signing out sends everyone to the sign-in page.
     ("logout",                        "POST",              "-",      LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     ("healthz",                       "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("favicon",                       "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("survey",                        "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # Thanks only once answered: the scene's invitations are not, for anyone.
     ("survey_thanks",                 "GET",               "-",      GONE,  GONE, GONE, GONE,  GONE, GONE),
@@ -85,6 +86,7 @@ TABLE = [
     ("programs:list",                 "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:create",               "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:edit",                 "GET POST",          "program", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("programs:delete",               "POST",              "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("programs:funnel",               "GET",               "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("programs:enroll_choose",        "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:enroll",               "GET POST",          "program", LOGIN, NO,  NO,   NO,    OK,  OK),
