@@ -8,9 +8,8 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from bonding import demo
 from bonding import queries as dashboard
-from customers import queries
+from customers import demo, queries
 from customers.models import (
     Complaint,
     ConsentChange,
