@@ -2,7 +2,7 @@
 
 An upload is stored as ~1 MB chunks in the database (web processes and workers share no disk)
 and is only ever read back as a stream: chunks -> incrementally decoded UTF-8 lines -> csv rows
--> batches of 1,000 through `services.upsert_customers`, the API's own upsert. A file of any
+-> batches of 1,000 through `sync.upsert_customers`, the API's own upsert. A file of any
 length never sits in memory as rows.
 """
 
@@ -27,7 +27,7 @@ from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers import queries, services
+from customers import queries, sync
 from customers.models import Channel, Customer, ImportChunk, ImportJob, ImportRejection
 from customers.rows import clean_row
 
@@ -440,9 +440,9 @@ def _import_batch(job: ImportJob, batch: list[tuple[int, list[str]]], *, done: i
         else:
             rows.append(row)
             kept.append((number, cells))
-    outcome = services.UpsertOutcome()
+    outcome = sync.UpsertOutcome()
     if rows:
-        outcome = services.upsert_customers(
+        outcome = sync.upsert_customers(
             rows=rows, by=job.created_by, source=f"CSV import {job.filename}"[:100]
         )
     for error in outcome.errors:

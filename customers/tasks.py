@@ -2,19 +2,19 @@
 
 from celery import shared_task
 
-from customers import services
+from customers import valuation
 
 
 @shared_task(ignore_result=False, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
 def refresh_values_task() -> dict:
     """Nightly: refit the value model and refresh every customer's value, tier and bond stage."""
-    return services.refresh_everyone()
+    return valuation.refresh_everyone()
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def refresh_customers_task(customer_ids: list[int]) -> None:
     """Refresh the value figures, tier and bond of customers a bulk write touched."""
-    services.refresh_customers(customer_ids=customer_ids)
+    valuation.refresh_customers(customer_ids=customer_ids)
 
 
 # No autoretry: a failure is recorded on the job, and "Resume" on its page queues it again.

@@ -12,7 +12,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from customers import imports, services
+from customers import imports, sync
 from customers.models import Customer, ImportChunk, ImportJob, ImportRejection
 
 GOOD_AND_BAD = (
@@ -344,7 +344,7 @@ def test_an_import_left_running_by_a_dead_worker_goes_on_where_it_stood(marketer
     job = upload(marketer, GOOD_AND_BAD)
     imports.set_mapping(job=job, mapping=job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    real_upsert = services.upsert_customers
+    real_upsert = sync.upsert_customers
     calls = []
 
     def dies_on_the_second_batch(**kwargs):
@@ -353,13 +353,13 @@ def test_an_import_left_running_by_a_dead_worker_goes_on_where_it_stood(marketer
             raise KeyboardInterrupt  # the worker process is killed mid-batch
         return real_upsert(**kwargs)
 
-    monkeypatch.setattr(services, "upsert_customers", dies_on_the_second_batch)
+    monkeypatch.setattr(sync, "upsert_customers", dies_on_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         imports.run_import(job_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.created, job.rejected) == ("running", 2, 1, 1)
 
-    monkeypatch.setattr(services, "upsert_customers", real_upsert)
+    monkeypatch.setattr(sync, "upsert_customers", real_upsert)
     job = imports.run_import(job_id=job.pk)
 
     assert (job.status, job.processed_rows) == ("done", 4)
@@ -385,7 +385,7 @@ def test_a_failure_is_shown_on_the_job_and_resume_goes_on(
     job = upload(marketer, GOOD_AND_BAD)
     imports.set_mapping(job=job, mapping=job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    monkeypatch.setattr(services, "upsert_customers", lambda **kwargs: 1 / 0)
+    monkeypatch.setattr(sync, "upsert_customers", lambda **kwargs: 1 / 0)
     job = imports.run_import(job_id=job.pk)
     assert (job.status, job.processed_rows) == ("failed", 0)
     client.force_login(marketer)
