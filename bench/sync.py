@@ -306,7 +306,7 @@ def in_process_upsert(rows: list[dict], user, *, profile: bool) -> dict:
     """Time sync.upsert_customers on one batch here (no HTTP), optionally under cProfile."""
     from django.db import connection
 
-    from customers import sync
+    from customers import sync, tasks
 
     queries: list[float] = []
 
@@ -322,7 +322,9 @@ def in_process_upsert(rows: list[dict], user, *, profile: bool) -> dict:
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        outcome = sync.upsert_customers(rows=rows, by=user)
+        outcome = sync.upsert_customers(
+            rows=rows, by=user, refresh_later=tasks.refresh_customers_task.delay
+        )
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started

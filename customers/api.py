@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from customers import activity, cursor, queries, records
+from customers import activity, cursor, queries, records, tasks
 from customers import sync as syncing
 from customers.filters import DESCENDING_INDEXES, CustomerFilter
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
@@ -257,7 +257,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
             raise exceptions.ValidationError(
                 {"customers": [f"At most {MAX_SYNC_ROWS} customers per request."]}
             )
-        outcome = syncing.upsert_customers(rows=rows, by=request.user)
+        outcome = syncing.upsert_customers(
+            rows=rows, by=request.user, refresh_later=tasks.refresh_customers_task.delay
+        )
         return Response(
             {
                 "created": outcome.created,
@@ -487,7 +489,9 @@ class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 errors.append({"index": index, "external_id": external_id, "errors": row_errors})
                 continue
             grouped.setdefault(customer_id, []).append(cleaned)
-        created = syncing.add_purchases(by_customer=grouped)
+        created = syncing.add_purchases(
+            by_customer=grouped, refresh_later=tasks.refresh_customers_task.delay
+        )
         landed = sum(len(p) for p in grouped.values())
         return Response({"created": created, "unchanged": landed - created, "errors": errors})
 

@@ -1,6 +1,7 @@
 """The bulk upsert shared by the API and the CSV import, and bulk purchases."""
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,10 @@ from django.utils import timezone
 from customers import activity, queries, records
 from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Tier
 from customers.rows import CleanRow, clean_row
+
+# Queues a refresh of the value figures, tier and bond of these customers: the caller passes
+# refresh_customers_task.delay, as the tasks import this module and not the other way round.
+RefreshLater = Callable[[list[int]], object]
 
 
 @dataclasses.dataclass
@@ -45,6 +50,7 @@ def upsert_customers(
     *,
     rows: list[Any],
     by: User | None,
+    refresh_later: RefreshLater,
     source: str = "API sync",
 ) -> UpsertOutcome:
     """Create or update customers by external_id, many at once, in one set-based statement.
@@ -52,6 +58,7 @@ def upsert_customers(
     Every row is checked first; the good ones land together and the bad ones come back by
     index with their field errors. A row equal to what is stored is counted unchanged and its
     updated_at is left alone. Nested purchases are added once, keyed by their own external_id.
+    When purchases or consents changed, `refresh_later` is called after commit.
     """
     outcome = UpsertOutcome()
     cleaned = [clean_row(raw, phone_region=settings.PHONE_REGION) for raw in rows]
@@ -174,7 +181,7 @@ def upsert_customers(
         )
         touched = list(outcome.customer_ids.values())
         if outcome.purchases_created or consent_changes:
-            transaction.on_commit(lambda: _refresh_later(touched))
+            transaction.on_commit(lambda: _refresh_later(refresh_later, touched))
 
     for index, row in enumerate(cleaned):
         if row.errors:
@@ -185,11 +192,9 @@ def upsert_customers(
     return outcome
 
 
-def _refresh_later(customer_ids: list[int]) -> None:
-    from customers.tasks import refresh_customers_task
-
+def _refresh_later(refresh_later: RefreshLater, customer_ids: list[int]) -> None:
     for start in range(0, len(customer_ids), 500):
-        refresh_customers_task.delay(customer_ids[start : start + 500])
+        refresh_later(customer_ids[start : start + 500])
 
 
 def _refuse_repeats(rows: list[CleanRow]) -> None:
@@ -299,15 +304,18 @@ def _write_customers(customers: list[Customer]) -> set[int]:
 
 
 @transaction.atomic
-def add_purchases(*, by_customer: dict[int, list[dict[str, Any]]]) -> int:
+def add_purchases(
+    *, by_customer: dict[int, list[dict[str, Any]]], refresh_later: RefreshLater
+) -> int:
     """Add many purchases at once (by customer id); known external_ids are left alone.
 
-    The customers' value figures and tiers are refreshed by a worker after commit.
+    The customers' value figures and tiers are refreshed by a worker after commit
+    (`refresh_later`).
     """
     created = _insert_purchases(by_customer)
     if created:
         customer_ids = list(by_customer)
-        transaction.on_commit(lambda: _refresh_later(customer_ids))
+        transaction.on_commit(lambda: _refresh_later(refresh_later, customer_ids))
     return created
 
 

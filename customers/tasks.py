@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from customers import valuation
+from customers import imports, valuation
 
 
 @shared_task(ignore_result=False, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
@@ -21,14 +21,10 @@ def refresh_customers_task(customer_ids: list[int]) -> None:
 @shared_task(acks_late=True, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
 def import_customers_task(job_id: int) -> None:
     """Import an uploaded CSV file; a done job is left alone, a running one goes on where it was."""
-    from customers import imports
-
-    imports.run_import(job_id=job_id)
+    imports.run_import(job_id=job_id, refresh_later=refresh_customers_task.delay)
 
 
 @shared_task
 def forget_stale_uploads_task() -> int:
     """Nightly: free the stored chunks of CSV uploads nobody started."""
-    from customers import imports
-
     return imports.forget_stale_uploads()

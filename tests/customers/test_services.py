@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
-from customers import activity, ladder, merge, placement, records, sync, valuation
+from customers import activity, ladder, merge, placement, records, sync, tasks, valuation
 from customers.models import (
     BondChange,
     Complaint,
@@ -715,6 +715,7 @@ def test_a_sync_that_changes_the_owner_moves_the_open_follow_ups(manager, other_
             {"external_id": "x-2", "owner": "manager"},
         ],
         by=marketer,
+        refresh_later=tasks.refresh_customers_task.delay,
     )
 
     assert (outcome.updated, outcome.unchanged) == (1, 1)
