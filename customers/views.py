@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -12,23 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import forms, queries, services
+from customers import activity, forms, pages, placement, queries, records
+from customers import merge as merging
+from customers import tiers as tier_admin
 from customers.filters import CustomerFilter
 from customers.models import Account, Complaint, Customer, FollowUp, Tier
-from customers.navigation import back_to
 
 LIST_PAGE_SIZE = 50
-
-
-def _page_number(request: HttpRequest, name: str = "page") -> int:
-    try:
-        return max(int(request.GET.get(name, 1)), 1)
-    except ValueError:
-        return 1
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def customer_list(request: HttpRequest) -> HttpResponse:
@@ -38,7 +28,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         groups = [queries.customer_rows(group) for group in filters.best_match_groups()]
     else:
         groups = [filters.qs.none()]
-    page = queries.page_across(groups, number=_page_number(request), size=LIST_PAGE_SIZE)
+    page = queries.page_across(groups, number=pages.page_number(request), size=LIST_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -57,8 +47,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The 360 page: profile, ladder, value, open work and the timeline."""
     customer = queries.customer_for(request.user, pk)
-    timeline = queries.timeline(customer, number=_page_number(request))
-    if _is_htmx(request) and request.GET.get("page"):
+    timeline = queries.timeline(customer, number=pages.page_number(request))
+    if pages.is_htmx(request) and request.GET.get("page"):
         return render(
             request, "customers/_timeline_page.html", {"customer": customer, "timeline": timeline}
         )
@@ -88,8 +78,7 @@ def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given
 
 def customer_create(request: HttpRequest) -> HttpResponse:
     """A new customer; an account manager becomes its owner."""
-    if not (queries.sees_everyone(request.user) or queries.is_account_manager(request.user)):
-        raise PermissionDenied
+    pages.keepers_only(request)
     may_assign = queries.sees_everyone(request.user)
     form = forms.CustomerForm(request.POST or None, may_assign_owner=may_assign)
     if request.method == "POST" and form.is_valid():
@@ -97,7 +86,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         if not may_assign:
             data["owner"] = request.user
         try:
-            customer = services.create_customer(data=data, by=request.user)
+            customer = records.create_customer(data=data, by=request.user)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -118,7 +107,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         fresh = queries.customer_for(request.user, pk)
         try:
-            services.update_customer(customer=fresh, data=form.cleaned_data, by=request.user)
+            records.update_customer(customer=fresh, data=form.cleaned_data, by=request.user)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -136,10 +125,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Soft delete (marketers and admins only)."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     customer = queries.customer_for(request.user, pk)
-    services.delete_customer(customer=customer, by=request.user)
+    records.delete_customer(customer=customer, by=request.user)
     messages.success(request, f"{customer} was deleted.")
     return redirect("customers:list")
 
@@ -171,7 +159,7 @@ def _quick_action(
         except ValidationError as error:
             form.add_error(None, error)
     if not form.errors:
-        if _is_htmx(request):
+        if pages.is_htmx(request):
             entries = queries.timeline_since(customer, after_id=seen)
             return render(
                 request,
@@ -185,7 +173,7 @@ def _quick_action(
             )
         messages.success(request, success)
         return redirect("customers:detail", pk=pk)
-    if _is_htmx(request):
+    if pages.is_htmx(request):
         return render(request, template, {"customer": customer, form_name: form})
     context = _detail_context(request, customer, **{form_name: form})
     return render(request, "customers/detail.html", context, status=400)
@@ -193,7 +181,7 @@ def _quick_action(
 
 def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.log_interaction(
+        activity.log_interaction(
             customer=customer, author=user, **{k: v for k, v in data.items() if v is not None}
         )
 
@@ -205,7 +193,7 @@ def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def complaint_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.open_complaint(customer=customer, by=user, **data)
+        activity.open_complaint(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.ComplaintForm, form_name="complaint_form",
@@ -215,7 +203,7 @@ def complaint_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def purchase_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.record_purchase(customer=customer, by=user, **data)
+        activity.record_purchase(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.PurchaseForm, form_name="purchase_form",
@@ -225,7 +213,7 @@ def purchase_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.add_contract(customer=customer, by=user, **data)
+        activity.add_contract(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.ContractForm, form_name="contract_form",
@@ -235,7 +223,7 @@ def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def referral_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.record_referral(referrer=customer, by=user, **data)
+        activity.record_referral(referrer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.ReferralForm, form_name="referral_form",
@@ -245,7 +233,7 @@ def referral_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def reward_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.give_reward(customer=customer, by=user, **data)
+        activity.give_reward(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.RewardForm, form_name="reward_form",
@@ -255,7 +243,7 @@ def reward_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def tier_set(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.set_tier(customer=customer, tier=data["tier"], by=user, reason=data["reason"])
+        placement.set_tier(customer=customer, tier=data["tier"], by=user, reason=data["reason"])
 
     return _quick_action(
         request, pk, form_class=forms.TierForm, form_name="tier_form",
@@ -271,13 +259,13 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
     form = forms.ResolveComplaintForm(request.POST)
     if form.is_valid():
         try:
-            services.resolve_complaint(
+            activity.resolve_complaint(
                 complaint=complaint, by=request.user, resolution=form.cleaned_data["resolution"]
             )
         except ValidationError as error:
             form.add_error(None, error)
     if form.errors:
-        if _is_htmx(request):
+        if pages.is_htmx(request):
             return render(
                 request,
                 "customers/_complaint.html",
@@ -285,12 +273,12 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
             )
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
         return redirect("customers:detail", pk=pk)
-    if _is_htmx(request):
+    if pages.is_htmx(request):
         return render(
             request, "customers/_complaint.html", {"customer": customer, "complaint": complaint}
         )
     messages.success(request, "Complaint resolved.")
-    return back_to(request, "customers:detail", pk)
+    return pages.back_to(request, "customers:detail", pk)
 
 
 @require_POST
@@ -301,11 +289,11 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
         pk=follow_up_id,
         customer__in=queries.visible_customers(request.user),
     )
-    services.complete_follow_up(follow_up=follow_up, by=request.user)
-    if _is_htmx(request):
+    activity.complete_follow_up(follow_up=follow_up, by=request.user)
+    if pages.is_htmx(request):
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
     messages.success(request, f"Done: {follow_up.reason}")
-    return back_to(request, "customers:my_day")
+    return pages.back_to(request, "customers:my_day")
 
 
 def my_day(request: HttpRequest) -> HttpResponse:
@@ -322,14 +310,13 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _account_form(request: HttpRequest, account: Account) -> HttpResponse:
-    if not (queries.sees_everyone(request.user) or queries.is_account_manager(request.user)):
-        raise PermissionDenied
+    pages.keepers_only(request)
     form = forms.AccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
         # The form wrote onto `account` while validating; the service saves a fresh copy.
         fresh = Account.objects.get(pk=account.pk) if account.pk else Account()
         try:
-            saved = services.save_account(account=fresh, data=form.cleaned_data)
+            saved = records.save_account(account=fresh, data=form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -346,28 +333,27 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     people = queries.customer_rows(
         queries.visible_customers(request.user).filter(account=account)
     ).order_by("last_name", "id")
-    page = queries.page_of(people, number=_page_number(request), size=LIST_PAGE_SIZE)
+    page = queries.page_of(people, number=pages.page_number(request), size=LIST_PAGE_SIZE)
     return render(request, "customers/account.html", {"account": account, "page": page})
 
 
 def ladder(request: HttpRequest) -> HttpResponse:
     """Marketers rename, recolour, add and remove the ladder's rungs."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     add_form = forms.TierEditForm(prefix="new")
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "add":
             add_form = forms.TierEditForm(request.POST, prefix="new")
             if add_form.is_valid():
-                services.save_tier(tier=Tier(), data=add_form.cleaned_data)
+                tier_admin.save_tier(tier=Tier(), data=add_form.cleaned_data)
                 messages.success(request, "Rung added.")
                 return redirect("customers:ladder")
         elif action == "save":
             tier = _chosen(forms.RungChoiceForm(request.POST))["tier"]
             form = forms.TierEditForm(request.POST, instance=tier, prefix=f"t{tier.pk}")
             if form.is_valid():
-                services.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
+                tier_admin.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
                 messages.success(request, f"{form.cleaned_data['name']} saved.")
                 return redirect("customers:ladder")
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
@@ -378,7 +364,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 confirmation = _tier_removal_confirmation(tier, holding, target)
                 return render(request, "confirm.html", confirmation)
             try:
-                moved = services.remove_tier(tier=tier, by=request.user)
+                moved = tier_admin.remove_tier(tier=tier, by=request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -399,22 +385,20 @@ def _chosen(form: Form) -> dict[str, Any]:
 
 def duplicates(request: HttpRequest) -> HttpResponse:
     """Probable duplicates, for a marketer to merge."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     return render(request, "customers/duplicates.html", {"groups": queries.probable_duplicates()})
 
 
 @require_POST
 def merge(request: HttpRequest) -> HttpResponse:
     """Merge one customer into another (marketers and admins)."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     chosen = _chosen(forms.MergeForm(request.POST))
     survivor, merged = chosen["survivor"], chosen["merged"]
     if request.POST.get("confirmed") != "yes":
         return render(request, "confirm.html", _merge_confirmation(survivor, merged))
     try:
-        services.merge_customers(survivor=survivor, merged=merged, by=request.user)
+        merging.merge_customers(survivor=survivor, merged=merged, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("customers:duplicates")
