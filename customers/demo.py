@@ -1,136 +1,52 @@
 """The customers demo: customers with two years of history, as an account manager's team would
-have built it (the people to sign in as come from bonding/demo.py). The names, places,
-catalogues and words the customers are made of come from demo_people.json."""
+have built it (the people to sign in as come from bonding/demo.py). Who they are is decided
+here, what happened to them in demo_history.py; every row of that history is written by the
+customers service that owns it, on a clock moved to when it happened."""
 
-import json
 import random
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers import activity, ladder, placement, queries, records, valuation
+from customers import activity, placement, records, valuation
+from customers.demo_history import (
+    ACCOUNTS,
+    CONSENT_SOURCES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    PARTNER_ACCOUNTS,
+    PLACES,
+    PROSPECT_PERSONAS,
+    RETAIL_MIX,
+    Event,
+    Person,
+    ascii_name,
+    history,
+)
 from customers.models import (
     Account,
     Audience,
-    BondChange,
     Channel,
     Complaint,
-    ConsentChange,
     Contract,
     Customer,
     FollowUp,
-    Interaction,
-    Purchase,
     Referral,
     Relationship,
-    Reward,
     Tier,
-    TierChange,
-    TimelineEntry,
 )
 
 DEMO_PREFIX = "demo-"
 HISTORY_DAYS = 730
-# The last fortnight is logged through the services, as an account manager would have done;
-# everything older is written in bulk, a month at a time, each month closed by the ladder and
-# bond rules run as of its last day, so tier and bond moves carry the dates they happened on.
-RECENT_DAYS = 14
+# The ladder and bond rules close each month of the history (the nightly refresh, slowed down).
 MONTH_DAYS = 30
-
-
-@dataclass(frozen=True)
-class _Place:
-    """Where a demo customer lives: a time zone, a fictional phone range and an address."""
-
-    timezone: str
-    phone: str  # a format for numbers reserved for fiction, e.g. +1 212 555 01xx
-    phone_range: tuple[int, int]
-    streets: tuple[str, ...]
-    city: str
-    weight: int
-
-
-# What the demo customers are made of (a data file: words and figures, not code); read once.
-PEOPLE = json.loads(Path(__file__).with_name("demo_people.json").read_text(encoding="utf-8"))
-FIRST_NAMES: list[str] = PEOPLE["first_names"]
-LAST_NAMES: list[str] = PEOPLE["last_names"]
-PLACES = tuple(
-    _Place(
-        timezone=place["timezone"],
-        phone=place["phone"],
-        phone_range=(place["phone_range"][0], place["phone_range"][1]),
-        streets=tuple(place["streets"]),
-        city=place["city"],
-        weight=place["weight"],
-    )
-    for place in PEOPLE["places"]
-)
-# (name, domain, industry); the school is still a prospect
-ACCOUNTS = tuple((a["name"], a["domain"], a["industry"]) for a in PEOPLE["accounts"])
-# (name, domain, partner kind)
-PARTNER_ACCOUNTS = tuple((a["name"], a["domain"], a["kind"]) for a in PEOPLE["partner_accounts"])
-# (category, lowest price, highest price, weight)
-CATALOGUES = {
-    name: tuple((c["category"], c["low"], c["high"], c["weight"]) for c in rows)
-    for name, rows in PEOPLE["catalogues"].items()
-}
-# channel -> (direction, sentiment, summary)
-SCRIPTS = {
-    channel: tuple((s["direction"], s["sentiment"], s["summary"]) for s in scripts)
-    for channel, scripts in PEOPLE["scripts"].items()
-}
-# how often each kind of customer is in touch on each channel, by style (retail, b2b, prospect)
-KIND_WEIGHTS: dict[str, dict[str, int]] = PEOPLE["channel_weights"]
-NOTES: list[str] = PEOPLE["notes"]
-# (category, description, resolution)
-COMPLAINTS = tuple((c["category"], c["description"], c["resolution"]) for c in PEOPLE["complaints"])
-CONSENT_SOURCES: list[str] = PEOPLE["consent_sources"]
-
-# One in every 20 retail customers of each kind; shuffled, so each kind shows up in any demo.
-RETAIL_MIX = (
-    ("prospect",) * 3 + ("one_time",) * 5 + ("occasional",) * 3 + ("regular",) * 3
-    + ("loyal",) * 2 + ("lapsed",) * 2 + ("slipping",) * 2
-)  # fmt: skip
-PROSPECT_PERSONAS = ("prospect", "b2b_contact", "b2b_prospect", "internal")
-
-
-@dataclass
-class _Person:
-    """One demo customer: who they are, how they behave, and (once created) their row."""
-
-    number: int
-    persona: str
-    joined: date
-    data: dict
-    owner: User | None
-    stop: date | None = None  # lapsed and slipping customers stop buying on this day
-    customer: Customer | None = None
-    buying_days: list[date] = field(default_factory=list)
-
-    @property
-    def style(self) -> str:
-        """How they deal with us: as a retail customer, a business, or a prospect looking around."""
-        if self.persona == "prospect":
-            return "prospect"
-        return "b2b" if self.data["audience"] == Audience.B2B else "retail"
-
-
-@dataclass
-class _Event:
-    """Something that happens to a demo customer at a moment: a row to write, or to change."""
-
-    at: datetime
-    kind: str  # purchase, interaction, complaint, resolve, contract, referral, convert, ...
-    row: object
-    extra: dict = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -139,22 +55,21 @@ def seed_customers(*, count: int = 300, seed: int = 7) -> int:
     if Customer.objects.filter(external_id__startswith=DEMO_PREFIX).exists():
         return 0
     rng = random.Random(seed)
-    today = timezone.localdate()
+    now = timezone.now()
+    today = timezone.localdate(now)
     users = {u.username: u for u in User.objects.filter(username__in=("manager", "manager2"))}
     managers = [users[name] for name in ("manager", "manager2") if name in users]
     people = _cast(rng, count=count, today=today, managers=managers)
     for person in people:
-        _create(person)
-    events = _history(rng, people, today=today, managers=managers)
-    cut = today - timedelta(days=RECENT_DAYS)
-    recent = _replay(events, people=people, start=today - timedelta(days=HISTORY_DAYS), cut=cut)
-    _log_recent(recent)
+        _create(person, now=now)
+    events = history(rng, people, now=now, managers=managers)
+    _replay(events, people=people, start=today - timedelta(days=HISTORY_DAYS), now=now)
     valuation.refresh_everyone(today=today)
     _finish(rng, users=users, today=today)
     return len(people)
 
 
-def _cast(rng: random.Random, *, count: int, today: date, managers: list[User]) -> list[_Person]:
+def _cast(rng: random.Random, *, count: int, today: date, managers: list[User]) -> list[Person]:
     """Decide who the demo customers are: companies and their people, partners, retail."""
     roles: list[tuple[str, Account | None, str, str]] = []  # persona, account, domain, kind
     n_accounts = min(len(ACCOUNTS), max(1, count // 40))
@@ -193,7 +108,7 @@ def _cast(rng: random.Random, *, count: int, today: date, managers: list[User]) 
     for number, (persona, account, domain, partner_kind) in enumerate(roles, start=1):
         name = names[(number - 1) % len(names)]
         first, last = FIRST_NAMES[name % len(FIRST_NAMES)], LAST_NAMES[name // len(FIRST_NAMES)]
-        person = _Person(
+        person = Person(
             number=number,
             persona=persona,
             joined=_joined(rng, persona, today),
@@ -248,7 +163,7 @@ def _owner(rng: random.Random, account: Account | None, managers: list[User]) ->
 
 def _contact(
     rng: random.Random,
-    person: _Person,
+    person: Person,
     *,
     first: str,
     last: str,
@@ -260,7 +175,7 @@ def _contact(
 ) -> dict:
     """The customer's fields as a person would type them into the form."""
     place = rng.choices(PLACES, weights=[p.weight for p in PLACES])[0]
-    local = f"{_ascii(first)}.{_ascii(last)}"
+    local = f"{ascii_name(first)}.{ascii_name(last)}"
     email = f"{local}@{domain}"
     while email in emails:
         email = f"{local}{rng.randint(2, 99)}@{domain}"
@@ -308,11 +223,6 @@ def _contact(
     }
 
 
-def _ascii(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in plain.lower() if ch.isalnum())
-
-
 def _wallet(rng: random.Random, persona: str) -> Decimal | None:
     if persona == "internal" or (persona in PROSPECT_PERSONAS and rng.random() < 0.5):
         return None
@@ -327,579 +237,132 @@ def _wallet(rng: random.Random, persona: str) -> Decimal | None:
     return Decimal(rng.randrange(low, high, step))
 
 
-def _create(person: _Person) -> None:
-    """Create the customer through the service, then date what it wrote to the day they joined."""
+def _create(person: Person, *, now: datetime) -> None:
+    """Create the customer through the service, on the morning they joined."""
     data = dict(person.data)
     source = data.pop("consent_source")
-    customer = records.create_customer(data=data, by=person.owner, consent_source=source)
-    joined = min(timezone.make_aware(datetime.combine(person.joined, time(7, 30))), timezone.now())
-    Customer.objects.filter(pk=customer.pk).update(created_at=joined, updated_at=joined)
-    for model, moment in (
-        (TimelineEntry, "occurred_at"),
-        (ConsentChange, "changed_at"),
-        (TierChange, "changed_at"),
-        (BondChange, "changed_at"),
-    ):
-        model.objects.filter(customer=customer).update(**{moment: joined})
-    person.customer = customer
-
-
-def _history(
-    rng: random.Random, people: list[_Person], *, today: date, managers: list[User]
-) -> list[_Event]:
-    """Everything that happened to the demo customers, oldest first."""
-    now = timezone.now()
-    events: list[_Event] = []
-    for person in people:
-        person.buying_days = _buying_days(rng, person, today)
-        events += _purchases(rng, person)
-        events += _interactions(rng, person, today=today, now=now, managers=managers)
-        events += _complaints(rng, person, today=today, now=now, managers=managers)
-        events += _contracts(rng, person, today=today)
-        events += _rewards(rng, person, today=today, now=now)
-    events += _referrals(rng, people, today=today, now=now)
-    order = {kind: i for i, kind in enumerate(("complaint", "referral", "resolve", "convert"))}
-    events.sort(key=lambda e: (e.at, order.get(e.kind, -1)))
-    return events
-
-
-def _rhythm(rng: random.Random, first: date, last: date, gap: float) -> list[date]:
-    days, day = [], first
-    while day <= last:
-        days.append(day)
-        day += timedelta(days=max(1, round(gap * rng.uniform(0.6, 1.4))))
-    return days
-
-
-def _buying_days(rng: random.Random, person: _Person, today: date) -> list[date]:
-    start = min(person.joined + timedelta(days=rng.randint(0, 20)), today)
-    match person.persona:
-        case "one_time":
-            return [start]
-        case "occasional":
-            span = (today - start).days
-            return sorted(
-                {start + timedelta(days=rng.randint(0, span)) for _ in range(3)} | {start}
-            )[: rng.randint(2, 3)]
-        case "regular":
-            return _rhythm(rng, start, today, rng.uniform(45, 100))
-        case "loyal":
-            return _rhythm(rng, start, today, rng.uniform(18, 40))
-        case "lapsed":
-            return _rhythm(rng, start, person.stop, rng.uniform(30, 70))
-        case "slipping":
-            return _rhythm(rng, start, person.stop, rng.uniform(30, 55))
-        case "b2b_client":
-            return _rhythm(rng, start, today, rng.uniform(60, 110))
-        case "b2b_buyer":
-            return _rhythm(rng, start, today, rng.uniform(25, 50))
-        case "partner":
-            return _rhythm(rng, start, today, rng.uniform(20, 40))
-    return []
-
-
-def _price(
-    rng: random.Random, catalogue: tuple[tuple[str, int, int, int], ...]
-) -> tuple[str, Decimal]:
-    category, low, high, _ = rng.choices(catalogue, weights=[c[3] for c in catalogue])[0]
-    euros = rng.randint(low, high)
-    cents = rng.choice(("00", "50", "90", "95")) if high < 1000 else "00"
-    return category, Decimal(f"{euros}.{cents}")
-
-
-def _purchases(rng: random.Random, person: _Person) -> list[_Event]:
-    kind = (
-        "partner" if person.persona == "partner" else "b2b" if person.style == "b2b" else "retail"
+    joined = min(timezone.make_aware(datetime.combine(person.joined, time(7, 30))), now)
+    person.customer = records.create_customer(
+        data=data, by=person.owner, consent_source=source, now=joined
     )
-    catalogue = CATALOGUES[kind]
-    events = []
-    for day in person.buying_days:
-        category, amount = _price(rng, catalogue)
-        purchase = Purchase(
-            customer=person.customer, amount=amount, purchased_on=day, product_category=category
-        )
-        events.append(_Event(_nine(day), "purchase", purchase))
-    return events
 
 
-def _nine(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time(9, 0)))
-
-
-def _moment(rng: random.Random, day: date, now: datetime) -> datetime:
-    at = timezone.make_aware(
-        datetime.combine(day, time(rng.randint(8, 17), rng.randrange(0, 60, 5)))
-    )
-    return min(at, now - timedelta(minutes=1))
-
-
-def _between(rng: random.Random, first: date, last: date) -> date:
-    return first + timedelta(days=rng.randint(0, max((last - first).days, 0)))
-
-
-def _interactions(
-    rng: random.Random, person: _Person, *, today: date, now: datetime, managers: list[User]
-) -> list[_Event]:
-    persona = person.persona
-    low, high = {
-        "prospect": (1, 4), "one_time": (1, 4), "occasional": (2, 5), "regular": (3, 8),
-        "loyal": (6, 14), "lapsed": (2, 5), "slipping": (3, 6), "b2b_client": (6, 12),
-        "b2b_buyer": (3, 8), "b2b_contact": (1, 3), "b2b_prospect": (2, 4), "partner": (4, 10),
-        "internal": (1, 2),
-    }[persona]  # fmt: skip
-    last = person.stop + timedelta(days=30) if person.stop else today
-    days = [_between(rng, person.joined, last) for _ in range(rng.randint(low, high))]
-    if person.owner and persona not in ("lapsed", "internal") and rng.random() < 0.4:
-        days.append(_between(rng, max(person.joined, today - timedelta(days=RECENT_DAYS)), today))
-    weights = KIND_WEIGHTS[person.style]
-    kinds = [rng.choices(list(weights), weights=list(weights.values()))[0] for _ in days]
-    if persona == "loyal":
-        # Regulars come to tastings and the user group: the community stage of the bond.
-        for _ in range(rng.randint(1, 3)):
-            days.append(_between(rng, max(person.joined, today - timedelta(days=330)), today))
-            kinds.append("event")
-    recent = today - timedelta(days=RECENT_DAYS)
-    events = []
-    for day, kind in zip(days, kinds, strict=True):
-        scripts = SCRIPTS[kind]
-        if persona == "slipping" and rng.random() < 0.5:
-            scripts = [s for s in scripts if s[1] == "negative"] or scripts
-        direction, sentiment, summary = rng.choice(scripts)
-        author = person.owner or (
-            rng.choice(managers) if managers and direction == "outbound" else None
-        )
-        interaction = Interaction(
-            customer=person.customer,
-            author=author,
-            channel=kind,
-            direction=direction,
-            summary=summary,
-            notes=rng.choice(NOTES) if rng.random() < 0.3 else "",
-            sentiment=sentiment,
-            occurred_at=_moment(rng, day, now),
-        )
-        events.append(_Event(interaction.occurred_at, "interaction", interaction))
-        if not (person.owner and direction == "outbound" and rng.random() < 0.35):
-            continue
-        interaction.follow_up_on = day + timedelta(days=rng.randint(1, 10))
-        if day > recent:
-            continue  # logged through the service, which schedules the follow-up itself
-        due = _nine(interaction.follow_up_on)
-        done = min(due + timedelta(hours=rng.randint(-20, 48)), now - timedelta(minutes=1))
-        follow_up = FollowUp(
-            customer=person.customer,
-            assignee=person.owner,
-            due_at=due,
-            reason=f"Follow up: {summary}"[:300],
-            source="interaction",
-            created_at=interaction.occurred_at,
-            done_at=max(done, interaction.occurred_at),
-            done_by=person.owner,
-        )
-        events.append(_Event(follow_up.done_at, "follow_up", follow_up))
-    return events
-
-
-def _complaints(
-    rng: random.Random, person: _Person, *, today: date, now: datetime, managers: list[User]
-) -> list[_Event]:
-    chance = {"slipping": 0.6, "lapsed": 0.3, "loyal": 0.25, "regular": 0.2, "b2b_client": 0.3,
-              "b2b_buyer": 0.3, "partner": 0.3, "occasional": 0.15, "one_time": 0.1}  # fmt: skip
-    days = []
-    if person.buying_days and rng.random() < chance.get(person.persona, 0):
-        days.append(min(rng.choice(person.buying_days) + timedelta(days=rng.randint(1, 10)), today))
-    lately = [day for day in person.buying_days if (today - day).days <= 120]
-    if lately and rng.random() < 0.12:
-        # Some trouble of the last weeks, so the open complaints have all sorts of ages.
-        days.append(_between(rng, lately[0], today))
-    events = []
-    for day in days:
-        events += _complaint(rng, person, day, today=today, now=now, managers=managers)
-    return events
-
-
-def _complaint(
-    rng: random.Random,
-    person: _Person,
-    day: date,
-    *,
-    today: date,
-    now: datetime,
-    managers: list[User],
-) -> list[_Event]:
-    category, description, resolution = rng.choice(COMPLAINTS)
-    owner = person.owner or (rng.choice(managers) if managers else None)
-    complaint = Complaint(
-        customer=person.customer,
-        opened_at=_moment(rng, day, now),
-        category=category,
-        description=description,
-        severity=rng.choices(("low", "medium", "high"), weights=(4, 4, 2))[0],
-        owner=owner,
-    )
-    events = [_Event(complaint.opened_at, "complaint", complaint)]
-    age = (today - day).days
-    if (age < 90 and rng.random() < 0.45) or (person.persona == "slipping" and rng.random() < 0.3):
-        return events  # still open
-    # Every draw is made before looking at the clock, so the same day seeds the same history.
-    resolved_at = complaint.opened_at + timedelta(hours=rng.randint(2, 24 * 21))
-    goodwill = Decimal(rng.choice((10, 15, 25, 50))) if rng.random() < 0.4 else None
-    refunded = -Decimal(rng.randint(40, 180))
-    if resolved_at >= now:
-        return events
-    events.append(_Event(resolved_at, "resolve", complaint, {"resolution": resolution}))
-    if goodwill:
-        reward = Reward(
-            customer=person.customer,
-            kind=Reward.Kind.DISCOUNT,
-            value=goodwill,
-            reason=f"Goodwill discount after: {category.lower()}",
-            given_at=resolved_at,
-        )
-        events.append(_Event(resolved_at, "reward", reward))
-    if category == "Defective product" and person.style == "retail":
-        refund = Purchase(
-            customer=person.customer,
-            amount=refunded,
-            purchased_on=timezone.localdate(resolved_at),
-            product_category="Grinders",
-        )
-        events.append(_Event(_nine(refund.purchased_on), "purchase", refund))
-    return events
-
-
-def _contracts(rng: random.Random, person: _Person, *, today: date) -> list[_Event]:
-    persona = person.persona
-    if persona == "b2b_client":
-        title, years, values = rng.choice(("Office coffee service", "Maintenance plan")), 1, (6, 40)
-    elif persona == "partner" and rng.random() < 0.7:
-        title = {"var": "Reseller agreement", "dealer": "Dealer agreement"}.get(
-            person.data["partner_kind"], "Supply agreement"
-        )
-        years, values = 2, (20, 120)
-    elif persona == "loyal" and rng.random() < 0.3:
-        title, years, values = "Machine care plan", 1, (0, 0)
-    else:
-        return []
-    events = []
-    start = person.joined + timedelta(days=rng.randint(0, 30))
-    while start <= today:
-        end = start + timedelta(days=365 * years - 1)
-        ongoing = end >= today
-        # Most contracts are renewed; some lapse, and then the chain stops.
-        lapses = not ongoing and rng.random() < 0.2
-        status = (
-            Contract.Renewal.PENDING
-            if ongoing
-            else Contract.Renewal.LAPSED
-            if lapses
-            else Contract.Renewal.RENEWED
-        )
-        value = (
-            Decimal(rng.randint(*values) * 1000) if values[1] else Decimal(rng.choice((149, 249)))
-        )
-        contract = Contract(
-            customer=person.customer,
-            title=f"{title} {start.year}",
-            starts_on=start,
-            ends_on=end,
-            value=value,
-            renewal_status=status,
-        )
-        events.append(_Event(_nine(start), "contract", contract))
-        if lapses:
-            break
-        start = end + timedelta(days=1)
-    return events
-
-
-def _rewards(rng: random.Random, person: _Person, *, today: date, now: datetime) -> list[_Event]:
-    rewards = []
-    if person.persona == "loyal":
-        anniversary = person.joined + timedelta(days=365)
-        while anniversary <= today:
-            rewards.append(
-                Reward(
-                    kind=Reward.Kind.GIFT,
-                    value=Decimal(25),
-                    reason="Anniversary gift: a tasting set",
-                    given_at=_moment(rng, anniversary, now),
-                )
-            )
-            anniversary += timedelta(days=365)
-    if person.persona in ("prospect", "b2b_prospect") and rng.random() < 0.25:
-        rewards.append(
-            Reward(
-                kind=Reward.Kind.TRIAL,
-                value=Decimal(0),
-                reason="Free trial: one month of the bean subscription",
-                given_at=_moment(rng, _between(rng, person.joined, today), now),
-            )
-        )
-    if person.persona == "b2b_client" and rng.random() < 0.6:
-        rewards.append(
-            Reward(
-                kind=Reward.Kind.GIFT,
-                value=Decimal(80),
-                reason="Year-end hamper for the office",
-                given_at=_moment(rng, date(today.year - 1, 12, 12), now),
-            )
-        )
-    events = []
-    for reward in rewards:
-        if timezone.localdate(reward.given_at) >= person.joined:
-            reward.customer = person.customer
-            events.append(_Event(reward.given_at, "reward", reward))
-    return events
-
-
-def _referrals(
-    rng: random.Random, people: list[_Person], *, today: date, now: datetime
-) -> list[_Event]:
-    """Customers recommend friends; some of those friends are demo customers who then bought."""
-    chance = {"loyal": (0.7, 3), "regular": (0.3, 1), "b2b_client": (0.3, 1), "partner": (0.5, 2),
-              "occasional": (0.1, 1)}  # fmt: skip
-    newcomers = [
-        p for p in people if p.buying_days and p.persona not in ("b2b_client", "b2b_buyer")
-    ]
-    referred: set[int] = set()
-    codes: set[str] = set()
-    events = []
-    for person in people:
-        likelihood, most = chance.get(person.persona, (0, 0))
-        if not person.buying_days or rng.random() >= likelihood:
-            continue
-        for _ in range(rng.randint(1, most)):
-            day = _between(rng, person.buying_days[0] + timedelta(days=7), today)
-            if day > today:
-                continue
-            code = f"{rng.getrandbits(40):010X}"
-            if code in codes:
-                continue
-            codes.add(code)
-            friend = None
-            if rng.random() < 0.55:
-                fits = [
-                    p
-                    for p in newcomers
-                    if p is not person
-                    and p.number not in referred
-                    and day <= p.joined
-                    and p.buying_days[0] <= day + timedelta(days=90)
-                ]
-                friend = rng.choice(fits) if fits else None
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            name = friend.customer.name if friend else f"{first} {last}"
-            email = friend.customer.email if friend else f"{_ascii(first)}@example.org"
-            referral = Referral(
-                referrer=person.customer,
-                referred_name=name,
-                referred_email=email,
-                code=code,
-                created_at=_moment(rng, day, now),
-            )
-            events.append(_Event(referral.created_at, "referral", referral))
-            if friend is None:
-                continue
-            referred.add(friend.number)
-            converted_at = max(
-                _moment(rng, friend.buying_days[0], now), referral.created_at + timedelta(hours=1)
-            )
-            if converted_at >= now:
-                continue
-            events.append(_Event(converted_at, "convert", referral, {"friend": friend.customer}))
-            thanks = converted_at + timedelta(days=2)
-            if thanks < now:
-                gift = Reward(
-                    customer=person.customer,
-                    kind=Reward.Kind.GIFT,
-                    value=Decimal(20),
-                    reason=f"Thank-you gift for referring {name}",
-                    given_at=thanks,
-                )
-                events.append(_Event(thanks, "reward", gift))
-    return events
-
-
-def _replay(events: list[_Event], *, people: list[_Person], start: date, cut: date) -> list[_Event]:
-    """Write the history up to `cut` a month at a time, each month closed by the ladder rules."""
+def _replay(events: list[Event], *, people: list[Person], start: date, now: datetime) -> None:
+    """Play the history through the services in the order it happened, each on its own clock;
+    a day's purchases and interactions are logged together that evening, and each month is
+    closed by the ladder and bond rules run as of its last evening (the services that refresh
+    a customer place them at once)."""
+    today = timezone.localdate(now)
+    day = _Day()
+    written: dict[int, Any] = {}  # id(planned row) -> the row the service wrote
     index = 0
     end = start
-    while end < cut:
-        end = min(end + timedelta(days=MONTH_DAYS), cut)
-        batch = []
+    while end < today:
+        end = min(end + timedelta(days=MONTH_DAYS), today)
         while index < len(events) and timezone.localdate(events[index].at) <= end:
-            batch.append(events[index])
+            event = events[index]
             index += 1
-        _write(batch)
-        # Those who join later have no history yet: the rules would leave them where they are.
-        _place_as_of([p.customer for p in people if p.joined <= end], end)
-    return events[index:]
+            if event.kind in ("purchase", "interaction"):
+                if day.events and timezone.localdate(day.events[-1].at) != timezone.localdate(
+                    event.at
+                ):
+                    day.log()
+                day.events.append(event)
+                continue
+            day.log()  # what follows may need it: a follow-up to finish, facts to place by
+            _apply(event, written)
+        day.log()
+        evening = min(timezone.make_aware(datetime.combine(end, time(23, 30))), now)
+        placement.place_customers(
+            customers=[p.customer for p in people if p.joined <= end and p.customer], now=evening
+        )
 
 
-def _place_as_of(customers: list[Customer], day: date) -> None:
-    """Run the ladder and bond rules as of `day` and date the moves they record to that night.
+@dataclass
+class _Day:
+    """The purchases and interactions of one day, logged through the batch services at once."""
 
-    The value figures are left to the one real refresh at the end: fitting the value model
-    every month would only slow the seed down.
-    """
-    marks = {
-        model: model.objects.aggregate(last=Max("pk"))["last"] or 0
-        for model in (TierChange, BondChange, TimelineEntry)
-    }
-    facts = queries.gather_facts(customers, today=day)
-    slugs = list(Tier.objects.order_by("rank").values_list("slug", flat=True))
-    for customer in customers:
-        known = facts[customer.pk].ladder
-        tier = ladder.fit_to_ladder(slug=ladder.place_on_ladder(facts=known).slug, available=slugs)
-        # The service records the move; asking it only when the rules say one is due saves time.
-        if (
-            tier != customer.tier.slug
-            or ladder.place_on_bond(facts=known).slug != customer.bond_stage
-        ):
-            placement.place_customer(customer=customer, facts=facts[customer.pk])
-    at = timezone.make_aware(datetime.combine(day, time(23, 30)))
-    TierChange.objects.filter(pk__gt=marks[TierChange]).update(changed_at=at)
-    BondChange.objects.filter(pk__gt=marks[BondChange]).update(changed_at=at)
-    TimelineEntry.objects.filter(pk__gt=marks[TimelineEntry]).update(occurred_at=at)
+    events: list[Event] = field(default_factory=list)
+
+    def log(self) -> None:
+        purchases = [e.row for e in self.events if e.kind == "purchase"]
+        interactions = [e.row for e in self.events if e.kind == "interaction"]
+        if purchases:
+            activity.record_purchases(purchases=purchases)
+        if interactions:
+            activity.log_interactions(
+                interactions=interactions, now=max(i.occurred_at for i in interactions)
+            )
+        self.events.clear()
 
 
-def _write(events: list[_Event]) -> None:
-    """Write a batch of history in bulk, with the timeline entries the services would write."""
-    by_kind: dict[str, list[_Event]] = defaultdict(list)
-    for event in events:
-        by_kind[event.kind].append(event)
-    rows = {kind: [e.row for e in by_kind[kind]] for kind in by_kind}
-    for kind, model in (
-        ("purchase", Purchase),
-        ("interaction", Interaction),
-        ("complaint", Complaint),
-        ("contract", Contract),
-        ("referral", Referral),
-        ("reward", Reward),
-        ("follow_up", FollowUp),
-    ):
-        model.objects.bulk_create(rows.get(kind, []))
-    for event in by_kind["resolve"]:
-        complaint = event.row
-        complaint.status = Complaint.Status.RESOLVED
-        complaint.resolution = event.extra["resolution"]
-        complaint.resolved_at = event.at
-    Complaint.objects.bulk_update(rows.get("resolve", []), ["status", "resolution", "resolved_at"])
-    for event in by_kind["convert"]:
-        referral = event.row
-        referral.status = Referral.Status.CONVERTED
-        referral.converted_at = event.at
-        referral.referred_customer = event.extra["friend"]
-    Referral.objects.bulk_update(
-        rows.get("convert", []), ["status", "converted_at", "referred_customer"]
-    )
-    TimelineEntry.objects.bulk_create(_entry(event) for event in events)
-
-
-def _entry(event: _Event) -> TimelineEntry:
-    """The timeline line the service that writes this row would have added (same words)."""
-    row, Kind = event.row, TimelineEntry.Kind
+def _apply(event: Event, written: dict[int, Any]) -> None:
+    """One event through the service that owns it, on a clock moved to when it happened."""
+    row: Any = event.row
+    at = event.at
     match event.kind:
-        case "purchase":
-            what = f" — {row.product_category}" if row.product_category else ""
-            kind, title = Kind.PURCHASE, f"Purchase: {row.amount:.2f} {row.currency}{what}"
-            detail, actor = "", None
-        case "interaction":
-            kind, detail, actor = Kind.INTERACTION, row.notes, row.author
-            title = (
-                f"{row.get_channel_display()} ({row.get_direction_display().lower()}): "
-                f"{row.summary}"
-            )
         case "complaint":
-            kind, detail, actor = Kind.COMPLAINT, row.description, row.owner
-            title = f"Complaint ({row.get_severity_display().lower()}): {row.category}"
-        case "resolve":
-            kind, detail, actor = Kind.COMPLAINT_RESOLVED, row.resolution, row.owner
-            title = f"Complaint resolved: {row.category}"
-        case "contract":
-            kind, detail, actor = Kind.CONTRACT, "", None
-            title = f"Contract: {row.title} ({row.starts_on:%Y-%m-%d} to {row.ends_on:%Y-%m-%d})"
-        case "referral":
-            kind, detail, actor = Kind.REFERRAL, "", None
-            title = f"Referred {row.referred_name or row.referred_email} (code {row.code})"
-        case "convert":
-            kind, detail, actor = Kind.REFERRAL, "", None
-            title = f"Referral {row.code} converted"
-        case "reward":
-            kind, detail, actor = Kind.REWARD, "", None
-            value = f" ({row.value})" if row.value else ""
-            title = f"{row.get_kind_display()}: {row.reason}{value}"
-        case "follow_up":
-            kind, detail, actor = Kind.FOLLOW_UP, "", row.done_by
-            title = f"Follow-up done: {row.reason}"
-    customer_id = row.referrer_id if event.kind in ("referral", "convert") else row.customer_id
-    return TimelineEntry(
-        customer_id=customer_id,
-        kind=kind,
-        occurred_at=event.at,
-        title=title[:300],
-        detail=detail,
-        actor=actor,
-        source_id=row.pk,
-    )
-
-
-def _log_recent(events: list[_Event]) -> None:
-    """The last fortnight, logged through the services in the order it happened."""
-    _write([e for e in events if e.kind in ("referral", "convert", "reward", "follow_up")])
-    ids = {e.row.customer_id for e in events if hasattr(e.row, "customer_id")}
-    # Fresh rows: the monthly refreshes moved these customers since they were created.
-    fresh = Customer.objects.select_related("tier", "highest_tier", "owner").in_bulk(ids)
-    opened: dict[int, Complaint] = {}
-    for event in events:
-        row = event.row
-        if event.kind in ("referral", "convert", "reward", "follow_up"):
-            continue
-        customer = fresh[row.customer_id]
-        if event.kind == "purchase":
-            activity.record_purchase(
-                customer=customer,
-                amount=row.amount,
-                purchased_on=row.purchased_on,
-                product_category=row.product_category,
-            )
-        elif event.kind == "interaction":
-            activity.log_interaction(
-                customer=customer,
-                author=row.author,
-                channel=row.channel,
-                summary=row.summary,
-                direction=row.direction,
-                notes=row.notes,
-                sentiment=row.sentiment,
-                occurred_at=row.occurred_at,
-                follow_up_on=row.follow_up_on,
-            )
-        elif event.kind == "complaint":
-            opened[id(row)] = activity.open_complaint(
-                customer=customer,
+            written[id(row)] = activity.open_complaint(
+                customer=row.customer,
                 by=row.owner,
                 category=row.category,
                 description=row.description,
                 severity=row.severity,
                 owner=row.owner,
-                opened_at=row.opened_at,
+                now=at,
             )
-        elif event.kind == "resolve":
-            complaint = opened.get(id(row), row)
-            complaint.customer = customer
+        case "resolve":
             activity.resolve_complaint(
-                complaint=complaint, by=row.owner, resolution=event.extra["resolution"]
+                complaint=written[id(row)],
+                by=row.owner,
+                resolution=event.extra["resolution"],
+                now=at,
             )
-        elif event.kind == "contract":
-            activity.add_contract(
-                customer=customer,
+        case "contract":
+            written[id(row)] = activity.add_contract(
+                customer=row.customer,
                 title=row.title,
                 starts_on=row.starts_on,
                 ends_on=row.ends_on,
                 value=row.value,
+                now=at,
             )
+        case "renewed":
+            activity.settle_renewal(contract=written[id(row)], status=event.extra["status"], now=at)
+        case "referral":
+            written[id(row)] = activity.record_referral(
+                referrer=row.referrer,
+                referred_name=row.referred_name,
+                referred_email=row.referred_email,
+                now=at,
+            )
+        case "convert":
+            activity.convert_referral(
+                referral=written[id(row)], referred_customer=event.extra["friend"], now=at
+            )
+        case "reward":
+            activity.give_reward(
+                customer=row.customer,
+                kind=row.kind,
+                reason=row.reason,
+                value=row.value,
+                given_at=at,
+            )
+        case "follow_up_done":
+            # The follow-up log_interactions scheduled for this interaction.
+            follow_up = (
+                FollowUp.objects.filter(
+                    customer=row.customer,
+                    source="interaction",
+                    due_at__date=row.follow_up_on,
+                    done_at__isnull=True,
+                )
+                .select_related("customer")
+                .order_by("pk")
+                .first()
+            )
+            if follow_up is not None:
+                activity.complete_follow_up(follow_up=follow_up, by=event.extra["by"], now=at)
 
 
 def _finish(rng: random.Random, *, users: dict[str, User], today: date) -> None:
