@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import activity, placement, timeline
+from customers import activity, placement, queries, timeline
 from customers.contact import normalize_email
 from customers.models import Account, Channel, ConsentChange, Customer, Tier, TimelineEntry
 
@@ -43,7 +43,8 @@ def create_customer(
     customer.highest_tier = customer.tier
     customer.email = normalize_email(customer.email)
     customer.created_at = customer.updated_at = now
-    customer.full_clean()
+    # The tiers were read just above: no query to check they exist.
+    customer.full_clean(exclude=["tier", "highest_tier"])
     customer.save()
     for field in CONSENT_FIELDS:
         if data.get(field):
@@ -57,7 +58,13 @@ def create_customer(
         actor=by,
         occurred_at=now,
     )
-    placement.place_customer(customer=customer, now=now)
+    # Nothing has happened to a new customer yet but the consents above: no facts to read.
+    facts = queries.new_customer_facts(
+        customer,
+        today=timezone.localdate(now),
+        consented=any(data.get(field) for field in CONSENT_FIELDS),
+    )
+    placement.place_customer(customer=customer, facts=facts, now=now)
     return customer
 
 
