@@ -249,9 +249,9 @@ def _create(person: Person, *, now: datetime) -> None:
 
 def _replay(events: list[Event], *, people: list[Person], start: date, now: datetime) -> None:
     """Play the history through the services in the order it happened, each on its own clock;
-    a day's purchases and interactions are logged together that evening, and each month is
-    closed by the ladder and bond rules run as of its last evening (the services that refresh
-    a customer place them at once)."""
+    a day's purchases and interactions are logged together after the last of them, and each
+    month is closed by the ladder and bond rules run as of its last evening (the services that
+    refresh a customer place them at once)."""
     today = timezone.localdate(now)
     day = _Day()
     written: dict[int, Any] = {}  # id(planned row) -> the row the service wrote

@@ -111,7 +111,9 @@ class Event:
     """Something that happens to a demo customer at a moment: a row to write, or to change."""
 
     at: datetime
-    kind: str  # purchase, interaction, complaint, resolve, contract, referral, convert, ...
+    # purchase, interaction, follow_up_done, complaint, resolve, contract, renewed, referral,
+    # convert, reward
+    kind: str
     row: object
     extra: dict = field(default_factory=dict)
 
@@ -364,7 +366,8 @@ def _contracts(rng: random.Random, person: Person, *, today: date, now: datetime
             ends_on=end,
             value=value,
         )
-        events.append(Event(_nine(start), "contract", contract))
+        signed = min(_nine(start), now - timedelta(minutes=1))
+        events.append(Event(signed, "contract", contract))
         if ongoing:
             break
         # Settled the morning after it ended: renewed (the next one starts then) or lapsed.
