@@ -33,7 +33,7 @@ def scene(manager, other_manager):
     survey = Survey.objects.order_by("id").first()
     objects = {}
     for whose, owner in (("own", manager), ("other", other_manager)):
-        customer = CustomerFactory(owner=owner, consent_email=True)
+        customer = CustomerFactory(owner=owner, consent_email=True, external_id=f"{whose}-1")
         enrollment = Enrollment.objects.create(program=program, customer=customer)
         touch = Touch.objects.create(
             enrollment=enrollment, step=step, customer=customer, channel="email",
@@ -56,6 +56,7 @@ def scene(manager, other_manager):
             "survey_token": invitation.token,
             "unsubscribe_token": unsubscribe.token,
             "account": AccountFactory().pk,
+            "external_id": customer.external_id,
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
@@ -74,6 +75,7 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         "programs:retry": ["touch_id"], "programs:dismiss": ["touch_id"],
         "programs:step_edit": ["step_id"], "programs:step_delete": ["step_id"],
         "programs:step_move": ["step_id"], "dashboard_export": ["widget"], "tier-detail": ["slug"],
+        "customer-by-external-id": ["external_id"],
     }  # fmt: skip
     kwargs = {key: values[key] for key in pattern_kwargs.get(name, [])}
     if PK_OF[pk_of]:

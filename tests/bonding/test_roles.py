@@ -117,6 +117,7 @@ TABLE = [
     ("customer-deleted",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("customer-detail",               "GET PUT PATCH",     "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customer-detail",               "DELETE",            "customer", LOGIN, NO, NO,   GONE,  OK,  OK),
+    ("customer-by-external-id",       "GET",               "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
     ("interaction-list",              "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("interaction-detail",            "GET",               "interaction", LOGIN, NO, OK, GONE,  OK,  OK),
     ("purchase-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
