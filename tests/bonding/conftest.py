@@ -13,15 +13,19 @@ from programs.models import Enrollment, LetterBatch, Program, Touch, Unsubscribe
 from tests.factories import (
     AccountFactory,
     ComplaintFactory,
+    ContractFactory,
     CustomerFactory,
     FollowUpFactory,
     InteractionFactory,
+    ReferralFactory,
 )
 
 # What a URL's <pk> names, when the URL has one.
 PK_OF = {
     "customer": "customer", "account": "account", "job": "job", "program": "program",
-    "batch": "batch", "survey": "survey", "interaction": "interaction", "-": None,
+    "batch": "batch", "survey": "survey", "interaction": "interaction",
+    "complaint": "complaint_id", "follow_up": "follow_up_id", "contract": "contract",
+    "referral": "referral", "-": None,
 }  # fmt: skip
 
 
@@ -33,7 +37,11 @@ def scene(manager, other_manager):
     survey = Survey.objects.order_by("id").first()
     objects = {}
     for whose, owner in (("own", manager), ("other", other_manager)):
-        customer = CustomerFactory(owner=owner, consent_email=True, external_id=f"{whose}-1")
+        # The account is the customer's: an account manager reads the accounts of their own.
+        account = AccountFactory()
+        customer = CustomerFactory(
+            owner=owner, consent_email=True, account=account, external_id=f"{whose}-1"
+        )
         enrollment = Enrollment.objects.create(program=program, customer=customer)
         touch = Touch.objects.create(
             enrollment=enrollment, step=step, customer=customer, channel="email",
@@ -55,8 +63,10 @@ def scene(manager, other_manager):
             "touch_id": touch.pk,
             "survey_token": invitation.token,
             "unsubscribe_token": unsubscribe.token,
-            "account": AccountFactory().pk,
+            "account": account.pk,
             "external_id": customer.external_id,
+            "contract": ContractFactory(customer=customer).pk,
+            "referral": ReferralFactory(referrer=customer).pk,
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,

@@ -1,0 +1,123 @@
+"""REST API for the records an account manager keeps beside the customer: accounts, complaints,
+contracts, referrals and follow-ups. Scoped like customers (a record of a customer the caller
+may not see is a 404); every write goes through a service."""
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from customers import queries, services
+from customers.known_parameters import KnownParameters
+from customers.models import Complaint, Customer
+from customers.rows import storable
+
+
+class VisibleCustomerField(serializers.PrimaryKeyRelatedField):
+    """A customer named by id, among those the caller may see (anyone else's does not exist)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Customer.objects.none(), **kwargs)
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        return queries.visible_customers(self.context["request"].user)
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    """A record as the API writes it: text PostgreSQL cannot store is refused as bad input."""
+
+    def validate(self, attrs):
+        unstorable = {
+            name: ["Contains a lone surrogate."]
+            for name, value in attrs.items()
+            if isinstance(value, str) and not storable(value)
+        }
+        if unstorable:
+            raise serializers.ValidationError(unstorable)
+        return attrs
+
+
+class RecordViewSet(KnownParameters, viewsets.GenericViewSet):
+    """Records of customers the caller may see, newest first."""
+
+    keyset_default_ordering = "-id"
+
+    def create_with(self, request, write) -> Response:
+        """Validate the body, let `write(data)` call the service, answer 201 with the record."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = write(dict(serializer.validated_data))
+        return Response(self.get_serializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class ComplaintSerializer(RecordSerializer):
+    """A complaint: opened by anyone who sees the customer, owned, then resolved."""
+
+    customer = VisibleCustomerField()
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "id", "customer", "category", "severity", "description", "owner", "status",
+            "opened_at", "resolution", "resolved_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "owner", "status", "opened_at", "resolution", "resolved_at"]
+
+
+class ComplaintResolution(RecordSerializer):
+    """How the complaint was resolved."""
+
+    class Meta:
+        model = Complaint
+        fields = ["resolution"]
+        extra_kwargs = {"resolution": {"required": True, "allow_blank": False}}
+
+
+class ComplaintFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id")
+    status = filters.ChoiceFilter(choices=Complaint.Status.choices)
+
+    class Meta:
+        model = Complaint
+        fields = ["customer", "status"]
+
+
+class ComplaintViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RecordViewSet
+):
+    """Complaints of customers the caller may see; POST opens one, `resolve` closes it."""
+
+    serializer_class = ComplaintSerializer
+    filterset_class = ComplaintFilter
+
+    def get_queryset(self):
+        return Complaint.objects.filter(
+            customer__in=queries.visible_customers(self.request.user)
+        ).select_related("owner")
+
+    def create(self, request, *args, **kwargs):
+        def write(data):
+            customer = data.pop("customer")
+            return services.open_complaint(customer=customer, by=request.user, **data)
+
+        return self.create_with(request, write)
+
+    @extend_schema(request=ComplaintResolution, responses={200: ComplaintSerializer})
+    @action(detail=True, methods=["post"], serializer_class=ComplaintResolution)
+    def resolve(self, request, pk=None):
+        """Close the complaint with what was done about it (400 when it already is closed)."""
+        complaint = self.get_object()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.resolve_complaint(
+            complaint=complaint, by=request.user, resolution=body.validated_data["resolution"]
+        )
+        return Response(ComplaintSerializer(complaint, context=self.get_serializer_context()).data)
+
+
+def register(router) -> None:
+    """Put the records' endpoints on the API router."""
+    router.register("complaints", ComplaintViewSet, basename="complaint")
