@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from customers import queries, services
 from customers.known_parameters import KnownParameters
-from customers.models import Complaint, Customer
+from customers.models import Complaint, Contract, Customer
 from customers.rows import storable
 
 
@@ -118,6 +118,56 @@ class ComplaintViewSet(
         return Response(ComplaintSerializer(complaint, context=self.get_serializer_context()).data)
 
 
+class ContractSerializer(RecordSerializer):
+    """A contract with its term, value and renewal."""
+
+    customer = VisibleCustomerField()
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id", "customer", "title", "starts_on", "ends_on", "value", "renewal_status",
+            "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "renewal_status", "created_at"]
+
+    def validate(self, attrs):
+        if attrs["ends_on"] < attrs["starts_on"]:
+            raise serializers.ValidationError(
+                {"ends_on": ["A contract cannot end before it starts."]}
+            )
+        return super().validate(attrs)
+
+
+class ContractFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id")
+    renewal_status = filters.ChoiceFilter(choices=Contract.Renewal.choices)
+
+    class Meta:
+        model = Contract
+        fields = ["customer", "renewal_status"]
+
+
+class ContractViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RecordViewSet
+):
+    """Contracts of customers the caller may see; POST adds one."""
+
+    serializer_class = ContractSerializer
+    filterset_class = ContractFilter
+
+    def get_queryset(self):
+        return Contract.objects.filter(customer__in=queries.visible_customers(self.request.user))
+
+    def create(self, request, *args, **kwargs):
+        def write(data):
+            customer = data.pop("customer")
+            return services.add_contract(customer=customer, by=request.user, **data)
+
+        return self.create_with(request, write)
+
+
 def register(router) -> None:
     """Put the records' endpoints on the API router."""
     router.register("complaints", ComplaintViewSet, basename="complaint")
+    router.register("contracts", ContractViewSet, basename="contract")

@@ -19,6 +19,7 @@ LISTS = [
     ("/api/v1/nps/responses/", "since=2026-01-01T00:00:00Z"),
     ("/api/v1/nps/summary/", "group_by=month"),
     ("/api/v1/complaints/", "status=open"),
+    ("/api/v1/contracts/", "customer=1"),
 ]
 
 

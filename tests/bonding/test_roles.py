@@ -124,6 +124,8 @@ TABLE = [
     ("complaint-list",                "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("complaint-detail",              "GET",               "complaint", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("complaint-resolve",             "POST",              "complaint", LOGIN, NO, OK,  GONE,  OK,  OK),
+    ("contract-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("contract-detail",               "GET",               "contract", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("tier-list",                     "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("tier-detail",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-list",                  "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
