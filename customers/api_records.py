@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from customers import queries, services
 from customers.known_parameters import KnownParameters
-from customers.models import Complaint, Contract, Customer
+from customers.models import Complaint, Contract, Customer, Referral
 from customers.rows import storable
 
 
@@ -167,7 +167,52 @@ class ContractViewSet(
         return self.create_with(request, write)
 
 
+class ReferralSerializer(RecordSerializer):
+    """A customer recommending someone, with the code to recognise them by."""
+
+    referrer = VisibleCustomerField()
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id", "referrer", "referred_name", "referred_email", "referred_customer", "code",
+            "status", "created_at", "converted_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "id", "referred_customer", "code", "status", "created_at", "converted_at",
+        ]  # fmt: skip
+
+
+class ReferralFilter(filters.FilterSet):
+    referrer = filters.NumberFilter(field_name="referrer_id")
+    status = filters.ChoiceFilter(choices=Referral.Status.choices)
+
+    class Meta:
+        model = Referral
+        fields = ["referrer", "status"]
+
+
+class ReferralViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RecordViewSet
+):
+    """Referrals made by customers the caller may see; POST records one."""
+
+    serializer_class = ReferralSerializer
+    filterset_class = ReferralFilter
+
+    def get_queryset(self):
+        return Referral.objects.filter(referrer__in=queries.visible_customers(self.request.user))
+
+    def create(self, request, *args, **kwargs):
+        def write(data):
+            referrer = data.pop("referrer")
+            return services.record_referral(referrer=referrer, by=request.user, **data)
+
+        return self.create_with(request, write)
+
+
 def register(router) -> None:
     """Put the records' endpoints on the API router."""
     router.register("complaints", ComplaintViewSet, basename="complaint")
     router.register("contracts", ContractViewSet, basename="contract")
+    router.register("referrals", ReferralViewSet, basename="referral")

@@ -20,6 +20,7 @@ LISTS = [
     ("/api/v1/nps/summary/", "group_by=month"),
     ("/api/v1/complaints/", "status=open"),
     ("/api/v1/contracts/", "customer=1"),
+    ("/api/v1/referrals/", "status=invited"),
 ]
 
 

@@ -126,6 +126,8 @@ TABLE = [
     ("complaint-resolve",             "POST",              "complaint", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("contract-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("contract-detail",               "GET",               "contract", LOGIN, NO, OK,   GONE,  OK,  OK),
+    ("referral-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("referral-detail",               "GET",               "referral", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("tier-list",                     "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("tier-detail",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-list",                  "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
