@@ -9,9 +9,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from customers import queries, services
+from customers import cursor, queries, services
 from customers.known_parameters import KnownParameters
-from customers.models import Complaint, Contract, Customer, Referral
+from customers.models import Complaint, Contract, Customer, FollowUp, Referral
 from customers.rows import storable
 
 
@@ -211,8 +211,70 @@ class ReferralViewSet(
         return self.create_with(request, write)
 
 
+class FollowUpSerializer(serializers.ModelSerializer):
+    """Something to do for a customer by a date, and when it was done."""
+
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    done_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id", "customer", "assignee", "due_at", "reason", "notes", "source", "done_at",
+            "done_by", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class FollowUpFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id")
+    mine = filters.BooleanFilter(
+        method="assigned_to_me",
+        label="Only those assigned to me (the default for account managers; mine=0 for all)",
+    )
+    done = filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = FollowUp
+        fields = ["customer", "mine", "done"]
+
+    def assigned_to_me(self, queryset, name, value):
+        return queryset  # applied in filter_queryset, where its default is known
+
+    def filter_queryset(self, queryset):
+        mine = self.form.cleaned_data.get("mine")
+        if mine is None:
+            mine = not queries.sees_everyone(self.request.user)
+        if mine:
+            queryset = queryset.filter(assignee=self.request.user)
+        return super().filter_queryset(queryset)
+
+
+class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecordViewSet):
+    """Follow-ups on customers the caller may see, soonest due first; `complete` ticks one off."""
+
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilter
+    keyset_orderings = {"id": cursor.whole, "due_at": cursor.moment}
+    keyset_default_ordering = "due_at"
+
+    def get_queryset(self):
+        return FollowUp.objects.filter(
+            customer__in=queries.visible_customers(self.request.user)
+        ).select_related("customer", "assignee", "done_by")
+
+    @extend_schema(request=None, responses={200: FollowUpSerializer})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """Mark it done; completing one already done changes nothing."""
+        follow_up = self.get_object()
+        services.complete_follow_up(follow_up=follow_up, by=request.user)
+        return Response(self.get_serializer(follow_up).data)
+
+
 def register(router) -> None:
     """Put the records' endpoints on the API router."""
     router.register("complaints", ComplaintViewSet, basename="complaint")
     router.register("contracts", ContractViewSet, basename="contract")
     router.register("referrals", ReferralViewSet, basename="referral")
+    router.register("follow-ups", FollowUpViewSet, basename="follow-up")

@@ -21,6 +21,7 @@ LISTS = [
     ("/api/v1/complaints/", "status=open"),
     ("/api/v1/contracts/", "customer=1"),
     ("/api/v1/referrals/", "status=invited"),
+    ("/api/v1/follow-ups/", "mine=1"),
 ]
 
 
