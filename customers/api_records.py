@@ -2,16 +2,20 @@
 contracts, referrals and follow-ups. Scoped like customers (a record of a customer the caller
 may not see is a 404); every write goes through a service."""
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from customers import cursor, queries, services
+from customers.api import PreconditionFailed, as_utc, etag_of
 from customers.known_parameters import KnownParameters
-from customers.models import Complaint, Contract, Customer, FollowUp, Referral
+from customers.models import Account, Complaint, Contract, Customer, FollowUp, Referral
 from customers.rows import storable
 
 
@@ -50,6 +54,89 @@ class RecordViewSet(KnownParameters, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         record = write(dict(serializer.validated_data))
         return Response(self.get_serializer(record).data, status=status.HTTP_201_CREATED)
+
+
+def sees_everyone_or_403(request, what: str) -> None:
+    if not queries.sees_everyone(request.user):
+        raise exceptions.PermissionDenied(f"Only marketers and admins change {what}.")
+
+
+class AccountSerializer(RecordSerializer):
+    """A company B2B customers work for."""
+
+    owner = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        required=False,
+        allow_null=True,
+    )
+
+    class Meta:
+        model = Account
+        fields = ["id", "name", "website", "industry", "owner", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class AccountFilter(filters.FilterSet):
+    updated_since = filters.IsoDateTimeFilter(method="by_updated_since")
+
+    class Meta:
+        model = Account
+        fields = ["updated_since"]
+
+    def by_updated_since(self, queryset, name, value):
+        return queryset.filter(updated_at__gte=as_utc(value, "updated_since"))
+
+
+class AccountViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.UpdateModelMixin, RecordViewSet,
+):  # fmt: skip
+    """Accounts: marketers and admins see and change all; account managers read the accounts
+    of their customers. Writes honour If-Match."""
+
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+    keyset_orderings = {"id": cursor.whole, "updated_at": cursor.moment}
+
+    def get_queryset(self):
+        accounts = Account.objects.select_related("owner")
+        if queries.sees_everyone(self.request.user):
+            return accounts
+        customers = queries.visible_customers(self.request.user)
+        return accounts.filter(Exists(customers.filter(account=OuterRef("pk"))))
+
+    def answer(self, account: Account, code: int = status.HTTP_200_OK) -> Response:
+        response = Response(self.get_serializer(account).data, status=code)
+        response["ETag"] = etag_of(account)
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.answer(self.get_object())
+
+    def create(self, request, *args, **kwargs):
+        sees_everyone_or_403(request, "accounts")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = services.save_account(account=Account(), data=serializer.validated_data)
+        return self.answer(account, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        with transaction.atomic():
+            account = get_object_or_404(
+                self.get_queryset().select_for_update(of=("self",)), pk=kwargs["pk"]
+            )
+            sees_everyone_or_403(request, "accounts")
+            expected = request.headers.get("If-Match")
+            if expected and expected not in ("*", etag_of(account)):
+                raise PreconditionFailed(
+                    "The account changed since you read it: fetch it again (If-Match)."
+                )
+            serializer = self.get_serializer(account, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            services.save_account(account=account, data=serializer.validated_data)
+        return self.answer(account)
 
 
 class ComplaintSerializer(RecordSerializer):
@@ -274,6 +361,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecordVi
 
 def register(router) -> None:
     """Put the records' endpoints on the API router."""
+    router.register("accounts", AccountViewSet, basename="account")
     router.register("complaints", ComplaintViewSet, basename="complaint")
     router.register("contracts", ContractViewSet, basename="contract")
     router.register("referrals", ReferralViewSet, basename="referral")

@@ -18,6 +18,7 @@ LISTS = [
     ("/api/v1/nps/surveys/", "ordering=-id"),
     ("/api/v1/nps/responses/", "since=2026-01-01T00:00:00Z"),
     ("/api/v1/nps/summary/", "group_by=month"),
+    ("/api/v1/accounts/", "updated_since=2026-01-01T00:00:00Z"),
     ("/api/v1/complaints/", "status=open"),
     ("/api/v1/contracts/", "customer=1"),
     ("/api/v1/referrals/", "status=invited"),

@@ -121,6 +121,11 @@ TABLE = [
     ("interaction-list",              "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("interaction-detail",            "GET",               "interaction", LOGIN, NO, OK, GONE,  OK,  OK),
     ("purchase-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    # Accounts: managers read those of their customers; marketers and admins change them.
+    ("account-list",                  "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("account-list",                  "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("account-detail",                "GET",               "account", LOGIN, NO,  OK,   GONE,  OK,  OK),
+    ("account-detail",                "PUT PATCH",         "account", LOGIN, NO,  NO,   GONE,  OK,  OK),
     ("complaint-list",                "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("complaint-detail",              "GET",               "complaint", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("complaint-resolve",             "POST",              "complaint", LOGIN, NO, OK,  GONE,  OK,  OK),
