@@ -24,7 +24,7 @@ from tests.factories import (
 PK_OF = {
     "customer": "customer", "account": "account", "job": "job", "program": "program",
     "batch": "batch", "survey": "survey", "interaction": "interaction",
-    "complaint": "complaint_id", "follow_up": "follow_up_id", "contract": "contract",
+    "complaint": "complaint", "follow_up": "follow_up", "contract": "contract",
     "referral": "referral", "-": None,
 }  # fmt: skip
 
@@ -54,10 +54,14 @@ def scene(manager, other_manager):
         unsubscribe = UnsubscribeToken.objects.create(
             token=new_token(), customer=customer, channel="email"
         )
+        complaint = ComplaintFactory(customer=customer)
+        follow_up = FollowUpFactory(customer=customer)
         objects[whose] = {
             "customer": customer.pk,
-            "complaint_id": ComplaintFactory(customer=customer).pk,
-            "follow_up_id": FollowUpFactory(customer=customer).pk,
+            "complaint": complaint.pk,
+            "complaint_id": complaint.pk,
+            "follow_up": follow_up.pk,
+            "follow_up_id": follow_up.pk,
             "interaction": InteractionFactory(customer=customer).pk,
             "job": ImportJob.objects.create(created_by=owner, filename="people.csv").pk,
             "touch_id": touch.pk,
