@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from bonding import health, queries, services
 from bonding.forms import RevokeTokenForm
 from bonding.models import ApiToken
+from customers import pages
 from customers import queries as customer_queries
 from customers.filters import owners
 from customers.models import Audience
@@ -79,7 +80,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "audiences": Audience.choices,
         "query": request.GET.urlencode(),
     }
-    if request.headers.get("HX-Request") == "true":
+    if pages.is_htmx(request):
         return render(request, "bonding/_widgets.html", context)
     return render(request, "bonding/home.html", context)
 

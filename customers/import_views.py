@@ -2,13 +2,13 @@
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import imports, queries
+from customers import imports, pages, queries
 from customers.filters import CustomerFilter
 from customers.models import ImportJob
 
@@ -24,18 +24,6 @@ class UploadForm(forms.Form):
     )
 
 
-def _marketers_only(request: HttpRequest) -> None:
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        return 1
-
-
 def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -44,7 +32,7 @@ def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
 
 def import_list(request: HttpRequest) -> HttpResponse:
     """Upload a CSV file; below, the recent imports."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -58,7 +46,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("customers:import_mapping", pk=job.pk)
     jobs = queries.page_of(
-        imports.visible_jobs(request.user), number=_page_number(request), size=JOBS_PAGE_SIZE
+        imports.visible_jobs(request.user), number=pages.page_number(request), size=JOBS_PAGE_SIZE
     )
     status = 400 if form.errors else 200
     return render(
@@ -89,7 +77,7 @@ def _posted_mapping(request: HttpRequest, job: ImportJob) -> dict[str, str]:
 
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     """Choose the field each column fills, with the first rows checked against the choice."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     job = imports.job_for(request.user, pk)
     if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED):
         return redirect("customers:import_result", pk=job.pk)
@@ -107,7 +95,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the mapping and queue the import; or resume one that failed or stalled."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     job = imports.job_for(request.user, pk)
     try:
         if job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED):
@@ -134,7 +122,7 @@ def _progress_context(job: ImportJob) -> dict:
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar, polled every second while the import runs; the counts once done."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     job = imports.job_for(request.user, pk)
     return render(request, "customers/imports/_progress.html", _progress_context(job))
 
@@ -142,7 +130,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_result(request: HttpRequest, pk: int) -> HttpResponse:
     """One import: its progress while it runs, then what it created, updated and rejected."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     job = imports.job_for(request.user, pk)
     if job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED):
         return redirect("customers:import_mapping", pk=job.pk)
@@ -152,7 +140,7 @@ def import_result(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_rejected(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The rejected rows as the file had them, with a column saying why."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     job = imports.job_for(request.user, pk)
     return _csv_response(imports.rejected_rows_csv(job=job), f"rejected-rows-{job.pk}.csv")
 

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -12,23 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import forms, queries, services
+from customers import forms, pages, queries, services
 from customers.filters import CustomerFilter
 from customers.models import Account, Complaint, Customer, FollowUp, Tier
-from customers.navigation import back_to
 
 LIST_PAGE_SIZE = 50
-
-
-def _page_number(request: HttpRequest, name: str = "page") -> int:
-    try:
-        return max(int(request.GET.get(name, 1)), 1)
-    except ValueError:
-        return 1
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def customer_list(request: HttpRequest) -> HttpResponse:
@@ -38,7 +26,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         groups = [queries.customer_rows(group) for group in filters.best_match_groups()]
     else:
         groups = [filters.qs.none()]
-    page = queries.page_across(groups, number=_page_number(request), size=LIST_PAGE_SIZE)
+    page = queries.page_across(groups, number=pages.page_number(request), size=LIST_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -57,8 +45,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The 360 page: profile, ladder, value, open work and the timeline."""
     customer = queries.customer_for(request.user, pk)
-    timeline = queries.timeline(customer, number=_page_number(request))
-    if _is_htmx(request) and request.GET.get("page"):
+    timeline = queries.timeline(customer, number=pages.page_number(request))
+    if pages.is_htmx(request) and request.GET.get("page"):
         return render(
             request, "customers/_timeline_page.html", {"customer": customer, "timeline": timeline}
         )
@@ -88,8 +76,7 @@ def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given
 
 def customer_create(request: HttpRequest) -> HttpResponse:
     """A new customer; an account manager becomes its owner."""
-    if not (queries.sees_everyone(request.user) or queries.is_account_manager(request.user)):
-        raise PermissionDenied
+    pages.keepers_only(request)
     may_assign = queries.sees_everyone(request.user)
     form = forms.CustomerForm(request.POST or None, may_assign_owner=may_assign)
     if request.method == "POST" and form.is_valid():
@@ -136,8 +123,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Soft delete (marketers and admins only)."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     customer = queries.customer_for(request.user, pk)
     services.delete_customer(customer=customer, by=request.user)
     messages.success(request, f"{customer} was deleted.")
@@ -171,7 +157,7 @@ def _quick_action(
         except ValidationError as error:
             form.add_error(None, error)
     if not form.errors:
-        if _is_htmx(request):
+        if pages.is_htmx(request):
             entries = queries.timeline_since(customer, after_id=seen)
             return render(
                 request,
@@ -185,7 +171,7 @@ def _quick_action(
             )
         messages.success(request, success)
         return redirect("customers:detail", pk=pk)
-    if _is_htmx(request):
+    if pages.is_htmx(request):
         return render(request, template, {"customer": customer, form_name: form})
     context = _detail_context(request, customer, **{form_name: form})
     return render(request, "customers/detail.html", context, status=400)
@@ -277,7 +263,7 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
         except ValidationError as error:
             form.add_error(None, error)
     if form.errors:
-        if _is_htmx(request):
+        if pages.is_htmx(request):
             return render(
                 request,
                 "customers/_complaint.html",
@@ -285,12 +271,12 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
             )
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
         return redirect("customers:detail", pk=pk)
-    if _is_htmx(request):
+    if pages.is_htmx(request):
         return render(
             request, "customers/_complaint.html", {"customer": customer, "complaint": complaint}
         )
     messages.success(request, "Complaint resolved.")
-    return back_to(request, "customers:detail", pk)
+    return pages.back_to(request, "customers:detail", pk)
 
 
 @require_POST
@@ -302,10 +288,10 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
         customer__in=queries.visible_customers(request.user),
     )
     services.complete_follow_up(follow_up=follow_up, by=request.user)
-    if _is_htmx(request):
+    if pages.is_htmx(request):
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
     messages.success(request, f"Done: {follow_up.reason}")
-    return back_to(request, "customers:my_day")
+    return pages.back_to(request, "customers:my_day")
 
 
 def my_day(request: HttpRequest) -> HttpResponse:
@@ -322,8 +308,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _account_form(request: HttpRequest, account: Account) -> HttpResponse:
-    if not (queries.sees_everyone(request.user) or queries.is_account_manager(request.user)):
-        raise PermissionDenied
+    pages.keepers_only(request)
     form = forms.AccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
         # The form wrote onto `account` while validating; the service saves a fresh copy.
@@ -346,14 +331,13 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     people = queries.customer_rows(
         queries.visible_customers(request.user).filter(account=account)
     ).order_by("last_name", "id")
-    page = queries.page_of(people, number=_page_number(request), size=LIST_PAGE_SIZE)
+    page = queries.page_of(people, number=pages.page_number(request), size=LIST_PAGE_SIZE)
     return render(request, "customers/account.html", {"account": account, "page": page})
 
 
 def ladder(request: HttpRequest) -> HttpResponse:
     """Marketers rename, recolour, add and remove the ladder's rungs."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     add_form = forms.TierEditForm(prefix="new")
     if request.method == "POST":
         action = request.POST.get("action")
@@ -399,16 +383,14 @@ def _chosen(form: Form) -> dict[str, Any]:
 
 def duplicates(request: HttpRequest) -> HttpResponse:
     """Probable duplicates, for a marketer to merge."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     return render(request, "customers/duplicates.html", {"groups": queries.probable_duplicates()})
 
 
 @require_POST
 def merge(request: HttpRequest) -> HttpResponse:
     """Merge one customer into another (marketers and admins)."""
-    if not queries.sees_everyone(request.user):
-        raise PermissionDenied
+    pages.marketers_only(request)
     chosen = _chosen(forms.MergeForm(request.POST))
     survivor, merged = chosen["survivor"], chosen["merged"]
     if request.POST.get("confirmed") != "yes":

@@ -5,11 +5,12 @@ import re
 from collections import Counter
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from customers import pages
 from customers import queries as customer_queries
 from customers.filters import CustomerFilter
 from nps import queries, score, services
@@ -19,22 +20,6 @@ from nps.models import Survey
 VERBATIMS_PAGE_SIZE = 20
 # A segment is invited during the request; bigger ones should be narrowed (or sent by program).
 INVITE_LIMIT = 5000
-
-
-def _marketers_only(request: HttpRequest) -> None:
-    if not customer_queries.sees_everyone(request.user):
-        raise PermissionDenied
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        return 1
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _rounded(value: float | None) -> float | None:
@@ -55,7 +40,7 @@ def _trend_chart(months: list[queries.Group]) -> dict:
 def survey_list(request: HttpRequest) -> HttpResponse:
     """The surveys, and the NPS dashboard: trend with its band, distribution, groups, response
     rate, verbatims and the detractors still waiting for a call."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     responses = queries.responses_for(request.user)
     filters = VerbatimFilterForm(request.GET)
     wanted = filters.cleaned_data if filters.is_valid() else {}
@@ -63,13 +48,13 @@ def survey_list(request: HttpRequest) -> HttpResponse:
         category=wanted.get("category") or None,
         search=wanted.get("q") or None,
         responses_qs=responses,
-        number=_page_number(request),
+        number=pages.page_number(request),
         size=VERBATIMS_PAGE_SIZE,
     )
     query = request.GET.copy()
     query.pop("page", None)
     verbatim_context = {"verbatims": verbatims, "filters": filters, "query": query.urlencode()}
-    if _is_htmx(request):
+    if pages.is_htmx(request):
         return render(request, "nps/_verbatims.html", verbatim_context)
     board = queries.dashboard(responses_qs=responses)
     context = {
@@ -96,7 +81,7 @@ def survey_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def survey_create(request: HttpRequest) -> HttpResponse:
     """A new survey."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     form = SurveyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         survey = form.save()
@@ -109,7 +94,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a survey's wording, premium, channel question, validity, or pause it."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     survey = get_object_or_404(Survey, pk=pk)
     form = SurveyForm(request.POST or None, instance=survey)
     if request.method == "POST" and form.is_valid():
@@ -125,7 +110,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Invite the customers matching the customer list's filters (same GET parameters); those
     whose channel is e-mail and who agreed to it get the e-mail with the eleven score links."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     survey = get_object_or_404(Survey, pk=pk)
     filters = CustomerFilter(request.GET, queryset=customer_queries.visible_customers(request.user))
     valid = filters.is_valid()

@@ -10,7 +10,7 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -21,11 +21,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from customers import pages
 from customers import queries as customer_queries
 from customers.contact import normalize_phone
 from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
-from customers.navigation import back_to
 from nps.public import over_public_limit
 from programs import content, queries, review, sandbox
 from programs.enrollment import EnrollOutcome, enroll
@@ -45,32 +45,16 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 PREVIEW_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.LETTER, Channel.PHONE]
 
 
-def _marketers_only(request: HttpRequest) -> None:
-    if not customer_queries.sees_everyone(request.user):
-        raise PermissionDenied
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        return 1
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def program_list(request: HttpRequest) -> HttpResponse:
     """Every program with its active enrollments, this week's sends and what needs attention."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     context = {"programs": queries.program_list(), "due": queries.due_by_channel()}
     return render(request, "programs/list.html", context)
 
 
 def program_create(request: HttpRequest) -> HttpResponse:
     """A new program: its settings first, then its steps."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     form = ProgramForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -86,7 +70,7 @@ def program_create(request: HttpRequest) -> HttpResponse:
 
 def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The program editor: its settings and its steps in order."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = queries.program_for(pk)
     form = ProgramForm(request.POST or None, instance=program)
     if request.method == "POST" and form.is_valid():
@@ -165,7 +149,7 @@ EMAIL_PREVIEW_STYLES = csp_update({"style-src": ["'unsafe-inline'"]})
 @EMAIL_PREVIEW_STYLES
 def step_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a step at the end of the program."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
     return _step_form(request, program, Step(program=program))
 
@@ -173,7 +157,7 @@ def step_create(request: HttpRequest, pk: int) -> HttpResponse:
 @EMAIL_PREVIEW_STYLES
 def step_edit(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     """Change a step's timing, channel and content, with a live preview."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     step = get_object_or_404(Step.objects.select_related("program"), pk=step_id, program_id=pk)
     return _step_form(request, step.program, step)
 
@@ -195,7 +179,7 @@ def _step_form(request: HttpRequest, program: Program, step: Step) -> HttpRespon
 @require_POST
 def step_delete(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     """Remove a step nothing was sent for."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     step = get_object_or_404(Step, pk=step_id, program_id=pk)
     try:
         removed = review.delete_step(step=step)
@@ -210,7 +194,7 @@ def step_delete(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
 @require_POST
 def program_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a program nothing was sent for, after a confirmation that states what ends."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
     impact = queries.program_deletion(program)
     if impact.started_touches:
@@ -256,7 +240,7 @@ def _program_deletion_confirmation(program: Program, impact: queries.ProgramDele
 @require_POST
 def step_move(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     """Move a step one place up or down."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     step = get_object_or_404(Step, pk=step_id, program_id=pk)
     review.move_step(step=step, up=request.POST.get("direction") == "up")
     return redirect(reverse("programs:edit", args=[pk]) + f"#step-{step.pk}")
@@ -273,10 +257,10 @@ def _unsaved_step(request: HttpRequest, program: Program) -> tuple[Step, StepFor
 @require_POST
 def step_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The posted (unsaved) step rendered for the chosen customer on every channel."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
     step, form = _unsaved_step(request, program)
-    if not _is_htmx(request):
+    if not pages.is_htmx(request):
         return _step_page(request, program, step, form)
     customer = _preview_customer(request, request.POST)
     context = {
@@ -289,12 +273,12 @@ def step_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def step_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     """E-mail the step's preview to the marketer themself, through the real mail backend."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
     step, form = _unsaved_step(request, program)
     customer = _preview_customer(request, request.POST)
     result = _test_send(request, form.preview_step(program), customer)
-    if _is_htmx(request):
+    if pages.is_htmx(request):
         return render(request, "programs/_test_send.html", {"result": result})
     return _step_page(request, program, step, form, test_send=result)
 
@@ -325,7 +309,7 @@ def _test_send(request: HttpRequest, step: Step, customer: Customer | None) -> d
 
 def enroll_choose(request: HttpRequest) -> HttpResponse:
     """From the customer list: choose the program to enroll the filtered segment in."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     query = request.GET.urlencode()
     programs = Program.objects.filter(is_active=True).order_by("name")
     return render(request, "programs/enroll_choose.html", {"programs": programs, "query": query})
@@ -333,7 +317,7 @@ def enroll_choose(request: HttpRequest) -> HttpResponse:
 
 def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
     """Enroll the customers matching the customer list's filters (same GET parameters)."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
     filters = CustomerFilter(request.GET, queryset=customer_queries.visible_customers(request.user))
     valid = filters.is_valid()
@@ -409,7 +393,7 @@ def _enroll_later(request: HttpRequest, program: Program, customers) -> HttpResp
 @require_GET
 def enroll_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """A queued segment's progress: enrollments of the program made since it was queued."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
     try:
         since = datetime.fromtimestamp(float(request.GET.get("since", "")), tz=UTC)
@@ -426,14 +410,14 @@ def enroll_progress(request: HttpRequest, pk: int) -> HttpResponse:
         "polling": not done and timezone.now() - since < PROGRESS_POLL_FOR,
         "poll_url": request.get_full_path(),
     }
-    template = "programs/_progress.html" if _is_htmx(request) else "programs/progress.html"
+    template = "programs/_progress.html" if pages.is_htmx(request) else "programs/progress.html"
     return render(request, template, context)
 
 
 @require_GET
 def funnel(request: HttpRequest, pk: int) -> HttpResponse:
     """Per step: how many touches are scheduled, sent, failed, skipped and answered."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
     rows = queries.funnel(program)
     context = {
@@ -449,11 +433,11 @@ def funnel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def failures(request: HttpRequest) -> HttpResponse:
     """Failed touches and those to check by hand, newest first, to retry or dismiss."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     program = None
     if request.GET.get("program", "").isdigit():
         program = get_object_or_404(Program, pk=request.GET["program"])
-    page = queries.failures(program=program, number=_page_number(request), size=PAGE_SIZE)
+    page = queries.failures(program=program, number=pages.page_number(request), size=PAGE_SIZE)
     context = {
         "page": page,
         "program": program,
@@ -466,7 +450,7 @@ def failures(request: HttpRequest) -> HttpResponse:
 @require_POST
 def touch_retry(request: HttpRequest, touch_id: int) -> HttpResponse:
     """Put a failed or review touch back in the queue, due now."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     touch = get_object_or_404(Touch, pk=touch_id)
     try:
         retried = review.retry_touch(touch=touch)
@@ -477,33 +461,33 @@ def touch_retry(request: HttpRequest, touch_id: int) -> HttpResponse:
             messages.success(request, f"Touch #{touch.pk} is scheduled again, due now.")
         else:
             messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
-    return back_to(request, reverse("programs:failures"))
+    return pages.back_to(request, reverse("programs:failures"))
 
 
 @require_POST
 def touch_dismiss(request: HttpRequest, touch_id: int) -> HttpResponse:
     """Give up on a failed or review touch."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     touch = get_object_or_404(Touch, pk=touch_id)
     if review.dismiss_touch(touch=touch):
         messages.success(request, f"Touch #{touch.pk} dismissed.")
     else:
         messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
-    return back_to(request, reverse("programs:failures"))
+    return pages.back_to(request, reverse("programs:failures"))
 
 
 @require_GET
 def letter_batches(request: HttpRequest) -> HttpResponse:
     """Letter batches to print and post, newest first."""
-    _marketers_only(request)
-    page = queries.letter_batches(number=_page_number(request))
+    pages.marketers_only(request)
+    page = queries.letter_batches(number=pages.page_number(request))
     return render(request, "programs/letters.html", {"page": page})
 
 
 @require_GET
 def letter_batch(request: HttpRequest, pk: int) -> HttpResponse:
     """One batch as a printable page: one letter per sheet."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     batch = get_object_or_404(LetterBatch, pk=pk)
     context = {
         "batch": batch,
@@ -518,7 +502,7 @@ def letter_batch(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def letter_batch_posted(request: HttpRequest, pk: int) -> HttpResponse:
     """The batch was printed and posted: its letters count as sent."""
-    _marketers_only(request)
+    pages.marketers_only(request)
     batch = get_object_or_404(LetterBatch, pk=pk)
     if batch.posted_at:
         messages.warning(request, "This batch was already marked posted.")

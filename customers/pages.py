@@ -1,0 +1,46 @@
+"""What every app's pages share: who may open them, which page of a list was asked for, whether
+htmx asked for a fragment, and where a form sends the browser back to."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from customers import queries
+
+
+def marketers_only(request: HttpRequest) -> None:
+    """Refuse anyone who does not see every customer (marketers and admins do)."""
+    if not queries.sees_everyone(request.user):
+        raise PermissionDenied
+
+
+def keepers_only(request: HttpRequest) -> None:
+    """Refuse anyone who keeps no customers: marketers, admins and account managers may."""
+    if not (queries.sees_everyone(request.user) or queries.is_account_manager(request.user)):
+        raise PermissionDenied
+
+
+def page_number(request: HttpRequest, name: str = "page") -> int:
+    """The page asked for in `?page=`; the first for anything that is not a positive number."""
+    try:
+        return max(int(request.GET.get(name, 1)), 1)
+    except ValueError:
+        return 1
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """True when htmx asked, so the view answers with the fragment it swaps in."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
+    """Redirect to the posted `next` when it is a path of this site, else to `default` (a URL or
+    a URL name with `args`): `next=https://evil.example/` or `//evil.example/` is ignored."""
+    target = request.POST.get("next", "")
+    # A path of this site only: no other host, no scheme, nothing relative to guess at.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(target)  # a URL, never read as a view name
+    return redirect(default, *args)
