@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -313,13 +313,29 @@ class FollowUpSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+YES_OR_NO = ("true", "false", "1", "0")
+
+
+@extend_schema_field({"type": "string", "enum": list(YES_OR_NO)})
+class YesOrNo(filters.TypedChoiceFilter):
+    """A true/false filter that refuses anything else, rather than read it as not given."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=[(word, word) for word in YES_OR_NO],
+            coerce=lambda word: word in ("true", "1"),
+            empty_value=None,
+            **kwargs,
+        )
+
+
 class FollowUpFilter(filters.FilterSet):
     customer = filters.NumberFilter(field_name="customer_id")
-    mine = filters.BooleanFilter(
+    mine = YesOrNo(
         method="assigned_to_me",
         label="Only those assigned to me (the default for account managers; mine=0 for all)",
     )
-    done = filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True)
+    done = YesOrNo(field_name="done_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = FollowUp

@@ -52,6 +52,16 @@ def test_the_list_filters_open_and_done(manager_api, manager, ann):
     assert ids(manager_api.get("/api/v1/follow-ups/", {"done": "true"})) == [done.pk]
 
 
+@pytest.mark.parametrize("query", [{"mine": "maybe"}, {"done": "yes"}])
+def test_a_yes_or_no_that_is_neither_is_400(manager_api, ann, query):
+    FollowUpFactory(customer=ann)
+
+    response = manager_api.get("/api/v1/follow-ups/", query)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == list(query)
+
+
 def test_completing_marks_it_done_and_tells_the_page(manager_api, manager, ann):
     follow_up = FollowUpFactory(customer=ann, reason="Call about the renewal")
 
