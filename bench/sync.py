@@ -11,7 +11,7 @@ DATABASE_URL and starts gunicorn (2 workers, DEBUG off) on it. Then:
 2. upserts the same rows into the emptied customers table with psycopg2, `INSERT ... VALUES
    (x1000) ON CONFLICT (external_id) DO UPDATE`, one transaction per batch, one connection;
    then once more without the table's four GIN trigram indexes (the list search's), for scale;
-3. times `services.upsert_customers` in this process on 1,000 rows, and profiles it when the
+3. times `sync.upsert_customers` in this process on 1,000 rows, and profiles it when the
    API misses half of the raw rate or 7,500 customers/s (or with --profile);
 4. fills the table with 1,000,000 generated customers (bench/generate.py, customers only) and
    pages `GET /api/v1/customers/?updated_since=...&ordering=updated_at` by its cursor links from
@@ -217,7 +217,7 @@ def raw_tuples(rows: list[dict]) -> tuple[list[str], list[str], list[tuple]]:
     from django.utils import timezone
 
     from customers.models import Customer, Tier
-    from customers.services import NEW_CUSTOMER_DEFAULTS, SYNCED_FIELDS
+    from customers.sync import NEW_CUSTOMER_DEFAULTS, SYNCED_FIELDS
 
     lowest = Tier.objects.order_by("rank").first()
     now = timezone.now()
@@ -303,10 +303,10 @@ def run_sql(dsn: str, statements: list[str]) -> None:
 
 
 def in_process_upsert(rows: list[dict], user, *, profile: bool) -> dict:
-    """Time services.upsert_customers on one batch here (no HTTP), optionally under cProfile."""
+    """Time sync.upsert_customers on one batch here (no HTTP), optionally under cProfile."""
     from django.db import connection
 
-    from customers import services
+    from customers import sync, tasks
 
     queries: list[float] = []
 
@@ -322,7 +322,9 @@ def in_process_upsert(rows: list[dict], user, *, profile: bool) -> dict:
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        outcome = services.upsert_customers(rows=rows, by=user)
+        outcome = sync.upsert_customers(
+            rows=rows, by=user, refresh_later=tasks.refresh_customers_task.delay
+        )
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started

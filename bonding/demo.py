@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from customers import ladder, queries, services
+from customers import activity, ladder, placement, queries, records, valuation
 from customers.models import (
     Account,
     Audience,
@@ -347,7 +347,7 @@ def seed_customers(*, count: int = 300, seed: int = 7) -> int:
     cut = today - timedelta(days=RECENT_DAYS)
     recent = _replay(events, people=people, start=today - timedelta(days=HISTORY_DAYS), cut=cut)
     _log_recent(recent)
-    services.refresh_everyone(today=today)
+    valuation.refresh_everyone(today=today)
     _finish(rng, users=users, today=today)
     return len(people)
 
@@ -357,7 +357,7 @@ def _cast(rng: random.Random, *, count: int, today: date, managers: list[User]) 
     roles: list[tuple[str, Account | None, str, str]] = []  # persona, account, domain, kind
     n_accounts = min(len(ACCOUNTS), max(1, count // 40))
     for index, (name, domain, industry) in enumerate(ACCOUNTS[:n_accounts]):
-        account = services.save_account(
+        account = records.save_account(
             account=Account(),
             data={
                 "name": name,
@@ -373,7 +373,7 @@ def _cast(rng: random.Random, *, count: int, today: date, managers: list[User]) 
         roles += [("b2b_client", account, domain, ""), ("b2b_buyer", account, domain, "")]
         roles += [("b2b_contact", account, domain, "")] * (size - 2)
     for name, domain, kind in PARTNER_ACCOUNTS[: min(3, max(1, count // 100))]:
-        account = services.save_account(
+        account = records.save_account(
             account=Account(),
             data={"name": name, "website": f"https://www.{domain}", "industry": "Reseller"},
         )
@@ -529,7 +529,7 @@ def _create(person: _Person) -> None:
     """Create the customer through the service, then date what it wrote to the day they joined."""
     data = dict(person.data)
     source = data.pop("consent_source")
-    customer = services.create_customer(data=data, by=person.owner, consent_source=source)
+    customer = records.create_customer(data=data, by=person.owner, consent_source=source)
     joined = min(timezone.make_aware(datetime.combine(person.joined, time(7, 30))), timezone.now())
     Customer.objects.filter(pk=customer.pk).update(created_at=joined, updated_at=joined)
     for model, moment in (
@@ -952,7 +952,7 @@ def _place_as_of(customers: list[Customer], day: date) -> None:
             tier != customer.tier.slug
             or ladder.place_on_bond(facts=known).slug != customer.bond_stage
         ):
-            services.place_customer(customer=customer, facts=facts[customer.pk])
+            placement.place_customer(customer=customer, facts=facts[customer.pk])
     at = timezone.make_aware(datetime.combine(day, time(23, 30)))
     TierChange.objects.filter(pk__gt=marks[TierChange]).update(changed_at=at)
     BondChange.objects.filter(pk__gt=marks[BondChange]).update(changed_at=at)
@@ -1053,14 +1053,14 @@ def _log_recent(events: list[_Event]) -> None:
             continue
         customer = fresh[row.customer_id]
         if event.kind == "purchase":
-            services.record_purchase(
+            activity.record_purchase(
                 customer=customer,
                 amount=row.amount,
                 purchased_on=row.purchased_on,
                 product_category=row.product_category,
             )
         elif event.kind == "interaction":
-            services.log_interaction(
+            activity.log_interaction(
                 customer=customer,
                 author=row.author,
                 channel=row.channel,
@@ -1072,7 +1072,7 @@ def _log_recent(events: list[_Event]) -> None:
                 follow_up_on=row.follow_up_on,
             )
         elif event.kind == "complaint":
-            opened[id(row)] = services.open_complaint(
+            opened[id(row)] = activity.open_complaint(
                 customer=customer,
                 by=row.owner,
                 category=row.category,
@@ -1084,11 +1084,11 @@ def _log_recent(events: list[_Event]) -> None:
         elif event.kind == "resolve":
             complaint = opened.get(id(row), row)
             complaint.customer = customer
-            services.resolve_complaint(
+            activity.resolve_complaint(
                 complaint=complaint, by=row.owner, resolution=event.extra["resolution"]
             )
         elif event.kind == "contract":
-            services.add_contract(
+            activity.add_contract(
                 customer=customer,
                 title=row.title,
                 starts_on=row.starts_on,
@@ -1112,7 +1112,7 @@ def _finish(rng: random.Random, *, users: dict[str, User], today: date) -> None:
     held = demo.filter(owner=manager, tier__slug="repeat").order_by("pk").first()
     client = Tier.objects.filter(slug="client").first()
     if manager and held and client:
-        services.set_tier(
+        placement.set_tier(
             customer=held,
             tier=client,
             by=manager,
@@ -1120,12 +1120,12 @@ def _finish(rng: random.Random, *, users: dict[str, User], today: date) -> None:
         )
     opted_out = list(demo.filter(consent_email=True).order_by("pk")[5:40:12])
     for customer in opted_out:
-        services.set_consent(
+        records.set_consent(
             customer=customer, channel=Channel.EMAIL, granted=False, source="unsubscribe link"
         )
     caller = demo.filter(consent_phone=True, owner__isnull=False).order_by("-pk").first()
     if caller:
-        services.set_consent(
+        records.set_consent(
             customer=caller,
             channel=Channel.PHONE,
             granted=False,
@@ -1179,7 +1179,7 @@ def _due_follow_ups(
         work.append((customer, "Quarterly check-in call", "call"))
     for (customer, reason, source), days in zip(work, slots, strict=False):
         hour = rng.choice((9, 10, 11, 14, 15, 16))
-        services.schedule_follow_up(
+        activity.schedule_follow_up(
             customer=customer,
             assignee=user,
             due_at=timezone.make_aware(datetime.combine(today + timedelta(days=days), time(hour))),

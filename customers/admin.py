@@ -7,7 +7,8 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from customers import queries, services
+from customers import queries, records, valuation
+from customers import tiers as tier_admin
 from customers.models import (
     Account,
     BondChange,
@@ -88,7 +89,7 @@ class TierAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        services.save_tier(tier=obj, data=form.cleaned_data)
+        tier_admin.save_tier(tier=obj, data=form.cleaned_data)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # The ladder keeps at least one rung for customers to stand on.
@@ -111,11 +112,11 @@ class TierAdmin(admin.ModelAdmin):
         return summary, {Tier._meta.verbose_name_plural: len(tiers)}, set(), []
 
     def delete_model(self, request, obj):
-        services.remove_tier(tier=obj, by=request.user)
+        tier_admin.remove_tier(tier=obj, by=request.user)
 
     def delete_queryset(self, request, queryset):
         for tier in queryset.order_by("-rank"):
-            services.remove_tier(tier=tier, by=request.user)
+            tier_admin.remove_tier(tier=tier, by=request.user)
 
 
 @admin.register(Account)
@@ -238,11 +239,11 @@ class CustomerAdmin(BigTableAdmin):
             # The form already wrote its values onto obj; the service compares with the stored
             # row to record each consent given or withdrawn.
             stored = Customer.objects.select_related("tier").get(pk=obj.pk)
-            services.update_customer(
+            records.update_customer(
                 customer=stored, data=form.cleaned_data, by=request.user, consent_source="admin"
             )
         else:
-            created = services.create_customer(
+            created = records.create_customer(
                 data=form.cleaned_data, by=request.user, consent_source="admin"
             )
             obj.pk = created.pk
@@ -254,17 +255,17 @@ class CustomerAdmin(BigTableAdmin):
         return [str(c) for c in customers], {"customers": len(customers)}, set(), []
 
     def delete_model(self, request, obj):
-        services.delete_customer(customer=obj, by=request.user)
+        records.delete_customer(customer=obj, by=request.user)
 
     def delete_queryset(self, request, queryset):
         for customer in queryset.filter(deleted_at__isnull=True)[:ACTION_LIMIT]:
-            services.delete_customer(customer=customer, by=request.user)
+            records.delete_customer(customer=customer, by=request.user)
 
     @admin.action(description="Re-run the ladder rules and value figures")
     def refresh(self, request, queryset):
         customers = list(queryset.select_related("tier", "highest_tier")[: ACTION_LIMIT + 1])
         for customer in customers[:ACTION_LIMIT]:
-            services.refresh_customer(customer=customer)
+            valuation.refresh_customer(customer=customer)
         if len(customers) > ACTION_LIMIT:
             self.message_user(
                 request,

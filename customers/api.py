@@ -19,7 +19,8 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from customers import cursor, queries, services
+from customers import activity, cursor, queries, records, tasks
+from customers import sync as syncing
 from customers.filters import DESCENDING_INDEXES, CustomerFilter
 from customers.known_parameters import KnownParameters
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
@@ -98,7 +99,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             owner.error_messages["does_not_exist"] = "You may only assign customers to yourself."
 
     def to_service_data(self) -> dict:
-        """The validated fields in the shape services.create/update_customer take."""
+        """The validated fields in the shape records.create_customer/update_customer take."""
         data = dict(self.validated_data)
         consents = {k: data.pop(k) for k in list(data) if k.startswith("consent_")}
         if "account" in data:
@@ -221,7 +222,7 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
         data = serializer.to_service_data()
         if not queries.sees_everyone(self.request.user):
             data["owner"] = self.request.user
-        serializer.instance = services.create_customer(
+        serializer.instance = records.create_customer(
             data=data, by=self.request.user, consent_source="API"
         )
 
@@ -244,7 +245,7 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
                 raise PreconditionFailed()
             serializer = self.get_serializer(customer, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
-            services.update_customer(
+            records.update_customer(
                 customer=customer,
                 data=serializer.to_service_data(),
                 by=request.user,
@@ -263,7 +264,7 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
         expected = request.headers.get("If-Match")
         if expected and expected not in ("*", etag_of(customer)):
             raise PreconditionFailed()
-        services.delete_customer(customer=customer, by=request.user)
+        records.delete_customer(customer=customer, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -294,7 +295,9 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
             raise exceptions.ValidationError(
                 {"customers": [f"At most {MAX_SYNC_ROWS} customers per request."]}
             )
-        outcome = services.upsert_customers(rows=rows, by=request.user)
+        outcome = syncing.upsert_customers(
+            rows=rows, by=request.user, refresh_later=tasks.refresh_customers_task.delay
+        )
         return Response(
             {
                 "created": outcome.created,
@@ -410,7 +413,7 @@ class InteractionViewSet(
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         customer = data.pop("customer")
-        serializer.instance = services.log_interaction(
+        serializer.instance = activity.log_interaction(
             customer=customer, author=self.request.user, **data
         )
 
@@ -528,7 +531,9 @@ class PurchaseViewSet(KnownParameters, mixins.ListModelMixin, viewsets.GenericVi
                 errors.append({"index": index, "external_id": external_id, "errors": row_errors})
                 continue
             grouped.setdefault(customer_id, []).append(cleaned)
-        created = services.add_purchases(by_customer=grouped)
+        created = syncing.add_purchases(
+            by_customer=grouped, refresh_later=tasks.refresh_customers_task.delay
+        )
         landed = sum(len(p) for p in grouped.values())
         return Response({"created": created, "unchanged": landed - created, "errors": errors})
 

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import imports, pages, queries
+from customers import imports, pages, queries, tasks
 from customers.filters import CustomerFilter
 from customers.models import ImportJob
 
@@ -100,7 +100,7 @@ def import_start(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED):
             imports.set_mapping(job=job, mapping=_posted_mapping(request, job))
-        imports.start_import(job=job)
+        imports.start_import(job=job, run_later=tasks.import_customers_task.delay)
     except ValidationError as error:
         job.refresh_from_db()
         if job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED):

@@ -2,7 +2,7 @@
 
 An upload is stored as ~1 MB chunks in the database (web processes and workers share no disk)
 and is only ever read back as a stream: chunks -> incrementally decoded UTF-8 lines -> csv rows
--> batches of 1,000 through `services.upsert_customers`, the API's own upsert. A file of any
+-> batches of 1,000 through `sync.upsert_customers`, the API's own upsert. A file of any
 length never sits in memory as rows.
 """
 
@@ -13,7 +13,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +27,7 @@ from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers import queries, services
+from customers import queries, sync
 from customers.models import Channel, Customer, ImportChunk, ImportJob, ImportRejection
 from customers.rows import clean_row
 
@@ -353,10 +353,9 @@ def set_mapping(*, job: ImportJob, mapping: dict[str, str]) -> ImportJob:
     return job
 
 
-def start_import(*, job: ImportJob) -> ImportJob:
-    """Queue a mapped import, or resume a failed or stalled one from where it stopped."""
-    from customers.tasks import import_customers_task
-
+def start_import(*, job: ImportJob, run_later: Callable[[int], object]) -> ImportJob:
+    """Queue a mapped import, or resume a failed or stalled one from where it stopped; after
+    commit, `run_later(job id)` queues the run (import_customers_task.delay, handed in)."""
     now = timezone.now()
     startable = Q(status__in=[ImportJob.Status.MAPPED, ImportJob.Status.FAILED]) | Q(
         status=ImportJob.Status.RUNNING, progressed_at__lt=now - STALLED_AFTER
@@ -368,12 +367,12 @@ def start_import(*, job: ImportJob) -> ImportJob:
         )
         if not started:
             raise ValidationError("This import is already running or done.")
-        transaction.on_commit(lambda: import_customers_task.delay(job.pk))
+        transaction.on_commit(lambda: run_later(job.pk))
     job.refresh_from_db()
     return job
 
 
-def run_import(*, job_id: int) -> ImportJob | None:
+def run_import(*, job_id: int, refresh_later: sync.RefreshLater) -> ImportJob | None:
     """Import a running job's rows from where it stands; a job in any other state is left alone.
 
     Each batch of 1,000 rows commits together with the job's progress, so a run that dies
@@ -383,7 +382,7 @@ def run_import(*, job_id: int) -> ImportJob | None:
     if job is None or job.status != ImportJob.Status.RUNNING:
         return job
     try:
-        _import_rows(job)
+        _import_rows(job, refresh_later=refresh_later)
     except Exception as error:  # any failure is the job's, reported on its page
         logger.exception("CSV import %s failed", job.pk)
         message = (
@@ -403,13 +402,13 @@ def _batched(items: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def _import_rows(job: ImportJob) -> None:
+def _import_rows(job: ImportJob, *, refresh_later: sync.RefreshLater) -> None:
     done = job.processed_rows
     _, records = _job_rows(job)
     for batch in _batched(itertools.islice(records, done, None), BATCH_ROWS):
         try:
             with transaction.atomic():
-                _import_batch(job, batch, done=done)
+                _import_batch(job, batch, done=done, refresh_later=refresh_later)
         except _SupersededError:
             return
         done += len(batch)
@@ -424,7 +423,13 @@ def _import_rows(job: ImportJob) -> None:
             ImportChunk.objects.filter(job_id=job.pk).delete()  # the file has served
 
 
-def _import_batch(job: ImportJob, batch: list[tuple[int, list[str]]], *, done: int) -> None:
+def _import_batch(
+    job: ImportJob,
+    batch: list[tuple[int, list[str]]],
+    *,
+    done: int,
+    refresh_later: sync.RefreshLater,
+) -> None:
     # Claim the batch by moving the progress on from where this run read it. 0 rows means
     # another run of the job got there first: raising rolls back and leaves the job to it.
     claimed = ImportJob.objects.filter(
@@ -440,10 +445,13 @@ def _import_batch(job: ImportJob, batch: list[tuple[int, list[str]]], *, done: i
         else:
             rows.append(row)
             kept.append((number, cells))
-    outcome = services.UpsertOutcome()
+    outcome = sync.UpsertOutcome()
     if rows:
-        outcome = services.upsert_customers(
-            rows=rows, by=job.created_by, source=f"CSV import {job.filename}"[:100]
+        outcome = sync.upsert_customers(
+            rows=rows,
+            by=job.created_by,
+            refresh_later=refresh_later,
+            source=f"CSV import {job.filename}"[:100],
         )
     for error in outcome.errors:
         number, cells = kept[error["index"]]

@@ -2,33 +2,29 @@
 
 from celery import shared_task
 
-from customers import services
+from customers import imports, valuation
 
 
 @shared_task(ignore_result=False, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
 def refresh_values_task() -> dict:
     """Nightly: refit the value model and refresh every customer's value, tier and bond stage."""
-    return services.refresh_everyone()
+    return valuation.refresh_everyone()
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def refresh_customers_task(customer_ids: list[int]) -> None:
     """Refresh the value figures, tier and bond of customers a bulk write touched."""
-    services.refresh_customers(customer_ids=customer_ids)
+    valuation.refresh_customers(customer_ids=customer_ids)
 
 
 # No autoretry: a failure is recorded on the job, and "Resume" on its page queues it again.
 @shared_task(acks_late=True, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
 def import_customers_task(job_id: int) -> None:
     """Import an uploaded CSV file; a done job is left alone, a running one goes on where it was."""
-    from customers import imports
-
-    imports.run_import(job_id=job_id)
+    imports.run_import(job_id=job_id, refresh_later=refresh_customers_task.delay)
 
 
 @shared_task
 def forget_stale_uploads_task() -> int:
     """Nightly: free the stored chunks of CSV uploads nobody started."""
-    from customers import imports
-
     return imports.forget_stale_uploads()

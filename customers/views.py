@@ -12,7 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import forms, pages, queries, services
+from customers import activity, forms, pages, placement, queries, records
+from customers import merge as merging
+from customers import tiers as tier_admin
 from customers.filters import CustomerFilter
 from customers.models import Account, Complaint, Customer, FollowUp, Tier
 
@@ -84,7 +86,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         if not may_assign:
             data["owner"] = request.user
         try:
-            customer = services.create_customer(data=data, by=request.user)
+            customer = records.create_customer(data=data, by=request.user)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -105,7 +107,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         fresh = queries.customer_for(request.user, pk)
         try:
-            services.update_customer(customer=fresh, data=form.cleaned_data, by=request.user)
+            records.update_customer(customer=fresh, data=form.cleaned_data, by=request.user)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -125,7 +127,7 @@ def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Soft delete (marketers and admins only)."""
     pages.marketers_only(request)
     customer = queries.customer_for(request.user, pk)
-    services.delete_customer(customer=customer, by=request.user)
+    records.delete_customer(customer=customer, by=request.user)
     messages.success(request, f"{customer} was deleted.")
     return redirect("customers:list")
 
@@ -179,7 +181,7 @@ def _quick_action(
 
 def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.log_interaction(
+        activity.log_interaction(
             customer=customer, author=user, **{k: v for k, v in data.items() if v is not None}
         )
 
@@ -191,7 +193,7 @@ def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def complaint_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.open_complaint(customer=customer, by=user, **data)
+        activity.open_complaint(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.ComplaintForm, form_name="complaint_form",
@@ -201,7 +203,7 @@ def complaint_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def purchase_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.record_purchase(customer=customer, by=user, **data)
+        activity.record_purchase(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.PurchaseForm, form_name="purchase_form",
@@ -211,7 +213,7 @@ def purchase_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.add_contract(customer=customer, by=user, **data)
+        activity.add_contract(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.ContractForm, form_name="contract_form",
@@ -221,7 +223,7 @@ def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def referral_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.record_referral(referrer=customer, by=user, **data)
+        activity.record_referral(referrer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.ReferralForm, form_name="referral_form",
@@ -231,7 +233,7 @@ def referral_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def reward_create(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.give_reward(customer=customer, by=user, **data)
+        activity.give_reward(customer=customer, by=user, **data)
 
     return _quick_action(
         request, pk, form_class=forms.RewardForm, form_name="reward_form",
@@ -241,7 +243,7 @@ def reward_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def tier_set(request: HttpRequest, pk: int) -> HttpResponse:
     def write(*, customer, data, user):
-        services.set_tier(customer=customer, tier=data["tier"], by=user, reason=data["reason"])
+        placement.set_tier(customer=customer, tier=data["tier"], by=user, reason=data["reason"])
 
     return _quick_action(
         request, pk, form_class=forms.TierForm, form_name="tier_form",
@@ -257,7 +259,7 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
     form = forms.ResolveComplaintForm(request.POST)
     if form.is_valid():
         try:
-            services.resolve_complaint(
+            activity.resolve_complaint(
                 complaint=complaint, by=request.user, resolution=form.cleaned_data["resolution"]
             )
         except ValidationError as error:
@@ -287,7 +289,7 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
         pk=follow_up_id,
         customer__in=queries.visible_customers(request.user),
     )
-    services.complete_follow_up(follow_up=follow_up, by=request.user)
+    activity.complete_follow_up(follow_up=follow_up, by=request.user)
     if pages.is_htmx(request):
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
     messages.success(request, f"Done: {follow_up.reason}")
@@ -314,7 +316,7 @@ def _account_form(request: HttpRequest, account: Account) -> HttpResponse:
         # The form wrote onto `account` while validating; the service saves a fresh copy.
         fresh = Account.objects.get(pk=account.pk) if account.pk else Account()
         try:
-            saved = services.save_account(account=fresh, data=form.cleaned_data)
+            saved = records.save_account(account=fresh, data=form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -344,14 +346,14 @@ def ladder(request: HttpRequest) -> HttpResponse:
         if action == "add":
             add_form = forms.TierEditForm(request.POST, prefix="new")
             if add_form.is_valid():
-                services.save_tier(tier=Tier(), data=add_form.cleaned_data)
+                tier_admin.save_tier(tier=Tier(), data=add_form.cleaned_data)
                 messages.success(request, "Rung added.")
                 return redirect("customers:ladder")
         elif action == "save":
             tier = _chosen(forms.RungChoiceForm(request.POST))["tier"]
             form = forms.TierEditForm(request.POST, instance=tier, prefix=f"t{tier.pk}")
             if form.is_valid():
-                services.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
+                tier_admin.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
                 messages.success(request, f"{form.cleaned_data['name']} saved.")
                 return redirect("customers:ladder")
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
@@ -362,7 +364,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
                 confirmation = _tier_removal_confirmation(tier, holding, target)
                 return render(request, "confirm.html", confirmation)
             try:
-                moved = services.remove_tier(tier=tier, by=request.user)
+                moved = tier_admin.remove_tier(tier=tier, by=request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -396,7 +398,7 @@ def merge(request: HttpRequest) -> HttpResponse:
     if request.POST.get("confirmed") != "yes":
         return render(request, "confirm.html", _merge_confirmation(survivor, merged))
     try:
-        services.merge_customers(survivor=survivor, merged=merged, by=request.user)
+        merging.merge_customers(survivor=survivor, merged=merged, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("customers:duplicates")

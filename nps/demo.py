@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import valuation
 from customers.models import (
     Audience,
     BondChange,
@@ -95,7 +95,7 @@ def seed_surveys(*, touches: Iterable[SurveyTouch] = (), seed: int = 13) -> dict
         model: model.objects.aggregate(last=Max("pk"))["last"] or 0
         for model in (TierChange, BondChange, TimelineEntry)
     }
-    customer_services.refresh_everyone(today=today)
+    valuation.refresh_everyone(today=today)
     _date_moves_to_answers(marks)
     services.rebuild_tallies()  # the answers were bulk-written, around the services
     return {"invitations": len(answers), "responses": len(responses)}

@@ -17,7 +17,7 @@ from django.db.models import CharField, Count, DateField, Exists, F, Max, OuterR
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import activity, timeline, valuation
 from customers.models import Channel, Customer, Reward, TimelineEntry
 from nps import links, mail, score, tasks
 from nps.models import (
@@ -209,7 +209,7 @@ def record_response(
     if preferred_channel and preferred_channel != customer.preferred_channel:
         Customer.objects.filter(pk=customer.pk).update(preferred_channel=preferred_channel)
     if created:
-        customer_services.note_on_timeline(
+        timeline.note_on_timeline(
             customer=customer,
             kind=TimelineEntry.Kind.SURVEY,
             title=f"Answered the survey: {score_value} ({kind})",
@@ -218,7 +218,7 @@ def record_response(
             source_id=response.pk,
         )
         if invitation.survey.premium:
-            customer_services.give_reward(
+            activity.give_reward(
                 customer=customer,
                 kind=Reward.Kind.PREMIUM,
                 reason=f"Premium for answering: {invitation.survey.premium}",
@@ -232,7 +232,7 @@ def record_response(
         )
     if kind == "detractor":
         _close_the_loop_for_detractor(response, customer, now)
-    customer_services.refresh_customer(customer=customer)
+    valuation.refresh_customer(customer=customer)
     # The tallies move with the answer, in the same transaction: answering again moves the
     # count from the old score (and groups) to the new. Last, just before the commit: every
     # answer of the day shares these rows, and their locks are held until it.
@@ -268,7 +268,7 @@ def _close_the_loop_for_detractor(response: Response, customer: Customer, now: d
     source = f"detractor:{response.pk}"
     if customer.follow_ups.filter(source=source).exists():
         return  # answering again does not pile up follow-ups
-    customer_services.schedule_follow_up(
+    activity.schedule_follow_up(
         customer=customer,
         assignee=customer.owner,
         due_at=now + timedelta(hours=mail.DETRACTOR_FOLLOW_UP_HOURS),

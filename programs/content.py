@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks
 
-from customers import services as customer_services
+from customers import activity
 from customers.models import Channel, Customer, Purchase, Referral
 from programs.channels import Message
 from programs.models import Step, Touch
@@ -38,7 +38,7 @@ def open_referral_code(customer: Customer) -> str:
     ).first()
     if open_code is not None:
         return open_code.code
-    return customer_services.record_referral(referrer=customer).code
+    return activity.record_referral(referrer=customer).code
 
 
 def unsubscribe_url(customer: Customer, channel: str) -> str:
@@ -102,7 +102,7 @@ def open_referral_codes(customers: list[Customer]) -> dict[int, str]:
     )
     missing = [customer for customer in customers if customer.pk not in codes]
     if missing:
-        codes.update(customer_services.hand_out_referral_codes(customers=missing))
+        codes.update(activity.hand_out_referral_codes(customers=missing))
     return codes
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import timeline
 from customers.models import Channel, Contract, Customer, FollowUp, TimelineEntry
 from nps.demo import SurveyTouch
 from nps.models import Response
@@ -287,7 +287,7 @@ def _make_calls(rng: random.Random, calls: list[Touch], *, now: datetime) -> Non
         )
         for touch, made, logged in done
     )
-    customer_services.note_many_on_timeline(
+    timeline.note_many_on_timeline(
         entries=[
             TimelineEntry(
                 customer_id=f.customer_id,

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import activity, timeline
 from customers.models import Channel, TimelineEntry
 from programs import schedule
 from programs.enrollment import exit_enrollment
@@ -53,7 +53,7 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
     if not touches:
         return []
     Touch.objects.filter(pk__in=pending).update(unsettled=False)
-    customer_services.note_many_on_timeline(
+    timeline.note_many_on_timeline(
         entries=[
             TimelineEntry(
                 customer_id=touch.customer_id,
@@ -69,7 +69,7 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
     for touch in touches:
         step = touch.step
         if step.kind == Step.Kind.GIFT and step.reward_kind:
-            customer_services.give_reward(
+            activity.give_reward(
                 customer=touch.customer,
                 kind=step.reward_kind,
                 value=step.reward_value,

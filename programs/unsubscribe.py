@@ -4,7 +4,7 @@ import secrets
 
 from django.db import transaction
 
-from customers import services as customer_services
+from customers import records
 from customers.models import Channel, Customer
 from programs.models import UnsubscribeToken
 
@@ -53,7 +53,7 @@ def unsubscribe(*, token: str, channels: list[str] | None = None) -> Customer | 
     if link is None:
         return None
     for channel in channels or [link.channel]:
-        customer_services.set_consent(
+        records.set_consent(
             customer=link.customer, channel=channel, granted=False, source="unsubscribe link"
         )
     return link.customer
@@ -63,7 +63,7 @@ def stop_by_sms(*, phone: str) -> int:
     """An inbound STOP: withdraw SMS consent of every customer with that number."""
     stopped = 0
     for customer in Customer.objects.filter(phone=phone, deleted_at__isnull=True):
-        stopped += customer_services.set_consent(
+        stopped += records.set_consent(
             customer=customer, channel=Channel.SMS, granted=False, source="SMS STOP"
         )
     return stopped

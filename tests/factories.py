@@ -135,11 +135,11 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
 
 def person(owner, n=0, **extra):
     """A customer made the way the app makes them (services), e-mail consent given."""
-    from customers import services as customer_services
+    from customers import records
 
     data = {"first_name": f"P{n}", "email": f"p{n}@example.com", "owner": owner,
             "consent_email": True, **extra}  # fmt: skip
-    return customer_services.create_customer(data=data, by=owner)
+    return records.create_customer(data=data, by=owner)
 
 
 def nps_answers(customer, rows: list[dict]) -> list:

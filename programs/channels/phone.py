@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import activity
 from programs.channels import Message, Outcome
 
 
@@ -20,7 +20,7 @@ def send(message: Message, session) -> Outcome:
     from programs.models import Touch
 
     touch = Touch.objects.select_related("customer__owner").get(pk=message.touch_id)
-    follow_up = customer_services.schedule_follow_up(
+    follow_up = activity.schedule_follow_up(
         customer=touch.customer,
         assignee=touch.customer.owner,
         due_at=timezone.now() + timedelta(days=2),

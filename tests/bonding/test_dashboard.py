@@ -12,7 +12,7 @@ from django.utils import timezone
 from bonding import queries, services
 from bonding.celery import app
 from bonding.models import TallyState
-from customers import services as customer_services
+from customers import placement, records
 from customers.models import Customer, FollowUp, Tier, TierChange
 from nps import queries as nps_queries
 from nps import score
@@ -191,10 +191,10 @@ def test_the_tallies_equal_the_raw_rows_after_mixed_writes(scene, marketer, mana
     waiting = Touch.objects.get(status="waiting")
     assert mark_waiting_done(touch=waiting, how="letter posted")
     Touch.objects.filter(customer=others, sent_at__isnull=False).first().delete()
-    customer_services.set_tier(customer=prospect, tier=Tier.objects.get(slug="client"),
+    placement.set_tier(customer=prospect, tier=Tier.objects.get(slug="client"),
                                by=manager, reason="big order")  # fmt: skip
-    customer_services.update_customer(customer=nobody, data={"audience": "retail"}, by=None)
-    customer_services.delete_customer(customer=client, by=manager)
+    records.update_customer(customer=nobody, data={"audience": "retail"}, by=None)
+    records.delete_customer(customer=client, by=manager)
     scene.touch(others, scene.steps[0], timezone.now())
     scene.touch(others, scene.steps[1], None, status="failed")
 
@@ -328,10 +328,10 @@ def answers_and_follow_ups(scene, manager, other_manager) -> None:
     # The client goes to the other manager (their answers and invitations stay recorded with
     # the one who had them; their open follow-up goes along), and to retail; the prospect is
     # deleted.
-    customer_services.update_customer(
+    records.update_customer(
         customer=client, data={"owner": other_manager, "audience": "retail"}, by=None
     )
-    customer_services.delete_customer(customer=prospect, by=manager)
+    records.delete_customer(customer=prospect, by=manager)
 
 
 def nps_figures(board: queries.Dashboard) -> dict:

@@ -3,7 +3,7 @@ Permissions-Policy that denies the browser features Bonding never uses."""
 
 import pytest
 
-from customers import services as customer_services
+from customers import records
 from nps import services as nps_services
 from nps.models import Survey
 from programs.models import Program
@@ -33,7 +33,7 @@ def assert_secured(response) -> None:
 
 @pytest.fixture
 def ann(manager):
-    return customer_services.create_customer(
+    return records.create_customer(
         data={"first_name": "Ann", "email": "ann@example.com", "owner": manager}, by=manager
     )
 

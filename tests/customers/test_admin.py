@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from customers import services
+from customers import activity, records
 from customers.models import (
     BondChange,
     Complaint,
@@ -48,7 +48,7 @@ def dozen(manager) -> list[Customer]:
     """A dozen rows in every table of the customers app."""
     customers = []
     for n in range(12):
-        customer = services.create_customer(
+        customer = records.create_customer(
             data={
                 "first_name": "Ann",
                 "last_name": f"Lee{n}",
@@ -61,7 +61,7 @@ def dozen(manager) -> list[Customer]:
         )
         customers.append(customer)
     for n, customer in enumerate(customers):
-        services.record_purchase(
+        activity.record_purchase(
             customer=customer, amount=Decimal("49.90"), purchased_on=timezone.localdate()
         )
         InteractionFactory(customer=customer, author=manager)
@@ -228,8 +228,8 @@ def test_a_colour_that_is_not_rrggbb_is_refused(client, admin_user):
 
 
 def test_removing_a_rung_steps_its_customers_down(client, admin_user, manager):
-    customer = services.create_customer(data={"first_name": "Ann"}, by=manager)
-    services.record_purchase(
+    customer = records.create_customer(data={"first_name": "Ann"}, by=manager)
+    activity.record_purchase(
         customer=customer, amount=Decimal(10), purchased_on=timezone.localdate()
     )
     first_time = Tier.objects.get(slug="first-time")

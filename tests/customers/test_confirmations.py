@@ -3,7 +3,7 @@ changes nothing; only the confirming post does it."""
 
 import pytest
 
-from customers import services
+from customers import records
 from customers.models import Customer, Tier, TierChange
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def person(owner, **fields) -> Customer:
     data = {"first_name": "Ann", "last_name": "Lee", "owner": owner, **fields}
-    return services.create_customer(data=data, by=owner)
+    return records.create_customer(data=data, by=owner)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from customers import imports, services
+from customers import imports, sync, tasks
 from customers.models import Customer, ImportChunk, ImportJob, ImportRejection
 
 GOOD_AND_BAD = (
@@ -34,7 +34,7 @@ def import_now(job: ImportJob, mapping: dict[str, str] | None = None) -> ImportJ
     """Map (as suggested unless told) and run the import in this process."""
     imports.set_mapping(job=job, mapping=mapping or job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    return imports.run_import(job_id=job.pk)
+    return imports.run_import(job_id=job.pk, refresh_later=tasks.refresh_customers_task.delay)
 
 
 def read_csv(response) -> list[list[str]]:
@@ -333,7 +333,7 @@ def test_the_rejected_rows_download_escapes_formulas_and_says_why(client, market
 def test_running_a_done_import_again_does_nothing(marketer):
     job = import_now(upload(marketer, GOOD_AND_BAD))
 
-    again = imports.run_import(job_id=job.pk)
+    again = imports.run_import(job_id=job.pk, refresh_later=tasks.refresh_customers_task.delay)
 
     assert (again.status, again.created, again.rejected) == ("done", 2, 2)
     assert ImportRejection.objects.filter(job=job).count() == 2
@@ -344,7 +344,7 @@ def test_an_import_left_running_by_a_dead_worker_goes_on_where_it_stood(marketer
     job = upload(marketer, GOOD_AND_BAD)
     imports.set_mapping(job=job, mapping=job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    real_upsert = services.upsert_customers
+    real_upsert = sync.upsert_customers
     calls = []
 
     def dies_on_the_second_batch(**kwargs):
@@ -353,14 +353,14 @@ def test_an_import_left_running_by_a_dead_worker_goes_on_where_it_stood(marketer
             raise KeyboardInterrupt  # the worker process is killed mid-batch
         return real_upsert(**kwargs)
 
-    monkeypatch.setattr(services, "upsert_customers", dies_on_the_second_batch)
+    monkeypatch.setattr(sync, "upsert_customers", dies_on_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
-        imports.run_import(job_id=job.pk)
+        imports.run_import(job_id=job.pk, refresh_later=tasks.refresh_customers_task.delay)
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.created, job.rejected) == ("running", 2, 1, 1)
 
-    monkeypatch.setattr(services, "upsert_customers", real_upsert)
-    job = imports.run_import(job_id=job.pk)
+    monkeypatch.setattr(sync, "upsert_customers", real_upsert)
+    job = imports.run_import(job_id=job.pk, refresh_later=tasks.refresh_customers_task.delay)
 
     assert (job.status, job.processed_rows) == ("done", 4)
     assert (job.created, job.updated, job.unchanged, job.rejected) == (2, 0, 0, 2)
@@ -374,7 +374,12 @@ def test_a_batch_another_run_already_took_is_left_to_it(marketer):
     job.refresh_from_db()
 
     with pytest.raises(imports._SupersededError):
-        imports._import_batch(job, [(2, ["A1", "Ann", "Lee", "ann@example.com", "yes"])], done=0)
+        imports._import_batch(
+            job,
+            [(2, ["A1", "Ann", "Lee", "ann@example.com", "yes"])],
+            done=0,
+            refresh_later=tasks.refresh_customers_task.delay,
+        )
 
     assert not Customer.objects.exists()
 
@@ -385,8 +390,8 @@ def test_a_failure_is_shown_on_the_job_and_resume_goes_on(
     job = upload(marketer, GOOD_AND_BAD)
     imports.set_mapping(job=job, mapping=job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    monkeypatch.setattr(services, "upsert_customers", lambda **kwargs: 1 / 0)
-    job = imports.run_import(job_id=job.pk)
+    monkeypatch.setattr(sync, "upsert_customers", lambda **kwargs: 1 / 0)
+    job = imports.run_import(job_id=job.pk, refresh_later=tasks.refresh_customers_task.delay)
     assert (job.status, job.processed_rows) == ("failed", 0)
     client.force_login(marketer)
     assert "the worker&#x27;s log has the details" in client.get(f"/imports/{job.pk}/result/").text
@@ -401,7 +406,7 @@ def test_a_failure_is_shown_on_the_job_and_resume_goes_on(
 
     assert response.status_code == 302
     assert queued == [job.pk]
-    job = imports.run_import(job_id=job.pk)
+    job = imports.run_import(job_id=job.pk, refresh_later=tasks.refresh_customers_task.delay)
     assert (job.status, job.created, job.rejected) == ("done", 2, 2)
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers import queries, services
+from customers import activity, merge, queries, records
 from customers.models import Account, ConsentChange, Customer, TimelineEntry
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def person(owner, **fields) -> Customer:
     data = {"first_name": "Ann", "last_name": "Lee", "owner": owner}
     data.update(fields)
-    return services.create_customer(data=data, by=owner)
+    return records.create_customer(data=data, by=owner)
 
 
 def test_it_finds_same_phone_same_name_in_account_and_email_of_a_deleted_record(manager):
@@ -26,7 +26,7 @@ def test_it_finds_same_phone_same_name_in_account_and_email_of_a_deleted_record(
     person(manager, email="b1@example.com", account=acme, first_name="Bo", last_name="Ray")
     person(manager, email="b2@example.com", account=acme, first_name="BO", last_name="ray")
     gone = person(manager, email="c@example.com", first_name="Cy")
-    services.delete_customer(customer=gone, by=manager)
+    records.delete_customer(customer=gone, by=manager)
     person(manager, email="c@example.com", first_name="Cy")
 
     groups = {(g.reason, g.key): len(g.customers) for g in queries.probable_duplicates()}
@@ -56,16 +56,16 @@ def test_merging_moves_every_record_and_fills_blanks(manager, marketer):
         manager, email="ann.lee@work.example", phone="+14155552671", external_id="shop-9",
         postal_address="1 Main St", estimated_wallet=Decimal("900"),
     )  # fmt: skip
-    services.record_purchase(customer=merged, amount=Decimal("50"), purchased_on=date.today())
-    services.log_interaction(customer=merged, author=manager, channel="call", summary="hi")
-    services.open_complaint(customer=merged, by=manager, category="x", description="y")
-    services.record_referral(referrer=merged, referred_name="Bob")
-    services.give_reward(customer=merged, kind="gift", reason="thanks")
-    services.schedule_follow_up(
+    activity.record_purchase(customer=merged, amount=Decimal("50"), purchased_on=date.today())
+    activity.log_interaction(customer=merged, author=manager, channel="call", summary="hi")
+    activity.open_complaint(customer=merged, by=manager, category="x", description="y")
+    activity.record_referral(referrer=merged, referred_name="Bob")
+    activity.give_reward(customer=merged, kind="gift", reason="thanks")
+    activity.schedule_follow_up(
         customer=merged, assignee=manager, due_at=timezone.now(), reason="call"
     )
 
-    services.merge_customers(survivor=survivor, merged=merged, by=marketer)
+    merge.merge_customers(survivor=survivor, merged=merged, by=marketer)
 
     survivor.refresh_from_db()
     merged.refresh_from_db()
@@ -88,13 +88,13 @@ def test_merging_moves_every_record_and_fills_blanks(manager, marketer):
 def test_the_latest_consent_decision_wins(manager, marketer):
     survivor = person(manager, email="a@example.com", consent_email=True)
     merged = person(manager, email="b@example.com", consent_email=True)
-    services.set_consent(customer=merged, channel="email", granted=False, source="x")
+    records.set_consent(customer=merged, channel="email", granted=False, source="x")
     ConsentChange.objects.filter(customer=merged, granted=False).update(
         changed_at=timezone.now() + timedelta(seconds=5)
     )
-    services.set_consent(customer=merged, channel="sms", granted=True, source="y")
+    records.set_consent(customer=merged, channel="sms", granted=True, source="y")
 
-    services.merge_customers(survivor=survivor, merged=merged, by=marketer)
+    merge.merge_customers(survivor=survivor, merged=merged, by=marketer)
 
     survivor.refresh_from_db()
     assert survivor.consent_email is False
@@ -104,7 +104,7 @@ def test_the_latest_consent_decision_wins(manager, marketer):
 def test_a_merged_customer_becomes_a_tombstone_for_sync(client, manager, marketer):
     survivor = person(manager, email="a@example.com")
     merged = person(manager, email="b@example.com", external_id="crm-1")
-    services.merge_customers(survivor=survivor, merged=merged, by=marketer)
+    merge.merge_customers(survivor=survivor, merged=merged, by=marketer)
     client.force_login(marketer)
 
     response = client.get("/api/v1/customers/deleted/")
@@ -120,10 +120,10 @@ def test_merging_a_customer_into_itself_or_twice_is_refused(manager, marketer):
     merged = person(manager, email="b@example.com")
 
     with pytest.raises(ValidationError):
-        services.merge_customers(survivor=survivor, merged=survivor, by=marketer)
-    services.merge_customers(survivor=survivor, merged=merged, by=marketer)
+        merge.merge_customers(survivor=survivor, merged=survivor, by=marketer)
+    merge.merge_customers(survivor=survivor, merged=merged, by=marketer)
     with pytest.raises(ValidationError):
-        services.merge_customers(survivor=survivor, merged=merged, by=marketer)
+        merge.merge_customers(survivor=survivor, merged=merged, by=marketer)
 
 
 def test_the_duplicates_page_merges_for_marketers_only(client, manager, marketer):

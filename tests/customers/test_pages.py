@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from customers import services
+from customers import activity, records, timeline
 from customers.models import (
     Account,
     Complaint,
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def make_customer(owner, **fields) -> Customer:
     data = {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com", "owner": owner}
     data.update(fields)
-    return services.create_customer(data=data, by=owner)
+    return records.create_customer(data=data, by=owner)
 
 
 def make_many(owner, count: int, prefix: str = "c") -> list[Customer]:
@@ -44,30 +44,30 @@ def busy_customer(manager) -> Customer:
     """A customer with something of everything, so the 360 page has rows to show."""
     customer = make_customer(manager, first_name="Busy", email="busy@example.com")
     for days in (300, 200, 100):
-        services.record_purchase(
+        activity.record_purchase(
             customer=customer, amount=Decimal("99.50"), purchased_on=date.today() - timedelta(days)
         )
     for n in range(5):
-        services.log_interaction(
+        activity.log_interaction(
             customer=customer,
             author=manager,
             channel="call",
             summary=f"call {n}",
             follow_up_on=date.today(),
         )
-    complaint = services.open_complaint(
+    complaint = activity.open_complaint(
         customer=customer, by=manager, category="delivery", description="late"
     )
-    services.open_complaint(customer=customer, by=manager, category="billing", description="x")
-    services.resolve_complaint(complaint=complaint, by=manager, resolution="refunded")
-    services.add_contract(
+    activity.open_complaint(customer=customer, by=manager, category="billing", description="x")
+    activity.resolve_complaint(complaint=complaint, by=manager, resolution="refunded")
+    activity.add_contract(
         customer=customer,
         title="Service plan",
         starts_on=date.today() - timedelta(30),
         ends_on=date.today() + timedelta(300),
     )
-    services.record_referral(referrer=customer, referred_name="Bob")
-    services.give_reward(customer=customer, kind="gift", reason="birthday")
+    activity.record_referral(referrer=customer, referred_name="Bob")
+    activity.give_reward(customer=customer, kind="gift", reason="birthday")
     return customer
 
 
@@ -122,7 +122,7 @@ def test_the_list_searches_name_email_phone_and_account(client, marketer, manage
 def test_the_list_filters_by_tier_risk_and_open_complaint(client, marketer, manager):
     calm = make_customer(manager, first_name="Calm", email="calm@example.com")
     angry = make_customer(manager, first_name="Angry", email="angry@example.com")
-    services.open_complaint(customer=angry, by=manager, category="x", description="y")
+    activity.open_complaint(customer=angry, by=manager, category="x", description="y")
     Customer.objects.filter(pk=angry.pk).update(churn_risk=80)
     Customer.objects.filter(pk=calm.pk).update(churn_risk=5)
     client.force_login(marketer)
@@ -216,7 +216,7 @@ def test_the_360_page_runs_a_fixed_number_of_queries(
 
 def test_the_timeline_pages_older_entries(client, manager, ann):
     for n in range(30):
-        services.note_on_timeline(customer=ann, kind="note", title=f"note {n:02d}")
+        timeline.note_on_timeline(customer=ann, kind="note", title=f"note {n:02d}")
     client.force_login(manager)
 
     first = client.get(f"/customers/{ann.pk}/").content.decode()
@@ -465,17 +465,17 @@ def test_only_marketers_may_assign_owners(client, marketer, manager, other_manag
 
 
 def test_my_day_shows_what_is_due_and_who_is_at_risk(client, manager, other_manager, ann):
-    services.schedule_follow_up(
+    activity.schedule_follow_up(
         customer=ann, assignee=manager, due_at=timezone.now() - timedelta(days=1), reason="Call"
     )
-    services.schedule_follow_up(
+    activity.schedule_follow_up(
         customer=ann,
         assignee=manager,
         due_at=timezone.now() + timedelta(days=30),
         reason="Far away",
     )
     theirs = make_customer(other_manager, first_name="Theirs", email="t@example.com")
-    services.schedule_follow_up(
+    activity.schedule_follow_up(
         customer=theirs, assignee=other_manager, due_at=timezone.now(), reason="Not mine"
     )
     Customer.objects.filter(pk=ann.pk).update(churn_risk=90)
@@ -490,7 +490,7 @@ def test_my_day_shows_what_is_due_and_who_is_at_risk(client, manager, other_mana
 
 
 def test_a_follow_up_is_done_in_one_click(client, manager, ann):
-    follow_up = services.schedule_follow_up(
+    follow_up = activity.schedule_follow_up(
         customer=ann, assignee=manager, due_at=timezone.now(), reason="Call back"
     )
     client.force_login(manager)
@@ -506,7 +506,7 @@ def test_a_follow_up_is_done_in_one_click(client, manager, ann):
 def test_my_day_runs_a_fixed_number_of_queries(client, manager, django_assert_max_num_queries):
     customers = make_many(manager, 3)
     for customer in customers:
-        services.schedule_follow_up(
+        activity.schedule_follow_up(
             customer=customer, assignee=manager, due_at=timezone.now(), reason="x"
         )
     client.force_login(manager)
@@ -514,10 +514,10 @@ def test_my_day_runs_a_fixed_number_of_queries(client, manager, django_assert_ma
         client.get("/my-day/")
 
     for customer in make_many(manager, 15, prefix="more"):
-        services.schedule_follow_up(
+        activity.schedule_follow_up(
             customer=customer, assignee=manager, due_at=timezone.now(), reason="y"
         )
-        services.open_complaint(customer=customer, by=manager, category="c", description="d")
+        activity.open_complaint(customer=customer, by=manager, category="c", description="d")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/my-day/")
 
@@ -544,10 +544,10 @@ OWNED_URLS = [
 @pytest.mark.parametrize(("method", "url"), OWNED_URLS)
 def test_another_managers_customer_is_not_found(client, manager, other_manager, method, url):
     theirs = make_customer(other_manager, email="theirs@example.com")
-    complaint = services.open_complaint(
+    complaint = activity.open_complaint(
         customer=theirs, by=other_manager, category="x", description="y"
     )
-    follow_up = services.schedule_follow_up(
+    follow_up = activity.schedule_follow_up(
         customer=theirs, assignee=other_manager, due_at=timezone.now(), reason="z"
     )
     client.force_login(manager)
@@ -564,7 +564,7 @@ def test_another_managers_customer_is_not_found(client, manager, other_manager, 
 
 
 def test_a_deleted_customer_is_not_found(client, marketer, ann):
-    services.delete_customer(customer=ann, by=marketer)
+    records.delete_customer(customer=ann, by=marketer)
     client.force_login(marketer)
 
     assert client.get(f"/customers/{ann.pk}/").status_code == 404
@@ -649,7 +649,7 @@ def test_account_managers_cannot_edit_the_ladder(client, manager):
 
 
 def test_the_360_page_of_a_customer_without_owner(client, marketer):
-    orphan = services.create_customer(data={"first_name": "Nobody's"}, by=marketer)
+    orphan = records.create_customer(data={"first_name": "Nobody's"}, by=marketer)
 
     response = (
         client.get(f"/customers/{orphan.pk}/") if client.force_login(marketer) is None else None

@@ -3,7 +3,7 @@
 import pytest
 from django.http import QueryDict
 
-from customers import queries, services
+from customers import queries, records
 from customers.filters import CustomerFilter
 from customers.models import Account, Customer, Tier
 
@@ -14,7 +14,7 @@ def make(owner, first: str, last: str, **fields) -> Customer:
     data = {"first_name": first, "last_name": last, "owner": owner}
     data["email"] = fields.pop("email", f"{first}.{last}@example.com".lower().replace("'", ""))
     data.update(fields)
-    return services.create_customer(data=data, by=owner)
+    return records.create_customer(data=data, by=owner)
 
 
 @pytest.fixture

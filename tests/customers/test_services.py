@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
-from customers import ladder, services
+from customers import activity, ladder, merge, placement, records, sync, tasks, valuation
 from customers.models import (
     BondChange,
     Complaint,
@@ -45,20 +45,20 @@ def days_ago(days: int):
 
 
 def buy(customer: Customer, *, days: int = 0, amount: str = "50.00") -> Purchase:
-    return services.record_purchase(
+    return activity.record_purchase(
         customer=customer, amount=Decimal(amount), purchased_on=days_ago(days)
     )
 
 
 def repeat_customer(**fields) -> Customer:
-    customer = services.create_customer(data={"first_name": "Ann", **fields}, by=None)
+    customer = records.create_customer(data={"first_name": "Ann", **fields}, by=None)
     buy(customer, days=30)
     buy(customer, days=3)
     return customer
 
 
 def test_create_customer_stores_the_email_trimmed_and_in_lower_case(manager):
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Ann", "email": "  Ann.Lee@Example.COM "}, by=manager
     )
 
@@ -67,7 +67,7 @@ def test_create_customer_stores_the_email_trimmed_and_in_lower_case(manager):
 
 
 def test_create_customer_stores_the_phone_in_e164(manager):
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Ann", "phone": "+1 (650) 253-0000"}, by=manager
     )
 
@@ -76,7 +76,7 @@ def test_create_customer_stores_the_phone_in_e164(manager):
 
 
 def test_create_customer_places_them_on_the_lowest_tier_and_tells_the_timeline(manager):
-    customer = services.create_customer(data={"first_name": "Ann"}, by=manager)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=manager)
 
     customer.refresh_from_db()
     assert customer.tier.slug == "prospect"
@@ -86,7 +86,7 @@ def test_create_customer_places_them_on_the_lowest_tier_and_tells_the_timeline(m
 
 
 def test_consent_given_at_creation_is_recorded_with_its_source(manager):
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Ann", "email": "ann@x.com", "consent_email": True},
         by=manager,
         consent_source="web form",
@@ -99,7 +99,7 @@ def test_consent_given_at_creation_is_recorded_with_its_source(manager):
 
 
 def test_consent_given_at_creation_is_stored_on_the_customer(manager):
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={
             "first_name": "Ann",
             "email": "ann@x.com",
@@ -131,14 +131,14 @@ def test_create_customer_refuses_bad_input_naming_the_field_and_writes_nothing(
     before = rows()
 
     with pytest.raises(ValidationError) as error:
-        services.create_customer(data={"first_name": "Ann", **data}, by=manager)
+        records.create_customer(data={"first_name": "Ann", **data}, by=manager)
 
     assert field in error.value.message_dict
     assert rows() == before
 
 
 def test_a_channel_partner_may_have_a_partner_kind(manager):
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Ann", "relationship": "channel_partner", "partner_kind": "dealer"},
         by=manager,
     )
@@ -148,21 +148,21 @@ def test_a_channel_partner_may_have_a_partner_kind(manager):
 
 
 def test_create_customer_refuses_an_email_a_live_customer_has_whatever_its_case(manager):
-    services.create_customer(data={"first_name": "Ann", "email": "ann@x.com"}, by=manager)
+    records.create_customer(data={"first_name": "Ann", "email": "ann@x.com"}, by=manager)
     before = rows()
 
     with pytest.raises(ValidationError) as error:
-        services.create_customer(data={"first_name": "Ann", "email": "ANN@x.com"}, by=manager)
+        records.create_customer(data={"first_name": "Ann", "email": "ANN@x.com"}, by=manager)
 
     assert "Another customer already has this e-mail address." in error.value.messages
     assert rows() == before
 
 
 def test_a_duplicate_email_is_reported_against_the_email_field(manager):
-    services.create_customer(data={"first_name": "Ann", "email": "ann@x.com"}, by=manager)
+    records.create_customer(data={"first_name": "Ann", "email": "ann@x.com"}, by=manager)
 
     with pytest.raises(ValidationError) as error:
-        services.create_customer(data={"first_name": "Ann", "email": "ANN@x.com"}, by=manager)
+        records.create_customer(data={"first_name": "Ann", "email": "ANN@x.com"}, by=manager)
 
     assert error.value.message_dict == {
         "email": ["Another customer already has this e-mail address."]
@@ -170,10 +170,10 @@ def test_a_duplicate_email_is_reported_against_the_email_field(manager):
 
 
 def test_a_deleted_customers_email_may_be_used_again(manager):
-    old = services.create_customer(data={"first_name": "Ann", "email": "ann@x.com"}, by=manager)
-    services.delete_customer(customer=old, by=manager)
+    old = records.create_customer(data={"first_name": "Ann", "email": "ann@x.com"}, by=manager)
+    records.delete_customer(customer=old, by=manager)
 
-    new = services.create_customer(data={"first_name": "Ann", "email": "Ann@X.com"}, by=manager)
+    new = records.create_customer(data={"first_name": "Ann", "email": "Ann@X.com"}, by=manager)
 
     assert new.pk != old.pk
     assert list(Customer.objects.filter(email="ann@x.com").order_by("pk")) == [old, new]
@@ -182,7 +182,7 @@ def test_a_deleted_customers_email_may_be_used_again(manager):
 def test_update_customer_records_a_consent_withdrawal(manager):
     customer = CustomerFactory(consent_email=True)
 
-    services.update_customer(
+    records.update_customer(
         customer=customer, data={"consent_email": False}, by=manager, consent_source="phone call"
     )
 
@@ -196,7 +196,7 @@ def test_update_customer_records_a_consent_withdrawal(manager):
 def test_update_customer_records_nothing_when_consent_is_unchanged(manager):
     customer = CustomerFactory(consent_email=True)
 
-    services.update_customer(
+    records.update_customer(
         customer=customer, data={"first_name": "Bo", "consent_email": True}, by=manager
     )
 
@@ -208,10 +208,10 @@ def test_update_customer_records_nothing_when_consent_is_unchanged(manager):
 def test_set_consent_twice_changes_once(manager):
     customer = CustomerFactory()
 
-    first = services.set_consent(
+    first = records.set_consent(
         customer=customer, channel="sms", granted=True, source="web form", by=manager
     )
-    second = services.set_consent(
+    second = records.set_consent(
         customer=customer, channel="sms", granted=True, source="web form", by=manager
     )
 
@@ -224,7 +224,7 @@ def test_set_consent_twice_changes_once(manager):
 def test_log_interaction_puts_it_on_the_timeline(manager):
     customer = CustomerFactory(owner=manager)
 
-    interaction = services.log_interaction(
+    interaction = activity.log_interaction(
         customer=customer,
         author=manager,
         channel="call",
@@ -243,7 +243,7 @@ def test_log_interaction_with_a_follow_up_date_gives_the_owner_a_follow_up_that_
     customer = CustomerFactory(owner=manager)
     day = timezone.localdate() + timedelta(days=3)
 
-    services.log_interaction(
+    activity.log_interaction(
         customer=customer, author=marketer, channel="meeting", summary="Demo", follow_up_on=day
     )
 
@@ -262,7 +262,7 @@ def test_log_interaction_refuses_an_unknown_channel_and_writes_nothing(manager):
     before = rows()
 
     with pytest.raises(ValidationError) as error:
-        services.log_interaction(
+        activity.log_interaction(
             customer=customer,
             author=manager,
             channel="pigeon",
@@ -281,7 +281,7 @@ def test_an_open_complaint_raises_churn_risk_and_says_why(manager):
     customer.refresh_from_db()
     before = customer.churn_risk
 
-    services.open_complaint(
+    activity.open_complaint(
         customer=customer, by=manager, category="Delivery", description="Late again"
     )
 
@@ -292,13 +292,13 @@ def test_an_open_complaint_raises_churn_risk_and_says_why(manager):
 
 def test_resolving_a_complaint_closes_it_logs_it_and_lowers_churn_risk(manager):
     customer = CustomerFactory(owner=manager)
-    complaint = services.open_complaint(
+    complaint = activity.open_complaint(
         customer=customer, by=manager, category="Delivery", description="Late again"
     )
     customer.refresh_from_db()
     risk_while_open = customer.churn_risk
 
-    services.resolve_complaint(complaint=complaint, by=manager, resolution="Refunded shipping")
+    activity.resolve_complaint(complaint=complaint, by=manager, resolution="Refunded shipping")
 
     complaint.refresh_from_db()
     assert complaint.status == "resolved"
@@ -313,15 +313,15 @@ def test_resolving_a_complaint_closes_it_logs_it_and_lowers_churn_risk(manager):
 
 def test_resolving_a_complaint_twice_is_refused_and_changes_nothing(manager):
     customer = CustomerFactory(owner=manager)
-    complaint = services.open_complaint(
+    complaint = activity.open_complaint(
         customer=customer, by=manager, category="Delivery", description="Late again"
     )
-    services.resolve_complaint(complaint=complaint, by=manager, resolution="Refunded shipping")
+    activity.resolve_complaint(complaint=complaint, by=manager, resolution="Refunded shipping")
     first_resolved_at = Complaint.objects.get(pk=complaint.pk).resolved_at
     before = rows()
 
     with pytest.raises(ValidationError):
-        services.resolve_complaint(complaint=complaint, by=manager, resolution="Something else")
+        activity.resolve_complaint(complaint=complaint, by=manager, resolution="Something else")
 
     complaint.refresh_from_db()
     assert (complaint.resolution, complaint.resolved_at) == ("Refunded shipping", first_resolved_at)
@@ -330,13 +330,13 @@ def test_resolving_a_complaint_twice_is_refused_and_changes_nothing(manager):
 
 def test_resolving_a_complaint_without_saying_how_is_refused_and_changes_nothing(manager):
     customer = CustomerFactory(owner=manager)
-    complaint = services.open_complaint(
+    complaint = activity.open_complaint(
         customer=customer, by=manager, category="Delivery", description="Late again"
     )
     before = rows()
 
     with pytest.raises(ValidationError) as error:
-        services.resolve_complaint(complaint=complaint, by=manager, resolution="   ")
+        activity.resolve_complaint(complaint=complaint, by=manager, resolution="   ")
 
     assert "resolution" in error.value.message_dict
     complaint.refresh_from_db()
@@ -345,7 +345,7 @@ def test_resolving_a_complaint_without_saying_how_is_refused_and_changes_nothing
 
 
 def test_a_first_purchase_moves_a_prospect_up_to_first_time_customer():
-    customer = services.create_customer(data={"first_name": "Ann"}, by=None)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=None)
 
     buy(customer)
 
@@ -360,7 +360,7 @@ def test_a_first_purchase_moves_a_prospect_up_to_first_time_customer():
 
 
 def test_a_second_purchase_within_a_year_makes_a_repeat_customer():
-    customer = services.create_customer(data={"first_name": "Ann"}, by=None)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=None)
     buy(customer, days=40)
 
     buy(customer, days=1)
@@ -373,9 +373,9 @@ def test_a_second_purchase_within_a_year_makes_a_repeat_customer():
 
 
 def test_an_active_contract_makes_a_client():
-    customer = services.create_customer(data={"first_name": "Ann"}, by=None)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=None)
 
-    services.add_contract(
+    activity.add_contract(
         customer=customer,
         title="Maintenance",
         starts_on=days_ago(10),
@@ -395,9 +395,9 @@ def test_an_active_contract_makes_a_client():
 
 def test_a_converted_referral_makes_a_repeat_customer_an_advocate():
     customer = repeat_customer()
-    referral = services.record_referral(referrer=customer, referred_name="Bo")
+    referral = activity.record_referral(referrer=customer, referred_name="Bo")
 
-    services.convert_referral(referral=referral)
+    activity.convert_referral(referral=referral)
 
     customer.refresh_from_db()
     assert customer.tier.slug == "advocate"
@@ -408,10 +408,10 @@ def test_a_converted_referral_makes_a_repeat_customer_an_advocate():
 
 def test_an_open_complaint_holds_a_would_be_advocate_at_repeat_customer(manager):
     customer = repeat_customer()
-    services.open_complaint(customer=customer, by=manager, category="Billing", description="x2")
-    referral = services.record_referral(referrer=customer, referred_name="Bo")
+    activity.open_complaint(customer=customer, by=manager, category="Billing", description="x2")
+    referral = activity.record_referral(referrer=customer, referred_name="Bo")
 
-    services.convert_referral(referral=referral)
+    activity.convert_referral(referral=referral)
 
     customer.refresh_from_db()
     assert customer.tier.slug == "repeat"
@@ -420,9 +420,9 @@ def test_an_open_complaint_holds_a_would_be_advocate_at_repeat_customer(manager)
 
 def test_highest_tier_keeps_the_peak_after_a_move_down(manager):
     customer = repeat_customer()
-    services.convert_referral(referral=services.record_referral(referrer=customer))
+    activity.convert_referral(referral=activity.record_referral(referrer=customer))
 
-    services.open_complaint(customer=customer, by=manager, category="Billing", description="x2")
+    activity.open_complaint(customer=customer, by=manager, category="Billing", description="x2")
 
     customer.refresh_from_db()
     assert (customer.tier.slug, customer.highest_tier.slug) == ("repeat", "advocate")
@@ -432,9 +432,9 @@ def test_highest_tier_keeps_the_peak_after_a_move_down(manager):
 
 
 def test_set_tier_by_hand_holds_the_tier_against_the_rules(manager):
-    customer = services.create_customer(data={"first_name": "Ann"}, by=manager)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=manager)
 
-    change = services.set_tier(
+    change = placement.set_tier(
         customer=customer, tier=tier("client"), by=manager, reason="Signed a framework deal"
     )
     buy(customer)
@@ -454,13 +454,13 @@ def test_set_tier_by_hand_holds_the_tier_against_the_rules(manager):
 
 
 def test_when_the_hold_ends_the_rules_take_the_customer_back(manager):
-    customer = services.create_customer(data={"first_name": "Ann"}, by=manager)
-    services.set_tier(
+    customer = records.create_customer(data={"first_name": "Ann"}, by=manager)
+    placement.set_tier(
         customer=customer, tier=tier("client"), by=manager, reason="Trial", hold_days=0
     )
     buy(customer)
 
-    services.refresh_everyone(today=timezone.localdate() + timedelta(days=1))
+    valuation.refresh_everyone(today=timezone.localdate() + timedelta(days=1))
 
     customer.refresh_from_db()
     assert (customer.tier.slug, customer.manual_tier_until) == ("first-time", None)
@@ -469,10 +469,10 @@ def test_when_the_hold_ends_the_rules_take_the_customer_back(manager):
 
 
 def test_set_tier_without_a_reason_is_refused_and_changes_nothing(manager):
-    customer = services.create_customer(data={"first_name": "Ann"}, by=manager)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=manager)
 
     with pytest.raises(ValidationError) as error:
-        services.set_tier(customer=customer, tier=tier("client"), by=manager, reason="  ")
+        placement.set_tier(customer=customer, tier=tier("client"), by=manager, reason="  ")
 
     assert "reason" in error.value.message_dict
     customer.refresh_from_db()
@@ -481,7 +481,7 @@ def test_set_tier_without_a_reason_is_refused_and_changes_nothing(manager):
 
 
 def test_consent_at_creation_reaches_the_identity_bond_stage(manager):
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Ann", "email": "ann@x.com", "consent_letter": True}, by=manager
     )
 
@@ -496,16 +496,16 @@ def test_consent_at_creation_reaches_the_identity_bond_stage(manager):
 
 
 def test_each_deeper_bond_is_a_bond_change(manager):
-    customer = services.create_customer(data={"first_name": "Ann"}, by=manager)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=manager)
 
     buy(customer)
-    services.log_interaction(
+    activity.log_interaction(
         customer=customer, author=manager, channel="call", direction="inbound", summary="Thanks"
     )
-    services.log_interaction(
+    activity.log_interaction(
         customer=customer, author=manager, channel="event", summary="Came to the user day"
     )
-    services.record_referral(referrer=customer, referred_name="Bo", by=manager)
+    activity.record_referral(referrer=customer, referred_name="Bo", by=manager)
 
     customer.refresh_from_db()
     assert customer.bond_stage == "advocacy"
@@ -525,8 +525,8 @@ def test_each_deeper_bond_is_a_bond_change(manager):
 def test_completing_a_follow_up_twice_logs_it_once(manager):
     follow_up = FollowUpFactory(customer=CustomerFactory(owner=manager))
 
-    first = services.complete_follow_up(follow_up=follow_up, by=manager)
-    second = services.complete_follow_up(follow_up=follow_up, by=manager)
+    first = activity.complete_follow_up(follow_up=follow_up, by=manager)
+    second = activity.complete_follow_up(follow_up=follow_up, by=manager)
 
     assert (first, second) == (True, False)
     follow_up.refresh_from_db()
@@ -537,7 +537,7 @@ def test_completing_a_follow_up_twice_logs_it_once(manager):
 def test_tier_changed_is_sent_after_commit_with_the_from_and_to_tiers(
     django_capture_on_commit_callbacks,
 ):
-    customer = services.create_customer(data={"first_name": "Ann"}, by=None)
+    customer = records.create_customer(data={"first_name": "Ann"}, by=None)
     received = []
 
     def receiver(sender, customer, from_tier, to_tier, change, **kwargs):
@@ -611,7 +611,7 @@ def synthetic_base(*, repeat_buyers: int, seed: int = 1) -> list[Customer]:
 def test_refresh_everyone_fits_a_value_model_and_stores_the_figures():
     customers = synthetic_base(repeat_buyers=150)
 
-    result = services.refresh_everyone()
+    result = valuation.refresh_everyone()
 
     model = ValueModel.objects.get()
     assert result == {"customers": len(customers), "model": model.pk}
@@ -673,7 +673,7 @@ def test_refresh_everyone_runs_the_same_queries_for_50_or_150_customers(
     synthetic_base(repeat_buyers=buyers)
 
     with django_assert_max_num_queries(REFRESH_QUERIES) as captured:
-        services.refresh_everyone(batch_size=1000)
+        valuation.refresh_everyone(batch_size=1000)
 
     # 50 buyers are too few to fit a model, so there is no model to store.
     assert len(captured) == REFRESH_QUERIES - (buyers < 100)
@@ -684,7 +684,7 @@ def test_refresh_everyone_adds_a_fixed_number_of_queries_per_batch(django_assert
     batches = math.ceil(len(customers) / 50)
 
     with django_assert_num_queries(REFRESH_FIXED_QUERIES + batches * REFRESH_QUERIES_PER_BATCH):
-        services.refresh_everyone(batch_size=50)
+        valuation.refresh_everyone(batch_size=50)
 
     assert batches >= 3
 
@@ -695,7 +695,7 @@ def test_a_new_owner_takes_over_the_open_follow_ups_of_the_previous_one(manager,
     done = FollowUpFactory(customer=customer, done_at=timezone.now())
     someone_elses = FollowUpFactory(customer=customer, assignee=other_manager)
 
-    services.update_customer(customer=customer, data={"owner": other_manager}, by=manager)
+    records.update_customer(customer=customer, data={"owner": other_manager}, by=manager)
 
     assignees = dict(FollowUp.objects.values_list("pk", "assignee_id"))
     assert assignees == {
@@ -709,12 +709,13 @@ def test_a_sync_that_changes_the_owner_moves_the_open_follow_ups(manager, other_
     waiting = FollowUpFactory(customer=moved)
     staying = FollowUpFactory(customer=kept)
 
-    outcome = services.upsert_customers(
+    outcome = sync.upsert_customers(
         rows=[
             {"external_id": "x-1", "owner": "manager2"},
             {"external_id": "x-2", "owner": "manager"},
         ],
         by=marketer,
+        refresh_later=tasks.refresh_customers_task.delay,
     )
 
     assert (outcome.updated, outcome.unchanged) == (1, 1)
@@ -730,7 +731,7 @@ def test_a_merge_gives_the_merged_records_open_follow_ups_to_the_survivors_owner
     merged = CustomerFactory(owner=manager)
     waiting = FollowUpFactory(customer=merged)
 
-    services.merge_customers(survivor=survivor, merged=merged, by=other_manager)
+    merge.merge_customers(survivor=survivor, merged=merged, by=other_manager)
 
     waiting.refresh_from_db()
     assert (waiting.customer_id, waiting.assignee_id) == (survivor.pk, other_manager.pk)

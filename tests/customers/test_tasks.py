@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from bonding.celery import app
-from customers import services
+from customers import records
 from customers.models import Customer, Purchase
 
 
@@ -20,7 +20,7 @@ def test_the_nightly_refresh_is_on_beats_schedule():
 def test_the_nightly_refresh_runs_in_a_worker(transactional_db, manager, celery_worker_process):
     from customers.tasks import refresh_values_task
 
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Ann", "email": "ann@example.com", "owner": manager}, by=manager
     )
     # Purchases written behind the services' back, as a bulk import would: nothing refreshed yet.

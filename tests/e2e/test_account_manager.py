@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from customers import services
+from customers import activity, records
 from customers.models import Customer, Interaction
 from tests.e2e.conftest import assert_accessible, sign_in
 
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def at_risk(people):
     manager = people["manager"]
-    customer = services.create_customer(
+    customer = records.create_customer(
         data={
             "first_name": "Rita",
             "last_name": "Risk",
@@ -25,10 +25,10 @@ def at_risk(people):
         },  # fmt: skip
         by=manager,
     )
-    services.open_complaint(
+    activity.open_complaint(
         customer=customer, by=manager, category="Billing", description="Charged twice"
     )
-    services.schedule_follow_up(
+    activity.schedule_follow_up(
         customer=customer,
         assignee=manager,
         due_at=timezone.now() - timedelta(hours=2),
@@ -39,7 +39,7 @@ def at_risk(people):
 
 
 def test_an_account_manager_works_through_my_day(page, live_server, people, at_risk):
-    theirs = services.create_customer(
+    theirs = records.create_customer(
         data={"first_name": "Other", "email": "other@example.com", "owner": people["other"]},
         by=people["other"],
     )

@@ -4,7 +4,7 @@ bars still show, and a merge asks before it acts."""
 
 import pytest
 
-from customers import services as customer_services
+from customers import records
 from customers.models import Customer, Tier
 from nps import services as nps_services
 from nps.models import Survey
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def answered(people):
     manager = people["manager"]
     customers = [
-        customer_services.create_customer(
+        records.create_customer(
             data={
                 "first_name": f"C{n}",
                 "email": f"c{n}@example.com",
@@ -75,7 +75,7 @@ def test_charts_draw_and_computed_colours_and_widths_apply(page, live_server, pe
 def test_a_merge_in_the_browser_asks_first_then_merges(page, live_server, people):
     manager = people["manager"]
     keep, other = [
-        customer_services.create_customer(
+        records.create_customer(
             data={
                 "first_name": "Ann",
                 "last_name": "Lee",

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from customers import services
+from customers import records
 from customers.models import Customer, Tier
 from programs.models import Enrollment, Program
 from tests.e2e.conftest import assert_accessible, sign_in
@@ -18,7 +18,7 @@ def base(people):
     repeat = Tier.objects.get(slug="repeat")
     created = {}
     for n, (first, risk) in enumerate([("Ria", 80), ("Rob", 75), ("Rex", 10)]):
-        customer = services.create_customer(
+        customer = records.create_customer(
             data={
                 "first_name": first,
                 "last_name": "Repeat",
@@ -31,7 +31,7 @@ def base(people):
         Customer.objects.filter(pk=customer.pk).update(tier=repeat, churn_risk=risk)
         created[first] = customer
     for n in range(2):
-        services.create_customer(
+        records.create_customer(
             data={"first_name": f"Pat{n}", "email": f"p{n}@example.com", "owner": manager},
             by=manager,
         )

@@ -3,7 +3,7 @@ the e-mail's link and answering the survey both work."""
 
 import pytest
 
-from customers import services as customer_services
+from customers import records
 from customers.models import Customer
 from nps import services as nps_services
 from nps.models import Response, Survey
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def ann(people) -> Customer:
-    return customer_services.create_customer(
+    return records.create_customer(
         data={
             "first_name": "Ann", "email": "ann@example.com", "phone": "+14155552671",
             "owner": people["manager"], "consent_email": True, "consent_sms": True,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from customers import services as customer_services
+from customers import records
 from customers.models import FollowUp
 from nps import services
 from nps.models import Response, Survey
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 def test_a_detractor_answers_and_the_owner_gets_the_follow_up(page, live_server, people):
     manager = people["manager"]
-    customer = customer_services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Dora", "email": "dora@example.com", "owner": manager}, by=manager
     )
     invitation = services.invite(survey=Survey.objects.get(), customers=[customer]).invited[0]

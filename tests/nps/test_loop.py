@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import records
 from customers.models import FollowUp
 from nps import services
 from nps.models import FatigueSkip, Survey
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def person(owner, n=0):
-    return customer_services.create_customer(
+    return records.create_customer(
         data={
             "first_name": f"P{n}",
             "email": f"p{n}@example.com",

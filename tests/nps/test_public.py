@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import records
 from nps import links, services
 from nps.models import Invitation, Response, Survey
 
@@ -23,7 +23,7 @@ def fresh_rate_limit():
 
 @pytest.fixture
 def invitation(manager) -> Invitation:
-    customer = customer_services.create_customer(
+    customer = records.create_customer(
         data={"first_name": "Ann", "email": "ann@example.com", "owner": manager}, by=manager
     )
     survey = Survey.objects.get()

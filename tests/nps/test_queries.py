@@ -8,7 +8,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers import services as customer_services
+from customers import activity
 from customers.models import FollowUp, Tier
 from nps import queries, score, services
 from nps.models import Invitation, Response, Survey
@@ -185,9 +185,7 @@ def test_open_detractors_are_those_whose_follow_up_is_still_open(
     services.record_response(invitation=invited[0], score_value=2)
     services.record_response(invitation=invited[1], score_value=5, why="Slow support")
     services.record_response(invitation=invited[2], score_value=10)
-    customer_services.complete_follow_up(
-        follow_up=FollowUp.objects.get(customer=called), by=manager
-    )
+    activity.complete_follow_up(follow_up=FollowUp.objects.get(customer=called), by=manager)
 
     with django_assert_num_queries(1):
         detractors = queries.open_detractors()

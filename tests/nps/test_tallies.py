@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import merge, records
 from customers.models import Customer
 from nps import queries, score, services
 from nps.models import DayTally, GroupTally, Invitation, InvitationTally, Response, Survey
@@ -79,7 +79,7 @@ def a_mix_of_writes(manager, other_manager) -> None:
     Customer.objects.filter(pk=people[1].pk).update(audience="b2b", owner=other_manager)
     services.record_response(invitation=earlier.invited[1], score_value=9)
     services.record_response(invitation=later.invited[0], score_value=7)
-    customer_services.merge_customers(survivor=people[3], merged=people[4], by=manager)
+    merge.merge_customers(survivor=people[3], merged=people[4], by=manager)
     Customer.objects.get(pk=people[5].pk).delete()  # the back office can delete for good
 
 
@@ -218,7 +218,7 @@ def test_an_account_manager_counts_the_answers_of_the_customers_they_have_now(
     # to the other manager before. The one who answered 10 moves now: it counts for its new
     # owner only.
     moved = Response.objects.get(score=10).customer
-    customer_services.update_customer(customer=moved, data={"owner": other_manager}, by=manager)
+    records.update_customer(customer=moved, data={"owner": other_manager}, by=manager)
 
     for user in (manager, other_manager):
         with django_assert_max_num_queries(9):

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from customers import services as customer_services
+from customers import records
 from programs.models import Program, Touch
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ def api(user) -> APIClient:
 
 
 def person(owner, n):
-    return customer_services.create_customer(
+    return records.create_customer(
         data={
             "first_name": f"P{n}",
             "email": f"p{n}@example.com",

@@ -3,7 +3,7 @@
 import json
 
 from customers.models import Channel
-from customers.services import set_consent
+from customers.records import set_consent
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due
 from programs.models import Enrollment, Touch

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import Contract, Customer, Referral, Reward, TimelineEntry
-from customers.services import set_consent
+from customers.records import set_consent
 from nps.models import Invitation, Survey
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due

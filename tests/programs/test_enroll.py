@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import activity, records
 from customers.models import Tier
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due
@@ -34,7 +34,7 @@ def customer(owner, n: int = 0, **fields):
         "timezone": "Europe/Paris",
     }
     data.update(fields)
-    return customer_services.create_customer(data=data, by=owner)
+    return records.create_customer(data=data, by=owner)
 
 
 def test_the_eight_step_program_exists_with_its_offsets(program):
@@ -146,7 +146,7 @@ def test_a_contract_signed_later_schedules_the_renewal(program, manager):
     ann = customer(manager)
     enroll(program=program, customers=[ann])
 
-    customer_services.add_contract(
+    activity.add_contract(
         customer=ann, title="Plan", starts_on=date.today(), ends_on=date.today() + timedelta(200)
     )
 
@@ -165,9 +165,7 @@ def test_reaching_the_auto_enroll_tier_enrolls(
     ann = customer(manager)
 
     with django_capture_on_commit_callbacks(execute=True):
-        customer_services.record_purchase(
-            customer=ann, amount=Decimal("10"), purchased_on=date.today()
-        )
+        activity.record_purchase(customer=ann, amount=Decimal("10"), purchased_on=date.today())
 
     assert Enrollment.objects.filter(customer=ann, program=program, status="active").exists()
 
@@ -181,9 +179,7 @@ def test_reaching_the_goal_tier_completes_the_enrollment(
     enroll(program=program, customers=[ann])
 
     with django_capture_on_commit_callbacks(execute=True):
-        customer_services.record_purchase(
-            customer=ann, amount=Decimal("10"), purchased_on=date.today()
-        )
+        activity.record_purchase(customer=ann, amount=Decimal("10"), purchased_on=date.today())
 
     enrollment = Enrollment.objects.get(customer=ann)
     assert (enrollment.status, enrollment.exit_reason) == ("completed", "goal reached")
@@ -228,7 +224,7 @@ def test_the_phone_channel_becomes_a_follow_up_and_is_done_when_called(program, 
         deliver(touch_ids=ids)
     touch = Touch.objects.get(customer=ann, step__kind="welcome_kit")
     follow_up = ann.follow_ups.get()
-    customer_services.complete_follow_up(follow_up=follow_up, by=manager)
+    activity.complete_follow_up(follow_up=follow_up, by=manager)
     follow_up_done(follow_up=follow_up)
 
     assert follow_up.assignee == manager

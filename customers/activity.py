@@ -1,0 +1,372 @@
+"""What an account manager logs: interactions, follow-ups, complaints, purchases, contracts,
+referrals and rewards; each one transaction, each on the timeline."""
+
+import secrets
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from customers import timeline, valuation
+from customers.models import (
+    Complaint,
+    Contract,
+    Customer,
+    FollowUp,
+    Interaction,
+    Purchase,
+    Referral,
+    Reward,
+    TimelineEntry,
+)
+from customers.signals import contract_added, follow_up_done
+
+
+@transaction.atomic
+def log_interaction(
+    *,
+    customer: Customer,
+    author: User | None,
+    channel: str,
+    summary: str,
+    direction: str = Interaction.Direction.OUTBOUND,
+    notes: str = "",
+    sentiment: str = Interaction.Sentiment.NEUTRAL,
+    occurred_at: datetime | None = None,
+    follow_up_on: date | None = None,
+) -> Interaction:
+    """Log a call, meeting, message or event; a follow-up date becomes a follow-up."""
+    interaction = Interaction(
+        customer=customer,
+        author=author,
+        channel=channel,
+        direction=direction,
+        summary=summary,
+        notes=notes,
+        sentiment=sentiment,
+        occurred_at=occurred_at or timezone.now(),
+        follow_up_on=follow_up_on,
+    )
+    interaction.full_clean()
+    interaction.save()
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.INTERACTION,
+        title=f"{interaction.get_channel_display()} ({interaction.get_direction_display().lower()})"
+        f": {summary}",
+        detail=notes,
+        actor=author,
+        occurred_at=interaction.occurred_at,
+        source_id=interaction.pk,
+    )
+    if follow_up_on:
+        schedule_follow_up(
+            customer=customer,
+            assignee=customer.owner or author,
+            due_at=_start_of_working_day(follow_up_on),
+            reason=f"Follow up: {summary}",
+            source="interaction",
+        )
+    valuation.refresh_customer(customer=customer)
+    return interaction
+
+
+def _start_of_working_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(9, 0)))
+
+
+@transaction.atomic
+def schedule_follow_up(
+    *,
+    customer: Customer,
+    assignee: User | None,
+    due_at: datetime,
+    reason: str,
+    source: str = "",
+    notes: str = "",
+) -> FollowUp:
+    """Put something on an account manager's to-do list for this customer."""
+    follow_up = FollowUp(
+        customer=customer,
+        assignee=assignee,
+        due_at=due_at,
+        reason=reason[:300],
+        source=source,
+        notes=notes,
+    )
+    follow_up.full_clean()
+    follow_up.save()
+    return follow_up
+
+
+@transaction.atomic
+def complete_follow_up(*, follow_up: FollowUp, by: User) -> bool:
+    """Mark a follow-up done; returns False when it already was (clicking twice is harmless)."""
+    now = timezone.now()
+    done = FollowUp.objects.filter(pk=follow_up.pk, done_at__isnull=True).update(
+        done_at=now, done_by=by
+    )
+    if done:
+        follow_up.done_at, follow_up.done_by = now, by
+        transaction.on_commit(lambda: follow_up_done.send(sender=FollowUp, follow_up=follow_up))
+        timeline.note_on_timeline(
+            customer=follow_up.customer,
+            kind=TimelineEntry.Kind.FOLLOW_UP,
+            title=f"Follow-up done: {follow_up.reason}",
+            actor=by,
+            source_id=follow_up.pk,
+        )
+    return bool(done)
+
+
+def move_open_follow_ups(*, moves: list[tuple[int, int | None, int | None]]) -> int:
+    """A customer's new owner takes over the open follow-ups their previous owner had for them
+    (moves: customer id, previous owner id, new owner id): else a detractor's call waits with
+    someone who no longer sees the customer. One UPDATE per pair of owners; returns how many."""
+    by_pair: dict[tuple[int | None, int | None], list[int]] = {}
+    for customer_id, previous, new in moves:
+        if previous != new:
+            by_pair.setdefault((previous, new), []).append(customer_id)
+    moved = 0
+    for (previous, new), customer_ids in by_pair.items():
+        moved += FollowUp.objects.filter(
+            customer_id__in=customer_ids, assignee_id=previous, done_at__isnull=True
+        ).update(assignee_id=new)
+    return moved
+
+
+@transaction.atomic
+def open_complaint(
+    *,
+    customer: Customer,
+    by: User | None,
+    category: str,
+    description: str,
+    severity: str = Complaint.Severity.MEDIUM,
+    owner: User | None = None,
+    opened_at: datetime | None = None,
+) -> Complaint:
+    """Record a complaint (welcome: it is a chance to win the customer back)."""
+    complaint = Complaint(
+        customer=customer,
+        category=category,
+        description=description,
+        severity=severity,
+        owner=owner or customer.owner or by,
+        opened_at=opened_at or timezone.now(),
+    )
+    complaint.full_clean()
+    complaint.save()
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.COMPLAINT,
+        title=f"Complaint ({complaint.get_severity_display().lower()}): {category}",
+        detail=description,
+        actor=by,
+        occurred_at=complaint.opened_at,
+        source_id=complaint.pk,
+    )
+    valuation.refresh_customer(customer=customer)
+    return complaint
+
+
+@transaction.atomic
+def resolve_complaint(*, complaint: Complaint, by: User | None, resolution: str) -> Complaint:
+    """Close a complaint with what was done about it."""
+    if not resolution.strip():
+        raise ValidationError({"resolution": "Say how the complaint was resolved."})
+    now = timezone.now()
+    resolved = Complaint.objects.filter(pk=complaint.pk, status=Complaint.Status.OPEN).update(
+        status=Complaint.Status.RESOLVED, resolution=resolution, resolved_at=now
+    )
+    if not resolved:
+        raise ValidationError("This complaint is already resolved.")
+    complaint.status, complaint.resolution, complaint.resolved_at = (
+        Complaint.Status.RESOLVED,
+        resolution,
+        now,
+    )
+    timeline.note_on_timeline(
+        customer=complaint.customer,
+        kind=TimelineEntry.Kind.COMPLAINT_RESOLVED,
+        title=f"Complaint resolved: {complaint.category}",
+        detail=resolution,
+        actor=by,
+        source_id=complaint.pk,
+    )
+    valuation.refresh_customer(customer=complaint.customer)
+    return complaint
+
+
+@transaction.atomic
+def record_purchase(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    purchased_on: date,
+    currency: str = "EUR",
+    product_category: str = "",
+    external_id: str | None = None,
+    by: User | None = None,
+) -> Purchase:
+    """Record a purchase (a negative amount is a refund)."""
+    purchase = Purchase(
+        customer=customer,
+        amount=amount,
+        currency=currency.upper(),
+        purchased_on=purchased_on,
+        product_category=product_category,
+        external_id=external_id or None,
+    )
+    purchase.full_clean()
+    purchase.save()
+    what = f" — {product_category}" if product_category else ""
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.PURCHASE,
+        title=f"Purchase: {Decimal(purchase.amount):.2f} {purchase.currency}{what}",
+        actor=by,
+        occurred_at=_start_of_working_day(purchased_on),
+        source_id=purchase.pk,
+    )
+    valuation.refresh_customer(customer=customer)
+    return purchase
+
+
+@transaction.atomic
+def add_contract(
+    *,
+    customer: Customer,
+    title: str,
+    starts_on: date,
+    ends_on: date,
+    value: Decimal = Decimal(0),
+    by: User | None = None,
+) -> Contract:
+    """Record a contract; its end is what the renewal step of a program is anchored to."""
+    contract = Contract(
+        customer=customer, title=title, starts_on=starts_on, ends_on=ends_on, value=value
+    )
+    contract.full_clean()
+    contract.save()
+    transaction.on_commit(lambda: contract_added.send(sender=Contract, contract=contract))
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.CONTRACT,
+        title=f"Contract: {title} ({starts_on:%Y-%m-%d} to {ends_on:%Y-%m-%d})",
+        actor=by,
+        source_id=contract.pk,
+    )
+    valuation.refresh_customer(customer=customer)
+    return contract
+
+
+def new_referral_code() -> str:
+    """Short enough to read out on the phone, random enough not to be guessed."""
+    return secrets.token_hex(5).upper()
+
+
+@transaction.atomic
+def record_referral(
+    *,
+    referrer: Customer,
+    referred_name: str = "",
+    referred_email: str = "",
+    by: User | None = None,
+) -> Referral:
+    """Record that a customer referred someone, with a code to recognise them by."""
+    referral = Referral(
+        referrer=referrer,
+        referred_name=referred_name,
+        referred_email=referred_email.strip().lower(),
+        code=new_referral_code(),
+    )
+    referral.full_clean()
+    referral.save()
+    who = referred_name or referred_email
+    timeline.note_on_timeline(
+        customer=referrer,
+        kind=TimelineEntry.Kind.REFERRAL,
+        title=f"Referred {who} (code {referral.code})"
+        if who
+        else f"Was given referral code {referral.code} to pass on",
+        actor=by,
+        source_id=referral.pk,
+    )
+    valuation.refresh_customer(customer=referrer)
+    return referral
+
+
+@transaction.atomic
+def hand_out_referral_codes(*, customers: list[Customer]) -> dict[int, str]:
+    """Give each customer an open referral code to pass on, at once (a program's refer-a-friend
+    touches). An open code is not a referral yet, so the ladder and value stay as they are."""
+    referrals = Referral.objects.bulk_create(
+        Referral(referrer=customer, code=new_referral_code()) for customer in customers
+    )
+    timeline.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer_id=referral.referrer_id,
+                kind=TimelineEntry.Kind.REFERRAL,
+                title=f"Was given referral code {referral.code} to pass on",
+                source_id=referral.pk,
+            )
+            for referral in referrals
+        ]
+    )
+    return {referral.referrer_id: referral.code for referral in referrals}
+
+
+@transaction.atomic
+def convert_referral(*, referral: Referral, referred_customer: Customer | None = None) -> Referral:
+    """The referred person became a customer: the referrer's advocacy counts."""
+    now = timezone.now()
+    converted = Referral.objects.filter(pk=referral.pk, status=Referral.Status.INVITED).update(
+        status=Referral.Status.CONVERTED, converted_at=now, referred_customer=referred_customer
+    )
+    if converted:
+        referral.status, referral.converted_at = Referral.Status.CONVERTED, now
+        referral.referred_customer = referred_customer
+        timeline.note_on_timeline(
+            customer=referral.referrer,
+            kind=TimelineEntry.Kind.REFERRAL,
+            title=f"Referral {referral.code} converted",
+            source_id=referral.pk,
+        )
+        valuation.refresh_customer(customer=referral.referrer)
+    return referral
+
+
+@transaction.atomic
+def give_reward(
+    *,
+    customer: Customer,
+    kind: str,
+    reason: str,
+    value: Decimal = Decimal(0),
+    by: User | None = None,
+    given_at: datetime | None = None,
+) -> Reward:
+    """Record a gift, discount, trial or survey premium given to the customer."""
+    reward = Reward(
+        customer=customer,
+        kind=kind,
+        reason=reason,
+        value=value,
+        given_at=given_at or timezone.now(),
+    )
+    reward.full_clean()
+    reward.save()
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.REWARD,
+        title=f"{reward.get_kind_display()}: {reason}" + (f" ({value})" if value else ""),
+        actor=by,
+        occurred_at=reward.given_at,
+        source_id=reward.pk,
+    )
+    return reward

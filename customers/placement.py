@@ -1,0 +1,113 @@
+"""Ladder placement: the rules' moves and an account manager's hand moves, with the bond stage."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from customers import ladder, queries, timeline
+from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
+from customers.signals import tier_changed
+
+
+@transaction.atomic
+def set_tier(
+    *,
+    customer: Customer,
+    tier: Tier,
+    by: User,
+    reason: str,
+    hold_days: int | None = None,
+) -> TierChange | None:
+    """An account manager puts a customer on a rung by hand; the rules then leave them be."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why you move this customer by hand."})
+    hold_days = settings.MANUAL_TIER_HOLD_DAYS if hold_days is None else hold_days
+    customer.manual_tier_until = timezone.localdate() + timedelta(days=hold_days)
+    Customer.objects.filter(pk=customer.pk).update(manual_tier_until=customer.manual_tier_until)
+    return _move(customer=customer, to=tier, reason=reason, rule="manual", by=by)
+
+
+def _move(
+    *,
+    customer: Customer,
+    to: Tier,
+    reason: str,
+    rule: str,
+    by: User | None = None,
+) -> TierChange | None:
+    """Move a customer to a tier, recording the change and telling whoever listens."""
+    old = customer.tier
+    if old is not None and old.pk == to.pk:
+        return None
+    change = TierChange.objects.create(
+        customer=customer,
+        from_tier=old,
+        to_tier=to,
+        reason=reason[:300],
+        rule=rule,
+        changed_by=by,
+        direction=ladder.direction(old_rank=old.rank if old else None, new_rank=to.rank).value
+        if old is None or old.rank != to.rank
+        else "up",
+    )
+    customer.tier = to
+    fields = {"tier": to, "updated_at": timezone.now()}
+    if customer.highest_tier is None or to.rank > customer.highest_tier.rank:
+        customer.highest_tier = to
+        fields["highest_tier"] = to
+    Customer.objects.filter(pk=customer.pk).update(**fields)
+    arrow = "up" if change.direction == "up" else "down"
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.TIER,
+        title=f"Moved {arrow} to {to.name}: {reason}",
+        actor=by,
+        source_id=change.pk,
+    )
+    transaction.on_commit(
+        lambda: tier_changed.send(
+            sender=Customer, customer=customer, from_tier=old, to_tier=to, change=change
+        )
+    )
+    return change
+
+
+def place_customer(*, customer: Customer, facts: queries.CustomerFacts | None = None) -> None:
+    """Run the ladder and bond rules for one customer and record any move."""
+    if facts is None:
+        facts = queries.gather_facts([customer], today=timezone.localdate())[customer.pk]
+    tiers = list(Tier.objects.order_by("rank"))
+    _place(customer, facts, tiers)
+
+
+def _place(customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier]) -> None:
+    by_slug = {tier.slug: tier for tier in tiers}
+    if customer.manual_tier_until and customer.manual_tier_until < facts.ladder.today:
+        # The hold is over: the rules take the customer back.
+        Customer.objects.filter(pk=customer.pk).update(manual_tier_until=None)
+        customer.manual_tier_until = None
+    placement = ladder.place_on_ladder(facts=facts.ladder)
+    if placement.rule != "manual.hold" and tiers:
+        slug = ladder.fit_to_ladder(slug=placement.slug, available=[t.slug for t in tiers])
+        _move(customer=customer, to=by_slug[slug], reason=placement.reason, rule=placement.rule)
+    bond = ladder.place_on_bond(facts=facts.ladder)
+    if bond.slug != customer.bond_stage:
+        change = BondChange.objects.create(
+            customer=customer,
+            from_stage=customer.bond_stage,
+            to_stage=bond.slug,
+            reason=bond.reason[:300],
+            rule=bond.rule,
+        )
+        Customer.objects.filter(pk=customer.pk).update(bond_stage=bond.slug)
+        customer.bond_stage = bond.slug
+        timeline.note_on_timeline(
+            customer=customer,
+            kind=TimelineEntry.Kind.BOND,
+            title=f"Bond: {ladder.BOND_STAGE_NAMES[bond.slug]} ({bond.reason})",
+            source_id=change.pk,
+        )

@@ -1,0 +1,142 @@
+"""The customer record: create, change, delete, accounts and consent."""
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from customers import activity, placement, timeline
+from customers.contact import normalize_email
+from customers.models import Account, Channel, ConsentChange, Customer, Tier, TimelineEntry
+
+logger = logging.getLogger(__name__)
+
+
+CUSTOMER_FIELDS = (
+    "external_id", "first_name", "last_name", "email", "phone", "postal_address", "account",
+    "audience", "relationship", "partner_kind", "owner", "timezone", "preferred_channel",
+    "estimated_wallet",
+)  # fmt: skip
+
+
+CONSENT_FIELDS = tuple(f"consent_{channel}" for channel in Channel.values)
+
+
+@transaction.atomic
+def create_customer(
+    *, data: dict[str, Any], by: User | None, consent_source: str = "entered by staff"
+) -> Customer:
+    """Create a customer from validated-or-not field values; places them on the ladder."""
+    customer = Customer(**{k: v for k, v in data.items() if k in CUSTOMER_FIELDS})
+    for field in CONSENT_FIELDS:
+        setattr(customer, field, bool(data.get(field)))
+    customer.tier = Tier.objects.order_by("rank").first()
+    customer.highest_tier = customer.tier
+    customer.email = normalize_email(customer.email)
+    customer.full_clean()
+    customer.save()
+    for field in CONSENT_FIELDS:
+        if data.get(field):
+            _record_consent(customer, field.removeprefix("consent_"), True, consent_source, by)
+    timeline.note_on_timeline(
+        customer=customer, kind=TimelineEntry.Kind.NOTE, title="Customer created", actor=by
+    )
+    placement.place_customer(customer=customer)
+    return customer
+
+
+@transaction.atomic
+def update_customer(
+    *,
+    customer: Customer,
+    data: dict[str, Any],
+    by: User | None,
+    consent_source: str = "edited by staff",
+) -> Customer:
+    """Change a customer's fields; consent changes are recorded with when and how."""
+    previous_owner = customer.owner_id
+    for field in CUSTOMER_FIELDS:
+        if field in data:
+            setattr(customer, field, data[field])
+    customer.email = normalize_email(customer.email)
+    customer.full_clean()
+    customer.updated_at = timezone.now()
+    customer.save()
+    if customer.owner_id != previous_owner:
+        activity.move_open_follow_ups(moves=[(customer.pk, previous_owner, customer.owner_id)])
+    for field in CONSENT_FIELDS:
+        if field in data and bool(data[field]) != getattr(customer, field):
+            set_consent(
+                customer=customer,
+                channel=field.removeprefix("consent_"),
+                granted=bool(data[field]),
+                source=consent_source,
+                by=by,
+            )
+    return customer
+
+
+@transaction.atomic
+def delete_customer(*, customer: Customer, by: User | None) -> Customer:
+    """Soft delete: the row stays as a tombstone so sync clients learn of it."""
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(deleted_at=now, updated_at=now)
+    customer.deleted_at = customer.updated_at = now
+    logger.info("customer %s deleted by %s", customer.pk, getattr(by, "pk", None))
+    return customer
+
+
+@transaction.atomic
+def save_account(*, account: Account, data: dict[str, Any]) -> Account:
+    """Create or change an account (a company)."""
+    for field in ("name", "website", "industry", "owner"):
+        if field in data:
+            setattr(account, field, data[field])
+    account.full_clean()
+    account.save()
+    return account
+
+
+def _record_consent(
+    customer: Customer, channel: str, granted: bool, source: str, by: User | None
+) -> ConsentChange:
+    change = ConsentChange.objects.create(
+        customer=customer, channel=channel, granted=granted, source=source, changed_by=by
+    )
+    verb = "gave" if granted else "withdrew"
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.CONSENT,
+        title=f"{verb.capitalize()} consent to {Channel(channel).label} ({source})",
+        actor=by,
+        source_id=change.pk,
+    )
+    return change
+
+
+@transaction.atomic
+def set_consent(
+    *,
+    customer: Customer,
+    channel: str,
+    granted: bool,
+    source: str,
+    by: User | None = None,
+) -> bool:
+    """Give or withdraw consent on one channel; returns whether anything changed (idempotent)."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": f"Unknown channel “{channel}”."})
+    field = f"consent_{channel}"
+    changed = (
+        Customer.objects.filter(pk=customer.pk)
+        .exclude(**{field: granted})
+        .update(**{field: granted}, updated_at=timezone.now())
+    )
+    setattr(customer, field, granted)
+    if changed:
+        _record_consent(customer, channel, granted, source, by)
+        placement.place_customer(customer=customer)  # stated preferences count on the bond
+    return bool(changed)

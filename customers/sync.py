@@ -1,0 +1,340 @@
+"""The bulk upsert shared by the API and the CSV import, and bulk purchases."""
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers import activity, queries, records
+from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Tier
+from customers.rows import CleanRow, clean_row
+
+# Queues a refresh of the value figures, tier and bond of these customers: the caller passes
+# refresh_customers_task.delay, as the tasks import this module and not the other way round.
+RefreshLater = Callable[[list[int]], object]
+
+
+@dataclasses.dataclass
+class UpsertOutcome:
+    """What a bulk upsert did: counts, the rows refused (by index) and the customers touched."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    purchases_created: int = 0
+    # index in the request -> customer id, for every row that landed (or was already there)
+    customer_ids: dict[int, int] = dataclasses.field(default_factory=dict)
+
+
+# Fields a sync row may set, in the order the upsert writes them.
+SYNCED_FIELDS = (
+    "first_name", "last_name", "email", "phone", "postal_address", "account_id", "audience",
+    "relationship", "partner_kind", "owner_id", "timezone", "preferred_channel",
+    "estimated_wallet",
+)  # fmt: skip
+
+
+NEW_CUSTOMER_DEFAULTS = {
+    "first_name": "", "last_name": "", "email": "", "phone": "", "postal_address": "",
+    "account_id": None, "audience": "retail", "relationship": "prospect", "partner_kind": "",
+    "owner_id": None, "timezone": "", "preferred_channel": "email", "estimated_wallet": None,
+}  # fmt: skip
+
+
+def upsert_customers(
+    *,
+    rows: list[Any],
+    by: User | None,
+    refresh_later: RefreshLater,
+    source: str = "API sync",
+) -> UpsertOutcome:
+    """Create or update customers by external_id, many at once, in one set-based statement.
+
+    Every row is checked first; the good ones land together and the bad ones come back by
+    index with their field errors. A row equal to what is stored is counted unchanged and its
+    updated_at is left alone. Nested purchases are added once, keyed by their own external_id.
+    When purchases or consents changed, `refresh_later` is called after commit.
+    """
+    outcome = UpsertOutcome()
+    cleaned = [clean_row(raw, phone_region=settings.PHONE_REGION) for raw in rows]
+    _refuse_repeats(cleaned)
+    with transaction.atomic():
+        candidates = {i: row for i, row in enumerate(cleaned) if not row.errors}
+        existing = {
+            customer.external_id: customer
+            for customer in Customer.objects.select_for_update().filter(
+                external_id__in=[row.values["external_id"] for row in candidates.values()]
+            )
+        }
+        owners = _owners_by_username(candidates.values())
+        _check_rows_against_database(candidates, existing, owners, by)
+        account_ids = _account_ids(
+            {row.values["account"] for row in candidates.values() if row.values.get("account")}
+            if candidates
+            else set(),
+            ready=[row for row in candidates.values() if not row.errors],
+        )
+        now = timezone.now()
+        lowest = Tier.objects.order_by("rank").first()
+        to_write: list[tuple[int, Customer, bool]] = []
+        existing_owners = {customer.pk: customer.owner_id for customer in existing.values()}
+        owner_moves: dict[int, tuple[int | None, int | None]] = {}
+        consent_changes: list[ConsentChange] = []
+        for index, row in candidates.items():
+            if row.errors:
+                continue
+            values = dict(row.values)
+            external_id = values.pop("external_id")
+            values.pop("account", None)
+            if "account" in row.values:
+                values["account_id"] = account_ids.get(row.values["account"])
+            if "owner" in row.values:
+                username = values.pop("owner")
+                values["owner_id"] = owners[username].pk if username else None
+            elif external_id not in existing and by is not None and not queries.sees_everyone(by):
+                values["owner_id"] = by.pk  # an account manager owns what they send
+            customer = existing.get(external_id)
+            if customer is None:
+                merged = {**NEW_CUSTOMER_DEFAULTS, **values}
+                if not (merged["first_name"] or merged["last_name"] or merged["email"]):
+                    row.fail("non_field_errors", "A customer needs a name or an e-mail address.")
+                    continue
+                customer = Customer(
+                    external_id=external_id,
+                    **merged,
+                    **{f"consent_{c}": row.consents.get(c, False) for c in Channel.values},
+                    tier=lowest,
+                    highest_tier=lowest,
+                    created_at=now,
+                    updated_at=now,
+                )
+                to_write.append((index, customer, True))
+                consent_changes += [
+                    ConsentChange(
+                        customer=customer,
+                        channel=c,
+                        granted=True,
+                        source=source,
+                        changed_by=by,
+                        changed_at=now,
+                    )  # fmt: skip
+                    for c, granted in row.consents.items()
+                    if granted
+                ]
+                continue
+            changed = {
+                name: value for name, value in values.items() if getattr(customer, name) != value
+            }
+            consents = {
+                c: granted
+                for c, granted in row.consents.items()
+                if getattr(customer, f"consent_{c}") != granted
+            }
+            outcome.customer_ids[index] = customer.pk
+            if not changed and not consents:
+                outcome.unchanged += 1
+                continue
+            for name, value in changed.items():
+                setattr(customer, name, value)
+            for c, granted in consents.items():
+                setattr(customer, f"consent_{c}", granted)
+                consent_changes.append(
+                    ConsentChange(
+                        customer=customer,
+                        channel=c,
+                        granted=granted,
+                        source=source,
+                        changed_by=by,
+                        changed_at=now,
+                    )  # fmt: skip
+                )
+            customer.updated_at = now
+            to_write.append((index, customer, False))
+            if "owner_id" in changed:
+                owner_moves[customer.pk] = (existing_owners[customer.pk], customer.owner_id)
+
+        written = _write_customers([customer for _, customer, _ in to_write])
+        for index, customer, is_new in to_write:
+            if customer.pk is None or customer.pk not in written:
+                cleaned[index].fail(
+                    "non_field_errors", "Conflicts with another customer (e-mail or external_id)."
+                )
+                continue
+            outcome.customer_ids[index] = customer.pk
+            if is_new:
+                outcome.created += 1
+            else:
+                outcome.updated += 1
+        ConsentChange.objects.bulk_create(
+            [change for change in consent_changes if change.customer.pk in written]
+        )
+        activity.move_open_follow_ups(
+            moves=[(pk, *owners) for pk, owners in owner_moves.items() if pk in written]
+        )
+        outcome.purchases_created = _insert_purchases(
+            {outcome.customer_ids[i]: cleaned[i].purchases for i in outcome.customer_ids}
+        )
+        touched = list(outcome.customer_ids.values())
+        if outcome.purchases_created or consent_changes:
+            transaction.on_commit(lambda: _refresh_later(refresh_later, touched))
+
+    for index, row in enumerate(cleaned):
+        if row.errors:
+            raw = rows[index] if isinstance(rows[index], dict) else {}
+            outcome.errors.append(
+                {"index": index, "external_id": raw.get("external_id"), "errors": row.errors}
+            )
+    return outcome
+
+
+def _refresh_later(refresh_later: RefreshLater, customer_ids: list[int]) -> None:
+    for start in range(0, len(customer_ids), 500):
+        refresh_later(customer_ids[start : start + 500])
+
+
+def _refuse_repeats(rows: list[CleanRow]) -> None:
+    """The same external_id or e-mail twice in one request: the later rows are refused."""
+    seen_ids: set[str] = set()
+    seen_emails: set[str] = set()
+    for row in rows:
+        external_id = row.values.get("external_id")
+        if external_id in seen_ids:
+            row.fail("external_id", "Appears more than once in this batch.")
+        elif external_id:
+            seen_ids.add(external_id)
+        email = row.values.get("email")
+        if email and email in seen_emails:
+            row.fail("email", "Appears more than once in this batch.")
+        elif email:
+            seen_emails.add(email)
+
+
+def _owners_by_username(rows) -> dict[str, User]:
+    from django.contrib.auth import get_user_model
+
+    names = {row.values["owner"] for row in rows if row.values.get("owner")}
+    if not names:
+        return {}
+    return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
+
+
+def _check_rows_against_database(
+    candidates: dict[int, CleanRow],
+    existing: dict[str | None, Customer],
+    owners: dict[str, User],
+    by: User | None,
+) -> None:
+    """Owners that exist, e-mails not taken by another live customer, and the ownership rule."""
+    # None when the caller may change every customer, else the one owner they may act as.
+    limited_to = None if by is None or queries.sees_everyone(by) else by
+    for row in candidates.values():
+        customer = existing.get(row.values["external_id"])
+        username = row.values.get("owner")
+        # Checked first: an account manager learns nothing of which other usernames exist.
+        if username and limited_to and username != limited_to.get_username():
+            row.fail("owner", "You may only assign customers to yourself.")
+        elif username and username not in owners:
+            row.fail("owner", f"No user “{username}”.")
+        if customer is not None and customer.deleted_at is not None:
+            row.fail("external_id", "This customer was deleted; restore it in Bonding first.")
+        elif customer is not None and limited_to and customer.owner_id != limited_to.pk:
+            row.fail("external_id", "Belongs to a customer you cannot change.")
+    emails = {row.values["email"] for row in candidates.values() if row.values.get("email")}
+    taken = dict(
+        Customer.objects.filter(deleted_at__isnull=True, email__in=emails)
+        .order_by()
+        .values_list("email", "external_id")
+    )
+    for row in candidates.values():
+        email = row.values.get("email")
+        if email in taken and taken[email] != row.values["external_id"]:
+            row.fail("email", "Another customer already has this e-mail address.")
+
+
+def _account_ids(names: set[str], *, ready: list[CleanRow]) -> dict[str, int]:
+    """Accounts by name, creating the ones a good row names for the first time."""
+    if not names:
+        return {}
+    found = dict(Account.objects.filter(name__in=names).values_list("name", "id"))
+    wanted = {row.values["account"] for row in ready if row.values.get("account")}
+    missing = sorted(wanted - set(found))
+    if missing:
+        Account.objects.bulk_create([Account(name=name) for name in missing])
+        found.update(Account.objects.filter(name__in=missing).values_list("name", "id"))
+    return found
+
+
+def _write_customers(customers: list[Customer]) -> set[int]:
+    """One INSERT ... ON CONFLICT (external_id) DO UPDATE for all; row by row only on a race."""
+    if not customers:
+        return set()
+    fields = [*SYNCED_FIELDS, *records.CONSENT_FIELDS, "updated_at"]
+    try:
+        with transaction.atomic():
+            Customer.objects.bulk_create(
+                customers,
+                update_conflicts=True,
+                unique_fields=["external_id"],
+                update_fields=fields,
+            )
+        return {customer.pk for customer in customers}
+    except IntegrityError:
+        # Another writer took an e-mail between our check and the write: find the rows it hit.
+        written = set()
+        for customer in customers:
+            is_new = customer._state.adding
+            try:
+                with transaction.atomic():
+                    Customer.objects.bulk_create(
+                        [customer],
+                        update_conflicts=True,
+                        unique_fields=["external_id"],
+                        update_fields=fields,
+                    )
+                written.add(customer.pk)
+            except IntegrityError:
+                if is_new:
+                    customer.pk = None
+        return written
+
+
+@transaction.atomic
+def add_purchases(
+    *, by_customer: dict[int, list[dict[str, Any]]], refresh_later: RefreshLater
+) -> int:
+    """Add many purchases at once (by customer id); known external_ids are left alone.
+
+    The customers' value figures and tiers are refreshed by a worker after commit
+    (`refresh_later`).
+    """
+    created = _insert_purchases(by_customer)
+    if created:
+        customer_ids = list(by_customer)
+        transaction.on_commit(lambda: _refresh_later(refresh_later, customer_ids))
+    return created
+
+
+def _insert_purchases(by_customer: dict[int, list[dict[str, Any]]]) -> int:
+    """Insert the purchases not yet known by external_id; returns how many were new."""
+    wanted = {
+        purchase["external_id"]: (customer_id, purchase)
+        for customer_id, purchases in by_customer.items()
+        for purchase in purchases
+    }
+    if not wanted:
+        return 0
+    known = set(
+        Purchase.objects.filter(external_id__in=list(wanted)).values_list("external_id", flat=True)
+    )
+    new = [
+        Purchase(customer_id=customer_id, **purchase)
+        for external_id, (customer_id, purchase) in wanted.items()
+        if external_id not in known
+    ]
+    Purchase.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
