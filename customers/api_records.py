@@ -1,6 +1,6 @@
 """REST API for the records an account manager keeps beside the customer: accounts, complaints,
 contracts, referrals and follow-ups. Scoped like customers (a record of a customer the caller
-may not see is a 404); every write goes through a service."""
+may not see is a 404); every write goes through a service of records.py or activity.py."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from customers import cursor, queries, services
+from customers import activity, cursor, queries, records
 from customers.api import PreconditionFailed, as_utc, etag_of
 from customers.known_parameters import KnownParameters
 from customers.models import Account, Complaint, Contract, Customer, FollowUp, Referral
@@ -118,7 +118,7 @@ class AccountViewSet(
         sees_everyone_or_403(request, "accounts")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = services.save_account(account=Account(), data=serializer.validated_data)
+        account = records.save_account(account=Account(), data=serializer.validated_data)
         return self.answer(account, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -135,7 +135,7 @@ class AccountViewSet(
                 )
             serializer = self.get_serializer(account, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
-            services.save_account(account=account, data=serializer.validated_data)
+            records.save_account(account=account, data=serializer.validated_data)
         return self.answer(account)
 
 
@@ -188,7 +188,7 @@ class ComplaintViewSet(
     def create(self, request, *args, **kwargs):
         def write(data):
             customer = data.pop("customer")
-            return services.open_complaint(customer=customer, by=request.user, **data)
+            return activity.open_complaint(customer=customer, by=request.user, **data)
 
         return self.create_with(request, write)
 
@@ -199,7 +199,7 @@ class ComplaintViewSet(
         complaint = self.get_object()
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.resolve_complaint(
+        activity.resolve_complaint(
             complaint=complaint, by=request.user, resolution=body.validated_data["resolution"]
         )
         return Response(ComplaintSerializer(complaint, context=self.get_serializer_context()).data)
@@ -249,7 +249,7 @@ class ContractViewSet(
     def create(self, request, *args, **kwargs):
         def write(data):
             customer = data.pop("customer")
-            return services.add_contract(customer=customer, by=request.user, **data)
+            return activity.add_contract(customer=customer, by=request.user, **data)
 
         return self.create_with(request, write)
 
@@ -293,7 +293,7 @@ class ReferralViewSet(
     def create(self, request, *args, **kwargs):
         def write(data):
             referrer = data.pop("referrer")
-            return services.record_referral(referrer=referrer, by=request.user, **data)
+            return activity.record_referral(referrer=referrer, by=request.user, **data)
 
         return self.create_with(request, write)
 
@@ -371,7 +371,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecordVi
     def complete(self, request, pk=None):
         """Mark it done; completing one already done changes nothing."""
         follow_up = self.get_object()
-        services.complete_follow_up(follow_up=follow_up, by=request.user)
+        activity.complete_follow_up(follow_up=follow_up, by=request.user)
         return Response(self.get_serializer(follow_up).data)
 
 
