@@ -44,16 +44,47 @@ class RecordSerializer(serializers.ModelSerializer):
 
 
 class RecordViewSet(KnownParameters, viewsets.GenericViewSet):
-    """Records of customers the caller may see, newest first."""
+    """Records of customers the caller may see, newest first; one record comes with its ETag
+    when it has an update time."""
 
     keyset_default_ordering = "-id"
+
+    def answer(self, record, code: int = status.HTTP_200_OK, serializer_class=None) -> Response:
+        """The record as this endpoint shows it, with its ETag."""
+        serializer_class = serializer_class or self.get_serializer_class()
+        data = serializer_class(record, context=self.get_serializer_context()).data
+        response = Response(data, status=code)
+        if hasattr(record, "updated_at"):
+            response["ETag"] = etag_of(record)
+        return response
+
+    def filter_queryset(self, queryset):
+        # A list's filters (and their defaults, such as "mine") pick rows of a list; one record
+        # is found by its id among those the caller may see.
+        return queryset if self.detail else super().filter_queryset(queryset)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.answer(self.get_object())
 
     def create_with(self, request, write) -> Response:
         """Validate the body, let `write(data)` call the service, answer 201 with the record."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         record = write(dict(serializer.validated_data))
-        return Response(self.get_serializer(record).data, status=status.HTTP_201_CREATED)
+        return self.answer(record, status.HTTP_201_CREATED)
+
+
+class UpdatedSince(filters.FilterSet):
+    """`?updated_since=` for incremental sync: the records written at or after a moment."""
+
+    updated_since = filters.IsoDateTimeFilter(method="by_updated_since")
+
+    def by_updated_since(self, queryset, name, value):
+        return queryset.filter(updated_at__gte=as_utc(value, "updated_since"))
+
+
+# The sorts a record with an update time offers: sync clients page by updated_at.
+BY_UPDATE = {"id": cursor.whole, "updated_at": cursor.moment}
 
 
 def sees_everyone_or_403(request, what: str) -> None:
@@ -77,27 +108,21 @@ class AccountSerializer(RecordSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class AccountFilter(filters.FilterSet):
-    updated_since = filters.IsoDateTimeFilter(method="by_updated_since")
-
+class AccountFilter(UpdatedSince):
     class Meta:
         model = Account
         fields = ["updated_since"]
 
-    def by_updated_since(self, queryset, name, value):
-        return queryset.filter(updated_at__gte=as_utc(value, "updated_since"))
-
 
 class AccountViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    mixins.UpdateModelMixin, RecordViewSet,
-):  # fmt: skip
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, RecordViewSet
+):
     """Accounts: marketers and admins see and change all; account managers read the accounts
     of their customers. Writes honour If-Match."""
 
     serializer_class = AccountSerializer
     filterset_class = AccountFilter
-    keyset_orderings = {"id": cursor.whole, "updated_at": cursor.moment}
+    keyset_orderings = BY_UPDATE
 
     def get_queryset(self):
         accounts = Account.objects.select_related("owner")
@@ -105,14 +130,6 @@ class AccountViewSet(
             return accounts
         customers = queries.visible_customers(self.request.user)
         return accounts.filter(Exists(customers.filter(account=OuterRef("pk"))))
-
-    def answer(self, account: Account, code: int = status.HTTP_200_OK) -> Response:
-        response = Response(self.get_serializer(account).data, status=code)
-        response["ETag"] = etag_of(account)
-        return response
-
-    def retrieve(self, request, *args, **kwargs):
-        return self.answer(self.get_object())
 
     def create(self, request, *args, **kwargs):
         sees_everyone_or_403(request, "accounts")
@@ -149,9 +166,11 @@ class ComplaintSerializer(RecordSerializer):
         model = Complaint
         fields = [
             "id", "customer", "category", "severity", "description", "owner", "status",
-            "opened_at", "resolution", "resolved_at",
+            "opened_at", "resolution", "resolved_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["id", "owner", "status", "opened_at", "resolution", "resolved_at"]
+        read_only_fields = [
+            "id", "owner", "status", "opened_at", "resolution", "resolved_at", "updated_at",
+        ]  # fmt: skip
 
 
 class ComplaintResolution(RecordSerializer):
@@ -163,22 +182,21 @@ class ComplaintResolution(RecordSerializer):
         extra_kwargs = {"resolution": {"required": True, "allow_blank": False}}
 
 
-class ComplaintFilter(filters.FilterSet):
+class ComplaintFilter(UpdatedSince):
     customer = filters.NumberFilter(field_name="customer_id")
     status = filters.ChoiceFilter(choices=Complaint.Status.choices)
 
     class Meta:
         model = Complaint
-        fields = ["customer", "status"]
+        fields = ["customer", "status", "updated_since"]
 
 
-class ComplaintViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RecordViewSet
-):
+class ComplaintViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, RecordViewSet):
     """Complaints of customers the caller may see; POST opens one, `resolve` closes it."""
 
     serializer_class = ComplaintSerializer
     filterset_class = ComplaintFilter
+    keyset_orderings = BY_UPDATE
 
     def get_queryset(self):
         return Complaint.objects.filter(
@@ -202,7 +220,7 @@ class ComplaintViewSet(
         activity.resolve_complaint(
             complaint=complaint, by=request.user, resolution=body.validated_data["resolution"]
         )
-        return Response(ComplaintSerializer(complaint, context=self.get_serializer_context()).data)
+        return self.answer(complaint, serializer_class=ComplaintSerializer)
 
 
 class ContractSerializer(RecordSerializer):
@@ -235,9 +253,7 @@ class ContractFilter(filters.FilterSet):
         fields = ["customer", "renewal_status"]
 
 
-class ContractViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RecordViewSet
-):
+class ContractViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, RecordViewSet):
     """Contracts of customers the caller may see; POST adds one."""
 
     serializer_class = ContractSerializer
@@ -263,29 +279,29 @@ class ReferralSerializer(RecordSerializer):
         model = Referral
         fields = [
             "id", "referrer", "referred_name", "referred_email", "referred_customer", "code",
-            "status", "created_at", "converted_at",
+            "status", "created_at", "converted_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = [
             "id", "referred_customer", "code", "status", "created_at", "converted_at",
+            "updated_at",
         ]  # fmt: skip
 
 
-class ReferralFilter(filters.FilterSet):
+class ReferralFilter(UpdatedSince):
     referrer = filters.NumberFilter(field_name="referrer_id")
     status = filters.ChoiceFilter(choices=Referral.Status.choices)
 
     class Meta:
         model = Referral
-        fields = ["referrer", "status"]
+        fields = ["referrer", "status", "updated_since"]
 
 
-class ReferralViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RecordViewSet
-):
+class ReferralViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, RecordViewSet):
     """Referrals made by customers the caller may see; POST records one."""
 
     serializer_class = ReferralSerializer
     filterset_class = ReferralFilter
+    keyset_orderings = BY_UPDATE
 
     def get_queryset(self):
         return Referral.objects.filter(referrer__in=queries.visible_customers(self.request.user))
@@ -308,7 +324,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
         model = FollowUp
         fields = [
             "id", "customer", "assignee", "due_at", "reason", "notes", "source", "done_at",
-            "done_by", "created_at",
+            "done_by", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -329,7 +345,7 @@ class YesOrNo(filters.TypedChoiceFilter):
         )
 
 
-class FollowUpFilter(filters.FilterSet):
+class FollowUpFilter(UpdatedSince):
     customer = filters.NumberFilter(field_name="customer_id")
     mine = YesOrNo(
         method="assigned_to_me",
@@ -339,7 +355,7 @@ class FollowUpFilter(filters.FilterSet):
 
     class Meta:
         model = FollowUp
-        fields = ["customer", "mine", "done"]
+        fields = ["customer", "mine", "done", "updated_since"]
 
     def assigned_to_me(self, queryset, name, value):
         return queryset  # applied in filter_queryset, where its default is known
@@ -353,12 +369,12 @@ class FollowUpFilter(filters.FilterSet):
         return super().filter_queryset(queryset)
 
 
-class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecordViewSet):
+class FollowUpViewSet(mixins.ListModelMixin, RecordViewSet):
     """Follow-ups on customers the caller may see, soonest due first; `complete` ticks one off."""
 
     serializer_class = FollowUpSerializer
     filterset_class = FollowUpFilter
-    keyset_orderings = {"id": cursor.whole, "due_at": cursor.moment}
+    keyset_orderings = {**BY_UPDATE, "due_at": cursor.moment}
     keyset_default_ordering = "due_at"
 
     def get_queryset(self):
@@ -372,7 +388,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecordVi
         """Mark it done; completing one already done changes nothing."""
         follow_up = self.get_object()
         activity.complete_follow_up(follow_up=follow_up, by=request.user)
-        return Response(self.get_serializer(follow_up).data)
+        return self.answer(follow_up)
 
 
 def register(router) -> None:

@@ -74,6 +74,18 @@ def test_completing_marks_it_done_and_tells_the_page(manager_api, manager, ann):
     assert "Follow-up done: Call about the renewal" in customer_page(manager, ann)
 
 
+def test_one_assigned_to_someone_else_on_my_customer_is_mine_to_read_and_complete(
+    manager_api, marketer, ann
+):
+    follow_up = FollowUpFactory(customer=ann, assignee=marketer)
+
+    read = manager_api.get(f"/api/v1/follow-ups/{follow_up.pk}/")
+    complete = manager_api.post(f"/api/v1/follow-ups/{follow_up.pk}/complete/")
+
+    assert read.status_code == 200
+    assert complete.status_code == 200 and complete.json()["done_by"] == "manager"
+
+
 def test_completing_twice_changes_nothing_the_second_time(manager_api, ann):
     follow_up = FollowUpFactory(customer=ann)
     first = manager_api.post(f"/api/v1/follow-ups/{follow_up.pk}/complete/")
