@@ -506,7 +506,7 @@ def generate(
             """
         )
 
-    # The titles the customers services write (customers/activity.py), so pages show familiar lines.
+    # The titles the write modules give them (customers/activity.py), so pages show familiar lines.
     with step("timeline entries", timings):
         cur.execute(
             f"""
