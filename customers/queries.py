@@ -95,11 +95,27 @@ def with_open_complaints(customers: QuerySet[Customer]) -> QuerySet[Customer]:
 def customer_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     """What a list of customers shows, fetched in the list's one query."""
     return customers.select_related("tier", "owner", "account").only(
-        "id", "first_name", "last_name", "email", "phone", "audience", "relationship",
-        "lifetime_value", "share_of_wallet", "churn_risk", "churn_reasons", "nps_latest",
-        "bond_stage", "tier__name", "tier__slug", "tier__colour", "owner__username",
-        "owner__first_name", "owner__last_name", "account__name",
-    )  # fmt: skip
+        "id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "audience",
+        "relationship",
+        "lifetime_value",
+        "share_of_wallet",
+        "churn_risk",
+        "churn_reasons",
+        "nps_latest",
+        "bond_stage",
+        "tier__name",
+        "tier__slug",
+        "tier__colour",
+        "owner__username",
+        "owner__first_name",
+        "owner__last_name",
+        "account__name",
+    )
 
 
 @dataclass(frozen=True)
@@ -519,12 +535,18 @@ def probable_duplicates(*, limit: int = 50) -> list[DuplicateGroup]:
             (
                 "Same name in one account",
                 f"{first} {last}".strip(),
-                Q(account_id=account_id, first_name__iexact=first, last_name__iexact=last,
-                  deleted_at__isnull=True),
-                lambda c, key=(account_id, first, last): c.deleted_at is None
-                and (c.account_id, c.first_name.lower(), c.last_name.lower()) == key,
+                Q(
+                    account_id=account_id,
+                    first_name__iexact=first,
+                    last_name__iexact=last,
+                    deleted_at__isnull=True,
+                ),
+                lambda c, key=(account_id, first, last): (
+                    c.deleted_at is None
+                    and (c.account_id, c.first_name.lower(), c.last_name.lower()) == key
+                ),
             )
-        )  # fmt: skip
+        )
     groups = groups[:limit]
     if not groups:
         return []
