@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers import ladder, value
+from customers import churn, ladder, value
 from customers.models import (
     Complaint,
     ConsentChange,
@@ -249,7 +249,7 @@ class CustomerFacts:
     """What the ladder, bond and churn rules need to know about one customer."""
 
     ladder: ladder.LadderFacts
-    churn: value.ChurnFacts
+    churn: churn.ChurnFacts
     lifetime_value: Decimal
     spend_12m: Decimal
     first_purchase_on: date | None
@@ -382,7 +382,7 @@ def gather_facts(customers: list[Customer], *, today: date) -> dict[int, Custome
                 manual_tier_slug=customer.tier.slug if customer.manual_tier_until else None,
                 manual_until=customer.manual_tier_until,
             ),
-            churn=value.ChurnFacts(
+            churn=churn.ChurnFacts(
                 today=today,
                 days_since_last_purchase=(
                     max((today - last_purchase).days, 0) if last_purchase else None
