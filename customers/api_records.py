@@ -165,12 +165,27 @@ class ComplaintSerializer(RecordSerializer):
     class Meta:
         model = Complaint
         fields = [
-            "id", "customer", "category", "severity", "description", "owner", "status",
-            "opened_at", "resolution", "resolved_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "category",
+            "severity",
+            "description",
+            "owner",
+            "status",
+            "opened_at",
+            "resolution",
+            "resolved_at",
+            "updated_at",
+        ]
         read_only_fields = [
-            "id", "owner", "status", "opened_at", "resolution", "resolved_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "owner",
+            "status",
+            "opened_at",
+            "resolution",
+            "resolved_at",
+            "updated_at",
+        ]
 
 
 class ComplaintResolution(RecordSerializer):
@@ -231,9 +246,15 @@ class ContractSerializer(RecordSerializer):
     class Meta:
         model = Contract
         fields = [
-            "id", "customer", "title", "starts_on", "ends_on", "value", "renewal_status",
+            "id",
+            "customer",
+            "title",
+            "starts_on",
+            "ends_on",
+            "value",
+            "renewal_status",
             "created_at",
-        ]  # fmt: skip
+        ]
         read_only_fields = ["id", "renewal_status", "created_at"]
 
     def validate(self, attrs):
@@ -278,13 +299,26 @@ class ReferralSerializer(RecordSerializer):
     class Meta:
         model = Referral
         fields = [
-            "id", "referrer", "referred_name", "referred_email", "referred_customer", "code",
-            "status", "created_at", "converted_at", "updated_at",
-        ]  # fmt: skip
-        read_only_fields = [
-            "id", "referred_customer", "code", "status", "created_at", "converted_at",
+            "id",
+            "referrer",
+            "referred_name",
+            "referred_email",
+            "referred_customer",
+            "code",
+            "status",
+            "created_at",
+            "converted_at",
             "updated_at",
-        ]  # fmt: skip
+        ]
+        read_only_fields = [
+            "id",
+            "referred_customer",
+            "code",
+            "status",
+            "created_at",
+            "converted_at",
+            "updated_at",
+        ]
 
 
 class ReferralFilter(UpdatedSince):
@@ -323,9 +357,18 @@ class FollowUpSerializer(serializers.ModelSerializer):
     class Meta:
         model = FollowUp
         fields = [
-            "id", "customer", "assignee", "due_at", "reason", "notes", "source", "done_at",
-            "done_by", "created_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "assignee",
+            "due_at",
+            "reason",
+            "notes",
+            "source",
+            "done_at",
+            "done_by",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 

@@ -30,18 +30,34 @@ logger = logging.getLogger(__name__)
 
 # Fields a merge fills on the survivor from the merged record when the survivor has none.
 MERGE_FILLED_FIELDS = (
-    "first_name", "last_name", "email", "phone", "postal_address", "account_id", "owner_id",
-    "timezone", "partner_kind", "external_id",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postal_address",
+    "account_id",
+    "owner_id",
+    "timezone",
+    "partner_kind",
+    "external_id",
+)
 
 
 # Every table of this app that points at a customer, and the column that does.
 MERGE_MOVED = (
-    (Interaction, "customer"), (Complaint, "customer"), (Purchase, "customer"),
-    (Contract, "customer"), (Referral, "referrer"), (Referral, "referred_customer"),
-    (Reward, "customer"), (FollowUp, "customer"), (ConsentChange, "customer"),
-    (TierChange, "customer"), (BondChange, "customer"), (TimelineEntry, "customer"),
-)  # fmt: skip
+    (Interaction, "customer"),
+    (Complaint, "customer"),
+    (Purchase, "customer"),
+    (Contract, "customer"),
+    (Referral, "referrer"),
+    (Referral, "referred_customer"),
+    (Reward, "customer"),
+    (FollowUp, "customer"),
+    (ConsentChange, "customer"),
+    (TierChange, "customer"),
+    (BondChange, "customer"),
+    (TimelineEntry, "customer"),
+)
 
 
 @transaction.atomic

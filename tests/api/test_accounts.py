@@ -121,9 +121,10 @@ def test_a_bad_change_is_400_and_changes_nothing(marketer_api, acme):
     before = snapshot(acme)
 
     response = marketer_api.patch(
-        f"/api/v1/accounts/{acme.pk}/", {"name": "", "website": "nope"},
+        f"/api/v1/accounts/{acme.pk}/",
+        {"name": "", "website": "nope"},
         content_type="application/json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 400
     assert sorted(response.json()["errors"]) == ["name", "website"]

@@ -22,10 +22,14 @@ def theirs(other_manager):
 def test_opening_a_complaint_puts_it_on_the_timeline_the_page_shows(manager_api, manager, ann):
     response = manager_api.post(
         "/api/v1/complaints/",
-        {"customer": ann.pk, "category": "Billing", "severity": "high",
-         "description": "Charged twice."},
+        {
+            "customer": ann.pk,
+            "category": "Billing",
+            "severity": "high",
+            "description": "Charged twice.",
+        },
         content_type="application/json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 201, response.json()
     body = response.json()

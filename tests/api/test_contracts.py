@@ -19,10 +19,15 @@ def ann(manager):
 def test_adding_a_contract_puts_it_on_the_timeline_the_page_shows(manager_api, manager, ann):
     response = manager_api.post(
         "/api/v1/contracts/",
-        {"customer": ann.pk, "title": "Support plan", "starts_on": "2026-01-01",
-         "ends_on": "2026-12-31", "value": "2400.00"},
+        {
+            "customer": ann.pk,
+            "title": "Support plan",
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "value": "2400.00",
+        },
         content_type="application/json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -39,10 +44,12 @@ def test_adding_a_contract_puts_it_on_the_timeline_the_page_shows(manager_api, m
         ("ends_on", {"title": "Plan", "starts_on": "2026-06-01", "ends_on": "2026-02-30"}),
         ("title", {"starts_on": "2026-01-01", "ends_on": "2026-12-31"}),
         ("title", {"title": "x" * 201, "starts_on": "2026-01-01", "ends_on": "2026-12-31"}),
-        ("value", {"title": "Plan", "starts_on": "2026-01-01", "ends_on": "2026-12-31",
-                   "value": "1e400"}),
+        (
+            "value",
+            {"title": "Plan", "starts_on": "2026-01-01", "ends_on": "2026-12-31", "value": "1e400"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_contract_is_400_and_adds_nothing(manager_api, ann, field, payload):
     response = manager_api.post(
         "/api/v1/contracts/", {"customer": ann.pk, **payload}, content_type="application/json"
@@ -62,10 +69,14 @@ def test_another_owners_contracts_are_404_and_cannot_be_added_to(manager_api, ot
     listed = manager_api.get("/api/v1/contracts/", {"customer": customer.pk})
     added = manager_api.post(
         "/api/v1/contracts/",
-        {"customer": customer.pk, "title": "Sneaky", "starts_on": "2026-01-01",
-         "ends_on": "2026-12-31"},
+        {
+            "customer": customer.pk,
+            "title": "Sneaky",
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+        },
         content_type="application/json",
-    )  # fmt: skip
+    )
 
     assert read.status_code == 404
     assert listed.json()["results"] == []

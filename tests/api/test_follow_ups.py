@@ -32,8 +32,10 @@ def test_a_manager_lists_their_own_follow_ups_soonest_first(manager_api, manager
     assert ids(manager_api.get("/api/v1/follow-ups/")) == [sooner.pk, later.pk]
     assert ids(manager_api.get("/api/v1/follow-ups/", {"mine": "1"})) == [sooner.pk, later.pk]
     assert set(ids(manager_api.get("/api/v1/follow-ups/", {"mine": "0"}))) == {
-        sooner.pk, later.pk, for_marketer.pk,
-    }  # fmt: skip
+        sooner.pk,
+        later.pk,
+        for_marketer.pk,
+    }
 
 
 def test_a_marketer_sees_everyones_unless_asking_for_their_own(marketer_api, marketer, ann):

@@ -45,11 +45,21 @@ def test_the_parameters_a_list_takes_are_accepted(marketer_api, url, known):
 def test_the_customer_list_still_takes_its_filters_pages_and_sorts(marketer_api, manager):
     CustomerFactory(owner=manager, first_name="Ann", external_id="shop-1")
     query = {
-        "q": "ann", "search": "ann", "tier": "prospect", "owner": "manager", "audience": "retail",
-        "relationship": "prospect", "bond": "awareness", "risk": "low", "open_complaint": "false",
-        "updated_since": "2000-01-01T00:00:00Z", "external_id": "shop-1", "ordering": "-id",
-        "page_size": "10", "format": "json",
-    }  # fmt: skip
+        "q": "ann",
+        "search": "ann",
+        "tier": "prospect",
+        "owner": "manager",
+        "audience": "retail",
+        "relationship": "prospect",
+        "bond": "awareness",
+        "risk": "low",
+        "open_complaint": "false",
+        "updated_since": "2000-01-01T00:00:00Z",
+        "external_id": "shop-1",
+        "ordering": "-id",
+        "page_size": "10",
+        "format": "json",
+    }
 
     response = marketer_api.get("/api/v1/customers/", query)
 

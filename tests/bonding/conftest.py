@@ -22,11 +22,19 @@ from tests.factories import (
 
 # What a URL's <pk> names, when the URL has one.
 PK_OF = {
-    "customer": "customer", "account": "account", "job": "job", "program": "program",
-    "batch": "batch", "survey": "survey", "interaction": "interaction",
-    "complaint": "complaint", "follow_up": "follow_up", "contract": "contract",
-    "referral": "referral", "-": None,
-}  # fmt: skip
+    "customer": "customer",
+    "account": "account",
+    "job": "job",
+    "program": "program",
+    "batch": "batch",
+    "survey": "survey",
+    "interaction": "interaction",
+    "complaint": "complaint",
+    "follow_up": "follow_up",
+    "contract": "contract",
+    "referral": "referral",
+    "-": None,
+}
 
 
 @pytest.fixture
@@ -44,13 +52,19 @@ def scene(manager, other_manager):
         )
         enrollment = Enrollment.objects.create(program=program, customer=customer)
         touch = Touch.objects.create(
-            enrollment=enrollment, step=step, customer=customer, channel="email",
-            due_at=timezone.now(), status=Touch.Status.FAILED,
-        )  # fmt: skip
+            enrollment=enrollment,
+            step=step,
+            customer=customer,
+            channel="email",
+            due_at=timezone.now(),
+            status=Touch.Status.FAILED,
+        )
         invitation = Invitation.objects.create(
-            survey=survey, customer=customer, token=new_token(),
+            survey=survey,
+            customer=customer,
+            token=new_token(),
             expires_at=timezone.now() + timedelta(days=30),
-        )  # fmt: skip
+        )
         unsubscribe = UnsubscribeToken.objects.create(
             token=new_token(), customer=customer, channel="email"
         )
@@ -86,11 +100,15 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
     pattern_kwargs = {
         "customers:resolve_complaint": ["complaint_id"],
         "customers:follow_up_done": ["follow_up_id"],
-        "programs:retry": ["touch_id"], "programs:dismiss": ["touch_id"],
-        "programs:step_edit": ["step_id"], "programs:step_delete": ["step_id"],
-        "programs:step_move": ["step_id"], "dashboard_export": ["widget"], "tier-detail": ["slug"],
+        "programs:retry": ["touch_id"],
+        "programs:dismiss": ["touch_id"],
+        "programs:step_edit": ["step_id"],
+        "programs:step_delete": ["step_id"],
+        "programs:step_move": ["step_id"],
+        "dashboard_export": ["widget"],
+        "tier-detail": ["slug"],
         "customer-by-external-id": ["external_id"],
-    }  # fmt: skip
+    }
     kwargs = {key: values[key] for key in pattern_kwargs.get(name, [])}
     if PK_OF[pk_of]:
         kwargs["pk"] = values[PK_OF[pk_of]]
