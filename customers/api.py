@@ -22,10 +22,13 @@ from rest_framework.response import Response
 from customers import activity, cursor, queries, records, tasks
 from customers import sync as syncing
 from customers.filters import DESCENDING_INDEXES, CustomerFilter
+from customers.known_parameters import KnownParameters
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
 from customers.rows import clean_purchase, storable
 
 MAX_SYNC_ROWS = 1000
+# External ids one `?external_id=a,b,c` may name: a page's worth, one indexed lookup.
+MAX_EXTERNAL_IDS = 100
 
 
 @extend_schema_field(
@@ -124,13 +127,17 @@ def etag_of(customer: Customer) -> str:
 
 
 class CustomerApiFilter(CustomerFilter):
-    """The list's filters plus `updated_since` for incremental sync."""
+    """The list's filters plus `updated_since` for incremental sync and `external_id` lookups."""
 
     updated_since = filters.IsoDateTimeFilter(method="by_updated_since")
     search = filters.CharFilter(method="search", label="Search")
+    external_id = filters.CharFilter(
+        method="by_external_ids",
+        label=f"External ids, comma-separated (at most {MAX_EXTERNAL_IDS})",
+    )
 
     class Meta(CustomerFilter.Meta):
-        fields = [*CustomerFilter.Meta.fields, "updated_since", "search"]
+        fields = [*CustomerFilter.Meta.fields, "updated_since", "search", "external_id"]
 
     @property
     def qs(self):
@@ -140,13 +147,22 @@ class CustomerApiFilter(CustomerFilter):
     def by_updated_since(self, queryset, name, value):
         return queryset.filter(updated_at__gte=as_utc(value, "updated_since"))
 
+    def by_external_ids(self, queryset, name, value):
+        wanted = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        if len(wanted) > MAX_EXTERNAL_IDS:
+            raise exceptions.ValidationError(
+                {"external_id": [f"At most {MAX_EXTERNAL_IDS} external ids per request."]}
+            )
+        # An id PostgreSQL cannot store (a lone surrogate) names no one.
+        return queryset.filter(external_id__in=[w for w in wanted if storable(w)])
+
 
 # The API orders by keyset cursors (customers.cursor): the list page's ordering filter is not
 # offered here, so `?ordering=` means exactly what the paginator supports.
 CustomerApiFilter.base_filters.pop("ordering")
 
 
-class CustomerViewSet(viewsets.ModelViewSet):
+class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
     """Customers the caller may see; DELETE is a soft delete; writes honour If-Match."""
 
     serializer_class = CustomerSerializer
@@ -175,6 +191,28 @@ class CustomerViewSet(viewsets.ModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         customer = self.get_object()
+        response = Response(self.get_serializer(customer).data)
+        response["ETag"] = etag_of(customer)
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("external_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={200: CustomerSerializer},
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="by-external-id/(?P<external_id>[^/]+)",
+        url_name="by-external-id",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def by_external_id(self, request, external_id: str):
+        """The customer with this external id, if the caller may see them (404 otherwise)."""
+        if not storable(external_id):
+            raise exceptions.NotFound()
+        customer = get_object_or_404(self.get_queryset(), external_id=external_id)
         response = Response(self.get_serializer(customer).data)
         response["ETag"] = etag_of(customer)
         return response
@@ -287,7 +325,11 @@ class CustomerViewSet(viewsets.ModelViewSet):
         filters=False,
     )
     @action(
-        detail=False, methods=["get"], filterset_class=None, keyset_orderings={"id": cursor.whole}
+        detail=False,
+        methods=["get"],
+        filterset_class=None,
+        keyset_orderings={"id": cursor.whole},
+        query_parameters=("since",),
     )
     def deleted(self, request):
         """Tombstones of deleted customers (and of merged ones, naming the survivor)."""
@@ -354,7 +396,7 @@ class InteractionFilter(filters.FilterSet):
 
 
 class InteractionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    KnownParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):  # fmt: skip
     """Interactions on customers the caller may see; POST logs one."""
@@ -384,7 +426,7 @@ class TierSerializer(serializers.ModelSerializer):
         fields = ["id", "rank", "name", "slug", "description", "colour"]
 
 
-class TierViewSet(viewsets.ReadOnlyModelViewSet):
+class TierViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
     """The ladder's rungs, bottom first."""
 
     serializer_class = TierSerializer
@@ -412,7 +454,7 @@ class PurchaseFilter(filters.FilterSet):
         fields = ["customer"]
 
 
-class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class PurchaseViewSet(KnownParameters, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Purchases of customers the caller may see; POST adds many at once by external_id."""
 
     serializer_class = PurchaseSerializer

@@ -88,7 +88,9 @@ def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) ->
     if "external_id" in filled:
         Customer.objects.filter(pk=merged.pk).update(external_id=None)
     for model, column in MERGE_MOVED:
-        model.objects.filter(**{column: merged}).update(**{column: survivor})
+        # Records that sync clients page by update time tell them they changed hands.
+        stamp = {"updated_at": now} if hasattr(model, "updated_at") else {}
+        model.objects.filter(**{column: merged}).update(**{column: survivor}, **stamp)
     # The merged record's open follow-ups (and, when the survivor takes its owner, the
     # survivor's unassigned ones) go to the survivor's owner.
     owner = filled.get("owner_id", survivor.owner_id)

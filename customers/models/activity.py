@@ -90,6 +90,7 @@ class Complaint(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
     resolution = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -108,6 +109,7 @@ class Complaint(models.Model):
                 condition=Q(status="open"),
             ),
             models.Index(fields=["customer"], name="complaint_open", condition=Q(status="open")),
+            models.Index(fields=["updated_at", "id"], name="complaint_updated_id"),
         ]
 
     def __str__(self) -> str:
@@ -182,10 +184,14 @@ class Referral(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.INVITED)
     created_at = models.DateTimeField(default=now)
     converted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["referrer", "status"], name="referral_referrer_status")]
+        indexes = [
+            models.Index(fields=["referrer", "status"], name="referral_referrer_status"),
+            models.Index(fields=["updated_at", "id"], name="referral_updated_id"),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -232,6 +238,7 @@ class FollowUp(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -242,6 +249,7 @@ class FollowUp(models.Model):
                 condition=Q(done_at__isnull=True),
             ),
             models.Index(fields=["customer", "due_at"], name="followup_customer_due"),
+            models.Index(fields=["updated_at", "id"], name="followup_updated_id"),
         ]
 
     def __str__(self) -> str:

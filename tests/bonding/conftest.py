@@ -13,9 +13,11 @@ from programs.models import Enrollment, LetterBatch, Program, Touch, Unsubscribe
 from tests.factories import (
     AccountFactory,
     ComplaintFactory,
+    ContractFactory,
     CustomerFactory,
     FollowUpFactory,
     InteractionFactory,
+    ReferralFactory,
 )
 
 # What a URL's <pk> names, when the URL has one.
@@ -27,6 +29,10 @@ PK_OF = {
     "batch": "batch",
     "survey": "survey",
     "interaction": "interaction",
+    "complaint": "complaint",
+    "follow_up": "follow_up",
+    "contract": "contract",
+    "referral": "referral",
     "-": None,
 }
 
@@ -39,7 +45,11 @@ def scene(manager, other_manager):
     survey = Survey.objects.order_by("id").first()
     objects = {}
     for whose, owner in (("own", manager), ("other", other_manager)):
-        customer = CustomerFactory(owner=owner, consent_email=True)
+        # The account is the customer's: an account manager reads the accounts of their own.
+        account = AccountFactory()
+        customer = CustomerFactory(
+            owner=owner, consent_email=True, account=account, external_id=f"{whose}-1"
+        )
         enrollment = Enrollment.objects.create(program=program, customer=customer)
         touch = Touch.objects.create(
             enrollment=enrollment,
@@ -58,16 +68,23 @@ def scene(manager, other_manager):
         unsubscribe = UnsubscribeToken.objects.create(
             token=new_token(), customer=customer, channel="email"
         )
+        complaint = ComplaintFactory(customer=customer)
+        follow_up = FollowUpFactory(customer=customer)
         objects[whose] = {
             "customer": customer.pk,
-            "complaint_id": ComplaintFactory(customer=customer).pk,
-            "follow_up_id": FollowUpFactory(customer=customer).pk,
+            "complaint": complaint.pk,
+            "complaint_id": complaint.pk,
+            "follow_up": follow_up.pk,
+            "follow_up_id": follow_up.pk,
             "interaction": InteractionFactory(customer=customer).pk,
             "job": ImportJob.objects.create(created_by=owner, filename="people.csv").pk,
             "touch_id": touch.pk,
             "survey_token": invitation.token,
             "unsubscribe_token": unsubscribe.token,
-            "account": AccountFactory().pk,
+            "account": account.pk,
+            "external_id": customer.external_id,
+            "contract": ContractFactory(customer=customer).pk,
+            "referral": ReferralFactory(referrer=customer).pk,
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
@@ -90,6 +107,7 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         "programs:step_move": ["step_id"],
         "dashboard_export": ["widget"],
         "tier-detail": ["slug"],
+        "customer-by-external-id": ["external_id"],
     }
     kwargs = {key: values[key] for key in pattern_kwargs.get(name, [])}
     if PK_OF[pk_of]:
