@@ -76,17 +76,46 @@ class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = [
-            "id", "external_id", "first_name", "last_name", "email", "phone", "account",
-            "audience", "relationship", "partner_kind", "tier", "bond_stage", "owner",
-            "preferred_channel", "timezone", "consents", "estimated_wallet", "postal_address",
-            "lifetime_value", "predicted_value_12m", "share_of_wallet", "churn_risk",
-            "churn_reasons", "nps_latest", "created_at", "updated_at",
-        ]  # fmt: skip
-        read_only_fields = [
-            "id", "tier", "bond_stage", "lifetime_value", "predicted_value_12m",
-            "share_of_wallet", "churn_risk", "churn_reasons", "nps_latest", "created_at",
+            "id",
+            "external_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "account",
+            "audience",
+            "relationship",
+            "partner_kind",
+            "tier",
+            "bond_stage",
+            "owner",
+            "preferred_channel",
+            "timezone",
+            "consents",
+            "estimated_wallet",
+            "postal_address",
+            "lifetime_value",
+            "predicted_value_12m",
+            "share_of_wallet",
+            "churn_risk",
+            "churn_reasons",
+            "nps_latest",
+            "created_at",
             "updated_at",
-        ]  # fmt: skip
+        ]
+        read_only_fields = [
+            "id",
+            "tier",
+            "bond_stage",
+            "lifetime_value",
+            "predicted_value_12m",
+            "share_of_wallet",
+            "churn_risk",
+            "churn_reasons",
+            "nps_latest",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {"external_id": {"required": False, "allow_null": True}}
 
     def __init__(self, *args, **kwargs):
@@ -238,8 +267,9 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         with transaction.atomic():
-            customer = get_object_or_404(self.get_queryset().select_for_update(of=("self",)),
-                                         pk=kwargs["pk"])  # fmt: skip
+            customer = get_object_or_404(
+                self.get_queryset().select_for_update(of=("self",)), pk=kwargs["pk"]
+            )
             expected = request.headers.get("If-Match")
             if expected and expected not in ("*", etag_of(customer)):
                 raise PreconditionFailed()
@@ -374,9 +404,18 @@ class InteractionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Interaction
         fields = [
-            "id", "customer", "author", "channel", "direction", "occurred_at", "summary", "notes",
-            "sentiment", "follow_up_on", "created_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "author",
+            "channel",
+            "direction",
+            "occurred_at",
+            "summary",
+            "notes",
+            "sentiment",
+            "follow_up_on",
+            "created_at",
+        ]
         read_only_fields = ["id", "author", "created_at"]
         extra_kwargs = {"occurred_at": {"required": False}}
 
@@ -396,9 +435,12 @@ class InteractionFilter(filters.FilterSet):
 
 
 class InteractionViewSet(
-    KnownParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    KnownParameters,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
-):  # fmt: skip
+):
     """Interactions on customers the caller may see; POST logs one."""
 
     serializer_class = InteractionSerializer
@@ -441,9 +483,15 @@ class PurchaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Purchase
         fields = [
-            "id", "customer", "external_id", "amount", "currency", "purchased_on",
-            "product_category", "created_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "external_id",
+            "amount",
+            "currency",
+            "purchased_on",
+            "product_category",
+            "created_at",
+        ]
 
 
 class PurchaseFilter(filters.FilterSet):
