@@ -210,7 +210,7 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
                     "ordering": "-churn_risk",
                 }
             ),
-        )  # fmt: skip
+        )
         for i in range(count + 1)
     ]
 

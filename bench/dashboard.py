@@ -212,8 +212,10 @@ def refresh_tallies() -> dict:
 
     timings = {}
     for run in ("first", "again"):
-        for name, refresh in (("ladder", services.refresh_ladder_tally),
-                              ("touches", services.refresh_touch_tally)):  # fmt: skip
+        for name, refresh in (
+            ("ladder", services.refresh_ladder_tally),
+            ("touches", services.refresh_touch_tally),
+        ):
             started = time.perf_counter()
             refresh()
             timings[f"{name} ({run}) s"] = round(time.perf_counter() - started, 2)
@@ -249,13 +251,16 @@ def scenarios(count: int) -> list[tuple[str, list[tuple[object, str, dict]]]]:
     return [
         ("GET / (first load)", [(marketer, "/", {})] * repeat),
         ("htmx GET /?days=90", [(marketer, "/?days=90", htmx)] * repeat),
-        ("htmx GET /?days=365&audience=b2b",
-         [(marketer, "/?days=365&audience=b2b", htmx)] * repeat),
-        ("htmx GET /?owner=<account manager>",
-         [(marketer, f"/?owner={name}", htmx) for name in chosen]),
-        ("GET / as an account manager",
-         [(signed_in(name), "/", {}) for name in chosen]),
-    ]  # fmt: skip
+        (
+            "htmx GET /?days=365&audience=b2b",
+            [(marketer, "/?days=365&audience=b2b", htmx)] * repeat,
+        ),
+        (
+            "htmx GET /?owner=<account manager>",
+            [(marketer, f"/?owner={name}", htmx) for name in chosen],
+        ),
+        ("GET / as an account manager", [(signed_in(name), "/", {}) for name in chosen]),
+    ]
 
 
 def signed_in(username: str):
@@ -272,11 +277,24 @@ def run_small(args: argparse.Namespace) -> dict:
     """This benchmark on a fresh small database (a child process); its results."""
     out = Path(tempfile.mkdtemp(prefix="bonding-bench-")) / "small.json"
     command = [
-        sys.executable, __file__, "--regenerate", "--small", "0",
-        "--database", f"{args.database}_small", "--customers", str(args.small),
-        "--responses", str(args.small), "--touches", str(args.small * 3),
-        "--requests", "10", "--results", str(out),
-    ]  # fmt: skip
+        sys.executable,
+        __file__,
+        "--regenerate",
+        "--small",
+        "0",
+        "--database",
+        f"{args.database}_small",
+        "--customers",
+        str(args.small),
+        "--responses",
+        str(args.small),
+        "--touches",
+        str(args.small * 3),
+        "--requests",
+        "10",
+        "--results",
+        str(out),
+    ]
     print(f"Small data set first: {' '.join(command[2:])}", flush=True)
     subprocess.run(command, check=True)
     small = json.loads(out.read_text())
@@ -357,8 +375,10 @@ def compare_queries(small: dict, results: list[dict], few: int, many: int) -> bo
     for r in results:
         a, b = by_page[r["page"]]["queries"], r["queries"]
         same &= a == b and len(b) == 1
-        print(f"  {r['page']:<36} {'/'.join(map(str, a)):>5} {'/'.join(map(str, b)):>5}"
-              f"  {'same' if a == b else 'DIFFERENT'}")  # fmt: skip
+        print(
+            f"  {r['page']:<36} {'/'.join(map(str, a)):>5} {'/'.join(map(str, b)):>5}"
+            f"  {'same' if a == b else 'DIFFERENT'}"
+        )
     print("Fixed whatever the data size:", "yes" if same else "NO")
     return same
 

@@ -61,22 +61,38 @@ SURNAME_TAILS = words(
     "croft wick"
 )
 SUMMARIES = [
-    "Checked in after the delivery", "Asked about the renewal", "Questions about the invoice",
-    "Interested in the new range", "Complained about a late delivery", "Thanked us for the gift",
-    "Wants a quote for next quarter", "Discussed the loyalty programme", "Left a voicemail",
-    "Booked a product demo", "Asked for a discount", "Referred a colleague",
-    "Support: password reset", "Met at the trade fair", "Reviewed the contract terms",
+    "Checked in after the delivery",
+    "Asked about the renewal",
+    "Questions about the invoice",
+    "Interested in the new range",
+    "Complained about a late delivery",
+    "Thanked us for the gift",
+    "Wants a quote for next quarter",
+    "Discussed the loyalty programme",
+    "Left a voicemail",
+    "Booked a product demo",
+    "Asked for a discount",
+    "Referred a colleague",
+    "Support: password reset",
+    "Met at the trade fair",
+    "Reviewed the contract terms",
     "Feedback on the survey",
-]  # fmt: skip
+]
 NOTES = [
-    "Happy overall; call back next month.", "Prefers e-mail in the morning.",
-    "Budget is tight until the new fiscal year.", "Decision maker is the purchasing manager.",
+    "Happy overall; call back next month.",
+    "Prefers e-mail in the morning.",
+    "Budget is tight until the new fiscal year.",
+    "Decision maker is the purchasing manager.",
     "Wants to hear about the premium tier.",
-]  # fmt: skip
+]
 FOLLOW_UP_REASONS = [
-    "Call back about the quote", "Send the renewal offer", "Check the delivery arrived",
-    "Follow up: detractor answer", "Invite to the customer day", "Ask for a referral",
-]  # fmt: skip
+    "Call back about the quote",
+    "Send the renewal offer",
+    "Check the delivery arrived",
+    "Follow up: detractor answer",
+    "Invite to the customer day",
+    "Ask for a referral",
+]
 COMPANY_KINDS = words("Logistics Foods Partners Trading Motors Supplies Holdings Systems Group")
 INDUSTRIES = words("Retail Manufacturing Logistics Food Software Health Construction")
 TIMEZONES = words(
@@ -97,8 +113,14 @@ CHURN_REASON = """CASE floor(random() * 5)::int
     WHEN 3 THEN 'No two-way contact for ' || (90 + floor(random() * 300)) || ' days'
     ELSE 'Contract ends in ' || (5 + floor(random() * 60)) || ' days' END"""
 PRODUCT_CATEGORIES = [
-    "Hardware", "Software", "Services", "Spare parts", "Training", "Subscriptions", "Accessories",
-]  # fmt: skip
+    "Hardware",
+    "Software",
+    "Services",
+    "Spare parts",
+    "Training",
+    "Subscriptions",
+    "Accessories",
+]
 
 
 def sql_text_array(words: list[str]) -> str:
@@ -506,7 +528,7 @@ def generate(
             """
         )
 
-    # The titles the customers services write (customers/activity.py), so pages show familiar lines.
+    # The titles the write modules give them (customers/activity.py), so pages show familiar lines.
     with step("timeline entries", timings):
         cur.execute(
             f"""

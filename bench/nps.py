@@ -44,17 +44,28 @@ SURVEY_PREFIX = "bench-survey-"
 NPS_TABLES = ["nps_survey", "nps_invitation", "nps_response", "customers_followup"]
 
 WHY = [
-    "Fast delivery and a friendly team.", "The product does what you promised.",
-    "Prices went up again.", "Support took a week to answer.", "Always helpful on the phone.",
-    "The invoice was wrong twice.", "Great quality, a bit expensive.", "Easy to order online.",
-    "My account manager knows what I need.", "The last delivery came late and damaged.",
-]  # fmt: skip
+    "Fast delivery and a friendly team.",
+    "The product does what you promised.",
+    "Prices went up again.",
+    "Support took a week to answer.",
+    "Always helpful on the phone.",
+    "The invoice was wrong twice.",
+    "Great quality, a bit expensive.",
+    "Easy to order online.",
+    "My account manager knows what I need.",
+    "The last delivery came late and damaged.",
+]
 # Words the verbatims search for: common ones, rarer ones, and one nobody wrote.
 SEARCHES = ["delivery", "support", "invoice+wrong", "phone", "zebra", "website", "prices"]
 IMPROVE = [
-    "Answer faster.", "Lower prices for regular customers.", "Deliver on time.",
-    "Fewer e-mails.", "A better website.", "Nothing, keep going.", "Call me back when promised.",
-]  # fmt: skip
+    "Answer faster.",
+    "Lower prices for regular customers.",
+    "Deliver on time.",
+    "Fewer e-mails.",
+    "A better website.",
+    "Nothing, keep going.",
+    "Call me back when promised.",
+]
 
 
 def nps_response_count(dsn: str) -> int:
@@ -381,8 +392,11 @@ def write_results(path: Path, body: dict) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         body["postgresql"] = cursor.fetchone()[0]
-    body["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                       **body.get("machine", {})}  # fmt: skip
+    body["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        **body.get("machine", {}),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=2, default=str) + "\n")
     print(f"Written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
@@ -413,16 +427,28 @@ def scenarios(count: int) -> list[tuple[str, list[tuple[object, str, dict]]]]:
     marketer = marketer_client()
     repeat = count + 1
     return [
-        ("GET /api/v1/nps/summary/?group_by=month",
-         [(marketer, "/api/v1/nps/summary/?group_by=month", {})] * repeat),
-        ("GET /api/v1/nps/summary/?group_by=tier",
-         [(marketer, "/api/v1/nps/summary/?group_by=tier", {})] * repeat),
+        (
+            "GET /api/v1/nps/summary/?group_by=month",
+            [(marketer, "/api/v1/nps/summary/?group_by=month", {})] * repeat,
+        ),
+        (
+            "GET /api/v1/nps/summary/?group_by=tier",
+            [(marketer, "/api/v1/nps/summary/?group_by=tier", {})] * repeat,
+        ),
         ("GET /surveys/ (NPS dashboard page)", [(marketer, "/surveys/", {})] * repeat),
-        ("GET /surveys/?q=…&category=… (verbatims search, htmx)",
-         [(marketer, f"/surveys/?q={SEARCHES[n % len(SEARCHES)]}"
-                     f"&category={('', 'detractor', 'promoter')[n % 3]}", {"HX-Request": "true"})
-          for n in range(repeat)]),
-    ]  # fmt: skip
+        (
+            "GET /surveys/?q=…&category=… (verbatims search, htmx)",
+            [
+                (
+                    marketer,
+                    f"/surveys/?q={SEARCHES[n % len(SEARCHES)]}"
+                    f"&category={('', 'detractor', 'promoter')[n % 3]}",
+                    {"HX-Request": "true"},
+                )
+                for n in range(repeat)
+            ],
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

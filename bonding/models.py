@@ -28,8 +28,11 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user"], name="apitoken_live_user",
-                                condition=Q(revoked_at__isnull=True))]  # fmt: skip
+        indexes = [
+            models.Index(
+                fields=["user"], name="apitoken_live_user", condition=Q(revoked_at__isnull=True)
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -152,11 +152,16 @@ def pyramid(scope: Scope, state: TallyState | None = None) -> list[Rung]:
             row["tier"]: row
             for row in LadderTally.objects.filter(scope.customer_filter())
             .values("tier")
-            .annotate(n=Sum("customers"), ltv=Sum("lifetime_value"),
-                      sow=Sum("share_of_wallet_sum"), sow_n=Sum("share_of_wallet_count"),
-                      up=Sum("promoted_in"), down=Sum("demoted_out"))
+            .annotate(
+                n=Sum("customers"),
+                ltv=Sum("lifetime_value"),
+                sow=Sum("share_of_wallet_sum"),
+                sow_n=Sum("share_of_wallet_count"),
+                up=Sum("promoted_in"),
+                down=Sum("demoted_out"),
+            )
             .order_by()
-        }  # fmt: skip
+        }
     else:
         per_tier = _live_ladder(scope)
     rungs = []
@@ -184,18 +189,25 @@ def _live_ladder(scope: Scope) -> dict[int, dict]:
     per_tier = {
         row["tier"]: row
         for row in customers.values("tier")
-        .annotate(n=Count("id"), ltv=Sum("lifetime_value"), sow=Sum("share_of_wallet"),
-                  sow_n=Count("share_of_wallet"))
+        .annotate(
+            n=Count("id"),
+            ltv=Sum("lifetime_value"),
+            sow=Sum("share_of_wallet"),
+            sow_n=Count("share_of_wallet"),
+        )
         .order_by()
-    }  # fmt: skip
+    }
     changes = TierChange.objects.filter(
         changed_at__gte=scope.now - timedelta(days=MOVES_DAYS), customer__in=customers
     )
     for direction, tier_field, key in (("up", "to_tier", "up"), ("down", "from_tier", "down")):
         for tier, n in (
-            changes.filter(direction=direction).values(tier_field).annotate(n=Count("id"))
-            .order_by().values_list(tier_field, "n")
-        ):  # fmt: skip
+            changes.filter(direction=direction)
+            .values(tier_field)
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list(tier_field, "n")
+        ):
             per_tier.setdefault(tier, {})[key] = n
     return per_tier
 
@@ -369,13 +381,20 @@ def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
     for row in (
         tally.filter(day__gte=earliest, day__lt=tally_to)
         .values("step", "prospect")
-        .annotate(period_sent=Sum("sent", filter=in_period),
-                  period_responded=Sum("responded", filter=in_period),
-                  attention_sent=Sum("sent", filter=in_attention))
+        .annotate(
+            period_sent=Sum("sent", filter=in_period),
+            period_responded=Sum("responded", filter=in_period),
+            attention_sent=Sum("sent", filter=in_attention),
+        )
         .order_by()
-    ):  # fmt: skip
-        add(row["step"], row["prospect"], sent=row["period_sent"],
-            responded=row["period_responded"], attention=row["attention_sent"])  # fmt: skip
+    ):
+        add(
+            row["step"],
+            row["prospect"],
+            sent=row["period_sent"],
+            responded=row["period_responded"],
+            attention=row["attention_sent"],
+        )
 
     period = Q(sent_at__gte=max(day_start(period_start), live_from))
     attention = Q(sent_at__gte=max(day_start(attention_start), live_from))
@@ -385,16 +404,26 @@ def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
     if scope.filtered:
         touches = touches.filter(_on_customer(scope.customer_filter()))
     for row in (
-        touches.annotate(prospect=Case(When(customer__tier__slug=PROSPECT, then=Value(True)),
-                                       default=Value(False)))
+        touches.annotate(
+            prospect=Case(
+                When(customer__tier__slug=PROSPECT, then=Value(True)), default=Value(False)
+            )
+        )
         .values("step", "prospect")
-        .annotate(sent=Count("id", filter=period),
-                  responded=Count("id", filter=period & Q(responded_at__isnull=False)),
-                  attention=Count("id", filter=attention))
+        .annotate(
+            sent=Count("id", filter=period),
+            responded=Count("id", filter=period & Q(responded_at__isnull=False)),
+            attention=Count("id", filter=attention),
+        )
         .order_by()
-    ):  # fmt: skip
-        add(row["step"], row["prospect"], sent=row["sent"], responded=row["responded"],
-            attention=row["attention"])  # fmt: skip
+    ):
+        add(
+            row["step"],
+            row["prospect"],
+            sent=row["sent"],
+            responded=row["responded"],
+            attention=row["attention"],
+        )
     return TouchCounts(rows=rows)
 
 
@@ -419,8 +448,14 @@ def programs_widget(
     ):
         funnel = funnels.setdefault(step.program_id, ProgramFunnel(program=step.program, steps=[]))
         sent, responded = counts.step(step.pk)
-        funnel.steps.append({"step": step, "sent": sent, "responded": responded,
-                             "rate": responded / sent if sent else None})  # fmt: skip
+        funnel.steps.append(
+            {
+                "step": step,
+                "sent": sent,
+                "responded": responded,
+                "rate": responded / sent if sent else None,
+            }
+        )
     state = state or tally_state()
     due, trouble = touch_states(scope, state)
     return ProgramsWidget(
@@ -457,12 +492,18 @@ def touch_states(scope: Scope, state: TallyState) -> tuple[dict[str, int], dict[
         touches = touches.filter(_on_customer(scope.customer_filter()))
     due = dict(
         touches.filter(status="scheduled", due_at__lt=scope.now + timedelta(days=7))
-        .values("channel").annotate(n=Count("*")).order_by().values_list("channel", "n")
-    )  # fmt: skip
+        .values("channel")
+        .annotate(n=Count("*"))
+        .order_by()
+        .values_list("channel", "n")
+    )
     trouble = dict(
-        touches.filter(status__in=["failed", "review"]).values("status").annotate(n=Count("*"))
-        .order_by().values_list("status", "n")
-    )  # fmt: skip
+        touches.filter(status__in=["failed", "review"])
+        .values("status")
+        .annotate(n=Count("*"))
+        .order_by()
+        .values_list("status", "n")
+    )
     return due, trouble
 
 
@@ -481,7 +522,7 @@ def value_widget(scope: Scope, *, limit: int = 8) -> ValueWidget:
     threshold = (
         scope.customers()
         .order_by("-lifetime_value")
-        .values_list("lifetime_value", flat=True)[99:100]  # fmt: skip
+        .values_list("lifetime_value", flat=True)[99:100]
     )
     floor = next(iter(threshold), Decimal(0))
     at_risk = list(

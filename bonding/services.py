@@ -89,26 +89,37 @@ def refresh_ladder_tally(*, now: datetime | None = None) -> int:
         key = (tier, audience, owner)
         if key not in rows:
             rows[key] = LadderTally(
-                tier_id=tier, audience=audience, owner_id=owner, customers=0,
-                lifetime_value=0, share_of_wallet_sum=0, share_of_wallet_count=0,
-            )  # fmt: skip
+                tier_id=tier,
+                audience=audience,
+                owner_id=owner,
+                customers=0,
+                lifetime_value=0,
+                share_of_wallet_sum=0,
+                share_of_wallet_count=0,
+            )
         return rows[key]
 
     live = Customer.objects.filter(deleted_at__isnull=True)
     for r in (
         live.values("tier", "audience", "owner")
-        .annotate(n=Count("id"), ltv=Sum("lifetime_value"), sow=Sum("share_of_wallet"),
-                  sow_n=Count("share_of_wallet"))
+        .annotate(
+            n=Count("id"),
+            ltv=Sum("lifetime_value"),
+            sow=Sum("share_of_wallet"),
+            sow_n=Count("share_of_wallet"),
+        )
         .order_by()
-    ):  # fmt: skip
+    ):
         tally = row(r["tier"], r["audience"], r["owner"])
         tally.customers, tally.lifetime_value = r["n"], r["ltv"] or 0
         tally.share_of_wallet_sum, tally.share_of_wallet_count = r["sow"] or 0, r["sow_n"]
     moves = TierChange.objects.filter(
         changed_at__gte=now - timedelta(days=30), customer__deleted_at__isnull=True
     )
-    for direction, tier_field, column in (("up", "to_tier", "promoted_in"),
-                                          ("down", "from_tier", "demoted_out")):  # fmt: skip
+    for direction, tier_field, column in (
+        ("up", "to_tier", "promoted_in"),
+        ("down", "from_tier", "demoted_out"),
+    ):
         for r in (
             moves.filter(direction=direction, **{f"{tier_field}__isnull": False})
             .values(tier_field, "customer__audience", "customer__owner")
@@ -121,19 +132,28 @@ def refresh_ladder_tally(*, now: datetime | None = None) -> int:
     LadderTally.objects.bulk_create(rows.values(), batch_size=1000)
     TouchStateTally.objects.all().delete()
     TouchStateTally.objects.bulk_create(
-        TouchStateTally(audience=r["customer__audience"], owner_id=r["customer__owner"],
-                        status=r["status"], channel=r["channel"], touches=r["n"])
+        TouchStateTally(
+            audience=r["customer__audience"],
+            owner_id=r["customer__owner"],
+            status=r["status"],
+            channel=r["channel"],
+            touches=r["n"],
+        )
         for r in touches_in_states(now=now)
         .values("customer__audience", "customer__owner", "status", "channel")
-        .annotate(n=Count("*")).order_by()
-    )  # fmt: skip
+        .annotate(n=Count("*"))
+        .order_by()
+    )
     DetractorTally.objects.all().delete()
     DetractorTally.objects.bulk_create(
-        DetractorTally(audience=r["customer__audience"], owner_id=r["customer__owner"],
-                       waiting=r["n"])
-        for r in nps_queries.detractor_follow_ups().values("customer__audience", "customer__owner")
-        .annotate(n=Count("*")).order_by()
-    )  # fmt: skip
+        DetractorTally(
+            audience=r["customer__audience"], owner_id=r["customer__owner"], waiting=r["n"]
+        )
+        for r in nps_queries.detractor_follow_ups()
+        .values("customer__audience", "customer__owner")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
     state.ladder_at = now
     state.save(update_fields=["ladder_at"])
     return len(rows)
@@ -163,8 +183,9 @@ def refresh_touch_tally(*, now: datetime | None = None) -> int:
             dirty.update(days)
         # A day whose count differs lost a touch (deleted, or done later) or gained one; the
         # count is read from the touch_sent index alone.
-        counts = dict(tallied.values("day").annotate(n=Count("*")).values_list("day", "n")
-                      .order_by())  # fmt: skip
+        counts = dict(
+            tallied.values("day").annotate(n=Count("*")).values_list("day", "n").order_by()
+        )
         kept = dict(TouchDay.objects.filter(day__gte=first).values_list("day", "touches"))
         dirty.update(d for d in counts.keys() | kept.keys() if counts.get(d, 0) != kept.get(d, 0))
     _tally_days(sorted(day for day in dirty if first <= day < today))
@@ -201,18 +222,19 @@ def _tally_days(days: list[date], *, through: datetime | None = None) -> None:
     if through is not None:
         sent = sent.filter(sent_at__lt=through)
     rows = (
-        sent
-        .annotate(
+        sent.annotate(
             day=TruncDate("sent_at", tzinfo=UTC),
-            prospect=Case(When(customer__tier__slug=PROSPECT, then=Value(True)),
-                          default=Value(False)),
-            gone=Case(When(customer__deleted_at__isnull=False, then=Value(True)),
-                      default=Value(False)),
+            prospect=Case(
+                When(customer__tier__slug=PROSPECT, then=Value(True)), default=Value(False)
+            ),
+            gone=Case(
+                When(customer__deleted_at__isnull=False, then=Value(True)), default=Value(False)
+            ),
         )
         .values("day", "step", "customer__audience", "customer__owner", "prospect", "gone")
         .annotate(sent=Count("*"), responded=Count("id", filter=Q(responded_at__isnull=False)))
         .order_by()
-    )  # fmt: skip
+    )
     totals: dict[date, int] = dict.fromkeys(days, 0)
     org: dict[tuple, TouchTally] = {}
     owners = []
@@ -223,15 +245,22 @@ def _tally_days(days: list[date], *, through: datetime | None = None) -> None:
         key = (r["day"], r["step"], r["customer__audience"], r["prospect"])
         tally = org.get(key)
         if tally is None:
-            tally = org[key] = TouchTally(day=key[0], step_id=key[1], audience=key[2],
-                                          prospect=key[3], sent=0, responded=0)  # fmt: skip
+            tally = org[key] = TouchTally(
+                day=key[0], step_id=key[1], audience=key[2], prospect=key[3], sent=0, responded=0
+            )
         tally.sent += r["sent"]
         tally.responded += r["responded"]
         owners.append(
-            OwnerTouchTally(day=r["day"], owner_id=r["customer__owner"], step_id=r["step"],
-                            audience=r["customer__audience"], prospect=r["prospect"],
-                            sent=r["sent"], responded=r["responded"])
-        )  # fmt: skip
+            OwnerTouchTally(
+                day=r["day"],
+                owner_id=r["customer__owner"],
+                step_id=r["step"],
+                audience=r["customer__audience"],
+                prospect=r["prospect"],
+                sent=r["sent"],
+                responded=r["responded"],
+            )
+        )
     for model in (TouchTally, OwnerTouchTally, TouchDay):
         model.objects.filter(day__in=days).delete()
     TouchTally.objects.bulk_create(org.values(), batch_size=2000)

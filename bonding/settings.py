@@ -380,9 +380,27 @@ CONTENT_SECURITY_POLICY = {
 }
 # Browser features no page of Bonding uses: denied to the page and anything it embeds.
 PERMISSIONS_POLICY_DENIED = [
-    "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "camera",
-    "display-capture", "encrypted-media", "gamepad", "geolocation", "gyroscope", "hid",
-    "idle-detection", "magnetometer", "microphone", "midi", "payment", "picture-in-picture",
-    "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
-]  # fmt: skip
+    "accelerometer",
+    "ambient-light-sensor",
+    "autoplay",
+    "bluetooth",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "gamepad",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])

@@ -7,11 +7,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from bonding import api, rest, views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
+from customers import api_records as customer_records_api
 from nps import api as nps_api
 from nps import public as nps_public
 from programs import api as programs_api
 
 customers_api.register(api.router)
+customer_records_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 

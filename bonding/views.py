@@ -61,13 +61,13 @@ def _scope(request: HttpRequest) -> queries.Scope:
         days = int(request.GET.get("days", 30))
     except ValueError:
         days = 30
+    audience = request.GET.get("audience", "")
     return queries.Scope(
         user=request.user,
         days=days if days in queries.PERIODS else 30,
         owner=request.GET.get("owner", "")[:150],
-        audience=request.GET.get("audience", "") if request.GET.get("audience") in
-        Audience.values else "",
-    )  # fmt: skip
+        audience=audience if audience in Audience.values else "",
+    )
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -86,15 +86,19 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 EXPORTS = {
-    "pyramid": ("tier", "customers", "promoted_in_30d", "demoted_out_30d", "lifetime_value",
-                "share_of_wallet"),
-    "nps": ("month", "nps", "margin_of_error", "responses", "promoters", "passives",
-            "detractors"),
+    "pyramid": (
+        "tier",
+        "customers",
+        "promoted_in_30d",
+        "demoted_out_30d",
+        "lifetime_value",
+        "share_of_wallet",
+    ),
+    "nps": ("month", "nps", "margin_of_error", "responses", "promoters", "passives", "detractors"),
     "programs": ("program", "step", "sent", "responded"),
     "top": ("customer_id", "name", "owner", "tier", "lifetime_value", "churn_risk"),
-    "at_risk": ("customer_id", "name", "owner", "tier", "lifetime_value", "churn_risk",
-                "reasons"),
-}  # fmt: skip
+    "at_risk": ("customer_id", "name", "owner", "tier", "lifetime_value", "churn_risk", "reasons"),
+}
 
 
 def export(request: HttpRequest, widget: str) -> HttpResponse:
@@ -114,19 +118,41 @@ def export(request: HttpRequest, widget: str) -> HttpResponse:
 
 def _export_rows(board: queries.Dashboard, widget: str):
     if widget == "pyramid":
-        return [(r.tier.name, r.count, r.promoted_in, r.demoted_out, r.lifetime_value,
-                 r.share_of_wallet) for r in board.pyramid]  # fmt: skip
+        return [
+            (
+                r.tier.name,
+                r.count,
+                r.promoted_in,
+                r.demoted_out,
+                r.lifetime_value,
+                r.share_of_wallet,
+            )
+            for r in board.pyramid
+        ]
     if widget == "nps":
-        return [(m, s.nps, s.margin_of_error, s.responses, s.promoters, s.passives, s.detractors)
-                for m, s in board.nps.trend]  # fmt: skip
+        return [
+            (m, s.nps, s.margin_of_error, s.responses, s.promoters, s.passives, s.detractors)
+            for m, s in board.nps.trend
+        ]
     if widget == "programs":
-        return [(f.program.name, s["step"].name, s["sent"], s["responded"])
-                for f in board.programs.funnels for s in f.steps]  # fmt: skip
+        return [
+            (f.program.name, s["step"].name, s["sent"], s["responded"])
+            for f in board.programs.funnels
+            for s in f.steps
+        ]
     customers = board.value.top if widget == "top" else board.value.at_risk
-    return [(c.pk, str(c), c.owner.username if c.owner else "", c.tier.name if c.tier else "",
-             c.lifetime_value, c.churn_risk, *(["; ".join(c.churn_reasons)]
-                                                if widget == "at_risk" else []))
-            for c in customers]  # fmt: skip
+    return [
+        (
+            c.pk,
+            str(c),
+            c.owner.username if c.owner else "",
+            c.tier.name if c.tier else "",
+            c.lifetime_value,
+            c.churn_risk,
+            *(["; ".join(c.churn_reasons)] if widget == "at_risk" else []),
+        )
+        for c in customers
+    ]
 
 
 def _safe_cell(value) -> str:

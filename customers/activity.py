@@ -164,11 +164,12 @@ def _new_follow_up(
 def complete_follow_up(*, follow_up: FollowUp, by: User, now: datetime | None = None) -> bool:
     """Mark a follow-up done; returns False when it already was (clicking twice is harmless)."""
     now = now or timezone.now()
+    # An UPDATE skips auto_now: updated_at is set here, as in every write by queryset.
     done = FollowUp.objects.filter(pk=follow_up.pk, done_at__isnull=True).update(
-        done_at=now, done_by=by
+        done_at=now, done_by=by, updated_at=now
     )
     if done:
-        follow_up.done_at, follow_up.done_by = now, by
+        follow_up.done_at, follow_up.done_by, follow_up.updated_at = now, by, now
         transaction.on_commit(lambda: follow_up_done.send(sender=FollowUp, follow_up=follow_up))
         timeline.note_on_timeline(
             customer=follow_up.customer,
@@ -193,7 +194,7 @@ def move_open_follow_ups(*, moves: list[tuple[int, int | None, int | None]]) -> 
     for (previous, new), customer_ids in by_pair.items():
         moved += FollowUp.objects.filter(
             customer_id__in=customer_ids, assignee_id=previous, done_at__isnull=True
-        ).update(assignee_id=new)
+        ).update(assignee_id=new, updated_at=timezone.now())
     return moved
 
 
@@ -243,13 +244,14 @@ def resolve_complaint(
         raise ValidationError({"resolution": "Say how the complaint was resolved."})
     now = now or timezone.now()
     resolved = Complaint.objects.filter(pk=complaint.pk, status=Complaint.Status.OPEN).update(
-        status=Complaint.Status.RESOLVED, resolution=resolution, resolved_at=now
+        status=Complaint.Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now
     )
     if not resolved:
         raise ValidationError("This complaint is already resolved.")
-    complaint.status, complaint.resolution, complaint.resolved_at = (
+    complaint.status, complaint.resolution, complaint.resolved_at, complaint.updated_at = (
         Complaint.Status.RESOLVED,
         resolution,
+        now,
         now,
     )
     timeline.note_on_timeline(
@@ -449,10 +451,14 @@ def convert_referral(
     """The referred person became a customer: the referrer's advocacy counts."""
     now = now or timezone.now()
     converted = Referral.objects.filter(pk=referral.pk, status=Referral.Status.INVITED).update(
-        status=Referral.Status.CONVERTED, converted_at=now, referred_customer=referred_customer
+        status=Referral.Status.CONVERTED,
+        converted_at=now,
+        referred_customer=referred_customer,
+        updated_at=now,
     )
     if converted:
         referral.status, referral.converted_at = Referral.Status.CONVERTED, now
+        referral.updated_at = now
         referral.referred_customer = referred_customer
         timeline.note_on_timeline(
             customer=referral.referrer,

@@ -158,36 +158,98 @@ class CustomerAdmin(BigTableAdmin):
     """Every customer; writes go through the services so consent and the ladder stay honest."""
 
     list_display = (
-        "__str__", "email", "tier", "bond_stage", "relationship", "owner", "account",
-        "lifetime_value", "churn_risk", "updated_at",
-    )  # fmt: skip
+        "__str__",
+        "email",
+        "tier",
+        "bond_stage",
+        "relationship",
+        "owner",
+        "account",
+        "lifetime_value",
+        "churn_risk",
+        "updated_at",
+    )
     list_filter = (
-        LiveFilter, "tier", "bond_stage", "audience", "relationship", "preferred_channel", "owner",
-    )  # fmt: skip
+        LiveFilter,
+        "tier",
+        "bond_stage",
+        "audience",
+        "relationship",
+        "preferred_channel",
+        "owner",
+    )
     search_fields = ("last_name", "first_name", "email", "phone", "=external_id")
     autocomplete_fields = ("account", "owner")
     actions = ("refresh",)
     value_fields = (
-        "lifetime_value", "predicted_value_12m", "probability_alive", "share_of_wallet",
-        "churn_risk", "churn_reasons", "rfm_segment", "value_method", "value_refreshed_at",
-        "first_purchase_on", "last_purchase_on", "nps_latest", "nps_latest_at",
-    )  # fmt: skip
+        "lifetime_value",
+        "predicted_value_12m",
+        "probability_alive",
+        "share_of_wallet",
+        "churn_risk",
+        "churn_reasons",
+        "rfm_segment",
+        "value_method",
+        "value_refreshed_at",
+        "first_purchase_on",
+        "last_purchase_on",
+        "nps_latest",
+        "nps_latest_at",
+    )
     ladder_fields = ("tier", "highest_tier", "manual_tier_until", "bond_stage", "tier_history")
     record_fields = ("deleted_at", "merged_into", "created_at", "updated_at", "related")
     readonly_fields = value_fields + ladder_fields + record_fields
     fieldsets = (
-        (None, {"fields": ("external_id", "first_name", "last_name", "email", "phone",
-                           "postal_address", "timezone")}),
-        ("Relationship", {"fields": ("account", "audience", "relationship", "partner_kind",
-                                     "owner", "estimated_wallet")}),
-        ("Contact", {"fields": ("preferred_channel", "consent_email", "consent_sms",
-                                "consent_phone", "consent_letter")}),
-        ("Ladder", {"fields": ladder_fields,
-                    "description": "Rules place customers; move one by hand, with a reason, "
-                                   "from their page."}),
+        (
+            None,
+            {
+                "fields": (
+                    "external_id",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "phone",
+                    "postal_address",
+                    "timezone",
+                )
+            },
+        ),
+        (
+            "Relationship",
+            {
+                "fields": (
+                    "account",
+                    "audience",
+                    "relationship",
+                    "partner_kind",
+                    "owner",
+                    "estimated_wallet",
+                )
+            },
+        ),
+        (
+            "Contact",
+            {
+                "fields": (
+                    "preferred_channel",
+                    "consent_email",
+                    "consent_sms",
+                    "consent_phone",
+                    "consent_letter",
+                )
+            },
+        ),
+        (
+            "Ladder",
+            {
+                "fields": ladder_fields,
+                "description": "Rules place customers; move one by hand, with a reason, "
+                "from their page.",
+            },
+        ),
         ("Value", {"fields": value_fields, "classes": ("collapse",)}),
         ("Record", {"fields": record_fields}),
-    )  # fmt: skip
+    )
 
     def get_queryset(self, request):
         # Both the list and the change page: (list_select_related is ignored once this is set).
@@ -222,16 +284,24 @@ class CustomerAdmin(BigTableAdmin):
         if customer.pk is None:
             return "—"
         links = (
-            (reverse(f"admin:customers_{model._meta.model_name}_changelist"), lookup,
-             customer.pk, model._meta.verbose_name_plural)
+            (
+                reverse(f"admin:customers_{model._meta.model_name}_changelist"),
+                lookup,
+                customer.pk,
+                model._meta.verbose_name_plural,
+            )
             for model, lookup in (
-                (TimelineEntry, "customer__id__exact"), (Purchase, "customer__id__exact"),
-                (Interaction, "customer__id__exact"), (Complaint, "customer__id__exact"),
-                (Contract, "customer__id__exact"), (Referral, "referrer__id__exact"),
-                (Reward, "customer__id__exact"), (FollowUp, "customer__id__exact"),
+                (TimelineEntry, "customer__id__exact"),
+                (Purchase, "customer__id__exact"),
+                (Interaction, "customer__id__exact"),
+                (Complaint, "customer__id__exact"),
+                (Contract, "customer__id__exact"),
+                (Referral, "referrer__id__exact"),
+                (Reward, "customer__id__exact"),
+                (FollowUp, "customer__id__exact"),
                 (ConsentChange, "customer__id__exact"),
             )
-        )  # fmt: skip
+        )
         return format_html_join(" · ", '<a href="{}?{}={}">{}</a>', links)
 
     def save_model(self, request, obj, form, change):
@@ -291,9 +361,15 @@ class TierChangeAdmin(ReadOnlyHistoryAdmin):
     """Every move on the ladder with its rule and reason."""
 
     list_display = (
-        "customer", "from_tier", "to_tier", "direction", "rule", "reason", "changed_by",
+        "customer",
+        "from_tier",
+        "to_tier",
+        "direction",
+        "rule",
+        "reason",
+        "changed_by",
         "changed_at",
-    )  # fmt: skip
+    )
     list_filter = ("direction", "to_tier")
     search_fields = CUSTOMER_SEARCH
     list_select_related = ("customer", "from_tier", "to_tier", "changed_by")
@@ -314,8 +390,14 @@ class InteractionAdmin(BigTableAdmin):
     """Calls, meetings and messages account managers logged."""
 
     list_display = (
-        "summary", "customer", "channel", "direction", "sentiment", "author", "occurred_at",
-    )  # fmt: skip
+        "summary",
+        "customer",
+        "channel",
+        "direction",
+        "sentiment",
+        "author",
+        "occurred_at",
+    )
     list_filter = ("channel", "direction", "sentiment")
     search_fields = CUSTOMER_SEARCH
     list_select_related = ("customer", "author")
@@ -328,8 +410,14 @@ class ComplaintAdmin(BigTableAdmin):
     """Complaints and how they were resolved."""
 
     list_display = (
-        "category", "customer", "severity", "status", "owner", "opened_at", "resolved_at",
-    )  # fmt: skip
+        "category",
+        "customer",
+        "severity",
+        "status",
+        "owner",
+        "opened_at",
+        "resolved_at",
+    )
     list_filter = ("status", "severity")
     search_fields = CUSTOMER_SEARCH + ("category",)
     list_select_related = ("customer", "owner")
@@ -365,9 +453,14 @@ class ReferralAdmin(BigTableAdmin):
     """Customers recommending people, and whether those people bought."""
 
     list_display = (
-        "code", "referrer", "referred_name", "referred_customer", "status", "created_at",
+        "code",
+        "referrer",
+        "referred_name",
+        "referred_customer",
+        "status",
+        "created_at",
         "converted_at",
-    )  # fmt: skip
+    )
     list_filter = ("status",)
     search_fields = ("=code", "referrer__last_name", "referrer__email", "referred_email")
     list_select_related = ("referrer", "referred_customer")
@@ -435,9 +528,16 @@ class ImportJobAdmin(ReadOnlyAdmin):
     """CSV imports: who uploaded what, and how each ended (chunks are never shown)."""
 
     list_display = (
-        "filename", "created_by", "created_at", "status", "total_rows", "created", "updated",
-        "unchanged", "rejected",
-    )  # fmt: skip
+        "filename",
+        "created_by",
+        "created_at",
+        "status",
+        "total_rows",
+        "created",
+        "updated",
+        "unchanged",
+        "rejected",
+    )
     list_filter = ("status",)
     list_select_related = ("created_by",)
     exclude = ("mapping", "header")

@@ -22,10 +22,13 @@ from rest_framework.response import Response
 from customers import activity, cursor, queries, records, tasks
 from customers import sync as syncing
 from customers.filters import DESCENDING_INDEXES, CustomerFilter
+from customers.known_parameters import KnownParameters
 from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
 from customers.rows import clean_purchase, storable
 
 MAX_SYNC_ROWS = 1000
+# External ids one `?external_id=a,b,c` may name: a page's worth, one indexed lookup.
+MAX_EXTERNAL_IDS = 100
 
 
 @extend_schema_field(
@@ -73,17 +76,46 @@ class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = [
-            "id", "external_id", "first_name", "last_name", "email", "phone", "account",
-            "audience", "relationship", "partner_kind", "tier", "bond_stage", "owner",
-            "preferred_channel", "timezone", "consents", "estimated_wallet", "postal_address",
-            "lifetime_value", "predicted_value_12m", "share_of_wallet", "churn_risk",
-            "churn_reasons", "nps_latest", "created_at", "updated_at",
-        ]  # fmt: skip
-        read_only_fields = [
-            "id", "tier", "bond_stage", "lifetime_value", "predicted_value_12m",
-            "share_of_wallet", "churn_risk", "churn_reasons", "nps_latest", "created_at",
+            "id",
+            "external_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "account",
+            "audience",
+            "relationship",
+            "partner_kind",
+            "tier",
+            "bond_stage",
+            "owner",
+            "preferred_channel",
+            "timezone",
+            "consents",
+            "estimated_wallet",
+            "postal_address",
+            "lifetime_value",
+            "predicted_value_12m",
+            "share_of_wallet",
+            "churn_risk",
+            "churn_reasons",
+            "nps_latest",
+            "created_at",
             "updated_at",
-        ]  # fmt: skip
+        ]
+        read_only_fields = [
+            "id",
+            "tier",
+            "bond_stage",
+            "lifetime_value",
+            "predicted_value_12m",
+            "share_of_wallet",
+            "churn_risk",
+            "churn_reasons",
+            "nps_latest",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {"external_id": {"required": False, "allow_null": True}}
 
     def __init__(self, *args, **kwargs):
@@ -124,13 +156,17 @@ def etag_of(customer: Customer) -> str:
 
 
 class CustomerApiFilter(CustomerFilter):
-    """The list's filters plus `updated_since` for incremental sync."""
+    """The list's filters plus `updated_since` for incremental sync and `external_id` lookups."""
 
     updated_since = filters.IsoDateTimeFilter(method="by_updated_since")
     search = filters.CharFilter(method="search", label="Search")
+    external_id = filters.CharFilter(
+        method="by_external_ids",
+        label=f"External ids, comma-separated (at most {MAX_EXTERNAL_IDS})",
+    )
 
     class Meta(CustomerFilter.Meta):
-        fields = [*CustomerFilter.Meta.fields, "updated_since", "search"]
+        fields = [*CustomerFilter.Meta.fields, "updated_since", "search", "external_id"]
 
     @property
     def qs(self):
@@ -140,13 +176,22 @@ class CustomerApiFilter(CustomerFilter):
     def by_updated_since(self, queryset, name, value):
         return queryset.filter(updated_at__gte=as_utc(value, "updated_since"))
 
+    def by_external_ids(self, queryset, name, value):
+        wanted = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        if len(wanted) > MAX_EXTERNAL_IDS:
+            raise exceptions.ValidationError(
+                {"external_id": [f"At most {MAX_EXTERNAL_IDS} external ids per request."]}
+            )
+        # An id PostgreSQL cannot store (a lone surrogate) names no one.
+        return queryset.filter(external_id__in=[w for w in wanted if storable(w)])
+
 
 # The API orders by keyset cursors (customers.cursor): the list page's ordering filter is not
 # offered here, so `?ordering=` means exactly what the paginator supports.
 CustomerApiFilter.base_filters.pop("ordering")
 
 
-class CustomerViewSet(viewsets.ModelViewSet):
+class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
     """Customers the caller may see; DELETE is a soft delete; writes honour If-Match."""
 
     serializer_class = CustomerSerializer
@@ -179,6 +224,28 @@ class CustomerViewSet(viewsets.ModelViewSet):
         response["ETag"] = etag_of(customer)
         return response
 
+    @extend_schema(
+        parameters=[OpenApiParameter("external_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={200: CustomerSerializer},
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="by-external-id/(?P<external_id>[^/]+)",
+        url_name="by-external-id",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def by_external_id(self, request, external_id: str):
+        """The customer with this external id, if the caller may see them (404 otherwise)."""
+        if not storable(external_id):
+            raise exceptions.NotFound()
+        customer = get_object_or_404(self.get_queryset(), external_id=external_id)
+        response = Response(self.get_serializer(customer).data)
+        response["ETag"] = etag_of(customer)
+        return response
+
     @transaction.atomic
     def perform_create(self, serializer):
         data = serializer.to_service_data()
@@ -200,8 +267,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         with transaction.atomic():
-            customer = get_object_or_404(self.get_queryset().select_for_update(of=("self",)),
-                                         pk=kwargs["pk"])  # fmt: skip
+            customer = get_object_or_404(
+                self.get_queryset().select_for_update(of=("self",)), pk=kwargs["pk"]
+            )
             expected = request.headers.get("If-Match")
             if expected and expected not in ("*", etag_of(customer)):
                 raise PreconditionFailed()
@@ -287,7 +355,11 @@ class CustomerViewSet(viewsets.ModelViewSet):
         filters=False,
     )
     @action(
-        detail=False, methods=["get"], filterset_class=None, keyset_orderings={"id": cursor.whole}
+        detail=False,
+        methods=["get"],
+        filterset_class=None,
+        keyset_orderings={"id": cursor.whole},
+        query_parameters=("since",),
     )
     def deleted(self, request):
         """Tombstones of deleted customers (and of merged ones, naming the survivor)."""
@@ -332,9 +404,18 @@ class InteractionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Interaction
         fields = [
-            "id", "customer", "author", "channel", "direction", "occurred_at", "summary", "notes",
-            "sentiment", "follow_up_on", "created_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "author",
+            "channel",
+            "direction",
+            "occurred_at",
+            "summary",
+            "notes",
+            "sentiment",
+            "follow_up_on",
+            "created_at",
+        ]
         read_only_fields = ["id", "author", "created_at"]
         extra_kwargs = {"occurred_at": {"required": False}}
 
@@ -354,9 +435,12 @@ class InteractionFilter(filters.FilterSet):
 
 
 class InteractionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    KnownParameters,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
-):  # fmt: skip
+):
     """Interactions on customers the caller may see; POST logs one."""
 
     serializer_class = InteractionSerializer
@@ -384,7 +468,7 @@ class TierSerializer(serializers.ModelSerializer):
         fields = ["id", "rank", "name", "slug", "description", "colour"]
 
 
-class TierViewSet(viewsets.ReadOnlyModelViewSet):
+class TierViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
     """The ladder's rungs, bottom first."""
 
     serializer_class = TierSerializer
@@ -399,9 +483,15 @@ class PurchaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Purchase
         fields = [
-            "id", "customer", "external_id", "amount", "currency", "purchased_on",
-            "product_category", "created_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "external_id",
+            "amount",
+            "currency",
+            "purchased_on",
+            "product_category",
+            "created_at",
+        ]
 
 
 class PurchaseFilter(filters.FilterSet):
@@ -412,7 +502,7 @@ class PurchaseFilter(filters.FilterSet):
         fields = ["customer"]
 
 
-class PurchaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class PurchaseViewSet(KnownParameters, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Purchases of customers the caller may see; POST adds many at once by external_id."""
 
     serializer_class = PurchaseSerializer

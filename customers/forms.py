@@ -44,11 +44,25 @@ class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = [
-            "first_name", "last_name", "email", "phone", "account", "audience", "relationship",
-            "partner_kind", "owner", "timezone", "preferred_channel", "consent_email",
-            "consent_sms", "consent_phone", "consent_letter", "estimated_wallet",
-            "postal_address", "external_id",
-        ]  # fmt: skip
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "account",
+            "audience",
+            "relationship",
+            "partner_kind",
+            "owner",
+            "timezone",
+            "preferred_channel",
+            "consent_email",
+            "consent_sms",
+            "consent_phone",
+            "consent_letter",
+            "estimated_wallet",
+            "postal_address",
+            "external_id",
+        ]
         widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
         labels = {
             "consent_email": "May e-mail",
@@ -95,8 +109,14 @@ class InteractionForm(forms.ModelForm):
     class Meta:
         model = Interaction
         fields = [
-            "channel", "direction", "summary", "sentiment", "notes", "occurred_at", "follow_up_on",
-        ]  # fmt: skip
+            "channel",
+            "direction",
+            "summary",
+            "sentiment",
+            "notes",
+            "occurred_at",
+            "follow_up_on",
+        ]
         widgets = {
             "notes": forms.Textarea(attrs={"rows": 2}),
             "occurred_at": DateTimeInput(),

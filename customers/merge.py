@@ -30,18 +30,34 @@ logger = logging.getLogger(__name__)
 
 # Fields a merge fills on the survivor from the merged record when the survivor has none.
 MERGE_FILLED_FIELDS = (
-    "first_name", "last_name", "email", "phone", "postal_address", "account_id", "owner_id",
-    "timezone", "partner_kind", "external_id",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postal_address",
+    "account_id",
+    "owner_id",
+    "timezone",
+    "partner_kind",
+    "external_id",
+)
 
 
 # Every table of this app that points at a customer, and the column that does.
 MERGE_MOVED = (
-    (Interaction, "customer"), (Complaint, "customer"), (Purchase, "customer"),
-    (Contract, "customer"), (Referral, "referrer"), (Referral, "referred_customer"),
-    (Reward, "customer"), (FollowUp, "customer"), (ConsentChange, "customer"),
-    (TierChange, "customer"), (BondChange, "customer"), (TimelineEntry, "customer"),
-)  # fmt: skip
+    (Interaction, "customer"),
+    (Complaint, "customer"),
+    (Purchase, "customer"),
+    (Contract, "customer"),
+    (Referral, "referrer"),
+    (Referral, "referred_customer"),
+    (Reward, "customer"),
+    (FollowUp, "customer"),
+    (ConsentChange, "customer"),
+    (TierChange, "customer"),
+    (BondChange, "customer"),
+    (TimelineEntry, "customer"),
+)
 
 
 @transaction.atomic
@@ -72,7 +88,9 @@ def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) ->
     if "external_id" in filled:
         Customer.objects.filter(pk=merged.pk).update(external_id=None)
     for model, column in MERGE_MOVED:
-        model.objects.filter(**{column: merged}).update(**{column: survivor})
+        # Records that sync clients page by update time tell them they changed hands.
+        stamp = {"updated_at": now} if hasattr(model, "updated_at") else {}
+        model.objects.filter(**{column: merged}).update(**{column: survivor}, **stamp)
     # The merged record's open follow-ups (and, when the survivor takes its owner, the
     # survivor's unassigned ones) go to the survivor's owner.
     owner = filled.get("owner_id", survivor.owner_id)

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers import ladder, value
+from customers import churn, ladder, value
 from customers.models import (
     Complaint,
     ConsentChange,
@@ -95,11 +95,27 @@ def with_open_complaints(customers: QuerySet[Customer]) -> QuerySet[Customer]:
 def customer_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     """What a list of customers shows, fetched in the list's one query."""
     return customers.select_related("tier", "owner", "account").only(
-        "id", "first_name", "last_name", "email", "phone", "audience", "relationship",
-        "lifetime_value", "share_of_wallet", "churn_risk", "churn_reasons", "nps_latest",
-        "bond_stage", "tier__name", "tier__slug", "tier__colour", "owner__username",
-        "owner__first_name", "owner__last_name", "account__name",
-    )  # fmt: skip
+        "id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "audience",
+        "relationship",
+        "lifetime_value",
+        "share_of_wallet",
+        "churn_risk",
+        "churn_reasons",
+        "nps_latest",
+        "bond_stage",
+        "tier__name",
+        "tier__slug",
+        "tier__colour",
+        "owner__username",
+        "owner__first_name",
+        "owner__last_name",
+        "account__name",
+    )
 
 
 @dataclass(frozen=True)
@@ -233,7 +249,7 @@ class CustomerFacts:
     """What the ladder, bond and churn rules need to know about one customer."""
 
     ladder: ladder.LadderFacts
-    churn: value.ChurnFacts
+    churn: churn.ChurnFacts
     lifetime_value: Decimal
     spend_12m: Decimal
     first_purchase_on: date | None
@@ -410,7 +426,7 @@ def _facts(
                 manual_tier_slug=customer.tier.slug if customer.manual_tier_until else None,
                 manual_until=customer.manual_tier_until,
             ),
-            churn=value.ChurnFacts(
+            churn=churn.ChurnFacts(
                 today=today,
                 days_since_last_purchase=(
                     max((today - last_purchase).days, 0) if last_purchase else None
@@ -563,12 +579,18 @@ def probable_duplicates(*, limit: int = 50) -> list[DuplicateGroup]:
             (
                 "Same name in one account",
                 f"{first} {last}".strip(),
-                Q(account_id=account_id, first_name__iexact=first, last_name__iexact=last,
-                  deleted_at__isnull=True),
-                lambda c, key=(account_id, first, last): c.deleted_at is None
-                and (c.account_id, c.first_name.lower(), c.last_name.lower()) == key,
+                Q(
+                    account_id=account_id,
+                    first_name__iexact=first,
+                    last_name__iexact=last,
+                    deleted_at__isnull=True,
+                ),
+                lambda c, key=(account_id, first, last): (
+                    c.deleted_at is None
+                    and (c.account_id, c.first_name.lower(), c.last_name.lower()) == key
+                ),
             )
-        )  # fmt: skip
+        )
     groups = groups[:limit]
     if not groups:
         return []

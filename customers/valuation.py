@@ -10,7 +10,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import placement, queries, value
+from customers import churn, placement, queries, value
 from customers.models import Customer, Tier, ValueModel
 
 logger = logging.getLogger(__name__)
@@ -24,8 +24,8 @@ def _value_fields(
     alive = None if np.isnan(alive) else float(alive)
     churn_facts = facts.churn
     if alive is not None:
-        churn_facts = value.ChurnFacts(**{**churn_facts.__dict__, "probability_alive": alive})
-    risk = value.churn_risk(churn_facts)
+        churn_facts = churn.ChurnFacts(**{**churn_facts.__dict__, "probability_alive": alive})
+    risk = churn.churn_risk(churn_facts)
     return {
         "lifetime_value": facts.lifetime_value,
         "predicted_value_12m": Decimal(str(round(float(forecast.value_12m[index]), 2))),

@@ -1,6 +1,7 @@
 """Customer pages: the list, the 360 page and its quick actions, My day, accounts, the ladder."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -155,7 +156,7 @@ def _quick_action(
     if form.is_valid():
         try:
             with transaction.atomic():
-                write(customer=customer, data=form.cleaned_data, user=request.user)
+                write(customer=customer, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
     if not form.errors:
@@ -179,76 +180,53 @@ def _quick_action(
     return render(request, "customers/detail.html", context, status=400)
 
 
-def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
-    def write(*, customer, data, user):
-        activity.log_interaction(
-            customer=customer, author=user, **{k: v for k, v in data.items() if v is not None}
-        )
+def _log_interaction(*, customer, by, **data):
+    fields = {k: v for k, v in data.items() if v is not None}
+    activity.log_interaction(customer=customer, author=by, **fields)
 
+
+def _record_referral(*, customer, by, **data):
+    activity.record_referral(referrer=customer, by=by, **data)
+
+
+def _set_tier(*, customer, by, tier, reason):
+    placement.set_tier(customer=customer, tier=tier, by=by, reason=reason)
+
+
+@dataclass(frozen=True)
+class QuickAction:
+    """One of the 360 page's small forms: its form, the service that writes what it says
+    (called with `customer=`, `by=` and the form's fields) and the message on success.
+    Its template is `customers/_<name>_form.html`, its form `<name>_form` in the context."""
+
+    form_class: type[Form]
+    write: Callable[..., Any]
+    success: str
+
+
+QUICK_ACTIONS = {
+    "interaction": QuickAction(forms.InteractionForm, _log_interaction, "Interaction logged."),
+    "complaint": QuickAction(forms.ComplaintForm, activity.open_complaint, "Complaint opened."),
+    "purchase": QuickAction(forms.PurchaseForm, activity.record_purchase, "Purchase added."),
+    "contract": QuickAction(forms.ContractForm, activity.add_contract, "Contract added."),
+    "referral": QuickAction(forms.ReferralForm, _record_referral, "Referral recorded."),
+    "reward": QuickAction(forms.RewardForm, activity.give_reward, "Reward recorded."),
+    "tier": QuickAction(forms.TierForm, _set_tier, "Tier set by hand."),
+}
+
+
+def quick_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Log an interaction, open a complaint, add a purchase, ... from the 360 page."""
+    chosen = QUICK_ACTIONS[action]
     return _quick_action(
-        request, pk, form_class=forms.InteractionForm, form_name="interaction_form",
-        template="customers/_interaction_form.html", write=write, success="Interaction logged.",
-    )  # fmt: skip
-
-
-def complaint_create(request: HttpRequest, pk: int) -> HttpResponse:
-    def write(*, customer, data, user):
-        activity.open_complaint(customer=customer, by=user, **data)
-
-    return _quick_action(
-        request, pk, form_class=forms.ComplaintForm, form_name="complaint_form",
-        template="customers/_complaint_form.html", write=write, success="Complaint opened.",
-    )  # fmt: skip
-
-
-def purchase_create(request: HttpRequest, pk: int) -> HttpResponse:
-    def write(*, customer, data, user):
-        activity.record_purchase(customer=customer, by=user, **data)
-
-    return _quick_action(
-        request, pk, form_class=forms.PurchaseForm, form_name="purchase_form",
-        template="customers/_purchase_form.html", write=write, success="Purchase added.",
-    )  # fmt: skip
-
-
-def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
-    def write(*, customer, data, user):
-        activity.add_contract(customer=customer, by=user, **data)
-
-    return _quick_action(
-        request, pk, form_class=forms.ContractForm, form_name="contract_form",
-        template="customers/_contract_form.html", write=write, success="Contract added.",
-    )  # fmt: skip
-
-
-def referral_create(request: HttpRequest, pk: int) -> HttpResponse:
-    def write(*, customer, data, user):
-        activity.record_referral(referrer=customer, by=user, **data)
-
-    return _quick_action(
-        request, pk, form_class=forms.ReferralForm, form_name="referral_form",
-        template="customers/_referral_form.html", write=write, success="Referral recorded.",
-    )  # fmt: skip
-
-
-def reward_create(request: HttpRequest, pk: int) -> HttpResponse:
-    def write(*, customer, data, user):
-        activity.give_reward(customer=customer, by=user, **data)
-
-    return _quick_action(
-        request, pk, form_class=forms.RewardForm, form_name="reward_form",
-        template="customers/_reward_form.html", write=write, success="Reward recorded.",
-    )  # fmt: skip
-
-
-def tier_set(request: HttpRequest, pk: int) -> HttpResponse:
-    def write(*, customer, data, user):
-        placement.set_tier(customer=customer, tier=data["tier"], by=user, reason=data["reason"])
-
-    return _quick_action(
-        request, pk, form_class=forms.TierForm, form_name="tier_form",
-        template="customers/_tier_form.html", write=write, success="Tier set by hand.",
-    )  # fmt: skip
+        request,
+        pk,
+        form_class=chosen.form_class,
+        form_name=f"{action}_form",
+        template=f"customers/_{action}_form.html",
+        write=chosen.write,
+        success=chosen.success,
+    )
 
 
 @require_POST

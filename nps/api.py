@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response as ApiResponse
 
+from customers.known_parameters import KnownParameters
 from customers.selection import CustomersAction, customer_ids
 from nps import queries, score, services
 from nps.models import Response, Survey
@@ -42,7 +43,9 @@ class NpsSurveySerializer(serializers.ModelSerializer):
         ]
 
 
-class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SurveyViewSet(
+    KnownParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The surveys customers can be invited to."""
 
     serializer_class = NpsSurveySerializer
@@ -126,7 +129,7 @@ class ResponseFilter(filters.FilterSet):
         return queryset.filter(answered_at__gte=moment)
 
 
-class ResponseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ResponseViewSet(KnownParameters, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Answers of customers the caller may see; `?since=` (answered at or after), `?customer=`."""
 
     serializer_class = NpsResponseSerializer
@@ -178,9 +181,11 @@ def _figures(summary: score.Summary) -> dict:
     }
 
 
-class SummaryViewSet(viewsets.ViewSet):
+class SummaryViewSet(KnownParameters, viewsets.ViewSet):
     """The NPS of the answers the caller may see, with its margin of error, optionally per
     month, tier, audience, program or owner (groups under 30 answers are not trustworthy)."""
+
+    query_parameters = ("group_by",)
 
     @extend_schema(
         parameters=[

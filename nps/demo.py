@@ -383,8 +383,11 @@ def _close_the_loop(
 
 # The rules that moved a customer because of a survey answer: such a move dates from the answer.
 NPS_RULES = (
-    "raving-fan.referrals_and_promoter", "advocate.promoter", "hold.detractor", "advocacy.promoter",
-)  # fmt: skip
+    "raving-fan.referrals_and_promoter",
+    "advocate.promoter",
+    "hold.detractor",
+    "advocacy.promoter",
+)
 
 
 def _date_moves_to_answers(marks: dict) -> None:

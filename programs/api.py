@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view, inline_seri
 from rest_framework import mixins, serializers, viewsets
 
 from customers import queries as customer_queries
+from customers.known_parameters import KnownParameters
 from customers.selection import CustomersAction, customer_ids
 from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
@@ -54,7 +55,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         ]
 
 
-class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
+class ProgramViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
     """Programs, each with its steps."""
 
     serializer_class = ProgramSerializer
@@ -137,7 +138,7 @@ class TouchFilter(filters.FilterSet):
         fields = ["customer", "status"]
 
 
-class TouchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class TouchViewSet(KnownParameters, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Touches of customers the caller may see; `?customer=` and `?status=`."""
 
     serializer_class = TouchSerializer

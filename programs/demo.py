@@ -322,7 +322,7 @@ def _ask_to_call(touch: Touch) -> None:
         )
         return
     FollowUp.objects.filter(pk=int(outcome.message_id.removeprefix("follow-up-"))).update(
-        created_at=asked_at, due_at=asked_at + timedelta(days=2)
+        created_at=asked_at, updated_at=asked_at, due_at=asked_at + timedelta(days=2)
     )
     Touch.objects.filter(pk=touch.pk).update(
         status=Touch.Status.WAITING, attempts=1, sent_at=asked_at, message_id=outcome.message_id

@@ -422,10 +422,21 @@ def _copy_batch(
 
 
 TOUCH_COLUMNS = (
-    "enrollment_id", "step_id", "customer_id", "occurrence", "due_at", "channel", "status",
-    "attempts", "last_error", "lease_expires_at", "sent_at", "message_id", "responded_at",
+    "enrollment_id",
+    "step_id",
+    "customer_id",
+    "occurrence",
+    "due_at",
+    "channel",
+    "status",
+    "attempts",
+    "last_error",
+    "lease_expires_at",
+    "sent_at",
+    "message_id",
+    "responded_at",
     "created_at",
-)  # fmt: skip
+)
 
 
 def _copy_text(text: str) -> str:

@@ -7,9 +7,17 @@ from customers.models import Audience, Channel, Relationship
 from programs.models import Program, Step
 
 CONTENT_FIELDS = [
-    "kind", "name", "channel_mode", "channel", "email_subject", "email_body", "sms_body",
-    "letter_body", "call_script", "premium",
-]  # fmt: skip
+    "kind",
+    "name",
+    "channel_mode",
+    "channel",
+    "email_subject",
+    "email_body",
+    "sms_body",
+    "letter_body",
+    "call_script",
+    "premium",
+]
 
 
 class ProgramForm(forms.ModelForm):

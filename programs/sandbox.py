@@ -97,10 +97,22 @@ FILTERS = {
     "length": (len, 0),
 }
 ALLOWED_NODES = (
-    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name, nodes.Filter,
-    nodes.If, nodes.For, nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.Operand,
-    nodes.CondExpr, nodes.Concat,
-)  # fmt: skip
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Const,
+    nodes.Name,
+    nodes.Filter,
+    nodes.If,
+    nodes.For,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.CondExpr,
+    nodes.Concat,
+)
 REFUSED = {
     nodes.Getattr: "attributes cannot be read (write the name alone, e.g. {{ first_name }})",
     nodes.Getitem: "items cannot be read",

@@ -190,7 +190,7 @@ def start_web(*, workers: int = 1, **env_overrides: str) -> tuple[subprocess.Pop
             str(workers),
             "--log-level",
             "warning",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env=worker_env(**env_overrides),
         stdout=subprocess.PIPE,

@@ -36,3 +36,12 @@ def manager_api(manager) -> Client:
 @pytest.fixture
 def other_manager_api(other_manager) -> Client:
     return token_client(other_manager)
+
+
+def customer_page(user, customer) -> str:
+    """The customer's 360 page as `user` sees it in the browser (its timeline among the rest)."""
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/customers/{customer.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()

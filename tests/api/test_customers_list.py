@@ -16,10 +16,27 @@ from tests.factories import AccountFactory, CustomerFactory
 pytestmark = pytest.mark.django_db
 
 CONTRACT_FIELDS = {
-    "id", "external_id", "first_name", "last_name", "email", "phone", "account", "audience",
-    "relationship", "tier", "owner", "preferred_channel", "timezone", "consents",
-    "lifetime_value", "share_of_wallet", "churn_risk", "nps_latest", "created_at", "updated_at",
-}  # fmt: skip
+    "id",
+    "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "account",
+    "audience",
+    "relationship",
+    "tier",
+    "owner",
+    "preferred_channel",
+    "timezone",
+    "consents",
+    "lifetime_value",
+    "share_of_wallet",
+    "churn_risk",
+    "nps_latest",
+    "created_at",
+    "updated_at",
+}
 
 
 def cursor(payload: dict) -> str:

@@ -19,9 +19,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def theirs(other_manager) -> Customer:
     return CustomerFactory(
-        owner=other_manager, external_id="crm-42", first_name="Zelda", last_name="Secret",
+        owner=other_manager,
+        external_id="crm-42",
+        first_name="Zelda",
+        last_name="Secret",
         email="zelda@example.com",
-    )  # fmt: skip
+    )
 
 
 def says_nothing_of(text: str, customer: Customer) -> bool:
@@ -58,13 +61,21 @@ def test_creating_with_someone_elses_email_says_it_is_taken_not_whose(
     manager_api, client, manager, theirs
 ):
     api = manager_api.post(
-        "/api/v1/customers/", {"first_name": "A", "email": "zelda@example.com"},
+        "/api/v1/customers/",
+        {"first_name": "A", "email": "zelda@example.com"},
         "application/json",
-    )  # fmt: skip
+    )
     client.force_login(manager)
-    page = client.post("/customers/new/", {"first_name": "A", "email": "zelda@example.com",
-                                           "audience": "retail", "relationship": "customer",
-                                           "preferred_channel": "email"})  # fmt: skip
+    page = client.post(
+        "/customers/new/",
+        {
+            "first_name": "A",
+            "email": "zelda@example.com",
+            "audience": "retail",
+            "relationship": "customer",
+            "preferred_channel": "email",
+        },
+    )
 
     assert api.status_code == 400
     assert "already" in json.dumps(api.json())

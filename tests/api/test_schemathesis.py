@@ -22,7 +22,16 @@ from schemathesis.specs.openapi.checks import (
 
 from bonding import services
 from bonding.rest import TokenRateThrottle
-from tests.factories import CustomerFactory, InteractionFactory, PurchaseFactory
+from tests.factories import (
+    AccountFactory,
+    ComplaintFactory,
+    ContractFactory,
+    CustomerFactory,
+    FollowUpFactory,
+    InteractionFactory,
+    PurchaseFactory,
+    ReferralFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,11 +75,17 @@ def marketer_key(marketer, manager, monkeypatch) -> str:
     monkeypatch.setattr(TokenRateThrottle, "rate", "100000/minute", raising=False)
     monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "auth", "100000/minute")
     for n in range(1, 4):
-        customer = CustomerFactory(owner=manager, external_id=f"shop-{n}")
+        customer = CustomerFactory(
+            owner=manager, external_id=f"shop-{n}", account=AccountFactory(owner=manager)
+        )
         InteractionFactory(customer=customer, author=manager)
         # Logged by someone whose user was deleted since (author is SET_NULL).
         InteractionFactory(customer=customer, author=None)
         PurchaseFactory(customer=customer, external_id=f"o-{n}")
+        ComplaintFactory(customer=customer)
+        ContractFactory(customer=customer)
+        ReferralFactory(referrer=customer)
+        FollowUpFactory(customer=customer, assignee=marketer)
     return services.issue_token(user=marketer, name="schemathesis")[1]
 
 
@@ -96,6 +111,7 @@ test_patch_customer = only("PATCH", "/api/v1/customers/{id}/")
 test_delete_customer = only("DELETE", "/api/v1/customers/{id}/")
 test_post_customers_sync = only("POST", "/api/v1/customers/sync/")
 test_get_customers_deleted = only("GET", "/api/v1/customers/deleted/")
+test_get_customer_by_external_id = only("GET", "/api/v1/customers/by-external-id/{external_id}/")
 test_get_interactions = only("GET", "/api/v1/interactions/")
 test_post_interactions = only("POST", "/api/v1/interactions/")
 test_get_interaction = only("GET", "/api/v1/interactions/{id}/")

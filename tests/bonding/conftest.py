@@ -13,16 +13,28 @@ from programs.models import Enrollment, LetterBatch, Program, Touch, Unsubscribe
 from tests.factories import (
     AccountFactory,
     ComplaintFactory,
+    ContractFactory,
     CustomerFactory,
     FollowUpFactory,
     InteractionFactory,
+    ReferralFactory,
 )
 
 # What a URL's <pk> names, when the URL has one.
 PK_OF = {
-    "customer": "customer", "account": "account", "job": "job", "program": "program",
-    "batch": "batch", "survey": "survey", "interaction": "interaction", "-": None,
-}  # fmt: skip
+    "customer": "customer",
+    "account": "account",
+    "job": "job",
+    "program": "program",
+    "batch": "batch",
+    "survey": "survey",
+    "interaction": "interaction",
+    "complaint": "complaint",
+    "follow_up": "follow_up",
+    "contract": "contract",
+    "referral": "referral",
+    "-": None,
+}
 
 
 @pytest.fixture
@@ -33,29 +45,46 @@ def scene(manager, other_manager):
     survey = Survey.objects.order_by("id").first()
     objects = {}
     for whose, owner in (("own", manager), ("other", other_manager)):
-        customer = CustomerFactory(owner=owner, consent_email=True)
+        # The account is the customer's: an account manager reads the accounts of their own.
+        account = AccountFactory()
+        customer = CustomerFactory(
+            owner=owner, consent_email=True, account=account, external_id=f"{whose}-1"
+        )
         enrollment = Enrollment.objects.create(program=program, customer=customer)
         touch = Touch.objects.create(
-            enrollment=enrollment, step=step, customer=customer, channel="email",
-            due_at=timezone.now(), status=Touch.Status.FAILED,
-        )  # fmt: skip
+            enrollment=enrollment,
+            step=step,
+            customer=customer,
+            channel="email",
+            due_at=timezone.now(),
+            status=Touch.Status.FAILED,
+        )
         invitation = Invitation.objects.create(
-            survey=survey, customer=customer, token=new_token(),
+            survey=survey,
+            customer=customer,
+            token=new_token(),
             expires_at=timezone.now() + timedelta(days=30),
-        )  # fmt: skip
+        )
         unsubscribe = UnsubscribeToken.objects.create(
             token=new_token(), customer=customer, channel="email"
         )
+        complaint = ComplaintFactory(customer=customer)
+        follow_up = FollowUpFactory(customer=customer)
         objects[whose] = {
             "customer": customer.pk,
-            "complaint_id": ComplaintFactory(customer=customer).pk,
-            "follow_up_id": FollowUpFactory(customer=customer).pk,
+            "complaint": complaint.pk,
+            "complaint_id": complaint.pk,
+            "follow_up": follow_up.pk,
+            "follow_up_id": follow_up.pk,
             "interaction": InteractionFactory(customer=customer).pk,
             "job": ImportJob.objects.create(created_by=owner, filename="people.csv").pk,
             "touch_id": touch.pk,
             "survey_token": invitation.token,
             "unsubscribe_token": unsubscribe.token,
-            "account": AccountFactory().pk,
+            "account": account.pk,
+            "external_id": customer.external_id,
+            "contract": ContractFactory(customer=customer).pk,
+            "referral": ReferralFactory(referrer=customer).pk,
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
@@ -71,10 +100,15 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
     pattern_kwargs = {
         "customers:resolve_complaint": ["complaint_id"],
         "customers:follow_up_done": ["follow_up_id"],
-        "programs:retry": ["touch_id"], "programs:dismiss": ["touch_id"],
-        "programs:step_edit": ["step_id"], "programs:step_delete": ["step_id"],
-        "programs:step_move": ["step_id"], "dashboard_export": ["widget"], "tier-detail": ["slug"],
-    }  # fmt: skip
+        "programs:retry": ["touch_id"],
+        "programs:dismiss": ["touch_id"],
+        "programs:step_edit": ["step_id"],
+        "programs:step_delete": ["step_id"],
+        "programs:step_move": ["step_id"],
+        "dashboard_export": ["widget"],
+        "tier-detail": ["slug"],
+        "customer-by-external-id": ["external_id"],
+    }
     kwargs = {key: values[key] for key in pattern_kwargs.get(name, [])}
     if PK_OF[pk_of]:
         kwargs["pk"] = values[PK_OF[pk_of]]

@@ -46,13 +46,21 @@ class Scene:
         self.customers = []
         for _ in range(copies):
             made = [
-                CustomerFactory(owner=manager, lifetime_value=Decimal("1000.50"),
-                                share_of_wallet=Decimal("0.2500")),
-                CustomerFactory(owner=manager, tier=repeat, audience="b2b",
-                                lifetime_value=Decimal("300"), share_of_wallet=Decimal("0.5")),
+                CustomerFactory(
+                    owner=manager,
+                    lifetime_value=Decimal("1000.50"),
+                    share_of_wallet=Decimal("0.2500"),
+                ),
+                CustomerFactory(
+                    owner=manager,
+                    tier=repeat,
+                    audience="b2b",
+                    lifetime_value=Decimal("300"),
+                    share_of_wallet=Decimal("0.5"),
+                ),
                 CustomerFactory(owner=other_manager, tier=repeat, lifetime_value=Decimal("20")),
                 CustomerFactory(owner=None, audience="b2b", lifetime_value=Decimal("7.25")),
-            ]  # fmt: skip
+            ]
             self.customers += made
             prospect, client, others, nobody = made
             self.touch(prospect, self.steps[0], days_ago(0, 0), responded=True)
@@ -71,19 +79,28 @@ class Scene:
             self.touch(nobody, self.steps[1], None, status="review")
             self.touch(nobody, self.steps[0], None, status="skipped")
         TierChange.objects.create(
-            customer=self.customers[1], from_tier=prospect.tier, to_tier=repeat, direction="up",
-            reason="second purchase", changed_at=NOW - timedelta(days=3),
-        )  # fmt: skip
+            customer=self.customers[1],
+            from_tier=prospect.tier,
+            to_tier=repeat,
+            direction="up",
+            reason="second purchase",
+            changed_at=NOW - timedelta(days=3),
+        )
 
     def touch(self, customer, step, sent_at, *, status="sent", responded=False, due=None):
         enrollment, _ = Enrollment.objects.get_or_create(program=step.program, customer=customer)
+        earlier = Touch.objects.filter(enrollment=enrollment, step=step)
         return Touch.objects.create(
-            enrollment=enrollment, step=step, customer=customer, channel="email",
-            occurrence=1 + (Touch.objects.filter(enrollment=enrollment, step=step)
-                            .aggregate(n=Max("occurrence"))["n"] or 0),
-            due_at=due or sent_at or NOW, status=status, sent_at=sent_at,
+            enrollment=enrollment,
+            step=step,
+            customer=customer,
+            channel="email",
+            occurrence=1 + (earlier.aggregate(n=Max("occurrence"))["n"] or 0),
+            due_at=due or sent_at or NOW,
+            status=status,
+            sent_at=sent_at,
             responded_at=sent_at + timedelta(hours=1) if responded else None,
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture
@@ -94,16 +111,28 @@ def scene(manager, other_manager):
 def figures(board: queries.Dashboard) -> dict:
     """What the page shows, as plain data."""
     return {
-        "rungs": {r.tier.slug: (r.count, r.promoted_in, r.demoted_out, r.lifetime_value,
-                                r.share_of_wallet) for r in board.pyramid if r.count or
-                  r.promoted_in or r.demoted_out},
-        "funnels": {s["step"].name: (s["sent"], s["responded"])
-                    for f in board.programs.funnels for s in f.steps if s["sent"]},
+        "rungs": {
+            r.tier.slug: (
+                r.count,
+                r.promoted_in,
+                r.demoted_out,
+                r.lifetime_value,
+                r.share_of_wallet,
+            )
+            for r in board.pyramid
+            if r.count or r.promoted_in or r.demoted_out
+        },
+        "funnels": {
+            s["step"].name: (s["sent"], s["responded"])
+            for f in board.programs.funnels
+            for s in f.steps
+            if s["sent"]
+        },
         "due": board.programs.due_next_week,
         "trouble": (board.programs.failed, board.programs.review),
         "attention": (board.attention.current, board.attention.prospects),
         "top": [c.pk for c in board.value.top],
-    }  # fmt: skip
+    }
 
 
 def raw_figures(scope: queries.Scope) -> dict:
@@ -112,9 +141,11 @@ def raw_figures(scope: queries.Scope) -> dict:
     rungs = {}
     for tier in Tier.objects.all():
         mine = customers.filter(tier=tier).aggregate(
-            n=Count("id"), ltv=Sum("lifetime_value"), sow=Sum("share_of_wallet"),
+            n=Count("id"),
+            ltv=Sum("lifetime_value"),
+            sow=Sum("share_of_wallet"),
             sow_n=Count("share_of_wallet"),
-        )  # fmt: skip
+        )
         moves = TierChange.objects.filter(
             changed_at__gte=timezone.now() - timedelta(days=30), customer__in=customers
         )
@@ -136,17 +167,22 @@ def raw_figures(scope: queries.Scope) -> dict:
     states = Touch.objects.filter(customer__in=customers)
     due = dict(
         states.filter(status="scheduled", due_at__lt=timezone.now() + timedelta(days=7))
-        .values("channel").annotate(n=Count("id")).values_list("channel", "n").order_by()
-    )  # fmt: skip
+        .values("channel")
+        .annotate(n=Count("id"))
+        .values_list("channel", "n")
+        .order_by()
+    )
     return {
         "rungs": rungs,
         "funnels": {name: counts for name, counts in funnels.items() if counts[0]},
         "due": due,
         "trouble": (states.filter(status="failed").count(), states.filter(status="review").count()),
-        "attention": (recent.exclude(customer__tier__slug="prospect").count(),
-                      recent.filter(customer__tier__slug="prospect").count()),
+        "attention": (
+            recent.exclude(customer__tier__slug="prospect").count(),
+            recent.filter(customer__tier__slug="prospect").count(),
+        ),
         "top": list(customers.order_by("-lifetime_value", "id").values_list("pk", flat=True)[:8]),
-    }  # fmt: skip
+    }
 
 
 SCOPES = [{}, {"days": 90}, {"days": 365, "audience": "b2b"}, {"audience": "retail"}]
@@ -191,8 +227,9 @@ def test_the_tallies_equal_the_raw_rows_after_mixed_writes(scene, marketer, mana
     waiting = Touch.objects.get(status="waiting")
     assert mark_waiting_done(touch=waiting, how="letter posted")
     Touch.objects.filter(customer=others, sent_at__isnull=False).first().delete()
-    placement.set_tier(customer=prospect, tier=Tier.objects.get(slug="client"),
-                               by=manager, reason="big order")  # fmt: skip
+    placement.set_tier(
+        customer=prospect, tier=Tier.objects.get(slug="client"), by=manager, reason="big order"
+    )
     records.update_customer(customer=nobody, data={"audience": "retail"}, by=None)
     records.delete_customer(customer=client, by=manager)
     scene.touch(others, scene.steps[0], timezone.now())
@@ -310,20 +347,36 @@ def answers_and_follow_ups(scene, manager, other_manager) -> None:
     """Answers recorded with their owner and audience when given, open and done detractors'
     follow-ups; then a customer moves to another owner and audience, one is deleted."""
     prospect, client, others, nobody = scene.customers
-    nps_answers(prospect, [{"score": 10, "owner_id_at_answer": manager.pk, "audience": "retail"},
-                           {"score": 3, "owner_id_at_answer": manager.pk, "audience": "retail",
-                            "answered_at": NOW - timedelta(days=60)}])  # fmt: skip
+    nps_answers(
+        prospect,
+        [
+            {"score": 10, "owner_id_at_answer": manager.pk, "audience": "retail"},
+            {
+                "score": 3,
+                "owner_id_at_answer": manager.pk,
+                "audience": "retail",
+                "answered_at": NOW - timedelta(days=60),
+            },
+        ],
+    )
     nps_answers(client, [{"score": 2, "owner_id_at_answer": manager.pk, "audience": "b2b"}])
     nps_answers(others, [{"score": 9, "owner_id_at_answer": other_manager.pk}])
     nps_answers(nobody, [{"score": 1, "audience": "b2b"}])
-    for customer, assignee, done in ((prospect, manager, False), (client, manager, False),
-                                     (client, manager, True), (nobody, None, False),
-                                     (others, other_manager, False)):  # fmt: skip
+    for customer, assignee, done in (
+        (prospect, manager, False),
+        (client, manager, False),
+        (client, manager, True),
+        (nobody, None, False),
+        (others, other_manager, False),
+    ):
         FollowUp.objects.create(
-            customer=customer, assignee=assignee, due_at=NOW + timedelta(hours=customer.pk),
-            reason="Detractor", source=f"detractor:{customer.pk}",
+            customer=customer,
+            assignee=assignee,
+            due_at=NOW + timedelta(hours=customer.pk),
+            reason="Detractor",
+            source=f"detractor:{customer.pk}",
             done_at=NOW if done else None,
-        )  # fmt: skip
+        )
     services.refresh_dashboard_tallies()
     # The client goes to the other manager (their answers and invitations stay recorded with
     # the one who had them; their open follow-up goes along), and to retail; the prospect is
@@ -411,8 +464,9 @@ def test_an_account_manager_never_sees_another_owners_detractors(
     answers_and_follow_ups(scene, manager, other_manager)
     prospect, moved, others, nobody = scene.customers
     # A follow-up still assigned to the manager, of a customer now the other manager's.
-    FollowUp.objects.create(customer=moved, assignee=manager, due_at=NOW, reason="Detractor",
-                            source="detractor:0")  # fmt: skip
+    FollowUp.objects.create(
+        customer=moved, assignee=manager, due_at=NOW, reason="Detractor", source="detractor:0"
+    )
     client.force_login(manager)
 
     page = client.get("/").content.decode()
@@ -420,8 +474,12 @@ def test_an_account_manager_never_sees_another_owners_detractors(
     assert f"/customers/{moved.pk}/" not in page and f"/customers/{others.pk}/" not in page
     assert "while the customer was theirs" not in page  # their customers now, not recorded
     board = queries.dashboard(queries.Scope(user=manager, owner="manager2"))
-    assert nps_figures(board) == {"answers": (0, None), "months": 0, "rate": None,
-                                  "waiting": (0, [])}  # fmt: skip
+    assert nps_figures(board) == {
+        "answers": (0, None),
+        "months": 0,
+        "rate": None,
+        "waiting": (0, []),
+    }
 
 
 @pytest.mark.django_db(transaction=True)

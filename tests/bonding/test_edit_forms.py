@@ -98,16 +98,25 @@ def edit_pages(manager):
     step = program.steps.order_by("order").first()
     tier = Tier.objects.order_by("rank").first()
     return [
-        (f"/customers/{customer.pk}/edit/", "first_name",
-         lambda: Customer.objects.get(pk=customer.pk).first_name),
-        (f"/customers/accounts/{account.pk}/edit/", "name",
-         lambda: Account.objects.get(pk=account.pk).name),
+        (
+            f"/customers/{customer.pk}/edit/",
+            "first_name",
+            lambda: Customer.objects.get(pk=customer.pk).first_name,
+        ),
+        (
+            f"/customers/accounts/{account.pk}/edit/",
+            "name",
+            lambda: Account.objects.get(pk=account.pk).name,
+        ),
         (f"/surveys/{survey.pk}/", "name", lambda: Survey.objects.get(pk=survey.pk).name),
         (f"/programs/{program.pk}/", "name", lambda: Program.objects.get(pk=program.pk).name),
-        (f"/programs/{program.pk}/steps/{step.pk}/", "name",
-         lambda: Step.objects.get(pk=step.pk).name),
+        (
+            f"/programs/{program.pk}/steps/{step.pk}/",
+            "name",
+            lambda: Step.objects.get(pk=step.pk).name,
+        ),
         ("/customers/ladder/", f"t{tier.pk}-name", lambda: Tier.objects.get(pk=tier.pk).name),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("role", ["marketer", "admin_user"])

@@ -34,8 +34,11 @@ from tests.factories import CustomerFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 # Signing out and the admin's own pages are not ours to fuzz.
-ROUTES = [(name, methods, pk_of) for name, methods, pk_of, *_ in TABLE
-          if name not in ("logout", "admin:index")]  # fmt: skip
+ROUTES = [
+    (name, methods, pk_of)
+    for name, methods, pk_of, *_ in TABLE
+    if name not in ("logout", "admin:index")
+]
 
 HOSTILE_TEXT = st.one_of(
     st.sampled_from([
@@ -96,9 +99,7 @@ EXAMPLES = hypothesis_settings(
 
 def fingerprint() -> tuple:
     """A digest of every table's rows, in one query."""
-    tables = [
-        t for t in connection.introspection.table_names() if not t.startswith(UNWATCHED)
-    ]  # fmt: skip
+    tables = [t for t in connection.introspection.table_names() if not t.startswith(UNWATCHED)]
     quote_name = connection.ops.quote_name
     digests = ", ".join(
         f"(SELECT md5(coalesce(string_agg(r::text, ',' ORDER BY r::text), '')) "  # noqa: S608
@@ -174,8 +175,7 @@ def api_fields(url: str, method: str) -> set[str]:
 
 @pytest.fixture
 def people(manager, marketer, admin_user):
-    return {"no role": UserFactory(), "manager": manager, "marketer": marketer,
-            "admin": admin_user}  # fmt: skip
+    return {"no role": UserFactory(), "manager": manager, "marketer": marketer, "admin": admin_user}
 
 
 @pytest.mark.parametrize(("name", "methods", "pk_of"), ROUTES, ids=[r[0] for r in ROUTES])
@@ -229,8 +229,9 @@ def test_hostile_values_get_a_4xx_that_changes_nothing(
     hostile()
 
 
-ID_ROUTES = [(name, pk_of) for name, methods, pk_of, *_ in TABLE
-             if pk_of != "-" and "GET" in methods.split()]  # fmt: skip
+ID_ROUTES = [
+    (name, pk_of) for name, methods, pk_of, *_ in TABLE if pk_of != "-" and "GET" in methods.split()
+]
 
 
 def test_ids_out_of_any_range_are_404(scene, admin_user):
@@ -263,9 +264,9 @@ def test_the_form_fields_are_found(scene, marketer, manager):
 
 @pytest.mark.parametrize("value", [str(2**70), str(10**20), "-1", "abc"])
 @pytest.mark.parametrize(
-    "url", ["/api/v1/interactions/", "/api/v1/purchases/", "/api/v1/touches/",
-            "/api/v1/nps/responses/"],
-)  # fmt: skip
+    "url",
+    ["/api/v1/interactions/", "/api/v1/purchases/", "/api/v1/touches/", "/api/v1/nps/responses/"],
+)
 def test_a_customer_filter_out_of_range_is_not_a_server_error(marketer, url, value):
     response = token_client(marketer).get(url, {"customer": value})
 
@@ -273,9 +274,16 @@ def test_a_customer_filter_out_of_range_is_not_a_server_error(marketer, url, val
 
 
 @pytest.mark.parametrize(
-    "url", ["/customers/", "/surveys/", "/imports/", "/programs/failures/", "/programs/letters/",
-            "/my-day/"],
-)  # fmt: skip
+    "url",
+    [
+        "/customers/",
+        "/surveys/",
+        "/imports/",
+        "/programs/failures/",
+        "/programs/letters/",
+        "/my-day/",
+    ],
+)
 def test_a_page_number_past_any_list_shows_an_empty_page(client, marketer, url):
     client.force_login(marketer)
 
@@ -321,14 +329,25 @@ def test_text_postgresql_cannot_store_is_400_on_every_way_in(client, marketer, n
     )
     purchase = api.post(
         "/api/v1/purchases/",
-        json.dumps({"purchases": [{"customer_external_id": name, "external_id": name,
-                                   "amount": "1", "purchased_on": "2026-01-01"}]}),
+        json.dumps(
+            {
+                "purchases": [
+                    {
+                        "customer_external_id": name,
+                        "external_id": name,
+                        "amount": "1",
+                        "purchased_on": "2026-01-01",
+                    }
+                ]
+            }
+        ),
         "application/json",
-    )  # fmt: skip
+    )
     page = client.post(
-        "/customers/new/", encoded([("first_name", name), ("last_name", "Lee")]),
+        "/customers/new/",
+        encoded([("first_name", name), ("last_name", "Lee")]),
         "application/x-www-form-urlencoded",
-    )  # fmt: skip
+    )
 
     assert created.status_code == 400
     assert synced.status_code == 200 and synced.json()["errors"][0]["index"] == 0

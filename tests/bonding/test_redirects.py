@@ -92,9 +92,12 @@ def test_retrying_or_dismissing_a_touch_ignores_a_next_elsewhere(client, markete
     customer = CustomerFactory()
     touch = Touch.objects.create(
         enrollment=Enrollment.objects.create(program=program, customer=customer),
-        step=program.steps.order_by("order").first(), customer=customer, channel="email",
-        due_at=timezone.now(), status=Touch.Status.FAILED,
-    )  # fmt: skip
+        step=program.steps.order_by("order").first(),
+        customer=customer,
+        channel="email",
+        due_at=timezone.now(),
+        status=Touch.Status.FAILED,
+    )
     client.force_login(marketer)
 
     response = client.post(f"/programs/touches/{touch.pk}/{action}/", {"next": target})

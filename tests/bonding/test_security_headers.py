@@ -39,9 +39,19 @@ def ann(manager):
 
 
 @pytest.mark.parametrize(
-    "url", ["/", "/customers/", "/my-day/", "/programs/", "/surveys/", "/imports/",
-            "/customers/ladder/", "/customers/duplicates/", "/settings/tokens/"],
-)  # fmt: skip
+    "url",
+    [
+        "/",
+        "/customers/",
+        "/my-day/",
+        "/programs/",
+        "/surveys/",
+        "/imports/",
+        "/customers/ladder/",
+        "/customers/duplicates/",
+        "/settings/tokens/",
+    ],
+)
 def test_signed_in_pages_have_both_policies_and_no_inline_styles(client, marketer, url):
     client.force_login(marketer)
 
@@ -93,8 +103,12 @@ def test_only_the_step_editor_and_api_pages_allow_inline_styles(client, marketer
     as_json = client.get("/api/v1/customers/", HTTP_ACCEPT="application/json")
 
     assert directives(as_json)["style-src"] == ["'self'"]
-    for url in [f"/programs/{program.pk}/steps/{step.pk}/", f"/programs/{program.pk}/steps/new/",
-                "/api/docs/", "/api/v1/customers/"]:  # fmt: skip
+    for url in [
+        f"/programs/{program.pk}/steps/{step.pk}/",
+        f"/programs/{program.pk}/steps/new/",
+        "/api/docs/",
+        "/api/v1/customers/",
+    ]:
         response = client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, url
         assert directives(response)["style-src"] == ["'self'", "'unsafe-inline'"]
@@ -110,8 +124,16 @@ def test_no_template_carries_inline_scripts_handlers_or_styles():
         if template.parts[-2] == "emails":  # e-mail clients, not browsers, read these
             continue
         text = template.read_text()
-        for needle in ("<script>", "<style", " style=", " onclick=", " onchange=", " onsubmit=",
-                       "hx-on", "javascript:"):  # fmt: skip
+        for needle in (
+            "<script>",
+            "<style",
+            " style=",
+            " onclick=",
+            " onchange=",
+            " onsubmit=",
+            "hx-on",
+            "javascript:",
+        ):
             if needle in text:
                 offenders.append(f"{template.relative_to(root)}: {needle.strip()}")
     assert not offenders, offenders

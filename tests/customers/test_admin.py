@@ -34,10 +34,22 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MODELS = (
-    "tier", "account", "customer", "consentchange", "tierchange", "bondchange", "interaction",
-    "complaint", "purchase", "contract", "referral", "reward", "followup", "timelineentry",
+    "tier",
+    "account",
+    "customer",
+    "consentchange",
+    "tierchange",
+    "bondchange",
+    "interaction",
+    "complaint",
+    "purchase",
+    "contract",
+    "referral",
+    "reward",
+    "followup",
+    "timelineentry",
     "valuemodel",
-)  # fmt: skip
+)
 # Session, user, counts, rows, filter choices: 5 to 10 today. A page that ran a query per row
 # would need a dozen more.
 MAX_QUERIES = 12
@@ -147,8 +159,13 @@ def customer_form(customer: Customer, **changes) -> dict:
         "preferred_channel": customer.preferred_channel,
         "_save": "Save",
     }
-    data.update({f"consent_{c}": "on" for c in ("email", "sms", "phone", "letter")
-                 if getattr(customer, f"consent_{c}")})  # fmt: skip
+    data.update(
+        {
+            f"consent_{c}": "on"
+            for c in ("email", "sms", "phone", "letter")
+            if getattr(customer, f"consent_{c}")
+        }
+    )
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 

@@ -42,8 +42,11 @@ def test_the_export_streams_every_visible_customer_with_a_header(client, markete
     assert rows[0] == list(imports.EXPORT_COLUMNS)
     ann, bob = sorted(by_column(rows), key=lambda row: row["external_id"])
     assert (ann["first_name"], ann["owner"], ann["consent_email"], ann["consent_sms"]) == (
-        "Ann", "manager", "yes", "no",
-    )  # fmt: skip
+        "Ann",
+        "manager",
+        "yes",
+        "no",
+    )
     assert (bob["first_name"], bob["account"], bob["owner"]) == ("Bob", "Acme", "")
 
 
@@ -119,8 +122,10 @@ def test_formulas_are_exported_escaped(client, marketer):
     assert first["postal_address"] == "'@cmd|' /C calc'!A0"
     assert first["phone"] == "'+14155552671"
     assert (second["first_name"], second["last_name"], second["postal_address"]) == (
-        "'-2+3", "'\tTab", "'\rCR",
-    )  # fmt: skip
+        "'-2+3",
+        "'\tTab",
+        "'\rCR",
+    )
     assert (third["first_name"], third["last_name"]) == ("Plain = fine", "O'Neil")
 
 
@@ -162,11 +167,19 @@ def test_the_export_runs_a_fixed_number_of_queries(client, marketer, manager):
 
 def test_an_export_imports_back_unchanged(client, marketer, manager):
     CustomerFactory(
-        external_id="R1", first_name="=Ann", last_name="-Lee", phone="+14155552671",
-        owner=manager, account=Account.objects.create(name="Acme"), consent_sms=True,
-        estimated_wallet=Decimal("1200.50"), postal_address="1 Main St\nSpringfield",
-        audience="b2b", relationship="customer", timezone="Europe/Paris",
-    )  # fmt: skip
+        external_id="R1",
+        first_name="=Ann",
+        last_name="-Lee",
+        phone="+14155552671",
+        owner=manager,
+        account=Account.objects.create(name="Acme"),
+        consent_sms=True,
+        estimated_wallet=Decimal("1200.50"),
+        postal_address="1 Main St\nSpringfield",
+        audience="b2b",
+        relationship="customer",
+        timezone="Europe/Paris",
+    )
     CustomerFactory(external_id="R2", first_name="Bob", email="bob@example.com")
     client.force_login(marketer)
     exported = b"".join(client.get("/customers/export.csv").streaming_content)
@@ -177,7 +190,11 @@ def test_an_export_imports_back_unchanged(client, marketer, manager):
     job = imports.run_import(job_id=job.pk, refresh_later=tasks.refresh_customers_task.delay)
 
     assert (job.status, job.unchanged, job.updated, job.created, job.rejected) == (
-        "done", 2, 0, 0, 0,
-    )  # fmt: skip
+        "done",
+        2,
+        0,
+        0,
+        0,
+    )
     mapped = {field for field in job.mapping.values() if field != imports.IGNORE}
     assert mapped == set(imports.FIELDS)

@@ -53,9 +53,13 @@ def test_finding_duplicates_runs_a_fixed_number_of_queries(manager, django_asser
 def test_merging_moves_every_record_and_fills_blanks(manager, marketer):
     survivor = person(manager, email="ann@example.com", consent_email=True)
     merged = person(
-        manager, email="ann.lee@work.example", phone="+14155552671", external_id="shop-9",
-        postal_address="1 Main St", estimated_wallet=Decimal("900"),
-    )  # fmt: skip
+        manager,
+        email="ann.lee@work.example",
+        phone="+14155552671",
+        external_id="shop-9",
+        postal_address="1 Main St",
+        estimated_wallet=Decimal("900"),
+    )
     activity.record_purchase(customer=merged, amount=Decimal("50"), purchased_on=date.today())
     activity.log_interaction(customer=merged, author=manager, channel="call", summary="hi")
     activity.open_complaint(customer=merged, by=manager, category="x", description="y")
@@ -74,8 +78,14 @@ def test_merging_moves_every_record_and_fills_blanks(manager, marketer):
     assert survivor.postal_address == "1 Main St"
     assert survivor.estimated_wallet == Decimal("900.00")
     assert survivor.email == "ann@example.com"  # the survivor's own value wins
-    for related in ("purchases", "interactions", "complaints", "referrals", "rewards",
-                    "follow_ups"):  # fmt: skip
+    for related in (
+        "purchases",
+        "interactions",
+        "complaints",
+        "referrals",
+        "rewards",
+        "follow_ups",
+    ):
         assert getattr(survivor, related).count() == 1, related
         assert getattr(merged, related).count() == 0, related
     assert survivor.lifetime_value == Decimal("50.00")
@@ -110,9 +120,13 @@ def test_a_merged_customer_becomes_a_tombstone_for_sync(client, manager, markete
     response = client.get("/api/v1/customers/deleted/")
 
     assert response.json()["results"] == [
-        {"id": merged.pk, "external_id": None, "deleted_at": response.json()["results"][0][
-            "deleted_at"], "merged_into": survivor.pk}
-    ]  # fmt: skip
+        {
+            "id": merged.pk,
+            "external_id": None,
+            "deleted_at": response.json()["results"][0]["deleted_at"],
+            "merged_into": survivor.pk,
+        }
+    ]
 
 
 def test_merging_a_customer_into_itself_or_twice_is_refused(manager, marketer):
@@ -131,8 +145,10 @@ def test_the_duplicates_page_merges_for_marketers_only(client, manager, marketer
     second = person(manager, email="b@example.com", phone="+14155552671")
     client.force_login(manager)
     assert client.get("/customers/duplicates/").status_code == 403
-    assert client.post("/customers/merge/", {"survivor": first.pk,
-                                             "merged": second.pk}).status_code == 403  # fmt: skip
+    assert (
+        client.post("/customers/merge/", {"survivor": first.pk, "merged": second.pk}).status_code
+        == 403
+    )
 
     client.force_login(marketer)
     page = client.get("/customers/duplicates/")

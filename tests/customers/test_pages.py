@@ -240,7 +240,7 @@ def test_logging_an_interaction_with_htmx_returns_the_form_and_the_new_entry(cli
             "direction": "inbound",
             "summary": "Asked about renewal",
             "sentiment": "positive",
-        },  # fmt: skip
+        },
         HTTP_HX_REQUEST="true",
     )
 
@@ -263,7 +263,7 @@ def test_logging_an_interaction_without_javascript_redirects_back(client, manage
             "summary": "Lunch",
             "sentiment": "neutral",
             "follow_up_on": "2030-01-02",
-        },  # fmt: skip
+        },
     )
 
     assert response.status_code == 302
@@ -322,10 +322,13 @@ def test_adding_purchase_contract_referral_and_reward(client, manager, ann):
     client.force_login(manager)
     base = f"/customers/{ann.pk}"
 
-    client.post(f"{base}/purchases/", {"amount": "12.30", "currency": "EUR",
-                                       "purchased_on": "2026-01-05"})  # fmt: skip
-    client.post(f"{base}/contracts/", {"title": "Plan", "starts_on": "2026-01-01",
-                                       "ends_on": "2027-01-01", "value": "100"})  # fmt: skip
+    client.post(
+        f"{base}/purchases/", {"amount": "12.30", "currency": "EUR", "purchased_on": "2026-01-05"}
+    )
+    client.post(
+        f"{base}/contracts/",
+        {"title": "Plan", "starts_on": "2026-01-01", "ends_on": "2027-01-01", "value": "100"},
+    )
     client.post(f"{base}/referrals/", {"referred_name": "Bob"})
     client.post(f"{base}/rewards/", {"kind": "gift", "value": "5", "reason": "Thanks"})
 
@@ -383,7 +386,7 @@ def test_creating_a_customer_normalises_email_and_phone(client, manager):
             "relationship": "customer",
             "preferred_channel": "email",
             "consent_email": "on",
-        },  # fmt: skip
+        },
     )
 
     customer = Customer.objects.get(first_name="Cy")
@@ -410,8 +413,14 @@ def test_bad_input_is_shown_next_to_the_field_and_changes_nothing(
 ):
     client.force_login(manager)
     before = Customer.objects.count()
-    data = {"first_name": "Cy", "email": "cy@example.com", "audience": "retail",
-            "relationship": "customer", "preferred_channel": "email", field: value}  # fmt: skip
+    data = {
+        "first_name": "Cy",
+        "email": "cy@example.com",
+        "audience": "retail",
+        "relationship": "customer",
+        "preferred_channel": "email",
+        field: value,
+    }
 
     response = client.post("/customers/new/", data)
 
@@ -433,7 +442,7 @@ def test_editing_a_customer_withdraws_consent_with_a_record(client, manager):
             "audience": "retail",
             "relationship": "customer",
             "preferred_channel": "sms",
-        },  # fmt: skip
+        },
     )
 
     customer.refresh_from_db()
@@ -455,7 +464,7 @@ def test_only_marketers_may_assign_owners(client, marketer, manager, other_manag
             "relationship": "customer",
             "preferred_channel": "email",
             "owner": other_manager.pk,
-        },  # fmt: skip
+        },
     )
 
     assert Customer.objects.get(first_name="Di").owner == other_manager
@@ -594,8 +603,9 @@ def test_forms_are_csrf_protected(manager, ann):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(manager)
 
-    response = strict.post(f"/customers/{ann.pk}/interactions/", {"channel": "call",
-                                                                  "summary": "x"})  # fmt: skip
+    response = strict.post(
+        f"/customers/{ann.pk}/interactions/", {"channel": "call", "summary": "x"}
+    )
 
     assert response.status_code == 403
     assert not Interaction.objects.exists()
@@ -620,7 +630,7 @@ def test_marketers_rename_recolour_add_and_remove_rungs(client, marketer, manage
             f"t{repeat.pk}-slug": "repeat",
             f"t{repeat.pk}-colour": "#123456",
             f"t{repeat.pk}-description": "",
-        },  # fmt: skip
+        },
     )
     client.post(
         "/customers/ladder/",
@@ -631,7 +641,7 @@ def test_marketers_rename_recolour_add_and_remove_rungs(client, marketer, manage
             "new-slug": "vip",
             "new-colour": "#000000",
             "new-description": "By invitation",
-        },  # fmt: skip
+        },
     )
     client.post("/customers/ladder/", {"action": "remove", "tier": repeat.pk, "confirmed": "yes"})
 

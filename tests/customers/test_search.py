@@ -54,10 +54,14 @@ def test_surnames_beginning_with_the_word_come_first_then_the_other_matches(peop
     pages, whole = search(marketer, "q=ashton")
 
     assert names(pages[0]) == [
-        "Ann Ashton", "Zoe Ashton", "Abe ashton-Price",  # surname begins with it, by name
+        "Ann Ashton",
+        "Zoe Ashton",
+        "Abe ashton-Price",  # surname begins with it, by name
         "Ashtonia Young",  # first name begins with it
-        "Tom Dale", "Kim Lee", "Mia Washton",  # the rest, by surname
-    ]  # fmt: skip
+        "Tom Dale",
+        "Kim Lee",
+        "Mia Washton",  # the rest, by surname
+    ]
     assert pages[0] == whole  # the export and segments read the same order
 
 

@@ -699,8 +699,10 @@ def test_a_new_owner_takes_over_the_open_follow_ups_of_the_previous_one(manager,
 
     assignees = dict(FollowUp.objects.values_list("pk", "assignee_id"))
     assert assignees == {
-        waiting.pk: other_manager.pk, done.pk: manager.pk, someone_elses.pk: other_manager.pk
-    }  # fmt: skip
+        waiting.pk: other_manager.pk,
+        done.pk: manager.pk,
+        someone_elses.pk: other_manager.pk,
+    }
 
 
 def test_a_sync_that_changes_the_owner_moves_the_open_follow_ups(manager, other_manager, marketer):

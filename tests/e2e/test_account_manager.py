@@ -22,7 +22,7 @@ def at_risk(people):
             "email": "rita@example.com",
             "owner": manager,
             "consent_email": True,
-        },  # fmt: skip
+        },
         by=manager,
     )
     activity.open_complaint(

@@ -26,7 +26,7 @@ def answered(people):
                 "consent_email": True,
             },
             by=manager,
-        )  # fmt: skip
+        )
         for n in range(3)
     ]
     invited = nps_services.invite(survey=Survey.objects.get(), customers=customers).invited
@@ -40,10 +40,22 @@ def test_a_marketers_pages_raise_no_csp_violation(page, live_server, people, ans
     program = Program.objects.get(is_prototype=True)
     step = program.steps.order_by("order").first()
 
-    for url in ["/", "/customers/", "/my-day/", "/programs/", f"/programs/{program.pk}/",
-                f"/programs/{program.pk}/funnel/", "/surveys/", "/imports/",
-                "/customers/ladder/", "/customers/duplicates/", "/settings/tokens/",
-                f"/customers/{answered[0].pk}/", "/api/docs/", "/api/v1/customers/"]:  # fmt: skip
+    for url in [
+        "/",
+        "/customers/",
+        "/my-day/",
+        "/programs/",
+        f"/programs/{program.pk}/",
+        f"/programs/{program.pk}/funnel/",
+        "/surveys/",
+        "/imports/",
+        "/customers/ladder/",
+        "/customers/duplicates/",
+        "/settings/tokens/",
+        f"/customers/{answered[0].pk}/",
+        "/api/docs/",
+        "/api/v1/customers/",
+    ]:
         page.goto(f"{live_server.url}{url}")
         page.wait_for_load_state("networkidle")
 
@@ -84,7 +96,7 @@ def test_a_merge_in_the_browser_asks_first_then_merges(page, live_server, people
                 "phone": "+14155552671",
             },
             by=manager,
-        )  # fmt: skip
+        )
         for email in ("ann@example.com", "ann.lee@example.com")
     ]
     sign_in(page, live_server, "maria")

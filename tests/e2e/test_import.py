@@ -43,8 +43,9 @@ def test_a_marketer_imports_a_csv_and_downloads_the_rejected_rows(
         assert_accessible(page)
         with page.expect_download() as waiting:
             download_link.click()
-        rejected = list(csv.reader(io.StringIO(
-            waiting.value.path().read_text(encoding="utf-8-sig"))))  # fmt: skip
+        rejected = list(
+            csv.reader(io.StringIO(waiting.value.path().read_text(encoding="utf-8-sig")))
+        )
     finally:
         stop_worker(worker)
 

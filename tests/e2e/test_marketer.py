@@ -25,7 +25,7 @@ def base(people):
                 "email": f"r{n}@example.com",
                 "owner": manager,
                 "consent_email": True,
-            },  # fmt: skip
+            },
             by=manager,
         )
         Customer.objects.filter(pk=customer.pk).update(tier=repeat, churn_risk=risk)

@@ -16,11 +16,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def ann(people) -> Customer:
     return records.create_customer(
         data={
-            "first_name": "Ann", "email": "ann@example.com", "phone": "+14155552671",
-            "owner": people["manager"], "consent_email": True, "consent_sms": True,
+            "first_name": "Ann",
+            "email": "ann@example.com",
+            "phone": "+14155552671",
+            "owner": people["manager"],
+            "consent_email": True,
+            "consent_sms": True,
         },
         by=people["manager"],
-    )  # fmt: skip
+    )
 
 
 def test_the_browser_really_blocks_cookies(cookieless_page, live_server):

@@ -35,9 +35,12 @@ def test_a_worker_on_the_filesystem_broker_delivers_due_touches(
 ):
     touches = make_touches(30)
     worker = start_worker(
-        name="embedded", CELERY_BROKER_URL="filesystem://", VAR_DIR=str(tmp_path),
-        EMAIL_URL=smtp_sink.url, DELIVERY_BATCH_SIZE="10",
-    )  # fmt: skip
+        name="embedded",
+        CELERY_BROKER_URL="filesystem://",
+        VAR_DIR=str(tmp_path),
+        EMAIL_URL=smtp_sink.url,
+        DELIVERY_BATCH_SIZE="10",
+    )
     try:
         with filesystem_broker(tmp_path) as connection:
             dispatch_touches_task.apply_async(connection=connection)

@@ -1,0 +1,57 @@
+"""The one record of every customer: people, accounts, the ladder and everything logged on them.
+
+The models live in modules by concern; Django and `customers.models.X` find them all here.
+"""
+
+from customers.models.activity import (
+    Complaint,
+    Contract,
+    FollowUp,
+    Interaction,
+    Purchase,
+    Referral,
+    Reward,
+)
+from customers.models.imports import ImportChunk, ImportJob, ImportRejection
+from customers.models.ladder import BondChange, BondStage, Tier, TierChange
+from customers.models.record import (
+    TIME_ZONES,
+    Account,
+    Audience,
+    Channel,
+    ConsentChange,
+    Customer,
+    PartnerKind,
+    Relationship,
+    TimelineEntry,
+    validate_timezone,
+)
+from customers.models.valuation import ValueModel
+
+__all__ = [
+    "Account",
+    "Audience",
+    "BondChange",
+    "BondStage",
+    "Channel",
+    "Complaint",
+    "ConsentChange",
+    "Contract",
+    "Customer",
+    "FollowUp",
+    "ImportChunk",
+    "ImportJob",
+    "ImportRejection",
+    "Interaction",
+    "PartnerKind",
+    "Purchase",
+    "Referral",
+    "Relationship",
+    "Reward",
+    "TIME_ZONES",
+    "Tier",
+    "TierChange",
+    "TimelineEntry",
+    "ValueModel",
+    "validate_timezone",
+]

@@ -1,0 +1,264 @@
+"""What account managers log on a customer: interactions, complaints, purchases, contracts,
+referrals, rewards and follow-ups."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import localdate, now
+
+from customers.models.record import Customer
+
+
+class Interaction(models.Model):
+    """A conversation or contact an account manager logged."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "E-mail"
+        MEETING = "meeting", "Meeting"
+        SMS = "sms", "SMS"
+        CHAT = "chat", "Chat"
+        SOCIAL = "social", "Social"
+        EVENT = "event", "Event"
+        LETTER = "letter", "Letter"
+        SUPPORT = "support", "Support"
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Sentiment(models.TextChoices):
+        NEGATIVE = "negative", "Negative"
+        NEUTRAL = "neutral", "Neutral"
+        POSITIVE = "positive", "Positive"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=Kind, default=Kind.CALL)
+    direction = models.CharField(max_length=10, choices=Direction, default=Direction.OUTBOUND)
+    occurred_at = models.DateTimeField(default=now)
+    summary = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    sentiment = models.CharField(max_length=10, choices=Sentiment, default=Sentiment.NEUTRAL)
+    follow_up_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_at")
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def is_two_way(self) -> bool:
+        """A real exchange, not a message sent into the void (Cross's relationship stage)."""
+        return self.direction == self.Direction.INBOUND or self.channel in (
+            self.Kind.MEETING,
+            self.Kind.SUPPORT,
+            self.Kind.CALL,
+            self.Kind.CHAT,
+        )
+
+
+class Complaint(models.Model):
+    """A complaint: welcomed, owned, and resolved; resolution counts in the customer's favour."""
+
+    class Severity(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="complaints")
+    opened_at = models.DateTimeField(default=now)
+    category = models.CharField(max_length=60)
+    severity = models.CharField(max_length=10, choices=Severity, default=Severity.MEDIUM)
+    description = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
+    resolution = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | Q(status="resolved", resolved_at__isnull=False),
+                name="complaint_resolved_has_date",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-opened_at"], name="complaint_customer_at"),
+            models.Index(
+                fields=["owner", "-opened_at"],
+                name="complaint_open_owner",
+                condition=Q(status="open"),
+            ),
+            models.Index(fields=["customer"], name="complaint_open", condition=Q(status="open")),
+            models.Index(fields=["updated_at", "id"], name="complaint_updated_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.description[:40]}"
+
+
+class Purchase(models.Model):
+    """Something the customer bought (negative amounts are refunds)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="purchases")
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    purchased_on = models.DateField(default=localdate)
+    product_category = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-purchased_on", "-id"]
+        indexes = [models.Index(fields=["customer", "-purchased_on"], name="purchase_customer_on")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} on {self.purchased_on}"
+
+
+class Contract(models.Model):
+    """A contract with a start, an end and a renewal to win."""
+
+    class Renewal(models.TextChoices):
+        PENDING = "pending", "Renewal pending"
+        RENEWED = "renewed", "Renewed"
+        LAPSED = "lapsed", "Lapsed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contracts")
+    title = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(0))
+    renewal_status = models.CharField(max_length=10, choices=Renewal, default=Renewal.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-ends_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")),
+                name="contract_ends_after_start",
+                violation_error_message="A contract cannot end before it starts.",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "-ends_on"], name="contract_customer_end")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Referral(models.Model):
+    """A customer recommending someone; converted when that person buys."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        CONVERTED = "converted", "Converted"
+
+    referrer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="referrals")
+    referred_name = models.CharField(max_length=200, blank=True)
+    referred_email = models.EmailField(blank=True)
+    referred_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_by"
+    )
+    code = models.CharField(max_length=32, unique=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.INVITED)
+    created_at = models.DateTimeField(default=now)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["referrer", "status"], name="referral_referrer_status"),
+            models.Index(fields=["updated_at", "id"], name="referral_updated_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Reward(models.Model):
+    """Something given to a customer: a gift, a discount, a trial, a premium for answering."""
+
+    class Kind(models.TextChoices):
+        GIFT = "gift", "Gift"
+        DISCOUNT = "discount", "Discount"
+        TRIAL = "trial", "Trial"
+        PREMIUM = "premium", "Survey premium"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rewards")
+    kind = models.CharField(max_length=10, choices=Kind)
+    value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+    reason = models.CharField(max_length=200)
+    given_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-given_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-given_at"], name="reward_customer_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reason}"
+
+
+class FollowUp(models.Model):
+    """Something an account manager must do for a customer by a date: their to-do list."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="follow_ups")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    due_at = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    notes = models.TextField(blank=True)
+    source = models.CharField(
+        max_length=30, blank=True, help_text="What created it: interaction, detractor, call…"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["assignee", "due_at"],
+                name="followup_open_assignee",
+                condition=Q(done_at__isnull=True),
+            ),
+            models.Index(fields=["customer", "due_at"], name="followup_customer_due"),
+            models.Index(fields=["updated_at", "id"], name="followup_updated_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reason
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_at is None and self.due_at < now()
