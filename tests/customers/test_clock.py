@@ -206,7 +206,7 @@ def test_follow_ups_are_asked_for_and_done_on_the_clock(manager):
     activity.complete_follow_up(follow_up=asked, by=manager, now=THEN)
 
     asked.refresh_from_db()
-    assert (asked.created_at, asked.done_at) == (EARLIER, THEN)
+    assert (asked.created_at, asked.done_at, asked.updated_at) == (EARLIER, THEN, THEN)
     assert line("follow_up", asked.pk).occurred_at == THEN
 
 
@@ -224,7 +224,11 @@ def test_a_complaint_opened_and_resolved_on_the_clock_dates_the_moves_it_causes(
     activity.resolve_complaint(complaint=complaint, by=manager, resolution="Refunded", now=THEN)
 
     complaint.refresh_from_db()
-    assert (complaint.opened_at, complaint.resolved_at) == (opened, THEN)
+    assert (complaint.opened_at, complaint.resolved_at, complaint.updated_at) == (
+        opened,
+        THEN,
+        THEN,
+    )
     assert line("complaint", complaint.pk).occurred_at == opened
     assert line("complaint_resolved", complaint.pk).occurred_at == THEN
     held, back = list(TierChange.objects.filter(customer=customer).order_by("-changed_at")[:2])[
@@ -299,7 +303,7 @@ def test_a_referral_made_and_converted_on_the_clock_dates_the_moves_it_causes():
     activity.convert_referral(referral=referral, now=THEN)
 
     referral.refresh_from_db()
-    assert (referral.created_at, referral.converted_at) == (made, THEN)
+    assert (referral.created_at, referral.converted_at, referral.updated_at) == (made, THEN, THEN)
     assert sorted(
         TimelineEntry.objects.filter(kind="referral").values_list("occurred_at", flat=True)
     ) == [made, THEN]
