@@ -37,8 +37,10 @@ def log_interaction(
     sentiment: str = Interaction.Sentiment.NEUTRAL,
     occurred_at: datetime | None = None,
     follow_up_on: date | None = None,
+    now: datetime | None = None,
 ) -> Interaction:
     """Log a call, meeting, message or event; a follow-up date becomes a follow-up."""
+    now = now or timezone.now()
     interaction = Interaction(
         customer=customer,
         author=author,
@@ -47,31 +49,57 @@ def log_interaction(
         summary=summary,
         notes=notes,
         sentiment=sentiment,
-        occurred_at=occurred_at or timezone.now(),
+        occurred_at=occurred_at or now,
         follow_up_on=follow_up_on,
     )
-    interaction.full_clean()
-    interaction.save()
-    timeline.note_on_timeline(
-        customer=customer,
-        kind=TimelineEntry.Kind.INTERACTION,
-        title=f"{interaction.get_channel_display()} ({interaction.get_direction_display().lower()})"
-        f": {summary}",
-        detail=notes,
-        actor=author,
-        occurred_at=interaction.occurred_at,
-        source_id=interaction.pk,
-    )
-    if follow_up_on:
-        schedule_follow_up(
-            customer=customer,
-            assignee=customer.owner or author,
-            due_at=_start_of_working_day(follow_up_on),
-            reason=f"Follow up: {summary}",
-            source="interaction",
-        )
-    valuation.refresh_customer(customer=customer)
+    log_interactions(interactions=[interaction], now=now)
+    valuation.refresh_customer(customer=customer, now=now)
     return interaction
+
+
+@transaction.atomic
+def log_interactions(
+    *, interactions: list[Interaction], now: datetime | None = None
+) -> list[Interaction]:
+    """Log many unsaved interactions at once, each with its timeline line and the follow-up its
+    date asks for. The customers are not refreshed: the caller does that (log_interaction at
+    once; a replay of history when its ladder rules run)."""
+    now = now or timezone.now()
+    for interaction in interactions:
+        # The customer and author are rows in hand: the database's keys check them, rather
+        # than a query for each row.
+        interaction.full_clean(exclude=["customer", "author"])
+    Interaction.objects.bulk_create(interactions)
+    timeline.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer=interaction.customer,
+                kind=TimelineEntry.Kind.INTERACTION,
+                title=f"{interaction.get_channel_display()} "
+                f"({interaction.get_direction_display().lower()}): {interaction.summary}",
+                detail=interaction.notes,
+                actor=interaction.author,
+                occurred_at=interaction.occurred_at,
+                source_id=interaction.pk,
+            )
+            for interaction in interactions
+        ]
+    )
+    follow_ups = [
+        _new_follow_up(
+            customer=interaction.customer,
+            assignee=interaction.customer.owner or interaction.author,
+            due_at=_start_of_working_day(interaction.follow_up_on),
+            reason=f"Follow up: {interaction.summary}",
+            source="interaction",
+            now=now,
+            rows_in_hand=True,
+        )
+        for interaction in interactions
+        if interaction.follow_up_on
+    ]
+    FollowUp.objects.bulk_create(follow_ups)
+    return interactions
 
 
 def _start_of_working_day(day: date) -> datetime:
@@ -87,8 +115,35 @@ def schedule_follow_up(
     reason: str,
     source: str = "",
     notes: str = "",
+    now: datetime | None = None,
 ) -> FollowUp:
     """Put something on an account manager's to-do list for this customer."""
+    follow_up = _new_follow_up(
+        customer=customer,
+        assignee=assignee,
+        due_at=due_at,
+        reason=reason,
+        source=source,
+        notes=notes,
+        now=now or timezone.now(),
+    )
+    follow_up.save()
+    return follow_up
+
+
+def _new_follow_up(
+    *,
+    customer: Customer,
+    assignee: User | None,
+    due_at: datetime,
+    reason: str,
+    source: str,
+    now: datetime,
+    notes: str = "",
+    rows_in_hand: bool = False,
+) -> FollowUp:
+    """A checked, unsaved follow-up asked for at `now`; with `rows_in_hand` the customer and
+    assignee are rows already read, whose keys the database checks (no query each)."""
     follow_up = FollowUp(
         customer=customer,
         assignee=assignee,
@@ -96,16 +151,19 @@ def schedule_follow_up(
         reason=reason[:300],
         source=source,
         notes=notes,
+        created_at=now,
     )
-    follow_up.full_clean()
-    follow_up.save()
+    follow_up.full_clean(exclude=["customer", "assignee"] if rows_in_hand else None)
+    if rows_in_hand and assignee is None:
+        blank = FollowUp._meta.get_field("assignee").error_messages["blank"]
+        raise ValidationError({"assignee": blank})
     return follow_up
 
 
 @transaction.atomic
-def complete_follow_up(*, follow_up: FollowUp, by: User) -> bool:
+def complete_follow_up(*, follow_up: FollowUp, by: User, now: datetime | None = None) -> bool:
     """Mark a follow-up done; returns False when it already was (clicking twice is harmless)."""
-    now = timezone.now()
+    now = now or timezone.now()
     # An UPDATE skips auto_now: updated_at is set here, as in every write by queryset.
     done = FollowUp.objects.filter(pk=follow_up.pk, done_at__isnull=True).update(
         done_at=now, done_by=by, updated_at=now
@@ -118,6 +176,7 @@ def complete_follow_up(*, follow_up: FollowUp, by: User) -> bool:
             kind=TimelineEntry.Kind.FOLLOW_UP,
             title=f"Follow-up done: {follow_up.reason}",
             actor=by,
+            occurred_at=now,
             source_id=follow_up.pk,
         )
     return bool(done)
@@ -149,15 +208,17 @@ def open_complaint(
     severity: str = Complaint.Severity.MEDIUM,
     owner: User | None = None,
     opened_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> Complaint:
     """Record a complaint (welcome: it is a chance to win the customer back)."""
+    now = now or timezone.now()
     complaint = Complaint(
         customer=customer,
         category=category,
         description=description,
         severity=severity,
         owner=owner or customer.owner or by,
-        opened_at=opened_at or timezone.now(),
+        opened_at=opened_at or now,
     )
     complaint.full_clean()
     complaint.save()
@@ -170,16 +231,18 @@ def open_complaint(
         occurred_at=complaint.opened_at,
         source_id=complaint.pk,
     )
-    valuation.refresh_customer(customer=customer)
+    valuation.refresh_customer(customer=customer, now=now)
     return complaint
 
 
 @transaction.atomic
-def resolve_complaint(*, complaint: Complaint, by: User | None, resolution: str) -> Complaint:
+def resolve_complaint(
+    *, complaint: Complaint, by: User | None, resolution: str, now: datetime | None = None
+) -> Complaint:
     """Close a complaint with what was done about it."""
     if not resolution.strip():
         raise ValidationError({"resolution": "Say how the complaint was resolved."})
-    now = timezone.now()
+    now = now or timezone.now()
     resolved = Complaint.objects.filter(pk=complaint.pk, status=Complaint.Status.OPEN).update(
         status=Complaint.Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now
     )
@@ -197,9 +260,10 @@ def resolve_complaint(*, complaint: Complaint, by: User | None, resolution: str)
         title=f"Complaint resolved: {complaint.category}",
         detail=resolution,
         actor=by,
+        occurred_at=now,
         source_id=complaint.pk,
     )
-    valuation.refresh_customer(customer=complaint.customer)
+    valuation.refresh_customer(customer=complaint.customer, now=now)
     return complaint
 
 
@@ -213,29 +277,47 @@ def record_purchase(
     product_category: str = "",
     external_id: str | None = None,
     by: User | None = None,
+    now: datetime | None = None,
 ) -> Purchase:
     """Record a purchase (a negative amount is a refund)."""
     purchase = Purchase(
         customer=customer,
         amount=amount,
-        currency=currency.upper(),
+        currency=currency,
         purchased_on=purchased_on,
         product_category=product_category,
-        external_id=external_id or None,
+        external_id=external_id,
     )
-    purchase.full_clean()
-    purchase.save()
-    what = f" — {product_category}" if product_category else ""
-    timeline.note_on_timeline(
-        customer=customer,
-        kind=TimelineEntry.Kind.PURCHASE,
-        title=f"Purchase: {Decimal(purchase.amount):.2f} {purchase.currency}{what}",
-        actor=by,
-        occurred_at=_start_of_working_day(purchased_on),
-        source_id=purchase.pk,
-    )
-    valuation.refresh_customer(customer=customer)
+    record_purchases(purchases=[purchase], by=by)
+    valuation.refresh_customer(customer=customer, now=now)
     return purchase
+
+
+@transaction.atomic
+def record_purchases(*, purchases: list[Purchase], by: User | None = None) -> list[Purchase]:
+    """Record many unsaved purchases at once, each with its timeline line on the morning it was
+    made. The customers are not refreshed: the caller does that (record_purchase at once; a
+    replay of history when its ladder rules run)."""
+    for purchase in purchases:
+        purchase.currency = purchase.currency.upper()
+        purchase.external_id = purchase.external_id or None
+        purchase.full_clean(exclude=["customer"])  # a row in hand: the database's key checks it
+    Purchase.objects.bulk_create(purchases)
+    timeline.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer=purchase.customer,
+                kind=TimelineEntry.Kind.PURCHASE,
+                title=f"Purchase: {Decimal(purchase.amount):.2f} {purchase.currency}"
+                + (f" — {purchase.product_category}" if purchase.product_category else ""),
+                actor=by,
+                occurred_at=_start_of_working_day(purchase.purchased_on),
+                source_id=purchase.pk,
+            )
+            for purchase in purchases
+        ]
+    )
+    return purchases
 
 
 @transaction.atomic
@@ -247,8 +329,10 @@ def add_contract(
     ends_on: date,
     value: Decimal = Decimal(0),
     by: User | None = None,
+    now: datetime | None = None,
 ) -> Contract:
     """Record a contract; its end is what the renewal step of a program is anchored to."""
+    now = now or timezone.now()
     contract = Contract(
         customer=customer, title=title, starts_on=starts_on, ends_on=ends_on, value=value
     )
@@ -260,10 +344,40 @@ def add_contract(
         kind=TimelineEntry.Kind.CONTRACT,
         title=f"Contract: {title} ({starts_on:%Y-%m-%d} to {ends_on:%Y-%m-%d})",
         actor=by,
+        occurred_at=now,
         source_id=contract.pk,
     )
-    valuation.refresh_customer(customer=customer)
+    valuation.refresh_customer(customer=customer, now=now)
     return contract
+
+
+@transaction.atomic
+def settle_renewal(
+    *, contract: Contract, status: str, by: User | None = None, now: datetime | None = None
+) -> bool:
+    """Record how a pending contract ended: renewed, lapsed or cancelled. False when it was
+    settled before (settling twice changes nothing)."""
+    if status == Contract.Renewal.PENDING or status not in Contract.Renewal.values:
+        raise ValidationError({"status": "Say whether it was renewed, lapsed or cancelled."})
+    now = now or timezone.now()
+    settled = Contract.objects.filter(
+        pk=contract.pk, renewal_status=Contract.Renewal.PENDING
+    ).update(renewal_status=status)
+    if not settled:
+        return False
+    contract.renewal_status = status
+    timeline.note_on_timeline(
+        customer=contract.customer,
+        kind=TimelineEntry.Kind.CONTRACT,
+        title=f"Contract {Contract.Renewal(status).label.lower()}: {contract.title}",
+        actor=by,
+        occurred_at=now,
+        source_id=contract.pk,
+    )
+    if status == Contract.Renewal.CANCELLED:
+        # A cancelled contract no longer counts as active on the ladder.
+        valuation.refresh_customer(customer=contract.customer, now=now)
+    return True
 
 
 def new_referral_code() -> str:
@@ -278,13 +392,16 @@ def record_referral(
     referred_name: str = "",
     referred_email: str = "",
     by: User | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """Record that a customer referred someone, with a code to recognise them by."""
+    now = now or timezone.now()
     referral = Referral(
         referrer=referrer,
         referred_name=referred_name,
         referred_email=referred_email.strip().lower(),
         code=new_referral_code(),
+        created_at=now,
     )
     referral.full_clean()
     referral.save()
@@ -296,9 +413,10 @@ def record_referral(
         if who
         else f"Was given referral code {referral.code} to pass on",
         actor=by,
+        occurred_at=now,
         source_id=referral.pk,
     )
-    valuation.refresh_customer(customer=referrer)
+    valuation.refresh_customer(customer=referrer, now=now)
     return referral
 
 
@@ -324,9 +442,14 @@ def hand_out_referral_codes(*, customers: list[Customer]) -> dict[int, str]:
 
 
 @transaction.atomic
-def convert_referral(*, referral: Referral, referred_customer: Customer | None = None) -> Referral:
+def convert_referral(
+    *,
+    referral: Referral,
+    referred_customer: Customer | None = None,
+    now: datetime | None = None,
+) -> Referral:
     """The referred person became a customer: the referrer's advocacy counts."""
-    now = timezone.now()
+    now = now or timezone.now()
     converted = Referral.objects.filter(pk=referral.pk, status=Referral.Status.INVITED).update(
         status=Referral.Status.CONVERTED,
         converted_at=now,
@@ -341,9 +464,10 @@ def convert_referral(*, referral: Referral, referred_customer: Customer | None =
             customer=referral.referrer,
             kind=TimelineEntry.Kind.REFERRAL,
             title=f"Referral {referral.code} converted",
+            occurred_at=now,
             source_id=referral.pk,
         )
-        valuation.refresh_customer(customer=referral.referrer)
+        valuation.refresh_customer(customer=referral.referrer, now=now)
     return referral
 
 

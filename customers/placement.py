@@ -1,6 +1,6 @@
 """Ladder placement: the rules' moves and an account manager's hand moves, with the bond stage."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,14 +21,16 @@ def set_tier(
     by: User,
     reason: str,
     hold_days: int | None = None,
+    now: datetime | None = None,
 ) -> TierChange | None:
     """An account manager puts a customer on a rung by hand; the rules then leave them be."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why you move this customer by hand."})
+    now = now or timezone.now()
     hold_days = settings.MANUAL_TIER_HOLD_DAYS if hold_days is None else hold_days
-    customer.manual_tier_until = timezone.localdate() + timedelta(days=hold_days)
+    customer.manual_tier_until = timezone.localdate(now) + timedelta(days=hold_days)
     Customer.objects.filter(pk=customer.pk).update(manual_tier_until=customer.manual_tier_until)
-    return _move(customer=customer, to=tier, reason=reason, rule="manual", by=by)
+    return _move(customer=customer, to=tier, reason=reason, rule="manual", by=by, now=now)
 
 
 def _move(
@@ -37,9 +39,10 @@ def _move(
     to: Tier,
     reason: str,
     rule: str,
+    now: datetime,
     by: User | None = None,
 ) -> TierChange | None:
-    """Move a customer to a tier, recording the change and telling whoever listens."""
+    """Move a customer to a tier at `now`, recording the change and telling whoever listens."""
     old = customer.tier
     if old is not None and old.pk == to.pk:
         return None
@@ -50,12 +53,13 @@ def _move(
         reason=reason[:300],
         rule=rule,
         changed_by=by,
+        changed_at=now,
         direction=ladder.direction(old_rank=old.rank if old else None, new_rank=to.rank).value
         if old is None or old.rank != to.rank
         else "up",
     )
     customer.tier = to
-    fields = {"tier": to, "updated_at": timezone.now()}
+    fields = {"tier": to, "updated_at": now}
     if customer.highest_tier is None or to.rank > customer.highest_tier.rank:
         customer.highest_tier = to
         fields["highest_tier"] = to
@@ -66,6 +70,7 @@ def _move(
         kind=TimelineEntry.Kind.TIER,
         title=f"Moved {arrow} to {to.name}: {reason}",
         actor=by,
+        occurred_at=now,
         source_id=change.pk,
     )
     transaction.on_commit(
@@ -76,15 +81,33 @@ def _move(
     return change
 
 
-def place_customer(*, customer: Customer, facts: queries.CustomerFacts | None = None) -> None:
+def place_customer(
+    *,
+    customer: Customer,
+    facts: queries.CustomerFacts | None = None,
+    now: datetime | None = None,
+) -> None:
     """Run the ladder and bond rules for one customer and record any move."""
+    now = now or timezone.now()
     if facts is None:
-        facts = queries.gather_facts([customer], today=timezone.localdate())[customer.pk]
+        place_customers(customers=[customer], now=now)
+        return
+    _place(customer, facts, list(Tier.objects.order_by("rank")), now)
+
+
+def place_customers(*, customers: list[Customer], now: datetime | None = None) -> None:
+    """Run the ladder and bond rules for many customers as of `now`, their facts gathered at
+    once, and record each move at that time (the value figures are refresh_customers')."""
+    now = now or timezone.now()
+    facts = queries.gather_facts(customers, today=timezone.localdate(now))
     tiers = list(Tier.objects.order_by("rank"))
-    _place(customer, facts, tiers)
+    for customer in customers:
+        _place(customer, facts[customer.pk], tiers, now)
 
 
-def _place(customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier]) -> None:
+def _place(
+    customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier], now: datetime
+) -> None:
     by_slug = {tier.slug: tier for tier in tiers}
     if customer.manual_tier_until and customer.manual_tier_until < facts.ladder.today:
         # The hold is over: the rules take the customer back.
@@ -93,7 +116,13 @@ def _place(customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier]) 
     placement = ladder.place_on_ladder(facts=facts.ladder)
     if placement.rule != "manual.hold" and tiers:
         slug = ladder.fit_to_ladder(slug=placement.slug, available=[t.slug for t in tiers])
-        _move(customer=customer, to=by_slug[slug], reason=placement.reason, rule=placement.rule)
+        _move(
+            customer=customer,
+            to=by_slug[slug],
+            reason=placement.reason,
+            rule=placement.rule,
+            now=now,
+        )
     bond = ladder.place_on_bond(facts=facts.ladder)
     if bond.slug != customer.bond_stage:
         change = BondChange.objects.create(
@@ -102,6 +131,7 @@ def _place(customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier]) 
             to_stage=bond.slug,
             reason=bond.reason[:300],
             rule=bond.rule,
+            changed_at=now,
         )
         Customer.objects.filter(pk=customer.pk).update(bond_stage=bond.slug)
         customer.bond_stage = bond.slug
@@ -109,5 +139,6 @@ def _place(customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier]) 
             customer=customer,
             kind=TimelineEntry.Kind.BOND,
             title=f"Bond: {ladder.BOND_STAGE_NAMES[bond.slug]} ({bond.reason})",
+            occurred_at=now,
             source_id=change.pk,
         )

@@ -344,7 +344,51 @@ def gather_facts(customers: list[Customer], *, today: date) -> dict[int, Custome
         .values_list("customer_id", flat=True)
         .distinct()
     )
+    return _facts(
+        customers,
+        today=today,
+        purchases=purchases,
+        contracts=contracts,
+        referrals=referrals,
+        open_complaint_dates=open_complaint_dates,
+        resolved_12m=resolved_12m,
+        interactions=interactions,
+        latest_sentiment=latest_sentiment,
+        consented=consented,
+    )
 
+
+def new_customer_facts(customer: Customer, *, today: date, consented: bool) -> CustomerFacts:
+    """The facts of a customer just created: nothing bought, said, signed or referred yet, and
+    consent given or not; no query (create_customer places them with these)."""
+    return _facts(
+        [customer],
+        today=today,
+        purchases={},
+        contracts={},
+        referrals={},
+        open_complaint_dates=defaultdict(list),
+        resolved_12m=defaultdict(int),
+        interactions={},
+        latest_sentiment={},
+        consented={customer.pk} if consented else set(),
+    )[customer.pk]
+
+
+def _facts(
+    customers: list[Customer],
+    *,
+    today: date,
+    purchases: dict[int, dict],
+    contracts: dict[int, date],
+    referrals: dict[int, dict],
+    open_complaint_dates: dict[int, list[date]],
+    resolved_12m: dict[int, int],
+    interactions: dict[int, dict],
+    latest_sentiment: dict[int, str],
+    consented: set[int],
+) -> dict[int, CustomerFacts]:
+    """Each customer's facts from the grouped rows gather_facts read."""
     facts = {}
     for customer in customers:
         bought = purchases.get(customer.pk, {})

@@ -1,6 +1,7 @@
 """The customer record: create, change, delete, accounts and consent."""
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import activity, placement, timeline
+from customers import activity, placement, queries, timeline
 from customers.contact import normalize_email
 from customers.models import Account, Channel, ConsentChange, Customer, Tier, TimelineEntry
 
@@ -27,24 +28,43 @@ CONSENT_FIELDS = tuple(f"consent_{channel}" for channel in Channel.values)
 
 @transaction.atomic
 def create_customer(
-    *, data: dict[str, Any], by: User | None, consent_source: str = "entered by staff"
+    *,
+    data: dict[str, Any],
+    by: User | None,
+    consent_source: str = "entered by staff",
+    now: datetime | None = None,
 ) -> Customer:
     """Create a customer from validated-or-not field values; places them on the ladder."""
+    now = now or timezone.now()
     customer = Customer(**{k: v for k, v in data.items() if k in CUSTOMER_FIELDS})
     for field in CONSENT_FIELDS:
         setattr(customer, field, bool(data.get(field)))
     customer.tier = Tier.objects.order_by("rank").first()
     customer.highest_tier = customer.tier
     customer.email = normalize_email(customer.email)
-    customer.full_clean()
+    customer.created_at = customer.updated_at = now
+    # The tiers were read just above: no query to check they exist.
+    customer.full_clean(exclude=["tier", "highest_tier"])
     customer.save()
     for field in CONSENT_FIELDS:
         if data.get(field):
-            _record_consent(customer, field.removeprefix("consent_"), True, consent_source, by)
+            _record_consent(
+                customer, field.removeprefix("consent_"), True, consent_source, by, at=now
+            )
     timeline.note_on_timeline(
-        customer=customer, kind=TimelineEntry.Kind.NOTE, title="Customer created", actor=by
+        customer=customer,
+        kind=TimelineEntry.Kind.NOTE,
+        title="Customer created",
+        actor=by,
+        occurred_at=now,
     )
-    placement.place_customer(customer=customer)
+    # Nothing has happened to a new customer yet but the consents above: no facts to read.
+    facts = queries.new_customer_facts(
+        customer,
+        today=timezone.localdate(now),
+        consented=any(data.get(field) for field in CONSENT_FIELDS),
+    )
+    placement.place_customer(customer=customer, facts=facts, now=now)
     return customer
 
 
@@ -101,10 +121,21 @@ def save_account(*, account: Account, data: dict[str, Any]) -> Account:
 
 
 def _record_consent(
-    customer: Customer, channel: str, granted: bool, source: str, by: User | None
+    customer: Customer,
+    channel: str,
+    granted: bool,
+    source: str,
+    by: User | None,
+    at: datetime | None = None,
 ) -> ConsentChange:
+    at = at or timezone.now()
     change = ConsentChange.objects.create(
-        customer=customer, channel=channel, granted=granted, source=source, changed_by=by
+        customer=customer,
+        channel=channel,
+        granted=granted,
+        source=source,
+        changed_by=by,
+        changed_at=at,
     )
     verb = "gave" if granted else "withdrew"
     timeline.note_on_timeline(
@@ -112,6 +143,7 @@ def _record_consent(
         kind=TimelineEntry.Kind.CONSENT,
         title=f"{verb.capitalize()} consent to {Channel(channel).label} ({source})",
         actor=by,
+        occurred_at=at,
         source_id=change.pk,
     )
     return change
@@ -125,18 +157,20 @@ def set_consent(
     granted: bool,
     source: str,
     by: User | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Give or withdraw consent on one channel; returns whether anything changed (idempotent)."""
     if channel not in Channel.values:
         raise ValidationError({"channel": f"Unknown channel “{channel}”."})
+    now = now or timezone.now()
     field = f"consent_{channel}"
     changed = (
         Customer.objects.filter(pk=customer.pk)
         .exclude(**{field: granted})
-        .update(**{field: granted}, updated_at=timezone.now())
+        .update(**{field: granted}, updated_at=now)
     )
     setattr(customer, field, granted)
     if changed:
-        _record_consent(customer, channel, granted, source, by)
-        placement.place_customer(customer=customer)  # stated preferences count on the bond
+        _record_consent(customer, channel, granted, source, by, at=now)
+        placement.place_customer(customer=customer, now=now)  # stated preferences count on the bond
     return bool(changed)

@@ -2,7 +2,7 @@
 
 import json
 import logging
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -56,9 +56,11 @@ def _histories(facts: list[queries.CustomerFacts], today: date) -> dict[str, np.
     }
 
 
-def refresh_customer(*, customer: Customer) -> None:
-    """Re-run the ladder rules and recompute the value figures for one customer after an event."""
-    today = timezone.localdate()
+def refresh_customer(*, customer: Customer, now: datetime | None = None) -> None:
+    """Re-run the ladder rules and recompute the value figures for one customer after an event
+    (as of `now`: its day counts for the rules, its time for the moves)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
     facts = queries.gather_facts([customer], today=today)[customer.pk]
     model = ValueModel.objects.order_by("-fitted_at").first()
     forecast = value.predicted_value_12m(
@@ -68,11 +70,11 @@ def refresh_customer(*, customer: Customer) -> None:
         min_repeat_customers=0 if model else value.MIN_REPEAT_CUSTOMERS,
     )
     fields = _value_fields(customer, facts, forecast, 0)
-    fields["value_refreshed_at"] = timezone.now()
+    fields["value_refreshed_at"] = now
     Customer.objects.filter(pk=customer.pk).update(**fields)
     for name, field_value in fields.items():
         setattr(customer, name, field_value)
-    placement._place(customer, facts, list(Tier.objects.order_by("rank")))
+    placement._place(customer, facts, list(Tier.objects.order_by("rank")), now)
 
 
 def refresh_everyone(*, batch_size: int = 2000, today: date | None = None) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def _refresh_batch(
         customer.value_refreshed_at = now
     _store_values(batch)
     for customer in batch:
-        placement._place(customer, facts[customer.pk], tiers)
+        placement._place(customer, facts[customer.pk], tiers, now)
 
 
 VALUE_FIELDS = (

@@ -8,7 +8,6 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from bonding import demo
 from bonding import queries as dashboard
 from customers import queries
 from customers.models import (
@@ -251,12 +250,3 @@ def check_survey_history(now) -> None:
     )
     assert len(widget.trend) >= 6
     assert widget.detractors_waiting_count == waiting.count()
-
-
-@pytest.mark.django_db
-def test_it_seeds_customers_before_anyone_can_own_them():
-    created = demo.seed_customers(count=20)
-
-    assert created == 20
-    assert not Customer.objects.filter(owner__isnull=False).exists()
-    assert demo.seed_customers(count=20) == 0

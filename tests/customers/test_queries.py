@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.utils import timezone
 
-from customers import queries
+from customers import queries, records
 from customers.models import Customer
 from tests.factories import (
     ComplaintFactory,
@@ -116,6 +116,22 @@ def test_gather_facts_issues_the_same_queries_for_one_or_many_customers(
         facts = queries.gather_facts(customers, today=timezone.localdate())
 
     assert {f.ladder.open_complaints for f in facts.values()} == {1}
+
+
+@pytest.mark.parametrize("consent", [False, True])
+def test_a_new_customers_facts_are_what_gather_facts_would_read_and_cost_no_query(
+    consent, django_assert_num_queries
+):
+    customer = records.create_customer(
+        data={"first_name": "Ann", "email": "ann@example.com", "consent_email": consent}, by=None
+    )
+    today = timezone.localdate()
+
+    with django_assert_num_queries(0):
+        facts = queries.new_customer_facts(customer, today=today, consented=consent)
+
+    assert facts == queries.gather_facts([customer], today=today)[customer.pk]
+    assert facts.ladder.stated_preferences is consent
 
 
 def test_my_day_lists_the_users_open_follow_ups_that_are_due_or_overdue(manager, other_manager):

@@ -5,6 +5,7 @@ from collections import Counter
 import pytest
 
 from bonding import demo as bonding_demo
+from customers import demo as customer_demo
 from customers.models import Channel, Customer, Reward, TimelineEntry
 from programs import demo
 from programs.models import Enrollment, LetterBatch, Step, Touch
@@ -13,7 +14,7 @@ from programs.models import Enrollment, LetterBatch, Step, Touch
 @pytest.fixture
 def seeded(db) -> dict[str, int]:
     bonding_demo.seed_users()
-    bonding_demo.seed_customers(count=60)
+    customer_demo.seed_customers(count=60)
     customers = Customer.objects.filter(external_id__startswith="demo-", deleted_at__isnull=True)
     return demo.seed_programs(customers=customers)
 

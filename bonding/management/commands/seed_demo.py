@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bonding import demo
 from bonding import services as bonding_services
+from customers import demo as customer_demo
 from customers.models import Customer
 from nps import demo as nps_demo
 from programs import demo as program_demo
@@ -38,13 +39,13 @@ class Command(BaseCommand):
         created = sum(1 for _, was_created in outcomes if was_created)
         kept = len(outcomes) - created
         self.stdout.write(f"Demo users: {created} created, {kept} already there.")
-        made = demo.seed_customers(count=customers)
+        made = customer_demo.seed_customers(count=customers)
         if made:
             self.stdout.write(f"Demo customers: {made} created, with two years of history.")
         else:
             self.stdout.write("Demo customers: already there, nothing changed.")
         buyers = Customer.objects.filter(
-            external_id__startswith=demo.DEMO_PREFIX, deleted_at__isnull=True
+            external_id__startswith=customer_demo.DEMO_PREFIX, deleted_at__isnull=True
         )
         program = program_demo.seed_programs(customers=buyers)
         if program:
