@@ -436,9 +436,12 @@ def _due_follow_ups(
         )
     for customer in mine.filter(last_purchase_on__isnull=False).order_by("-churn_risk", "pk")[:3]:
         work.append(
-            (customer, f"Win-back call: no purchase since {customer.last_purchase_on:%d %b %Y}",
-             "call")
-        )  # fmt: skip
+            (
+                customer,
+                f"Win-back call: no purchase since {customer.last_purchase_on:%d %b %Y}",
+                "call",
+            )
+        )
     for customer in mine.filter(first_purchase_on__gte=today - timedelta(days=45))[:2]:
         work.append((customer, "Check in after the first purchase", "call"))
     for customer in mine.filter(referrals__status=Referral.Status.CONVERTED).distinct()[:2]:

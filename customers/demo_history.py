@@ -79,9 +79,14 @@ CONSENT_SOURCES: list[str] = PEOPLE["consent_sources"]
 
 # One in every 20 retail customers of each kind; shuffled, so each kind shows up in any demo.
 RETAIL_MIX = (
-    ("prospect",) * 3 + ("one_time",) * 5 + ("occasional",) * 3 + ("regular",) * 3
-    + ("loyal",) * 2 + ("lapsed",) * 2 + ("slipping",) * 2
-)  # fmt: skip
+    ("prospect",) * 3
+    + ("one_time",) * 5
+    + ("occasional",) * 3
+    + ("regular",) * 3
+    + ("loyal",) * 2
+    + ("lapsed",) * 2
+    + ("slipping",) * 2
+)
 PROSPECT_PERSONAS = ("prospect", "b2b_contact", "b2b_prospect", "internal")
 
 
@@ -218,11 +223,20 @@ def _interactions(
 ) -> list[Event]:
     persona = person.persona
     low, high = {
-        "prospect": (1, 4), "one_time": (1, 4), "occasional": (2, 5), "regular": (3, 8),
-        "loyal": (6, 14), "lapsed": (2, 5), "slipping": (3, 6), "b2b_client": (6, 12),
-        "b2b_buyer": (3, 8), "b2b_contact": (1, 3), "b2b_prospect": (2, 4), "partner": (4, 10),
+        "prospect": (1, 4),
+        "one_time": (1, 4),
+        "occasional": (2, 5),
+        "regular": (3, 8),
+        "loyal": (6, 14),
+        "lapsed": (2, 5),
+        "slipping": (3, 6),
+        "b2b_client": (6, 12),
+        "b2b_buyer": (3, 8),
+        "b2b_contact": (1, 3),
+        "b2b_prospect": (2, 4),
+        "partner": (4, 10),
         "internal": (1, 2),
-    }[persona]  # fmt: skip
+    }[persona]
     last = person.stop + timedelta(days=30) if person.stop else today
     days = [_between(rng, person.joined, last) for _ in range(rng.randint(low, high))]
     if person.owner and persona not in ("lapsed", "internal") and rng.random() < 0.4:
@@ -271,8 +285,17 @@ def _interactions(
 def _complaints(
     rng: random.Random, person: Person, *, today: date, now: datetime, managers: list[User]
 ) -> list[Event]:
-    chance = {"slipping": 0.6, "lapsed": 0.3, "loyal": 0.25, "regular": 0.2, "b2b_client": 0.3,
-              "b2b_buyer": 0.3, "partner": 0.3, "occasional": 0.15, "one_time": 0.1}  # fmt: skip
+    chance = {
+        "slipping": 0.6,
+        "lapsed": 0.3,
+        "loyal": 0.25,
+        "regular": 0.2,
+        "b2b_client": 0.3,
+        "b2b_buyer": 0.3,
+        "partner": 0.3,
+        "occasional": 0.15,
+        "one_time": 0.1,
+    }
     days = []
     if person.buying_days and rng.random() < chance.get(person.persona, 0):
         days.append(min(rng.choice(person.buying_days) + timedelta(days=rng.randint(1, 10)), today))
@@ -424,8 +447,13 @@ def _referrals(
     rng: random.Random, people: list[Person], *, today: date, now: datetime
 ) -> list[Event]:
     """Customers recommend friends; some of those friends are demo customers who then bought."""
-    chance = {"loyal": (0.7, 3), "regular": (0.3, 1), "b2b_client": (0.3, 1), "partner": (0.5, 2),
-              "occasional": (0.1, 1)}  # fmt: skip
+    chance = {
+        "loyal": (0.7, 3),
+        "regular": (0.3, 1),
+        "b2b_client": (0.3, 1),
+        "partner": (0.5, 2),
+        "occasional": (0.1, 1),
+    }
     newcomers = [
         p for p in people if p.buying_days and p.persona not in ("b2b_client", "b2b_buyer")
     ]

@@ -17,10 +17,21 @@ logger = logging.getLogger(__name__)
 
 
 CUSTOMER_FIELDS = (
-    "external_id", "first_name", "last_name", "email", "phone", "postal_address", "account",
-    "audience", "relationship", "partner_kind", "owner", "timezone", "preferred_channel",
+    "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postal_address",
+    "account",
+    "audience",
+    "relationship",
+    "partner_kind",
+    "owner",
+    "timezone",
+    "preferred_channel",
     "estimated_wallet",
-)  # fmt: skip
+)
 
 
 CONSENT_FIELDS = tuple(f"consent_{channel}" for channel in Channel.values)

@@ -127,10 +127,17 @@ def _refresh_batch(
 
 
 VALUE_FIELDS = (
-    "lifetime_value", "predicted_value_12m", "probability_alive", "share_of_wallet",
-    "churn_risk", "churn_reasons", "value_method", "first_purchase_on", "last_purchase_on",
+    "lifetime_value",
+    "predicted_value_12m",
+    "probability_alive",
+    "share_of_wallet",
+    "churn_risk",
+    "churn_reasons",
+    "value_method",
+    "first_purchase_on",
+    "last_purchase_on",
     "value_refreshed_at",
-)  # fmt: skip
+)
 
 
 def _store_values(batch: list[Customer]) -> None:
@@ -143,12 +150,17 @@ def _store_values(batch: list[Customer]) -> None:
         Customer.objects.bulk_update(batch, VALUE_FIELDS)
         return
     casts = {
-        "lifetime_value": "numeric", "predicted_value_12m": "numeric",
-        "probability_alive": "double precision", "share_of_wallet": "numeric",
-        "churn_risk": "smallint", "churn_reasons": "jsonb", "value_method": "varchar",
-        "first_purchase_on": "date", "last_purchase_on": "date",
+        "lifetime_value": "numeric",
+        "predicted_value_12m": "numeric",
+        "probability_alive": "double precision",
+        "share_of_wallet": "numeric",
+        "churn_risk": "smallint",
+        "churn_reasons": "jsonb",
+        "value_method": "varchar",
+        "first_purchase_on": "date",
+        "last_purchase_on": "date",
         "value_refreshed_at": "timestamptz",
-    }  # fmt: skip
+    }
     row = "(%s, " + ", ".join(f"%s::{casts[name]}" for name in VALUE_FIELDS) + ")"
     params: list[Any] = []
     for customer in batch:

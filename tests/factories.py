@@ -137,8 +137,13 @@ def person(owner, n=0, **extra):
     """A customer made the way the app makes them (services), e-mail consent given."""
     from customers import records
 
-    data = {"first_name": f"P{n}", "email": f"p{n}@example.com", "owner": owner,
-            "consent_email": True, **extra}  # fmt: skip
+    data = {
+        "first_name": f"P{n}",
+        "email": f"p{n}@example.com",
+        "owner": owner,
+        "consent_email": True,
+        **extra,
+    }
     return records.create_customer(data=data, by=owner)
 
 
@@ -156,7 +161,7 @@ def nps_answers(customer, rows: list[dict]) -> list:
             token=links.new_token(),
             expires_at=now + timedelta(days=30),
             owner_id=row.get("owner_id_at_answer", customer.owner_id),
-        )  # fmt: skip
+        )
         for row in rows
     )
     responses = Response.objects.bulk_create(
@@ -166,7 +171,7 @@ def nps_answers(customer, rows: list[dict]) -> list:
             customer=customer,
             category=score.category(row["score"]),
             **row,
-        )  # fmt: skip
+        )
         for invitation, row in zip(invitations, rows, strict=True)
     )
     services.rebuild_tallies()  # written around the services, so counted afresh

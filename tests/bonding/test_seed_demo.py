@@ -31,10 +31,23 @@ from programs.models import Enrollment, LetterBatch, Program, Touch
 # Enough for every kind of demo customer, and quick to seed; the real demo has 300.
 FEW = 60
 COUNTED = (
-    Customer, Purchase, Interaction, Complaint, Contract, Referral, Reward, FollowUp,
-    ConsentChange, TierChange, TimelineEntry, Enrollment, Touch, LetterBatch, Invitation,
+    Customer,
+    Purchase,
+    Interaction,
+    Complaint,
+    Contract,
+    Referral,
+    Reward,
+    FollowUp,
+    ConsentChange,
+    TierChange,
+    TimelineEntry,
+    Enrollment,
+    Touch,
+    LetterBatch,
+    Invitation,
     Response,
-)  # fmt: skip
+)
 
 
 def snapshot() -> list[tuple]:
@@ -205,9 +218,7 @@ def check_survey_history(now) -> None:
     """A year of answers in all three categories, the loop closed, promoters up the ladder."""
     responses = Response.objects.all()
     assert responses.dates("answered_at", "month").count() >= 6
-    assert set(responses.values_list("category", flat=True)) == {
-        "promoter", "passive", "detractor"
-    }  # fmt: skip
+    assert set(responses.values_list("category", flat=True)) == {"promoter", "passive", "detractor"}
     assert 0.3 <= responses.count() / Invitation.objects.count() <= 0.45
     assert responses.order_by().values("tier_slug").distinct().count() >= 4
     assert responses.order_by().values("owner_id_at_answer").distinct().count() >= 3
