@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import ladder, queries, timeline
+from customers import ladder, rule_facts, timeline
 from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
 from customers.signals import tier_changed
 
@@ -84,7 +84,7 @@ def _move(
 def place_customer(
     *,
     customer: Customer,
-    facts: queries.CustomerFacts | None = None,
+    facts: rule_facts.CustomerFacts | None = None,
     now: datetime | None = None,
 ) -> None:
     """Run the ladder and bond rules for one customer and record any move."""
@@ -99,14 +99,14 @@ def place_customers(*, customers: list[Customer], now: datetime | None = None) -
     """Run the ladder and bond rules for many customers as of `now`, their facts gathered at
     once, and record each move at that time (the value figures are refresh_customers')."""
     now = now or timezone.now()
-    facts = queries.gather_facts(customers, today=timezone.localdate(now))
+    facts = rule_facts.gather_facts(customers, today=timezone.localdate(now))
     tiers = list(Tier.objects.order_by("rank"))
     for customer in customers:
         _place(customer, facts[customer.pk], tiers, now)
 
 
 def _place(
-    customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier], now: datetime
+    customer: Customer, facts: rule_facts.CustomerFacts, tiers: list[Tier], now: datetime
 ) -> None:
     by_slug = {tier.slug: tier for tier in tiers}
     if customer.manual_tier_until and customer.manual_tier_until < facts.ladder.today:

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import activity, placement, queries, timeline
+from customers import activity, placement, rule_facts, timeline
 from customers.contact import normalize_email
 from customers.models import Account, Channel, ConsentChange, Customer, Tier, TimelineEntry
 
@@ -70,7 +70,7 @@ def create_customer(
         occurred_at=now,
     )
     # Nothing has happened to a new customer yet but the consents above: no facts to read.
-    facts = queries.new_customer_facts(
+    facts = rule_facts.new_customer_facts(
         customer,
         today=timezone.localdate(now),
         consented=any(data.get(field) for field in CONSENT_FIELDS),

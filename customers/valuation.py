@@ -10,14 +10,14 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import churn, placement, queries, value
+from customers import churn, placement, rule_facts, value
 from customers.models import Customer, Tier, ValueModel
 
 logger = logging.getLogger(__name__)
 
 
 def _value_fields(
-    customer: Customer, facts: queries.CustomerFacts, forecast: value.ValueForecast, index: int
+    customer: Customer, facts: rule_facts.CustomerFacts, forecast: value.ValueForecast, index: int
 ) -> dict[str, Any]:
     """The stored value figures for one customer, from its facts and the forecast row."""
     alive = forecast.probability_alive[index]
@@ -41,7 +41,7 @@ def _value_fields(
     }
 
 
-def _histories(facts: list[queries.CustomerFacts], today: date) -> dict[str, np.ndarray]:
+def _histories(facts: list[rule_facts.CustomerFacts], today: date) -> dict[str, np.ndarray]:
     """BG/NBD inputs in weeks: repeat buying occasions, their recency, and customer age."""
     first = [f.first_purchase_on for f in facts]
     last = [f.last_purchase_on for f in facts]
@@ -61,7 +61,7 @@ def refresh_customer(*, customer: Customer, now: datetime | None = None) -> None
     (as of `now`: its day counts for the rules, its time for the moves)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    facts = queries.gather_facts([customer], today=today)[customer.pk]
+    facts = rule_facts.gather_facts([customer], today=today)[customer.pk]
     model = ValueModel.objects.order_by("-fitted_at").first()
     forecast = value.predicted_value_12m(
         **_histories([facts], today),
@@ -108,7 +108,7 @@ def _refresh_batch(
     batch: list[Customer], *, today: date, model: ValueModel | None, tiers: list[Tier]
 ) -> None:
     """Value figures for a batch in one bulk update, then the ladder and bond rules for each."""
-    facts = queries.gather_facts(batch, today=today)
+    facts = rule_facts.gather_facts(batch, today=today)
     ordered = [facts[c.pk] for c in batch]
     forecast = value.predicted_value_12m(
         **_histories(ordered, today),
@@ -180,7 +180,7 @@ def _store_values(batch: list[Customer]) -> None:
 
 def fit_value_model(*, today: date) -> ValueModel | None:
     """Fit BG/NBD and Gamma-Gamma on every customer's purchase history; None when too thin."""
-    histories = queries.purchase_histories(today=today)
+    histories = rule_facts.purchase_histories(today=today)
     if not histories["frequency"].size:
         return None
     forecast = value.predicted_value_12m(**histories)

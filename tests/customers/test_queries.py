@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.utils import timezone
 
-from customers import queries, records
+from customers import queries, records, rule_facts
 from customers.models import Customer
 from tests.factories import (
     ComplaintFactory,
@@ -81,7 +81,7 @@ def test_gather_facts_counts_the_last_twelve_months_in_a_fixed_number_of_queries
     # One grouped read each: purchases, contracts, referrals, complaints, interactions,
     # latest sentiment, consents.
     with django_assert_num_queries(7):
-        facts = queries.gather_facts([busy, refunded, lapsed], today=today)
+        facts = rule_facts.gather_facts([busy, refunded, lapsed], today=today)
 
     busy_facts = facts[busy.pk]
     assert (busy_facts.ladder.purchase_count, busy_facts.ladder.purchases_12m) == (4, 2)
@@ -113,7 +113,7 @@ def test_gather_facts_issues_the_same_queries_for_one_or_many_customers(
         ComplaintFactory(customer=customer)
 
     with django_assert_num_queries(7):
-        facts = queries.gather_facts(customers, today=timezone.localdate())
+        facts = rule_facts.gather_facts(customers, today=timezone.localdate())
 
     assert {f.ladder.open_complaints for f in facts.values()} == {1}
 
@@ -128,9 +128,9 @@ def test_a_new_customers_facts_are_what_gather_facts_would_read_and_cost_no_quer
     today = timezone.localdate()
 
     with django_assert_num_queries(0):
-        facts = queries.new_customer_facts(customer, today=today, consented=consent)
+        facts = rule_facts.new_customer_facts(customer, today=today, consented=consent)
 
-    assert facts == queries.gather_facts([customer], today=today)[customer.pk]
+    assert facts == rule_facts.gather_facts([customer], today=today)[customer.pk]
     assert facts.ladder.stated_preferences is consent
 
 
