@@ -15,12 +15,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers import timeline
-from customers.models import Channel, Contract, Customer, FollowUp, TimelineEntry
+from customers import activity
+from customers.models import Channel, Contract, Customer, FollowUp
 from nps.demo import SurveyTouch
 from nps.models import Response
 from programs import content
-from programs.channels import phone as phone_channel
 from programs.enrollment import enroll, exit_enrollment
 from programs.models import Enrollment, LetterBatch, Program, Step, Touch
 from programs.placement import frequency_cap, new_touch, send_window, zone_of
@@ -254,79 +253,59 @@ def _make_calls(rng: random.Random, calls: list[Touch], *, now: datetime) -> Non
     latest still waits."""
     ask = [t for t in calls if t.step.kind != Step.Kind.SATISFACTION_SURVEY]
     waiting = [t for t in ask if t.due_at > now - timedelta(days=2)] or ask[-1:]
-    for touch in waiting:
-        _ask_to_call(touch)
     waiting_ids = {w.pk for w in waiting}
-    done = []
     for touch in calls:
-        if touch.pk in waiting_ids:
+        follow_up = _ask_to_call(touch, asked_at=touch.due_at + timedelta(minutes=1))
+        if follow_up is None or touch.pk in waiting_ids:
             continue
-        if touch.customer.owner is None:
-            # No owner to ask: the phone channel refuses, and delivery fails the touch.
-            Touch.objects.filter(pk=touch.pk).update(
-                status=Touch.Status.FAILED, attempts=1, last_error=NO_OWNER
-            )
-            continue
-        made = touch.due_at + timedelta(seconds=rng.randint(20, 240))
+        made = follow_up.created_at + timedelta(seconds=rng.randint(20, 240))
         logged = max(
             min(made + timedelta(hours=rng.uniform(2, 70)), now - timedelta(minutes=1)), made
         )
-        done.append((touch, made, logged))
-    # The follow-ups the channel asked for, made and logged since (written in bulk: the
-    # customers seeder's way with its own rows); the touches they finish are programs'.
-    follow_ups = FollowUp.objects.bulk_create(
-        FollowUp(
-            customer_id=touch.customer_id,
-            assignee=touch.customer.owner,
-            due_at=made + timedelta(days=2),
-            reason=f"Call: {touch.step.name}",
-            source=f"touch:{touch.pk}",
-            created_at=made,
-            done_at=logged,
-            done_by=touch.customer.owner,
+        activity.complete_follow_up(follow_up=follow_up, by=follow_up.assignee, now=logged)
+        # What the receiver does once the seed commits, now: later steps of the seed read the
+        # touch as sent.
+        follow_up_done(follow_up=follow_up, now=logged)
+
+
+def _ask_to_call(touch: Touch, *, asked_at: datetime) -> FollowUp | None:
+    """What the phone channel does (the rendered call script on the owner's list), on the
+    demo's clock; a touch whose customer has no owner fails as the channel would fail it."""
+    if touch.customer.owner is None:
+        Touch.objects.filter(pk=touch.pk).update(
+            status=Touch.Status.FAILED, attempts=1, last_error=NO_OWNER
         )
-        for touch, made, logged in done
-    )
-    timeline.note_many_on_timeline(
-        entries=[
-            TimelineEntry(
-                customer_id=f.customer_id,
-                kind=TimelineEntry.Kind.FOLLOW_UP,
-                title=f"Follow-up done: {f.reason}",
-                actor=f.done_by,
-                occurred_at=f.done_at,
-                source_id=f.pk,
+        return None
+    subject, script = touch.step.name, ""
+    # A survey call's script holds its survey link, whose invitation the NPS seeder makes at
+    # the moment the touch went out: it is not rendered here.
+    if touch.step.kind != Step.Kind.SATISFACTION_SURVEY:
+        try:
+            message = content.message_for(
+                touch=touch, customer=touch.customer, channel=Channel.PHONE
             )
-            for f in follow_ups
-        ]
-    )
-    for (touch, made, _), follow_up in zip(done, follow_ups, strict=True):
-        Touch.objects.filter(pk=touch.pk).update(
-            status=Touch.Status.WAITING,
-            attempts=1,
-            sent_at=made,
-            message_id=f"follow-up-{follow_up.pk}",
-        )
-        follow_up_done(follow_up=follow_up, now=follow_up.done_at)
-
-
-def _ask_to_call(touch: Touch) -> None:
-    """Through the phone channel itself: the rendered call script on the owner's list."""
-    asked_at = touch.due_at + timedelta(minutes=1)
-    message = content.message_for(touch=touch, customer=touch.customer, channel=Channel.PHONE)
-    try:
-        outcome = phone_channel.send(message, None)
-    except ValidationError as error:
-        Touch.objects.filter(pk=touch.pk).update(
-            status=Touch.Status.FAILED, attempts=1, last_error=f"ValidationError: {error}"
-        )
-        return
-    FollowUp.objects.filter(pk=int(outcome.message_id.removeprefix("follow-up-"))).update(
-        created_at=asked_at, updated_at=asked_at, due_at=asked_at + timedelta(days=2)
+        except ValidationError as error:
+            Touch.objects.filter(pk=touch.pk).update(
+                status=Touch.Status.FAILED, attempts=1, last_error=f"ValidationError: {error}"
+            )
+            return None
+        subject, script = message.subject, message.text
+    follow_up = activity.schedule_follow_up(
+        customer=touch.customer,
+        assignee=touch.customer.owner,
+        due_at=asked_at + timedelta(days=2),
+        reason=f"Call: {subject}",
+        source=f"touch:{touch.pk}",
+        notes=script,
+        now=asked_at,
     )
     Touch.objects.filter(pk=touch.pk).update(
-        status=Touch.Status.WAITING, attempts=1, sent_at=asked_at, message_id=outcome.message_id
+        status=Touch.Status.WAITING,
+        attempts=1,
+        sent_at=asked_at,
+        message_id=f"follow-up-{follow_up.pk}",
     )
+    return follow_up
 
 
 def survey_touches(*, customers: QuerySet[Customer]) -> list[SurveyTouch]:

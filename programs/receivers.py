@@ -17,7 +17,8 @@ def on_tier_changed(sender, customer, from_tier, to_tier, **kwargs) -> None:
 
 @receiver(follow_up_done)
 def on_follow_up_done(sender, follow_up, **kwargs) -> None:
-    responses.follow_up_done(follow_up=follow_up)
+    # The touch is done when the call was logged, which may be earlier than now.
+    responses.follow_up_done(follow_up=follow_up, now=follow_up.done_at)
 
 
 @receiver(contract_added)
