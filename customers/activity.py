@@ -116,8 +116,11 @@ def schedule_follow_up(
     source: str = "",
     notes: str = "",
     now: datetime | None = None,
+    may_wait_for_owner: bool = False,
 ) -> FollowUp:
-    """Put something on an account manager's to-do list for this customer."""
+    """Put something on an account manager's to-do list for this customer. With
+    `may_wait_for_owner`, a customer without an owner gets it unassigned: it shows on their page,
+    and whoever becomes their owner takes it over (`move_open_follow_ups`)."""
     follow_up = _new_follow_up(
         customer=customer,
         assignee=assignee,
@@ -126,6 +129,7 @@ def schedule_follow_up(
         source=source,
         notes=notes,
         now=now or timezone.now(),
+        may_wait_for_owner=may_wait_for_owner,
     )
     follow_up.save()
     return follow_up
@@ -141,6 +145,7 @@ def _new_follow_up(
     now: datetime,
     notes: str = "",
     rows_in_hand: bool = False,
+    may_wait_for_owner: bool = False,
 ) -> FollowUp:
     """A checked, unsaved follow-up asked for at `now`; with `rows_in_hand` the customer and
     assignee are rows already read, whose keys the database checks (no query each)."""
@@ -153,7 +158,10 @@ def _new_follow_up(
         notes=notes,
         created_at=now,
     )
-    follow_up.full_clean(exclude=["customer", "assignee"] if rows_in_hand else None)
+    unassigned = may_wait_for_owner and assignee is None
+    follow_up.full_clean(
+        exclude=["customer", "assignee"] if rows_in_hand else ["assignee"] if unassigned else None
+    )
     if rows_in_hand and assignee is None:
         blank = FollowUp._meta.get_field("assignee").error_messages["blank"]
         raise ValidationError({"assignee": blank})

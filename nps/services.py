@@ -275,6 +275,9 @@ def _close_the_loop_for_detractor(response: Response, customer: Customer, now: d
         reason=f"Detractor: scored {response.score}. Call and listen.",
         source=source,
         notes="\n".join(t for t in (response.why, response.improve) if t),
+        now=now,
+        # A customer nobody owns yet still gets the call: their next owner takes it over.
+        may_wait_for_owner=True,
     )
     if customer.owner and customer.owner.email:
         transaction.on_commit(lambda: tasks.tell_owner_about_detractor_task.delay(response.pk))

@@ -210,3 +210,21 @@ def test_tokens_are_long_and_random(invitation):
     # Nothing about the customer or the order of issue: no shared prefix among many tokens.
     assert len(set(many)) == 200
     assert len({token[:4] for token in many}) > 190
+
+
+def test_a_detractor_nobody_owns_yet_can_answer_and_their_next_owner_gets_the_call(client, manager):
+    customer = records.create_customer(
+        data={"first_name": "Bo", "email": "bo@example.com"}, by=None
+    )
+    invitation = services.invite(survey=Survey.objects.get(), customers=[customer]).invited[0]
+
+    answer = client.post(f"/s/{invitation.token}/", {"score": "2", "why": "Nobody called back"})
+
+    assert answer.status_code == 302
+    assert Response.objects.get(invitation=invitation).score == 2
+    follow_up = customer.follow_ups.get(source__startswith="detractor:")
+    assert follow_up.assignee is None
+    assert "Nobody called back" in follow_up.notes
+    records.update_customer(customer=customer, data={"owner": manager}, by=None)
+    follow_up.refresh_from_db()
+    assert follow_up.assignee == manager
