@@ -55,11 +55,12 @@ class ImportCheck:
         return self.checked == self.total
 
 
-def check_import(*, job: ImportJob, limit: int = CHECK_ROWS) -> ImportCheck | None:
-    """Run the import of the file's first `limit` rows as a dry run; None if the mapping
-    is not usable yet (the page says why)."""
+def check_import(*, job: ImportJob, limit: int | None = None) -> ImportCheck | None:
+    """Run the import of the file's first rows (CHECK_ROWS unless told) as a dry run; None if
+    the mapping is not usable yet (the page says why)."""
     if imports.mapping_errors(header=job.header, mapping=job.mapping):
         return None
+    limit = CHECK_ROWS if limit is None else limit
     check = ImportCheck(total=job.total_rows)
     header, records = imports.job_rows(job)
     # A row whose customer an earlier batch creates is found again by the import's next

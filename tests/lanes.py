@@ -15,6 +15,8 @@ EMBEDDED = (
     "tests/bonding/test_login.py",
     "tests/bonding/test_sqlite_under_load.py",
     "tests/customers/test_imports.py",
+    "tests/customers/test_import_check.py",
+    "tests/customers/test_import_matching.py",
     "tests/nps/test_public.py",
     "tests/nps/test_loop.py",
     "tests/programs/test_enroll.py",
