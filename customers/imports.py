@@ -57,6 +57,7 @@ FIELD_LABELS = {
     "timezone": "Time zone",
     "preferred_channel": "Preferred channel",
     "estimated_wallet": "Estimated wallet",
+    "tier": "Tier (name or slug)",
     "postal_address": "Postal address",
     "consent_email": "Consent: e-mail",
     "consent_sms": "Consent: SMS",
@@ -82,6 +83,7 @@ SYNONYMS = {
     "timezone": ["time zone", "tz"],
     "preferred_channel": ["channel", "preferred contact method", "contact method"],
     "estimated_wallet": ["wallet", "wallet size"],
+    "tier": ["level", "loyalty tier", "loyalty level", "rung"],
     "postal_address": ["address", "mailing address", "postal", "street address"],
     "consent_email": ["email consent", "email opt in", "e-mail consent", "newsletter"],
     "consent_sms": ["sms consent", "sms opt in", "text consent"],
@@ -445,6 +447,7 @@ def upsert_batch(
             refresh_later=refresh_later,
             source=f"CSV import {job.filename}"[:100],
             require_external_id=False,
+            allow_tier=True,
             dry_run=dry_run,
         )
     for error in outcome.errors:

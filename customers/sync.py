@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import activity, matching, queries, records
+from customers import activity, matching, placement, queries, records
 from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Tier
 from customers.rows import CleanRow, clean_row
 
@@ -55,6 +55,7 @@ def upsert_customers(
     refresh_later: RefreshLater,
     source: str = "API sync",
     require_external_id: bool = True,
+    allow_tier: bool = False,
     dry_run: bool = False,
 ) -> UpsertOutcome:
     """Create or update customers, many at once, in one set-based statement.
@@ -64,12 +65,18 @@ def upsert_customers(
     checked first; the good ones land together and the bad ones come back by index with their
     field errors. A row equal to what is stored is counted unchanged and its updated_at is
     left alone. Nested purchases are added once, keyed by their own external_id. When
-    purchases or consents changed, `refresh_later` is called after commit. A `dry_run` checks
-    and counts the same way and writes nothing.
+    purchases or consents changed, `refresh_later` is called after commit. Rows may name a
+    tier when `allow_tier` (the CSV import): the move is recorded as one by hand. A `dry_run`
+    checks and counts the same way and writes nothing.
     """
     outcome = UpsertOutcome()
     cleaned = [
-        clean_row(raw, phone_region=settings.PHONE_REGION, require_external_id=require_external_id)
+        clean_row(
+            raw,
+            phone_region=settings.PHONE_REGION,
+            require_external_id=require_external_id,
+            allow_tier=allow_tier,
+        )
         for raw in rows
     ]
     _refuse_repeats(cleaned)
@@ -87,7 +94,10 @@ def upsert_customers(
             create=not dry_run,
         )
         now = timezone.now()
-        lowest = Tier.objects.order_by("rank").first()
+        rungs = list(Tier.objects.order_by("rank"))
+        lowest = rungs[0] if rungs else None
+        tiers = _tiers_named(candidates, rungs)
+        tier_moves: list[tuple[Customer, Tier | None, Tier]] = []
         to_write: list[tuple[int, Customer, bool]] = []
         existing_owners = {customer.pk: customer.owner_id for customer in existing.values()}
         owner_moves: dict[int, tuple[int | None, int | None]] = {}
@@ -105,6 +115,7 @@ def upsert_customers(
                 values["owner_id"] = owners[username].pk if username else None
             elif index not in existing and by is not None and not queries.sees_everyone(by):
                 values["owner_id"] = by.pk  # an account manager owns what they send
+            tier = tiers[values.pop("tier").casefold()] if "tier" in values else None
             customer = existing.get(index)
             if customer is None:
                 merged = {**NEW_CUSTOMER_DEFAULTS, **values}
@@ -115,12 +126,15 @@ def upsert_customers(
                     external_id=external_id,
                     **merged,
                     **{f"consent_{c}": row.consents.get(c, False) for c in Channel.values},
-                    tier=lowest,
-                    highest_tier=lowest,
+                    tier=tier or lowest,
+                    highest_tier=tier or lowest,
+                    manual_tier_until=placement.held_until() if tier else None,
                     created_at=now,
                     updated_at=now,
                 )
                 to_write.append((index, customer, True))
+                if tier:
+                    tier_moves.append((customer, None, tier))
                 consent_changes += [
                     ConsentChange(
                         customer=customer,
@@ -143,9 +157,13 @@ def upsert_customers(
                 if getattr(customer, f"consent_{c}") != granted
             }
             outcome.customer_ids[index] = customer.pk
-            if not changed and not consents:
+            moved = tier is not None and customer.tier_id != tier.pk
+            if not changed and not consents and not moved:
                 outcome.unchanged += 1
                 continue
+            if tier is not None and moved:
+                tier_moves.append((customer, _tier_of(customer.tier_id, rungs), tier))
+                _put_on(customer, tier, rungs)
             for name, value in changed.items():
                 setattr(customer, name, value)
             for c, granted in consents.items():
@@ -173,7 +191,9 @@ def upsert_customers(
             outcome.created = sum(1 for _, _, is_new in to_write if is_new)
             outcome.updated = len(to_write) - outcome.created
             return _with_errors(outcome, rows=rows, cleaned=cleaned)
-        written = _write_customers([customer for _, customer, _ in to_write])
+        written = _write_customers(
+            [customer for _, customer, _ in to_write], with_tier=bool(tier_moves)
+        )
         for index, customer, is_new in to_write:
             if customer.pk is None or customer.pk not in written:
                 cleaned[index].fail(
@@ -187,6 +207,11 @@ def upsert_customers(
                 outcome.updated += 1
         ConsentChange.objects.bulk_create(
             [change for change in consent_changes if change.customer.pk in written]
+        )
+        placement.record_imported_moves(
+            moves=[move for move in tier_moves if move[0].pk in written],
+            by=by,
+            reason=f"set by {source}",
         )
         activity.move_open_follow_ups(
             moves=[(pk, *owners) for pk, owners in owner_moves.items() if pk in written]
@@ -294,18 +319,46 @@ def _account_ids(names: set[str], *, ready: list[CleanRow], create: bool) -> dic
     return found
 
 
-def _write_customers(customers: list[Customer]) -> set[int]:
+def _tiers_named(candidates: dict[int, CleanRow], rungs: list[Tier]) -> dict[str, Tier]:
+    """The ladder's tiers by slug and by name (case aside); rows naming another are refused."""
+    tiers = {name.casefold(): tier for tier in rungs for name in (tier.slug, tier.name)}
+    for row in candidates.values():
+        named = row.values.get("tier")
+        if named and named.casefold() not in tiers:
+            choices = ", ".join(tier.name for tier in rungs)
+            row.fail("tier", f"“{named}” is not a tier of the ladder: {choices}.")
+    return tiers
+
+
+def _tier_of(tier_id: int | None, rungs: list[Tier]) -> Tier | None:
+    return next((tier for tier in rungs if tier.pk == tier_id), None)
+
+
+def _put_on(customer: Customer, tier: Tier, rungs: list[Tier]) -> None:
+    """Set a customer's tier as a hand move does: held there, and the highest tier kept."""
+    highest = _tier_of(customer.highest_tier_id, rungs)
+    customer.tier = tier
+    if highest is None or tier.rank > highest.rank:
+        customer.highest_tier = tier
+    customer.manual_tier_until = placement.held_until()
+
+
+def _write_customers(customers: list[Customer], *, with_tier: bool = False) -> set[int]:
     """One INSERT ... ON CONFLICT DO UPDATE for all; row by row only on a race.
 
     Customers with an external_id meet their row by it (another writer may have just created
     it); customers without one are new, or were found by e-mail or phone and meet it by id.
+    The tier is written only `with_tier` (an import's tier column), else left to the ladder.
     """
     if not customers:
         return set()
+    fields = [*SYNCED_FIELDS, *records.CONSENT_FIELDS, "updated_at"]
+    if with_tier:
+        fields += ["tier", "highest_tier", "manual_tier_until"]
     try:
         with transaction.atomic():
             for group, unique_field in _by_unique_field(customers):
-                _insert_or_update(group, unique_field)
+                _insert_or_update(group, unique_field, fields)
         return {customer.pk for customer in customers}
     except IntegrityError:
         # Another writer took an e-mail between our check and the write: find the rows it hit.
@@ -314,7 +367,8 @@ def _write_customers(customers: list[Customer]) -> set[int]:
             is_new = customer._state.adding
             try:
                 with transaction.atomic():
-                    _insert_or_update([customer], "external_id" if customer.external_id else "pk")
+                    unique_field = "external_id" if customer.external_id else "pk"
+                    _insert_or_update([customer], unique_field, fields)
                 written.add(customer.pk)
             except IntegrityError:
                 if is_new:
@@ -328,12 +382,9 @@ def _by_unique_field(customers: list[Customer]) -> list[tuple[list[Customer], st
     return [(group, field) for group, field in ((keyed, "external_id"), (unkeyed, "pk")) if group]
 
 
-def _insert_or_update(customers: list[Customer], unique_field: str) -> None:
+def _insert_or_update(customers: list[Customer], unique_field: str, fields: list[str]) -> None:
     Customer.objects.bulk_create(
-        customers,
-        update_conflicts=True,
-        unique_fields=[unique_field],
-        update_fields=[*SYNCED_FIELDS, *records.CONSENT_FIELDS, "updated_at"],
+        customers, update_conflicts=True, unique_fields=[unique_field], update_fields=fields
     )
 
 

@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from customers import imports, sync, tasks
-from customers.models import Customer, ImportRejection
+from customers import import_check, imports, sync, tasks
+from customers.models import Customer, ImportRejection, Tier, TierChange
 from tests.customers.test_imports import import_now, upload
 from tests.factories import CustomerFactory
 
@@ -209,3 +209,77 @@ def test_the_upload_form_offers_tab_and_pipe(client, marketer):
         "a|b",
         "c",
     ]
+
+
+# Fields people's files carry
+
+
+def test_a_tier_column_puts_customers_on_that_rung_by_hand_and_says_so(marketer):
+    client_tier = Tier.objects.get(slug="client")
+    moved = CustomerFactory(email="ann@example.com")
+    content = "Name,Email,Tier\nAnn,ann@example.com,client\nBob,bob@example.com,Repeat customer\n"
+
+    job = upload(marketer, content.encode())
+    assert job.mapping["2"] == "tier"
+    job = import_now(job)
+
+    assert (job.created, job.updated, job.rejected) == (1, 1, 0)
+    moved.refresh_from_db()
+    bob = Customer.objects.get(email="bob@example.com")
+    assert (moved.tier, moved.highest_tier) == (client_tier, client_tier)
+    assert bob.tier.slug == "repeat"
+    assert moved.manual_tier_until is not None  # the nightly rules leave it be for a while
+    change = TierChange.objects.get(customer=moved)
+    assert (change.rule, change.changed_by, change.direction) == ("import", marketer, "up")
+    assert change.reason == f"set by CSV import {job.filename}"
+    assert moved.timeline.filter(kind="tier").get().title.startswith("Moved up to Client")
+
+    again = import_now(upload(marketer, content.encode()))
+    assert (again.updated, again.unchanged) == (0, 2)
+    assert TierChange.objects.count() == 2
+
+
+def test_an_unknown_tier_is_refused_by_the_check_and_the_import(marketer):
+    job = upload(marketer, b"Name,Email,Tier\nAnn,ann@example.com,Platinum\n")
+
+    check = import_check.check_import(job=job)
+    job = import_now(job)
+
+    reason = (
+        "Column “Tier”: “Platinum” is not a tier of the ladder: Prospect, First-time customer, "
+        "Repeat customer, Client, Advocate, Raving fan."
+    )
+    assert [r.reason for r in check.first_refused] == [reason]
+    assert rejections(job) == {2: reason}
+    assert not Customer.objects.exists()
+
+
+def test_consent_per_channel_and_owner_can_be_mapped(marketer, manager):
+    content = (
+        "Email,SMS consent,Phone consent,Letter consent,Account manager\n"
+        "ann@example.com,yes,no,1,manager\n"
+    )
+
+    job = upload(marketer, content.encode())
+    assert list(job.mapping.values()) == [
+        "email",
+        "consent_sms",
+        "consent_phone",
+        "consent_letter",
+        "owner",
+    ]
+    import_now(job)
+
+    ann = Customer.objects.get()
+    assert ann.consents() == {"email": False, "sms": True, "phone": False, "letter": True}
+    assert ann.owner == manager
+
+
+def test_the_api_sync_does_not_take_a_tier(marketer):
+    outcome = sync.upsert_customers(
+        rows=[{"external_id": "A1", "email": "ann@example.com", "tier": "client"}],
+        by=marketer,
+        refresh_later=tasks.refresh_customers_task.delay,
+    )
+
+    assert outcome.errors[0]["errors"] == {"tier": ["Unknown field."]}
