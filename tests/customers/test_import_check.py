@@ -143,3 +143,16 @@ def test_the_check_of_a_1000_row_file_runs_a_fixed_number_of_queries(
         check = import_check.check_import(job=job)
 
     assert (check.created, check.updated, check.refused) == (200, 700, 100)
+
+
+def test_the_mapping_page_of_a_1000_row_file_runs_a_fixed_number_of_queries(
+    client, marketer, django_assert_num_queries
+):
+    job = thousand_rows(marketer)
+    client.force_login(marketer)
+
+    # The check's 10, the session, the user, their roles and the job.
+    with django_assert_num_queries(14):
+        response = client.get(f"/imports/{job.pk}/")
+
+    assert response.status_code == 200
