@@ -1,6 +1,6 @@
 """Ladder placement: the rules' moves and an account manager's hand moves, with the bond stage."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -25,55 +25,10 @@ def set_tier(
     """An account manager puts a customer on a rung by hand; the rules then leave them be."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why you move this customer by hand."})
-    customer.manual_tier_until = held_until(hold_days=hold_days)
+    hold_days = settings.MANUAL_TIER_HOLD_DAYS if hold_days is None else hold_days
+    customer.manual_tier_until = timezone.localdate() + timedelta(days=hold_days)
     Customer.objects.filter(pk=customer.pk).update(manual_tier_until=customer.manual_tier_until)
     return _move(customer=customer, to=tier, reason=reason, rule="manual", by=by)
-
-
-def held_until(*, hold_days: int | None = None) -> date:
-    """Until when the rules leave a customer on a rung put there by hand."""
-    hold_days = settings.MANUAL_TIER_HOLD_DAYS if hold_days is None else hold_days
-    return timezone.localdate() + timedelta(days=hold_days)
-
-
-def record_imported_moves(
-    *, moves: list[tuple[Customer, Tier | None, Tier]], by: User | None, reason: str
-) -> None:
-    """Record the tiers an import set (customer, from, to), all at once: a TierChange and a
-    timeline entry each, as for a move by hand.
-
-    tier_changed is not sent: a file's tiers say where customers stand already, not that a
-    thousand of them just arrived there for programs to greet.
-    """
-    if not moves:
-        return
-    now = timezone.now()
-    changes = TierChange.objects.bulk_create(
-        TierChange(
-            customer=customer,
-            from_tier=old,
-            to_tier=new,
-            reason=reason[:300],
-            rule="import",
-            changed_by=by,
-            direction=ladder.direction(old_rank=old.rank if old else None, new_rank=new.rank).value,
-            changed_at=now,
-        )
-        for customer, old, new in moves
-    )
-    timeline.note_many_on_timeline(
-        entries=[
-            TimelineEntry(
-                customer=change.customer,
-                kind=TimelineEntry.Kind.TIER,
-                title=f"Moved {change.direction} to {new.name}: {reason}",
-                actor=by,
-                occurred_at=now,
-                source_id=change.pk,
-            )
-            for change, (_, _, new) in zip(changes, moves, strict=True)
-        ]
-    )
 
 
 def _move(
@@ -156,3 +111,43 @@ def _place(customer: Customer, facts: queries.CustomerFacts, tiers: list[Tier]) 
             title=f"Bond: {ladder.BOND_STAGE_NAMES[bond.slug]} ({bond.reason})",
             source_id=change.pk,
         )
+
+
+def record_imported_moves(
+    *, moves: list[tuple[Customer, Tier | None, Tier]], by: User | None, reason: str
+) -> None:
+    """Record the tiers an import set (customer, from, to), all at once: a TierChange and a
+    timeline entry each, as for a move by hand.
+
+    tier_changed is not sent: a file's tiers say where customers stand already, not that a
+    thousand of them just arrived there for programs to greet.
+    """
+    if not moves:
+        return
+    now = timezone.now()
+    changes = TierChange.objects.bulk_create(
+        TierChange(
+            customer=customer,
+            from_tier=old,
+            to_tier=new,
+            reason=reason[:300],
+            rule="import",
+            changed_by=by,
+            direction=ladder.direction(old_rank=old.rank if old else None, new_rank=new.rank).value,
+            changed_at=now,
+        )
+        for customer, old, new in moves
+    )
+    timeline.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer=change.customer,
+                kind=TimelineEntry.Kind.TIER,
+                title=f"Moved {change.direction} to {new.name}: {reason}",
+                actor=by,
+                occurred_at=now,
+                source_id=change.pk,
+            )
+            for change, (_, _, new) in zip(changes, moves, strict=True)
+        ]
+    )

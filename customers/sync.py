@@ -2,6 +2,7 @@
 
 import dataclasses
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -128,7 +129,7 @@ def upsert_customers(
                     **{f"consent_{c}": row.consents.get(c, False) for c in Channel.values},
                     tier=tier or lowest,
                     highest_tier=tier or lowest,
-                    manual_tier_until=placement.held_until() if tier else None,
+                    manual_tier_until=_held_until() if tier else None,
                     created_at=now,
                     updated_at=now,
                 )
@@ -340,7 +341,12 @@ def _put_on(customer: Customer, tier: Tier, rungs: list[Tier]) -> None:
     customer.tier = tier
     if highest is None or tier.rank > highest.rank:
         customer.highest_tier = tier
-    customer.manual_tier_until = placement.held_until()
+    customer.manual_tier_until = _held_until()
+
+
+def _held_until() -> date:
+    """Until when the rules leave an imported tier be: as long as a move by hand (set_tier)."""
+    return timezone.localdate() + timedelta(days=settings.MANUAL_TIER_HOLD_DAYS)
 
 
 def _write_customers(customers: list[Customer], *, with_tier: bool = False) -> set[int]:
