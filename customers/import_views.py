@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import imports, pages, queries, tasks
+from customers import import_check, imports, pages, queries, tasks
 from customers.filters import CustomerFilter
 from customers.models import ImportJob
 
@@ -20,7 +20,14 @@ class UploadForm(forms.Form):
 
     file = forms.FileField(label="CSV file", help_text="UTF-8, with or without a BOM.")
     delimiter = forms.ChoiceField(
-        choices=[("", "Detect"), (",", "Comma (,)"), (";", "Semicolon (;)")], required=False
+        choices=[
+            ("", "Detect"),
+            (",", "Comma (,)"),
+            (";", "Semicolon (;)"),
+            ("\t", "Tab"),
+            ("|", "Pipe (|)"),
+        ],
+        required=False,
     )
 
 
@@ -60,12 +67,14 @@ def _mapping_page(request: HttpRequest, job: ImportJob, *, errors=(), status=200
         (index, name, chosen.get(str(index), imports.IGNORE))
         for index, name in enumerate(job.header)
     ]
+    check = None if errors else import_check.check_import(job=job)
     context = {
         "job": job,
         "columns": columns,
         "fields": imports.FIELD_LABELS.items(),
         "errors": errors,
-        "preview": imports.preview(job=job),
+        "check": check,
+        "preview": check.preview if check else import_check.preview_rows(job=job),
         "delimiter_name": imports.DELIMITERS.get(job.delimiter, job.delimiter),
     }
     return render(request, "customers/imports/mapping.html", context, status=status)

@@ -14,12 +14,10 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -29,7 +27,6 @@ from django.utils import timezone
 
 from customers import queries, sync
 from customers.models import Channel, Customer, ImportChunk, ImportJob, ImportRejection
-from customers.rows import clean_row
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +41,7 @@ MAX_COLUMNS = 200
 # A running job whose progress has not moved for this long may be resumed by hand.
 STALLED_AFTER = timedelta(minutes=10)
 IGNORE = "ignore"
-DELIMITERS = {",": "comma", ";": "semicolon"}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 CONSENT_FIELDS = tuple(f"consent_{channel}" for channel in Channel.values)
 FIELD_LABELS = {
     "external_id": "External ID",
@@ -60,6 +57,7 @@ FIELD_LABELS = {
     "timezone": "Time zone",
     "preferred_channel": "Preferred channel",
     "estimated_wallet": "Estimated wallet",
+    "tier": "Tier (name or slug)",
     "postal_address": "Postal address",
     "consent_email": "Consent: e-mail",
     "consent_sms": "Consent: SMS",
@@ -85,6 +83,7 @@ SYNONYMS = {
     "timezone": ["time zone", "tz"],
     "preferred_channel": ["channel", "preferred contact method", "contact method"],
     "estimated_wallet": ["wallet", "wallet size"],
+    "tier": ["level", "loyalty tier", "loyalty level", "rung"],
     "postal_address": ["address", "mailing address", "postal", "street address"],
     "consent_email": ["email consent", "email opt in", "e-mail consent", "newsletter"],
     "consent_sms": ["sms consent", "sms opt in", "text consent"],
@@ -168,8 +167,6 @@ def mapping_errors(*, header: list[str], mapping: dict[str, str]) -> list[str]:
             )
         else:
             seen[field] = name
-    if "external_id" not in seen:
-        errors.append("Map a column to External ID: the import finds each customer again by it.")
     if not set(NAME_FIELDS) & set(seen):
         errors.append(
             "Map a column to First name, Last name or E-mail: a customer needs one of them."
@@ -210,7 +207,8 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
 
 
 def _guess_delimiter(first_line: str) -> str:
-    return ";" if first_line.count(";") > first_line.count(",") else ","
+    """The separator the header row uses most; a tie goes to the one listed first (comma)."""
+    return max(DELIMITERS, key=first_line.count)
 
 
 def _parse(lines: Iterator[str], *, delimiter: str) -> tuple[list[str], Iterator]:
@@ -242,7 +240,8 @@ def _stored_chunks(job: ImportJob) -> Iterator[bytes]:
         yield bytes(data)
 
 
-def _job_rows(job: ImportJob) -> tuple[list[str], Iterator]:
+def job_rows(job: ImportJob) -> tuple[list[str], Iterator]:
+    """The stored file's header and its (row number, cells), read as the job's delimiter says."""
     return _parse(_lines(_stored_chunks(job)), delimiter=job.delimiter)
 
 
@@ -257,7 +256,7 @@ def store_upload(*, upload: Upload, by: AbstractBaseUser, delimiter: str = "") -
             f"The file is over {MAX_UPLOAD_BYTES // 1024 // 1024} MB: split it in parts."
         )
     if delimiter and delimiter not in DELIMITERS:
-        raise ValidationError("The delimiter must be a comma or a semicolon.")
+        raise ValidationError("The delimiter must be a comma, a semicolon, a tab or a pipe.")
     with transaction.atomic():
         job = ImportJob.objects.create(created_by=by, filename=(upload.name or "upload.csv")[:255])
         size = 0
@@ -310,32 +309,6 @@ def visible_jobs(user: AbstractBaseUser) -> QuerySet[ImportJob]:
 def job_for(user: AbstractBaseUser, pk: int) -> ImportJob:
     """One import the user may see, or 404."""
     return get_object_or_404(visible_jobs(user), pk=pk)
-
-
-@dataclass(frozen=True)
-class PreviewRow:
-    """One of the first rows of a file as the mapping reads it, with what is wrong with it."""
-
-    number: int
-    cells: list[str]
-    problems: str
-
-
-def preview(*, job: ImportJob, n: int = 5) -> list[PreviewRow]:
-    """The file's first rows, each checked (without the database) when the mapping is sound."""
-    sound = not mapping_errors(header=job.header, mapping=job.mapping)
-    header, records = _job_rows(job)
-    shown = []
-    for number, cells in itertools.islice(records, n):
-        problems = ""
-        if sound:
-            row, problems = _row_of(cells, job=job)
-            if not problems:
-                cleaned = clean_row(row, phone_region=settings.PHONE_REGION)
-                problems = _reason(cleaned.errors, job=job)
-        padded = (cells + [""] * len(header))[: max(len(header), len(cells))]
-        shown.append(PreviewRow(number=number, cells=padded, problems=problems))
-    return shown
 
 
 def set_mapping(*, job: ImportJob, mapping: dict[str, str]) -> ImportJob:
@@ -397,15 +370,16 @@ def run_import(*, job_id: int, refresh_later: sync.RefreshLater) -> ImportJob | 
     return job
 
 
-def _batched(items: Iterator, size: int) -> Iterator[list]:
+def batched(items: Iterator, size: int) -> Iterator[list]:
+    """Lists of `size` items, the last one shorter (itertools.batched from Python 3.12)."""
     while batch := list(itertools.islice(items, size)):
         yield batch
 
 
 def _import_rows(job: ImportJob, *, refresh_later: sync.RefreshLater) -> None:
     done = job.processed_rows
-    _, records = _job_rows(job)
-    for batch in _batched(itertools.islice(records, done, None), BATCH_ROWS):
+    _, records = job_rows(job)
+    for batch in batched(itertools.islice(records, done, None), BATCH_ROWS):
         try:
             with transaction.atomic():
                 _import_batch(job, batch, done=done, refresh_later=refresh_later)
@@ -437,9 +411,29 @@ def _import_batch(
     ).update(processed_rows=done + len(batch), progressed_at=timezone.now())
     if not claimed:
         raise _SupersededError
+    outcome, rejections = upsert_batch(job=job, batch=batch, refresh_later=refresh_later)
+    ImportRejection.objects.bulk_create(rejections)
+    ImportJob.objects.filter(pk=job.pk).update(
+        created=F("created") + outcome.created,
+        updated=F("updated") + outcome.updated,
+        unchanged=F("unchanged") + outcome.unchanged,
+        rejected=F("rejected") + len(rejections),
+    )
+
+
+def upsert_batch(
+    *,
+    job: ImportJob,
+    batch: list[tuple[int, list[str]]],
+    refresh_later: sync.RefreshLater,
+    dry_run: bool = False,
+) -> tuple[sync.UpsertOutcome, list[ImportRejection]]:
+    """Upsert a batch of the file's rows (or, in a dry run, only count what would happen):
+    the outcome (a dry run's plan by row number), and the refused rows (unsaved) with why,
+    named by the file's columns."""
     rows, kept, rejections = [], [], []
     for number, cells in batch:
-        row, problems = _row_of(cells, job=job)
+        row, problems = row_of(cells, job=job)
         if problems:
             rejections.append(ImportRejection(job=job, line=number, raw=cells, reason=problems))
         else:
@@ -452,6 +446,9 @@ def _import_batch(
             by=job.created_by,
             refresh_later=refresh_later,
             source=f"CSV import {job.filename}"[:100],
+            require_external_id=False,
+            allow_tier=True,
+            dry_run=dry_run,
         )
     for error in outcome.errors:
         number, cells = kept[error["index"]]
@@ -460,13 +457,10 @@ def _import_batch(
                 job=job, line=number, raw=cells, reason=_reason(error["errors"], job=job)
             )
         )
-    ImportRejection.objects.bulk_create(rejections)
-    ImportJob.objects.filter(pk=job.pk).update(
-        created=F("created") + outcome.created,
-        updated=F("updated") + outcome.updated,
-        unchanged=F("unchanged") + outcome.unchanged,
-        rejected=F("rejected") + len(rejections),
-    )
+    rejections.sort(key=lambda rejection: rejection.line)
+    # A dry run's plan by the file's row numbers, as the rejections are.
+    outcome.planned = {kept[index][0]: plan for index, plan in outcome.planned.items()}
+    return outcome, rejections
 
 
 def _unescape(value: str) -> str:
@@ -476,7 +470,7 @@ def _unescape(value: str) -> str:
     return value
 
 
-def _row_of(cells: list[str], *, job: ImportJob) -> tuple[dict[str, Any], str]:
+def row_of(cells: list[str], *, job: ImportJob) -> tuple[dict[str, Any], str]:
     """The upsert row one CSV row makes under the job's mapping, or what stops it.
 
     An empty cell leaves the field as it is (a new customer gets the default), so a list

@@ -142,3 +142,43 @@ def _place(
             occurred_at=now,
             source_id=change.pk,
         )
+
+
+def record_imported_moves(
+    *, moves: list[tuple[Customer, Tier | None, Tier]], by: User | None, reason: str
+) -> None:
+    """Record the tiers an import set (customer, from, to), all at once: a TierChange and a
+    timeline entry each, as for a move by hand.
+
+    tier_changed is not sent: a file's tiers say where customers stand already, not that a
+    thousand of them just arrived there for programs to greet.
+    """
+    if not moves:
+        return
+    now = timezone.now()
+    changes = TierChange.objects.bulk_create(
+        TierChange(
+            customer=customer,
+            from_tier=old,
+            to_tier=new,
+            reason=reason[:300],
+            rule="import",
+            changed_by=by,
+            direction=ladder.direction(old_rank=old.rank if old else None, new_rank=new.rank).value,
+            changed_at=now,
+        )
+        for customer, old, new in moves
+    )
+    timeline.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer=change.customer,
+                kind=TimelineEntry.Kind.TIER,
+                title=f"Moved {change.direction} to {new.name}: {reason}",
+                actor=by,
+                occurred_at=now,
+                source_id=change.pk,
+            )
+            for change, (_, _, new) in zip(changes, moves, strict=True)
+        ]
+    )

@@ -69,14 +69,25 @@ def storable(text: str) -> bool:
     return True
 
 
-def clean_row(raw: Any, *, phone_region: str, require_external_id: bool = True) -> CleanRow:
-    """Check one contact row and bring its values to their stored form."""
+def clean_row(
+    raw: Any, *, phone_region: str, require_external_id: bool = True, allow_tier: bool = False
+) -> CleanRow:
+    """Check one contact row and bring its values to their stored form.
+
+    A tier (its slug or name, found by the upsert) is only for callers that `allow_tier`: the
+    CSV import. The API's customers have their tier from the ladder.
+    """
     row = CleanRow()
     if not isinstance(raw, dict):
         row.fail("non_field_errors", "Each customer must be a JSON object.")
         return row
-    for name in sorted(set(raw) - ACCEPTED - {"id"}):
+    for name in sorted(set(raw) - ACCEPTED - ({"id", "tier"} if allow_tier else {"id"})):
         row.fail(name, "Unknown field.")
+    if allow_tier and raw.get("tier"):
+        if not isinstance(raw["tier"], str):
+            row.fail("tier", "Must be a string.")
+        else:
+            row.values["tier"] = raw["tier"].strip()
 
     external_id = raw.get("external_id")
     if external_id in (None, ""):

@@ -2,6 +2,7 @@
 
 import dataclasses
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import activity, queries, records
+from customers import activity, matching, placement, queries, records
 from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Tier
 from customers.rows import CleanRow, clean_row
 
@@ -29,6 +30,8 @@ class UpsertOutcome:
     purchases_created: int = 0
     # index in the request -> customer id, for every row that landed (or was already there)
     customer_ids: dict[int, int] = dataclasses.field(default_factory=dict)
+    # A dry run's plan: index -> "create", "update" or "unchanged", for every good row.
+    planned: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 # Fields a sync row may set, in the order the upsert writes them.
@@ -52,35 +55,50 @@ def upsert_customers(
     by: User | None,
     refresh_later: RefreshLater,
     source: str = "API sync",
+    require_external_id: bool = True,
+    allow_tier: bool = False,
+    dry_run: bool = False,
 ) -> UpsertOutcome:
-    """Create or update customers by external_id, many at once, in one set-based statement.
+    """Create or update customers, many at once, in one set-based statement.
 
-    Every row is checked first; the good ones land together and the bad ones come back by
-    index with their field errors. A row equal to what is stored is counted unchanged and its
-    updated_at is left alone. Nested purchases are added once, keyed by their own external_id.
-    When purchases or consents changed, `refresh_later` is called after commit.
+    A row is the customer with its external_id; without one (when not required) the live
+    customer with its e-mail, then its phone (`matching`), else a new customer. Every row is
+    checked first; the good ones land together and the bad ones come back by index with their
+    field errors. A row equal to what is stored is counted unchanged and its updated_at is
+    left alone. Nested purchases are added once, keyed by their own external_id. When
+    purchases or consents changed, `refresh_later` is called after commit. Rows may name a
+    tier when `allow_tier` (the CSV import): the move is recorded as one by hand. A `dry_run`
+    checks and counts the same way and writes nothing.
     """
     outcome = UpsertOutcome()
-    cleaned = [clean_row(raw, phone_region=settings.PHONE_REGION) for raw in rows]
+    cleaned = [
+        clean_row(
+            raw,
+            phone_region=settings.PHONE_REGION,
+            require_external_id=require_external_id,
+            allow_tier=allow_tier,
+        )
+        for raw in rows
+    ]
     _refuse_repeats(cleaned)
     with transaction.atomic():
         candidates = {i: row for i, row in enumerate(cleaned) if not row.errors}
-        existing = {
-            customer.external_id: customer
-            for customer in Customer.objects.select_for_update().filter(
-                external_id__in=[row.values["external_id"] for row in candidates.values()]
-            )
-        }
+        found = matching.match_rows(rows=candidates, by=by, lock=not dry_run)
+        existing = {index: match.customer for index, match in found.items()}
         owners = _owners_by_username(candidates.values())
-        _check_rows_against_database(candidates, existing, owners, by)
+        _check_rows_against_database(candidates, found, owners, by)
         account_ids = _account_ids(
             {row.values["account"] for row in candidates.values() if row.values.get("account")}
             if candidates
             else set(),
             ready=[row for row in candidates.values() if not row.errors],
+            create=not dry_run,
         )
         now = timezone.now()
-        lowest = Tier.objects.order_by("rank").first()
+        rungs = list(Tier.objects.order_by("rank"))
+        lowest = rungs[0] if rungs else None
+        tiers = _tiers_named(candidates, rungs)
+        tier_moves: list[tuple[Customer, Tier | None, Tier]] = []
         to_write: list[tuple[int, Customer, bool]] = []
         existing_owners = {customer.pk: customer.owner_id for customer in existing.values()}
         owner_moves: dict[int, tuple[int | None, int | None]] = {}
@@ -89,16 +107,17 @@ def upsert_customers(
             if row.errors:
                 continue
             values = dict(row.values)
-            external_id = values.pop("external_id")
+            external_id = values.pop("external_id", None)
             values.pop("account", None)
             if "account" in row.values:
                 values["account_id"] = account_ids.get(row.values["account"])
             if "owner" in row.values:
                 username = values.pop("owner")
                 values["owner_id"] = owners[username].pk if username else None
-            elif external_id not in existing and by is not None and not queries.sees_everyone(by):
+            elif index not in existing and by is not None and not queries.sees_everyone(by):
                 values["owner_id"] = by.pk  # an account manager owns what they send
-            customer = existing.get(external_id)
+            tier = tiers[values.pop("tier").casefold()] if "tier" in values else None
+            customer = existing.get(index)
             if customer is None:
                 merged = {**NEW_CUSTOMER_DEFAULTS, **values}
                 if not (merged["first_name"] or merged["last_name"] or merged["email"]):
@@ -108,12 +127,15 @@ def upsert_customers(
                     external_id=external_id,
                     **merged,
                     **{f"consent_{c}": row.consents.get(c, False) for c in Channel.values},
-                    tier=lowest,
-                    highest_tier=lowest,
+                    tier=tier or lowest,
+                    highest_tier=tier or lowest,
+                    manual_tier_until=_held_until() if tier else None,
                     created_at=now,
                     updated_at=now,
                 )
                 to_write.append((index, customer, True))
+                if tier:
+                    tier_moves.append((customer, None, tier))
                 consent_changes += [
                     ConsentChange(
                         customer=customer,
@@ -136,9 +158,13 @@ def upsert_customers(
                 if getattr(customer, f"consent_{c}") != granted
             }
             outcome.customer_ids[index] = customer.pk
-            if not changed and not consents:
+            moved = tier is not None and customer.tier_id != tier.pk
+            if not changed and not consents and not moved:
                 outcome.unchanged += 1
                 continue
+            if tier is not None and moved:
+                tier_moves.append((customer, _tier_of(customer.tier_id, rungs), tier))
+                _put_on(customer, tier, rungs)
             for name, value in changed.items():
                 setattr(customer, name, value)
             for c, granted in consents.items():
@@ -158,7 +184,17 @@ def upsert_customers(
             if "owner_id" in changed:
                 owner_moves[customer.pk] = (existing_owners[customer.pk], customer.owner_id)
 
-        written = _write_customers([customer for _, customer, _ in to_write])
+        if dry_run:
+            outcome.planned = dict.fromkeys(outcome.customer_ids, "unchanged")
+            outcome.planned.update(
+                {index: "create" if is_new else "update" for index, _, is_new in to_write}
+            )
+            outcome.created = sum(1 for _, _, is_new in to_write if is_new)
+            outcome.updated = len(to_write) - outcome.created
+            return _with_errors(outcome, rows=rows, cleaned=cleaned)
+        written = _write_customers(
+            [customer for _, customer, _ in to_write], with_tier=bool(tier_moves)
+        )
         for index, customer, is_new in to_write:
             if customer.pk is None or customer.pk not in written:
                 cleaned[index].fail(
@@ -173,6 +209,11 @@ def upsert_customers(
         ConsentChange.objects.bulk_create(
             [change for change in consent_changes if change.customer.pk in written]
         )
+        placement.record_imported_moves(
+            moves=[move for move in tier_moves if move[0].pk in written],
+            by=by,
+            reason=f"set by {source}",
+        )
         activity.move_open_follow_ups(
             moves=[(pk, *owners) for pk, owners in owner_moves.items() if pk in written]
         )
@@ -182,7 +223,12 @@ def upsert_customers(
         touched = list(outcome.customer_ids.values())
         if outcome.purchases_created or consent_changes:
             transaction.on_commit(lambda: _refresh_later(refresh_later, touched))
+    return _with_errors(outcome, rows=rows, cleaned=cleaned)
 
+
+def _with_errors(
+    outcome: UpsertOutcome, *, rows: list[Any], cleaned: list[CleanRow]
+) -> UpsertOutcome:
     for index, row in enumerate(cleaned):
         if row.errors:
             raw = rows[index] if isinstance(rows[index], dict) else {}
@@ -225,15 +271,16 @@ def _owners_by_username(rows) -> dict[str, User]:
 
 def _check_rows_against_database(
     candidates: dict[int, CleanRow],
-    existing: dict[str | None, Customer],
+    found: dict[int, matching.Match],
     owners: dict[str, User],
     by: User | None,
 ) -> None:
     """Owners that exist, e-mails not taken by another live customer, and the ownership rule."""
     # None when the caller may change every customer, else the one owner they may act as.
     limited_to = None if by is None or queries.sees_everyone(by) else by
-    for row in candidates.values():
-        customer = existing.get(row.values["external_id"])
+    for index, row in candidates.items():
+        match = found.get(index)
+        customer = match.customer if match else None
         username = row.values.get("owner")
         # Checked first: an account manager learns nothing of which other usernames exist.
         if username and limited_to and username != limited_to.get_username():
@@ -242,46 +289,82 @@ def _check_rows_against_database(
             row.fail("owner", f"No user “{username}”.")
         if customer is not None and customer.deleted_at is not None:
             row.fail("external_id", "This customer was deleted; restore it in Bonding first.")
-        elif customer is not None and limited_to and customer.owner_id != limited_to.pk:
-            row.fail("external_id", "Belongs to a customer you cannot change.")
+        elif match is not None and limited_to and match.customer.owner_id != limited_to.pk:
+            row.fail(match.key, "Belongs to a customer you cannot change.")
     emails = {row.values["email"] for row in candidates.values() if row.values.get("email")}
     taken = dict(
         Customer.objects.filter(deleted_at__isnull=True, email__in=emails)
         .order_by()
-        .values_list("email", "external_id")
+        .values_list("email", "pk")
     )
-    for row in candidates.values():
+    for index, row in candidates.items():
         email = row.values.get("email")
-        if email in taken and taken[email] != row.values["external_id"]:
+        match = found.get(index)
+        if email in taken and (match is None or taken[email] != match.customer.pk):
             row.fail("email", "Another customer already has this e-mail address.")
 
 
-def _account_ids(names: set[str], *, ready: list[CleanRow]) -> dict[str, int]:
+def _account_ids(names: set[str], *, ready: list[CleanRow], create: bool) -> dict[str, int]:
     """Accounts by name, creating the ones a good row names for the first time."""
     if not names:
         return {}
     found = dict(Account.objects.filter(name__in=names).values_list("name", "id"))
     wanted = {row.values["account"] for row in ready if row.values.get("account")}
     missing = sorted(wanted - set(found))
-    if missing:
+    if missing and not create:
+        # A dry run: 0 is no account's id, so a customer given a new account counts as changed.
+        found.update(dict.fromkeys(missing, 0))
+    elif missing:
         Account.objects.bulk_create([Account(name=name) for name in missing])
         found.update(Account.objects.filter(name__in=missing).values_list("name", "id"))
     return found
 
 
-def _write_customers(customers: list[Customer]) -> set[int]:
-    """One INSERT ... ON CONFLICT (external_id) DO UPDATE for all; row by row only on a race."""
+def _tiers_named(candidates: dict[int, CleanRow], rungs: list[Tier]) -> dict[str, Tier]:
+    """The ladder's tiers by slug and by name (case aside); rows naming another are refused."""
+    tiers = {name.casefold(): tier for tier in rungs for name in (tier.slug, tier.name)}
+    for row in candidates.values():
+        named = row.values.get("tier")
+        if named and named.casefold() not in tiers:
+            choices = ", ".join(tier.name for tier in rungs)
+            row.fail("tier", f"“{named}” is not a tier of the ladder: {choices}.")
+    return tiers
+
+
+def _tier_of(tier_id: int | None, rungs: list[Tier]) -> Tier | None:
+    return next((tier for tier in rungs if tier.pk == tier_id), None)
+
+
+def _put_on(customer: Customer, tier: Tier, rungs: list[Tier]) -> None:
+    """Set a customer's tier as a hand move does: held there, and the highest tier kept."""
+    highest = _tier_of(customer.highest_tier_id, rungs)
+    customer.tier = tier
+    if highest is None or tier.rank > highest.rank:
+        customer.highest_tier = tier
+    customer.manual_tier_until = _held_until()
+
+
+def _held_until() -> date:
+    """Until when the rules leave an imported tier be: as long as a move by hand (set_tier)."""
+    return timezone.localdate() + timedelta(days=settings.MANUAL_TIER_HOLD_DAYS)
+
+
+def _write_customers(customers: list[Customer], *, with_tier: bool = False) -> set[int]:
+    """One INSERT ... ON CONFLICT DO UPDATE for all; row by row only on a race.
+
+    Customers with an external_id meet their row by it (another writer may have just created
+    it); customers without one are new, or were found by e-mail or phone and meet it by id.
+    The tier is written only `with_tier` (an import's tier column), else left to the ladder.
+    """
     if not customers:
         return set()
     fields = [*SYNCED_FIELDS, *records.CONSENT_FIELDS, "updated_at"]
+    if with_tier:
+        fields += ["tier", "highest_tier", "manual_tier_until"]
     try:
         with transaction.atomic():
-            Customer.objects.bulk_create(
-                customers,
-                update_conflicts=True,
-                unique_fields=["external_id"],
-                update_fields=fields,
-            )
+            for group, unique_field in _by_unique_field(customers):
+                _insert_or_update(group, unique_field, fields)
         return {customer.pk for customer in customers}
     except IntegrityError:
         # Another writer took an e-mail between our check and the write: find the rows it hit.
@@ -290,17 +373,25 @@ def _write_customers(customers: list[Customer]) -> set[int]:
             is_new = customer._state.adding
             try:
                 with transaction.atomic():
-                    Customer.objects.bulk_create(
-                        [customer],
-                        update_conflicts=True,
-                        unique_fields=["external_id"],
-                        update_fields=fields,
-                    )
+                    unique_field = "external_id" if customer.external_id else "pk"
+                    _insert_or_update([customer], unique_field, fields)
                 written.add(customer.pk)
             except IntegrityError:
                 if is_new:
                     customer.pk = None
         return written
+
+
+def _by_unique_field(customers: list[Customer]) -> list[tuple[list[Customer], str]]:
+    keyed = [customer for customer in customers if customer.external_id]
+    unkeyed = [customer for customer in customers if not customer.external_id]
+    return [(group, field) for group, field in ((keyed, "external_id"), (unkeyed, "pk")) if group]
+
+
+def _insert_or_update(customers: list[Customer], unique_field: str, fields: list[str]) -> None:
+    Customer.objects.bulk_create(
+        customers, update_conflicts=True, unique_fields=[unique_field], update_fields=fields
+    )
 
 
 @transaction.atomic

@@ -14,6 +14,8 @@ EMBEDDED = (
     "tests/bonding/test_dashboard.py",
     "tests/bonding/test_login.py",
     "tests/bonding/test_sqlite_under_load.py",
+    "tests/customers/test_import_check.py",
+    "tests/customers/test_import_matching.py",
     "tests/customers/test_imports.py",
     "tests/customers/test_demo.py",
     "tests/nps/test_public.py",

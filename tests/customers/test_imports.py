@@ -192,7 +192,9 @@ def test_the_mapping_is_suggested_from_the_header(header, expected):
     assert [mapping[str(i)] for i in range(len(header))] == expected
 
 
-def test_a_mapping_without_external_id_is_refused(client, marketer):
+def test_a_mapping_without_external_id_starts_the_import(client, marketer):
+    # Issue #16: rows without an external id are matched by e-mail, then phone (see
+    # test_import_matching.py); the mapping no longer asks for one.
     job = upload(marketer, b"Name,E-mail\nAnn,ann@example.com\n")
     client.force_login(marketer)
 
@@ -200,10 +202,9 @@ def test_a_mapping_without_external_id_is_refused(client, marketer):
         f"/imports/{job.pk}/start/", {"column-0": "first_name", "column-1": "email"}
     )
 
-    assert response.status_code == 400
-    assert "Map a column to External ID" in response.content.decode()
+    assert response.status_code == 302
     job.refresh_from_db()
-    assert job.status == "uploaded"
+    assert job.status == "running"
 
 
 def test_a_mapping_without_a_name_or_email_is_refused(client, marketer):

@@ -35,6 +35,13 @@ def test_a_marketer_imports_a_csv_and_downloads_the_rejected_rows(
 
         page.get_by_role("button", name="Import 4 rows").wait_for()
         assert page.get_by_text("Lovelace").first.is_visible()  # the preview
+        # The check runs the import's own rules before anything is written.
+        assert page.get_by_text("All 4 rows checked, nothing written yet").is_visible()
+        refused = page.get_by_role("table", name="The refused rows").get_by_role("row")
+        assert refused.nth(1).inner_text().split("\t") == [
+            "3",
+            "Column “E-mail”: Enter a valid email address.",
+        ]
         assert_accessible(page)
         page.get_by_role("button", name="Import 4 rows").click()
 
