@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import import_check, imports, pages, queries, tasks
+from customers import exports, import_check, imports, pages, queries, tasks
 from customers.filters import CustomerFilter
 from customers.models import ImportJob
 
@@ -166,4 +166,4 @@ def customer_export(request: HttpRequest) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     today = timezone.localdate().isoformat()
-    return _csv_response(imports.export_csv(customers=filters.qs), f"customers-{today}.csv")
+    return _csv_response(exports.export_csv(customers=filters.qs), f"customers-{today}.csv")

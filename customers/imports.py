@@ -1,4 +1,4 @@
-"""CSV in and out: uploads kept in the database, column mapping, the import run, and exports.
+"""CSV in: uploads kept in the database, column mapping and the import run (exports.py: out).
 
 An upload is stored as ~1 MB chunks in the database (web processes and workers share no disk)
 and is only ever read back as a stream: chunks -> incrementally decoded UTF-8 lines -> csv rows
@@ -14,8 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -25,8 +24,8 @@ from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers import queries, sync
-from customers.models import Channel, Customer, ImportChunk, ImportJob, ImportRejection
+from customers import exports, queries, sync
+from customers.models import Channel, ImportChunk, ImportJob, ImportRejection
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +67,29 @@ FIELDS = tuple(FIELD_LABELS)
 NAME_FIELDS = ("first_name", "last_name", "email")
 # Header names people use for each field, besides the field's own name.
 SYNONYMS = {
-    "external_id": ["id", "external id", "customer id", "customer number", "client id",
-                    "contact id", "crm id", "reference", "ref"],
+    "external_id": [
+        "id",
+        "external id",
+        "customer id",
+        "customer number",
+        "client id",
+        "contact id",
+        "crm id",
+        "reference",
+        "ref",
+    ],
     "first_name": ["first", "firstname", "given name", "forename", "prenom", "vorname"],
     "last_name": ["last", "lastname", "surname", "family name", "nom", "nachname"],
     "email": ["e-mail", "mail", "email address", "e-mail address", "mail address"],
     "phone": ["telephone", "phone number", "tel", "mobile", "mobile phone", "cell", "cell phone"],
-    "account": ["company", "company name", "account name", "organisation", "organization",
-                "employer"],
+    "account": [
+        "company",
+        "company name",
+        "account name",
+        "organisation",
+        "organization",
+        "employer",
+    ],
     "audience": ["segment", "customer type"],
     "relationship": ["relation", "relationship type"],
     "partner_kind": ["partner type"],
@@ -89,18 +103,9 @@ SYNONYMS = {
     "consent_sms": ["sms consent", "sms opt in", "text consent"],
     "consent_phone": ["phone consent", "call consent"],
     "consent_letter": ["letter consent", "mail consent", "post consent"],
-}  # fmt: skip
+}
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
-# OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-EXPORT_COLUMNS = (
-    "bonding_id", "external_id", "first_name", "last_name", "email", "phone", "account",
-    "audience", "relationship", "partner_kind", "owner", "timezone", "preferred_channel",
-    "consent_email", "consent_sms", "consent_phone", "consent_letter", "estimated_wallet",
-    "postal_address", "tier", "bond_stage", "lifetime_value", "share_of_wallet", "churn_risk",
-    "nps_latest", "created_at", "updated_at",
-)  # fmt: skip
 
 
 class Upload(Protocol):
@@ -465,7 +470,7 @@ def upsert_batch(
 
 def _unescape(value: str) -> str:
     """Undo the quote our exports put before formula-like cells, so exports import back."""
-    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
+    if len(value) > 1 and value[0] == "'" and value[1] in exports.FORMULA_STARTS:
         return value[1:]
     return value
 
@@ -515,38 +520,6 @@ def _reason(errors: dict[str, list[str]], *, job: ImportJob) -> str:
     return " ".join(parts)
 
 
-def escape_cell(value: str) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def csv_stream(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    """CSV text, about 64 KB at a time, every cell escaped; a BOM first so Excel reads UTF-8."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    yield "\ufeff"
-    for row in rows:
-        writer.writerow([escape_cell(_text(value)) for value in row])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
 def rejected_rows_csv(*, job: ImportJob) -> Iterator[str]:
     """The rows an import refused, as the file had them, after their row number and why."""
     rejections = (
@@ -556,34 +529,7 @@ def rejected_rows_csv(*, job: ImportJob) -> Iterator[str]:
         .iterator(chunk_size=2000)
     )
     rows = ([line, reason, *raw] for line, reason, raw in rejections)
-    return csv_stream(itertools.chain([["row", "why", *job.header]], rows))
-
-
-def export_rows(*, customers: QuerySet[Customer]) -> Iterator[list[Any]]:
-    """A header, then one row per customer, read 2,000 at a time in one query."""
-    yield list(EXPORT_COLUMNS)
-    rows = customers.select_related("tier", "owner", "account").only(
-        "id", "external_id", "first_name", "last_name", "email", "phone", "account__name",
-        "audience", "relationship", "partner_kind", "owner__username", "timezone",
-        "preferred_channel", "consent_email", "consent_sms", "consent_phone", "consent_letter",
-        "estimated_wallet", "postal_address", "tier__slug", "bond_stage", "lifetime_value",
-        "share_of_wallet", "churn_risk", "nps_latest", "created_at", "updated_at",
-    )  # fmt: skip
-    for c in rows.iterator(chunk_size=2000):
-        yield [
-            c.pk, c.external_id, c.first_name, c.last_name, c.email, c.phone,
-            c.account.name if c.account else "", c.audience, c.relationship, c.partner_kind,
-            c.owner.username if c.owner else "", c.timezone, c.preferred_channel,
-            c.consent_email, c.consent_sms, c.consent_phone, c.consent_letter,
-            c.estimated_wallet, c.postal_address, c.tier.slug if c.tier else "", c.bond_stage,
-            c.lifetime_value, c.share_of_wallet, c.churn_risk, c.nps_latest, c.created_at,
-            c.updated_at,
-        ]  # fmt: skip
-
-
-def export_csv(*, customers: QuerySet[Customer]) -> Iterator[str]:
-    """The customers as CSV text, streamed."""
-    return csv_stream(export_rows(customers=customers))
+    return exports.csv_stream(itertools.chain([["row", "why", *job.header]], rows))
 
 
 def forget_stale_uploads(*, older_than_days: int = 7) -> int:

@@ -36,17 +36,37 @@ class UpsertOutcome:
 
 # Fields a sync row may set, in the order the upsert writes them.
 SYNCED_FIELDS = (
-    "first_name", "last_name", "email", "phone", "postal_address", "account_id", "audience",
-    "relationship", "partner_kind", "owner_id", "timezone", "preferred_channel",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postal_address",
+    "account_id",
+    "audience",
+    "relationship",
+    "partner_kind",
+    "owner_id",
+    "timezone",
+    "preferred_channel",
     "estimated_wallet",
-)  # fmt: skip
+)
 
 
 NEW_CUSTOMER_DEFAULTS = {
-    "first_name": "", "last_name": "", "email": "", "phone": "", "postal_address": "",
-    "account_id": None, "audience": "retail", "relationship": "prospect", "partner_kind": "",
-    "owner_id": None, "timezone": "", "preferred_channel": "email", "estimated_wallet": None,
-}  # fmt: skip
+    "first_name": "",
+    "last_name": "",
+    "email": "",
+    "phone": "",
+    "postal_address": "",
+    "account_id": None,
+    "audience": "retail",
+    "relationship": "prospect",
+    "partner_kind": "",
+    "owner_id": None,
+    "timezone": "",
+    "preferred_channel": "email",
+    "estimated_wallet": None,
+}
 
 
 def upsert_customers(
@@ -144,7 +164,7 @@ def upsert_customers(
                         source=source,
                         changed_by=by,
                         changed_at=now,
-                    )  # fmt: skip
+                    )
                     for c, granted in row.consents.items()
                     if granted
                 ]
@@ -177,7 +197,7 @@ def upsert_customers(
                         source=source,
                         changed_by=by,
                         changed_at=now,
-                    )  # fmt: skip
+                    )
                 )
             customer.updated_at = now
             to_write.append((index, customer, False))

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from customers import imports, tasks
+from customers import exports, imports, tasks
 from customers.models import Account, Customer, ImportJob
 from tests.factories import CustomerFactory
 
@@ -39,7 +39,7 @@ def test_the_export_streams_every_visible_customer_with_a_header(client, markete
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="customers-')
     rows = read_csv(response)
-    assert rows[0] == list(imports.EXPORT_COLUMNS)
+    assert rows[0] == list(exports.EXPORT_COLUMNS)
     ann, bob = sorted(by_column(rows), key=lambda row: row["external_id"])
     assert (ann["first_name"], ann["owner"], ann["consent_email"], ann["consent_sms"]) == (
         "Ann",
@@ -144,7 +144,7 @@ def test_formulas_are_exported_escaped(client, marketer):
     ],
 )
 def test_a_cell_is_escaped_when_it_starts_like_a_formula(value, escaped):
-    assert imports.escape_cell(value) == escaped
+    assert exports.escape_cell(value) == escaped
 
 
 def test_the_export_runs_a_fixed_number_of_queries(client, marketer, manager):

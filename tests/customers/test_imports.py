@@ -321,12 +321,24 @@ def test_the_rejected_rows_download_escapes_formulas_and_says_why(client, market
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
     rows = read_csv(response)
-    assert rows[0] == ["row", "why", "External ID", "First name", "Last name", "E-mail",
-                       "Consent e-mail"]  # fmt: skip
+    assert rows[0] == [
+        "row",
+        "why",
+        "External ID",
+        "First name",
+        "Last name",
+        "E-mail",
+        "Consent e-mail",
+    ]
     assert rows[1] == [
-        "3", "Column “E-mail”: Enter a valid email address.", "A2",
-        "'=HYPERLINK(\"http://evil.example\",\"click\")", "Bad", "not-an-email", "no",
-    ]  # fmt: skip
+        "3",
+        "Column “E-mail”: Enter a valid email address.",
+        "A2",
+        '\'=HYPERLINK("http://evil.example","click")',
+        "Bad",
+        "not-an-email",
+        "no",
+    ]
     assert rows[2][0] == "5"
     assert len(rows) == 3
 
@@ -551,8 +563,12 @@ def test_an_import_runs_in_a_worker_with_progress_and_a_result(
 
     job.refresh_from_db()
     assert (job.status, job.created, job.updated, job.unchanged, job.rejected) == (
-        "done", 2, 0, 0, 2,
-    )  # fmt: skip
+        "done",
+        2,
+        0,
+        0,
+        2,
+    )
     assert "<dt>Created</dt><dd>2</dd>" in fragment
     assert "<dt>Rejected</dt><dd>2</dd>" in fragment
     result = client.get(f"/imports/{job.pk}/result/").text
