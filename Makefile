@@ -6,14 +6,17 @@ comma := ,
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # `make run` is the product as a newcomer meets it: DEBUG off (DEBUG=1 make run to develop),
-# over plain HTTP on this machine, with a secret key made once under var/ and kept.
+# over plain HTTP on this machine, with a secret key made once under var/ and kept. Texts go
+# to files under var/ (ALLOW_LOCAL_DELIVERY=1: that is on purpose here, unless SMS_BACKEND
+# names a provider).
 DEBUG ?= 0
 # Links in messages point where this run serves, unless SITE_URL says otherwise.
 SITE_URL ?= http://$(HOST):$(PORT)
 VAR_DIR ?= $(CURDIR)/var
+ALLOW_LOCAL_DELIVERY ?= 1
 RUN_ENV := DEBUG=$(DEBUG) SITE_URL=$(SITE_URL) SECRET_KEY_FILE=$(VAR_DIR)/secret_key \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
-	LOG_FORMAT=$${LOG_FORMAT:-plain}
+	ALLOW_LOCAL_DELIVERY=$(ALLOW_LOCAL_DELIVERY) LOG_FORMAT=$${LOG_FORMAT:-plain}
 
 .PHONY: run test lint format install clean lock typecheck
 

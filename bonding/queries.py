@@ -43,11 +43,11 @@ from customers.models import Customer, FollowUp, Tier, TierChange
 from nps import queries as nps_queries
 from nps import score
 from nps.models import Invitation, Response
-from programs.models import Program, Step, Touch
+from programs.models import SENT_STATES, Program, Step, Touch
 
 PERIODS = (30, 90, 365)
 # Touches counted as sent: waiting ones (a call to make, a letter to print) went out too.
-SENT = [Touch.Status.SENT, Touch.Status.WAITING]
+SENT = [*SENT_STATES, Touch.Status.WAITING]
 PROSPECT = "prospect"
 ATTENTION_DAYS = 90
 MOVES_DAYS = 30

@@ -81,6 +81,19 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="programs.channels.sms.FileBackend"
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "outbox.jsonl"))
 # Shared secret the SMS provider sends with inbound messages (STOP handling); empty disables.
 SMS_INBOUND_TOKEN = env.str("SMS_INBOUND_TOKEN", default="")
+# Twilio (SMS_BACKEND=programs.channels.sms_twilio.TwilioBackend): the account's SID and auth
+# token (the token also verifies Twilio's webhooks), and a Messaging Service or a from number.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# Twilio's REST API; another base only for a local stand-in (tests, benchmarks) or a proxy.
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
+# Seconds to wait for Twilio's answer; no answer after the request went out is "uncertain".
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# File and console delivery (of SMS) with DEBUG off only when said on purpose: a system check
+# refuses them otherwise, so production never marks a text sent that went to a file.
+ALLOW_LOCAL_DELIVERY = env.bool("ALLOW_LOCAL_DELIVERY", default=False)
 # The dashboard's attention split: the share of touches meant for current customers.
 TARGET_CURRENT_CUSTOMER_SHARE = env.float("TARGET_CURRENT_CUSTOMER_SHARE", default=0.6)
 # A customer asked or who answered within this many days is not invited again.
@@ -344,6 +357,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL},
+        # The twilio library logs every request's headers at INFO: a line per text sent.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }
 

@@ -9,7 +9,7 @@ class ProgramsConfig(AppConfig):
 
     def ready(self) -> None:
         from nps import mail
-        from programs import receivers  # noqa: F401 - connects the signals it listens to
+        from programs import checks, receivers  # noqa: F401 - register checks, connect signals
         from programs.unsubscribe import unsubscribe_tokens
 
         mail.provide_unsubscribe_tokens(unsubscribe_tokens)

@@ -20,7 +20,7 @@ from programs.channels import letter as letter_channel
 from programs.channels import phone as phone_channel
 from programs.channels import sms as sms_channel
 from programs.enrollment import exit_enrollment
-from programs.models import Enrollment, Touch
+from programs.models import SENT_STATES, Enrollment, Touch
 from programs.placement import (
     COUNTED,
     address_for,
@@ -161,7 +161,7 @@ def _record_sent_before(sent_before: list) -> list[Touch]:
         run(RECORD_SENT, params)
     return list(
         Touch.objects.filter(
-            pk__in=[pk for pk, _, _ in sent_before], status=Touch.Status.SENT, unsettled=True
+            pk__in=[pk for pk, _, _ in sent_before], status__in=SENT_STATES, unsettled=True
         ).select_related("step", "enrollment", "customer")
     )
 
@@ -184,7 +184,7 @@ def _may_send(touch: Touch, recent: dict[int, int]) -> bool:
 def _recent_sends(customer_ids: set[int], now: datetime) -> dict[int, int]:
     """How many touches each customer was sent within the cap's period, across all programs."""
     period_start = now - frequency_cap().period
-    counted = {Touch.Status.SENT, Touch.Status.WAITING, Touch.Status.SENDING}
+    counted = {*SENT_STATES, Touch.Status.WAITING, Touch.Status.SENDING}
     recent: dict[int, int] = defaultdict(int)
     # Read by customer and sorted out here: a filter on the status could lead the planner to
     # an index of every sent touch (see CLAIM_TO_SEND).
@@ -366,7 +366,7 @@ def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> st
     cap = frequency_cap()
     recent = Touch.objects.filter(
         customer=customer,
-        status__in=[Touch.Status.SENT, Touch.Status.WAITING, Touch.Status.SENDING],
+        status__in=[*SENT_STATES, Touch.Status.WAITING, Touch.Status.SENDING],
         sent_at__gt=now - cap.period,
     ).exclude(pk=touch.pk)
     if recent.count() >= cap.max_touches:

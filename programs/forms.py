@@ -1,9 +1,10 @@
 """Forms of the program pages: a program's settings, a step, the preview's customer, the
-channels a customer stops on the public unsubscribe page."""
+channels a customer stops on the public unsubscribe page, whose an SMS reply is."""
 
 from django import forms
 
-from customers.models import Audience, Channel, Relationship
+from customers.contact import normalize_email
+from customers.models import Audience, Channel, Customer, Relationship
 from programs.models import Program, Step
 
 CONTENT_FIELDS = [
@@ -136,3 +137,23 @@ class UnsubscribeChoiceForm(forms.Form):
         label="Stop contacting me by",
         error_messages={"required": "Tick at least one way we should stop contacting you."},
     )
+
+
+class AssignReplyForm(forms.Form):
+    """Whose an unmatched SMS reply is: the customer's number (as in their page's address) or
+    e-mail address."""
+
+    customer = forms.CharField(
+        max_length=254, help_text="The customer's number (from their page's address) or e-mail."
+    )
+
+    def clean_customer(self) -> Customer:
+        given = self.cleaned_data["customer"].strip()
+        customers = Customer.objects.filter(deleted_at__isnull=True)
+        if given.isdigit() and len(given) < 19:
+            found = customers.filter(pk=int(given)).first()
+        else:
+            found = customers.filter(email=normalize_email(given)).order_by("id").first()
+        if found is None:
+            raise forms.ValidationError("No customer has that number or e-mail address.")
+        return found

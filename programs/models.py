@@ -174,6 +174,8 @@ class Touch(models.Model):
         SENDING = "sending", "Sending"
         WAITING = "waiting", "Waiting (call to make, letter to post)"
         SENT = "sent", "Sent"
+        # The provider reports the message on the customer's handset (SMS status callbacks).
+        DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
         REVIEW = "review", "Needs review"
@@ -245,7 +247,7 @@ class Touch(models.Model):
             models.Index(
                 fields=["sent_at", "step", "customer"],
                 name="touch_sent",
-                condition=Q(status__in=["sent", "waiting"]),
+                condition=Q(status__in=["sent", "delivered", "waiting"]),
             ),
             models.Index(
                 fields=["responded_at", "step", "customer"],
@@ -258,6 +260,77 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step.name} for {self.customer_id} ({self.status})"
+
+
+# Touches that went out to the customer: sent, and those the provider reported delivered.
+SENT_STATES = [Touch.Status.SENT, Touch.Status.DELIVERED]
+
+
+class ProviderEvent(models.Model):
+    """A status callback or inbound text a provider posted, stored before it is answered and
+    worked by a task: one row per provider event, so a repeat changes nothing."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Delivery status"
+        INBOUND = "inbound", "Inbound message"
+
+    provider = models.CharField(max_length=20)
+    kind = models.CharField(max_length=10, choices=Kind)
+    # The provider's own identity of the event: message id and status, or the inbound id.
+    key = models.CharField(max_length=120)
+    # The touch named in the callback URL we gave the provider; no foreign key, so an event
+    # naming a touch since deleted is still stored.
+    touch_ref = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "kind", "key"], name="provider_event_once")
+        ]
+        indexes = [
+            # The sweeper's question, "what did no worker take?": a handful of rows.
+            models.Index(
+                fields=["received_at"],
+                name="provider_event_pending",
+                condition=Q(processed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} {self.key}"
+
+
+class UnmatchedReply(models.Model):
+    """An inbound text from a number no customer has, kept until a marketer assigns it."""
+
+    phone = models.CharField(max_length=32)
+    body = models.TextField()
+    received_at = models.DateTimeField(default=now)
+    event = models.OneToOneField(
+        ProviderEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_to = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "unmatched replies"
+        indexes = [
+            models.Index(
+                fields=["-received_at"],
+                name="unmatched_reply_open",
+                condition=Q(assigned_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply from {self.phone[:6]}… at {self.received_at:%Y-%m-%d %H:%M}"
 
 
 class LetterBatch(models.Model):

@@ -17,6 +17,7 @@ COUNTED = [
     Touch.Status.SENDING,
     Touch.Status.WAITING,
     Touch.Status.SENT,
+    Touch.Status.DELIVERED,
     Touch.Status.REVIEW,
 ]
 
@@ -24,6 +25,7 @@ COUNTED = [
 # A touch in one of these states will not move on by itself.
 FINAL = [
     Touch.Status.SENT,
+    Touch.Status.DELIVERED,
     Touch.Status.FAILED,
     Touch.Status.SKIPPED,
     Touch.Status.CANCELLED,

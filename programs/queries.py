@@ -12,7 +12,16 @@ from django.utils import timezone
 from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
 from programs import content
-from programs.models import Enrollment, LetterBatch, Program, Step, Touch, UnsubscribeToken
+from programs.models import (
+    SENT_STATES,
+    Enrollment,
+    LetterBatch,
+    Program,
+    Step,
+    Touch,
+    UnmatchedReply,
+    UnsubscribeToken,
+)
 from programs.review import REMOVABLE
 
 NEEDS_ATTENTION = [Touch.Status.FAILED, Touch.Status.REVIEW]
@@ -43,7 +52,7 @@ def program_list(*, now: datetime | None = None) -> list[Program]:
             active_enrollments=_count_of(Enrollment.objects.filter(status="active")),
             sent_this_week=_count_of(
                 Touch.objects.filter(
-                    status__in=[Touch.Status.SENT, Touch.Status.WAITING], sent_at__gte=since
+                    status__in=[*SENT_STATES, Touch.Status.WAITING], sent_at__gte=since
                 ),
                 outer="step__program",
             ),
@@ -95,7 +104,7 @@ def funnel(program: Program) -> list[FunnelRow]:
         .annotate(
             n_scheduled=count(*IN_FLIGHT),
             n_waiting=count(Touch.Status.WAITING),
-            n_sent=count(Touch.Status.SENT),
+            n_sent=count(*SENT_STATES),
             n_failed=count(*NEEDS_ATTENTION),
             n_skipped=count(Touch.Status.SKIPPED),
             n_responded=Count("touches", filter=Q(touches__responded_at__isnull=False)),
@@ -160,6 +169,14 @@ def failures(*, program: Program | None = None, number: int = 1, size: int = 50)
         "customer__email",
     )
     return page_of(touches.order_by("-due_at", "-id"), number=number, size=size)
+
+
+def unmatched_replies(*, number: int = 1, size: int = 50) -> Page:
+    """SMS replies from numbers no customer has, not yet assigned, newest first."""
+    replies = UnmatchedReply.objects.filter(assigned_at__isnull=True).only(
+        "id", "phone", "body", "received_at"
+    )
+    return page_of(replies.order_by("-received_at", "-id"), number=number, size=size)
 
 
 def due_by_channel(

@@ -196,6 +196,14 @@ def place(
     raise ValueError("frequency cap search did not converge")  # unreachable: see the loop bound
 
 
+def next_working_day(day: date) -> date:
+    """The first weekday (Monday to Friday) after `day`: when a reply's follow-up is due."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def _cap_allows(moment: datetime, booked: Sequence[datetime], cap: FrequencyCap) -> bool:
     # The busiest period-long interval containing `moment` starts at `moment` itself or at a
     # booked touch in (moment - period, moment]: counts only rise when an interval's start

@@ -11,7 +11,7 @@ from customers import activity, timeline
 from customers.models import Channel, TimelineEntry
 from programs import schedule
 from programs.enrollment import exit_enrollment
-from programs.models import Enrollment, Step, Touch
+from programs.models import SENT_STATES, Enrollment, Step, Touch
 from programs.placement import frequency_cap, new_touch, scheduled_times, send_window, zone_of
 
 # A delivery batch settles its sent touches when it ends; one still unsettled this long after
@@ -27,7 +27,7 @@ def settle_sent(*, now: datetime | None = None, limit: int = 1000) -> int:
     with transaction.atomic():
         touches = list(
             Touch.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(unsettled=True, status=Touch.Status.SENT, sent_at__lt=now - SETTLE_AFTER)
+            .filter(unsettled=True, status__in=SENT_STATES, sent_at__lt=now - SETTLE_AFTER)
             .select_related("step", "enrollment", "customer")
             .order_by("sent_at")[:limit]
         )
@@ -122,7 +122,7 @@ def schedule_next_occurrences(*, touches: list[Touch], now: datetime | None = No
 
 def _complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
     # Failed and review touches still need a person: the enrollment is not done with them.
-    done = [Touch.Status.SENT, Touch.Status.SKIPPED, Touch.Status.CANCELLED]
+    done = [*SENT_STATES, Touch.Status.SKIPPED, Touch.Status.CANCELLED]
     yearly = [Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE]
     touches = Touch.objects.filter(enrollment_id__in=enrollment_ids).order_by()
     busy = set(

@@ -60,7 +60,7 @@ CLAIM_TO_SEND = {
         + (f" AND c.{ADDRESS_COLUMNS[channel]} = %s)" if channel in ADDRESS_COLUMNS else ")")
         + " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = %s AND e.status = %s)"
         " AND (SELECT count(*) FROM programs_touch t WHERE t.customer_id = %s AND t.id <> %s"
-        " AND t.status IN ('sent', 'waiting', 'sending')"
+        " AND t.status IN ('sent', 'delivered', 'waiting', 'sending')"
         " AND (t.sent_at > %s OR t.status = 'sending')) < %s"
     )
     for channel in Channel.values

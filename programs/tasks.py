@@ -1,7 +1,9 @@
-"""Celery tasks of the programs app: the dispatcher, delivery and the sweeper (thin)."""
+"""Celery tasks of the programs app: the dispatcher, delivery, the sweeper and the SMS
+provider's events (thin)."""
 
 import contextlib
 import random
+from datetime import timedelta
 
 from celery import shared_task
 from django.db import connection
@@ -9,6 +11,7 @@ from django.db import connection
 from programs.delivery import DeliveryInterrupted, deliver
 from programs.dispatch import dispatch_due, sweep_leases
 from programs.enrollment import enroll
+from programs.sms_events import LATER, pending_events, work_event
 
 
 @shared_task
@@ -47,6 +50,27 @@ def sweep_touches_task() -> dict:
     """Take back claimed touches whose lease ran out; send stuck sending ones to review; settle
     sent touches a dead batch left unsettled."""
     return sweep_leases()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=10)
+def work_sms_event_task(self, event_id: int) -> str:
+    """Apply one stored SMS event (a delivery report, an inbound text); safe to run twice. A
+    report of a touch still being sent comes back once its send is recorded."""
+    outcome = work_event(event_id=event_id)
+    if outcome == LATER and self.request.retries < self.max_retries:
+        raise self.retry(countdown=min(2**self.request.retries, 30))
+    return outcome  # still LATER after the last retry: the sweeper comes back to it
+
+
+@shared_task
+def sweep_sms_events_task() -> int:
+    """Every minute: work the SMS events no worker took (the broker was down, retries ran
+    out); returns how many were worked."""
+    worked = 0
+    for event_id in pending_events(older_than=timedelta(minutes=1)):
+        if work_event(event_id=event_id) != LATER:
+            worked += 1
+    return worked
 
 
 @shared_task(acks_late=True)

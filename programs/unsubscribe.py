@@ -1,4 +1,4 @@
-"""Unsubscribing: one-click tokens, the unsubscribe itself, and an inbound SMS STOP."""
+"""Unsubscribing: one-click tokens, the unsubscribe itself, and inbound SMS STOP and START."""
 
 import secrets
 
@@ -67,3 +67,13 @@ def stop_by_sms(*, phone: str) -> int:
             customer=customer, channel=Channel.SMS, granted=False, source="SMS STOP"
         )
     return stopped
+
+
+def start_by_sms(*, phone: str) -> int:
+    """An inbound START: give SMS consent back to every customer with that number."""
+    started = 0
+    for customer in Customer.objects.filter(phone=phone, deleted_at__isnull=True):
+        started += records.set_consent(
+            customer=customer, channel=Channel.SMS, granted=True, source="SMS START"
+        )
+    return started

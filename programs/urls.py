@@ -1,6 +1,6 @@
 from django.urls import path
 
-from programs import views
+from programs import unmatched, views, webhooks
 
 app_name = "programs"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("programs/enroll/", views.enroll_choose, name="enroll_choose"),
     path("programs/touches/<int:touch_id>/retry/", views.touch_retry, name="retry"),
     path("programs/touches/<int:touch_id>/dismiss/", views.touch_dismiss, name="dismiss"),
+    path("programs/replies/", unmatched.reply_list, name="unmatched_replies"),
+    path("programs/replies/<int:pk>/assign/", unmatched.reply_assign, name="assign_reply"),
     path("programs/letters/", views.letter_batches, name="letters"),
     path("programs/letters/<int:pk>/", views.letter_batch, name="letter_batch"),
     path("programs/letters/<int:pk>/posted/", views.letter_batch_posted, name="letters_posted"),
@@ -28,4 +30,6 @@ urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("u/<str:token>/choose/", views.unsubscribe_choose, name="unsubscribe_choose"),
     path("sms/inbound/", views.sms_inbound, name="sms_inbound"),
+    path("sms/twilio/status/", webhooks.twilio_status, name="twilio_status"),
+    path("sms/twilio/inbound/", webhooks.twilio_inbound, name="twilio_inbound"),
 ]

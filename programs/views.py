@@ -32,6 +32,7 @@ from programs.enrollment import EnrollOutcome, enroll
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
 from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
 from programs.responses import mark_letters_posted
+from programs.sms_events import STOP_WORDS
 from programs.tasks import enroll_segment_task
 from programs.unsubscribe import stop_by_sms
 from programs.unsubscribe import unsubscribe as withdraw_by_token
@@ -41,7 +42,6 @@ PAGE_SIZE = 50
 DIRECT_ENROLL_LIMIT = 500
 ENROLL_CHUNK = 5000
 PROGRESS_POLL_FOR = timedelta(minutes=15)
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 PREVIEW_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.LETTER, Channel.PHONE]
 
 

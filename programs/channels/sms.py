@@ -1,7 +1,8 @@
 """SMS through a pluggable backend (settings.SMS_BACKEND); files or console by default.
 
-A provider plugs in as a class with `send(to, text) -> provider message id`, raising
-TransientError or PermanentError; name it in SMS_BACKEND.
+A provider plugs in as one module with a class offering `send(message) -> provider message id`
+(the message's `to`, `text` and `touch_id`), raising TransientError, PermanentError or
+UncertainError; name it in SMS_BACKEND. Twilio's is programs/channels/sms_twilio.py.
 """
 
 import contextlib
@@ -25,20 +26,21 @@ class FileBackend:
     def __init__(self) -> None:
         self.path = Path(settings.SMS_FILE_PATH)
 
-    def send(self, to: str, text: str) -> str:
+    def send(self, message: Message) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         provider_id = f"file-{uuid.uuid4().hex}"
+        line = {"id": provider_id, "to": message.to, "text": message.text}
         with self.path.open("a", encoding="utf-8") as outbox:
-            outbox.write(json.dumps({"id": provider_id, "to": to, "text": text}) + "\n")
+            outbox.write(json.dumps(line) + "\n")
         return provider_id
 
 
 class ConsoleBackend:
     """Logs each SMS (its length and recipient only: the text may be personal)."""
 
-    def send(self, to: str, text: str) -> str:
+    def send(self, message: Message) -> str:
         provider_id = f"console-{uuid.uuid4().hex}"
-        logger.info("sms %s to %s… (%s characters)", provider_id, to[:5], len(text))
+        logger.info("sms %s to %s… (%s characters)", provider_id, message.to[:5], len(message.text))
         return provider_id
 
 
@@ -50,4 +52,4 @@ def open() -> Iterator:  # noqa: A001 - the channel interface's name
 
 def send(message: Message, backend) -> Outcome:
     """Send one SMS; the text is the message's text part."""
-    return Outcome(message_id=backend.send(message.to, message.text))
+    return Outcome(message_id=backend.send(message))

@@ -9,7 +9,14 @@ from django.utils import timezone
 from customers.models import ImportJob, Tier
 from nps.links import new_token
 from nps.models import Invitation, Survey
-from programs.models import Enrollment, LetterBatch, Program, Touch, UnsubscribeToken
+from programs.models import (
+    Enrollment,
+    LetterBatch,
+    Program,
+    Touch,
+    UnmatchedReply,
+    UnsubscribeToken,
+)
 from tests.factories import (
     AccountFactory,
     ComplaintFactory,
@@ -33,6 +40,7 @@ PK_OF = {
     "follow_up": "follow_up",
     "contract": "contract",
     "referral": "referral",
+    "reply": "reply",
     "-": None,
 }
 
@@ -88,6 +96,7 @@ def scene(manager, other_manager):
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
+            "reply": UnmatchedReply.objects.create(phone="+14155550199", body="Who is this?").pk,
             "survey": survey.pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,

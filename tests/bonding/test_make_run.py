@@ -80,6 +80,23 @@ def test_make_run_is_plain_http_with_debug_off_and_debug_1_turns_it_on(tmp_path)
     assert developing["DEBUG"] is True
 
 
+def test_make_run_passes_the_system_checks_with_texts_going_to_files(tmp_path):
+    env = run_env()
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert env["ALLOW_LOCAL_DELIVERY"] == "1"
+    assert env["DEBUG"] == "0"
+    assert result.returncode == 0, result.stderr
+
+
 def test_the_generated_secret_key_is_kept_across_restarts(tmp_path):
     env = {"DEBUG": "0", "SECRET_KEY_FILE": str(tmp_path / "var" / "secret_key")}
 

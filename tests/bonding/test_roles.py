@@ -44,6 +44,9 @@ TABLE = [
     ("programs:unsubscribe_choose",   "POST",              "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    # Twilio's webhooks: anyone may POST, and only a valid X-Twilio-Signature (none here) passes.
+    ("programs:twilio_status",        "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("programs:twilio_inbound",       "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Everyone with a role.
     ("home",                          "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("dashboard_export",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
@@ -100,6 +103,8 @@ TABLE = [
     ("programs:failures",             "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:retry",                "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:dismiss",              "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("programs:unmatched_replies",    "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("programs:assign_reply",         "POST",              "reply",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:letters",              "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:letter_batch",         "GET",               "batch",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:letters_posted",       "POST",              "batch",  LOGIN, NO,   NO,   NO,    OK,  OK),

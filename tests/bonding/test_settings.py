@@ -14,6 +14,10 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://bonding:pw@db.example.com:5432/bonding",
     "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+    "SMS_BACKEND": "programs.channels.sms_twilio.TwilioBackend",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "twilio-auth-token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
 }
 
 
@@ -114,6 +118,41 @@ def test_check_deploy_reports_nothing_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def check(**env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "VAR_DIR": "/tmp/bonding-var", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_refuses_the_file_sms_backend_with_debug_off():
+    result = check(**{**PRODUCTION, "SMS_BACKEND": "programs.channels.sms.FileBackend"})
+
+    assert result.returncode != 0
+    assert "programs.E001" in result.stderr
+    assert "ALLOW_LOCAL_DELIVERY=1" in result.stderr
+
+
+def test_allow_local_delivery_lets_the_file_sms_backend_run_with_debug_off():
+    env = {**PRODUCTION, "SMS_BACKEND": "programs.channels.sms.FileBackend"}
+
+    result = check(**env, ALLOW_LOCAL_DELIVERY="1")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_refuses_twilio_without_a_sender():
+    result = check(**{**PRODUCTION, "TWILIO_MESSAGING_SERVICE_SID": ""})
+
+    assert result.returncode != 0
+    assert "programs.E002" in result.stderr
+    assert "TWILIO_FROM_NUMBER" in result.stderr
 
 
 def test_production_logs_are_json_lines():

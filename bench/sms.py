@@ -1,0 +1,380 @@
+"""SMS throughput: inbound events through Twilio's webhook URL, and delivery through Twilio's API.
+
+    flock /tmp/bonding-bench.lock bin/with-test-services .venv/bin/python bench/sms.py
+
+Creates (afresh) and migrates `bonding_bench_sms` on the PostgreSQL server of DATABASE_URL.
+
+1. Inbound: gunicorn with two workers (as the Procfile serves) takes --events inbound texts,
+   signed beforehand, at /sms/twilio/inbound/ from --clients processes (each POST a new
+   connection, as Twilio makes them); events stored per second, counted in the database
+   (target: 500/s). No worker runs: each event is stored and queued on the Redis of
+   CELERY_BROKER_URL, as when the workers are behind.
+2. Delivery: a local server speaking Twilio's Messages API (a thread per connection) takes
+   --messages POSTs from the twilio client in a loop (the raw rate), then the same number of
+   SMS touches delivered through `programs.delivery.deliver` and the Twilio backend in batches
+   of DELIVERY_BATCH_SIZE, in this process: touches/s against the raw rate (target: 0.7).
+
+Prints the figures and writes bench/results/sms.json.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
+
+from customers_pages import prepare_server, server_urls, setup_django  # noqa: E402
+
+RESULTS = BENCH_DIR / "results" / "sms.json"
+INBOUND_TARGET = 500  # events stored per second
+DELIVERY_TARGET = 0.7  # of the raw rate of the Twilio stand-in
+TOKEN = "bench-auth-token"  # noqa: S105 (a throwaway token for a local stand-in)
+SITE = "https://bench.example.com"
+ACCOUNT = "AC" + "b" * 32
+
+
+class TwilioStandIn(ThreadingHTTPServer):
+    """Answers every POST as Twilio's Messages API does (201 with the new message's JSON)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Created)
+        self.count = 0
+        self.lock = threading.Lock()  # a thread per connection counts the messages
+
+
+class _Created(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the backend reuses its connection
+    wbufsize = -1  # the answer in one write: headers and body apart wait for a delayed ACK
+    server: TwilioStandIn
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        with self.server.lock:
+            self.server.count += 1
+            number = self.server.count
+        body = json.dumps(
+            {
+                "sid": f"SM{number:032x}",
+                "account_sid": ACCOUNT,
+                "to": form["To"][0],
+                "body": form["Body"][0],
+                "status": "accepted",
+                "api_version": "2010-04-01",
+            }
+        ).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve_twilio(ports: "multiprocessing.Queue") -> None:
+    """Run the stand-in until terminated; its port goes to `ports`."""
+    server = TwilioStandIn()
+    ports.put(server.server_address[1])
+    server.serve_forever()
+
+
+def signed_texts(first: int, count: int) -> list[tuple[bytes, str]]:
+    """Form bodies of inbound texts as Twilio posts them, with their signatures."""
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TOKEN)
+    texts = []
+    for n in range(first, first + count):
+        params = {
+            "AccountSid": ACCOUNT,
+            "Body": f"Reply number {n}",
+            "From": f"+1415555{n % 10_000:04d}",
+            "MessageSid": f"SM{n:032x}",
+            "To": "+15005550006",
+        }
+        signature = validator.compute_signature(f"{SITE}/sms/twilio/inbound/", params)
+        texts.append((urllib.parse.urlencode(params).encode(), signature))
+    return texts
+
+
+def post_texts(port: int, texts: list[tuple[bytes, str]]) -> int:
+    """Post signed texts (one client process), a new connection each as Twilio makes them;
+    returns how many were answered 200. Signed beforehand: the client's CPU is the server's."""
+    answered = 0
+    for body, signature in texts:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request(
+            "POST",
+            "/sms/twilio/inbound/",
+            body=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+        )
+        answered += connection.getresponse().status == 200
+        connection.close()
+    return answered
+
+
+def start_gunicorn(bench_url: str, var_dir: str) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SITE_URL": SITE,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bonding.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit("gunicorn did not start")
+            time.sleep(0.2)
+    return process, port
+
+
+def inbound(bench_url: str, var_dir: str, events: int, clients: int) -> dict:
+    from programs.models import ProviderEvent
+
+    ProviderEvent.objects.all().delete()
+    share = events // clients
+    batches = [signed_texts(first, share) for first in range(0, share * clients, share)]
+    web, port = start_gunicorn(bench_url, var_dir)
+    try:
+        post_texts(port, signed_texts(10_000_000, 50))  # warm both workers up
+        ProviderEvent.objects.all().delete()
+        started = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=clients) as pool:
+            answered = sum(pool.map(post_texts, [port] * clients, batches))
+        elapsed = time.perf_counter() - started
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
+    stored = ProviderEvent.objects.count()
+    return {
+        "events": share * clients,
+        "answered": answered,
+        "stored": stored,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(stored / elapsed),
+        "client_processes": clients,
+    }
+
+
+def make_touches(count: int) -> list[int]:
+    """`count` claimed SMS touches of a two-step program, one customer each."""
+    from django.utils import timezone
+
+    from customers.models import Channel, Customer
+    from programs.models import Enrollment, Program, Step, Touch
+
+    Touch.objects.all().delete()
+    Enrollment.objects.all().delete()
+    Program.objects.filter(name="SMS bench").delete()
+    Customer.objects.filter(email__endswith="@sms-bench.example.com").delete()
+    program = Program.objects.create(name="SMS bench")
+    step = Step.objects.create(
+        program=program,
+        order=1,
+        name="Check-in",
+        channel_mode=Step.ChannelMode.FIXED,
+        channel=Channel.SMS,
+        sms_body="Hello {{ first_name }}, how are we doing?",
+    )
+    customers = Customer.objects.bulk_create(
+        Customer(
+            first_name=f"Ann{n}",
+            email=f"c{n}@sms-bench.example.com",
+            phone=f"+1415{5550000 + n:07d}",
+            consent_sms=True,
+        )
+        for n in range(count)
+    )
+    enrollments = Enrollment.objects.bulk_create(
+        Enrollment(program=program, customer=customer) for customer in customers
+    )
+    # A later step keeps each enrollment going, as in the eight-step program: a one-step
+    # program would end every enrollment at each send, which is not what is measured here.
+    later = Step.objects.create(
+        program=program,
+        order=2,
+        name="Anniversary",
+        offset_days=30,
+        channel_mode=Step.ChannelMode.FIXED,
+        channel=Channel.SMS,
+        sms_body="A year already, {{ first_name }}!",
+    )
+    now = timezone.now()
+    Touch.objects.bulk_create(
+        Touch(
+            enrollment=enrollment,
+            step=later,
+            customer=enrollment.customer,
+            channel=Channel.SMS,
+            due_at=now + timedelta(days=30),
+        )
+        for enrollment in enrollments
+    )
+    touches = Touch.objects.bulk_create(
+        Touch(
+            enrollment=enrollment,
+            step=step,
+            customer=enrollment.customer,
+            channel=Channel.SMS,
+            due_at=now - timedelta(seconds=1),
+            status=Touch.Status.CLAIMED,
+            lease_expires_at=now + timedelta(hours=1),
+        )
+        for enrollment in enrollments
+    )
+    return [touch.pk for touch in touches]
+
+
+def delivery(messages: int) -> dict:
+    from django.conf import settings
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    from programs.delivery import deliver
+    from programs.models import Touch
+
+    # Its own process, as Twilio is: a thread here would take the GIL from the loop it serves.
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve_twilio, args=(ports,), daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{ports.get(timeout=30)}"
+    settings.SMS_BACKEND = "programs.channels.sms_twilio.TwilioBackend"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT, TOKEN
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "b" * 32
+    settings.TWILIO_API_URL, settings.SITE_URL = url, SITE
+    try:
+        client = Client(ACCOUNT, TOKEN, http_client=TwilioHttpClient(timeout=10))
+        client.api.base_url = url
+        started = time.perf_counter()
+        for n in range(messages):
+            client.messages.create(
+                to=f"+1415{5550000 + n:07d}",
+                body="Hello Ann, how are we doing? Reply STOP to opt out.",
+                messaging_service_sid=settings.TWILIO_MESSAGING_SERVICE_SID,
+                status_callback=f"{SITE}/sms/twilio/status/?touch={n}",
+            )
+        raw = messages / (time.perf_counter() - started)
+
+        ids = make_touches(messages)
+        size = settings.DELIVERY_BATCH_SIZE
+        started = time.perf_counter()
+        outcomes: dict[str, int] = {}
+        for first in range(0, len(ids), size):
+            for outcome, n in deliver(touch_ids=ids[first : first + size]).items():
+                outcomes[outcome] = outcomes.get(outcome, 0) + n
+        delivered = outcomes.get("sent", 0) / (time.perf_counter() - started)
+        assert Touch.objects.filter(status="sent").exclude(message_id="").count() == messages
+    finally:
+        server.terminate()
+        server.join(timeout=30)
+    return {
+        "messages": messages,
+        "raw_per_s": round(raw),
+        "touches_per_s": round(delivered),
+        "of_raw": round(delivered / raw, 2),
+        "outcomes": outcomes,
+        "batch": size,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=4, help="client processes posting")
+    parser.add_argument("--messages", type=int, default=5_000)
+    parser.add_argument("--database", default="bonding_bench_sms")
+    args = parser.parse_args(argv)
+
+    bench_url, admin_url = server_urls(args.database)
+    prepare_server(admin_url, args.database, regenerate=True)
+    var_dir = tempfile.mkdtemp(prefix="bonding-bench-sms-")
+    os.environ.setdefault("ALLOW_LOCAL_DELIVERY", "1")  # the check; the bench sends via Twilio
+    setup_django(bench_url, var_dir)
+
+    print(f"Inbound: {args.events:,} signed texts to gunicorn (2 workers)...", flush=True)
+    received = inbound(bench_url, var_dir, args.events, args.clients)
+    print(
+        f"  {received['events_per_s']:,} events stored/s ({received['stored']:,} stored, "
+        f"{received['answered']:,} answered 200 in {received['seconds']} s; "
+        f"target {INBOUND_TARGET}/s)"
+    )
+    print(f"Delivery: {args.messages:,} texts through the Twilio stand-in...", flush=True)
+    sent = delivery(args.messages)
+    print(
+        f"  raw {sent['raw_per_s']:,}/s, delivered {sent['touches_per_s']:,} touches/s: "
+        f"{sent['of_raw']} of raw (target {DELIVERY_TARGET})"
+    )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "sms",
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "inbound": {**received, "target_per_s": INBOUND_TARGET},
+                "delivery": {**sent, "target_of_raw": DELIVERY_TARGET},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"Wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

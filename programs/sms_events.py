@@ -1,0 +1,256 @@
+"""What an SMS provider tells us: delivery reports and inbound texts, stored the moment they
+arrive and worked by a task (the touch's state, consent keywords, replies on the timeline)."""
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.activity import log_interaction
+from customers.contact import normalize_phone
+from customers.models import Channel, Customer, Interaction
+from programs import schedule
+from programs.models import SENT_STATES, ProviderEvent, Touch, UnmatchedReply
+from programs.responses import record_response
+from programs.settlement import settle
+from programs.unsubscribe import start_by_sms, stop_by_sms
+
+logger = logging.getLogger(__name__)
+
+# Carrier keywords (CTIA): the whole text, any case.
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+START_WORDS = {"START", "YES", "UNSTOP"}
+HELP_WORDS = {"HELP"}
+# A reply answers the latest SMS touch sent to its number within this long.
+REPLY_WINDOW = timedelta(days=7)
+# A touch still being sent when its report arrives: the report waits for the send to be
+# recorded (the task comes back later, or the sweeper does).
+LATER = "later"
+
+_INSERT_ONCE = (
+    "INSERT INTO programs_providerevent"
+    " (provider, kind, key, touch_ref, payload, received_at, outcome)"
+    " VALUES (%s, %s, %s, %s, %s, %s, '')"
+    " ON CONFLICT (provider, kind, key) DO NOTHING RETURNING id"
+)
+
+
+def keyword(body: str) -> str:
+    """The text as a carrier keyword: trimmed and upper case."""
+    return (body or "").strip().upper()
+
+
+def help_text() -> str:
+    """The answer to HELP: who writes, and how to stop."""
+    return (
+        f"{settings.ORGANIZATION_NAME}: customer messages. Reply STOP to stop them, "
+        "START to get them again."
+    )
+
+
+def record_event(
+    *, provider: str, kind: str, key: str, payload: dict, touch_ref: int | None = None
+) -> int | None:
+    """Store a provider's event once; returns its id, or None for a repeat (already stored).
+
+    One statement, so the endpoint answers at once and the event survives a dead worker.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ONCE,
+            [provider, kind, key[:120], touch_ref, json.dumps(payload), timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def work_event(*, event_id: int, now: datetime | None = None) -> str:
+    """Apply one stored event exactly once; returns what became of it, or LATER when its touch
+    is still being sent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked, and only while unworked: two workers never both apply it.
+        event = (
+            ProviderEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, processed_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return "done"
+        if event.kind == ProviderEvent.Kind.STATUS:
+            outcome = _apply_status(event, now)
+        else:
+            outcome = _receive_text(event)
+        if outcome == LATER:
+            return LATER
+        event.processed_at, event.outcome = now, outcome[:200]
+        event.save(update_fields=["processed_at", "outcome"])
+        return outcome
+
+
+def pending_events(*, older_than: timedelta, limit: int = 500) -> list[int]:
+    """Events no worker has applied (the broker was down, or the touch was in flight)."""
+    return list(
+        ProviderEvent.objects.filter(
+            processed_at__isnull=True, received_at__lt=timezone.now() - older_than
+        ).values_list("pk", flat=True)[:limit]
+    )
+
+
+# Twilio's error codes of undelivered texts seen most (the others are shown by number).
+TWILIO_ERRORS = {
+    "21610": "the recipient replied STOP",
+    "30003": "unreachable handset",
+    "30004": "message blocked",
+    "30005": "unknown handset",
+    "30006": "landline or unreachable carrier",
+    "30007": "filtered by the carrier",
+    "30008": "unknown error",
+}
+
+
+def _apply_status(event: ProviderEvent, now: datetime) -> str:
+    """A delivery report: delivered and failed are final, so a late "sent" changes nothing."""
+    params = event.payload
+    sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+    touch = (
+        Touch.objects.select_for_update(of=("self",))
+        .select_related("step", "enrollment", "customer")
+        .filter(pk=event.touch_ref, channel=Channel.SMS)
+        .first()
+        if event.touch_ref
+        else None
+    )
+    if touch is None:
+        return "no such SMS touch"
+    if touch.status in (Touch.Status.CLAIMED, Touch.Status.SENDING):
+        return LATER
+    if touch.message_id and touch.message_id != sid:
+        return "a report of an earlier attempt"  # the touch was sent again since
+    settling = touch.status == Touch.Status.REVIEW
+    if status == "delivered" and touch.status in (Touch.Status.SENT, Touch.Status.REVIEW):
+        Touch.objects.filter(pk=touch.pk).update(
+            status=Touch.Status.DELIVERED,
+            message_id=sid,
+            sent_at=touch.sent_at or now,
+            last_error="",
+            # A touch from review was never settled: what a sent touch leaves behind is due.
+            unsettled=touch.unsettled or settling,
+        )
+        if settling:
+            touch.sent_at, touch.unsettled = touch.sent_at or now, True
+            settle([touch], now=now)
+        return "delivered" + (" (settled from review)" if settling else "")
+    if status in ("undelivered", "failed") and touch.status in (
+        Touch.Status.SENT,
+        Touch.Status.REVIEW,
+    ):
+        code = params.get("ErrorCode", "")
+        reason = f"Twilio: {status}" + (
+            f", error {code} ({TWILIO_ERRORS[code]})"
+            if code in TWILIO_ERRORS
+            else f", error {code}"
+            if code
+            else ""
+        )
+        # Not settled: a text that never arrived leaves nothing behind.
+        Touch.objects.filter(pk=touch.pk).update(
+            status=Touch.Status.FAILED, message_id=sid, last_error=reason, unsettled=False
+        )
+        return reason
+    return f"{status or 'no status'} noted; the touch stays {touch.status}"
+
+
+def _receive_text(event: ProviderEvent) -> str:
+    """An inbound text: a keyword changes consent; anything else is a reply to log."""
+    params = event.payload
+    body = params.get("Body", "")
+    try:
+        phone = normalize_phone(params.get("From", ""), region=settings.PHONE_REGION)
+    except ValidationError:
+        phone = ""
+    if not phone:
+        return "no sender number"
+    word = keyword(body)
+    if word in STOP_WORDS:
+        return f"stop: {stop_by_sms(phone=phone)} customer(s)"
+    if word in START_WORDS:
+        return f"start: {start_by_sms(phone=phone)} customer(s)"
+    if word in HELP_WORDS:
+        return "help answered"
+    customers = Customer.objects.filter(phone=phone, deleted_at__isnull=True)
+    touch = (
+        Touch.objects.filter(
+            customer__in=customers,
+            channel=Channel.SMS,
+            status__in=SENT_STATES,
+            sent_at__gte=event.received_at - REPLY_WINDOW,
+        )
+        .select_related("step", "customer__owner")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    customer = touch.customer if touch else customers.select_related("owner").order_by("id").first()
+    if customer is None:
+        UnmatchedReply.objects.create(
+            phone=phone, body=body, received_at=event.received_at, event=event
+        )
+        return "unmatched"
+    log_reply(customer=customer, body=body, received_at=event.received_at, touch=touch)
+    return f"reply of customer {customer.pk}" + (f" to touch {touch.pk}" if touch else "")
+
+
+def log_reply(
+    *,
+    customer: Customer,
+    body: str,
+    received_at: datetime,
+    touch: Touch | None,
+    by: User | None = None,
+) -> Interaction:
+    """A customer's text on their timeline, threaded to the touch it answers (marked
+    responded), with a follow-up for the owner due the next working day."""
+    about = f" to “{touch.step.name}”" if touch else ""
+    interaction = log_interaction(
+        customer=customer,
+        author=by,
+        channel=Interaction.Kind.SMS,
+        direction=Interaction.Direction.INBOUND,
+        summary=f"SMS reply{about}: {body}"[:200],
+        notes=body,
+        occurred_at=received_at,
+        follow_up_on=schedule.next_working_day(timezone.localdate(received_at)),
+    )
+    if touch is not None:
+        record_response(touch=touch, now=received_at)
+    return interaction
+
+
+@transaction.atomic
+def assign_reply(*, reply: UnmatchedReply, customer: Customer, by: User) -> bool:
+    """A marketer says whose an unmatched reply is: it goes on that customer's timeline like
+    any reply. Only once (a conditional update): False if it was assigned meanwhile."""
+    now = timezone.now()
+    if not UnmatchedReply.objects.filter(pk=reply.pk, assigned_at__isnull=True).update(
+        assigned_to=customer, assigned_at=now
+    ):
+        return False
+    touch = (
+        Touch.objects.filter(
+            customer=customer,
+            channel=Channel.SMS,
+            status__in=SENT_STATES,
+            sent_at__gte=reply.received_at - REPLY_WINDOW,
+            sent_at__lte=reply.received_at,
+        )
+        .select_related("step")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    log_reply(customer=customer, body=reply.body, received_at=reply.received_at, touch=touch, by=by)
+    return True

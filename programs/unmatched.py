@@ -1,0 +1,41 @@
+"""The marketers' page of SMS replies from unknown numbers, each to assign to a customer."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from customers import pages
+from programs import queries, sms_events
+from programs.forms import AssignReplyForm
+from programs.models import UnmatchedReply
+
+PAGE_SIZE = 50
+
+
+def reply_list(request: HttpRequest) -> HttpResponse:
+    """Unassigned replies from numbers no customer has, newest first."""
+    pages.marketers_only(request)
+    page = queries.unmatched_replies(number=pages.page_number(request), size=PAGE_SIZE)
+    return render(
+        request, "programs/unmatched_replies.html", {"page": page, "form": AssignReplyForm()}
+    )
+
+
+@require_POST
+def reply_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Put a reply on the timeline of the customer it is from."""
+    pages.marketers_only(request)
+    reply = get_object_or_404(UnmatchedReply, pk=pk)
+    form = AssignReplyForm(request.POST)
+    if not form.is_valid():
+        page = queries.unmatched_replies(number=1, size=PAGE_SIZE)
+        context = {"page": page, "form": AssignReplyForm(), "failed": form, "failed_pk": pk}
+        return render(request, "programs/unmatched_replies.html", context, status=400)
+    customer = form.cleaned_data["customer"]
+    if sms_events.assign_reply(reply=reply, customer=customer, by=request.user):
+        messages.success(request, f"The reply is on {customer}'s timeline.")
+    else:
+        messages.warning(request, "That reply was already assigned.")
+    return redirect(reverse("programs:unmatched_replies"))
