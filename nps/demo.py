@@ -17,14 +17,13 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from customers import valuation
+from customers import activity, valuation
 from customers.models import (
     Audience,
     BondChange,
     Channel,
     Complaint,
     Customer,
-    FollowUp,
     Referral,
     Reward,
     TierChange,
@@ -318,7 +317,7 @@ def _close_the_loop(
     waiting = set(latest_of.values()) | {
         r.pk for r in detractors if r.answered_at >= now - timedelta(days=OPEN_DETRACTOR_DAYS)
     }
-    entries, rewards, follow_ups = [], [], []
+    entries = []
     for response in responses:
         detail = "\n".join(t for t in (response.why, response.improve) if t)
         entries.append(
@@ -331,54 +330,34 @@ def _close_the_loop(
                 source_id=response.pk,
             )
         )
+    TimelineEntry.objects.bulk_create(entries)
+    # The premium and the detractor's call, by the services record_response calls, on the clock
+    # of the answer.
+    for response in responses:
         if survey.premium:
-            rewards.append(
-                Reward(
-                    customer_id=response.customer_id,
-                    kind=Reward.Kind.PREMIUM,
-                    reason=f"Premium for answering: {survey.premium}"[:200],
-                    given_at=response.answered_at,
-                )
+            activity.give_reward(
+                customer=response.customer,
+                kind=Reward.Kind.PREMIUM,
+                reason=services.premium_reason(survey),
+                given_at=response.answered_at,
             )
         if response.category != "detractor":
             continue
-        owner = response.customer.owner
-        follow_up = FollowUp(
-            customer_id=response.customer_id,
-            assignee=owner,
+        follow_up = activity.schedule_follow_up(
+            customer=response.customer,
+            assignee=response.customer.owner,
             due_at=response.answered_at + timedelta(hours=mail.DETRACTOR_FOLLOW_UP_HOURS),
             reason=f"Detractor: scored {response.score}. Call and listen.",
             source=f"detractor:{response.pk}",
-            notes=detail,
-            created_at=response.answered_at,
+            notes="\n".join(t for t in (response.why, response.improve) if t),
+            now=response.answered_at,
+            may_wait_for_owner=True,
         )
         called = response.answered_at + timedelta(hours=rng.uniform(3, 60))
         if response.pk not in waiting:
-            follow_up.done_at, follow_up.done_by = min(called, now), owner or manager
-        follow_ups.append(follow_up)
-    Reward.objects.bulk_create(rewards)
-    FollowUp.objects.bulk_create(follow_ups)
-    # The lines give_reward and complete_follow_up write, dated when it happened.
-    entries += [
-        TimelineEntry(
-            customer_id=row.customer_id,
-            kind=kind,
-            occurred_at=at,
-            title=title[:300],
-            actor=actor,
-            source_id=row.pk,
-        )
-        for row, kind, at, title, actor in [
-            (r, TimelineEntry.Kind.REWARD, r.given_at, f"{r.get_kind_display()}: {r.reason}", None)
-            for r in rewards
-        ]
-        + [
-            (f, TimelineEntry.Kind.FOLLOW_UP, f.done_at, f"Follow-up done: {f.reason}", f.done_by)
-            for f in follow_ups
-            if f.done_at
-        ]
-    ]
-    TimelineEntry.objects.bulk_create(entries)
+            activity.complete_follow_up(
+                follow_up=follow_up, by=response.customer.owner or manager, now=min(called, now)
+            )
 
 
 # The rules that moved a customer because of a survey answer: such a move dates from the answer.

@@ -221,7 +221,7 @@ def record_response(
             activity.give_reward(
                 customer=customer,
                 kind=Reward.Kind.PREMIUM,
-                reason=f"Premium for answering: {invitation.survey.premium}",
+                reason=premium_reason(invitation.survey),
             )
     else:
         TimelineEntry.objects.filter(
@@ -261,6 +261,12 @@ def _program_of(invitation: Invitation) -> int | None:
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def premium_reason(survey: Survey) -> str:
+    """The reward line of a survey's premium, cut to what a reward's reason holds (a premium may
+    be as long as that on its own)."""
+    return f"Premium for answering: {survey.premium}"[: Reward._meta.get_field("reason").max_length]
 
 
 def _close_the_loop_for_detractor(response: Response, customer: Customer, now: datetime) -> None:

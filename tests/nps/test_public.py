@@ -228,3 +228,15 @@ def test_a_detractor_nobody_owns_yet_can_answer_and_their_next_owner_gets_the_ca
     records.update_customer(customer=customer, data={"owner": manager}, by=None)
     follow_up.refresh_from_db()
     assert follow_up.assignee == manager
+
+
+def test_a_premium_as_long_as_the_form_allows_still_lets_customers_answer(client, invitation):
+    survey = invitation.survey
+    survey.premium = "x" * survey._meta.get_field("premium").max_length
+    survey.save()
+
+    answer = client.post(f"/s/{invitation.token}/", {"score": "9"})
+
+    assert answer.status_code == 302
+    reward = invitation.customer.rewards.get()
+    assert reward.reason.startswith("Premium for answering: xxx")
