@@ -1,0 +1,249 @@
+"""Themes in what customers say: TF-IDF and NMF over verbatims, one language at a time.
+
+No database here: nps/theming.py reads the answers, calls `fit` per language and stores what
+comes back. Everything is deterministic (NMF's nndsvda start and a fixed random_state, a sample
+drawn with a fixed seed), so fitting the same answers twice finds the same themes with the
+same names.
+
+How many themes: a small bounded grid of k, fitted on a sample; the k kept is the one under
+which answers belong most clearly to one theme (the mean share of an answer's weight its
+dominant theme does not have to share with the runner-up). Too few themes force two topics
+into one and too many split a topic in halves; both blur that margin.
+"""
+
+import math
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from sklearn.decomposition import NMF
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+LANGUAGES = ("en", "de")
+MIN_THEMES = 2
+MAX_THEMES = 12
+# The grid and the model are fitted on at most this many answers; the rest are only projected
+# onto the themes found, which is what keeps a million answers inside the nightly window.
+FIT_SAMPLE = 20_000
+GRID_SAMPLE = 5_000
+# Fewer answers than this in a language find no theme: too little to tell topics apart.
+MIN_ANSWERS = 20
+# An answer belongs to its dominant theme when that theme holds at least this share of its
+# weight; answers that talk about everything at once (or in no known word) stay unassigned.
+DOMINANT_SHARE = 0.5
+TOP_TERMS = 10
+NAME_TERMS = 3
+# Two themes are the same theme (across refits) when their top terms overlap this much.
+SAME_THEME_OVERLAP = 0.25
+SEED = 20
+
+# Words only, two letters or more: numbers ("a 10") say nothing about a topic.
+_TOKENS = r"(?u)\b[^\W\d_]{2,}\b"
+_WORD = re.compile(r"[^\W\d_]+")
+_GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
+
+
+@cache
+def stop_words(language: str) -> frozenset[str]:
+    """The words that never make a theme, in this language."""
+    if language == "en":
+        return frozenset(ENGLISH_STOP_WORDS)
+    if language == "de":
+        lines = Path(__file__).with_name("stopwords_de.txt").read_text(encoding="utf-8")
+        return frozenset(
+            line.strip() for line in lines.splitlines() if line.strip() and line[0] != "#"
+        )
+    raise ValueError(f"themes are found in {', '.join(LANGUAGES)}, not {language!r}")
+
+
+def language_of(text: str) -> str:
+    """ "de" when the text reads as German (more German stop words, or its letters), else "en"."""
+    words = _WORD.findall(text.lower())
+    german = sum(word in stop_words("de") for word in words)
+    english = sum(word in stop_words("en") for word in words)
+    if _GERMAN_LETTERS.search(text):
+        german += 1
+    return "de" if german > english else "en"
+
+
+@dataclass(frozen=True)
+class FoundTheme:
+    """A theme as fitted: its strongest terms first, and a name made of the first few."""
+
+    terms: tuple[str, ...]
+    name: str
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Themes found in one language's answers, biggest first, and each answer's theme (an index
+    into `themes`, or None) with the share of its weight that theme holds."""
+
+    language: str
+    themes: tuple[FoundTheme, ...]
+    assignments: tuple[tuple[int, float] | None, ...]
+
+    def sizes(self) -> list[int]:
+        counts = [0] * len(self.themes)
+        for assignment in self.assignments:
+            if assignment is not None:
+                counts[assignment[0]] += 1
+        return counts
+
+
+def fit(
+    texts: Sequence[str],
+    *,
+    language: str,
+    themes: int | None = None,
+    max_themes: int = MAX_THEMES,
+) -> Fit:
+    """Find themes in these answers (all in `language`) and assign each answer to its dominant
+    theme; `themes` fixes how many, else the grid chooses between 2 and `max_themes`."""
+    if len(texts) < MIN_ANSWERS:
+        return Fit(language, (), (None,) * len(texts))
+    vectorizer = TfidfVectorizer(
+        stop_words=sorted(stop_words(language)),
+        token_pattern=_TOKENS,
+        min_df=2,
+        max_df=0.5,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+    sample = _sample(len(texts), FIT_SAMPLE)
+    try:
+        sample_matrix = vectorizer.fit_transform([texts[i] for i in sample])
+    except ValueError:  # no word is left once stop words and rare words are gone
+        return Fit(language, (), (None,) * len(texts))
+    vocabulary = vectorizer.get_feature_names_out()
+    most = min(max_themes, len(vocabulary) - 1, len(texts) // 10)
+    if themes is None:
+        if most < MIN_THEMES:
+            return Fit(language, (), (None,) * len(texts))
+        themes = _chosen_k(sample_matrix, range(MIN_THEMES, most + 1))
+    themes = max(1, min(themes, len(vocabulary) - 1))
+    model = _model(themes).fit(sample_matrix)
+    matrix = sample_matrix if len(sample) == len(texts) else vectorizer.transform(texts)
+    found = [_found(row, vocabulary) for row in model.components_]
+    return _biggest_first(language, found, _assign(model.transform(matrix)))
+
+
+def _sample(size: int, limit: int) -> list[int]:
+    """Indices of at most `limit` of `size` answers, drawn the same way every time."""
+    if size <= limit:
+        return list(range(size))
+    rng = np.random.default_rng(SEED)
+    return sorted(rng.choice(size, size=limit, replace=False).tolist())
+
+
+def _model(themes: int) -> NMF:
+    return NMF(n_components=themes, init="nndsvda", random_state=SEED, max_iter=400, tol=1e-4)
+
+
+def _chosen_k(matrix: object, grid: range) -> int:
+    """The number of themes under which answers belong most clearly to one theme (on a sample
+    of the sample; the smaller k when two tie)."""
+    rows = _sample(matrix.shape[0], GRID_SAMPLE)  # type: ignore[attr-defined]
+    part = matrix[rows]  # type: ignore[index]
+    best, best_margin = grid[0], -math.inf
+    for k in grid:
+        weights = _model(k).fit_transform(part)
+        margin = _clarity(weights)
+        if margin > best_margin + 1e-3:
+            best, best_margin = k, margin
+    return best
+
+
+def _clarity(weights: np.ndarray) -> float:
+    """Mean of (dominant - runner-up) / dominant over the answers with any weight."""
+    ordered = -np.sort(-weights, axis=1)
+    dominant = ordered[:, 0]
+    some = dominant > 0
+    if not some.any():
+        return -math.inf
+    runner_up = ordered[:, 1] if ordered.shape[1] > 1 else np.zeros_like(dominant)
+    return float(((dominant[some] - runner_up[some]) / dominant[some]).mean())
+
+
+def _found(component: np.ndarray, vocabulary: np.ndarray) -> FoundTheme:
+    order = np.argsort(-component, kind="stable")[:TOP_TERMS]
+    terms = tuple(str(vocabulary[i]) for i in order if component[i] > 0)
+    return FoundTheme(terms=terms, name=name_for(terms))
+
+
+def name_for(terms: Sequence[str]) -> str:
+    """A theme's name from its top terms: "delivery, late, parcel"."""
+    return ", ".join(terms[:NAME_TERMS]) or "(no words)"
+
+
+def _assign(weights: np.ndarray) -> list[tuple[int, float] | None]:
+    totals = weights.sum(axis=1)
+    dominant = weights.argmax(axis=1)
+    top = weights[np.arange(weights.shape[0]), dominant]
+    shares = np.divide(top, totals, out=np.zeros_like(top), where=totals > 0)
+    return [
+        (int(theme), round(float(share), 4)) if share >= DOMINANT_SHARE else None
+        for theme, share in zip(dominant, shares, strict=True)
+    ]
+
+
+def _biggest_first(
+    language: str, found: list[FoundTheme], raw: list[tuple[int, float] | None]
+) -> Fit:
+    """Themes ordered by how many answers they hold (then by name), empty ones dropped."""
+    sizes = [0] * len(found)
+    for assignment in raw:
+        if assignment is not None:
+            sizes[assignment[0]] += 1
+    order = sorted(
+        (i for i in range(len(found)) if sizes[i]), key=lambda i: (-sizes[i], found[i].name)
+    )
+    position = {old: new for new, old in enumerate(order)}
+    return Fit(
+        language=language,
+        themes=tuple(found[i] for i in order),
+        assignments=tuple(None if a is None else (position[a[0]], a[1]) for a in raw),
+    )
+
+
+def overlap(first: Sequence[str], second: Sequence[str]) -> float:
+    """How alike two themes' top terms are: shared over all (Jaccard), 0..1."""
+    a, b = set(first), set(second)
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def match(
+    previous: Mapping[Key, Sequence[str]],
+    found: Sequence[Sequence[str]],
+    *,
+    minimum: float = SAME_THEME_OVERLAP,
+) -> dict[int, Key]:
+    """Which previous theme (by key) each found theme (by index) is, when it is one: the most
+    alike pairs first, each previous theme taken once, ties settled by order."""
+    pairs = sorted(
+        (
+            (-overlap(terms, old_terms), index, position)
+            for index, terms in enumerate(found)
+            for position, old_terms in enumerate(previous.values())
+        ),
+    )
+    keys = list(previous)
+    taken: dict[int, Key] = {}
+    used: set[int] = set()
+    for negative, index, position in pairs:
+        if -negative < minimum:
+            break
+        if index in taken or position in used:
+            continue
+        taken[index] = keys[position]
+        used.add(position)
+    return taken
