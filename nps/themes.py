@@ -110,7 +110,7 @@ def fit(
         stop_words=sorted(stop_words(language)),
         token_pattern=_TOKENS,
         min_df=2,
-        max_df=0.5,
+        max_df=0.9,
         sublinear_tf=True,
         dtype=np.float32,
     )
