@@ -17,11 +17,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
-from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 LANGUAGES = ("en", "de")
 MIN_THEMES = 2
@@ -51,6 +49,10 @@ _GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
 def stop_words(language: str) -> frozenset[str]:
     """The words that never make a theme, in this language."""
     if language == "en":
+        # scikit-learn is imported where it is used: web processes that only read themes
+        # never load it (some 80 MB each).
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
         return frozenset(ENGLISH_STOP_WORDS)
     if language == "de":
         lines = Path(__file__).with_name("stopwords_de.txt").read_text(encoding="utf-8")
@@ -106,6 +108,8 @@ def fit(
     theme; `themes` fixes how many, else the grid chooses between 2 and `max_themes`."""
     if len(texts) < MIN_ANSWERS:
         return Fit(language, (), (None,) * len(texts))
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(
         stop_words=sorted(stop_words(language)),
         token_pattern=_TOKENS,
@@ -140,7 +144,9 @@ def _sample(size: int, limit: int) -> list[int]:
     return sorted(rng.choice(size, size=limit, replace=False).tolist())
 
 
-def _model(themes: int) -> NMF:
+def _model(themes: int) -> Any:
+    from sklearn.decomposition import NMF
+
     return NMF(n_components=themes, init="nndsvda", random_state=SEED, max_iter=400, tol=1e-4)
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import ImportJob, Tier
 from nps.links import new_token
-from nps.models import Invitation, Survey
+from nps.models import Invitation, Survey, Theme
 from programs.models import Enrollment, LetterBatch, Program, Touch, UnsubscribeToken
 from tests.factories import (
     AccountFactory,
@@ -26,6 +26,7 @@ PK_OF = {
     "program": "program",
     "batch": "batch",
     "survey": "survey",
+    "theme": "theme",
     "interaction": "interaction",
     "-": None,
 }
@@ -72,6 +73,7 @@ def scene(manager, other_manager):
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
             "survey": survey.pk,
+            "theme": Theme.objects.create(language="en", name="late, delivery", terms=["late"]).pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
         }
