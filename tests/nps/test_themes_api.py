@@ -47,9 +47,8 @@ def test_themes_come_most_mentioned_first_with_their_figures(marketer, fitted):
     assert len(first["months"]) == 12
     assert sum(m["responses"] for m in first["months"]) == expected.responses
     assert len(first["examples"]) == 2
-    assert set(first["examples"][0]) == {
-        "id", "customer", "score", "category", "why", "improve", "answered_at",
-    }  # fmt: skip
+    example_fields = {"id", "customer", "score", "category", "why", "improve", "answered_at"}
+    assert set(first["examples"][0]) == example_fields
 
 
 def test_an_account_manager_s_themes_count_only_their_customers_answers(manager, fitted):
