@@ -5,13 +5,10 @@ comes back. Everything is deterministic (NMF's nndsvda start and a fixed random_
 drawn with a fixed seed), so fitting the same answers twice finds the same themes with the
 same names.
 
-How many themes: a small bounded grid of k, fitted on a sample; the k kept is the one under
-which answers belong most clearly to one theme (the mean share of an answer's weight its
-dominant theme does not have to share with the runner-up). Too few themes force two topics
-into one and too many split a topic in halves; both blur that margin.
+How many themes: a small bounded grid of k (2 to 12), fitted on a sample; the k kept is where
+answers belong most clearly to one theme, and are best described by it (see _chosen_k).
 """
 
-import math
 import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -150,29 +147,49 @@ def _model(themes: int) -> Any:
     return NMF(n_components=themes, init="nndsvda", random_state=SEED, max_iter=400, tol=1e-4)
 
 
-def _chosen_k(matrix: object, grid: range) -> int:
-    """The number of themes under which answers belong most clearly to one theme (on a sample
-    of the sample; the smaller k when two tie)."""
-    rows = _sample(matrix.shape[0], GRID_SAMPLE)  # type: ignore[attr-defined]
-    part = matrix[rows]  # type: ignore[index]
-    best, best_margin = grid[0], -math.inf
+def _chosen_k(matrix: Any, grid: range) -> int:
+    """The number of themes, fitted for each k of the grid on a sample of the sample.
+
+    Clarity (how much an answer's dominant theme outweighs the runner-up) peaks where one
+    more theme would start splitting a topic in halves; a small k can look clear too, with a
+    few catch-all themes. So among the peaks, the k kept is the one whose answers are also
+    best described by their theme (clarity weighted by how close each answer is to it)."""
+    part = matrix[_sample(matrix.shape[0], GRID_SAMPLE)]
+    clarity, fit = [], []
     for k in grid:
-        weights = _model(k).fit_transform(part)
-        margin = _clarity(weights)
-        if margin > best_margin + 1e-3:
-            best, best_margin = k, margin
-    return best
+        model = _model(k)
+        weights = model.fit_transform(part)
+        margins = _margins(weights)
+        clarity.append(float(margins.mean()))
+        fit.append(float((margins * _closeness(part, weights, model.components_)).mean()))
+    peaks = [
+        i
+        for i in range(1, len(grid) - 1)
+        if clarity[i] >= clarity[i - 1] and clarity[i] >= clarity[i + 1]
+    ]
+    if not peaks:
+        return grid[max(range(len(grid)), key=lambda i: (clarity[i], -i))]
+    return grid[max(peaks, key=lambda i: (fit[i], -i))]
 
 
-def _clarity(weights: np.ndarray) -> float:
-    """Mean of (dominant - runner-up) / dominant over the answers with any weight."""
+def _margins(weights: np.ndarray) -> np.ndarray:
+    """Per answer (dominant - runner-up) / dominant; 0 for an answer no theme explains."""
     ordered = -np.sort(-weights, axis=1)
     dominant = ordered[:, 0]
-    some = dominant > 0
-    if not some.any():
-        return -math.inf
     runner_up = ordered[:, 1] if ordered.shape[1] > 1 else np.zeros_like(dominant)
-    return float(((dominant[some] - runner_up[some]) / dominant[some]).mean())
+    return np.divide(
+        dominant - runner_up, dominant, out=np.zeros_like(dominant), where=dominant > 0
+    )
+
+
+def _closeness(part: Any, weights: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Per answer the cosine between its words and its dominant theme's terms."""
+    lengths = np.linalg.norm(components, axis=1)
+    unit = components / np.where(lengths > 0, lengths, 1.0)[:, None]
+    cosines = np.asarray(part @ unit.T)
+    row_lengths = np.sqrt(np.asarray(part.multiply(part).sum(axis=1)).ravel())
+    chosen = cosines[np.arange(cosines.shape[0]), weights.argmax(axis=1)]
+    return np.divide(chosen, row_lengths, out=np.zeros_like(chosen), where=row_lengths > 0)
 
 
 def _found(component: np.ndarray, vocabulary: np.ndarray) -> FoundTheme:
