@@ -10,6 +10,7 @@ answers belong most clearly to one theme, and are best described by it (see _cho
 """
 
 import re
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -105,6 +106,7 @@ def fit(
     theme; `themes` fixes how many, else the grid chooses between 2 and `max_themes`."""
     if len(texts) < MIN_ANSWERS:
         return Fit(language, (), (None,) * len(texts))
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(
@@ -125,9 +127,14 @@ def fit(
     if themes is None:
         if most < MIN_THEMES:
             return Fit(language, (), (None,) * len(texts))
-        themes = _chosen_k(sample_matrix, range(MIN_THEMES, most + 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            themes = _chosen_k(sample_matrix, range(MIN_THEMES, most + 1))
     themes = max(1, min(themes, len(vocabulary) - 1))
-    model = _model(themes).fit(sample_matrix)
+    with warnings.catch_warnings():
+        # NMF stopping at max_iter still gives usable themes; nightly logs need not say so.
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        model = _model(themes).fit(sample_matrix)
     matrix = sample_matrix if len(sample) == len(texts) else vectorizer.transform(texts)
     found = [_found(row, vocabulary) for row in model.components_]
     return _biggest_first(language, found, _assign(model.transform(matrix)))

@@ -8,7 +8,7 @@ a theme found again that was split is split again and its halves keep their name
 """
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -100,10 +100,16 @@ def _lock_scope(survey: Survey | None) -> None:
 def _store_fit(survey: Survey | None, fit: themes.Fit, answers: _Answers) -> set[int]:
     """Match the fit's themes to the stored ones, write them and their answers; the ids of the
     current themes that hold answers now."""
-    was_split = Exists(Theme.objects.filter(split_from=OuterRef("pk")))
+    # Current themes, and those set aside that carry a marketer's decision.
     previous = list(
         Theme.objects.filter(survey=survey, language=fit.language)
-        .filter(Q(is_current=True) | Q(merged_into__isnull=False) | Q(was_split))
+        .annotate(was_split=Exists(Theme.objects.filter(split_from=OuterRef("pk"))))
+        .filter(
+            Q(is_current=True)
+            | Q(merged_into__isnull=False)
+            | Q(was_split=True)
+            | Q(renamed_by_user=True)
+        )
         .order_by("id")
     )
     by_pk = {theme.pk: theme for theme in previous}
@@ -112,24 +118,22 @@ def _store_fit(survey: Survey | None, fit: themes.Fit, answers: _Answers) -> set
     for position, assignment in enumerate(fit.assignments):
         if assignment is not None:
             members[assignment[0]].append(position)
-    mentions: list[ThemeMention] = []
     kept: set[int] = set()
     moment = now()
     for index, found in enumerate(fit.themes):
         old = by_pk.get(matched[index]) if index in matched else None
         positions = members[index]
-        if old is not None and not old.is_current and old.merged_into_id is None:
+        if old is not None and not old.is_current and old.was_split:
             # A theme a marketer split: split its answers again.
             halves = _split_again(old, [answers.texts[p] for p in positions], fit.language)
             if halves is not None:
                 for theme, chosen in halves:
                     kept.add(theme.pk)
-                    mentions += _mentions(theme, [positions[i] for i in chosen], fit, answers)
+                    _write_mentions(theme, [positions[i] for i in chosen], fit, answers)
                 continue
         theme = _theme_for(survey, fit.language, found, old, moment)
         kept.add(theme.pk)
-        mentions += _mentions(theme, positions, fit, answers)
-    ThemeMention.objects.bulk_create(mentions, batch_size=BATCH)
+        _write_mentions(theme, positions, fit, answers)
     return kept
 
 
@@ -173,13 +177,17 @@ def _theme_for(
     return old
 
 
-def _mentions(
+def _write_mentions(
     theme: Theme, positions: Sequence[int], fit: themes.Fit, answers: _Answers
-) -> Iterator[ThemeMention]:
-    for position in positions:
-        assignment = fit.assignments[position]
-        share = assignment[1] if assignment is not None else 0.0
-        yield ThemeMention(theme=theme, response_id=answers.ids[position], share=share)
+) -> None:
+    """The theme's answers, written a batch at a time (a million rows never held at once)."""
+    for start in range(0, len(positions), BATCH):
+        batch = []
+        for position in positions[start : start + BATCH]:
+            assignment = fit.assignments[position]
+            share = assignment[1] if assignment is not None else 0.0
+            batch.append(ThemeMention(theme=theme, response_id=answers.ids[position], share=share))
+        ThemeMention.objects.bulk_create(batch)
 
 
 def _split_again(

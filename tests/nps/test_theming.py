@@ -207,6 +207,24 @@ def test_themes_no_longer_found_are_dropped_unless_a_marketer_named_them(answers
     assert current("de") == []
 
 
+def test_a_named_theme_found_again_comes_back_with_its_name(manager, answers):
+    theming.refit_themes()
+    named = current("de")[0]
+    theming.rename_theme(theme=named, name="Named")
+    german = Response.objects.filter(theme_mentions__theme__language="de")
+    kept = list(german.values("score", "why", "improve"))
+    german.delete()
+    theming.refit_themes()
+    assert not Theme.objects.get(pk=named.pk).is_current
+
+    nps_answers(person(manager, 3), kept)
+    theming.refit_themes()
+
+    named.refresh_from_db()
+    assert named.is_current and named.name == "Named"
+    assert named.mentions.exists()
+
+
 def test_the_refit_is_on_beats_nightly_schedule():
     assert app.conf.beat_schedule["refit-themes"]["task"] == "nps.tasks.refit_themes_task"
 

@@ -7,6 +7,7 @@ from bonding import demo
 from bonding import services as bonding_services
 from customers.models import Customer
 from nps import demo as nps_demo
+from nps import theming
 from programs import demo as program_demo
 
 
@@ -62,6 +63,9 @@ class Command(BaseCommand):
                 f"Demo surveys: {surveys['invitations']} invitations, "
                 f"{surveys['responses']} answers over the last year."
             )
+            # The NPS page's themes, found now rather than at tonight's refit.
+            found = theming.refit_themes()
+            self.stdout.write(f"Demo themes: {sum(found.themes.values())} found in the answers.")
         else:
             self.stdout.write("Demo surveys: already there, nothing changed.")
         self.stdout.write("Sign in at the URL below with one of:")
