@@ -239,6 +239,9 @@ class Theme(models.Model):
         default=True, help_text="Off once merged, split, or no longer found by a refit."
     )
     fitted_at = models.DateTimeField(default=now)
+    examples = models.JSONField(
+        default=list, help_text="Ids of the answers that say it most clearly, best first."
+    )
     responses = models.ManyToManyField(Response, through="ThemeMention", related_name="themes")
 
     class Meta:
@@ -266,3 +269,22 @@ class ThemeMention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id} on {self.theme_id}"
+
+
+class ThemeTally(models.Model):
+    """How many of a theme's answers gave each score, per month (in the organization's time
+    zone), counted when its answers were last assigned (a refit, merge or split): the page reads
+    these instead of every answer's mention."""
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="tallies")
+    month = models.DateField(help_text="The first day of the month.")
+    score = models.PositiveSmallIntegerField()
+    answers = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["theme", "month", "score"], name="themetally_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id} {self.month:%Y-%m}: {self.answers} × {self.score}"

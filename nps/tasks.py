@@ -1,7 +1,7 @@
 """Celery tasks of the NPS app."""
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 
 from nps import mail, theming
 from nps.models import Survey
@@ -29,10 +29,12 @@ def send_invitations_task(self, invitation_ids: list[int]) -> int:
 @shared_task(
     acks_late=True,
     ignore_result=False,
-    # A million answers take minutes, more than the default 15-minute limit allows for.
+    # A million answers take a few minutes; room to spare on a busy worker.
     time_limit=3600,
     soft_time_limit=3540,
-    autoretry_for=(OperationalError,),
+    # An answer deleted while the themes were being fitted fails the swap; the next try
+    # reads the answers afresh.
+    autoretry_for=(OperationalError, IntegrityError),
     retry_backoff=True,
     max_retries=3,
 )

@@ -2,9 +2,10 @@
 NPS with its margin of error, the detractors' and promoters' shares, the month-by-month trend
 and two example quotes; the page and the API show the same.
 
-Four queries whatever the number of themes: the themes, their counts, their months, their
-examples. A narrower set of answers (an account manager's customers') filters the answers
-joined; marketers read every answer's mention.
+Every answer's figures (what marketers see) come from the tallies and examples nps.theming
+keeps with each theme, counted when its answers were last assigned: three queries, a few
+hundred rows. A narrower set of answers (an account manager's customers') is counted from the
+mentions of those answers: four queries.
 """
 
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncMonth
 
 from nps import queries, score
-from nps.models import Response, Theme, ThemeMention
+from nps.models import Response, Theme, ThemeMention, ThemeTally
 from nps.services import organization_zone
 
 EXAMPLES = 2
+# What an example shows of its answer.
+_SHOWN = ("id", "customer_id", "score", "category", "why", "improve", "answered_at")
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,9 @@ def current_themes(*, survey_id: int | None = None, language: str | None = None)
     themes = Theme.objects.filter(survey_id=survey_id, is_current=True)
     if language:
         themes = themes.filter(language=language)
-    return list(themes.only("id", "name", "language", "terms", "renamed_by_user", "survey_id"))
+    return list(
+        themes.only("id", "name", "language", "terms", "renamed_by_user", "survey_id", "examples")
+    )
 
 
 def _mentions(
@@ -83,15 +88,18 @@ def theme_rows(
         themes = current_themes(survey_id=survey_id, language=language)
     if not themes:
         return []
-    mentions = _mentions(themes, responses_qs)
-    counts = {
-        row["theme_id"]: score.summarize(
-            promoters=row["promoters"], passives=row["passives"], detractors=row["detractors"]
-        )
-        for row in mentions.values("theme_id").annotate(**_counts())
-    }
-    trends = _months(mentions, months=months, today=today)
-    examples = _examples(mentions)
+    if responses_qs is None or not responses_qs.query.has_filters():
+        counts, trends, examples = _tallied(themes, months=months, today=today)
+    else:
+        mentions = _mentions(themes, responses_qs)
+        counts = {
+            row["theme_id"]: score.summarize(
+                promoters=row["promoters"], passives=row["passives"], detractors=row["detractors"]
+            )
+            for row in mentions.values("theme_id").annotate(**_counts())
+        }
+        trends = _months(mentions, months=months, today=today)
+        examples = _examples(mentions)
     empty = score.summarize(promoters=0, passives=0, detractors=0)
     rows = [
         ThemeRow(
@@ -103,6 +111,50 @@ def theme_rows(
         for theme in themes
     ]
     return sorted(rows, key=lambda row: (-row.summary.responses, row.theme.name, row.theme.pk))
+
+
+def _tallied(
+    themes: list[Theme], *, months: int, today: date | None
+) -> tuple[dict[int, score.Summary], dict[int, list[Month]], dict[int, list[Response]]]:
+    """Every answer's figures, from the tallies and examples kept with the themes (as of
+    their last refit, merge or split): two queries, however many answers."""
+    keys = {key for key, _ in queries.month_keys(months=months, today=today)}
+    spread: dict[int, list[int]] = {}
+    per_month: dict[int, dict[str, list[int]]] = {}
+    tallies = ThemeTally.objects.filter(theme__in=[theme.pk for theme in themes]).order_by()
+    for theme_id, month, value, answers in tallies.values_list(
+        "theme_id", "month", "score", "answers"
+    ):
+        spread.setdefault(theme_id, [0] * 11)[value] += answers
+        key = f"{month:%Y-%m}"
+        if key in keys:
+            per_month.setdefault(theme_id, {}).setdefault(key, [0] * 11)[value] += answers
+    counts = {theme_id: _from_spread(counted) for theme_id, counted in spread.items()}
+    trends = {
+        theme_id: _months_of(
+            {key: _from_spread(counted) for key, counted in found.items()},
+            months=months,
+            today=today,
+        )
+        for theme_id, found in per_month.items()
+    }
+    wanted = [pk for theme in themes for pk in theme.examples]
+    found_examples = {
+        response.pk: response for response in Response.objects.filter(pk__in=wanted).only(*_SHOWN)
+    }
+    examples = {
+        theme.pk: [found_examples[pk] for pk in theme.examples if pk in found_examples]
+        for theme in themes
+    }
+    return counts, trends, examples
+
+
+def _from_spread(counts: list[int]) -> score.Summary:
+    return score.summarize(
+        promoters=sum(counts[score.PROMOTER_MIN :]),
+        passives=sum(counts[score.PASSIVE_MIN : score.PROMOTER_MIN]),
+        detractors=sum(counts[: score.PASSIVE_MIN]),
+    )
 
 
 def _counts() -> dict[str, Count]:
@@ -160,16 +212,7 @@ def _examples(mentions: QuerySet[ThemeMention]) -> dict[int, list[Response]]:
         )
         .filter(rank__lte=EXAMPLES)
         .select_related("response")
-        .only(
-            "theme_id",
-            "response__id",
-            "response__customer_id",
-            "response__score",
-            "response__category",
-            "response__why",
-            "response__improve",
-            "response__answered_at",
-        )
+        .only("theme_id", *(f"response__{field}" for field in _SHOWN))
         .order_by("theme_id", "rank")
     )
     examples: dict[int, list[Response]] = {}

@@ -10,21 +10,24 @@ a theme found again that was split is split again and its halves keep their name
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils.timezone import now
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncMonth
+from django.utils.timezone import get_default_timezone, now
 
 from nps import themes
-from nps.models import Response, Survey, Theme, ThemeMention
+from nps.models import Response, Survey, Theme, ThemeMention, ThemeTally
 
 # The answers of a refit are read and written this many at a time.
 BATCH = 5_000
 # Beside every survey's scope (survey None), one lock key per survey.
 _LOCK_BASE = 0x7E_4E_00_00
 NAME_MAX = 120  # Theme.name's max_length
+# Example answers kept per theme.
+EXAMPLES = 2
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ def refit_themes(*, survey: Survey | None = None) -> RefitOutcome:
             kept |= _store_fit(survey, fit, answers)
             assigned += sum(a is not None for a in fit.assignments)
         _retire(scope.filter(is_current=True).exclude(pk__in=kept))
+        recount(theme_ids=sorted(kept))
     return RefitOutcome(
         themes={language: len(fit.themes) for language, fit in fits.items()},
         answers=sum(len(a.ids) for a in by_language.values()),
@@ -226,6 +230,52 @@ def _retire(stale: QuerySet[Theme]) -> None:
     stale.exclude(pk__in=keep).delete()
 
 
+def recount(*, theme_ids: Sequence[int]) -> None:
+    """Count these themes' answers per month and score afresh, and pick their examples: the
+    page reads these, so they change whenever the themes' answers do."""
+    ThemeTally.objects.filter(theme_id__in=theme_ids).delete()
+    mentions = ThemeMention.objects.filter(theme_id__in=theme_ids).order_by()
+    rows = (
+        # The organization's months, as the NPS tallies count them (settings.TIME_ZONE).
+        mentions.annotate(month=TruncMonth("response__answered_at", tzinfo=get_default_timezone()))
+        .values("theme_id", "month", "response__score")
+        .annotate(answers=Count("id"))
+    )
+    ThemeTally.objects.bulk_create(
+        (
+            ThemeTally(
+                theme_id=row["theme_id"],
+                month=_first_day(row["month"]),
+                score=row["response__score"],
+                answers=row["answers"],
+            )
+            for row in rows.iterator(chunk_size=BATCH)
+        ),
+        batch_size=BATCH,
+    )
+    ranked = (
+        mentions.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("theme_id"),
+                order_by=[F("share").desc(), F("response__answered_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=EXAMPLES)
+        .order_by("theme_id", "rank")
+        .values_list("theme_id", "response_id")
+    )
+    examples: dict[int, list[int]] = {pk: [] for pk in theme_ids}
+    for theme_id, response_id in ranked:
+        examples[theme_id].append(response_id)
+    for theme_id, chosen in examples.items():
+        Theme.objects.filter(pk=theme_id).update(examples=chosen)
+
+
+def _first_day(month: date | datetime) -> date:
+    return month.date() if isinstance(month, datetime) else month
+
+
 def rename_theme(*, theme: Theme, name: str) -> Theme:
     """Give a theme a marketer's name, kept across refits."""
     name = " ".join(name.split())
@@ -254,6 +304,7 @@ def merge_themes(*, theme: Theme, into: Theme) -> Theme:
             raise ValidationError({"into": ["Both themes must be current."]})
         ThemeMention.objects.filter(theme=theme).update(theme=into)
         Theme.objects.filter(pk=theme.pk).update(merged_into=into, is_current=False)
+        recount(theme_ids=[into.pk])
     return into
 
 
@@ -303,4 +354,5 @@ def split_theme(*, theme: Theme) -> list[Theme]:
         # The halves take over from themes merged into this one: a refit that finds those
         # again finds them in the halves.
         Theme.objects.filter(merged_into=theme).update(merged_into=None)
+        recount(theme_ids=[half.pk for half in made])
     return made

@@ -105,10 +105,40 @@ def test_the_themes_are_read_in_a_fixed_number_of_queries(
 ):
     client = api(marketer)
     client.get("/api/v1/nps/themes/")  # what is read once per process, read
-    with django_assert_num_queries(4) as counted:
+    with django_assert_num_queries(3) as counted:
         client.get("/api/v1/nps/themes/")
     theming.split_theme(theme=Theme.objects.filter(is_current=True, language="en").first())
     labelled_answers(person(manager, 2), per_topic=10)
 
     with django_assert_num_queries(len(counted)):
         assert client.get("/api/v1/nps/themes/").status_code == 200
+
+
+def test_an_account_manager_s_themes_are_read_in_a_fixed_number_of_queries(
+    manager, fitted, django_assert_num_queries
+):
+    client = api(manager)
+    client.get("/api/v1/nps/themes/")
+    with django_assert_num_queries(4) as counted:
+        client.get("/api/v1/nps/themes/")
+    labelled_answers(person(manager, 2), per_topic=10)
+    theming.refit_themes()
+
+    with django_assert_num_queries(len(counted)):
+        assert client.get("/api/v1/nps/themes/").status_code == 200
+
+
+def test_merging_counts_the_merged_answers_in_at_once(marketer, fitted):
+    client = api(marketer)
+    before = {t["id"]: t for t in client.get("/api/v1/nps/themes/").json()["results"]}
+    first, second = [t for t in before.values() if t["language"] == "en"][:2]
+
+    theming.merge_themes(
+        theme=Theme.objects.get(pk=second["id"]), into=Theme.objects.get(pk=first["id"])
+    )
+
+    after = {t["id"]: t for t in client.get("/api/v1/nps/themes/").json()["results"]}
+    assert second["id"] not in after
+    merged = after[first["id"]]
+    assert merged["responses"] == first["responses"] + second["responses"]
+    assert merged["detractors"] == first["detractors"] + second["detractors"]

@@ -84,7 +84,7 @@ def test_the_page_with_themes_runs_a_fixed_number_of_queries(
 ):
     client.force_login(marketer)
     client.get("/surveys/")  # the session and caches warmed
-    with django_assert_num_queries(17) as counted:
+    with django_assert_num_queries(16) as counted:
         client.get("/surveys/")
     theming.split_theme(theme=theme_of(fitted, "price"))
     labelled_answers(person(manager, 2), per_topic=10)
