@@ -1,6 +1,8 @@
-"""How fast themes are fitted over many answers (nps/themes.py, no database).
+"""How fast themes are fitted over many answers (nps/themes.py), and, with --database, the
+whole refit and the NPS page's themes section on PostgreSQL.
 
     .venv/bin/python bench/themes.py [--answers 200000 400000] [--seed 20]
+    bin/with-test-services .venv/bin/python bench/themes.py --database 200000 [--requests 20]
 
 Makes synthetic verbatims from the labelled phrases of tests/nps/labelled_verbatims.json
 (English and German; each answer one to three sentences, mostly of one topic, sometimes with a
@@ -13,6 +15,12 @@ bench/results/themes.json.
 The projection scales the measured time linearly from the largest size, which overstates it:
 the grid and the model are fitted on a fixed sample, only the projection of every answer onto
 the themes grows with the number of answers.
+
+With --database N: a throwaway test database on the server of DATABASE_URL gets N such
+answers (one customer, one invitation each, over the last 12 months), then the nightly
+refit runs once (nps.theming.refit_themes: read, fit, rewrite every answer's theme, count the
+tallies) and the themes section's reads (nps.theme_figures.theme_rows, as a marketer) run
+--requests times: median and p95 against the page's 200 ms target.
 """
 
 import argparse
@@ -104,11 +112,122 @@ def measure(texts: list[str], labels: list[str]) -> dict:
     }
 
 
+# How customers who talk about each topic score us (as tests/factories.py's TOPIC_SCORES).
+TOPIC_SCORES = {
+    "delivery": (2, 4, 6),
+    "price": (5, 6, 7),
+    "staff": (9, 10, 10),
+    "quality": (8, 9, 10),
+    "app": (0, 3, 6),
+}
+TARGET_SECTION_MS = 200.0
+
+
+def in_database(count: int, seed: int, requests: int) -> dict:
+    """The refit and the section's reads over `count` answers in a throwaway database."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.test.utils import setup_databases, teardown_databases
+
+    databases = setup_databases(verbosity=0, interactive=False)
+    try:
+        return _refit_and_read(count, seed, requests)
+    finally:
+        teardown_databases(databases, verbosity=0)
+
+
+def _refit_and_read(count: int, seed: int, requests: int) -> dict:
+    import statistics
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.models import Customer
+    from nps import score, theme_figures, theming
+    from nps.models import Invitation, Response, Survey
+
+    texts, labels = synthetic(count, seed)
+    rng = random.Random(seed)
+    survey = Survey.objects.order_by("id").first()
+    customer = Customer.objects.create(first_name="Bench", email="bench-themes@example.com")
+    now = timezone.now()
+    began = time.perf_counter()
+    batch = 5_000
+    for start in range(0, count, batch):
+        part = range(start, min(start + batch, count))
+        invitations = Invitation.objects.bulk_create(
+            Invitation(survey=survey, customer=customer, token=f"bench-themes-{i}", expires_at=now)
+            for i in part
+        )
+        rows = []
+        for i, invitation in zip(part, invitations, strict=True):
+            value = rng.choice(TOPIC_SCORES[labels[i].split(":")[1]])
+            field = "improve" if i % 4 == 3 else "why"
+            rows.append(
+                Response(
+                    invitation=invitation,
+                    survey=survey,
+                    customer=customer,
+                    score=value,
+                    category=score.category(value),
+                    answered_at=now - timedelta(minutes=rng.randrange(365 * 24 * 60)),
+                    **{field: texts[i]},
+                )
+            )
+        Response.objects.bulk_create(rows)
+    loaded = time.perf_counter() - began
+    began = time.perf_counter()
+    outcome = theming.refit_themes()
+    refit = time.perf_counter() - began
+    timings = []
+    for _ in range(requests + 1):
+        began = time.perf_counter()
+        section = theme_figures.theme_rows()
+        timings.append((time.perf_counter() - began) * 1000)
+    timings = sorted(timings[1:])  # the first warms the connection
+    p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+    return {
+        "answers": count,
+        "load_seconds": round(loaded, 1),
+        "refit_seconds": round(refit, 1),
+        "refit_answers_per_second": round(count / refit),
+        "themes": outcome.themes,
+        "assigned": outcome.assigned,
+        "section_rows": len(section),
+        "section_median_ms": round(statistics.median(timings), 1),
+        "section_p95_ms": round(p95, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--answers", type=int, nargs="+", default=[200_000, 400_000])
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--database", type=int, metavar="N", help="refit N answers in PostgreSQL")
+    parser.add_argument("--requests", type=int, default=20)
     args = parser.parse_args()
+    if args.database:
+        found = in_database(args.database, args.seed, args.requests)
+        projected = MILLION / found["refit_answers_per_second"]
+        print(
+            f"{found['answers']:,} answers loaded in {found['load_seconds']} s; refit in "
+            f"{found['refit_seconds']} s ({found['refit_answers_per_second']:,} answers/s; "
+            f"themes {found['themes']}, {found['assigned']:,} assigned)"
+        )
+        print(
+            f"projected refit of {MILLION:,} answers: {projected:.0f} s (target {TARGET_SECONDS} s)"
+        )
+        print(
+            f"themes section ({found['section_rows']} themes): median "
+            f"{found['section_median_ms']} ms, p95 {found['section_p95_ms']} ms "
+            f"(target {TARGET_SECTION_MS:.0f} ms)"
+        )
+        found["projected_refit_seconds_for_a_million"] = round(projected)
+        RESULTS.parent.mkdir(exist_ok=True)
+        (RESULTS.parent / "themes_database.json").write_text(json.dumps(found, indent=2) + "\n")
+        return
     runs = []
     for count in args.answers:
         texts, labels = synthetic(count, args.seed)
