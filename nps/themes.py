@@ -5,8 +5,8 @@ comes back. Everything is deterministic (NMF's nndsvda start and a fixed random_
 drawn with a fixed seed), so fitting the same answers twice finds the same themes with the
 same names.
 
-How many themes: a small bounded grid of k (2 to 12), fitted on a sample; the k kept is where
-answers belong most clearly to one theme, and are best described by it (see _chosen_k).
+How many themes: a small bounded grid of k (2 to 12), fitted on a sample; the k kept is the
+elbow of how well answers are described by their one dominant theme (see _chosen_k).
 """
 
 import re
@@ -31,6 +31,8 @@ MIN_ANSWERS = 20
 # An answer belongs to its dominant theme when that theme holds at least this share of its
 # weight; answers that talk about everything at once (or in no known word) stay unassigned.
 DOMINANT_SHARE = 0.5
+# One more theme is worth it while it gains at least this share of what the last one did.
+ELBOW = 0.5
 TOP_TERMS = 10
 NAME_TERMS = 3
 # Two themes are the same theme (across refits) when their top terms overlap this much.
@@ -157,26 +159,24 @@ def _model(themes: int) -> Any:
 def _chosen_k(matrix: Any, grid: range) -> int:
     """The number of themes, fitted for each k of the grid on a sample of the sample.
 
-    Clarity (how much an answer's dominant theme outweighs the runner-up) peaks where one
-    more theme would start splitting a topic in halves; a small k can look clear too, with a
-    few catch-all themes. So among the peaks, the k kept is the one whose answers are also
-    best described by their theme (clarity weighted by how close each answer is to it)."""
+    Each k is scored by how well answers are described by their dominant theme: the margin by
+    which it outweighs the runner-up, times the answer's closeness to the theme's terms. The
+    score climbs while each new theme separates a topic of its own, and flattens once new
+    themes only split topics in halves: the k kept is the elbow, the first one after which a
+    theme more gains less than half of what the last one did."""
     part = matrix[_sample(matrix.shape[0], GRID_SAMPLE)]
-    clarity, fit = [], []
+    described = []
     for k in grid:
         model = _model(k)
         weights = model.fit_transform(part)
-        margins = _margins(weights)
-        clarity.append(float(margins.mean()))
-        fit.append(float((margins * _closeness(part, weights, model.components_)).mean()))
-    peaks = [
-        i
-        for i in range(1, len(grid) - 1)
-        if clarity[i] >= clarity[i - 1] and clarity[i] >= clarity[i + 1]
-    ]
-    if not peaks:
-        return grid[max(range(len(grid)), key=lambda i: (clarity[i], -i))]
-    return grid[max(peaks, key=lambda i: (fit[i], -i))]
+        closeness = _closeness(part, weights, model.components_)
+        described.append(float((_margins(weights) * closeness).mean()))
+    for i in range(len(grid) - 1):
+        # The first k has no last gain: it is kept only if a second theme gains nothing.
+        gained = described[i] - described[i - 1] if i > 0 else 0.0
+        if described[i + 1] - described[i] <= ELBOW * gained:
+            return grid[i]
+    return grid[max(range(len(grid)), key=lambda i: (described[i], -i))]
 
 
 def _margins(weights: np.ndarray) -> np.ndarray:

@@ -185,9 +185,10 @@ TOPIC_SCORES = {
 }
 
 
-def labelled_answers(customer, *, languages=("en", "de"), per_topic=30, months=6) -> list:
-    """Answers saying the labelled verbatims (each with its topic as `.topic`), in `why` or in
-    `improve`, scored as TOPIC_SCORES says, spread over the last `months` months."""
+def labelled_answers(customer, *, languages=("en", "de"), per_topic=30, first=0, months=6) -> list:
+    """Answers saying the labelled verbatims (`per_topic` of each topic from the `first`, each
+    answer with its topic as `.topic`), in `why` or in `improve`, scored as TOPIC_SCORES says,
+    spread over the last `months` months."""
     labelled = json.loads(
         (Path(__file__).parent / "nps" / "labelled_verbatims.json").read_text(encoding="utf-8")
     )
@@ -195,7 +196,7 @@ def labelled_answers(customer, *, languages=("en", "de"), per_topic=30, months=6
     rows, topics = [], []
     for language in languages:
         for topic, lines in labelled[language].items():
-            for n, line in enumerate(lines[:per_topic]):
+            for n, line in enumerate(lines[first : first + per_topic], start=first):
                 field = "improve" if n % 4 == 3 else "why"
                 rows.append(
                     {

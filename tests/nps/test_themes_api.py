@@ -19,7 +19,7 @@ def api(user) -> APIClient:
 @pytest.fixture
 def fitted(manager, other_manager):
     mine = labelled_answers(person(manager), per_topic=6)
-    theirs = labelled_answers(person(other_manager, 1), per_topic=24)
+    theirs = labelled_answers(person(other_manager, 1), per_topic=24, first=6)
     theming.refit_themes()
     return mine, theirs
 
