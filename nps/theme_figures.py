@@ -14,11 +14,10 @@ from datetime import date
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncMonth
 
-from nps import queries, score
+from nps import queries, score, theming
 from nps.models import Response, Theme, ThemeMention, ThemeTally
 from nps.services import organization_zone
 
-EXAMPLES = 2
 # What an example shows of its answer.
 _SHOWN = ("id", "customer_id", "score", "category", "why", "improve", "answered_at")
 
@@ -210,7 +209,7 @@ def _examples(mentions: QuerySet[ThemeMention]) -> dict[int, list[Response]]:
                 order_by=[F("share").desc(), F("response__answered_at").desc(), F("id").desc()],
             )
         )
-        .filter(rank__lte=EXAMPLES)
+        .filter(rank__lte=theming.EXAMPLES)
         .select_related("response")
         .only("theme_id", *(f"response__{field}" for field in _SHOWN))
         .order_by("theme_id", "rank")
