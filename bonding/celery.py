@@ -45,6 +45,11 @@ app.conf.update(
             "task": "customers.tasks.refresh_values_task",
             "schedule": crontab(hour=2, minute=30),
         },
+        # Themes in what customers say, fitted afresh over every answer each night.
+        "refit-themes": {
+            "task": "nps.tasks.refit_themes_task",
+            "schedule": crontab(hour=3, minute=45),
+        },
     },
 )
 app.autodiscover_tasks()

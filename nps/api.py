@@ -18,8 +18,9 @@ from rest_framework.response import Response as ApiResponse
 
 from customers.known_parameters import KnownParameters
 from customers.selection import CustomersAction, customer_ids
-from nps import queries, score, services
+from nps import queries, score, services, theme_figures
 from nps.models import Response, Survey
+from nps.themes import LANGUAGES
 
 MAX_INVITE = 10_000
 
@@ -217,8 +218,115 @@ class SummaryViewSet(KnownParameters, viewsets.ViewSet):
         return ApiResponse(NpsSummarySerializer(body).data)
 
 
+class NpsThemeMonthSerializer(serializers.Serializer):
+    """One month of a theme: the answers that mention it then, and their NPS."""
+
+    month = serializers.CharField()
+    nps = serializers.FloatField(allow_null=True)
+    responses = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+    margin_of_error = serializers.FloatField(allow_null=True)
+
+
+class NpsThemeExampleSerializer(serializers.ModelSerializer):
+    """An answer that says what the theme is about."""
+
+    class Meta:
+        model = Response
+        fields = ["id", "customer", "score", "category", "why", "improve", "answered_at"]
+
+
+class NpsThemeSerializer(serializers.Serializer):
+    """A theme in what customers say, with the NPS of those who mention it."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    language = serializers.CharField()
+    terms = serializers.ListField(child=serializers.CharField())
+    renamed_by_user = serializers.BooleanField()
+    nps = serializers.FloatField(allow_null=True)
+    responses = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+    margin_of_error = serializers.FloatField(allow_null=True)
+    trustworthy = serializers.BooleanField()
+    detractor_share = serializers.FloatField(allow_null=True)
+    promoter_share = serializers.FloatField(allow_null=True)
+    months = NpsThemeMonthSerializer(many=True)
+    examples = NpsThemeExampleSerializer(many=True)
+
+
+@extend_schema_serializer(many=False)
+class NpsThemeListSerializer(serializers.Serializer):
+    """Every current theme, most mentioned first, in one page."""
+
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = NpsThemeSerializer(many=True)
+
+
+THEME_PARAMETERS = ("survey", "language")
+
+
+def _ratio(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+class ThemeViewSet(viewsets.ViewSet):
+    """Themes found in what customers say (over every survey, or `?survey=`; `?language=`),
+    most mentioned first, each with the NPS of the customers who mention it, the month-by-month
+    trend and two example answers; an account manager's are counted over their customers."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("survey", OpenApiTypes.INT, required=False),
+            OpenApiParameter("language", OpenApiTypes.STR, enum=list(LANGUAGES), required=False),
+        ],
+        responses={200: NpsThemeListSerializer},
+    )
+    def list(self, request):
+        unknown = sorted(set(request.query_params) - set(THEME_PARAMETERS))
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: [f"Unknown; accepted: {', '.join(THEME_PARAMETERS)}."] for name in unknown}
+            )
+        survey = request.query_params.get("survey") or None
+        if survey is not None and not (survey.isascii() and survey.isdigit()):
+            raise exceptions.ValidationError({"survey": ["A survey id is a whole number."]})
+        language = request.query_params.get("language") or None
+        if language is not None and language not in LANGUAGES:
+            raise exceptions.ValidationError({"language": [f"One of: {', '.join(LANGUAGES)}."]})
+        rows = theme_figures.theme_rows(
+            responses_qs=queries.responses_for(request.user),
+            survey_id=None if survey is None else int(survey),
+            language=language,
+        )
+        results = [
+            {
+                "id": row.theme.pk,
+                "name": row.theme.name,
+                "language": row.theme.language,
+                "terms": row.theme.terms,
+                "renamed_by_user": row.theme.renamed_by_user,
+                **_figures(row.summary),
+                "trustworthy": row.summary.is_trustworthy,
+                "detractor_share": _ratio(row.detractor_share),
+                "promoter_share": _ratio(row.promoter_share),
+                "months": [{"month": m.key, **_figures(m.summary)} for m in row.months],
+                "examples": row.examples,
+            }
+            for row in rows
+        ]
+        body = {"next": None, "previous": None, "results": results}
+        return ApiResponse(NpsThemeListSerializer(body).data)
+
+
 def register(router) -> None:
     """Put this app's endpoints on the API router."""
     router.register("nps/surveys", SurveyViewSet, basename="nps-survey")
     router.register("nps/responses", ResponseViewSet, basename="nps-response")
     router.register("nps/summary", SummaryViewSet, basename="nps-summary")
+    router.register("nps/themes", ThemeViewSet, basename="nps-theme")

@@ -1,8 +1,10 @@
 """Forms of the marketers' survey pages."""
 
+from collections.abc import Iterable
+
 from django import forms
 
-from nps.models import Response, Survey
+from nps.models import Response, Survey, Theme
 
 
 class SurveyForm(forms.ModelForm):
@@ -34,9 +36,32 @@ class SurveyForm(forms.ModelForm):
 
 
 class VerbatimFilterForm(forms.Form):
-    """Which verbatims to read: a category and words to look for."""
+    """Which verbatims to read: a category, a theme and words to look for."""
 
     category = forms.ChoiceField(
         choices=[("", "Every category"), *Response.Category.choices], required=False
     )
+    theme = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     q = forms.CharField(label="Search", max_length=100, required=False)
+
+    def __init__(self, *args, themes: Iterable[Theme] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["theme"].choices = [
+            ("", "Every theme"),
+            *((theme.pk, f"{theme.name} ({theme.language})") for theme in themes),
+        ]
+
+
+class ThemeRenameForm(forms.Form):
+    """A marketer's name for a theme."""
+
+    name = forms.CharField(max_length=120)
+
+
+class ThemeMergeForm(forms.Form):
+    """The theme another one is folded into."""
+
+    into = forms.ModelChoiceField(
+        queryset=Theme.objects.filter(is_current=True),
+        error_messages={"invalid_choice": "Choose a current theme to merge into."},
+    )

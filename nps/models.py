@@ -207,3 +207,84 @@ class InvitationTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.answered} of {self.invited}"
+
+
+class Theme(models.Model):
+    """A theme found in what customers say, over every survey or one: a name made of its top
+    terms (or given by a marketer), and the answers that talk mostly about it."""
+
+    survey = models.ForeignKey(
+        Survey,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="themes",
+        help_text="Empty: fitted over the answers of every survey.",
+    )
+    language = models.CharField(max_length=8)
+    name = models.CharField(max_length=120)
+    terms = models.JSONField(default=list, help_text="Top terms, strongest first.")
+    renamed_by_user = models.BooleanField(default=False)
+    # A merged theme keeps its terms, so a refit that finds it again adds its answers to the
+    # theme it was merged into.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_themes"
+    )
+    # The two halves of a split point at the theme they came from: a refit that finds the
+    # whole again splits it again.
+    split_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_themes"
+    )
+    is_current = models.BooleanField(
+        default=True, help_text="Off once merged, split, or no longer found by a refit."
+    )
+    fitted_at = models.DateTimeField(default=now)
+    examples = models.JSONField(
+        default=list, help_text="Ids of the answers that say it most clearly, best first."
+    )
+    responses = models.ManyToManyField(Response, through="ThemeMention", related_name="themes")
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["survey", "is_current", "language"], name="theme_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ThemeMention(models.Model):
+    """An answer whose dominant theme this is, and the share of its weight that theme holds."""
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="mentions")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="theme_mentions")
+    share = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["theme", "response"], name="thememention_unique")
+        ]
+        indexes = [models.Index(fields=["response"], name="thememention_response")]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} on {self.theme_id}"
+
+
+class ThemeTally(models.Model):
+    """How many of a theme's answers gave each score, per month (in the organization's time
+    zone), counted when its answers were last assigned (a refit, merge or split): the page reads
+    these instead of every answer's mention."""
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="tallies")
+    month = models.DateField(help_text="The first day of the month.")
+    score = models.PositiveSmallIntegerField()
+    answers = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["theme", "month", "score"], name="themetally_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id} {self.month:%Y-%m}: {self.answers} × {self.score}"

@@ -332,6 +332,13 @@ def month_start(months: int = 12, today: date | None = None) -> datetime:
     return _day_start(first)
 
 
+def month_keys(months: int = 12, today: date | None = None) -> list[tuple[str, str]]:
+    """("YYYY-MM", "Mon YYYY") of each of the last `months` months, this one last."""
+    first = _first_month(months=months, today=today)
+    moments = [_add_months(first, offset) for offset in range(months)]
+    return [(_month_key(month), f"{month:%b %Y}") for month in moments]
+
+
 def monthly(
     *,
     responses_qs: QuerySet[Response] | None = None,
@@ -450,15 +457,19 @@ def verbatims(
     *,
     category: str | None = None,
     search: str | None = None,
+    theme: int | None = None,
     responses_qs: QuerySet[Response] | None = None,
     number: int = 1,
     size: int = 20,
 ) -> Page:
-    """Answers that say something (why, or what would earn a 10), newest first, one page."""
+    """Answers that say something (why, or what would earn a 10), newest first, one page; of
+    one theme when given."""
     responses = Response.objects.all() if responses_qs is None else responses_qs
     responses = responses.exclude(why="", improve="")
     if category:
         responses = responses.filter(category=category)
+    if theme is not None:
+        responses = responses.filter(theme_mentions__theme_id=theme)
     for term in (search or "").split()[:5]:
         responses = responses.filter(Q(why__icontains=term) | Q(improve__icontains=term))
     responses = responses.select_related("customer").only(

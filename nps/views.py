@@ -6,16 +6,18 @@ from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import pages
 from customers import queries as customer_queries
 from customers.filters import CustomerFilter
-from nps import queries, score, services
-from nps.forms import SurveyForm, VerbatimFilterForm
-from nps.models import Survey
+from nps import queries, score, services, tasks, theme_figures, theming
+from nps.forms import SurveyForm, ThemeMergeForm, ThemeRenameForm, VerbatimFilterForm
+from nps.models import Survey, Theme
 
 VERBATIMS_PAGE_SIZE = 20
 # A segment is invited during the request; bigger ones should be narrowed (or sent by program).
@@ -42,11 +44,13 @@ def survey_list(request: HttpRequest) -> HttpResponse:
     rate, verbatims and the detractors still waiting for a call."""
     pages.marketers_only(request)
     responses = queries.responses_for(request.user)
-    filters = VerbatimFilterForm(request.GET)
+    themes = theme_figures.current_themes()
+    filters = VerbatimFilterForm(request.GET, themes=themes)
     wanted = filters.cleaned_data if filters.is_valid() else {}
     verbatims = queries.verbatims(
         category=wanted.get("category") or None,
         search=wanted.get("q") or None,
+        theme=wanted.get("theme"),
         responses_qs=responses,
         number=pages.page_number(request),
         size=VERBATIMS_PAGE_SIZE,
@@ -74,8 +78,73 @@ def survey_list(request: HttpRequest) -> HttpResponse:
             )
         ],
         "trustworthy_min": score.TRUSTWORTHY_MIN,
+        "theme_rows": theme_figures.theme_rows(responses_qs=responses, themes=themes),
     }
     return render(request, "nps/surveys.html", context)
+
+
+def _themes_section() -> str:
+    return reverse("nps:list") + "#themes-h"
+
+
+def _refused(request: HttpRequest, errors: list[str]) -> HttpResponse:
+    """A theme change that could not be made: why, and nothing changed."""
+    return render(request, "nps/theme_refused.html", {"errors": errors}, status=400)
+
+
+@require_POST
+def themes_refit(request: HttpRequest) -> HttpResponse:
+    """Fit the themes afresh over every answer, on a worker."""
+    pages.marketers_only(request)
+    transaction.on_commit(lambda: tasks.refit_themes_task.delay())
+    messages.success(request, "Themes are being fitted afresh; reload this page in a minute.")
+    return redirect(_themes_section())
+
+
+@require_POST
+def theme_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a theme a marketer's name."""
+    pages.marketers_only(request)
+    theme = get_object_or_404(Theme, pk=pk, is_current=True)
+    form = ThemeRenameForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, [f"Name: {e}" for e in form.errors.get("name", [])])
+    try:
+        theming.rename_theme(theme=theme, name=form.cleaned_data["name"])
+    except ValidationError as error:
+        return _refused(request, error.messages)
+    messages.success(request, f"Theme renamed “{theme.name}”.")
+    return redirect(_themes_section())
+
+
+@require_POST
+def theme_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fold a theme into another."""
+    pages.marketers_only(request)
+    theme = get_object_or_404(Theme, pk=pk, is_current=True)
+    form = ThemeMergeForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, [f"Merge into: {e}" for e in form.errors.get("into", [])])
+    try:
+        into = theming.merge_themes(theme=theme, into=form.cleaned_data["into"])
+    except ValidationError as error:
+        return _refused(request, error.messages)
+    messages.success(request, f"“{theme.name}” merged into “{into.name}”.")
+    return redirect(_themes_section())
+
+
+@require_POST
+def theme_split(request: HttpRequest, pk: int) -> HttpResponse:
+    """Refit one theme's answers into two themes."""
+    pages.marketers_only(request)
+    theme = get_object_or_404(Theme, pk=pk, is_current=True)
+    try:
+        halves = theming.split_theme(theme=theme)
+    except ValidationError as error:
+        return _refused(request, error.messages)
+    names = " and ".join(f"“{half.name}”" for half in halves)
+    messages.success(request, f"“{theme.name}” split into {names}.")
+    return redirect(_themes_section())
 
 
 @require_http_methods(["GET", "POST"])

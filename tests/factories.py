@@ -4,8 +4,10 @@ Factories skip the services (no timeline entry, no ladder placement): a test tha
 service calls the service; a factory only sets the scene.
 """
 
+import json
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import factory
 from django.contrib.auth.models import User
@@ -176,3 +178,40 @@ def nps_answers(customer, rows: list[dict]) -> list:
     )
     services.rebuild_tallies()  # written around the services, so counted afresh
     return responses
+
+
+# How customers who talk about each topic of tests/nps/labelled_verbatims.json score us.
+TOPIC_SCORES = {
+    "delivery": (2, 4, 6),
+    "price": (5, 6, 7),
+    "staff": (9, 10, 10),
+    "quality": (8, 9, 10),
+    "app": (0, 3, 6),
+}
+
+
+def labelled_answers(customer, *, languages=("en", "de"), per_topic=30, first=0, months=6) -> list:
+    """Answers saying the labelled verbatims (`per_topic` of each topic from the `first`, each
+    answer with its topic as `.topic`), in `why` or in `improve`, scored as TOPIC_SCORES says,
+    spread over the last `months` months."""
+    labelled = json.loads(
+        (Path(__file__).parent / "nps" / "labelled_verbatims.json").read_text(encoding="utf-8")
+    )
+    now = timezone.now()
+    rows, topics = [], []
+    for language in languages:
+        for topic, lines in labelled[language].items():
+            for n, line in enumerate(lines[first : first + per_topic], start=first):
+                field = "improve" if n % 4 == 3 else "why"
+                rows.append(
+                    {
+                        "score": TOPIC_SCORES[topic][n % 3],
+                        field: line,
+                        "answered_at": now - timedelta(days=(n * 7) % (months * 30)),
+                    }
+                )
+                topics.append(topic)
+    written = nps_answers(customer, rows)
+    for response, topic in zip(written, topics, strict=True):
+        response.topic = topic
+    return written

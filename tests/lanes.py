@@ -20,6 +20,8 @@ EMBEDDED = (
     "tests/customers/test_demo.py",
     "tests/nps/test_public.py",
     "tests/nps/test_loop.py",
+    "tests/nps/test_theming.py",
+    "tests/nps/test_themes_page.py",
     "tests/programs/test_enroll.py",
     "tests/programs/test_enroll_batches.py",
     "tests/programs/test_delivery_batch.py",

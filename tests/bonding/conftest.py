@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import ImportJob, Tier
 from nps.links import new_token
-from nps.models import Invitation, Survey
+from nps.models import Invitation, Survey, Theme
 from programs.models import (
     Enrollment,
     LetterBatch,
@@ -35,6 +35,7 @@ PK_OF = {
     "program": "program",
     "batch": "batch",
     "survey": "survey",
+    "theme": "theme",
     "interaction": "interaction",
     "complaint": "complaint",
     "follow_up": "follow_up",
@@ -98,6 +99,7 @@ def scene(manager, other_manager):
             "batch": LetterBatch.objects.create().pk,
             "reply": UnmatchedReply.objects.create(phone="+14155550199", body="Who is this?").pk,
             "survey": survey.pk,
+            "theme": Theme.objects.create(language="en", name="late, delivery", terms=["late"]).pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
         }

@@ -86,6 +86,10 @@ TABLE = [
     ("nps:create",                    "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:edit",                      "GET POST",          "survey", LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:invite",                    "GET POST",          "survey", LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("nps:themes_refit",              "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("nps:theme_rename",              "POST",              "theme",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("nps:theme_merge",               "POST",              "theme",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("nps:theme_split",               "POST",              "theme",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:list",                 "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:create",               "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("programs:edit",                 "GET POST",          "program", LOGIN, NO,  NO,   NO,    OK,  OK),
@@ -151,6 +155,8 @@ TABLE = [
     ("nps-invitation-list",           "POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-response-list",             "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-summary-list",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    # Themes over the answers the caller may see.
+    ("nps-theme-list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
 ]
 # fmt: on
 

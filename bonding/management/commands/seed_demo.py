@@ -8,6 +8,7 @@ from bonding import services as bonding_services
 from customers import demo as customer_demo
 from customers.models import Customer
 from nps import demo as nps_demo
+from nps import theming
 from programs import demo as program_demo
 
 
@@ -63,6 +64,9 @@ class Command(BaseCommand):
                 f"Demo surveys: {surveys['invitations']} invitations, "
                 f"{surveys['responses']} answers over the last year."
             )
+            # The NPS page's themes, found now rather than at tonight's refit.
+            found = theming.refit_themes()
+            self.stdout.write(f"Demo themes: {sum(found.themes.values())} found in the answers.")
         else:
             self.stdout.write("Demo surveys: already there, nothing changed.")
         self.stdout.write("Sign in at the URL below with one of:")
