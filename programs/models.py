@@ -201,6 +201,8 @@ class Touch(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    # The e-mail service provider's id of the message (anymail), which its events name.
+    provider_message_id = models.CharField(max_length=200, blank=True, db_default="")
     responded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     # Sent, but what a sent touch leaves behind (timeline, reward, next year, completion) is
