@@ -292,6 +292,12 @@ def _deliver_one_slowly(touch: Touch, module, session) -> str:
     if not customer.has_consent(channel) or not address_for(customer, channel):
         fallback = first_consented(touch.step, customer)
         if fallback is None:
+            if channel == Channel.EMAIL and customer.email_suspended_reason:
+                return _finish(
+                    touch,
+                    Touch.Status.SKIPPED,
+                    error=f"E-mail suspended: {customer.email_suspended_reason}"[:500],
+                )
             return _finish(touch, Touch.Status.SKIPPED, error="Consent withdrawn on every channel.")
         if fallback != channel:
             # Fall back to another consented channel: hand the touch to that channel's batch.
