@@ -194,6 +194,13 @@ def test_the_event_is_stored_before_the_answer_and_waits_for_a_worker(db, ann):
     assert event.processed_at is None  # no worker here: the event waits, it is not lost
 
 
+def test_the_endpoint_stores_the_event_in_one_query(db, ann, django_assert_num_queries):
+    touch = email_touch(ann)
+
+    with django_assert_num_queries(1):
+        assert post(bounce(touch)).status_code == 200
+
+
 def test_a_hard_bounce_fails_the_touch_and_suspends_the_address(db, ann, eager, client, manager):
     touch = email_touch(ann)
 
