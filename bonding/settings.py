@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "anymail",
     "customers",
     "nps",
     "programs",
@@ -291,6 +292,41 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bonding <bonding@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# An e-mail service provider through django-anymail instead of EMAIL_URL's SMTP: its API keys
+# from the environment, and the basic-auth secret its tracking webhooks (/anymail/) must carry.
+EMAIL_PROVIDERS = {
+    "amazon_ses": {},
+    "mailgun": {
+        "MAILGUN_API_KEY": env.str("MAILGUN_API_KEY", default=""),
+        "MAILGUN_SENDER_DOMAIN": env.str("MAILGUN_SENDER_DOMAIN", default=""),
+        "MAILGUN_API_URL": env.str("MAILGUN_API_URL", default="https://api.mailgun.net/v3"),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    },
+    "postmark": {
+        "POSTMARK_SERVER_TOKEN": env.str("POSTMARK_SERVER_TOKEN", default=""),
+        "POSTMARK_API_URL": env.str("POSTMARK_API_URL", default="https://api.postmarkapp.com/"),
+    },
+    "sendgrid": {"SENDGRID_API_KEY": env.str("SENDGRID_API_KEY", default="")},
+}
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="")
+if EMAIL_PROVIDER and EMAIL_PROVIDER not in EMAIL_PROVIDERS:
+    raise ImproperlyConfigured(
+        f"EMAIL_PROVIDER={EMAIL_PROVIDER!r}: use one of {sorted(EMAIL_PROVIDERS)}, or leave it "
+        "empty for EMAIL_URL."
+    )
+ANYMAIL = {
+    **EMAIL_PROVIDERS.get(EMAIL_PROVIDER, {}),
+    # "user:password"; without it anymail refuses every webhook request.
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+}
+if EMAIL_PROVIDER == "amazon_ses":
+    # boto3 reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an instance role) itself.
+    ANYMAIL["AMAZON_SES_CLIENT_PARAMS"] = {
+        "region_name": env.str("AWS_REGION", default="us-east-1")
+    }
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
 
 # Celery reads every CELERY_* name below (see bonding/celery.py).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -11,6 +11,7 @@ from customers import api_records as customer_records_api
 from nps import api as nps_api
 from nps import public as nps_public
 from programs import api as programs_api
+from programs import email_webhooks
 
 customers_api.register(api.router)
 customer_records_api.register(api.router)
@@ -32,6 +33,8 @@ urlpatterns = [
     path("s/<str:token>/", nps_public.survey, name="survey"),
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
     path("admin/", admin.site.urls),
+    # The e-mail providers' tracking webhooks (/anymail/<esp>/tracking/): their own auth.
+    path("anymail/", include((email_webhooks.urlpatterns, "anymail"))),
     path("api/v1/auth/token/", api.ObtainToken.as_view(), name="api_token"),
     path("api/v1/enrollments/", programs_api.Enrollments.as_view(), name="api_enrollments"),
     path("api/v1/nps/invitations/", nps_api.Invitations.as_view(), name="nps-invitation-list"),

@@ -92,6 +92,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "preferred_channel",
             "timezone",
             "consents",
+            "email_suspended_reason",
+            "email_suspended_at",
             "estimated_wallet",
             "postal_address",
             "lifetime_value",
@@ -105,6 +107,8 @@ class CustomerSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [
             "id",
+            "email_suspended_reason",
+            "email_suspended_at",
             "tier",
             "bond_stage",
             "lifetime_value",

@@ -88,11 +88,14 @@ def update_customer(
     consent_source: str = "edited by staff",
 ) -> Customer:
     """Change a customer's fields; consent changes are recorded with when and how."""
-    previous_owner = customer.owner_id
+    previous_owner, previous_email = customer.owner_id, customer.email
     for field in CUSTOMER_FIELDS:
         if field in data:
             setattr(customer, field, data[field])
     customer.email = normalize_email(customer.email)
+    if customer.email != previous_email:
+        # The suspension was of the old address: a new one gets its chance.
+        customer.email_suspended_reason, customer.email_suspended_at = "", None
     customer.full_clean()
     customer.updated_at = timezone.now()
     customer.save()

@@ -9,7 +9,9 @@ class ProgramsConfig(AppConfig):
 
     def ready(self) -> None:
         from nps import mail
-        from programs import checks, receivers  # noqa: F401 - register checks, connect signals
+
+        # Registers the checks; connects the signals (e-mail events too).
+        from programs import checks, email_webhooks, receivers  # noqa: F401
         from programs.unsubscribe import unsubscribe_tokens
 
         mail.provide_unsubscribe_tokens(unsubscribe_tokens)

@@ -292,6 +292,12 @@ def _deliver_one_slowly(touch: Touch, module, session) -> str:
     if not customer.has_consent(channel) or not address_for(customer, channel):
         fallback = first_consented(touch.step, customer)
         if fallback is None:
+            if channel == Channel.EMAIL and customer.email_suspended_reason:
+                return _finish(
+                    touch,
+                    Touch.Status.SKIPPED,
+                    error=f"E-mail suspended: {customer.email_suspended_reason}"[:500],
+                )
             return _finish(touch, Touch.Status.SKIPPED, error="Consent withdrawn on every channel.")
         if fallback != channel:
             # Fall back to another consented channel: hand the touch to that channel's batch.
@@ -335,6 +341,10 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
     if outcome.waiting:
         return _finish(touch, Touch.Status.WAITING, message_id=outcome.message_id)
     touch.sent_at, touch.message_id = timezone.now(), outcome.message_id[:200]
+    if outcome.provider_id:
+        # Only through a provider's API (anymail): its events name the message by this id.
+        touch.provider_message_id = outcome.provider_id[:200]
+        Touch.objects.filter(pk=touch.pk).update(provider_message_id=touch.provider_message_id)
     return str(Touch.Status.SENT)
 
 

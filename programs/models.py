@@ -201,6 +201,8 @@ class Touch(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    # The e-mail service provider's id of the message (anymail), which its events name.
+    provider_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
     responded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     # Sent, but what a sent touch leaves behind (timeline, reward, next year, completion) is
@@ -267,12 +269,14 @@ SENT_STATES = [Touch.Status.SENT, Touch.Status.DELIVERED]
 
 
 class ProviderEvent(models.Model):
-    """A status callback or inbound text a provider posted, stored before it is answered and
-    worked by a task: one row per provider event, so a repeat changes nothing."""
+    """A status callback, inbound text or e-mail event a provider posted, stored before it is
+    answered and worked by a task: one row per provider event, so a repeat changes nothing."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Delivery status"
         INBOUND = "inbound", "Inbound message"
+        # An e-mail provider's tracking event through anymail (delivered, bounced, ...).
+        EMAIL = "email", "E-mail event"
 
     provider = models.CharField(max_length=20)
     kind = models.CharField(max_length=10, choices=Kind)

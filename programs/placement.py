@@ -61,7 +61,8 @@ def first_consented(step: Step, customer: Customer) -> str | None:
 
 def address_for(customer: Customer, channel: str) -> str:
     if channel == Channel.EMAIL:
-        return customer.email
+        # An address the provider reported dead is no address to write to.
+        return "" if customer.email_suspended_reason else customer.email
     if channel == Channel.SMS:
         return customer.phone
     if channel == Channel.LETTER:

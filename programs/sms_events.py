@@ -14,7 +14,8 @@ from django.utils import timezone
 from customers.activity import log_interaction
 from customers.contact import normalize_phone
 from customers.models import Channel, Customer, Interaction
-from programs import schedule
+from programs import email_events, schedule
+from programs.email_events import IN_FLIGHT, LATER
 from programs.models import SENT_STATES, ProviderEvent, Touch, UnmatchedReply
 from programs.responses import record_response
 from programs.settlement import settle
@@ -28,9 +29,6 @@ START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP"}
 # A reply answers the latest SMS touch sent to its number within this long.
 REPLY_WINDOW = timedelta(days=7)
-# A touch still being sent when its report arrives: the report waits for the send to be
-# recorded (the task comes back later, or the sweeper does).
-LATER = "later"
 
 _INSERT_ONCE = (
     "INSERT INTO programs_providerevent"
@@ -84,6 +82,8 @@ def work_event(*, event_id: int, now: datetime | None = None) -> str:
             return "done"
         if event.kind == ProviderEvent.Kind.STATUS:
             outcome = _apply_status(event, now)
+        elif event.kind == ProviderEvent.Kind.EMAIL:
+            outcome = email_events.apply_event(event, now)
         else:
             outcome = _receive_text(event)
         if outcome == LATER:
@@ -128,7 +128,7 @@ def _apply_status(event: ProviderEvent, now: datetime) -> str:
     )
     if touch is None:
         return "no such SMS touch"
-    if touch.status in (Touch.Status.CLAIMED, Touch.Status.SENDING):
+    if touch.status in IN_FLIGHT:
         return LATER
     if touch.message_id and touch.message_id != sid:
         return "a report of an earlier attempt"  # the touch was sent again since

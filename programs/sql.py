@@ -57,7 +57,9 @@ CLAIM_TO_SEND = {
         " attempts = attempts + 1 WHERE id = %s AND status || '' = %s"
         " AND EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = %s"
         f" AND c.consent_{channel} AND c.deleted_at IS NULL"
-        + (f" AND c.{ADDRESS_COLUMNS[channel]} = %s)" if channel in ADDRESS_COLUMNS else ")")
+        + (f" AND c.{ADDRESS_COLUMNS[channel]} = %s" if channel in ADDRESS_COLUMNS else "")
+        # An address the provider reported dead since the batch was read (placement.py).
+        + (" AND c.email_suspended_reason = '')" if channel == Channel.EMAIL else ")")
         + " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = %s AND e.status = %s)"
         " AND (SELECT count(*) FROM programs_touch t WHERE t.customer_id = %s AND t.id <> %s"
         " AND t.status IN ('sent', 'delivered', 'waiting', 'sending')"

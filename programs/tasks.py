@@ -54,8 +54,8 @@ def sweep_touches_task() -> dict:
 
 @shared_task(bind=True, acks_late=True, max_retries=10)
 def work_sms_event_task(self, event_id: int) -> str:
-    """Apply one stored SMS event (a delivery report, an inbound text); safe to run twice. A
-    report of a touch still being sent comes back once its send is recorded."""
+    """Apply one stored provider event (an SMS report or text, an e-mail tracking event); safe
+    to run twice. An event of a touch still being sent comes back once its send is recorded."""
     outcome = work_event(event_id=event_id)
     if outcome == LATER and self.request.retries < self.max_retries:
         raise self.retry(countdown=min(2**self.request.retries, 30))
@@ -64,8 +64,8 @@ def work_sms_event_task(self, event_id: int) -> str:
 
 @shared_task
 def sweep_sms_events_task() -> int:
-    """Every minute: work the SMS events no worker took (the broker was down, retries ran
-    out); returns how many were worked."""
+    """Every minute: work the provider events (SMS and e-mail) no worker took (the broker
+    was down, retries ran out); returns how many were worked."""
     worked = 0
     for event_id in pending_events(older_than=timedelta(minutes=1)):
         if work_event(event_id=event_id) != LATER:

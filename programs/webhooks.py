@@ -37,7 +37,7 @@ def _forbidden() -> HttpResponse:
     return HttpResponse("Forbidden.", status=403, content_type="text/plain")
 
 
-def _work_later(event_id: int | None) -> None:
+def work_later(event_id: int | None) -> None:
     """Hand a new event to a worker; with the broker down the sweeper takes it later."""
     if event_id is None:
         return
@@ -45,7 +45,7 @@ def _work_later(event_id: int | None) -> None:
         work_sms_event_task.delay(event_id)
     except BrokerError:
         logger.warning(
-            "sms event %s stored; the broker is away, the sweeper will work it", event_id
+            "provider event %s stored; the broker is away, the sweeper will work it", event_id
         )
 
 
@@ -72,7 +72,7 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         payload=request.POST.dict(),
         touch_ref=int(touch),
     )
-    _work_later(event_id)
+    work_later(event_id)
     return HttpResponse(status=204)
 
 
@@ -95,7 +95,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         key=sid,
         payload=request.POST.dict(),
     )
-    _work_later(event_id)
+    work_later(event_id)
     answer = MessagingResponse()
     if sms_events.keyword(request.POST.get("Body", "")) in sms_events.HELP_WORDS:
         answer.message(sms_events.help_text())

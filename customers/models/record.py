@@ -109,6 +109,10 @@ class Customer(models.Model):
     consent_sms = models.BooleanField(default=False)
     consent_phone = models.BooleanField(default=False)
     consent_letter = models.BooleanField(default=False)
+    # Set when the e-mail provider reports the address dead (a hard bounce, a rejection, three
+    # soft bounces within 30 days): nothing is e-mailed to it until the address changes.
+    email_suspended_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
+    email_suspended_at = models.DateTimeField(null=True, blank=True)
     estimated_wallet = models.DecimalField(
         max_digits=14,
         decimal_places=2,

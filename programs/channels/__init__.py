@@ -42,3 +42,5 @@ class Outcome:
 
     message_id: str
     waiting: bool = False
+    # An e-mail service provider's own id of the message (anymail), beside our Message-ID.
+    provider_id: str = ""

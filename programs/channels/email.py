@@ -1,12 +1,17 @@
-"""E-mail through Django's mail framework: one connection serves a whole batch."""
+"""E-mail through Django's mail framework: one connection serves a whole batch, over SMTP or
+an e-mail service provider's API (django-anymail, EMAIL_PROVIDER)."""
 
 import contextlib
 import smtplib
 from collections.abc import Iterator
 
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends import smtp
+from requests import ConnectionError as RequestsConnectionError
+from requests import ConnectTimeout, RequestException
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from programs.channels import Message, Outcome, PermanentError, TransientError, UncertainError
 
@@ -83,12 +88,16 @@ def send(message: Message, connection) -> Outcome:
     )
     if message.html:
         email.attach_alternative(message.html, "text/html")
+    # Read by anymail only: the provider hands it back with each tracking event.
+    email.metadata = {"touch": str(message.touch_id)}  # type: ignore[attr-defined]
     try:
         if getattr(connection, "connection", True) is None:
             # Opened here, the connection stays open for the batch: send_messages() closes
             # only connections it opened itself (and after an error we dropped it: reopen).
             connection.open()
         email.send()
+    except AnymailError as error:
+        raise _provider_error(error) from error
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         reason = "; ".join(
@@ -117,7 +126,34 @@ def send(message: Message, connection) -> Outcome:
                 "the server may have it; check whether it arrived."
             ) from error
         raise TransientError(f"{type(error).__name__}: {error}") from error
-    return Outcome(message_id=message.message_id)
+    status = getattr(email, "anymail_status", None)
+    provider_id = status.message_id if status is not None else None
+    return Outcome(
+        message_id=message.message_id,
+        provider_id=provider_id if isinstance(provider_id, str) else "",
+    )
+
+
+def _provider_error(error: AnymailError) -> Exception:
+    """What a provider's refusal or silence means for the touch."""
+    if isinstance(error, AnymailRecipientsRefused):
+        return PermanentError(f"recipient refused by the provider: {error}")
+    cause = error.__cause__
+    if isinstance(cause, ConnectTimeout) or (
+        isinstance(cause, RequestsConnectionError)
+        and isinstance(cause.args[0] if cause.args else None, MaxRetryError)
+        and isinstance(cause.args[0].reason, NewConnectionError)
+    ):
+        return TransientError(f"provider unreachable: {cause}")  # the request never left
+    if isinstance(cause, RequestException) and error.status_code is None:
+        # The request left and no answer came back: the provider may have the message.
+        return UncertainError(
+            f"No answer from the provider ({type(cause).__name__}): check whether it arrived."
+        )
+    code = error.status_code
+    if code is not None and 400 <= code < 500 and code != 429:
+        return PermanentError(f"provider refused: {error}"[:480])
+    return TransientError(f"provider error: {error}"[:480])
 
 
 def _drop(connection) -> None:

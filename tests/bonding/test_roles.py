@@ -47,6 +47,12 @@ TABLE = [
     # Twilio's webhooks: anyone may POST, and only a valid X-Twilio-Signature (none here) passes.
     ("programs:twilio_status",        "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
     ("programs:twilio_inbound",       "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    # The e-mail providers' tracking webhooks: anyone may POST; anymail lets only the webhook
+    # secret (basic auth) through, and with none set (as here) they are closed.
+    ("anymail:amazon_ses_tracking_webhook", "POST",        "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:mailgun_tracking_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:postmark_tracking_webhook", "POST",          "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:sendgrid_tracking_webhook", "POST",          "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Everyone with a role.
     ("home",                          "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("dashboard_export",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),

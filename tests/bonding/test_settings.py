@@ -180,3 +180,54 @@ def test_collectstatic_works_with_production_settings(tmp_path):
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "staticfiles" / "staticfiles.json").exists()
+
+
+def test_an_email_provider_sends_through_anymail_with_its_keys():
+    values = read_settings(
+        "EMAIL_BACKEND",
+        "ANYMAIL",
+        EMAIL_PROVIDER="postmark",
+        POSTMARK_SERVER_TOKEN="server-token",
+        ANYMAIL_WEBHOOK_SECRET="hook:secret",
+    )
+
+    assert values["EMAIL_BACKEND"] == "anymail.backends.postmark.EmailBackend"
+    assert values["ANYMAIL"] == {
+        "POSTMARK_SERVER_TOKEN": "server-token",
+        "POSTMARK_API_URL": "https://api.postmarkapp.com/",
+        "WEBHOOK_SECRET": "hook:secret",
+    }
+
+
+def test_amazon_ses_takes_its_region_from_the_environment():
+    values = read_settings(
+        "EMAIL_BACKEND", "ANYMAIL", EMAIL_PROVIDER="amazon_ses", AWS_REGION="eu-west-1"
+    )
+
+    assert values["EMAIL_BACKEND"] == "anymail.backends.amazon_ses.EmailBackend"
+    assert values["ANYMAIL"]["AMAZON_SES_CLIENT_PARAMS"] == {"region_name": "eu-west-1"}
+
+
+def test_check_deploy_reports_nothing_with_an_email_provider():
+    env = {**PRODUCTION, "EMAIL_PROVIDER": "postmark", "POSTMARK_SERVER_TOKEN": "t"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "VAR_DIR": "/tmp/bonding-var", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_unknown_email_provider_refuses_to_start():
+    result = run_python(
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'bonding.settings';"
+        "from django.conf import settings; settings.DEBUG",
+        EMAIL_PROVIDER="carrier-pigeon",
+    )
+
+    assert result.returncode != 0
+    assert "EMAIL_PROVIDER='carrier-pigeon'" in result.stderr

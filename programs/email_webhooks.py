@@ -1,0 +1,80 @@
+"""anymail's tracking webhooks under /anymail/: public, authenticated by ANYMAIL's
+WEBHOOK_SECRET (HTTP basic auth, 400 otherwise) and, where the provider signs, its signature.
+
+Each event anymail parses is stored in one statement before the provider gets its 2xx, and
+worked by a task (programs.email_events); a repeat of an event changes nothing.
+"""
+
+import logging
+
+from anymail.exceptions import AnymailConfigurationError
+from anymail.signals import AnymailTrackingEvent, tracking
+from anymail.urls import urlpatterns as anymail_urlpatterns
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.urls import URLPattern
+
+from programs import email_events, sms_events
+from programs.models import ProviderEvent
+from programs.webhooks import work_later
+
+logger = logging.getLogger(__name__)
+
+# The providers whose delivery events we take (bonding/settings.py EMAIL_PROVIDERS).
+TRACKED = ("amazon_ses", "mailgun", "postmark", "sendgrid")
+
+
+def _guarded(view):
+    """anymail's view, refused (403) while no webhook secret is set: anymail would then take
+    anyone's events, with only a warning."""
+
+    @login_not_required
+    def guarded(request, *args, **kwargs):
+        if not getattr(settings, "ANYMAIL", {}).get("WEBHOOK_SECRET"):
+            return HttpResponse("Webhooks are off.", status=403, content_type="text/plain")
+        try:
+            return view(request, *args, **kwargs)
+        except AnymailConfigurationError:
+            logger.exception("an e-mail webhook is not configured")
+            return HttpResponse("Webhook not configured.", status=403, content_type="text/plain")
+
+    guarded.csrf_exempt = True  # type: ignore[attr-defined]  # the provider has no token
+    return guarded
+
+
+urlpatterns = [
+    URLPattern(pattern.pattern, _guarded(pattern.callback), pattern.default_args, pattern.name)
+    for pattern in anymail_urlpatterns
+    if isinstance(pattern, URLPattern)
+    and pattern.name in {f"{esp}_tracking_webhook" for esp in TRACKED}
+]
+
+
+@receiver(tracking)
+def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
+    """Store the event before anymail answers; a worker applies it."""
+    ref = str((event.metadata or {}).get("touch", ""))
+    esp_event = event.esp_event if isinstance(event.esp_event, dict) else {}
+    when = event.timestamp.isoformat() if event.timestamp else ""
+    payload = {
+        "event_type": event.event_type,
+        "message_id": str(event.message_id or ""),
+        "recipient": (event.recipient or "").strip().lower(),
+        "reject_reason": event.reject_reason or "",
+        "description": event.description or "",
+        "mta_response": event.mta_response or "",
+        "timestamp": when,
+        "click_url": event.click_url or "",
+        "soft": email_events.is_soft(event_type=event.event_type, esp_event=esp_event),
+        "esp_event": esp_event,
+    }
+    event_id = sms_events.record_event(
+        provider=esp_name.lower().replace(" ", "_")[:20],
+        kind=ProviderEvent.Kind.EMAIL,
+        key=event.event_id or f"{event.message_id}:{event.event_type}:{when}",
+        payload=payload,
+        touch_ref=int(ref) if ref.isdigit() and len(ref) <= 18 else None,
+    )
+    work_later(event_id)
