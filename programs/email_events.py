@@ -13,7 +13,7 @@ from customers import records
 from customers.models import Channel, Customer
 from programs.models import ProviderEvent, Touch
 from programs.responses import record_response
-from programs.settlement import settle
+from programs.settlement import mark_delivered
 
 # A touch still being sent when its event arrives: the event waits for the send to be
 # recorded (the task comes back later, or the sweeper does).
@@ -95,20 +95,10 @@ def _delivered(touch: Touch | None, message_id: str, now: datetime) -> str:
         return "delivered; no touch"
     if touch.status not in (Touch.Status.SENT, Touch.Status.REVIEW):
         return f"delivered noted; the touch stays {touch.status}"
-    settling = touch.status == Touch.Status.REVIEW
-    Touch.objects.filter(pk=touch.pk).update(
-        status=Touch.Status.DELIVERED,
-        # A touch from review may never have recorded the provider's id.
-        provider_message_id=touch.provider_message_id or message_id[:200],
-        sent_at=touch.sent_at or now,
-        last_error="",
-        # A touch from review was never settled: what a sent touch leaves behind is due.
-        unsettled=touch.unsettled or settling,
+    # A touch from review may never have recorded the provider's id.
+    return mark_delivered(
+        touch, now=now, provider_message_id=touch.provider_message_id or message_id[:200]
     )
-    if settling:
-        touch.sent_at, touch.unsettled = touch.sent_at or now, True
-        settle([touch], now=now)
-    return "delivered" + (" (settled from review)" if settling else "")
 
 
 def _fail(touch: Touch | None, reason: str) -> None:

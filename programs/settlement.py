@@ -134,3 +134,20 @@ def _complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
         pk__in=enrollment_ids - busy, status=Enrollment.Status.ACTIVE
     ):
         exit_enrollment(enrollment=enrollment, reason="all steps done", completed=True, now=now)
+
+
+def mark_delivered(touch: Touch, *, now: datetime, **provider_ids: str) -> str:
+    """The provider says the message arrived: the touch is delivered. One in review (a crash left
+    it unsure whether it went) is settled now: what a sent touch leaves behind is due."""
+    settling = touch.status == Touch.Status.REVIEW
+    Touch.objects.filter(pk=touch.pk).update(
+        status=Touch.Status.DELIVERED,
+        sent_at=touch.sent_at or now,
+        last_error="",
+        unsettled=touch.unsettled or settling,
+        **provider_ids,
+    )
+    if settling:
+        touch.sent_at, touch.unsettled = touch.sent_at or now, True
+        settle([touch], now=now)
+    return "delivered" + (" (settled from review)" if settling else "")

@@ -18,7 +18,7 @@ from programs import email_events, schedule
 from programs.email_events import IN_FLIGHT, LATER
 from programs.models import SENT_STATES, ProviderEvent, Touch, UnmatchedReply
 from programs.responses import record_response
-from programs.settlement import settle
+from programs.settlement import mark_delivered
 from programs.unsubscribe import start_by_sms, stop_by_sms
 
 logger = logging.getLogger(__name__)
@@ -132,20 +132,8 @@ def _apply_status(event: ProviderEvent, now: datetime) -> str:
         return LATER
     if touch.message_id and touch.message_id != sid:
         return "a report of an earlier attempt"  # the touch was sent again since
-    settling = touch.status == Touch.Status.REVIEW
     if status == "delivered" and touch.status in (Touch.Status.SENT, Touch.Status.REVIEW):
-        Touch.objects.filter(pk=touch.pk).update(
-            status=Touch.Status.DELIVERED,
-            message_id=sid,
-            sent_at=touch.sent_at or now,
-            last_error="",
-            # A touch from review was never settled: what a sent touch leaves behind is due.
-            unsettled=touch.unsettled or settling,
-        )
-        if settling:
-            touch.sent_at, touch.unsettled = touch.sent_at or now, True
-            settle([touch], now=now)
-        return "delivered" + (" (settled from review)" if settling else "")
+        return mark_delivered(touch, now=now, message_id=sid)
     if status in ("undelivered", "failed") and touch.status in (
         Touch.Status.SENT,
         Touch.Status.REVIEW,
