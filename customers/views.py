@@ -64,6 +64,7 @@ def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given
         "consents": queries.latest_consents(customer),
         "follow_ups": queries.open_follow_ups(customer),
         "complaints": queries.open_complaints(customer),
+        "referrals": queries.referrals_of(customer),
         "tiers": list(Tier.objects.all()),
         "interaction_form": forms.InteractionForm(),
         "complaint_form": forms.ComplaintForm(),

@@ -184,3 +184,32 @@ def test_a_marketer_marking_it_keeps_the_friend_and_a_withdrawn_one_stays(referr
     withdrawn.refresh_from_db()
     assert (referral.status, referral.referred_customer) == (Referral.Status.CONVERTED, friend)
     assert withdrawn.status == Referral.Status.EXPIRED
+
+
+def test_the_state_shows_on_both_360_pages_and_in_the_api(client, manager, referral):
+    friend = CustomerFactory(first_name="Bob", last_name="Friend", owner=manager)
+    Referral.objects.filter(pk=referral.pk).update(
+        referred_customer=friend, status=Referral.Status.SIGNED_UP
+    )
+    ReferralFactory(referrer=referral.referrer, code="EXPIRED001", status="expired")
+    client.force_login(manager)
+
+    referrer_page = client.get(f"/customers/{referral.referrer_id}/").content.decode()
+    friend_page = client.get(f"/customers/{friend.pk}/").content.decode()
+    listed = token_client(manager).get("/api/v1/referrals/", {"status": "signed_up"}).json()
+
+    assert "Referred <a" in referrer_page and "Bob Friend</a>" in referrer_page
+    assert '<span class="referral-state">Signed up</span>' in referrer_page
+    assert '<span class="referral-state">Expired</span>' in referrer_page
+    assert "Referred by <a" in friend_page and "Ann Lee</a>" in friend_page
+    assert '<span class="referral-state">Signed up</span>' in friend_page
+    assert [(r["code"], r["status"], r["referred_customer"]) for r in listed["results"]] == [
+        ("ABC123DEF0", "signed_up", friend.pk)
+    ]
+
+    activity.record_purchase(customer=friend, amount=Decimal("20"), purchased_on=date.today())
+
+    friend_page = client.get(f"/customers/{friend.pk}/").content.decode()
+    assert '<span class="referral-state">Converted</span>' in friend_page
+    converted = token_client(manager).get("/api/v1/referrals/", {"status": "converted"}).json()
+    assert [r["code"] for r in converted["results"]] == ["ABC123DEF0"]
