@@ -213,3 +213,23 @@ def test_the_state_shows_on_both_360_pages_and_in_the_api(client, manager, refer
     assert '<span class="referral-state">Converted</span>' in friend_page
     converted = token_client(manager).get("/api/v1/referrals/", {"status": "converted"}).json()
     assert [r["code"] for r in converted["results"]] == ["ABC123DEF0"]
+
+
+def test_a_marketer_marks_a_referral_converted_from_the_360_page(
+    client, marketer, manager, referral
+):
+    client.force_login(marketer)
+    page = client.get(f"/customers/{referral.referrer_id}/").content.decode()
+    assert f"Mark referral {referral.code} converted" in page
+
+    first = client.post(f"/customers/referrals/{referral.pk}/convert/")
+    second = client.post(f"/customers/referrals/{referral.pk}/convert/", follow=True)
+
+    assert first.status_code == 302
+    assert first["Location"] == f"/customers/{referral.referrer_id}/"
+    assert "already converted" in second.content.decode()
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.CONVERTED
+    assert referral_lines(referral.referrer).count(f"Referral {referral.code} converted") == 1
+    client.force_login(manager)
+    assert "Mark referral" not in client.get(f"/customers/{referral.referrer_id}/").content.decode()
