@@ -325,7 +325,29 @@ def record_purchases(*, purchases: list[Purchase], by: User | None = None) -> li
             for purchase in purchases
         ]
     )
+    convert_first_purchases(
+        customer_ids={purchase.customer_id for purchase in purchases if purchase.amount > 0}
+    )
     return purchases
+
+
+def convert_first_purchases(*, customer_ids: set[int], now: datetime | None = None) -> int:
+    """Convert the open referrals of these customers once they have bought (a refund is not a
+    purchase). Every way purchases arrive calls this; a referral converts once however often."""
+    if not customer_ids:
+        return 0
+    waiting = list(
+        Referral.objects.select_related("referrer", "referred_customer")
+        .filter(
+            referred_customer_id__in=customer_ids,
+            status__in=[Referral.Status.INVITED, Referral.Status.SIGNED_UP],
+            referred_customer__purchases__amount__gt=0,
+        )
+        .distinct()
+    )
+    for referral in waiting:
+        convert_referral(referral=referral, referred_customer=referral.referred_customer, now=now)
+    return len(waiting)
 
 
 @transaction.atomic
@@ -456,9 +478,13 @@ def convert_referral(
     referred_customer: Customer | None = None,
     now: datetime | None = None,
 ) -> Referral:
-    """The referred person became a customer: the referrer's advocacy counts."""
+    """The referred person became a customer (a first purchase, or a marketer says so): the
+    referrer's advocacy counts. Once: a converted or withdrawn referral stays as it is."""
     now = now or timezone.now()
-    converted = Referral.objects.filter(pk=referral.pk, status=Referral.Status.INVITED).update(
+    referred_customer = referred_customer or referral.referred_customer
+    converted = Referral.objects.filter(
+        pk=referral.pk, status__in=[Referral.Status.INVITED, Referral.Status.SIGNED_UP]
+    ).update(
         status=Referral.Status.CONVERTED,
         converted_at=now,
         referred_customer=referred_customer,

@@ -321,7 +321,8 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
     )
     @action(detail=False, methods=["post"])
     def sync(self, request):
-        """Upsert up to 1,000 customers by external_id; bad rows come back by index."""
+        """Upsert up to 1,000 customers by external_id; bad rows come back by index. A new
+        customer may name the `referral_code` they came with: the referral becomes theirs."""
         rows = request.data.get("customers") if isinstance(request.data, dict) else None
         if not isinstance(rows, list):
             raise exceptions.ValidationError({"customers": ["A list of customers is required."]})

@@ -14,6 +14,7 @@ from customers.models import (
     ConsentChange,
     Customer,
     FollowUp,
+    Referral,
     Tier,
     TierChange,
     TimelineEntry,
@@ -190,6 +191,16 @@ def latest_consents(customer: Customer) -> dict[str, ConsentChange]:
 
 def open_follow_ups(customer: Customer) -> list[FollowUp]:
     return list(customer.follow_ups.filter(done_at__isnull=True).select_related("assignee")[:20])
+
+
+def referrals_of(customer: Customer, *, limit: int = 20) -> list[Referral]:
+    """The referral that brought this customer, if any, and those they made, newest first:
+    with each one's state (invited, signed up, converted, expired)."""
+    return list(
+        Referral.objects.filter(Q(referrer=customer) | Q(referred_customer=customer))
+        .select_related("referrer", "referred_customer")
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def open_complaints(customer: Customer, *, limit: int = 20) -> list[Complaint]:

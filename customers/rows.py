@@ -36,11 +36,21 @@ CHOICES = {
     "preferred_channel": set(Channel.values),
 }
 ACCEPTED = (
-    {"external_id", "email", "phone", "timezone", "estimated_wallet", "consents", "purchases"}
+    {
+        "external_id",
+        "email",
+        "phone",
+        "timezone",
+        "estimated_wallet",
+        "consents",
+        "purchases",
+        "referral_code",
+    }
     | set(TEXT_FIELDS)
     | set(CHOICES)
 )
 MAX_PURCHASES_PER_ROW = 1000
+REFERRAL_CODE_LENGTH = 32
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 TIME_ZONES = frozenset(zoneinfo.available_timezones())
 
@@ -53,6 +63,8 @@ class CleanRow:
     consents: dict[str, bool] = field(default_factory=dict)
     purchases: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # The code of the referral a new customer comes with (upper-case, as codes are stored).
+    referral_code: str = ""
 
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)
@@ -168,6 +180,15 @@ def clean_row(
         # Refuse the row, not the whole batch.
         if isinstance(value, str) and not storable(value):
             row.fail(name, "Contains a NUL character or a lone surrogate.")
+
+    if raw.get("referral_code") not in (None, ""):
+        code = raw["referral_code"]
+        if not isinstance(code, str) or not storable(code):
+            row.fail("referral_code", "Must be a string.")
+        elif len(code.strip()) > REFERRAL_CODE_LENGTH:
+            row.fail("referral_code", f"At most {REFERRAL_CODE_LENGTH} characters.")
+        else:
+            row.referral_code = code.strip().upper()
 
     if "consents" in raw:
         consents = raw["consents"]

@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import activity, matching, placement, queries, records
-from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Tier
+from customers import activity, matching, placement, queries, records, referrals
+from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Referral, Tier
 from customers.rows import CleanRow, clean_row
 
 # Queues a refresh of the value figures, tier and bond of these customers: the caller passes
@@ -107,6 +107,7 @@ def upsert_customers(
         existing = {index: match.customer for index, match in found.items()}
         owners = _owners_by_username(candidates.values())
         _check_rows_against_database(candidates, found, owners, by)
+        referred = _referrals_named(candidates, found, lock=not dry_run)
         account_ids = _account_ids(
             {row.values["account"] for row in candidates.values() if row.values.get("account")}
             if candidates
@@ -237,6 +238,9 @@ def upsert_customers(
         activity.move_open_follow_ups(
             moves=[(pk, *owners) for pk, owners in owner_moves.items() if pk in written]
         )
+        for index, customer, is_new in to_write:
+            if is_new and customer.pk in written and index in referred:
+                referrals.link_friend(referral=referred[index], friend=customer, now=now)
         outcome.purchases_created = _insert_purchases(
             {outcome.customer_ids[i]: cleaned[i].purchases for i in outcome.customer_ids}
         )
@@ -322,6 +326,43 @@ def _check_rows_against_database(
         match = found.get(index)
         if email in taken and (match is None or taken[email] != match.customer.pk):
             row.fail("email", "Another customer already has this e-mail address.")
+
+
+def _referrals_named(
+    candidates: dict[int, CleanRow], found: dict[int, matching.Match], *, lock: bool
+) -> dict[int, Referral]:
+    """The referral each good row for a new customer names by its code, by index.
+
+    A code that is unknown or withdrawn, or already some other person's, fails its row. An
+    existing customer may only repeat the code they signed up with (a sync sent again).
+    """
+    codes = {row.referral_code for row in candidates.values() if row.referral_code}
+    if not codes:
+        return {}
+    named_by = Referral.objects.select_related("referrer__owner").filter(
+        code__in=codes, referrer__deleted_at__isnull=True
+    )
+    if lock:
+        named_by = named_by.select_for_update(of=("self",))
+    by_code = {referral.code: referral for referral in named_by}
+    named: dict[int, Referral] = {}
+    taken: set[str] = set()
+    for index, row in sorted(candidates.items()):
+        if not row.referral_code or row.errors:
+            continue
+        referral = by_code.get(row.referral_code)
+        match = found.get(index)
+        if referral is None or referral.status == Referral.Status.EXPIRED:
+            row.fail("referral_code", "No such referral code (or it was withdrawn).")
+        elif match is not None:
+            if referral.referred_customer_id != match.customer.pk:
+                row.fail("referral_code", "Only a new customer can come with a referral code.")
+        elif referral.referred_customer_id is not None or referral.code in taken:
+            row.fail("referral_code", "Someone has already signed up with this referral code.")
+        else:
+            named[index] = referral
+            taken.add(referral.code)
+    return named
 
 
 def _account_ids(names: set[str], *, ready: list[CleanRow], create: bool) -> dict[str, int]:
@@ -448,4 +489,7 @@ def _insert_purchases(by_customer: dict[int, list[dict[str, Any]]]) -> int:
         if external_id not in known
     ]
     Purchase.objects.bulk_create(new, ignore_conflicts=True)
+    activity.convert_first_purchases(
+        customer_ids={purchase.customer_id for purchase in new if purchase.amount > 0}
+    )
     return len(new)

@@ -55,6 +55,11 @@ urlpatterns = [
     path("customers/ladder/", views.ladder, name="ladder"),
     path("customers/duplicates/", views.duplicates, name="duplicates"),
     path("customers/merge/", views.merge, name="merge"),
+    path(
+        "customers/referrals/<int:pk>/convert/",
+        views.referral_convert,
+        name="convert_referral",
+    ),
     path("follow-ups/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
     path("my-day/", views.my_day, name="my_day"),
     path("customers/export.csv", import_views.customer_export, name="export"),

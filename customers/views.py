@@ -17,7 +17,7 @@ from customers import activity, forms, pages, placement, queries, records
 from customers import merge as merging
 from customers import tiers as tier_admin
 from customers.filters import CustomerFilter
-from customers.models import Account, Complaint, Customer, FollowUp, Tier
+from customers.models import Account, Complaint, Customer, FollowUp, Referral, Tier
 
 LIST_PAGE_SIZE = 50
 
@@ -64,6 +64,8 @@ def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given
         "consents": queries.latest_consents(customer),
         "follow_ups": queries.open_follow_ups(customer),
         "complaints": queries.open_complaints(customer),
+        "referrals": queries.referrals_of(customer),
+        "sees_everyone": queries.sees_everyone(request.user),
         "tiers": list(Tier.objects.all()),
         "interaction_form": forms.InteractionForm(),
         "complaint_form": forms.ComplaintForm(),
@@ -272,6 +274,21 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
     messages.success(request, f"Done: {follow_up.reason}")
     return pages.back_to(request, "customers:my_day")
+
+
+@require_POST
+def referral_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    """A marketer marks a referral converted (the friend bought elsewhere, or by phone)."""
+    pages.marketers_only(request)
+    referral = get_object_or_404(
+        Referral.objects.select_related("referrer", "referred_customer"), pk=pk
+    )
+    if referral.status in (Referral.Status.CONVERTED, Referral.Status.EXPIRED):
+        messages.warning(request, f"Referral {referral.code} is already {referral.status}.")
+    else:
+        activity.convert_referral(referral=referral)
+        messages.success(request, f"Referral {referral.code} marked converted.")
+    return pages.back_to(request, "customers:detail", referral.referrer_id)
 
 
 def my_day(request: HttpRequest) -> HttpResponse:

@@ -18,6 +18,8 @@ EMBEDDED = (
     "tests/customers/test_import_matching.py",
     "tests/customers/test_imports.py",
     "tests/customers/test_demo.py",
+    "tests/customers/test_referral_page.py",
+    "tests/customers/test_referral_conversion.py",
     "tests/nps/test_public.py",
     "tests/nps/test_loop.py",
     "tests/nps/test_theming.py",

@@ -168,11 +168,14 @@ class Contract(models.Model):
 
 
 class Referral(models.Model):
-    """A customer recommending someone; converted when that person buys."""
+    """A customer recommending someone: invited (a code or a name), signed up when the friend
+    leaves their details, converted when they first buy, expired when the code is withdrawn."""
 
     class Status(models.TextChoices):
         INVITED = "invited", "Invited"
+        SIGNED_UP = "signed_up", "Signed up"
         CONVERTED = "converted", "Converted"
+        EXPIRED = "expired", "Expired"
 
     referrer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="referrals")
     referred_name = models.CharField(max_length=200, blank=True)

@@ -78,6 +78,7 @@ def scene(manager, other_manager):
             token=new_token(), customer=customer, channel="email"
         )
         complaint = ComplaintFactory(customer=customer)
+        referral = ReferralFactory(referrer=customer)
         follow_up = FollowUpFactory(customer=customer)
         objects[whose] = {
             "customer": customer.pk,
@@ -93,7 +94,8 @@ def scene(manager, other_manager):
             "account": account.pk,
             "external_id": customer.external_id,
             "contract": ContractFactory(customer=customer).pk,
-            "referral": ReferralFactory(referrer=customer).pk,
+            "referral": referral.pk,
+            "referral_code": referral.code,
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
@@ -127,4 +129,6 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         kwargs["token"] = values["survey_token"]
     if name.startswith("programs:unsubscribe"):
         kwargs["token"] = values["unsubscribe_token"]
+    if name == "referral_page":
+        kwargs["code"] = values["referral_code"]
     return reverse(name, kwargs=kwargs)

@@ -42,6 +42,7 @@ TABLE = [
     ("survey_thanks",                 "GET",               "-",      GONE,  GONE, GONE, GONE,  GONE, GONE),
     ("programs:unsubscribe",          "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("programs:unsubscribe_choose",   "POST",              "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("referral_page",                 "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Twilio's webhooks: anyone may POST, and only a valid X-Twilio-Signature (none here) passes.
@@ -75,6 +76,7 @@ TABLE = [
     ("customers:add_referral",        "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:add_reward",          "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:set_tier",            "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
+    ("customers:convert_referral",    "POST",              "referral", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("customers:follow_up_done",      "POST",              "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),

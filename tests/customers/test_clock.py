@@ -106,8 +106,9 @@ def test_record_purchases_writes_each_with_its_line_and_leaves_the_refresh_to_th
         for n in range(6)
     ]
 
-    # A savepoint, the purchases, their lines, the release: however many there are.
-    with django_assert_num_queries(4):
+    # A savepoint, the purchases, their lines, the buyers' open referrals, the release:
+    # however many there are.
+    with django_assert_num_queries(5):
         activity.record_purchases(purchases=purchases)
 
     assert Purchase.objects.count() == 6
