@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import activity, matching, records, timeline
 from customers.models import Channel, Customer, Referral, Relationship, TimelineEntry
 from customers.rows import CleanRow
 
+SAME_MOMENT = "Someone signed up with these details just now: please send the form again."
 # Referral codes are read out and typed: compare them upper-case and trimmed.
 CODE_LENGTH = 32
 
@@ -69,7 +71,14 @@ def sign_up_friend(*, referral: Referral, row: CleanRow, now: datetime | None = 
             return SignUp(friend, False, {})
         return SignUp(None, False, {"code": ["Someone has already signed up with this code."]})
     if friend is None:
-        friend = _new_prospect(referral=referral, row=row, now=now)
+        try:
+            with transaction.atomic():
+                friend = _new_prospect(referral=referral, row=row, now=now)
+        except (IntegrityError, ValidationError):
+            # The same e-mail or phone signed up through another code at the same moment (its
+            # insert or its commit came first): sending again finds that customer. The page is
+            # public, so it says no more than that.
+            return SignUp(None, False, {"email": [SAME_MOMENT]})
     else:
         for channel, granted in row.consents.items():
             if granted:

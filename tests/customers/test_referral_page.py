@@ -51,7 +51,7 @@ def test_a_new_friend_becomes_a_prospect_on_both_timelines(
     # The referral (read, then locked with its referrer and their manager), the match by
     # e-mail and phone, the prospect (checks, consent, timeline, first bond stage), the
     # referral, both timeline lines at once, the thanks; with their savepoints.
-    with django_assert_num_queries(37):
+    with django_assert_num_queries(39):
         response = client.post("/r/ABC123DEF0/", friend(consent_email="on", phone="(415) 555-0101"))
 
     assert response.status_code == 200
@@ -178,3 +178,27 @@ def test_the_page_is_rate_limited_per_address(client, referral, settings):
     assert statuses == [200, 200, 200, 429]
     assert elsewhere.status_code == 200
     assert not Customer.objects.filter(email="bob@example.com").exists()
+
+
+def test_the_same_new_friend_signing_up_at_the_same_moment_is_a_400_never_a_500(
+    client, referral, monkeypatch
+):
+    # Another code's sign-up created Bob between this request's match and its insert: the
+    # match found no one (simulated), the insert meets the unique e-mail.
+    bob = CustomerFactory(first_name="Bob", email="bob@example.com")
+    from customers import matching
+
+    real_match = matching.match_rows
+    monkeypatch.setattr(matching, "match_rows", lambda **kwargs: {})
+
+    response = client.post("/r/ABC123DEF0/", friend())
+
+    assert response.status_code == 400
+    assert "please send the form again" in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.referred_customer is None
+    assert Customer.objects.filter(email="bob@example.com").count() == 1
+    monkeypatch.setattr(matching, "match_rows", real_match)
+    assert client.post("/r/ABC123DEF0/", friend()).status_code == 200
+    referral.refresh_from_db()
+    assert referral.referred_customer == bob
