@@ -458,8 +458,12 @@ def programs_widget(
         )
     state = state or tally_state()
     due, trouble = touch_states(scope, state)
+    # The busiest programs first: a new, quiet program does not push the main one down.
+    busiest = sorted(
+        funnels.values(), key=lambda f: (-sum(s["sent"] for s in f.steps), f.program.name)
+    )
     return ProgramsWidget(
-        funnels=list(funnels.values()),
+        funnels=busiest,
         due_next_week=due,
         failed=trouble.get("failed", 0),
         review=trouble.get("review", 0),

@@ -104,6 +104,8 @@ SURVEY_RATE_PER_MINUTE = env.int("SURVEY_RATE_PER_MINUTE", default=30)
 UNSUBSCRIBE_RATE_PER_MINUTE = env.int("UNSUBSCRIBE_RATE_PER_MINUTE", default=30)
 # Public referral sign-up pages (/r/<code>/): requests per minute from one address.
 REFERRAL_RATE_PER_MINUTE = env.int("REFERRAL_RATE_PER_MINUTE", default=30)
+# A promoter is asked for a referral at most once in this many days.
+PROMOTER_ASK_DAYS = env.int("PROMOTER_ASK_DAYS", default=90)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [

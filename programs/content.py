@@ -173,6 +173,7 @@ def values_for(
         values.update(survey_url=survey_url, premium=step.premium)
     if step.kind == Step.Kind.REFER_FRIEND:
         values["referral_code"] = referral_code
+        values["referral_url"] = f"{settings.SITE_URL}/r/{referral_code}/" if referral_code else ""
     return values
 
 

@@ -49,6 +49,11 @@ class Program(models.Model):
         related_name="+",
         help_text="Enroll customers automatically when they move up to this tier.",
     )
+    asks_promoters = models.BooleanField(
+        default=False,
+        help_text="Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
+        "its refer-a-friend step asks them for a referral.",
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -350,6 +355,26 @@ class LetterBatch(models.Model):
 
     def __str__(self) -> str:
         return f"Letters of {self.created_at:%Y-%m-%d}"
+
+
+class PromoterAsk(models.Model):
+    """A promoter was asked for a referral: a coming refer-a-friend touch pulled forward, or
+    an enrollment in the program that asks promoters. At most one per customer per period."""
+
+    class How(models.TextChoices):
+        PULLED_FORWARD = "pulled_forward", "Refer-a-friend touch pulled forward"
+        ENROLLED = "enrolled", "Enrolled in the program that asks promoters"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    touch = models.ForeignKey("Touch", null=True, on_delete=models.SET_NULL, related_name="+")
+    how = models.CharField(max_length=16, choices=How)
+    asked_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "asked_at"], name="promoter_ask_recent")]
+
+    def __str__(self) -> str:
+        return f"referral ask of {self.customer_id} ({self.how})"
 
 
 class UnsubscribeToken(models.Model):

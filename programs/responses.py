@@ -6,8 +6,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import Customer, FollowUp
-from programs.models import LetterBatch, Step, Touch
+from customers.models import FollowUp
+from programs.models import LetterBatch, Touch
+from programs.promoter_ask import ask_promoter
 from programs.settlement import settle
 
 logger = logging.getLogger(__name__)
@@ -64,13 +65,4 @@ def survey_answered(*, response) -> None:
         if touch is not None:
             record_response(touch=touch)
     if response.category == "promoter":
-        schedule_now(customer=response.customer, kind=Step.Kind.REFER_FRIEND)
-
-
-def schedule_now(*, customer: Customer, kind: str) -> int:
-    """Bring the customer's scheduled touches of this step kind forward to now (e.g. a
-    promoter is asked for a referral at once); returns how many moved."""
-    now = timezone.now()
-    return Touch.objects.filter(
-        customer=customer, step__kind=kind, status=Touch.Status.SCHEDULED, due_at__gt=now
-    ).update(due_at=now)
+        ask_promoter(customer=response.customer)

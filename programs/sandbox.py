@@ -64,6 +64,12 @@ VARIABLES = [
     Variable(
         "referral_code", "the customer's code to give a friend", "SAMPLE1234", frozenset({REFER})
     ),
+    Variable(
+        "referral_url",
+        "the page where a friend signs up with the customer's code",
+        "https://example.com/r/SAMPLE1234/",
+        frozenset({REFER}),
+    ),
 ]
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 LISTS = {v.name for v in VARIABLES if isinstance(v.example, list)}

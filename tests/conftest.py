@@ -41,6 +41,7 @@ MIGRATION_DATA = [
     ("customers.migrations.0001_roles", "create_roles"),
     ("customers.migrations.0003_default_ladder_and_search", "create_ladder"),
     ("programs.migrations.0002_prototype_program", "create"),
+    ("programs.migrations.0012_promoter_ask", "create_ask_program"),
     ("nps.migrations.0002_benchmark_survey", "create"),
 ]
 

@@ -29,6 +29,7 @@ EMBEDDED = (
     "tests/programs/test_delivery_batch.py",
     "tests/programs/test_delivery_embedded.py",
     "tests/programs/test_delivery_every_step.py",
+    "tests/programs/test_promoter_ask.py",
     "tests/programs/test_public.py",
     "tests/programs/test_sms_webhooks.py",
     "tests/programs/test_unsubscribe_rate_limit.py",

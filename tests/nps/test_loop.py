@@ -13,7 +13,9 @@ from nps.models import FatigueSkip, Survey
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due
 from programs.enrollment import enroll
-from programs.models import Program, Touch
+from programs.models import Program, PromoterAsk, Touch
+from programs.placement import send_window, zone_of
+from programs.schedule import in_window
 
 pytestmark = pytest.mark.django_db
 
@@ -79,8 +81,36 @@ def test_a_promoter_is_asked_for_a_referral_now(manager, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         services.record_response(invitation=invitation, score_value=10)
 
+    # Asked at the next moment the send window allows (at once by day), not in 180 days.
     referral = Touch.objects.get(customer=ann, step__kind="refer_friend")
-    assert referral.due_at <= timezone.now()
+    assert referral.due_at < timezone.now() + timedelta(days=3)
+    assert in_window(moment=referral.due_at, zone=zone_of(ann), window=send_window())
+    assert PromoterAsk.objects.get(customer=ann).touch == referral
+
+
+def test_a_promoter_with_nothing_coming_is_asked_through_the_program_that_asks(
+    manager, django_capture_on_commit_callbacks
+):
+    ann = person(manager)
+    invitation = services.invite(survey=Survey.objects.get(), customers=[ann]).invited[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_response(invitation=invitation, score_value=9)
+
+    referral = Touch.objects.get(customer=ann, step__kind="refer_friend")
+    assert referral.enrollment.program.asks_promoters
+    assert in_window(moment=referral.due_at, zone=zone_of(ann), window=send_window())
+
+
+def test_a_passive_is_not_asked(manager, django_capture_on_commit_callbacks):
+    ann = person(manager)
+    invitation = services.invite(survey=Survey.objects.get(), customers=[ann]).invited[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_response(invitation=invitation, score_value=8)
+
+    assert not Touch.objects.filter(customer=ann, step__kind="refer_friend").exists()
+    assert not PromoterAsk.objects.exists()
 
 
 def test_the_answer_updates_the_customer_and_marks_the_touch_responded(

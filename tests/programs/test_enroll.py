@@ -14,7 +14,7 @@ from programs.delivery import deliver
 from programs.dispatch import dispatch_due
 from programs.enrollment import add_renewal_touches, enroll, exit_enrollment
 from programs.models import Enrollment, Program, Step, Touch
-from programs.responses import follow_up_done, mark_letters_posted, schedule_now
+from programs.responses import follow_up_done, mark_letters_posted
 from programs.unsubscribe import unsubscribe, unsubscribe_token
 
 pytestmark = pytest.mark.django_db
@@ -267,14 +267,3 @@ def test_one_click_unsubscribe_withdraws_consent_idempotently(manager):
     assert ann.consent_changes.filter(granted=False).count() == 1
     assert len(token) >= 32
     assert unsubscribe(token="nope") is None
-
-
-def test_a_promoter_is_asked_for_a_referral_now(program, manager):
-    ann = customer(manager)
-    enroll(program=program, customers=[ann])
-
-    moved = schedule_now(customer=ann, kind="refer_friend")
-
-    touch = Touch.objects.get(customer=ann, step__kind="refer_friend")
-    assert moved == 1
-    assert touch.due_at <= timezone.now()
