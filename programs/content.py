@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks
 
-from customers import activity
+from customers import activity, reply_addresses
 from customers.models import Channel, Customer, Purchase, Referral
 from programs.channels import Message
 from programs.models import Step, Touch
@@ -221,10 +221,7 @@ def message_for(
                 "emails/touch.html", {**footer, "body": html_body, "subject": subject}
             ),
             message_id=message_id_for(touch_id, touch.occurrence if touch else 1),
-            headers={
-                "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
+            headers=_email_headers(context["unsubscribe_url"], touch_id),
         )
     if channel == Channel.SMS:
         text = " ".join(render(step.sms_body, context, autoescape=False).split())
@@ -251,6 +248,19 @@ def message_for(
         subject=step.name,
         text=render(step.call_script or step.email_body, context, autoescape=False),
     )
+
+
+def _email_headers(unsubscribe_url: str, touch_id: int) -> dict[str, str]:
+    """One-click unsubscribe (RFC 8058), and a Reply-To of the touch's own when inbound
+    e-mail is configured (a preview has none)."""
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    reply_to = reply_addresses.reply_to(reply_addresses.TOUCH, touch_id)
+    if reply_to:
+        headers["Reply-To"] = reply_to
+    return headers
 
 
 def documented_variables() -> list[dict]:

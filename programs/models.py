@@ -277,6 +277,8 @@ class ProviderEvent(models.Model):
         INBOUND = "inbound", "Inbound message"
         # An e-mail provider's tracking event through anymail (delivered, bounced, ...).
         EMAIL = "email", "E-mail event"
+        # A reply to one of our e-mails, posted by the provider's inbound webhook (anymail).
+        REPLY = "reply", "E-mail reply"
 
     provider = models.CharField(max_length=20)
     kind = models.CharField(max_length=10, choices=Kind)

@@ -54,6 +54,11 @@ TABLE = [
     ("anymail:mailgun_tracking_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
     ("anymail:postmark_tracking_webhook", "POST",          "-",      NO,    NO,   NO,   NO,    NO,  NO),
     ("anymail:sendgrid_tracking_webhook", "POST",          "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    # Their inbound webhooks (replies to our e-mails): the same secret, closed without one.
+    ("anymail:amazon_ses_inbound_webhook", "POST",         "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:mailgun_inbound_webhook", "POST",            "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:postmark_inbound_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:sendgrid_inbound_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Everyone with a role.
     ("home",                          "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("dashboard_export",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
