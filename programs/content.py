@@ -11,6 +11,7 @@ from django.utils.html import linebreaks
 
 from customers import activity, reply_addresses
 from customers.models import Channel, Customer, Purchase, Referral
+from programs import clicks
 from programs.channels import Message
 from programs.models import Step, Touch
 from programs.sandbox import VARIABLES, ContentError, render, sample_context
@@ -206,7 +207,11 @@ def message_for(
     if channel == Channel.EMAIL:
         subject = " ".join(render(step.email_subject, context, autoescape=False).split())
         text = render(step.email_body, context, autoescape=False)
-        html_body = linebreaks(render(step.email_body, context, autoescape=True))
+        escaped = render(step.email_body, context, autoescape=True)
+        if touch is not None and step.program.track_clicks:
+            text = clicks.rewrite_text(text, touch_id)
+            escaped = clicks.rewrite_html(escaped, touch_id)
+        html_body = linebreaks(escaped)
         footer = {
             "organization": settings.ORGANIZATION_NAME,
             "address": settings.ORGANIZATION_ADDRESS,

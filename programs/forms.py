@@ -51,6 +51,7 @@ class ProgramForm(forms.ModelForm):
             "exit_when_unsubscribed",
             "goal_tier",
             "auto_enroll_tier",
+            "track_clicks",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),

@@ -49,6 +49,11 @@ class Program(models.Model):
         related_name="+",
         help_text="Enroll customers automatically when they move up to this tier.",
     )
+    track_clicks = models.BooleanField(
+        default=False,
+        help_text="Send the links of its e-mails through Bonding (/c/…), which counts a click "
+        "as a response: for plain SMTP, where no provider reports clicks.",
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:

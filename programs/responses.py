@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import Customer, FollowUp
+from customers.models import Channel, Customer, FollowUp
 from programs.models import LetterBatch, Step, Touch
 from programs.settlement import settle
 
@@ -74,3 +74,12 @@ def schedule_now(*, customer: Customer, kind: str) -> int:
     return Touch.objects.filter(
         customer=customer, step__kind=kind, status=Touch.Status.SCHEDULED, due_at__gt=now
     ).update(due_at=now)
+
+
+def record_click(*, touch_id: int, now: datetime | None = None) -> bool:
+    """A customer followed a tracked link of an e-mail touch: a response (the first counts)."""
+    return bool(
+        Touch.objects.filter(pk=touch_id, channel=Channel.EMAIL, responded_at__isnull=True).update(
+            responded_at=now or timezone.now()
+        )
+    )

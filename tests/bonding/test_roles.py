@@ -42,6 +42,8 @@ TABLE = [
     ("survey_thanks",                 "GET",               "-",      GONE,  GONE, GONE, GONE,  GONE, GONE),
     ("programs:unsubscribe",          "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("programs:unsubscribe_choose",   "POST",              "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    # A tracked link of an e-mail: a redirect to the URL signed into its token.
+    ("programs:click",                "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("referral_page",                 "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
