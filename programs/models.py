@@ -308,7 +308,13 @@ class ProviderEvent(models.Model):
                 fields=["received_at"],
                 name="provider_event_pending",
                 condition=Q(processed_at__isnull=True),
-            )
+            ),
+            # The dashboard's deliverability line counts the e-mail events of its window.
+            models.Index(
+                fields=["received_at"],
+                name="provider_event_email",
+                condition=Q(kind="email"),
+            ),
         ]
 
     def __str__(self) -> str:
