@@ -142,3 +142,12 @@ def test_a_link_rendered_from_a_value_is_followed_unescaped():
     [href] = re.findall(r'href="([^"]+)"', rewritten)
     assert clicks.target_of(href.split("/c/")[1].rstrip("/")) == (7, "https://s.example/x?a=1&b=2")
     assert rewritten.endswith(">https://s.example/x?a=1&amp;b=2</a>, thanks")
+
+
+def test_marketers_turn_tracking_on_in_the_program_form(touch, marketer, client):
+    client.force_login(marketer)
+
+    page = client.get(f"/programs/{touch.step.program_id}/").content.decode()
+
+    assert 'name="track_clicks"' in page
+    assert "no provider reports clicks" in page

@@ -4,6 +4,7 @@ anymail, stored, and put on the customer's timeline threaded to the touch it ans
 
 import base64
 import json
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,9 @@ from nps.mail import send_invitation_email
 from nps.models import Invitation, Survey
 from programs import content, email_replies
 from programs.models import ProviderEvent, Touch
+from tests.conftest import start_web, start_worker, stop_worker
 from tests.factories import CustomerFactory
+from tests.programs.conftest import wait_until
 from tests.programs.test_email_events import email_touch
 
 SECRET = "postmark-hook:5d1b0c4e9a7f"
@@ -313,3 +316,62 @@ def test_a_reply_from_nobody_we_know_is_kept_unmatched(db, eager):
 )
 def test_quoted_history_is_trimmed(text, kept):
     assert email_replies.trim_quoted(text) == kept
+
+
+def test_replies_through_the_real_server_and_worker(transactional_db, manager):
+    """A reply, its repeat and an out-of-office reply posted to gunicorn while no worker runs,
+    then worked by a real Celery worker."""
+    ann = CustomerFactory(owner=manager, email=ANN, consent_email=True)
+    touch = email_touch(ann)
+    address = touch_address(touch)
+    env = {"ANYMAIL_WEBHOOK_SECRET": SECRET, "INBOUND_DOMAIN": DOMAIN}
+    web, base = start_web(**env)
+    try:
+        answers = [
+            post_to(base, inbound(address)),
+            post_to(base, inbound(address)),
+            post_to(
+                base,
+                inbound(
+                    address,
+                    text="Out of office.",
+                    headers=[{"Name": "Auto-Submitted", "Value": "auto-replied"}],
+                    message_id="out-of-office-1",
+                ),
+            ),
+        ]
+    finally:
+        stop_worker(web)
+    assert answers == [200, 200, 200]
+    assert ProviderEvent.objects.filter(processed_at__isnull=True).count() == 2
+
+    worker = start_worker(name="replies", **env)
+    try:
+        wait_until(
+            lambda: not ProviderEvent.objects.filter(processed_at__isnull=True).exists(),
+            timeout=60,
+            what="the worker to work both replies",
+            detail=lambda: "".join(worker.log),
+        )
+    finally:
+        stop_worker(worker)
+    touch.refresh_from_db()
+    assert touch.responded_at is not None
+    assert Interaction.objects.filter(customer=ann, direction="inbound").count() == 1
+    assert FollowUp.objects.filter(customer=ann).count() == 1
+    assert TimelineEntry.objects.filter(customer=ann, title__startswith="Automatic reply").exists()
+
+
+def post_to(base: str, body: dict) -> int:
+    """POST an inbound message to a running server, as Postmark does; the status code."""
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        base + URL,
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": "Basic " + base64.b64encode(SECRET.encode()).decode(),
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+        return response.status
