@@ -34,14 +34,14 @@ def reply_to(kind: str, pk: int) -> str:
 
 
 def find(addresses: list[str]) -> tuple[str, int] | None:
-    """The (kind, id) a reply was sent to, from its recipients; None when none of them is a
-    reply address we signed (under the current key or a fallback one)."""
+    """The (kind, id) a reply was sent to, from its recipients (addresses or whole To/Cc
+    headers); None when none of them is a reply address we signed (under the current key or a
+    fallback one)."""
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     for address in addresses:
-        match = _ADDRESS.search(address or "")
-        if match is None:
-            continue
-        kind, pk, signature = match[1].lower(), int(match[2]), match[3].lower()
-        if any(constant_time_compare(signature, _signature(kind, pk, s)) for s in secrets):
-            return kind, pk
+        # A header may name several addresses: each one is tried.
+        for match in _ADDRESS.finditer(address or ""):
+            kind, pk, signature = match[1].lower(), int(match[2]), match[3].lower()
+            if any(constant_time_compare(signature, _signature(kind, pk, s)) for s in secrets):
+                return kind, pk
     return None

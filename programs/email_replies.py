@@ -8,6 +8,8 @@ a response and never a follow-up.
 
 import re
 from datetime import datetime
+from email.message import Message
+from email.utils import parseaddr
 
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -38,24 +40,26 @@ _HEADER_NEXT = re.compile(r"^\s*\*?(Sent|Date|Gesendet|To|Subject):\*?\s", re.IG
 
 
 def payload_of(message) -> dict:
-    """What is stored of an inbound message (an anymail AnymailInboundMessage): sender,
-    recipients, subject, text and the headers that mark an automatic message."""
-    sender = message.from_email
-    if isinstance(sender, list):
-        sender = sender[0] if sender else None
-    recipients = [address.addr_spec for address in [*message.to, *message.cc, *message.bcc]]
+    """What is stored of an inbound message (an anymail AnymailInboundMessage): sender and
+    recipients as their headers say (parsed by the task: the endpoint stays quick), subject,
+    text and the headers that mark an automatic message."""
+    recipients = [str(value) for name in ("To", "Cc", "Bcc") for value in message.get_all(name, [])]
     if message.envelope_recipient:
         recipients.insert(0, message.envelope_recipient)
     text = message.text or strip_tags(message.html or "")
     return {
-        "from": (sender.addr_spec if sender else "").strip().lower(),
-        "to": recipients[:50],
+        "from": str(message.get("From", ""))[:500],
+        "to": [recipient[:2000] for recipient in recipients[:20]],
         "subject": str(message.get("Subject", ""))[:300],
         "text": text[:TEXT_LIMIT],
         "headers": {name: str(message[name]) for name in AUTO_HEADERS if name in message},
-        "content_type": message.get_content_type(),
-        "report_type": message.get_param("report-type", "") or "",
+        "content_type": str(message.get("Content-Type", ""))[:300],
     }
+
+
+def sender_of(payload: dict) -> str:
+    """The sender's address, lower case."""
+    return parseaddr(payload.get("from") or "")[1].strip().lower()
 
 
 def auto_reply_reason(payload: dict) -> str:
@@ -70,10 +74,12 @@ def auto_reply_reason(payload: dict) -> str:
     precedence = headers.get("precedence", "").strip().lower()
     if precedence in AUTO_PRECEDENCE:
         return f"Precedence: {precedence}"
-    content_type = (payload.get("content_type") or "").lower()
-    if content_type == "message/delivery-status" or (
-        content_type == "multipart/report"
-        and (payload.get("report_type") or "").lower() == "delivery-status"
+    content_type = Message()
+    content_type["Content-Type"] = payload.get("content_type") or "text/plain"
+    kind = content_type.get_content_type()
+    report = str(content_type.get_param("report-type") or "").lower()
+    if kind == "message/delivery-status" or (
+        kind == "multipart/report" and report == "delivery-status"
     ):
         return "delivery status report"
     return ""
@@ -108,9 +114,8 @@ def apply_reply(event: ProviderEvent, now: datetime) -> str:
     payload = event.payload
     touch, customer = _answered(payload.get("to") or [])
     if customer is None:
-        sender = payload.get("from") or ""
         matches = list(
-            Customer.objects.filter(email=sender, deleted_at__isnull=True)
+            Customer.objects.filter(email=sender_of(payload), deleted_at__isnull=True)
             .select_related("owner")
             .order_by("id")[:2]
         )

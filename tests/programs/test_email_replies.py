@@ -145,6 +145,9 @@ def test_a_made_up_reply_address_names_nothing(db):
     assert reply_addresses.find([real.upper()]) == ("t", 41)  # a mail system folded its case
     assert reply_addresses.find([real.replace("+t41-", "+t42-")]) is None
     assert reply_addresses.find(["reply+t42-aaaaaaaaaaaaaaaaaaaa@" + DOMAIN]) is None
+    # A whole header: a made-up address first, then ours.
+    header = f"x <reply+t42-aaaaaaaaaaaaaaaaaaaa@{DOMAIN}>, Bonding <{real}>"
+    assert reply_addresses.find([header]) == ("t", 41)
 
 
 def test_inbound_is_closed_without_a_secret_and_refuses_wrong_auth(db, ann, settings):
@@ -167,7 +170,7 @@ def test_the_reply_is_stored_in_one_query_before_the_answer(db, ann, django_asse
 
     event = ProviderEvent.objects.get()
     assert (event.provider, event.kind, event.processed_at) == ("postmark", "reply", None)
-    assert event.payload["from"] == ANN
+    assert email_replies.sender_of(event.payload) == ANN
 
 
 def test_a_reply_lands_on_the_timeline_threaded_to_its_touch(db, ann, manager, eager, client):
