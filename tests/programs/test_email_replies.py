@@ -285,6 +285,28 @@ def test_a_reply_to_a_survey_invitation_threads_to_its_touch(db, ann, eager):
     assert Interaction.objects.filter(customer=ann, direction="inbound").count() == 1
 
 
+def test_a_reply_to_a_survey_sent_on_its_own_lands_on_the_customer(db, ann, eager):
+    """A survey invited from the survey pages has no touch: the reply still finds Ann, even
+    from another address of hers."""
+    invitation = Invitation.objects.create(
+        survey=Survey.objects.create(name="Pulse"),
+        customer=ann,
+        token="o" * 32,
+        expires_at=timezone.now() + timedelta(days=9),
+    )
+
+    post(
+        inbound(
+            reply_addresses.reply_to(reply_addresses.INVITATION, invitation.pk),
+            sender="ann.private@example.org",
+        )
+    )
+
+    assert ProviderEvent.objects.get().outcome == f"reply of customer {ann.pk}"
+    assert Interaction.objects.filter(customer=ann, direction="inbound").count() == 1
+    assert FollowUp.objects.filter(customer=ann).count() == 1
+
+
 def test_a_forged_reply_address_is_matched_by_the_sender_only(db, ann, eager):
     bob = CustomerFactory(email="bob@example.com")
     bobs_touch = email_touch(bob)
