@@ -331,6 +331,9 @@ if EMAIL_PROVIDER == "amazon_ses":
     }
 if EMAIL_PROVIDER:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+# The domain whose mail the provider posts to /anymail/<esp>/inbound/: program and survey
+# e-mails then carry a Reply-To of their own there, and replies land on the timeline.
+INBOUND_DOMAIN = env.str("INBOUND_DOMAIN", default="").strip().lower()
 
 # Celery reads every CELERY_* name below (see bonding/celery.py).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

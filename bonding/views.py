@@ -20,6 +20,7 @@ from customers import pages
 from customers import queries as customer_queries
 from customers.filters import owners
 from customers.models import Audience
+from programs import queries as program_queries
 
 
 @login_not_required
@@ -75,6 +76,9 @@ def home(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     context = {
         "board": queries.dashboard(scope),
+        "deliverability": program_queries.deliverability(
+            since=queries.window_start(scope, scope.days)
+        ),
         "periods": queries.PERIODS,
         "owners": owners() if customer_queries.sees_everyone(request.user) else [],
         "audiences": Audience.choices,

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from customers import reply_addresses
 from customers.models import Channel
 from nps import links
 from nps.models import Invitation, Response
@@ -101,17 +102,22 @@ def send_invitation_email(invitation: Invitation, *, unsubscribe_url: str, conne
         "unsubscribe_url": unsubscribe_url,
     }
     subject = " ".join(render_to_string("emails/nps_invitation_subject.txt", context).split())
+    headers = {
+        "Message-ID": message_id_for(invitation),
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    # A reply (the customer may answer the e-mail instead of the survey) lands on the timeline.
+    reply_to = reply_addresses.reply_to(reply_addresses.INVITATION, invitation.pk)
+    if reply_to:
+        headers["Reply-To"] = reply_to
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("emails/nps_invitation_body.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitation.customer.email],
         connection=connection,
-        headers={
-            "Message-ID": message_id_for(invitation),
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers=headers,
     )
     message.attach_alternative(
         render_to_string("emails/nps_invitation_body.html", context), "text/html"

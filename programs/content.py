@@ -9,8 +9,9 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks
 
-from customers import activity
+from customers import activity, reply_addresses
 from customers.models import Channel, Customer, Purchase, Referral
+from programs import clicks
 from programs.channels import Message
 from programs.models import Step, Touch
 from programs.sandbox import VARIABLES, ContentError, render, sample_context
@@ -207,7 +208,11 @@ def message_for(
     if channel == Channel.EMAIL:
         subject = " ".join(render(step.email_subject, context, autoescape=False).split())
         text = render(step.email_body, context, autoescape=False)
-        html_body = linebreaks(render(step.email_body, context, autoescape=True))
+        escaped = render(step.email_body, context, autoescape=True)
+        if touch is not None and step.program.track_clicks:
+            text = clicks.rewrite_text(text, touch_id)
+            escaped = clicks.rewrite_html(escaped, touch_id)
+        html_body = linebreaks(escaped)
         footer = {
             "organization": settings.ORGANIZATION_NAME,
             "address": settings.ORGANIZATION_ADDRESS,
@@ -222,10 +227,7 @@ def message_for(
                 "emails/touch.html", {**footer, "body": html_body, "subject": subject}
             ),
             message_id=message_id_for(touch_id, touch.occurrence if touch else 1),
-            headers={
-                "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
+            headers=_email_headers(context["unsubscribe_url"], touch_id),
         )
     if channel == Channel.SMS:
         text = " ".join(render(step.sms_body, context, autoescape=False).split())
@@ -252,6 +254,19 @@ def message_for(
         subject=step.name,
         text=render(step.call_script or step.email_body, context, autoescape=False),
     )
+
+
+def _email_headers(unsubscribe_url: str, touch_id: int) -> dict[str, str]:
+    """One-click unsubscribe (RFC 8058), and a Reply-To of the touch's own when inbound
+    e-mail is configured (a preview has none)."""
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    reply_to = reply_addresses.reply_to(reply_addresses.TOUCH, touch_id)
+    if reply_to:
+        headers["Reply-To"] = reply_to
+    return headers
 
 
 def documented_variables() -> list[dict]:

@@ -1,14 +1,16 @@
-"""anymail's tracking webhooks under /anymail/: public, authenticated by ANYMAIL's
+"""anymail's tracking and inbound webhooks under /anymail/: public, authenticated by ANYMAIL's
 WEBHOOK_SECRET (HTTP basic auth, 400 otherwise) and, where the provider signs, its signature.
 
-Each event anymail parses is stored in one statement before the provider gets its 2xx, and
-worked by a task (programs.email_events); a repeat of an event changes nothing.
+Each event or reply anymail parses is stored in one statement before the provider gets its
+2xx, and worked by a task (programs.email_events, programs.email_replies); a repeat of an
+event changes nothing.
 """
 
+import hashlib
 import logging
 
 from anymail.exceptions import AnymailConfigurationError
-from anymail.signals import AnymailTrackingEvent, tracking
+from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, inbound, tracking
 from anymail.urls import urlpatterns as anymail_urlpatterns
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -16,7 +18,7 @@ from django.dispatch import receiver
 from django.http import HttpResponse
 from django.urls import URLPattern
 
-from programs import email_events, sms_events
+from programs import email_events, email_replies, sms_events
 from programs.models import ProviderEvent
 from programs.webhooks import work_later
 
@@ -48,7 +50,8 @@ urlpatterns = [
     URLPattern(pattern.pattern, _guarded(pattern.callback), pattern.default_args, pattern.name)
     for pattern in anymail_urlpatterns
     if isinstance(pattern, URLPattern)
-    and pattern.name in {f"{esp}_tracking_webhook" for esp in TRACKED}
+    and pattern.name
+    in {f"{esp}_{hook}_webhook" for esp in TRACKED for hook in ("tracking", "inbound")}
 ]
 
 
@@ -76,5 +79,27 @@ def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) ->
         key=event.event_id or f"{event.message_id}:{event.event_type}:{when}",
         payload=payload,
         touch_ref=int(ref) if ref.isdigit() and len(ref) <= 18 else None,
+    )
+    work_later(event_id)
+
+
+@receiver(inbound)
+def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
+    """Store the reply before anymail answers; a worker puts it on the timeline."""
+    message = event.message
+    if message is None:
+        return
+    payload = email_replies.payload_of(message)
+    key = event.event_id or message.get("Message-ID") or ""
+    if not key or len(key) > 120:
+        # No id, or one too long for the key: the message itself, hashed, is its identity.
+        key = hashlib.sha256(
+            repr((key, payload["from"], payload["subject"], payload["text"])).encode()
+        ).hexdigest()
+    event_id = sms_events.record_event(
+        provider=esp_name.lower().replace(" ", "_")[:20],
+        kind=ProviderEvent.Kind.REPLY,
+        key=key,
+        payload=payload,
     )
     work_later(event_id)

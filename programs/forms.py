@@ -52,6 +52,7 @@ class ProgramForm(forms.ModelForm):
             "goal_tier",
             "auto_enroll_tier",
             "asks_promoters",
+            "track_clicks",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),

@@ -54,6 +54,11 @@ class Program(models.Model):
         help_text="Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
         "its refer-a-friend step asks them for a referral.",
     )
+    track_clicks = models.BooleanField(
+        default=False,
+        help_text="Send the links of its e-mails through Bonding (/c/…), which counts a click "
+        "as a response: for plain SMTP, where no provider reports clicks.",
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -282,6 +287,8 @@ class ProviderEvent(models.Model):
         INBOUND = "inbound", "Inbound message"
         # An e-mail provider's tracking event through anymail (delivered, bounced, ...).
         EMAIL = "email", "E-mail event"
+        # A reply to one of our e-mails, posted by the provider's inbound webhook (anymail).
+        REPLY = "reply", "E-mail reply"
 
     provider = models.CharField(max_length=20)
     kind = models.CharField(max_length=10, choices=Kind)
@@ -306,7 +313,13 @@ class ProviderEvent(models.Model):
                 fields=["received_at"],
                 name="provider_event_pending",
                 condition=Q(processed_at__isnull=True),
-            )
+            ),
+            # The dashboard's deliverability line counts the e-mail events of its window.
+            models.Index(
+                fields=["received_at"],
+                name="provider_event_email",
+                condition=Q(kind="email"),
+            ),
         ]
 
     def __str__(self) -> str:

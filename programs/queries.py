@@ -17,6 +17,7 @@ from programs.models import (
     Enrollment,
     LetterBatch,
     Program,
+    ProviderEvent,
     Step,
     Touch,
     UnmatchedReply,
@@ -304,3 +305,67 @@ def program_deletion(program: Program) -> ProgramDeletion:
     )
     active = Enrollment.objects.filter(program=program, status=Enrollment.Status.ACTIVE).count()
     return ProgramDeletion(active, touches["scheduled"], touches["started"])
+
+
+# Mailbox providers (Gmail, Yahoo) throttle and then refuse senders whose spam complaints
+# reach 0.3 % of what they deliver.
+COMPLAINT_RATE_LIMIT = 0.003
+
+
+@dataclass(frozen=True)
+class Deliverability:
+    """E-mail sent in a window and what the providers reported of it."""
+
+    sent: int
+    complaints: int
+    hard_bounces: int
+    soft_bounces: int
+
+    @property
+    def complaint_rate(self) -> float | None:
+        return self.complaints / self.sent if self.sent else None
+
+    @property
+    def bounce_rate(self) -> float | None:
+        return self.hard_bounces / self.sent if self.sent else None
+
+    @property
+    def complaint_percent(self) -> float | None:
+        rate = self.complaint_rate
+        return None if rate is None else rate * 100
+
+    @property
+    def bounce_percent(self) -> float | None:
+        rate = self.bounce_rate
+        return None if rate is None else rate * 100
+
+    @property
+    def over_complaint_limit(self) -> bool:
+        rate = self.complaint_rate
+        return rate is not None and rate >= COMPLAINT_RATE_LIMIT
+
+
+def deliverability(*, since: datetime) -> Deliverability:
+    """The dashboard's deliverability line, in two queries: program e-mails sent since then
+    (those bounced since included), and the complaints and bounces providers reported."""
+    sent = Touch.objects.filter(
+        channel=Channel.EMAIL,
+        status__in=[*SENT_STATES, Touch.Status.FAILED],
+        sent_at__gte=since,
+    ).count()
+    kind = "payload__event_type"
+    events = ProviderEvent.objects.filter(
+        kind=ProviderEvent.Kind.EMAIL, received_at__gte=since
+    ).aggregate(
+        complaints=Count("pk", filter=Q(**{kind: "complained"})),
+        hard=Count(
+            "pk", filter=Q(**{f"{kind}__in": ["bounced", "rejected"]}) & ~Q(payload__soft=True)
+        ),
+        soft=Count("pk", filter=Q(payload__soft=True)),
+    )
+    return Deliverability(
+        sent=sent,
+        complaints=events["complaints"],
+        hard_bounces=events["hard"],
+        soft_bounces=events["soft"],
+    )

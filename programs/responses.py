@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import FollowUp
+from customers.models import Channel, FollowUp
 from programs.models import LetterBatch, Touch
 from programs.promoter_ask import ask_promoter
 from programs.settlement import settle
@@ -66,3 +66,12 @@ def survey_answered(*, response) -> None:
             record_response(touch=touch)
     if response.category == "promoter":
         ask_promoter(customer=response.customer)
+
+
+def record_click(*, touch_id: int, now: datetime | None = None) -> bool:
+    """A customer followed a tracked link of an e-mail touch: a response (the first counts)."""
+    return bool(
+        Touch.objects.filter(pk=touch_id, channel=Channel.EMAIL, responded_at__isnull=True).update(
+            responded_at=now or timezone.now()
+        )
+    )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from customers.activity import log_interaction
 from customers.contact import normalize_phone
 from customers.models import Channel, Customer, Interaction
-from programs import email_events, schedule
+from programs import email_events, email_replies, schedule
 from programs.email_events import IN_FLIGHT, LATER
 from programs.models import SENT_STATES, ProviderEvent, Touch, UnmatchedReply
 from programs.responses import record_response
@@ -84,12 +84,15 @@ def work_event(*, event_id: int, now: datetime | None = None) -> str:
             outcome = _apply_status(event, now)
         elif event.kind == ProviderEvent.Kind.EMAIL:
             outcome = email_events.apply_event(event, now)
+        elif event.kind == ProviderEvent.Kind.REPLY:
+            outcome = email_replies.apply_reply(event, now)
         else:
             outcome = _receive_text(event)
         if outcome == LATER:
             return LATER
         event.processed_at, event.outcome = now, outcome[:200]
-        event.save(update_fields=["processed_at", "outcome"])
+        # A reply names its touch only once worked (by its Reply-To address).
+        event.save(update_fields=["processed_at", "outcome", "touch_ref"])
         return outcome
 
 

@@ -12,6 +12,7 @@ EMBEDDED = (
     "tests/bonding/test_shared_rate_limit.py",
     "tests/bonding/test_sign_in_lockout.py",
     "tests/bonding/test_dashboard.py",
+    "tests/bonding/test_deliverability.py",
     "tests/bonding/test_login.py",
     "tests/bonding/test_sqlite_under_load.py",
     "tests/customers/test_import_check.py",
@@ -31,6 +32,7 @@ EMBEDDED = (
     "tests/programs/test_delivery_every_step.py",
     "tests/programs/test_promoter_ask.py",
     "tests/programs/test_public.py",
+    "tests/programs/test_click_tracking.py",
     "tests/programs/test_sms_webhooks.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
 )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from customers.models import ImportJob, Tier
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
+from programs import clicks
 from programs.models import (
     Enrollment,
     LetterBatch,
@@ -131,4 +132,6 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         kwargs["token"] = values["unsubscribe_token"]
     if name == "referral_page":
         kwargs["code"] = values["referral_code"]
+    if name == "programs:click":
+        kwargs["token"] = clicks.token_for(values["touch_id"], "https://example.com/offer")
     return reverse(name, kwargs=kwargs)

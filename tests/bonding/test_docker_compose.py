@@ -69,3 +69,15 @@ def test_the_settings_read_what_production_needs():
         "ORGANIZATION_NAME",
         "ORGANIZATION_ADDRESS",
     } <= settings_variables()
+
+
+def test_mailpit_catches_mail_for_local_trials_only():
+    data = compose()
+    mailpit = data["services"]["mailpit"]
+
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    assert mailpit["profiles"] == ["local"]  # never started by a plain `docker compose up`
+    assert "8025:8025" in mailpit["ports"]
+    email_url = data["services"]["web"]["environment"]["EMAIL_URL"]
+    assert email_url == "${EMAIL_URL:-smtp://mailpit:1025}"
+    assert "consolemail" not in (ROOT / "docker-compose.yml").read_text()

@@ -42,6 +42,8 @@ TABLE = [
     ("survey_thanks",                 "GET",               "-",      GONE,  GONE, GONE, GONE,  GONE, GONE),
     ("programs:unsubscribe",          "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("programs:unsubscribe_choose",   "POST",              "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    # A tracked link of an e-mail: a redirect to the URL signed into its token.
+    ("programs:click",                "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("referral_page",                 "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
@@ -54,6 +56,11 @@ TABLE = [
     ("anymail:mailgun_tracking_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
     ("anymail:postmark_tracking_webhook", "POST",          "-",      NO,    NO,   NO,   NO,    NO,  NO),
     ("anymail:sendgrid_tracking_webhook", "POST",          "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    # Their inbound webhooks (replies to our e-mails): the same secret, closed without one.
+    ("anymail:amazon_ses_inbound_webhook", "POST",         "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:mailgun_inbound_webhook", "POST",            "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:postmark_inbound_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
+    ("anymail:sendgrid_inbound_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Everyone with a role.
     ("home",                          "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("dashboard_export",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DEBUG": "0",
@@ -145,6 +147,30 @@ def test_allow_local_delivery_lets_the_file_sms_backend_run_with_debug_off():
     result = check(**env, ALLOW_LOCAL_DELIVERY="1")
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("email_url", ["filemail://", "consolemail://"])
+def test_check_refuses_local_email_backends_with_debug_off(email_url):
+    result = check(**{**PRODUCTION, "EMAIL_URL": email_url})
+
+    assert result.returncode != 0
+    assert "programs.E003" in result.stderr
+    assert "ALLOW_LOCAL_DELIVERY=1" in result.stderr
+
+
+def test_allow_local_delivery_lets_the_console_email_backend_run_with_debug_off():
+    result = check(**{**PRODUCTION, "EMAIL_URL": "consolemail://", "ALLOW_LOCAL_DELIVERY": "1"})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_email_provider_passes_the_email_check():
+    result = check(
+        **{**PRODUCTION, "EMAIL_URL": "filemail://", "EMAIL_PROVIDER": "postmark"},
+        POSTMARK_SERVER_TOKEN="server-token",
+    )
+
+    assert "programs.E003" not in result.stderr, result.stderr
 
 
 def test_check_refuses_twilio_without_a_sender():
