@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from bonding import api, rest, views
+from bonding import api, rest, views, webhook_api
 from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_records as customer_records_api
@@ -18,6 +18,7 @@ customers_api.register(api.router)
 customer_records_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
+webhook_api.register(api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -148,6 +148,13 @@ TABLE = [
     ("complaint-resolve",             "POST",              "complaint", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("contract-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("contract-detail",               "GET",               "contract", LOGIN, NO, OK,   GONE,  OK,  OK),
+    # Webhook subscriptions tell of everyone's customers: marketers and admins only.
+    ("webhook-list",                  "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("webhook-detail",                "GET DELETE",        "webhook", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("webhook-rotate",                "POST",              "webhook", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("webhook-enable",                "POST",              "webhook", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("webhook-replay",                "POST",              "webhook", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("webhook-deliveries",            "GET",               "webhook", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("referral-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("referral-detail",               "GET",               "referral", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("follow-up-list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
