@@ -32,6 +32,23 @@ class Receiver:
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    server: ThreadingHTTPServer | None = None
+
+    def start(self, port: int = 0) -> None:
+        """Listen (again, on the same port after a stop)."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> int:
+        """Stop listening, as a receiver that went down: connections are refused."""
+        assert self.server is not None
+        port = self.server.server_address[1]
+        self.server.shutdown()
+        self.server.server_close()
+        self.server = None
+        return port
+
     def verified(self, secret: str) -> list[dict]:
         """Every arrival checked by the standardwebhooks library; raises on a bad signature."""
         return [Webhook(secret).verify(a.body, a.headers) for a in list(self.arrivals)]
@@ -61,10 +78,7 @@ def _handler(receiver: Receiver):
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     found = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
-    found.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    found.start()
     yield found
-    server.shutdown()
-    server.server_close()
+    if found.server is not None:
+        found.stop()
