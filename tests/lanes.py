@@ -32,6 +32,7 @@ EMBEDDED = (
     "tests/programs/test_public.py",
     "tests/programs/test_sms_webhooks.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
+    "tests/webhooks/test_delivery.py",
 )
 
 POSTGRES_ONLY = {
