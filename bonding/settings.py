@@ -77,6 +77,14 @@ DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=1000)
 # with two workers at Celery's default concurrency (one process per core): the batch's reads and
 # writes are shared by more touches, and a task still lasts under a second, so workers stay busy.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+# Outbound webhooks: a delivery's lease, its POST's timeout, how long it is retried and when an
+# endpoint that only fails is disabled (at least 3 and 5 days, as subscribers are promised).
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=120)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=3 * 86400)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 86400)
+WEBHOOK_DISPATCH_BATCH_SIZE = env.int("WEBHOOK_DISPATCH_BATCH_SIZE", default=1000)
+WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=50)
 SMS_BACKEND = env.str("SMS_BACKEND", default="programs.channels.sms.FileBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "outbox.jsonl"))
 # Shared secret the SMS provider sends with inbound messages (STOP handling); empty disables.
@@ -123,6 +131,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "webhooks",
     "customers",
     "nps",
     "programs",

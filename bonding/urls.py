@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from bonding import api, rest, views
+from bonding import api, rest, views, webhook_api, webhook_views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_records as customer_records_api
@@ -18,6 +18,7 @@ customers_api.register(api.router)
 customer_records_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
+webhook_api.register(api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,6 +32,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
+    path("settings/webhooks/", webhook_views.webhooks_settings, name="webhooks_settings"),
+    path("settings/webhooks/<int:pk>/", webhook_views.webhook, name="webhook"),
     path("s/<str:token>/", nps_public.survey, name="survey"),
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
     path("r/<str:code>/", referral_page.referral_page, name="referral_page"),

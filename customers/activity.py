@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import timeline, valuation
+from customers import announce, timeline, valuation
 from customers.models import (
     Complaint,
     Contract,
@@ -70,6 +70,7 @@ def log_interactions(
         # than a query for each row.
         interaction.full_clean(exclude=["customer", "author"])
     Interaction.objects.bulk_create(interactions)
+    announce.records_logged("interaction.logged", "interaction", interactions, now=now)
     timeline.note_many_on_timeline(
         entries=[
             TimelineEntry(
@@ -99,6 +100,7 @@ def log_interactions(
         if interaction.follow_up_on
     ]
     FollowUp.objects.bulk_create(follow_ups)
+    announce.records_logged("follow_up.created", "follow_up", follow_ups, now=now)
     return interactions
 
 
@@ -132,6 +134,7 @@ def schedule_follow_up(
         may_wait_for_owner=may_wait_for_owner,
     )
     follow_up.save()
+    announce.records_logged("follow_up.created", "follow_up", [follow_up], now=now)
     return follow_up
 
 
@@ -230,6 +233,7 @@ def open_complaint(
     )
     complaint.full_clean()
     complaint.save()
+    announce.records_logged("complaint.opened", "complaint", [complaint], now=now)
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.COMPLAINT,
@@ -262,6 +266,7 @@ def resolve_complaint(
         now,
         now,
     )
+    announce.records_logged("complaint.resolved", "complaint", [complaint], now=now)
     timeline.note_on_timeline(
         customer=complaint.customer,
         kind=TimelineEntry.Kind.COMPLAINT_RESOLVED,
@@ -311,6 +316,7 @@ def record_purchases(*, purchases: list[Purchase], by: User | None = None) -> li
         purchase.external_id = purchase.external_id or None
         purchase.full_clean(exclude=["customer"])  # a row in hand: the database's key checks it
     Purchase.objects.bulk_create(purchases)
+    announce.records_logged("purchase.recorded", "purchase", purchases)
     timeline.note_many_on_timeline(
         entries=[
             TimelineEntry(

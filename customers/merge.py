@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import activity, timeline, valuation
+from customers import activity, announce, timeline, valuation
 from customers.models import (
     BondChange,
     Channel,
@@ -24,6 +24,7 @@ from customers.models import (
     TimelineEntry,
 )
 from customers.signals import customers_merged
+from webhooks import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,16 @@ def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) ->
     )
     logger.info("customer %s merged into %s", merged.pk, survivor.pk)
     valuation.refresh_customer(customer=survivor)
+    survivor.refresh_from_db()
+    outbox.publish(
+        "customer.merged",
+        {
+            "survivor": announce.customer_data(survivor),
+            "merged": {"id": merged.pk, "external_id": merged.external_id},
+        },
+        customer_id=survivor.pk,
+        now=now,
+    )
     return survivor
 
 

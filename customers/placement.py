@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import ladder, rule_facts, timeline
+from customers import announce, ladder, rule_facts, timeline
 from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
 from customers.signals import tier_changed
 
@@ -78,6 +78,7 @@ def _move(
             sender=Customer, customer=customer, from_tier=old, to_tier=to, change=change
         )
     )
+    announce.tier_changes([change], now=now)
     return change
 
 
@@ -182,3 +183,4 @@ def record_imported_moves(
             for change, (_, _, new) in zip(changes, moves, strict=True)
         ]
     )
+    announce.tier_changes(changes, now=now)

@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import activity, placement, rule_facts, timeline
+from customers import activity, announce, placement, rule_facts, timeline
 from customers.contact import normalize_email
 from customers.models import Account, Channel, ConsentChange, Customer, Tier, TimelineEntry
+from webhooks import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def create_customer(
         consented=any(data.get(field) for field in CONSENT_FIELDS),
     )
     placement.place_customer(customer=customer, facts=facts, now=now)
+    announce.customers_changed("customer.created", [customer.pk], now=now)
     return customer
 
 
@@ -110,6 +112,7 @@ def update_customer(
                 source=consent_source,
                 by=by,
             )
+    announce.customers_changed("customer.updated", [customer.pk], now=customer.updated_at)
     return customer
 
 
@@ -119,6 +122,12 @@ def delete_customer(*, customer: Customer, by: User | None) -> Customer:
     now = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(deleted_at=now, updated_at=now)
     customer.deleted_at = customer.updated_at = now
+    outbox.publish(
+        "customer.deleted",
+        {"id": customer.pk, "external_id": customer.external_id, "deleted_at": now},
+        customer_id=customer.pk,
+        now=now,
+    )
     logger.info("customer %s deleted by %s", customer.pk, getattr(by, "pk", None))
     return customer
 

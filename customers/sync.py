@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import activity, matching, placement, queries, records, referrals
+from customers import activity, announce, matching, placement, queries, records, referrals
 from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Referral, Tier
 from customers.rows import CleanRow, clean_row
 
@@ -230,6 +230,12 @@ def upsert_customers(
         ConsentChange.objects.bulk_create(
             [change for change in consent_changes if change.customer.pk in written]
         )
+        for type, is_new in (("customer.created", True), ("customer.updated", False)):
+            announce.customers_changed(
+                type,
+                [c.pk for _, c, new in to_write if new == is_new and c.pk in written],
+                now=now,
+            )
         placement.record_imported_moves(
             moves=[move for move in tier_moves if move[0].pk in written],
             by=by,
@@ -489,6 +495,18 @@ def _insert_purchases(by_customer: dict[int, list[dict[str, Any]]]) -> int:
         if external_id not in known
     ]
     Purchase.objects.bulk_create(new, ignore_conflicts=True)
+    # Ignored conflicts leave no ids: the purchases are read back as stored.
+    announce.records_logged(
+        "purchase.recorded",
+        "purchase",
+        list(
+            Purchase.objects.filter(
+                external_id__in=[purchase.external_id for purchase in new]
+            ).order_by("pk")
+        )
+        if new
+        else [],
+    )
     activity.convert_first_purchases(
         customer_ids={purchase.customer_id for purchase in new if purchase.amount > 0}
     )

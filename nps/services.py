@@ -30,6 +30,7 @@ from nps.models import (
     Survey,
 )
 from nps.signals import response_recorded
+from webhooks import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +234,26 @@ def record_response(
     if kind == "detractor":
         _close_the_loop_for_detractor(response, customer, now)
     valuation.refresh_customer(customer=customer)
+    outbox.publish(
+        "survey.answered",
+        {
+            "id": response.pk,
+            "survey": response.survey_id,
+            "customer": customer.pk,
+            "score": response.score,
+            "category": response.category,
+            "why": response.why,
+            "improve": response.improve,
+            "preferred_channel": response.preferred_channel,
+            "tier": response.tier_slug,
+            "audience": response.audience,
+            "program": response.program_id,
+            "answered_at": response.answered_at,
+            "updated_at": response.updated_at,
+        },
+        customer_id=customer.pk,
+        now=now,
+    )
     # The tallies move with the answer, in the same transaction: answering again moves the
     # count from the old score (and groups) to the new. Last, just before the commit: every
     # answer of the day shares these rows, and their locks are held until it.

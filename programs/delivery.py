@@ -8,12 +8,12 @@ from types import ModuleType
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from customers.models import Channel, Customer
-from programs import content, schedule
+from programs import announce, content, schedule
 from programs.channels import PermanentError, TransientError, UncertainError
 from programs.channels import email as email_channel
 from programs.channels import letter as letter_channel
@@ -440,7 +440,10 @@ def _finish(touch: Touch, status: str, *, error: str = "", message_id: str = "")
         fields["message_id"] = message_id[:200]
     if status in (Touch.Status.SENT, Touch.Status.WAITING):
         fields["sent_at"] = timezone.now()
-    Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(**fields)
-    for name, value in fields.items():
-        setattr(touch, name, value)
+    with transaction.atomic():
+        moved = Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(**fields)
+        for name, value in fields.items():
+            setattr(touch, name, value)
+        if moved and status == Touch.Status.FAILED:
+            announce.touches_moved("touch.failed", [touch])
     return str(status)

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from customers import records
 from customers.models import Channel, Customer
+from programs import announce
 from programs.models import ProviderEvent, Touch
 from programs.responses import record_response
 from programs.settlement import mark_delivered
@@ -113,6 +114,8 @@ def _fail(touch: Touch | None, reason: str) -> None:
     Touch.objects.filter(pk=touch.pk).update(
         status=Touch.Status.FAILED, last_error=reason[:500], unsettled=False
     )
+    touch.status, touch.last_error = Touch.Status.FAILED, reason[:500]
+    announce.touches_moved("touch.failed", [touch])
 
 
 def _reason(event: ProviderEvent) -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from customers import activity, timeline
 from customers.models import Channel, TimelineEntry
-from programs import schedule
+from programs import announce, schedule
 from programs.enrollment import exit_enrollment
 from programs.models import SENT_STATES, Enrollment, Step, Touch
 from programs.placement import frequency_cap, new_touch, scheduled_times, send_window, zone_of
@@ -79,6 +79,7 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
             )
     schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly], now=now)
     _complete_if_done({touch.enrollment_id for touch in touches}, now)
+    announce.touches_moved("touch.sent", touches, now=now)
     return touches
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from customers.activity import log_interaction
 from customers.contact import normalize_phone
 from customers.models import Channel, Customer, Interaction
-from programs import email_events, email_replies, schedule
+from programs import announce, email_events, email_replies, schedule
 from programs.email_events import IN_FLIGHT, LATER
 from programs.models import SENT_STATES, ProviderEvent, Touch, UnmatchedReply
 from programs.responses import record_response
@@ -153,6 +153,8 @@ def _apply_status(event: ProviderEvent, now: datetime) -> str:
         Touch.objects.filter(pk=touch.pk).update(
             status=Touch.Status.FAILED, message_id=sid, last_error=reason, unsettled=False
         )
+        touch.status, touch.message_id, touch.last_error = Touch.Status.FAILED, sid, reason
+        announce.touches_moved("touch.failed", [touch], now=now)
         return reason
     return f"{status or 'no status'} noted; the touch stays {touch.status}"
 

@@ -35,6 +35,7 @@ EMBEDDED = (
     "tests/programs/test_click_tracking.py",
     "tests/programs/test_sms_webhooks.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
+    "tests/webhooks/test_delivery.py",
 )
 
 POSTGRES_ONLY = {

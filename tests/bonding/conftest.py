@@ -27,6 +27,7 @@ from tests.factories import (
     InteractionFactory,
     ReferralFactory,
 )
+from webhooks import subscriptions
 
 # What a URL's <pk> names, when the URL has one.
 PK_OF = {
@@ -43,6 +44,7 @@ PK_OF = {
     "contract": "contract",
     "referral": "referral",
     "reply": "reply",
+    "webhook": "webhook",
     "-": None,
 }
 
@@ -83,6 +85,9 @@ def scene(manager, other_manager):
         follow_up = FollowUpFactory(customer=customer)
         objects[whose] = {
             "customer": customer.pk,
+            "webhook": subscriptions.subscribe(
+                owner=owner, url=f"https://{whose}.example/hooks", events=["tier.changed"]
+            ).pk,
             "complaint": complaint.pk,
             "complaint_id": complaint.pk,
             "follow_up": follow_up.pk,

@@ -106,9 +106,9 @@ def test_record_purchases_writes_each_with_its_line_and_leaves_the_refresh_to_th
         for n in range(6)
     ]
 
-    # A savepoint, the purchases, their lines, the buyers' open referrals, the release:
-    # however many there are.
-    with django_assert_num_queries(5):
+    # A savepoint, the purchases, their events, their lines, the buyers' open referrals, the
+    # release: however many there are.
+    with django_assert_num_queries(6):
         activity.record_purchases(purchases=purchases)
 
     assert Purchase.objects.count() == 6
@@ -168,8 +168,9 @@ def test_log_interactions_logs_many_with_their_follow_ups_in_a_fixed_number_of_q
         for n in range(6)
     ]
 
-    # A savepoint, the interactions, their lines, the follow-ups, the release.
-    with django_assert_num_queries(5):
+    # A savepoint, the interactions and their events, their lines, the follow-ups and their
+    # events, the release.
+    with django_assert_num_queries(7):
         activity.log_interactions(interactions=interactions, now=THEN)
 
     for interaction in interactions:

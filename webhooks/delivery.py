@@ -1,0 +1,258 @@
+"""Delivery: fanning events out, claiming due deliveries with a lease, sending them signed, in
+order per customer and endpoint, with retries, and sweeping the leases that ran out.
+
+At least once, never lost: a delivery moves on only by a conditional update, a dead worker's
+lease runs out and the sweeper puts its deliveries back, and a receiver that saw one twice sees
+the same webhook-id both times.
+"""
+
+import json
+import logging
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from webhooks import signing
+from webhooks.models import Delivery, Endpoint, Event
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+
+# A worker drains one customer's run of events for an endpoint, up to this many, then yields.
+CHAIN_LIMIT = 100
+
+
+def fan_out(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Write one delivery per new event and endpoint subscribed to its type when it happened."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        events = list(
+            Event.objects.select_for_update(skip_locked=True)
+            .filter(fanned_out=False)
+            .order_by("id")
+            .only("id", "type", "customer_key", "created_at")[:batch_size]
+        )
+        if not events:
+            return 0
+        endpoints = list(Endpoint.objects.only("id", "events", "created_at"))
+        deliveries = [
+            Delivery(
+                endpoint_id=endpoint.pk,
+                event_id=event.pk,
+                customer_key=event.customer_key,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for event in events
+            for endpoint in endpoints
+            if event.type in endpoint.events and endpoint.created_at <= event.created_at
+        ]
+        Delivery.objects.bulk_create(deliveries, batch_size=1000)
+        Event.objects.filter(pk__in=[event.pk for event in events]).update(fanned_out=True)
+    return len(deliveries)
+
+
+def dispatch_due(*, now: datetime | None = None, batch_size: int | None = None) -> list[list[int]]:
+    """Claim the due head of each customer's run (FOR UPDATE SKIP LOCKED) with a lease; return
+    batches of ids, one endpoint each, for the caller to enqueue after this commits."""
+    now = now or timezone.now()
+    batch_size = batch_size or settings.WEBHOOK_DISPATCH_BATCH_SIZE
+    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    earlier = Delivery.objects.filter(
+        endpoint=OuterRef("endpoint"),
+        customer_key=OuterRef("customer_key"),
+        id__lt=OuterRef("id"),
+        status__in=Delivery.UNFINISHED,
+    )
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Status.PENDING, next_attempt_at__lte=now)
+            .filter(endpoint__disabled_at__isnull=True)
+            .exclude(Exists(earlier))
+            .order_by("id")
+            .values_list("id", "endpoint_id")[:batch_size]
+        )
+        if not due:
+            return []
+        Delivery.objects.filter(pk__in=[pk for pk, _ in due]).update(
+            status=Status.CLAIMED, lease_expires_at=lease
+        )
+    by_endpoint: dict[int, list[int]] = defaultdict(list)
+    for pk, endpoint_id in due:
+        by_endpoint[endpoint_id].append(pk)
+    size = settings.WEBHOOK_DELIVERY_BATCH_SIZE
+    return [ids[i : i + size] for ids in by_endpoint.values() for i in range(0, len(ids), size)]
+
+
+def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Send each claimed delivery, then the rest of its customer's run while they succeed."""
+    outcome = {"delivered": 0, "failed": 0}
+    with requests.Session() as session:
+        for pk in delivery_ids:
+            current: int | None = pk
+            sent = 0
+            while current is not None and sent < CHAIN_LIMIT:
+                ok = _deliver_one(pk=current, session=session, now=now)
+                if ok is None:
+                    break
+                outcome["delivered" if ok else "failed"] += 1
+                sent += 1
+                current = _next_in_run(current, now=now) if ok else None
+    return outcome
+
+
+def _next_in_run(pk: int, *, now: datetime | None) -> int | None:
+    """Claim the next due delivery of the same endpoint and customer, if nothing is before it."""
+    done = Delivery.objects.filter(pk=pk).values("endpoint_id", "customer_key").first()
+    if done is None or done["customer_key"] is None:
+        return None
+    now = now or timezone.now()
+    following = (
+        Delivery.objects.filter(
+            endpoint_id=done["endpoint_id"],
+            customer_key=done["customer_key"],
+            status__in=Delivery.UNFINISHED,
+        )
+        .order_by("id")
+        .values_list("id", "status", "next_attempt_at")
+        .first()
+    )
+    if following is None:
+        return None
+    next_pk, status, due_at = following
+    if status != Status.PENDING or due_at > now:
+        return None
+    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    # 1 row: ours; 0: the dispatcher or another worker claimed it first.
+    claimed = Delivery.objects.filter(pk=next_pk, status=Status.PENDING).update(
+        status=Status.CLAIMED, lease_expires_at=lease
+    )
+    return next_pk if claimed else None
+
+
+def _secrets_in_use(endpoint: Endpoint, now: datetime) -> list[str]:
+    in_use = [endpoint.secret]
+    if (
+        endpoint.previous_secret
+        and endpoint.previous_secret_until
+        and (endpoint.previous_secret_until > now)
+    ):
+        in_use.append(endpoint.previous_secret)
+    return in_use
+
+
+def body_of(event: Event) -> bytes:
+    """The payload as Standard Webhooks shapes it: type, timestamp, data."""
+    return json.dumps(
+        {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data},
+        separators=(",", ":"),
+    ).encode()
+
+
+def _deliver_one(*, pk: int, session: requests.Session, now: datetime | None) -> bool | None:
+    """POST one delivery; True delivered, False failed (retry or give up), None not ours."""
+    now = now or timezone.now()
+    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    # 1 row: we own it now; 0: a sweeper put it back or another worker has it.
+    if not Delivery.objects.filter(pk=pk, status=Status.CLAIMED).update(
+        status=Status.SENDING, lease_expires_at=lease
+    ):
+        return None
+    delivery = Delivery.objects.select_related("event", "endpoint__owner").get(pk=pk)
+    endpoint, event = delivery.endpoint, delivery.event
+    body = body_of(event)
+    headers = signing.headers(
+        _secrets_in_use(endpoint, now), event.message_id, int(timezone.now().timestamp()), body
+    )
+    code: int | None = None
+    error = ""
+    try:
+        response = session.post(
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        code = response.status_code
+        response.close()
+        if not 200 <= code < 300:
+            error = f"The receiver answered {code}."
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: the receiver did not answer."
+    attempts = delivery.attempts + 1
+    if not error:
+        Delivery.objects.filter(pk=pk, status=Status.SENDING).update(
+            status=Status.DELIVERED,
+            attempts=attempts,
+            first_attempt_at=delivery.first_attempt_at or now,
+            last_attempt_at=now,
+            last_status_code=code,
+            last_error="",
+            delivered_at=now,
+            lease_expires_at=None,
+        )
+        if endpoint.failing_since is not None:
+            Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+        return True
+    first = delivery.first_attempt_at or now
+    give_up = now - first >= timedelta(seconds=settings.WEBHOOK_RETRY_FOR_SECONDS)
+    Delivery.objects.filter(pk=pk, status=Status.SENDING).update(
+        status=Status.GIVEN_UP if give_up else Status.PENDING,
+        attempts=attempts,
+        first_attempt_at=first,
+        last_attempt_at=now,
+        last_status_code=code,
+        last_error=error,
+        next_attempt_at=now + retry_delay(attempts),
+        lease_expires_at=None,
+    )
+    _note_failure(endpoint, now=now)
+    return False
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff from 5 s, capped at 6 hours, with jitter so receivers coming back
+    are not met by every sender at once (attempts 1, 2, …: about 5 s, 10 s, 20 s, …)."""
+    base = min(5 * 2 ** (attempts - 1), 6 * 3600)
+    return timedelta(seconds=base * random.uniform(0.75, 1.25))
+
+
+def _note_failure(endpoint: Endpoint, *, now: datetime) -> None:
+    Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+    limit = now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS)
+    # 1 row: this failure is the one that disables it, so only one e-mail goes out.
+    disabled = Endpoint.objects.filter(
+        pk=endpoint.pk, disabled_at__isnull=True, failing_since__lte=limit
+    ).update(disabled_at=now, disabled_reason="Every delivery failed for 5 days.")
+    if disabled and endpoint.owner.email:
+        send_mail(
+            subject="Bonding: a webhook endpoint was disabled",
+            message=(
+                f"Every delivery to {endpoint.url} failed for 5 days, so it is disabled and "
+                "its events wait. Enable it again on the webhooks settings page once it answers."
+            ),
+            from_email=None,
+            recipient_list=[endpoint.owner.email],
+            fail_silently=True,
+        )
+
+
+def sweep_leases(*, now: datetime | None = None) -> int:
+    """Deliveries whose lease ran out go back to pending: a receiver may see one twice, with
+    the same webhook-id, which is what at-least-once promises."""
+    now = now or timezone.now()
+    swept = Delivery.objects.filter(
+        Q(status=Status.CLAIMED) | Q(status=Status.SENDING), lease_expires_at__lt=now
+    ).update(status=Status.PENDING, lease_expires_at=None, next_attempt_at=now)
+    if swept:
+        logger.warning("webhooks sweeper: %s deliveries put back", swept)
+    return swept

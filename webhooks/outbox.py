@@ -1,0 +1,44 @@
+"""The outbox: services call publish inside their transaction, so an event commits with the
+change that caused it or not at all; the dispatcher fans it out to the endpoints later."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from webhooks import signing
+from webhooks.models import EVENT_TYPES, Event
+
+
+def publish(
+    type: str, data: dict[str, Any], *, customer_id: int | None = None, now: datetime | None = None
+) -> Event:
+    """Write one event to the outbox (inside the caller's transaction)."""
+    return publish_many(type, [(customer_id, data)], now=now)[0]
+
+
+def publish_many(
+    type: str,
+    items: Iterable[tuple[int | None, dict[str, Any]]],
+    *,
+    now: datetime | None = None,
+) -> list[Event]:
+    """Write one event per (customer id, data) in one statement."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {type!r}")
+    now = now or timezone.now()
+    events = [
+        Event(
+            message_id=signing.new_message_id(),
+            type=type,
+            customer_key=customer_id,
+            data=data,
+            created_at=now,
+        )
+        for customer_id, data in items
+    ]
+    if not events:
+        return []
+    # One statement in the caller's transaction (no savepoint of its own).
+    return Event.objects.bulk_create(events, batch_size=1000)
