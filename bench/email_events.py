@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     from programs.models import ProviderEvent
 
     ProviderEvent.objects.all().delete()
+    load_before = os.getloadavg()[0]
     web, port = start_gunicorn(bench_url, var_dir)
     try:
         # Warm both workers up on both URLs.
@@ -181,7 +182,12 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "benchmark": "email_events",
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    # Others' load on the same cores bends the figures: say how much there was.
+                    "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
+                },
                 "replies": replies,
                 "tracking": tracking,
             },
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         + "\n"
     )
+    print(f"Load average (1 min) before and after: {load_before:.1f}, {os.getloadavg()[0]:.1f}")
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
 
 
