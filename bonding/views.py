@@ -75,6 +75,9 @@ def home(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     context = {
         "board": queries.dashboard(scope),
+        "dropping": customer_queries.dropping_count(
+            request.user, owner_id=scope.owner_id, audience=scope.audience
+        ),
         "periods": queries.PERIODS,
         "owners": owners() if customer_queries.sees_everyone(request.user) else [],
         "audiences": Audience.choices,

@@ -218,6 +218,8 @@ class MyDay:
     upcoming: list[FollowUp]
     at_risk: list[Customer]
     complaints: list[Complaint]
+    # Customers whose review found them short of their rung: soonest end of grace first.
+    dropping: list[Customer]
 
 
 def my_day(user: AbstractBaseUser, *, today: date | None = None) -> MyDay:
@@ -245,6 +247,11 @@ def my_day(user: AbstractBaseUser, *, today: date | None = None) -> MyDay:
             )
             .select_related("customer")
             .order_by("-opened_at", "-id")[:10]
+        ),
+        dropping=list(
+            customers.filter(tier_at_risk_until__isnull=False)
+            .select_related("tier")
+            .order_by("tier_at_risk_until", "id")[:20]
         ),
     )
 
@@ -357,6 +364,17 @@ def tier_taking_over(tier: Tier) -> Tier | None:
 def tier_removal(tier: Tier) -> tuple[int, Tier | None]:
     """What removing a rung would do: how many customers it holds, and where they would go."""
     return Customer.objects.filter(tier=tier).count(), tier_taking_over(tier)
+
+
+def dropping_count(user: AbstractBaseUser, *, owner_id: int | None, audience: str) -> int:
+    """How many customers the user sees are at risk of dropping a tier (the dashboard's count),
+    within its owner and audience filters."""
+    customers = visible_customers(user).filter(tier_at_risk_until__isnull=False)
+    if owner_id is not None:
+        customers = customers.filter(owner_id=owner_id)
+    if audience:
+        customers = customers.filter(audience=audience)
+    return customers.count()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class ProgramForm(forms.ModelForm):
             "exit_when_unsubscribed",
             "goal_tier",
             "auto_enroll_tier",
+            "enroll_when_at_risk",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),

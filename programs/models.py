@@ -49,6 +49,12 @@ class Program(models.Model):
         related_name="+",
         help_text="Enroll customers automatically when they move up to this tier.",
     )
+    enroll_when_at_risk = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Enroll customers automatically when a review finds them at risk of dropping "
+        "a tier (a keep-your-status offer).",
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
