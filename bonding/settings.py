@@ -63,6 +63,12 @@ ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="Bonding")
 PHONE_REGION = env.str("PHONE_REGION", default="US")
 # After an account manager sets a tier by hand, the ladder rules leave it alone this long.
 MANUAL_TIER_HOLD_DAYS = env.int("MANUAL_TIER_HOLD_DAYS", default=90)
+# The ladder: purchases, spend and converted referrals count over this many days up to today; a
+# rung reached is kept until a review this many days later; a customer who no longer qualifies
+# at review is at risk of dropping (one rung) for the grace days.
+LADDER_WINDOW_DAYS = env.int("LADDER_WINDOW_DAYS", default=365)
+LADDER_REVIEW_DAYS = env.int("LADDER_REVIEW_DAYS", default=365)
+LADDER_GRACE_DAYS = env.int("LADDER_GRACE_DAYS", default=60)
 # Programs: when touches may go out and how often, in each customer's own time zone.
 SEND_WINDOW_START = env.str("SEND_WINDOW_START", default="09:00")
 SEND_WINDOW_END = env.str("SEND_WINDOW_END", default="19:00")

@@ -79,6 +79,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "deliverability": program_queries.deliverability(
             since=queries.window_start(scope, scope.days)
         ),
+        "dropping": customer_queries.dropping_count(
+            request.user, owner_id=scope.owner_id, audience=scope.audience
+        ),
         "periods": queries.PERIODS,
         "owners": owners() if customer_queries.sees_everyone(request.user) else [],
         "audiences": Audience.choices,

@@ -119,6 +119,9 @@ class CustomerFilter(django_filters.FilterSet):
     open_complaint = django_filters.BooleanFilter(
         method="by_open_complaint", label="Has an open complaint"
     )
+    dropping = django_filters.BooleanFilter(
+        method="by_dropping", label="At risk of dropping a tier"
+    )
     ordering = django_filters.OrderingFilter(
         fields=(
             ("churn_risk", "churn_risk"),
@@ -180,6 +183,11 @@ class CustomerFilter(django_filters.FilterSet):
         if value:
             return with_open_complaints(queryset)
         return queryset.exclude(pk__in=with_open_complaints(Customer.objects.all()).values("pk"))
+
+    def by_dropping(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(tier_at_risk_until__isnull=not value)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The search goes last, so that what the other filters leave is at hand for a one-word

@@ -9,7 +9,8 @@ Ladder rules, highest first (the first that matches wins); the numbers are the T
 - ``raving-fan.referrals_and_promoter``: a repeat customer or client with enough converted
   referrals and a recent promoter answer.
 - ``advocate.promoter`` / ``advocate.converted_referrals``: a repeat customer or client with a
-  promoter answer within the advocate window, or a converted referral.
+  promoter answer within the advocate window, or a referral converted in the qualification
+  window.
 - ``hold.open_complaints`` / ``hold.detractor``: someone who would be an advocate or raving fan, but
   has an open complaint or a recent detractor answer, stays at their purchase rung.
 - ``client.active_contract`` / ``client.purchases_12m``: an active contract, or enough purchases
@@ -63,8 +64,8 @@ BOND_STAGE_NAMES: dict[str, str] = {
 class Thresholds:
     """Every number the ladder and bond rules use, in one place."""
 
-    # The caller counts purchases_12m and spend_12m over this many days up to today.
-    purchase_window_days: int = 365
+    # The qualification window: customers/rule_facts.py counts purchases_12m, spend_12m and
+    # converted_referrals over settings.LADDER_WINDOW_DAYS (default 365) up to today.
     # Repeat customer: at least this many purchases in the purchase window.
     repeat_min_purchases_12m: int = 2
     # Client without a contract: at least this many purchases in the purchase window...
@@ -123,6 +124,7 @@ class LadderFacts:
     has_active_contract: bool = False
     latest_nps: int | None = None
     latest_nps_on: date | None = None
+    # Referrals converted within the qualification window (what earns a rung).
     converted_referrals: int = 0
     referrals_made: int = 0
     open_complaints: int = 0

@@ -1,4 +1,5 @@
-"""Ladder placement: the rules' moves and an account manager's hand moves, with the bond stage."""
+"""Ladder placement: the rules' moves, reviews and soft landings (customers/standing.py), and an
+account manager's hand moves, with the bond stage."""
 
 from datetime import datetime, timedelta
 
@@ -8,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import announce, ladder, rule_facts, timeline
+from customers import announce, ladder, rule_facts, standing, timeline
 from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
-from customers.signals import tier_changed
+from customers.signals import tier_at_risk, tier_changed
 
 
 @transaction.atomic
@@ -29,7 +30,15 @@ def set_tier(
     now = now or timezone.now()
     hold_days = settings.MANUAL_TIER_HOLD_DAYS if hold_days is None else hold_days
     customer.manual_tier_until = timezone.localdate(now) + timedelta(days=hold_days)
-    Customer.objects.filter(pk=customer.pk).update(manual_tier_until=customer.manual_tier_until)
+    # A hand-set rung is reviewed the day the hold ends, like any other: short of it then, the
+    # customer is at risk for the grace days before dropping one rung.
+    customer.tier_review_on = customer.manual_tier_until + timedelta(days=1)
+    customer.tier_at_risk_until = None
+    Customer.objects.filter(pk=customer.pk).update(
+        manual_tier_until=customer.manual_tier_until,
+        tier_review_on=customer.tier_review_on,
+        tier_at_risk_until=None,
+    )
     return _move(customer=customer, to=tier, reason=reason, rule="manual", by=by, now=now)
 
 
@@ -41,10 +50,14 @@ def _move(
     rule: str,
     now: datetime,
     by: User | None = None,
+    also: dict | None = None,
 ) -> TierChange | None:
-    """Move a customer to a tier at `now`, recording the change and telling whoever listens."""
+    """Move a customer to a tier at `now`, recording the change and telling whoever listens
+    (`also`: more fields of the customer to write in the same statement)."""
     old = customer.tier
     if old is not None and old.pk == to.pk:
+        if also:
+            Customer.objects.filter(pk=customer.pk).update(**also)
         return None
     change = TierChange.objects.create(
         customer=customer,
@@ -59,7 +72,7 @@ def _move(
         else "up",
     )
     customer.tier = to
-    fields = {"tier": to, "updated_at": now}
+    fields = {"tier": to, "updated_at": now, **(also or {})}
     if customer.highest_tier is None or to.rank > customer.highest_tier.rank:
         customer.highest_tier = to
         fields["highest_tier"] = to
@@ -117,13 +130,7 @@ def _place(
     placement = ladder.place_on_ladder(facts=facts.ladder)
     if placement.rule != "manual.hold" and tiers:
         slug = ladder.fit_to_ladder(slug=placement.slug, available=[t.slug for t in tiers])
-        _move(
-            customer=customer,
-            to=by_slug[slug],
-            reason=placement.reason,
-            rule=placement.rule,
-            now=now,
-        )
+        _review(customer, facts.ladder, placement, earned=by_slug[slug], tiers=tiers, now=now)
     bond = ladder.place_on_bond(facts=facts.ladder)
     if bond.slug != customer.bond_stage:
         change = BondChange.objects.create(
@@ -143,6 +150,87 @@ def _place(
             occurred_at=now,
             source_id=change.pk,
         )
+
+
+def review_terms() -> standing.ReviewTerms:
+    """The review period and grace of the ladder, from settings."""
+    return standing.ReviewTerms(
+        review_days=settings.LADDER_REVIEW_DAYS, grace_days=settings.LADDER_GRACE_DAYS
+    )
+
+
+def _review(
+    customer: Customer,
+    facts: ladder.LadderFacts,
+    placement: ladder.Placement,
+    *,
+    earned: Tier,
+    tiers: list[Tier],
+    now: datetime,
+) -> None:
+    """Move, keep, warn or land the customer as the review of their standing decides."""
+    positions = {tier.pk: index for index, tier in enumerate(tiers)}
+    held = customer.tier
+    verdict = standing.review(
+        standing=standing.Standing(
+            position=positions.get(held.pk) if held is not None else None,
+            review_on=customer.tier_review_on,
+            grace_until=customer.tier_at_risk_until,
+        ),
+        earned=positions[earned.pk],
+        today=facts.today,
+        terms=review_terms(),
+    )
+    changed = (verdict.review_on, verdict.grace_until) != (
+        customer.tier_review_on,
+        customer.tier_at_risk_until,
+    )
+    customer.tier_review_on, customer.tier_at_risk_until = verdict.review_on, verdict.grace_until
+    # The review dates are written with the move, when there is one: one statement, not two.
+    also = {"tier_review_on": verdict.review_on, "tier_at_risk_until": verdict.grace_until}
+    outcome = verdict.outcome
+    if outcome in (standing.Outcome.PLACE, standing.Outcome.PROMOTE):
+        _move(
+            customer=customer,
+            to=earned,
+            reason=placement.reason,
+            rule=placement.rule,
+            now=now,
+            also=also if changed else None,
+        )
+    elif outcome is standing.Outcome.DROP:
+        _move(
+            customer=customer,
+            to=tiers[verdict.position],
+            reason=f"still short of {held} after the grace period ({placement.reason})",
+            rule="review.soft_landing",
+            now=now,
+            also=also if changed else None,
+        )
+    elif changed:
+        Customer.objects.filter(pk=customer.pk).update(**also)
+    if outcome is standing.Outcome.AT_RISK and held is not None and verdict.grace_until:
+        _warn(customer, held, standing.requirements(facts=facts, slug=held.slug), verdict, now)
+
+
+def _warn(
+    customer: Customer, tier: Tier, to_keep: list[str], verdict: standing.Verdict, now: datetime
+) -> None:
+    """Tell the timeline, and whoever listens, that the customer may drop from their rung."""
+    until = verdict.grace_until
+    assert until is not None  # only an at-risk verdict is warned about
+    what = "; ".join(to_keep) or "qualify again"
+    timeline.note_on_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.TIER_AT_RISK,
+        title=f"At risk of dropping from {tier.name} after {until.isoformat()}: to keep it, {what}",
+        occurred_at=now,
+    )
+    transaction.on_commit(
+        lambda: tier_at_risk.send(
+            sender=Customer, customer=customer, tier=tier, until=until, to_keep=to_keep
+        )
+    )
 
 
 def record_imported_moves(

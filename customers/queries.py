@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from customers import rule_facts, standing
 from customers.models import (
     Complaint,
     ConsentChange,
@@ -217,6 +218,8 @@ class MyDay:
     upcoming: list[FollowUp]
     at_risk: list[Customer]
     complaints: list[Complaint]
+    # Customers whose review found them short of their rung: soonest end of grace first.
+    dropping: list[Customer]
 
 
 def my_day(user: AbstractBaseUser, *, today: date | None = None) -> MyDay:
@@ -244,6 +247,11 @@ def my_day(user: AbstractBaseUser, *, today: date | None = None) -> MyDay:
             )
             .select_related("customer")
             .order_by("-opened_at", "-id")[:10]
+        ),
+        dropping=list(
+            customers.filter(tier_at_risk_until__isnull=False)
+            .select_related("tier")
+            .order_by("tier_at_risk_until", "id")[:20]
         ),
     )
 
@@ -356,3 +364,51 @@ def tier_taking_over(tier: Tier) -> Tier | None:
 def tier_removal(tier: Tier) -> tuple[int, Tier | None]:
     """What removing a rung would do: how many customers it holds, and where they would go."""
     return Customer.objects.filter(tier=tier).count(), tier_taking_over(tier)
+
+
+def dropping_count(user: AbstractBaseUser, *, owner_id: int | None, audience: str) -> int:
+    """How many customers the user sees are at risk of dropping a tier (the dashboard's count),
+    within its owner and audience filters."""
+    customers = visible_customers(user).filter(tier_at_risk_until__isnull=False)
+    if owner_id is not None:
+        customers = customers.filter(owner_id=owner_id)
+    if audience:
+        customers = customers.filter(audience=audience)
+    return customers.count()
+
+
+@dataclass(frozen=True)
+class LadderStatus:
+    """Where a customer stands on the ladder and what it takes to climb or to stay."""
+
+    tier: Tier | None
+    next_tier: Tier | None
+    to_next: list[str]
+    review_on: date | None
+    at_risk: bool
+    at_risk_until: date | None
+    to_keep: list[str]
+
+
+def ladder_status(
+    customer: Customer, *, today: date | None = None, tiers: list[Tier] | None = None
+) -> LadderStatus:
+    """The customer's rung, the next one and what is missing for it, the review date and, while
+    at risk, what keeps the rung: the rungs (unless given, bottom first) and the rules' facts."""
+    today = today or timezone.localdate()
+    tiers = list(Tier.objects.order_by("rank")) if tiers is None else tiers
+    facts = rule_facts.gather_facts([customer], today=today)[customer.pk].ladder
+    position = next((i for i, t in enumerate(tiers) if t.pk == customer.tier_id), None)
+    tier = tiers[position] if position is not None else None
+    above = tiers[position + 1 :] if position is not None else tiers
+    next_tier = above[0] if above else None
+    at_risk = customer.tier_at_risk_until is not None
+    return LadderStatus(
+        tier=tier,
+        next_tier=next_tier,
+        to_next=standing.requirements(facts=facts, slug=next_tier.slug) if next_tier else [],
+        review_on=customer.tier_review_on,
+        at_risk=at_risk,
+        at_risk_until=customer.tier_at_risk_until,
+        to_keep=standing.requirements(facts=facts, slug=tier.slug) if at_risk and tier else [],
+    )

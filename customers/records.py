@@ -1,7 +1,7 @@
 """The customer record: create, change, delete, accounts and consent."""
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -53,6 +53,10 @@ def create_customer(
         setattr(customer, field, bool(data.get(field)))
     customer.tier = Tier.objects.order_by("rank").first()
     customer.highest_tier = customer.tier
+    # The bottom rung is reviewed like any other, a period after it was reached.
+    customer.tier_review_on = timezone.localdate(now) + timedelta(
+        days=placement.review_terms().review_days
+    )
     customer.email = normalize_email(customer.email)
     customer.created_at = customer.updated_at = now
     # The tiers were read just above: no query to check they exist.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
@@ -39,7 +40,8 @@ class CustomerFacts:
 def gather_facts(customers: list[Customer], *, today: date) -> dict[int, CustomerFacts]:
     """The facts of many customers at once: one grouped query per table, never one per row."""
     ids = [customer.pk for customer in customers]
-    year_ago = today - timedelta(days=365)
+    # The qualification window: what a customer did before it no longer earns a rung.
+    year_ago = today - timedelta(days=settings.LADDER_WINDOW_DAYS)
     purchases = {
         row["customer_id"]: row
         for row in Purchase.objects.filter(customer_id__in=ids)
@@ -74,7 +76,11 @@ def gather_facts(customers: list[Customer], *, today: date) -> dict[int, Custome
                 "id",
                 filter=~Q(status=Referral.Status.INVITED, referred_name="", referred_email=""),
             ),
-            converted=Count("id", filter=Q(status=Referral.Status.CONVERTED)),
+            converted=Count(
+                "id",
+                filter=Q(status=Referral.Status.CONVERTED)
+                & (Q(converted_at__isnull=True) | Q(converted_at__date__gt=year_ago)),
+            ),
         )
     }
     open_complaint_dates: dict[int, list[date]] = defaultdict(list)

@@ -57,16 +57,18 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given) -> dict[str, Any]:
+    tiers = list(Tier.objects.order_by("rank"))
     context = {
         "customer": customer,
         "timeline": timeline or queries.timeline(customer),
         "tier_history": queries.tier_history(customer),
+        "ladder_status": queries.ladder_status(customer, tiers=tiers),
         "consents": queries.latest_consents(customer),
         "follow_ups": queries.open_follow_ups(customer),
         "complaints": queries.open_complaints(customer),
         "referrals": queries.referrals_of(customer),
         "sees_everyone": queries.sees_everyone(request.user),
-        "tiers": list(Tier.objects.all()),
+        "tiers": tiers,
         "interaction_form": forms.InteractionForm(),
         "complaint_form": forms.ComplaintForm(),
         "purchase_form": forms.PurchaseForm(),

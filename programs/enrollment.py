@@ -519,6 +519,14 @@ def enroll_on_tier(*, customer: Customer, tier) -> int:
     return enrolled
 
 
+def enroll_on_tier_at_risk(*, customer: Customer) -> int:
+    """Programs that take in customers at risk of dropping a tier take this one in."""
+    enrolled = 0
+    for program in Program.objects.filter(enroll_when_at_risk=True, is_active=True):
+        enrolled += enroll(program=program, customers=[customer]).enrolled
+    return enrolled
+
+
 def leave_on_goal(*, customer: Customer, tier) -> int:
     """Enrollments whose goal tier the customer reached end, completed."""
     ended = 0

@@ -53,6 +53,7 @@ class ProgramForm(forms.ModelForm):
             "auto_enroll_tier",
             "asks_promoters",
             "track_clicks",
+            "enroll_when_at_risk",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),

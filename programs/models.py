@@ -59,6 +59,12 @@ class Program(models.Model):
         help_text="Send the links of its e-mails through Bonding (/c/…), which counts a click "
         "as a response: for plain SMTP, where no provider reports clicks.",
     )
+    enroll_when_at_risk = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Enroll customers automatically when a review finds them at risk of dropping "
+        "a tier (a keep-your-status offer).",
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:

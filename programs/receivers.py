@@ -3,7 +3,13 @@
 from django.dispatch import receiver
 
 from customers.models import Customer
-from customers.signals import contract_added, customers_merged, follow_up_done, tier_changed
+from customers.signals import (
+    contract_added,
+    customers_merged,
+    follow_up_done,
+    tier_at_risk,
+    tier_changed,
+)
 from nps.signals import response_recorded
 from programs import enrollment, responses
 
@@ -13,6 +19,11 @@ def on_tier_changed(sender, customer, from_tier, to_tier, **kwargs) -> None:
     if from_tier is None or to_tier.rank > from_tier.rank:
         enrollment.enroll_on_tier(customer=customer, tier=to_tier)
     enrollment.leave_on_goal(customer=customer, tier=to_tier)
+
+
+@receiver(tier_at_risk, sender=Customer)
+def on_tier_at_risk(sender, customer, **kwargs) -> None:
+    enrollment.enroll_on_tier_at_risk(customer=customer)
 
 
 @receiver(follow_up_done)

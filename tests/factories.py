@@ -61,6 +61,8 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     tier = factory.LazyFunction(lowest_tier)
     highest_tier = factory.SelfAttribute("tier")
+    # Like a customer placed today: the rung is reviewed a year from now.
+    tier_review_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
 
 
 class PurchaseFactory(factory.django.DjangoModelFactory):

@@ -21,6 +21,8 @@ EMBEDDED = (
     "tests/customers/test_demo.py",
     "tests/customers/test_referral_page.py",
     "tests/customers/test_referral_conversion.py",
+    "tests/customers/test_tier_review_migration.py",
+    "tests/customers/test_dropping.py",
     "tests/nps/test_public.py",
     "tests/nps/test_loop.py",
     "tests/nps/test_theming.py",

@@ -127,6 +127,10 @@ class Customer(models.Model):
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     manual_tier_until = models.DateField(null=True, blank=True)
+    # The soft landing (customers/standing.py): the rung is kept until its review date; a
+    # customer short of it at review is at risk of dropping one rung until tier_at_risk_until.
+    tier_review_on = models.DateField(null=True, blank=True)
+    tier_at_risk_until = models.DateField(null=True, blank=True)
     bond_stage = models.CharField(max_length=20, choices=BondStage, default="awareness")
 
     # Value figures: stored so lists sort by them at once; refreshed on events and nightly.
@@ -183,6 +187,11 @@ class Customer(models.Model):
                 fields=["owner", "-churn_risk", "id"],
                 name="customer_owner_risk",
                 condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "tier_at_risk_until", "id"],
+                name="customer_owner_tier_at_risk",
+                condition=Q(deleted_at__isnull=True, tier_at_risk_until__isnull=False),
             ),
             models.Index(
                 fields=["-churn_risk", "id"],
@@ -284,6 +293,7 @@ class TimelineEntry(models.Model):
         REFERRAL = "referral", "Referral"
         REWARD = "reward", "Reward"
         TIER = "tier", "Tier change"
+        TIER_AT_RISK = "tier_at_risk", "At risk of dropping a tier"
         BOND = "bond", "Bond stage"
         FOLLOW_UP = "follow_up", "Follow-up done"
         CONSENT = "consent", "Consent"

@@ -144,6 +144,7 @@ TABLE = [
     ("customer-detail",               "GET PUT PATCH",     "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customer-detail",               "DELETE",            "customer", LOGIN, NO, NO,   GONE,  OK,  OK),
     ("customer-by-external-id",       "GET",               "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
+    ("customer-ladder-list",          "GET",               "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("interaction-list",              "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("interaction-detail",            "GET",               "interaction", LOGIN, NO, OK, GONE,  OK,  OK),
     ("purchase-list",                 "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),

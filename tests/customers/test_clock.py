@@ -233,11 +233,9 @@ def test_a_complaint_opened_and_resolved_on_the_clock_dates_the_moves_it_causes(
     )
     assert line("complaint", complaint.pk).occurred_at == opened
     assert line("complaint_resolved", complaint.pk).occurred_at == THEN
-    held, back = list(TierChange.objects.filter(customer=customer).order_by("-changed_at")[:2])[
-        ::-1
-    ]
-    assert (held.to_tier.slug, held.changed_at) == ("repeat", opened)
-    assert (back.to_tier.slug, back.changed_at) == ("advocate", THEN)
+    # The advocate keeps the rung until its review: the complaint moves nobody on the day.
+    latest = TierChange.objects.filter(customer=customer).order_by("-changed_at").first()
+    assert (latest.to_tier.slug, latest.changed_at) == ("advocate", later)
 
 
 def test_add_contract_dates_its_line_and_the_move_to_client():
@@ -274,9 +272,10 @@ def test_settle_renewal_dates_its_line_once_and_a_cancelled_contract_stops_count
     settled = TimelineEntry.objects.get(kind="contract", title__startswith="Contract cancelled")
     assert settled.occurred_at == THEN
     assert moves_to(customer, "client").changed_at == THEN - timedelta(days=1)
-    assert moves_to(customer, "prospect").changed_at == THEN
+    # The cancelled contract stops counting, but the rung is kept until its review.
     customer.refresh_from_db()
-    assert customer.tier.slug == "prospect"
+    assert customer.tier.slug == "client"
+    assert customer.tier_review_on == (THEN - timedelta(days=1)).date() + timedelta(days=365)
 
 
 def test_settle_renewal_refuses_pending_and_unknown_outcomes_and_changes_nothing():

@@ -1,7 +1,7 @@
 """The customers demo seeder writes its history through the services, each event on its own
 clock: every row has the timeline line its service writes, at the time it happened."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -99,3 +99,20 @@ def test_tier_and_bond_moves_are_dated_by_the_services_with_their_lines(seeded):
         created = customer.timeline.get(title="Customer created")
         assert created.occurred_at == customer.created_at
         assert not customer.timeline.filter(occurred_at__lt=customer.created_at).exists()
+
+
+def test_a_client_who_went_quiet_is_at_risk_or_landed_one_rung_never_two(seeded):
+    downs = TierChange.objects.filter(direction="down").select_related("from_tier", "to_tier")
+    for change in downs.exclude(rule__in=["manual", "import", "ladder.removed"]):
+        assert change.rule == "review.soft_landing"
+        assert change.from_tier.rank - change.to_tier.rank == 1
+    # Bought, then nothing for three months or more: kept their rung to the review, now at risk.
+    quiet = Customer.objects.filter(
+        tier_at_risk_until__isnull=False,
+        tier__rank__gte=2,
+        last_purchase_on__lt=timezone.localdate() - timedelta(days=90),
+    )
+    assert quiet.exists()
+    assert TimelineEntry.objects.filter(
+        kind="tier_at_risk", customer__in=quiet, title__contains="to keep it"
+    ).exists()

@@ -418,17 +418,37 @@ def test_an_open_complaint_holds_a_would_be_advocate_at_repeat_customer(manager)
     assert not TierChange.objects.filter(customer=customer, to_tier__slug="advocate").exists()
 
 
-def test_highest_tier_keeps_the_peak_after_a_move_down(manager):
+def test_an_open_complaint_does_not_take_the_rung_before_its_review(manager):
     customer = repeat_customer()
     activity.convert_referral(referral=activity.record_referral(referrer=customer))
 
     activity.open_complaint(customer=customer, by=manager, category="Billing", description="x2")
 
     customer.refresh_from_db()
-    assert (customer.tier.slug, customer.highest_tier.slug) == ("repeat", "advocate")
+    assert (customer.tier.slug, customer.tier_at_risk_until) == ("advocate", None)
+    assert customer.tier_review_on == timezone.localdate() + timedelta(
+        days=settings.LADDER_REVIEW_DAYS
+    )
+
+
+def test_highest_tier_keeps_the_peak_after_a_move_down(manager):
+    customer = repeat_customer()
+    activity.convert_referral(referral=activity.record_referral(referrer=customer))
+    activity.open_complaint(customer=customer, by=manager, category="Billing", description="x2")
+    Customer.objects.filter(pk=customer.pk).update(tier_review_on=timezone.localdate())
+    review = timezone.now()
+    grace_over = review + timedelta(days=settings.LADDER_GRACE_DAYS)
+
+    placement.place_customer(customer=Customer.objects.get(pk=customer.pk), now=review)
+    placement.place_customer(customer=Customer.objects.get(pk=customer.pk), now=grace_over)
+
+    customer.refresh_from_db()
+    # The rules give repeat (the complaint holds them there), but a landing is one rung at most.
+    assert (customer.tier.slug, customer.highest_tier.slug) == ("client", "advocate")
     change = TierChange.objects.filter(customer=customer).first()
-    assert (change.from_tier.slug, change.to_tier.slug) == ("advocate", "repeat")
-    assert (change.direction, change.rule) == ("down", "hold.open_complaints")
+    assert (change.from_tier.slug, change.to_tier.slug) == ("advocate", "client")
+    assert (change.direction, change.rule) == ("down", "review.soft_landing")
+    assert change.changed_at == grace_over
 
 
 def test_set_tier_by_hand_holds_the_tier_against_the_rules(manager):
@@ -453,17 +473,25 @@ def test_set_tier_by_hand_holds_the_tier_against_the_rules(manager):
     assert list(TierChange.objects.filter(customer=customer)) == [change]
 
 
-def test_when_the_hold_ends_the_rules_take_the_customer_back(manager):
+def test_when_the_hold_ends_the_hand_set_rung_is_reviewed_and_lands_one_rung_lower(manager):
     customer = records.create_customer(data={"first_name": "Ann"}, by=manager)
     placement.set_tier(
         customer=customer, tier=tier("client"), by=manager, reason="Trial", hold_days=0
     )
     buy(customer)
+    today = timezone.localdate()
 
-    valuation.refresh_everyone(today=timezone.localdate() + timedelta(days=1))
+    valuation.refresh_everyone(today=today + timedelta(days=1))
 
     customer.refresh_from_db()
-    assert (customer.tier.slug, customer.manual_tier_until) == ("first-time", None)
+    assert (customer.tier.slug, customer.manual_tier_until) == ("client", None)
+    grace_until = today + timedelta(days=1 + settings.LADDER_GRACE_DAYS)
+    assert customer.tier_at_risk_until == grace_until
+
+    valuation.refresh_everyone(today=grace_until)
+
+    customer.refresh_from_db()
+    assert (customer.tier.slug, customer.tier_at_risk_until) == ("repeat", None)
     change = TierChange.objects.filter(customer=customer).first()
     assert (change.from_tier.slug, change.direction) == ("client", "down")
 
@@ -571,7 +599,8 @@ def synthetic_base(*, repeat_buyers: int, seed: int = 1) -> list[Customer]:
     """Buyers drawn until `repeat_buyers` have bought twice, each on the rung the rules give them.
 
     First purchases are 60 to 360 days old, so every purchase falls in the last 12 months. Being
-    placed already, a refresh only recomputes their values. The base is the same every day.
+    placed already (a rung and its review date), a refresh only recomputes their values. The base
+    is the same every day.
     """
     rng = random.Random(seed)
     histories = []
@@ -596,6 +625,7 @@ def synthetic_base(*, repeat_buyers: int, seed: int = 1) -> list[Customer]:
                 email=f"buyer{start + i}@example.com",
                 tier=rung,
                 highest_tier=rung,
+                tier_review_on=timezone.localdate() + timedelta(days=365),
                 bond_stage="identity",
             )
         )
