@@ -93,49 +93,83 @@ def dispatch_due(*, now: datetime | None = None, batch_size: int | None = None) 
 
 
 def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str, int]:
-    """Send each claimed delivery, then the rest of its customer's run while they succeed."""
+    """Send each claimed delivery, then the rest of its customer's run while they succeed.
+
+    One commit per delivery: its outcome and the claim of the run's next one together.
+    """
     outcome = {"delivered": 0, "failed": 0}
+    lease = (now or timezone.now()) + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    # The rows still claimed are ours; a sweeper may have put the others back meanwhile.
+    mine = list(
+        Delivery.objects.select_related("event", "endpoint__owner")
+        .filter(pk__in=delivery_ids, status=Status.CLAIMED)
+        .order_by("id")
+    )
+    taken = Delivery.objects.filter(pk__in=[row.pk for row in mine], status=Status.CLAIMED).update(
+        status=Status.SENDING, lease_expires_at=lease
+    )
+    if taken != len(mine):
+        # Another worker took some between the read and the update (a task run twice): leave
+        # the batch to it and the sweeper rather than send any twice at once.
+        return outcome
     with requests.Session() as session:
-        for pk in delivery_ids:
-            current: int | None = pk
+        for first in mine:
+            row: Delivery | None = first
             sent = 0
-            while current is not None and sent < CHAIN_LIMIT:
-                ok = _deliver_one(pk=current, session=session, now=now)
-                if ok is None:
-                    break
+            while row is not None and sent < CHAIN_LIMIT:
+                ok = _send(row, session=session, now=now)
                 outcome["delivered" if ok else "failed"] += 1
                 sent += 1
-                current = _next_in_run(current, now=now) if ok else None
+                row = _settle(row, ok=ok, now=now)
     return outcome
 
 
-def _next_in_run(pk: int, *, now: datetime | None) -> int | None:
-    """Claim the next due delivery of the same endpoint and customer, if nothing is before it."""
-    done = Delivery.objects.filter(pk=pk).values("endpoint_id", "customer_key").first()
-    if done is None or done["customer_key"] is None:
-        return None
-    now = now or timezone.now()
-    following = (
-        Delivery.objects.filter(
-            endpoint_id=done["endpoint_id"],
-            customer_key=done["customer_key"],
-            status__in=Delivery.UNFINISHED,
+def _settle(row: Delivery, *, ok: bool, now: datetime | None) -> Delivery | None:
+    """Record the attempt; after a success claim the next of the run. Returns it, if ours."""
+    when = now or timezone.now()
+    with transaction.atomic():
+        if not ok:
+            _record_failure(row, now=when)
+            return None
+        # 1 row: still ours; 0: the sweeper took it back, and it goes out again in order.
+        if not Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
+            status=Status.DELIVERED,
+            attempts=row.attempts + 1,
+            first_attempt_at=row.first_attempt_at or when,
+            last_attempt_at=when,
+            last_status_code=row.last_status_code,
+            last_error="",
+            delivered_at=when,
+            lease_expires_at=None,
+        ):
+            return None
+        if row.endpoint.failing_since is not None:
+            Endpoint.objects.filter(pk=row.endpoint_id).update(failing_since=None)
+            row.endpoint.failing_since = None
+        if row.customer_key is None:
+            return None
+        following = (
+            Delivery.objects.select_related("event", "endpoint__owner")
+            .filter(
+                endpoint_id=row.endpoint_id,
+                customer_key=row.customer_key,
+                status__in=Delivery.UNFINISHED,
+            )
+            .order_by("id")
+            .first()
         )
-        .order_by("id")
-        .values_list("id", "status", "next_attempt_at")
-        .first()
-    )
-    if following is None:
-        return None
-    next_pk, status, due_at = following
-    if status != Status.PENDING or due_at > now:
-        return None
-    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    # 1 row: ours; 0: the dispatcher or another worker claimed it first.
-    claimed = Delivery.objects.filter(pk=next_pk, status=Status.PENDING).update(
-        status=Status.CLAIMED, lease_expires_at=lease
-    )
-    return next_pk if claimed else None
+        if following is None or following.status != Status.PENDING:
+            return None
+        if following.next_attempt_at > when:
+            return None
+        lease = when + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+        # 1 row: ours; 0: the dispatcher or another worker claimed it first.
+        if not Delivery.objects.filter(pk=following.pk, status=Status.PENDING).update(
+            status=Status.SENDING, lease_expires_at=lease
+        ):
+            return None
+        following.status = Status.SENDING
+        return following
 
 
 def _secrets_in_use(endpoint: Endpoint, now: datetime) -> list[str]:
@@ -151,29 +185,22 @@ def _secrets_in_use(endpoint: Endpoint, now: datetime) -> list[str]:
 
 def body_of(event: Event) -> bytes:
     """The payload as Standard Webhooks shapes it: type, timestamp, data."""
-    return json.dumps(
-        {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data},
-        separators=(",", ":"),
-    ).encode()
+    head = json.dumps({"type": event.type, "timestamp": event.created_at.isoformat()})
+    # The stored payload goes in as it was written, not parsed and written again.
+    return (head[:-1] + ', "data": ' + event.payload + "}").encode()
 
 
-def _deliver_one(*, pk: int, session: requests.Session, now: datetime | None) -> bool | None:
-    """POST one delivery; True delivered, False failed (retry or give up), None not ours."""
-    now = now or timezone.now()
-    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    # 1 row: we own it now; 0: a sweeper put it back or another worker has it.
-    if not Delivery.objects.filter(pk=pk, status=Status.CLAIMED).update(
-        status=Status.SENDING, lease_expires_at=lease
-    ):
-        return None
-    delivery = Delivery.objects.select_related("event", "endpoint__owner").get(pk=pk)
-    endpoint, event = delivery.endpoint, delivery.event
+def _send(row: Delivery, *, session: requests.Session, now: datetime | None) -> bool:
+    """POST one delivery signed; keeps the answer on the row for _settle to record."""
+    endpoint, event = row.endpoint, row.event
     body = body_of(event)
     headers = signing.headers(
-        _secrets_in_use(endpoint, now), event.message_id, int(timezone.now().timestamp()), body
+        _secrets_in_use(endpoint, now or timezone.now()),
+        event.message_id,
+        int(timezone.now().timestamp()),
+        body,
     )
-    code: int | None = None
-    error = ""
+    row.last_status_code, row.last_error = None, ""
     try:
         response = session.post(
             endpoint.url,
@@ -182,41 +209,32 @@ def _deliver_one(*, pk: int, session: requests.Session, now: datetime | None) ->
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             allow_redirects=False,
         )
-        code = response.status_code
+        row.last_status_code = response.status_code
         response.close()
-        if not 200 <= code < 300:
-            error = f"The receiver answered {code}."
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: the receiver did not answer."
-    attempts = delivery.attempts + 1
-    if not error:
-        Delivery.objects.filter(pk=pk, status=Status.SENDING).update(
-            status=Status.DELIVERED,
-            attempts=attempts,
-            first_attempt_at=delivery.first_attempt_at or now,
-            last_attempt_at=now,
-            last_status_code=code,
-            last_error="",
-            delivered_at=now,
-            lease_expires_at=None,
-        )
-        if endpoint.failing_since is not None:
-            Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
-        return True
-    first = delivery.first_attempt_at or now
+        row.last_error = f"{type(exc).__name__}: the receiver did not answer."
+        return False
+    if not 200 <= response.status_code < 300:
+        row.last_error = f"The receiver answered {response.status_code}."
+        return False
+    return True
+
+
+def _record_failure(row: Delivery, *, now: datetime) -> None:
+    attempts = row.attempts + 1
+    first = row.first_attempt_at or now
     give_up = now - first >= timedelta(seconds=settings.WEBHOOK_RETRY_FOR_SECONDS)
-    Delivery.objects.filter(pk=pk, status=Status.SENDING).update(
+    Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
         status=Status.GIVEN_UP if give_up else Status.PENDING,
         attempts=attempts,
         first_attempt_at=first,
         last_attempt_at=now,
-        last_status_code=code,
-        last_error=error,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
         next_attempt_at=now + retry_delay(attempts),
         lease_expires_at=None,
     )
-    _note_failure(endpoint, now=now)
-    return False
+    _note_failure(row.endpoint, now=now)
 
 
 def retry_delay(attempts: int) -> timedelta:
