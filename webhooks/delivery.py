@@ -16,7 +16,8 @@ import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from webhooks import signing
@@ -95,81 +96,85 @@ def dispatch_due(*, now: datetime | None = None, batch_size: int | None = None) 
 def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str, int]:
     """Send each claimed delivery, then the rest of its customer's run while they succeed.
 
-    One commit per delivery: its outcome and the claim of the run's next one together.
+    In rounds: the batch's current deliveries are POSTed (each a different customer's), then
+    one transaction records every outcome and claims each run's next one.
     """
     outcome = {"delivered": 0, "failed": 0}
     lease = (now or timezone.now()) + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
     # The rows still claimed are ours; a sweeper may have put the others back meanwhile.
-    mine = list(
+    current = list(
         Delivery.objects.select_related("event", "endpoint__owner")
         .filter(pk__in=delivery_ids, status=Status.CLAIMED)
         .order_by("id")
     )
-    taken = Delivery.objects.filter(pk__in=[row.pk for row in mine], status=Status.CLAIMED).update(
-        status=Status.SENDING, lease_expires_at=lease
-    )
-    if taken != len(mine):
+    taken = Delivery.objects.filter(
+        pk__in=[row.pk for row in current], status=Status.CLAIMED
+    ).update(status=Status.SENDING, lease_expires_at=lease)
+    if taken != len(current):
         # Another worker took some between the read and the update (a task run twice): leave
         # the batch to it and the sweeper rather than send any twice at once.
         return outcome
     with requests.Session() as session:
-        for first in mine:
-            row: Delivery | None = first
-            sent = 0
-            while row is not None and sent < CHAIN_LIMIT:
-                ok = _send(row, session=session, now=now)
-                outcome["delivered" if ok else "failed"] += 1
-                sent += 1
-                row = _settle(row, ok=ok, now=now)
+        for _ in range(CHAIN_LIMIT):
+            if not current:
+                break
+            sent = [(row, _send(row, session=session, now=now)) for row in current]
+            outcome["delivered"] += sum(1 for _, ok in sent if ok)
+            outcome["failed"] += sum(1 for _, ok in sent if not ok)
+            current = _settle(sent, now=now)
     return outcome
 
 
-def _settle(row: Delivery, *, ok: bool, now: datetime | None) -> Delivery | None:
-    """Record the attempt; after a success claim the next of the run. Returns it, if ours."""
+def _settle(sent: list[tuple[Delivery, bool]], *, now: datetime | None) -> list[Delivery]:
+    """Record a round's outcomes and claim the next delivery of each run that succeeded."""
     when = now or timezone.now()
+    delivered = [row for row, ok in sent if ok]
     with transaction.atomic():
-        if not ok:
-            _record_failure(row, now=when)
-            return None
-        # 1 row: still ours; 0: the sweeper took it back, and it goes out again in order.
-        if not Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
-            status=Status.DELIVERED,
-            attempts=row.attempts + 1,
-            first_attempt_at=row.first_attempt_at or when,
-            last_attempt_at=when,
-            last_status_code=row.last_status_code,
-            last_error="",
-            delivered_at=when,
-            lease_expires_at=None,
-        ):
-            return None
-        if row.endpoint.failing_since is not None:
-            Endpoint.objects.filter(pk=row.endpoint_id).update(failing_since=None)
-            row.endpoint.failing_since = None
-        if row.customer_key is None:
-            return None
-        following = (
-            Delivery.objects.select_related("event", "endpoint__owner")
-            .filter(
-                endpoint_id=row.endpoint_id,
-                customer_key=row.customer_key,
+        for row, ok in sent:
+            if not ok:
+                _record_failure(row, now=when)
+        for code in {row.last_status_code for row in delivered}:
+            # 1 row each: still ours; 0: the sweeper took it back, and it goes out again.
+            Delivery.objects.filter(
+                pk__in=[row.pk for row in delivered if row.last_status_code == code],
+                status=Status.SENDING,
+            ).update(
+                status=Status.DELIVERED,
+                attempts=F("attempts") + 1,
+                first_attempt_at=Coalesce("first_attempt_at", Value(when)),
+                last_attempt_at=when,
+                last_status_code=code,
+                last_error="",
+                delivered_at=when,
+                lease_expires_at=None,
+            )
+        recovered = {row.endpoint_id for row in delivered if row.endpoint.failing_since}
+        if recovered:
+            Endpoint.objects.filter(pk__in=recovered).update(failing_since=None)
+        runs = {(row.endpoint_id, row.customer_key) for row in delivered if row.customer_key}
+        if not runs:
+            return []
+        # The first unfinished delivery of each run; it is sent now if it is due.
+        heads = (
+            Delivery.objects.filter(
+                endpoint_id__in={endpoint for endpoint, _ in runs},
+                customer_key__in={customer for _, customer in runs},
                 status__in=Delivery.UNFINISHED,
             )
-            .order_by("id")
-            .first()
+            .values("endpoint_id", "customer_key")
+            .annotate(first=Min("id"))
         )
-        if following is None or following.status != Status.PENDING:
-            return None
-        if following.next_attempt_at > when:
-            return None
+        firsts = [h["first"] for h in heads if (h["endpoint_id"], h["customer_key"]) in runs]
         lease = when + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-        # 1 row: ours; 0: the dispatcher or another worker claimed it first.
-        if not Delivery.objects.filter(pk=following.pk, status=Status.PENDING).update(
-            status=Status.SENDING, lease_expires_at=lease
-        ):
-            return None
-        following.status = Status.SENDING
-        return following
+        # Only pending, due ones move: a run whose head another worker has stays with it.
+        Delivery.objects.filter(
+            pk__in=firsts, status=Status.PENDING, next_attempt_at__lte=when
+        ).update(status=Status.SENDING, lease_expires_at=lease)
+        return list(
+            Delivery.objects.select_related("event", "endpoint__owner")
+            .filter(pk__in=firsts, status=Status.SENDING, lease_expires_at=lease)
+            .order_by("id")
+        )
 
 
 def _secrets_in_use(endpoint: Endpoint, now: datetime) -> list[str]:
