@@ -5,12 +5,13 @@ Plain functions rather than the API's serializers: the services call these, and 
 imports the services.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Model
+from django.db.models import DecimalField, Model
 
 from customers.models import Customer
 from webhooks import outbox
@@ -97,14 +98,47 @@ RECORD_FIELDS = {
 }
 
 
-def customer_data(customer: Customer) -> dict[str, Any]:
+def customer_data(customer: Customer, names: "LinkNames | None" = None) -> dict[str, Any]:
     """A customer as GET /api/v1/customers/{id}/ shows it."""
-    data = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
-    data["account"] = customer.account.name if customer.account_id else None
-    data["tier"] = customer.tier.slug if customer.tier_id else None
-    data["owner"] = customer.owner.username if customer.owner_id else None
+    names = names or LinkNames.of([customer])
+    data = {name: _shown(Customer, name, getattr(customer, name)) for name in CUSTOMER_FIELDS}
+    data["account"] = names.accounts.get(customer.account_id)
+    data["tier"] = names.tiers.get(customer.tier_id)
+    data["owner"] = names.owners.get(customer.owner_id)
     data["consents"] = customer.consents()
     return data
+
+
+class LinkNames:
+    """What the API shows of customers' links (account name, tier slug, owner username), read
+    from the rows in hand where they are loaded and in one small query per kind where not."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[int | None, str] = {}
+        self.tiers: dict[int | None, str] = {}
+        self.owners: dict[int | None, str] = {}
+
+    @classmethod
+    def of(cls, customers: Sequence[Customer]) -> "LinkNames":
+        names = cls()
+        missing: dict[str, set[int]] = {"account": set(), "tier": set(), "owner": set()}
+        known = {"account": names.accounts, "tier": names.tiers, "owner": names.owners}
+        shown = {"account": "name", "tier": "slug", "owner": "username"}
+        for customer in customers:
+            for link, found in known.items():
+                pk = getattr(customer, f"{link}_id")
+                if pk is None or pk in found:
+                    continue
+                if Customer._meta.get_field(link).is_cached(customer):
+                    found[pk] = getattr(getattr(customer, link), shown[link])
+                else:
+                    missing[link].add(pk)
+        for link, pks in missing.items():
+            if pks:
+                model = Customer._meta.get_field(link).related_model
+                rows = model._default_manager.filter(pk__in=pks).values_list("pk", shown[link])
+                known[link].update(rows)
+        return names
 
 
 def record_data(kind: str, record: Model) -> dict[str, Any]:
@@ -119,19 +153,25 @@ def record_data(kind: str, record: Model) -> dict[str, Any]:
         elif field.is_relation:
             data[name] = getattr(record, field.attname)
         else:
-            data[name] = getattr(record, name)
+            data[name] = _shown(type(record), name, getattr(record, name))
     return data
 
 
+def _shown(model: type[Model], name: str, value: Any) -> Any:
+    """A decimal with its column's places, as the API writes it (0 is "0.00")."""
+    field = model._meta.get_field(name)
+    if isinstance(field, DecimalField) and value is not None:
+        return format(Decimal(value), f".{field.decimal_places}f")
+    return value
+
+
 def customers_changed(
-    type: str, customer_ids: Iterable[int], *, now: datetime | None = None
+    type: str, customers: Sequence[Customer], *, now: datetime | None = None
 ) -> None:
-    """customer.created / customer.updated for each customer as it now stands: one read with
-    what the API shows of its links, one insert."""
-    written = Customer.objects.select_related("account", "tier", "owner").filter(
-        pk__in=list(customer_ids)
-    )
-    outbox.publish_many(type, [(c.pk, customer_data(c)) for c in written.order_by("pk")], now=now)
+    """customer.created / customer.updated for each customer as it now stands, in one insert
+    (and a small read of the links' names that are not in hand)."""
+    names = LinkNames.of(customers)
+    outbox.publish_many(type, [(c.pk, customer_data(c, names)) for c in customers], now=now)
 
 
 def records_logged(

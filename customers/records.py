@@ -81,7 +81,7 @@ def create_customer(
         consented=any(data.get(field) for field in CONSENT_FIELDS),
     )
     placement.place_customer(customer=customer, facts=facts, now=now)
-    announce.customers_changed("customer.created", [customer.pk], now=now)
+    announce.customers_changed("customer.created", [customer], now=now)
     return customer
 
 
@@ -116,7 +116,7 @@ def update_customer(
                 source=consent_source,
                 by=by,
             )
-    announce.customers_changed("customer.updated", [customer.pk], now=customer.updated_at)
+    announce.customers_changed("customer.updated", [customer], now=customer.updated_at)
     return customer
 
 

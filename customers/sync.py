@@ -233,7 +233,7 @@ def upsert_customers(
         for type, is_new in (("customer.created", True), ("customer.updated", False)):
             announce.customers_changed(
                 type,
-                [c.pk for _, c, new in to_write if new == is_new and c.pk in written],
+                [c for _, c, new in to_write if new == is_new and c.pk in written],
                 now=now,
             )
         placement.record_imported_moves(

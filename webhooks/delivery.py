@@ -16,7 +16,8 @@ import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from webhooks import signing
@@ -93,49 +94,87 @@ def dispatch_due(*, now: datetime | None = None, batch_size: int | None = None) 
 
 
 def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str, int]:
-    """Send each claimed delivery, then the rest of its customer's run while they succeed."""
+    """Send each claimed delivery, then the rest of its customer's run while they succeed.
+
+    In rounds: the batch's current deliveries are POSTed (each a different customer's), then
+    one transaction records every outcome and claims each run's next one.
+    """
     outcome = {"delivered": 0, "failed": 0}
+    lease = (now or timezone.now()) + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    # The rows still claimed are ours; a sweeper may have put the others back meanwhile.
+    current = list(
+        Delivery.objects.select_related("event", "endpoint__owner")
+        .filter(pk__in=delivery_ids, status=Status.CLAIMED)
+        .order_by("id")
+    )
+    taken = Delivery.objects.filter(
+        pk__in=[row.pk for row in current], status=Status.CLAIMED
+    ).update(status=Status.SENDING, lease_expires_at=lease)
+    if taken != len(current):
+        # Another worker took some between the read and the update (a task run twice): leave
+        # the batch to it and the sweeper rather than send any twice at once.
+        return outcome
     with requests.Session() as session:
-        for pk in delivery_ids:
-            current: int | None = pk
-            sent = 0
-            while current is not None and sent < CHAIN_LIMIT:
-                ok = _deliver_one(pk=current, session=session, now=now)
-                if ok is None:
-                    break
-                outcome["delivered" if ok else "failed"] += 1
-                sent += 1
-                current = _next_in_run(current, now=now) if ok else None
+        for _ in range(CHAIN_LIMIT):
+            if not current:
+                break
+            sent = [(row, _send(row, session=session, now=now)) for row in current]
+            outcome["delivered"] += sum(1 for _, ok in sent if ok)
+            outcome["failed"] += sum(1 for _, ok in sent if not ok)
+            current = _settle(sent, now=now)
     return outcome
 
 
-def _next_in_run(pk: int, *, now: datetime | None) -> int | None:
-    """Claim the next due delivery of the same endpoint and customer, if nothing is before it."""
-    done = Delivery.objects.filter(pk=pk).values("endpoint_id", "customer_key").first()
-    if done is None or done["customer_key"] is None:
-        return None
-    now = now or timezone.now()
-    following = (
-        Delivery.objects.filter(
-            endpoint_id=done["endpoint_id"],
-            customer_key=done["customer_key"],
-            status__in=Delivery.UNFINISHED,
+def _settle(sent: list[tuple[Delivery, bool]], *, now: datetime | None) -> list[Delivery]:
+    """Record a round's outcomes and claim the next delivery of each run that succeeded."""
+    when = now or timezone.now()
+    delivered = [row for row, ok in sent if ok]
+    with transaction.atomic():
+        for row, ok in sent:
+            if not ok:
+                _record_failure(row, now=when)
+        for code in {row.last_status_code for row in delivered}:
+            # 1 row each: still ours; 0: the sweeper took it back, and it goes out again.
+            Delivery.objects.filter(
+                pk__in=[row.pk for row in delivered if row.last_status_code == code],
+                status=Status.SENDING,
+            ).update(
+                status=Status.DELIVERED,
+                attempts=F("attempts") + 1,
+                first_attempt_at=Coalesce("first_attempt_at", Value(when)),
+                last_attempt_at=when,
+                last_status_code=code,
+                last_error="",
+                delivered_at=when,
+                lease_expires_at=None,
+            )
+        recovered = {row.endpoint_id for row in delivered if row.endpoint.failing_since}
+        if recovered:
+            Endpoint.objects.filter(pk__in=recovered).update(failing_since=None)
+        runs = {(row.endpoint_id, row.customer_key) for row in delivered if row.customer_key}
+        if not runs:
+            return []
+        # The first unfinished delivery of each run; it is sent now if it is due.
+        heads = (
+            Delivery.objects.filter(
+                endpoint_id__in={endpoint for endpoint, _ in runs},
+                customer_key__in={customer for _, customer in runs},
+                status__in=Delivery.UNFINISHED,
+            )
+            .values("endpoint_id", "customer_key")
+            .annotate(first=Min("id"))
         )
-        .order_by("id")
-        .values_list("id", "status", "next_attempt_at")
-        .first()
-    )
-    if following is None:
-        return None
-    next_pk, status, due_at = following
-    if status != Status.PENDING or due_at > now:
-        return None
-    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    # 1 row: ours; 0: the dispatcher or another worker claimed it first.
-    claimed = Delivery.objects.filter(pk=next_pk, status=Status.PENDING).update(
-        status=Status.CLAIMED, lease_expires_at=lease
-    )
-    return next_pk if claimed else None
+        firsts = [h["first"] for h in heads if (h["endpoint_id"], h["customer_key"]) in runs]
+        lease = when + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+        # Only pending, due ones move: a run whose head another worker has stays with it.
+        Delivery.objects.filter(
+            pk__in=firsts, status=Status.PENDING, next_attempt_at__lte=when
+        ).update(status=Status.SENDING, lease_expires_at=lease)
+        return list(
+            Delivery.objects.select_related("event", "endpoint__owner")
+            .filter(pk__in=firsts, status=Status.SENDING, lease_expires_at=lease)
+            .order_by("id")
+        )
 
 
 def _secrets_in_use(endpoint: Endpoint, now: datetime) -> list[str]:
@@ -151,29 +190,22 @@ def _secrets_in_use(endpoint: Endpoint, now: datetime) -> list[str]:
 
 def body_of(event: Event) -> bytes:
     """The payload as Standard Webhooks shapes it: type, timestamp, data."""
-    return json.dumps(
-        {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data},
-        separators=(",", ":"),
-    ).encode()
+    head = json.dumps({"type": event.type, "timestamp": event.created_at.isoformat()})
+    # The stored payload goes in as it was written, not parsed and written again.
+    return (head[:-1] + ', "data": ' + event.payload + "}").encode()
 
 
-def _deliver_one(*, pk: int, session: requests.Session, now: datetime | None) -> bool | None:
-    """POST one delivery; True delivered, False failed (retry or give up), None not ours."""
-    now = now or timezone.now()
-    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    # 1 row: we own it now; 0: a sweeper put it back or another worker has it.
-    if not Delivery.objects.filter(pk=pk, status=Status.CLAIMED).update(
-        status=Status.SENDING, lease_expires_at=lease
-    ):
-        return None
-    delivery = Delivery.objects.select_related("event", "endpoint__owner").get(pk=pk)
-    endpoint, event = delivery.endpoint, delivery.event
+def _send(row: Delivery, *, session: requests.Session, now: datetime | None) -> bool:
+    """POST one delivery signed; keeps the answer on the row for _settle to record."""
+    endpoint, event = row.endpoint, row.event
     body = body_of(event)
     headers = signing.headers(
-        _secrets_in_use(endpoint, now), event.message_id, int(timezone.now().timestamp()), body
+        _secrets_in_use(endpoint, now or timezone.now()),
+        event.message_id,
+        int(timezone.now().timestamp()),
+        body,
     )
-    code: int | None = None
-    error = ""
+    row.last_status_code, row.last_error = None, ""
     try:
         response = session.post(
             endpoint.url,
@@ -182,41 +214,32 @@ def _deliver_one(*, pk: int, session: requests.Session, now: datetime | None) ->
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             allow_redirects=False,
         )
-        code = response.status_code
+        row.last_status_code = response.status_code
         response.close()
-        if not 200 <= code < 300:
-            error = f"The receiver answered {code}."
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: the receiver did not answer."
-    attempts = delivery.attempts + 1
-    if not error:
-        Delivery.objects.filter(pk=pk, status=Status.SENDING).update(
-            status=Status.DELIVERED,
-            attempts=attempts,
-            first_attempt_at=delivery.first_attempt_at or now,
-            last_attempt_at=now,
-            last_status_code=code,
-            last_error="",
-            delivered_at=now,
-            lease_expires_at=None,
-        )
-        if endpoint.failing_since is not None:
-            Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
-        return True
-    first = delivery.first_attempt_at or now
+        row.last_error = f"{type(exc).__name__}: the receiver did not answer."
+        return False
+    if not 200 <= response.status_code < 300:
+        row.last_error = f"The receiver answered {response.status_code}."
+        return False
+    return True
+
+
+def _record_failure(row: Delivery, *, now: datetime) -> None:
+    attempts = row.attempts + 1
+    first = row.first_attempt_at or now
     give_up = now - first >= timedelta(seconds=settings.WEBHOOK_RETRY_FOR_SECONDS)
-    Delivery.objects.filter(pk=pk, status=Status.SENDING).update(
+    Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
         status=Status.GIVEN_UP if give_up else Status.PENDING,
         attempts=attempts,
         first_attempt_at=first,
         last_attempt_at=now,
-        last_status_code=code,
-        last_error=error,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
         next_attempt_at=now + retry_delay(attempts),
         lease_expires_at=None,
     )
-    _note_failure(endpoint, now=now)
-    return False
+    _note_failure(row.endpoint, now=now)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -5,10 +5,24 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from webhooks import signing
 from webhooks.models import EVENT_TYPES, Event
+
+
+class _AsTheApi(DjangoJSONEncoder):
+    """Dates, decimals and UUIDs as the API writes them: times to the microsecond."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            shown = o.isoformat()
+            return shown[:-6] + "Z" if shown.endswith("+00:00") else shown
+        return super().default(o)
+
+
+_encode = _AsTheApi(separators=(",", ":")).encode
 
 
 def publish(
@@ -33,7 +47,7 @@ def publish_many(
             message_id=signing.new_message_id(),
             type=type,
             customer_key=customer_id,
-            data=data,
+            payload=_encode(data),
             created_at=now,
         )
         for customer_id, data in items
