@@ -104,6 +104,11 @@ SURVEY_RATE_PER_MINUTE = env.int("SURVEY_RATE_PER_MINUTE", default=30)
 UNSUBSCRIBE_RATE_PER_MINUTE = env.int("UNSUBSCRIBE_RATE_PER_MINUTE", default=30)
 # Public referral sign-up pages (/r/<code>/): requests per minute from one address.
 REFERRAL_RATE_PER_MINUTE = env.int("REFERRAL_RATE_PER_MINUTE", default=30)
+# Earned rewards lapse this many days after they are earned (closest to expiry are spent first).
+REWARD_EXPIRY_DAYS = env.int("REWARD_EXPIRY_DAYS", default=365)
+# The most an account manager may grant as goodwill at once, in points or money; marketers
+# grant freely.
+REWARD_GOODWILL_LIMIT = env.int("REWARD_GOODWILL_LIMIT", default=25)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [
