@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers import activity, placement, records, valuation
+from customers import activity, placement, records, rewards, valuation
 from customers.demo_history import (
     ACCOUNTS,
     CONSENT_SOURCES,
@@ -40,6 +40,7 @@ from customers.models import (
     FollowUp,
     Referral,
     Relationship,
+    RewardRule,
     Tier,
 )
 
@@ -62,6 +63,9 @@ def seed_customers(*, count: int = 300, seed: int = 7) -> int:
     people = _cast(rng, count=count, today=today, managers=managers)
     for person in people:
         _create(person, now=now)
+    # Referrals pay both sides through the rules, as an install would set them.
+    rewards.set_rule(event=RewardRule.Event.REFERRAL_CONVERTED, value=Decimal(20))
+    rewards.set_rule(event=RewardRule.Event.FRIEND_FIRST_PURCHASE, value=Decimal(10))
     events = history(rng, people, now=now, managers=managers)
     _replay(events, people=people, start=today - timedelta(days=HISTORY_DAYS), now=now)
     valuation.refresh_everyone(today=today)

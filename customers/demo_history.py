@@ -496,17 +496,8 @@ def _referrals(
             )
             if converted_at >= now:
                 continue
+            # The rules reward both sides when it converts.
             events.append(Event(converted_at, "convert", referral, {"friend": friend.customer}))
-            thanks = converted_at + timedelta(days=2)
-            if thanks < now:
-                gift = Reward(
-                    customer=person.customer,
-                    kind=Reward.Kind.GIFT,
-                    value=Decimal(20),
-                    reason=f"Thank-you gift for referring {name}",
-                    given_at=thanks,
-                )
-                events.append(Event(thanks, "reward", gift))
     return events
 
 

@@ -30,7 +30,6 @@ def expiry_of(given_at: datetime) -> datetime:
     return given_at + timedelta(days=settings.REWARD_EXPIRY_DAYS)
 
 
-@transaction.atomic
 def grant(
     *,
     customer: Customer,
@@ -58,9 +57,8 @@ def grant(
                 f"Goodwill from an account manager is at most {settings.REWARD_GOODWILL_LIMIT}; "
                 "ask a marketer for more."
             )
-    _lock(customer)
-    if existing := _written(source_key):
-        return existing
+    if Decimal(value) < 0:
+        raise ValidationError({"value": "A grant gives; redeem to take."})
     entry = Reward(
         customer=customer,
         movement=Reward.Movement.EARNED,
@@ -76,6 +74,16 @@ def grant(
         source_key=source_key,
         author=by,
     )
+    _clean(entry)  # before the transaction: bad input leaves the caller's untouched
+    return _grant(entry)
+
+
+# No savepoint of its own (what could be refused was refused before): a gift step's settling
+# grants for a whole batch, and a failure rolls back the caller's transaction anyway.
+@transaction.atomic(savepoint=False)
+def _grant(entry: Reward) -> Reward:
+    # Locked, then written: a key written before is found by its unique index (see _write).
+    _lock(entry.customer)
     return _write(entry, title=_earned_title(entry))
 
 
@@ -199,6 +207,15 @@ def _expire_customer(customer_id: int, now: datetime) -> int:
     return written
 
 
+@transaction.atomic
+def set_rule(*, event: str, value: Decimal, unit: str = Reward.Unit.POINTS) -> RewardRule:
+    """Make `value` in `unit` what the event earns from now on (one active rule per event)."""
+    rule, _ = RewardRule.objects.update_or_create(
+        event=event, active=True, defaults={"value": value, "unit": unit}
+    )
+    return rule
+
+
 def apply_rule(
     *, event: str, customer: Customer, source: str, now: datetime | None = None
 ) -> Reward | None:
@@ -229,15 +246,18 @@ def _written(source_key: str) -> Reward | None:
 
 
 def _write(entry: Reward, *, title: str) -> Reward:
-    entry.full_clean(exclude=["customer", "applies_to", "author"], validate_unique=False)
-    try:
-        with transaction.atomic():
-            entry.save()
-    except IntegrityError:
-        # Another customer's line holds the key (keys are global): the first one stands.
-        if existing := _written(entry.source_key):
-            return existing
-        raise
+    _clean(entry)
+    if not entry.source_key:
+        entry.save()
+    else:
+        try:
+            with transaction.atomic():
+                entry.save()
+        except IntegrityError:
+            # The key was written before (the same event again): the first line stands.
+            if existing := _written(entry.source_key):
+                return existing
+            raise
     timeline.note_on_timeline(
         customer=entry.customer,
         kind=TimelineEntry.Kind.REWARD,
@@ -247,6 +267,16 @@ def _write(entry: Reward, *, title: str) -> Reward:
         source_id=entry.pk,
     )
     return entry
+
+
+def _clean(entry: Reward) -> None:
+    # The database checks the constraints (the sign, the key) itself; asking it first would
+    # cost a query per constraint per line.
+    entry.full_clean(
+        exclude=["customer", "applies_to", "author"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
 
 
 def _lines(customer_id: int, unit: str) -> list[purse.Line]:

@@ -99,3 +99,17 @@ def test_tier_and_bond_moves_are_dated_by_the_services_with_their_lines(seeded):
         created = customer.timeline.get(title="Customer created")
         assert created.occurred_at == customer.created_at
         assert not customer.timeline.filter(occurred_at__lt=customer.created_at).exists()
+
+
+def test_each_converted_referral_rewarded_both_sides_once_through_the_rules(seeded):
+    converted = Referral.objects.filter(status=Referral.Status.CONVERTED)
+    assert converted.exists()
+    for referral in converted:
+        key = f"referral:{referral.pk}"
+        earned = Reward.objects.filter(source_key__endswith=key)
+        assert sorted(earned.values_list("customer_id", "cause", "value")) == sorted(
+            [
+                (referral.referrer_id, Reward.Cause.REFERRAL, 20),
+                (referral.referred_customer_id, Reward.Cause.FIRST_PURCHASE, 10),
+            ]
+        )

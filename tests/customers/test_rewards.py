@@ -1,15 +1,19 @@
 """The reward ledger's services: grant, redeem, reverse, expire, the rules, who may do what."""
 
+import contextlib
 import importlib
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import hypothesis
 import pytest
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
 
 from customers import activity, queries, rewards, tasks
 from customers.models import Referral, Reward, RewardRule, TimelineEntry
@@ -200,3 +204,35 @@ def test_redemptions_at_once_never_spend_more_than_the_balance(marketer):
     in_parallel(4, spend)
     assert len(refused) == 2
     assert queries.reward_ledger(customer).balances[POINTS] == 2
+
+
+ledger_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("grant"), st.integers(1, 30), st.integers(1, 10)),
+        st.tuples(st.just("redeem"), st.integers(1, 40), st.just(0)),
+        st.tuples(st.just("expire"), st.just(0), st.just(0)),
+    ),
+    max_size=12,
+)
+
+
+@hypothesis.settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(plan=ledger_steps)
+def test_through_the_services_a_balance_is_its_lines_and_never_negative(plan, marketer, settings):
+    customer = CustomerFactory()
+    for n, (action, amount, days) in enumerate(plan):
+        at = NOW + timedelta(days=n)
+        if action == "grant":
+            settings.REWARD_EXPIRY_DAYS = days
+            rewards.grant(customer=customer, value=Decimal(amount), reason="g", now=at)
+        elif action == "redeem":
+            with contextlib.suppress(ValidationError):  # more than the balance: refused
+                rewards.redeem(
+                    customer=customer, value=Decimal(amount), reason="r", by=marketer, now=at
+                )
+        else:
+            rewards.expire_due(now=at)
+        values = list(customer.rewards.values_list("value", flat=True))
+        assert balance(customer) == sum(values, Decimal(0)) >= 0
