@@ -144,7 +144,7 @@ def test_existing_rewards_move_into_the_ledger_as_money_that_lapses_only_later(a
     settings.REWARD_EXPIRY_DAYS = 10
     old = Reward.objects.create(customer=ann, kind="premium", value=Decimal(15), reason="Old")
     gift = Reward.objects.create(customer=ann, kind="gift", reason="Mug")
-    migration = importlib.import_module("customers.migrations.0014_reward_ledger")
+    migration = importlib.import_module("customers.migrations.0015_rewards_into_the_ledger")
     migration.rewards_into_the_ledger(apps, None)
     old.refresh_from_db()
     gift.refresh_from_db()
