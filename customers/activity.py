@@ -303,10 +303,12 @@ def record_purchase(
 
 
 @transaction.atomic
-def record_purchases(*, purchases: list[Purchase], by: User | None = None) -> list[Purchase]:
+def record_purchases(
+    *, purchases: list[Purchase], by: User | None = None, now: datetime | None = None
+) -> list[Purchase]:
     """Record many unsaved purchases at once, each with its timeline line on the morning it was
     made. The customers are not refreshed: the caller does that (record_purchase at once; a
-    replay of history when its ladder rules run)."""
+    replay of history when its ladder rules run). A first purchase converts its referral `now`."""
     for purchase in purchases:
         purchase.currency = purchase.currency.upper()
         purchase.external_id = purchase.external_id or None
@@ -327,7 +329,8 @@ def record_purchases(*, purchases: list[Purchase], by: User | None = None) -> li
         ]
     )
     convert_first_purchases(
-        customer_ids={purchase.customer_id for purchase in purchases if purchase.amount > 0}
+        customer_ids={purchase.customer_id for purchase in purchases if purchase.amount > 0},
+        now=now,
     )
     return purchases
 
