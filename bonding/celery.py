@@ -48,6 +48,10 @@ app.conf.update(
             "task": "customers.tasks.refresh_values_task",
             "schedule": crontab(hour=2, minute=30),
         },
+        "expire-rewards": {
+            "task": "customers.tasks.expire_rewards_task",
+            "schedule": crontab(hour=3, minute=5),
+        },
         # Themes in what customers say, fitted afresh over every answer each night.
         "refit-themes": {
             "task": "nps.tasks.refit_themes_task",

@@ -120,6 +120,11 @@ UNSUBSCRIBE_RATE_PER_MINUTE = env.int("UNSUBSCRIBE_RATE_PER_MINUTE", default=30)
 REFERRAL_RATE_PER_MINUTE = env.int("REFERRAL_RATE_PER_MINUTE", default=30)
 # A promoter is asked for a referral at most once in this many days.
 PROMOTER_ASK_DAYS = env.int("PROMOTER_ASK_DAYS", default=90)
+# Earned rewards lapse this many days after they are earned (closest to expiry are spent first).
+REWARD_EXPIRY_DAYS = env.int("REWARD_EXPIRY_DAYS", default=365)
+# The most an account manager may grant as goodwill at once, in points or money; marketers
+# grant freely.
+REWARD_GOODWILL_LIMIT = env.int("REWARD_GOODWILL_LIMIT", default=25)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [

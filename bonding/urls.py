@@ -9,6 +9,7 @@ from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_ladder as customer_ladder_api
 from customers import api_records as customer_records_api
+from customers import api_rewards as customer_rewards_api
 from customers import referral_page
 from nps import api as nps_api
 from nps import public as nps_public
@@ -18,6 +19,7 @@ from programs import email_webhooks
 customers_api.register(api.router)
 customer_records_api.register(api.router)
 customer_ladder_api.register(api.router)
+customer_rewards_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 webhook_api.register(api.router)

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import announce, timeline, valuation
+from customers import announce, rewards, timeline, valuation
 from customers.models import (
     Complaint,
     Contract,
@@ -20,6 +20,7 @@ from customers.models import (
     Purchase,
     Referral,
     Reward,
+    RewardRule,
     TimelineEntry,
 )
 from customers.signals import contract_added, follow_up_done
@@ -307,10 +308,12 @@ def record_purchase(
 
 
 @transaction.atomic
-def record_purchases(*, purchases: list[Purchase], by: User | None = None) -> list[Purchase]:
+def record_purchases(
+    *, purchases: list[Purchase], by: User | None = None, now: datetime | None = None
+) -> list[Purchase]:
     """Record many unsaved purchases at once, each with its timeline line on the morning it was
     made. The customers are not refreshed: the caller does that (record_purchase at once; a
-    replay of history when its ladder rules run)."""
+    replay of history when its ladder rules run). A first purchase converts its referral `now`."""
     for purchase in purchases:
         purchase.currency = purchase.currency.upper()
         purchase.external_id = purchase.external_id or None
@@ -332,7 +335,8 @@ def record_purchases(*, purchases: list[Purchase], by: User | None = None) -> li
         ]
     )
     convert_first_purchases(
-        customer_ids={purchase.customer_id for purchase in purchases if purchase.amount > 0}
+        customer_ids={purchase.customer_id for purchase in purchases if purchase.amount > 0},
+        now=now,
     )
     return purchases
 
@@ -507,36 +511,47 @@ def convert_referral(
             occurred_at=now,
             source_id=referral.pk,
         )
+        # The rules' lines carry the referral as their key: however often this is called, or
+        # from however many places at once, each side earns once.
+        rewards.apply_rule(
+            event=RewardRule.Event.REFERRAL_CONVERTED,
+            customer=referral.referrer,
+            source=f"referral:{referral.pk}",
+            now=now,
+        )
+        if referred_customer is not None:
+            rewards.apply_rule(
+                event=RewardRule.Event.FRIEND_FIRST_PURCHASE,
+                customer=referred_customer,
+                source=f"referral:{referral.pk}",
+                now=now,
+            )
         valuation.refresh_customer(customer=referral.referrer, now=now)
     return referral
 
 
-@transaction.atomic
 def give_reward(
     *,
     customer: Customer,
     kind: str,
     reason: str,
     value: Decimal = Decimal(0),
+    unit: str = Reward.Unit.MONEY,
+    cause: str = "",
     by: User | None = None,
     given_at: datetime | None = None,
+    source_key: str = "",
 ) -> Reward:
-    """Record a gift, discount, trial or survey premium given to the customer."""
-    reward = Reward(
+    """Record a gift, discount, trial or survey premium given to the customer: an earned line
+    of their reward ledger (its value, if any, in money unless said otherwise)."""
+    return rewards.grant(
         customer=customer,
         kind=kind,
         reason=reason,
         value=value,
-        given_at=given_at or timezone.now(),
+        unit=unit,
+        cause=cause,
+        by=by,
+        given_at=given_at,
+        source_key=source_key,
     )
-    reward.full_clean()
-    reward.save()
-    timeline.note_on_timeline(
-        customer=customer,
-        kind=TimelineEntry.Kind.REWARD,
-        title=f"{reward.get_kind_display()}: {reason}" + (f" ({value})" if value else ""),
-        actor=by,
-        occurred_at=reward.given_at,
-        source_id=reward.pk,
-    )
-    return reward

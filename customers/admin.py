@@ -22,6 +22,7 @@ from customers.models import (
     Purchase,
     Referral,
     Reward,
+    RewardRule,
     Tier,
     TierChange,
     TimelineEntry,
@@ -469,13 +470,20 @@ class ReferralAdmin(BigTableAdmin):
 
 @admin.register(Reward)
 class RewardAdmin(BigTableAdmin):
-    """Gifts, discounts, trials and survey premiums given to customers."""
+    """The reward ledger's lines: earned, redeemed, expired and reversed."""
 
-    list_display = ("reason", "customer", "kind", "value", "given_at")
-    list_filter = ("kind",)
+    list_display = ("reason", "customer", "movement", "cause", "value", "unit", "given_at")
+    list_filter = ("movement", "cause", "unit")
     search_fields = CUSTOMER_SEARCH
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
+
+
+@admin.register(RewardRule)
+class RewardRuleAdmin(admin.ModelAdmin):
+    """What customers earn when a referral converts or a survey is answered."""
+
+    list_display = ("event", "value", "unit", "active", "updated_at")
 
 
 class OpenFilter(admin.SimpleListFilter):

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers import activity, placement, records, valuation
+from customers import activity, placement, records, referrals, rewards, valuation
 from customers.demo_history import (
     ACCOUNTS,
     CONSENT_SOURCES,
@@ -40,6 +40,7 @@ from customers.models import (
     FollowUp,
     Referral,
     Relationship,
+    RewardRule,
     Tier,
 )
 
@@ -62,6 +63,9 @@ def seed_customers(*, count: int = 300, seed: int = 7) -> int:
     people = _cast(rng, count=count, today=today, managers=managers)
     for person in people:
         _create(person, now=now)
+    # Referrals pay both sides through the rules, as an install would set them.
+    rewards.set_rule(event=RewardRule.Event.REFERRAL_CONVERTED, value=Decimal(20))
+    rewards.set_rule(event=RewardRule.Event.FRIEND_FIRST_PURCHASE, value=Decimal(10))
     events = history(rng, people, now=now, managers=managers)
     _replay(events, people=people, start=today - timedelta(days=HISTORY_DAYS), now=now)
     valuation.refresh_everyone(today=today)
@@ -288,7 +292,9 @@ class _Day:
         purchases = [e.row for e in self.events if e.kind == "purchase"]
         interactions = [e.row for e in self.events if e.kind == "interaction"]
         if purchases:
-            activity.record_purchases(purchases=purchases)
+            # On the day's clock: a friend's first purchase converts their referral then.
+            moment = max(e.at for e in self.events if e.kind == "purchase")
+            activity.record_purchases(purchases=purchases, now=moment)
         if interactions:
             activity.log_interactions(
                 interactions=interactions, now=max(i.occurred_at for i in interactions)
@@ -336,6 +342,18 @@ def _apply(event: Event, written: dict[int, Any]) -> None:
                 referred_email=row.referred_email,
                 now=at,
             )
+        case "signup":
+            referral, friend = written[id(row)], event.extra["friend"]
+            referrals.link_friend(referral=referral, friend=friend, now=at)
+            # The manager thanked the referrer the next day, as the follow-up asks.
+            thanked = at + timedelta(days=1)
+            if thanked < timezone.now():
+                for follow_up in FollowUp.objects.filter(
+                    customer=referral.referrer, source="referral", done_at__isnull=True
+                ):
+                    activity.complete_follow_up(
+                        follow_up=follow_up, by=follow_up.assignee, now=thanked
+                    )
         case "convert":
             activity.convert_referral(
                 referral=written[id(row)], referred_customer=event.extra["friend"], now=at

@@ -139,7 +139,7 @@ def history(
     events += _referrals(rng, people, today=today, now=now)
     # At one moment: a contract ends before its successor starts; a complaint or referral is
     # made before it is resolved or converted.
-    order = {"renewed": -2, "complaint": 0, "referral": 1, "resolve": 2, "convert": 3}
+    order = {"renewed": -2, "complaint": 0, "referral": 1, "resolve": 2, "signup": 2, "convert": 3}
     events.sort(key=lambda e: (e.at, order.get(e.kind, -1)))
     return events
 
@@ -496,17 +496,14 @@ def _referrals(
             )
             if converted_at >= now:
                 continue
+            # The friend signs up with the code; their first purchase converts the referral
+            # (or, bought that same morning, the marketer marks it); the rules reward both.
+            signed_up = min(
+                max(referral.created_at + timedelta(minutes=30), friend.customer.created_at),
+                converted_at - timedelta(minutes=1),
+            )
+            events.append(Event(signed_up, "signup", referral, {"friend": friend.customer}))
             events.append(Event(converted_at, "convert", referral, {"friend": friend.customer}))
-            thanks = converted_at + timedelta(days=2)
-            if thanks < now:
-                gift = Reward(
-                    customer=person.customer,
-                    kind=Reward.Kind.GIFT,
-                    value=Decimal(20),
-                    reason=f"Thank-you gift for referring {name}",
-                    given_at=thanks,
-                )
-                events.append(Event(thanks, "reward", gift))
     return events
 
 

@@ -1,10 +1,12 @@
 """Forms of the customer pages; validation lives in the models and services they call."""
 
 import zoneinfo
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 
 from customers.contact import normalize_email, normalize_phone
 from customers.filters import owners
@@ -187,11 +189,32 @@ class ReferralForm(forms.ModelForm):
 
 
 class RewardForm(forms.ModelForm):
-    """Record a gift, discount, trial or premium."""
+    """Grant a reward: a gift, discount, trial or points, with why (an account manager's is
+    goodwill, within the limit marketers set)."""
 
     class Meta:
         model = Reward
-        fields = ["kind", "value", "reason"]
+        fields = ["kind", "unit", "value", "cause", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cause"].required = False
+        self.fields["cause"].help_text = "Left empty: goodwill from an account manager."
+        self.fields["value"].validators.append(MinValueValidator(Decimal(0)))
+        self.fields["unit"].required = False
+
+    def clean_unit(self) -> str:
+        return self.cleaned_data.get("unit") or Reward.Unit.POINTS
+
+
+class RedeemForm(forms.Form):
+    """Spend from the customer's reward balance (marketers)."""
+
+    unit = forms.ChoiceField(choices=Reward.Unit.choices, initial=Reward.Unit.POINTS)
+    value = forms.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), label="Amount"
+    )
+    reason = forms.CharField(max_length=200)
 
 
 class TierForm(forms.Form):

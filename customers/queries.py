@@ -3,9 +3,10 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from customers.models import (
     Customer,
     FollowUp,
     Referral,
+    Reward,
     Tier,
     TierChange,
     TimelineEntry,
@@ -412,3 +414,24 @@ def ladder_status(
         at_risk_until=customer.tier_at_risk_until,
         to_keep=standing.requirements(facts=facts, slug=tier.slug) if at_risk and tier else [],
     )
+
+
+@dataclass(frozen=True)
+class RewardLedger:
+    """A customer's reward balance per unit (the sum of its lines) and the latest lines."""
+
+    balances: dict[str, Decimal]
+    entries: list[Reward]
+
+
+def reward_ledger(customer: Customer, *, latest: int = 50) -> RewardLedger:
+    """The balances and the latest lines of the customer's reward ledger, in two queries."""
+    sums = (
+        Reward.objects.filter(customer=customer)
+        .values("unit")
+        .annotate(total=Sum("value"))
+        .order_by("unit")
+        .values_list("unit", "total")
+    )
+    entries = list(customer.rewards.select_related("author")[:latest])
+    return RewardLedger(balances=dict(sums), entries=entries)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from customers import imports, valuation
+from customers import imports, rewards, valuation
 
 
 @shared_task(ignore_result=False, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
@@ -28,3 +28,9 @@ def import_customers_task(job_id: int) -> None:
 def forget_stale_uploads_task() -> int:
     """Nightly: free the stored chunks of CSV uploads nobody started."""
     return imports.forget_stale_uploads()
+
+
+@shared_task
+def expire_rewards_task() -> int:
+    """Nightly: write off what is left of earned rewards past their expiry."""
+    return rewards.expire_due()

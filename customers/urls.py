@@ -48,6 +48,12 @@ urlpatterns = [
     path(
         "customers/<int:pk>/rewards/", views.quick_action, {"action": "reward"}, name="add_reward"
     ),
+    path(
+        "customers/<int:pk>/rewards/redeem/",
+        views.quick_action,
+        {"action": "redeem"},
+        name="redeem_reward",
+    ),
     path("customers/<int:pk>/tier/", views.quick_action, {"action": "tier"}, name="set_tier"),
     path("customers/accounts/new/", views.account_create, name="account_create"),
     path("customers/accounts/<int:pk>/", views.account_detail, name="account"),

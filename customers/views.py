@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import activity, forms, pages, placement, queries, records
+from customers import activity, forms, pages, placement, queries, records, rewards
 from customers import merge as merging
 from customers import tiers as tier_admin
 from customers.filters import CustomerFilter
@@ -75,6 +75,8 @@ def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given
         "contract_form": forms.ContractForm(),
         "referral_form": forms.ReferralForm(),
         "reward_form": forms.RewardForm(),
+        "redeem_form": forms.RedeemForm(),
+        "rewards": queries.reward_ledger(customer),
         "tier_form": forms.TierForm(initial={"tier": customer.tier_id}),
     }
     context.update(forms_given)
@@ -193,6 +195,14 @@ def _record_referral(*, customer, by, **data):
     activity.record_referral(referrer=customer, by=by, **data)
 
 
+def _grant_reward(*, customer, by, **data):
+    rewards.grant(customer=customer, by=by, **data)
+
+
+def _redeem_reward(*, customer, by, **data):
+    rewards.redeem(customer=customer, by=by, **data)
+
+
 def _set_tier(*, customer, by, tier, reason):
     placement.set_tier(customer=customer, tier=tier, by=by, reason=reason)
 
@@ -206,6 +216,7 @@ class QuickAction:
     form_class: type[Form]
     write: Callable[..., Any]
     success: str
+    marketers_only: bool = False
 
 
 QUICK_ACTIONS = {
@@ -214,7 +225,8 @@ QUICK_ACTIONS = {
     "purchase": QuickAction(forms.PurchaseForm, activity.record_purchase, "Purchase added."),
     "contract": QuickAction(forms.ContractForm, activity.add_contract, "Contract added."),
     "referral": QuickAction(forms.ReferralForm, _record_referral, "Referral recorded."),
-    "reward": QuickAction(forms.RewardForm, activity.give_reward, "Reward recorded."),
+    "reward": QuickAction(forms.RewardForm, _grant_reward, "Reward recorded."),
+    "redeem": QuickAction(forms.RedeemForm, _redeem_reward, "Reward redeemed.", True),
     "tier": QuickAction(forms.TierForm, _set_tier, "Tier set by hand."),
 }
 
@@ -222,6 +234,8 @@ QUICK_ACTIONS = {
 def quick_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Log an interaction, open a complaint, add a purchase, ... from the 360 page."""
     chosen = QUICK_ACTIONS[action]
+    if chosen.marketers_only:
+        pages.marketers_only(request)
     return _quick_action(
         request,
         pk,

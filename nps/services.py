@@ -17,8 +17,8 @@ from django.db.models import CharField, Count, DateField, Exists, F, Max, OuterR
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
-from customers import activity, timeline, valuation
-from customers.models import Channel, Customer, Reward, TimelineEntry
+from customers import activity, rewards, timeline, valuation
+from customers.models import Channel, Customer, Reward, RewardRule, TimelineEntry
 from nps import links, mail, score, tasks
 from nps.models import (
     DayTally,
@@ -222,8 +222,17 @@ def record_response(
             activity.give_reward(
                 customer=customer,
                 kind=Reward.Kind.PREMIUM,
+                cause=Reward.Cause.PREMIUM,
                 reason=premium_reason(invitation.survey),
+                given_at=now,
+                source_key=f"premium:{response.pk}",
             )
+        rewards.apply_rule(
+            event=RewardRule.Event.SURVEY_ANSWERED,
+            customer=customer,
+            source=f"response:{response.pk}",
+            now=now,
+        )
     else:
         TimelineEntry.objects.filter(
             customer=customer, kind=TimelineEntry.Kind.SURVEY, source_id=response.pk

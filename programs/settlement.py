@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from customers import activity, timeline
-from customers.models import Channel, TimelineEntry
+from customers.models import Channel, Reward, TimelineEntry
 from programs import announce, schedule
 from programs.enrollment import exit_enrollment
 from programs.models import SENT_STATES, Enrollment, Step, Touch
@@ -74,6 +74,9 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
                 kind=step.reward_kind,
                 value=step.reward_value,
                 reason=step.name,
+                cause=Reward.Cause.GIFT_STEP,
+                # Once per touch, however often its settling is tried.
+                source_key=f"touch:{touch.pk}",
                 # With the touch that carried it, as its timeline line.
                 given_at=touch.sent_at or now,
             )

@@ -11,6 +11,7 @@ from customers.models.activity import (
     Purchase,
     Referral,
     Reward,
+    RewardRule,
 )
 from customers.models.imports import ImportChunk, ImportJob, ImportRejection
 from customers.models.ladder import BondChange, BondStage, Tier, TierChange
@@ -48,6 +49,7 @@ __all__ = [
     "Referral",
     "Relationship",
     "Reward",
+    "RewardRule",
     "TIME_ZONES",
     "Tier",
     "TierChange",

@@ -201,7 +201,8 @@ class Referral(models.Model):
 
 
 class Reward(models.Model):
-    """Something given to a customer: a gift, a discount, a trial, a premium for answering."""
+    """One line of a customer's reward ledger: earned (a positive value), or redeemed, expired
+    or reversed (a negative one); the balance of a unit is the sum of its lines."""
 
     class Kind(models.TextChoices):
         GIFT = "gift", "Gift"
@@ -209,18 +210,109 @@ class Reward(models.Model):
         TRIAL = "trial", "Trial"
         PREMIUM = "premium", "Survey premium"
 
+    class Movement(models.TextChoices):
+        EARNED = "earned", "Earned"
+        REDEEMED = "redeemed", "Redeemed"
+        EXPIRED = "expired", "Expired"
+        REVERSED = "reversed", "Reversed"
+
+    class Cause(models.TextChoices):
+        REFERRAL = "referral", "Referral converted"
+        FIRST_PURCHASE = "first_purchase", "Referred friend's first purchase"
+        PREMIUM = "premium", "Survey premium"
+        GIFT_STEP = "gift_step", "Gift step"
+        GOODWILL = "goodwill", "Goodwill after a complaint"
+        MANUAL = "manual", "Manual"
+
+    class Unit(models.TextChoices):
+        # Points are the loyalty currency; money is a voucher in the organization's currency.
+        POINTS = "points", "Points"
+        MONEY = "money", "Money"
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rewards")
-    kind = models.CharField(max_length=10, choices=Kind)
+    movement = models.CharField(max_length=10, choices=Movement, default=Movement.EARNED)
+    cause = models.CharField(max_length=20, choices=Cause, default=Cause.MANUAL)
+    kind = models.CharField(
+        max_length=10, choices=Kind, blank=True, help_text="What was given, for earned lines."
+    )
+    unit = models.CharField(max_length=10, choices=Unit, default=Unit.POINTS)
     value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
     reason = models.CharField(max_length=200)
     given_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    applies_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="taken_by",
+        help_text="The earned line an expiry or a reversal takes from.",
+    )
+    source_key = models.CharField(
+        max_length=150, blank=True, help_text="What wrote it, so the same event writes once."
+    )
+    expiry_settled = models.BooleanField(
+        default=False, help_text="Earned lines: what was left at expiry has been written off."
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-given_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-given_at"], name="reward_customer_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(movement="earned", value__gte=0)
+                | (~Q(movement="earned") & Q(value__lte=0)),
+                name="reward_sign_follows_movement",
+                violation_error_message="Earned lines add; redeemed, expired and reversed take.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(movement__in=["expired", "reversed"]) | Q(applies_to__isnull=False),
+                name="reward_expiry_names_its_line",
+            ),
+            models.UniqueConstraint(
+                fields=["source_key"], condition=~Q(source_key=""), name="reward_source_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-given_at"], name="reward_customer_at"),
+            models.Index(
+                fields=["expires_at"],
+                name="reward_expiry_due",
+                condition=Q(movement="earned", expiry_settled=False, expires_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.reason}"
+        return f"{self.get_movement_display()} {self.value} {self.unit}: {self.reason}"
+
+
+class RewardRule(models.Model):
+    """Organization-wide: what a customer earns when something happens (once per event)."""
+
+    class Event(models.TextChoices):
+        REFERRAL_CONVERTED = "referral_converted", "A referral converts: the referrer earns"
+        FRIEND_FIRST_PURCHASE = "friend_first_purchase", "A referred friend buys: the friend earns"
+        SURVEY_ANSWERED = "survey_answered", "A survey is answered: the customer earns"
+
+    event = models.CharField(max_length=30, choices=Event)
+    value = models.DecimalField(max_digits=10, decimal_places=2)
+    unit = models.CharField(max_length=10, choices=Reward.Unit, default=Reward.Unit.POINTS)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["event"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event"], condition=Q(active=True), name="reward_rule_one_per_event"
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="reward_rule_gives"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()}: {self.value} {self.unit}"
 
 
 class FollowUp(models.Model):

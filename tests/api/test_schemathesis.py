@@ -115,6 +115,7 @@ test_get_customer_by_external_id = only("GET", "/api/v1/customers/by-external-id
 test_get_interactions = only("GET", "/api/v1/interactions/")
 test_post_interactions = only("POST", "/api/v1/interactions/")
 test_get_interaction = only("GET", "/api/v1/interactions/{id}/")
+test_get_customer_rewards = only("GET", "/api/v1/customers/{id}/rewards/")
 test_get_tiers = only("GET", "/api/v1/tiers/")
 test_get_tier = only("GET", "/api/v1/tiers/{slug}/")
 test_get_purchases = only("GET", "/api/v1/purchases/")

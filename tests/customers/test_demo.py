@@ -4,6 +4,7 @@ clock: every row has the timeline line its service writes, at the time it happen
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from bonding import demo as bonding_demo
@@ -66,7 +67,13 @@ def test_every_history_row_has_its_services_timeline_line_at_its_time(seeded):
         Referral.objects.filter(status="converted").values_list("pk", "converted_at")
     )
     assert converted
-    assert lines("referral") == sorted(referred + converted)
+    # A friend signing up writes a line on both timelines, at the moment they signed up.
+    signups = TimelineEntry.objects.filter(kind="referral").filter(
+        Q(title__contains="signed up with referral code") | Q(title__startswith="Referred by ")
+    )
+    assert signups.count() == 2 * Referral.objects.filter(referred_customer__isnull=False).count()
+    others = TimelineEntry.objects.filter(kind="referral").exclude(pk__in=signups)
+    assert sorted(others.values_list("source_id", "occurred_at")) == sorted(referred + converted)
 
 
 def test_follow_ups_of_old_calls_were_done_after_they_were_asked_for_and_recent_ones_wait(
@@ -116,3 +123,17 @@ def test_a_client_who_went_quiet_is_at_risk_or_landed_one_rung_never_two(seeded)
     assert TimelineEntry.objects.filter(
         kind="tier_at_risk", customer__in=quiet, title__contains="to keep it"
     ).exists()
+
+
+def test_each_converted_referral_rewarded_both_sides_once_through_the_rules(seeded):
+    converted = Referral.objects.filter(status=Referral.Status.CONVERTED)
+    assert converted.exists()
+    for referral in converted:
+        key = f"referral:{referral.pk}"
+        earned = Reward.objects.filter(source_key__endswith=key)
+        assert sorted(earned.values_list("customer_id", "cause", "value")) == sorted(
+            [
+                (referral.referrer_id, Reward.Cause.REFERRAL, 20),
+                (referral.referred_customer_id, Reward.Cause.FIRST_PURCHASE, 10),
+            ]
+        )

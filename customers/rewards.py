@@ -1,0 +1,294 @@
+"""The reward ledger: grant, redeem, reverse and expire, each one transaction under the
+customer's lock, each line on the timeline; and the reward rules that grant on events.
+
+A line with a source key is written once: the same event (a referral converting twice, an API
+request sent again) finds the first line and returns it, changing nothing.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers import purse, timeline
+from customers.models import Customer, Reward, RewardRule, TimelineEntry
+from customers.queries import is_marketer
+
+EVENT_CAUSES = {
+    RewardRule.Event.REFERRAL_CONVERTED: Reward.Cause.REFERRAL,
+    RewardRule.Event.FRIEND_FIRST_PURCHASE: Reward.Cause.FIRST_PURCHASE,
+    RewardRule.Event.SURVEY_ANSWERED: Reward.Cause.PREMIUM,
+}
+
+
+def expiry_of(given_at: datetime) -> datetime:
+    """When a line earned at `given_at` lapses (REWARD_EXPIRY_DAYS later)."""
+    return given_at + timedelta(days=settings.REWARD_EXPIRY_DAYS)
+
+
+def grant(
+    *,
+    customer: Customer,
+    value: Decimal,
+    reason: str,
+    unit: str = Reward.Unit.POINTS,
+    cause: str = "",
+    kind: str = "",
+    by: User | None = None,
+    source_key: str = "",
+    given_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Reward:
+    """Credit the customer's ledger. An account manager (`by`) grants goodwill only, up to
+    REWARD_GOODWILL_LIMIT; marketers and the system grant freely."""
+    now = now or timezone.now()
+    given_at = given_at or now
+    marketer = by is None or is_marketer(by)
+    cause = cause or (Reward.Cause.MANUAL if marketer else Reward.Cause.GOODWILL)
+    if not marketer:
+        if cause != Reward.Cause.GOODWILL:
+            raise PermissionDenied("Account managers grant goodwill; marketers grant the rest.")
+        if Decimal(value) > settings.REWARD_GOODWILL_LIMIT:
+            raise PermissionDenied(
+                f"Goodwill from an account manager is at most {settings.REWARD_GOODWILL_LIMIT}; "
+                "ask a marketer for more."
+            )
+    if Decimal(value) < 0:
+        raise ValidationError({"value": "A grant gives; redeem to take."})
+    entry = Reward(
+        customer=customer,
+        movement=Reward.Movement.EARNED,
+        cause=cause,
+        kind=kind,
+        unit=unit,
+        value=value,
+        reason=reason,
+        given_at=given_at,
+        expires_at=expiry_of(given_at) if value else None,
+        # Nothing to write off when nothing was earned (a gift with no value).
+        expiry_settled=not value,
+        source_key=source_key,
+        author=by,
+    )
+    _clean(entry)  # before the transaction: bad input leaves the caller's untouched
+    return _grant(entry)
+
+
+# No savepoint of its own (what could be refused was refused before): a gift step's settling
+# grants for a whole batch, and a failure rolls back the caller's transaction anyway.
+@transaction.atomic(savepoint=False)
+def _grant(entry: Reward) -> Reward:
+    # Locked, then written: a key written before is found by its unique index (see _write).
+    _lock(entry.customer)
+    return _write(entry, title=_earned_title(entry))
+
+
+@transaction.atomic
+def redeem(
+    *,
+    customer: Customer,
+    value: Decimal,
+    reason: str,
+    unit: str = Reward.Unit.POINTS,
+    by: User | None = None,
+    source_key: str = "",
+    now: datetime | None = None,
+) -> Reward:
+    """Spend from the balance (the lines closest to expiry first); marketers only. More than
+    can be spent is refused and changes nothing."""
+    if by is not None and not is_marketer(by):
+        raise PermissionDenied("Only marketers redeem rewards.")
+    now = now or timezone.now()
+    value = Decimal(value)
+    if value <= 0:
+        raise ValidationError({"value": "Redeem more than nothing."})
+    _lock(customer)
+    if existing := _written(source_key):
+        return existing
+    try:
+        purse.spend(purse.lots(_lines(customer.pk, unit)), value, now)
+    except purse.Shortfall as short:
+        raise ValidationError(
+            {"value": f"Only {short.available} {Reward.Unit(unit).label.lower()} can be spent."}
+        ) from short
+    entry = Reward(
+        customer=customer,
+        movement=Reward.Movement.REDEEMED,
+        cause=Reward.Cause.MANUAL,
+        unit=unit,
+        value=-value,
+        reason=reason,
+        given_at=now,
+        source_key=source_key,
+        author=by,
+    )
+    return _write(entry, title=f"Redeemed {value} {entry.get_unit_display().lower()}: {reason}")
+
+
+@transaction.atomic
+def reverse(
+    *, entry: Reward, reason: str, by: User | None = None, now: datetime | None = None
+) -> Reward:
+    """Take back what is left of an earned line (what was spent stays spent); once per line."""
+    if by is not None and not is_marketer(by):
+        raise PermissionDenied("Only marketers reverse rewards.")
+    if entry.movement != Reward.Movement.EARNED:
+        raise ValidationError("Only an earned reward can be reversed.")
+    now = now or timezone.now()
+    _lock(entry.customer)
+    if existing := _written(f"reverse:{entry.pk}"):
+        return existing
+    left = purse.lots(_lines(entry.customer_id, entry.unit))[entry.pk].left
+    if left <= 0:
+        raise ValidationError("Nothing is left of this reward to take back.")
+    reversal = Reward(
+        customer=entry.customer,
+        movement=Reward.Movement.REVERSED,
+        cause=entry.cause,
+        unit=entry.unit,
+        value=-left,
+        reason=reason,
+        given_at=now,
+        applies_to=entry,
+        source_key=f"reverse:{entry.pk}",
+        author=by,
+    )
+    return _write(reversal, title=f"Reward reversed ({-left} {entry.unit}): {reason}")
+
+
+def expire_due(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Nightly: write off what is left of every earned line past its expiry; one transaction
+    per customer. Returns the number of expiry lines written. Safe to run twice."""
+    now = now or timezone.now()
+    written = 0
+    while True:
+        customer_ids = list(
+            Reward.objects.filter(
+                movement=Reward.Movement.EARNED, expiry_settled=False, expires_at__lte=now
+            )
+            .values_list("customer_id", flat=True)
+            .order_by("customer_id")
+            .distinct()[:batch]
+        )
+        if not customer_ids:
+            return written
+        for customer_id in customer_ids:
+            written += _expire_customer(customer_id, now)
+
+
+@transaction.atomic
+def _expire_customer(customer_id: int, now: datetime) -> int:
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    written = 0
+    for unit in Reward.Unit.values:
+        for lot in purse.due(purse.lots(_lines(customer_id, unit)), now):
+            entry = Reward(
+                customer=customer,
+                movement=Reward.Movement.EXPIRED,
+                unit=unit,
+                value=-lot.left,
+                reason="Expired unspent",
+                given_at=lot.expires_at or now,
+                applies_to_id=lot.id,
+                source_key=f"expire:{lot.id}",
+            )
+            _write(entry, title=f"Reward expired: {lot.left} {unit} unspent")
+            written += 1
+    Reward.objects.filter(
+        customer_id=customer_id,
+        movement=Reward.Movement.EARNED,
+        expiry_settled=False,
+        expires_at__lte=now,
+    ).update(expiry_settled=True)
+    return written
+
+
+@transaction.atomic
+def set_rule(*, event: str, value: Decimal, unit: str = Reward.Unit.POINTS) -> RewardRule:
+    """Make `value` in `unit` what the event earns from now on (one active rule per event)."""
+    rule, _ = RewardRule.objects.update_or_create(
+        event=event, active=True, defaults={"value": value, "unit": unit}
+    )
+    return rule
+
+
+def apply_rule(
+    *, event: str, customer: Customer, source: str, now: datetime | None = None
+) -> Reward | None:
+    """Grant what the active rule for `event` gives, once per event and source (e.g. a referral
+    converting twice earns once). None when no rule is set."""
+    rule = RewardRule.objects.filter(event=event, active=True).first()
+    if rule is None:
+        return None
+    return grant(
+        customer=customer,
+        value=rule.value,
+        unit=rule.unit,
+        cause=EVENT_CAUSES[RewardRule.Event(event)],
+        reason=RewardRule.Event(event).label,
+        source_key=f"{event}:{source}",
+        now=now,
+    )
+
+
+def _lock(customer: Customer) -> None:
+    # Every ledger write of one customer waits for the others: each decides on the whole
+    # ledger as written, and the order of the ids is the order of the decisions.
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+
+
+def _written(source_key: str) -> Reward | None:
+    return Reward.objects.filter(source_key=source_key).first() if source_key else None
+
+
+def _write(entry: Reward, *, title: str) -> Reward:
+    _clean(entry)
+    if not entry.source_key:
+        entry.save()
+    else:
+        try:
+            with transaction.atomic():
+                entry.save()
+        except IntegrityError:
+            # The key was written before (the same event again): the first line stands.
+            if existing := _written(entry.source_key):
+                return existing
+            raise
+    timeline.note_on_timeline(
+        customer=entry.customer,
+        kind=TimelineEntry.Kind.REWARD,
+        title=title,
+        actor=entry.author,
+        occurred_at=entry.given_at,
+        source_id=entry.pk,
+    )
+    return entry
+
+
+def _clean(entry: Reward) -> None:
+    # The database checks the constraints (the sign, the key) itself; asking it first would
+    # cost a query per constraint per line.
+    entry.full_clean(
+        exclude=["customer", "applies_to", "author"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+
+
+def _lines(customer_id: int, unit: str) -> list[purse.Line]:
+    return [
+        purse.Line(*row)
+        for row in Reward.objects.filter(customer_id=customer_id, unit=unit)
+        .order_by("id")
+        .values_list("id", "movement", "value", "given_at", "expires_at", "applies_to_id")
+    ]
+
+
+def _earned_title(entry: Reward) -> str:
+    what = entry.get_kind_display() if entry.kind else entry.get_cause_display()
+    amount = f" ({entry.value} {entry.get_unit_display().lower()})" if entry.value else ""
+    return f"{what}: {entry.reason}{amount}"
