@@ -8,7 +8,7 @@ from bonding import api, rest, views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_records as customer_records_api
-from customers import referral_page
+from customers import preference_page, referral_page
 from nps import api as nps_api
 from nps import public as nps_public
 from programs import api as programs_api
@@ -34,6 +34,7 @@ urlpatterns = [
     path("s/<str:token>/", nps_public.survey, name="survey"),
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
     path("r/<str:code>/", referral_page.referral_page, name="referral_page"),
+    path("p/<str:token>/", preference_page.preference_page, name="preference_page"),
     path("admin/", admin.site.urls),
     # The e-mail providers' tracking webhooks (/anymail/<esp>/tracking/): their own auth.
     path("anymail/", include((email_webhooks.urlpatterns, "anymail"))),

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import ImportJob, Tier
+from customers.preferences import preference_token
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
 from programs.models import (
@@ -96,6 +97,7 @@ def scene(manager, other_manager):
             "contract": ContractFactory(customer=customer).pk,
             "referral": referral.pk,
             "referral_code": referral.code,
+            "preference_token": preference_token(customer=customer),
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
@@ -131,4 +133,6 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         kwargs["token"] = values["unsubscribe_token"]
     if name == "referral_page":
         kwargs["code"] = values["referral_code"]
+    if name == "preference_page":
+        kwargs["token"] = values["preference_token"]
     return reverse(name, kwargs=kwargs)

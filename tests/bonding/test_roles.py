@@ -43,6 +43,7 @@ TABLE = [
     ("programs:unsubscribe",          "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("programs:unsubscribe_choose",   "POST",              "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("referral_page",                 "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("preference_page",               "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Twilio's webhooks: anyone may POST, and only a valid X-Twilio-Signature (none here) passes.
