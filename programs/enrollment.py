@@ -84,6 +84,7 @@ class Enrollee(NamedTuple):
     consent_sms: bool
     consent_phone: bool
     consent_letter: bool
+    frequency: str
     email: str
     phone: str
     postal_address: str
@@ -176,6 +177,7 @@ class _Plan:
             customer.consent_sms,
             customer.consent_phone,
             customer.consent_letter,
+            customer.frequency,
             bool(customer.email),
             bool(customer.phone),
             bool(customer.postal_address),
@@ -225,8 +227,10 @@ class _Plan:
         zone = self.zones.get(customer.timezone)
         if zone is None:  # ZoneInfo keeps only a few zones at hand: keep them all here
             zone = self.zones[customer.timezone] = zone_of(customer)
+        # Everything placement reads of a customer, so kinds share a placement only when alike.
         channels = (
             customer.preferred_channel,
+            customer.frequency,
             *customer.consents().values(),
             bool(customer.email),
             bool(customer.phone),

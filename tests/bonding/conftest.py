@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ImportJob, Tier
+from customers.models import ImportJob, Tier, Topic
 from customers.preferences import preference_token
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
@@ -43,6 +43,7 @@ PK_OF = {
     "contract": "contract",
     "referral": "referral",
     "reply": "reply",
+    "topic": "topic",
     "-": None,
 }
 
@@ -104,6 +105,7 @@ def scene(manager, other_manager):
             "reply": UnmatchedReply.objects.create(phone="+14155550199", body="Who is this?").pk,
             "survey": survey.pk,
             "theme": Theme.objects.create(language="en", name="late, delivery", terms=["late"]).pk,
+            "topic": Topic.objects.create(name=f"Topic {whose}").pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
         }

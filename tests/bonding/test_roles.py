@@ -78,6 +78,9 @@ TABLE = [
     ("customers:add_reward",          "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:set_tier",            "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:convert_referral",    "POST",              "referral", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("customers:topics",              "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("customers:value_answers",       "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("customers:topic_edit",          "POST",              "topic",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("customers:follow_up_done",      "POST",              "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
