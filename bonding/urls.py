@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from bonding import api, rest, views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
+from customers import api_preferences as customer_preferences_api
 from customers import api_records as customer_records_api
 from customers import preference_page, referral_page
 from nps import api as nps_api
@@ -16,6 +17,7 @@ from programs import email_webhooks
 
 customers_api.register(api.router)
 customer_records_api.register(api.router)
+customer_preferences_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 

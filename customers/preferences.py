@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,6 +20,9 @@ from customers.models import (
     ValueAnswer,
     ValueQuestion,
 )
+
+if TYPE_CHECKING:
+    from customers.rows import CleanRow
 
 SOURCE = "preference center"
 ANSWER_MAX_LENGTH = 2000
@@ -187,3 +191,44 @@ def save_topic(*, topic: Topic, name: str, description: str, is_active: bool) ->
     topic.full_clean()
     topic.save()
     return topic
+
+
+def check_row_topics(rows: dict[int, "CleanRow"], customer_ids: list[int]) -> dict[int, set[int]]:
+    """Fail the sync rows that name a topic we do not have (by index, like any field), and
+    return the topics the rows' existing customers have chosen so far, in two queries."""
+    named = {pk for row in rows.values() if row.topics for pk in row.topics}
+    known = set(Topic.objects.filter(pk__in=named).values_list("pk", flat=True)) if named else set()
+    for row in rows.values():
+        unknown = sorted(set(row.topics or ()) - known)
+        if unknown:
+            row.fail("topics", f"Unknown topics: {', '.join(map(str, unknown))}.")
+    chosen: dict[int, set[int]] = {}
+    if any(row.topics is not None for row in rows.values()) and customer_ids:
+        through = Customer.topics.through.objects.filter(customer_id__in=customer_ids)
+        for customer_id, topic_id in through.values_list("customer_id", "topic_id"):
+            chosen.setdefault(customer_id, set()).add(topic_id)
+    return chosen
+
+
+def set_topics_of(*, topics: dict[int, list[int]]) -> None:
+    """Make each customer's chosen topics exactly these (sync rows), set-based."""
+    if not topics:
+        return
+    through = Customer.topics.through
+    stale = [
+        pk
+        for pk, customer_id, topic_id in through.objects.filter(customer_id__in=topics).values_list(
+            "pk", "customer_id", "topic_id"
+        )
+        if topic_id not in topics[customer_id]
+    ]
+    if stale:
+        through.objects.filter(pk__in=stale).delete()
+    through.objects.bulk_create(
+        [
+            through(customer_id=customer_id, topic_id=topic_id)
+            for customer_id, topic_ids in topics.items()
+            for topic_id in topic_ids
+        ],
+        ignore_conflicts=True,
+    )

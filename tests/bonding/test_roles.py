@@ -159,6 +159,8 @@ TABLE = [
     ("follow-up-complete",            "POST",              "follow_up", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("tier-list",                     "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("tier-detail",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("topic-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("topic-detail",                  "GET",               "topic",  LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-list",                  "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-detail",                "GET",               "program", LOGIN, NO,  OK,   OK,    OK,  OK),
     ("touch-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
