@@ -92,10 +92,20 @@ def address_for(customer: Customer, channel: str) -> str:
     return customer.phone or customer.email or str(customer.pk)  # a call: the owner finds a way
 
 
-def placement(step, customer, anchor, zone, window, cap, others, now) -> tuple:
+def placement(step, customer, anchor, zone, window, cap, others, now, asked=True) -> tuple:
     """(due at, channel, status, last error) of a step's touch for the customer, placed in
-    the send window under the cap given the customer's `others` touches."""
+    the send window under the cap given the customer's `others` touches; skipped when the
+    step is limited to a topic the customer did not choose (`asked` False), so it takes no
+    place under their cap."""
     due = schedule.due_at(anchor=anchor, offset_days=step.offset_days, zone=zone, window=window)
+    if not asked:
+        refusal = f"Did not ask for news about “{step.topic}”."[:500]
+        return (
+            max(due, now),
+            step.channels(customer.preferred_channel)[0],
+            Touch.Status.SKIPPED,
+            refusal,
+        )
     channel = first_consented(step, customer)
     if channel is None:
         return (

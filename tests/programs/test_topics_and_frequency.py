@@ -76,3 +76,28 @@ def test_a_less_often_customer_gets_half_the_touches_in_the_period(db, settings)
 
     assert gap(usual) < timedelta(days=2)
     assert gap(less) >= timedelta(days=7)
+
+
+def test_enrolling_skips_a_topic_step_for_those_who_did_not_choose_it_and_keeps_their_cap(
+    db, settings
+):
+    settings.FREQUENCY_CAP_TOUCHES, settings.FREQUENCY_CAP_DAYS = 1, 7
+    news = Topic.objects.create(name="Product news")
+    program = Program.objects.create(name="Newsletter")
+    Step.objects.create(program=program, order=1, name="News", offset_days=1, topic=news)
+    Step.objects.create(program=program, order=2, name="Check-in", offset_days=2)
+    asked = Customer.objects.create(first_name="Ann", email="ann@example.com", consent_email=True)
+    asked.topics.add(news)
+    other = Customer.objects.create(first_name="Bob", email="bob@example.com", consent_email=True)
+    now = timezone.now()
+
+    outcome = enroll(program=program, customers=Customer.objects.order_by("id"), now=now)
+
+    assert outcome.touches_skipped == {"Did not ask for news about “Product news”.": 1}
+    news_touch = Touch.objects.get(customer=other, step__name="News")
+    assert news_touch.status == "skipped"
+    # The skipped newsletter leaves Bob's one touch a week to the check-in, a day after it.
+    bob = Touch.objects.get(customer=other, step__name="Check-in")
+    ann = Touch.objects.get(customer=asked, step__name="Check-in")
+    assert bob.status == ann.status == "scheduled"
+    assert bob.due_at < ann.due_at
