@@ -125,6 +125,8 @@ REWARD_EXPIRY_DAYS = env.int("REWARD_EXPIRY_DAYS", default=365)
 # The most an account manager may grant as goodwill at once, in points or money; marketers
 # grant freely.
 REWARD_GOODWILL_LIMIT = env.int("REWARD_GOODWILL_LIMIT", default=25)
+# Public preference center pages (/p/<token>/): requests per minute from one address.
+PREFERENCES_RATE_PER_MINUTE = env.int("PREFERENCES_RATE_PER_MINUTE", default=30)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [

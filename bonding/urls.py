@@ -8,9 +8,10 @@ from bonding import api, rest, views, webhook_api, webhook_views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_ladder as customer_ladder_api
+from customers import api_preferences as customer_preferences_api
 from customers import api_records as customer_records_api
 from customers import api_rewards as customer_rewards_api
-from customers import referral_page
+from customers import preference_page, referral_page
 from nps import api as nps_api
 from nps import public as nps_public
 from programs import api as programs_api
@@ -20,6 +21,7 @@ customers_api.register(api.router)
 customer_records_api.register(api.router)
 customer_ladder_api.register(api.router)
 customer_rewards_api.register(api.router)
+customer_preferences_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 webhook_api.register(api.router)
@@ -41,6 +43,7 @@ urlpatterns = [
     path("s/<str:token>/", nps_public.survey, name="survey"),
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
     path("r/<str:code>/", referral_page.referral_page, name="referral_page"),
+    path("p/<str:token>/", preference_page.preference_page, name="preference_page"),
     path("admin/", admin.site.urls),
     # The e-mail providers' tracking webhooks (/anymail/<esp>/tracking/): their own auth.
     path("anymail/", include((email_webhooks.urlpatterns, "anymail"))),

@@ -29,6 +29,7 @@ CUSTOMER_FIELDS = (
     "partner_kind",
     "bond_stage",
     "preferred_channel",
+    "frequency",
     "timezone",
     "email_suspended_reason",
     "email_suspended_at",
@@ -106,6 +107,7 @@ def customer_data(customer: Customer, names: "LinkNames | None" = None) -> dict[
     data["tier"] = names.tiers.get(customer.tier_id)
     data["owner"] = names.owners.get(customer.owner_id)
     data["consents"] = customer.consents()
+    data["topics"] = names.topics.get(customer.pk, [])
     return data
 
 
@@ -117,6 +119,7 @@ class LinkNames:
         self.accounts: dict[int | None, str] = {}
         self.tiers: dict[int | None, str] = {}
         self.owners: dict[int | None, str] = {}
+        self.topics: dict[int, list[int]] = {}
 
     @classmethod
     def of(cls, customers: Sequence[Customer]) -> "LinkNames":
@@ -138,6 +141,12 @@ class LinkNames:
                 model = Customer._meta.get_field(link).related_model
                 rows = model._default_manager.filter(pk__in=pks).values_list("pk", shown[link])
                 known[link].update(rows)
+        # The topics each customer chose, in the API's order (by name), in one query.
+        chosen = Customer.topics.through.objects.filter(
+            customer_id__in=[c.pk for c in customers]
+        ).order_by("topic__name", "topic_id")
+        for customer_id, topic_id in chosen.values_list("customer_id", "topic_id"):
+            names.topics.setdefault(customer_id, []).append(topic_id)
         return names
 
 

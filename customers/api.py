@@ -23,7 +23,7 @@ from customers import activity, cursor, queries, records, tasks
 from customers import sync as syncing
 from customers.filters import DESCENDING_INDEXES, CustomerFilter
 from customers.known_parameters import KnownParameters
-from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier
+from customers.models import Account, Channel, Customer, Interaction, Purchase, Tier, Topic
 from customers.rows import clean_purchase, storable
 
 MAX_SYNC_ROWS = 1000
@@ -72,6 +72,9 @@ class CustomerSerializer(serializers.ModelSerializer):
     email = serializers.CharField(required=False, allow_blank=True, max_length=254)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
     churn_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    topics = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Topic.objects.all(), required=False
+    )
 
     class Meta:
         model = Customer
@@ -90,6 +93,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "bond_stage",
             "owner",
             "preferred_channel",
+            "frequency",
+            "topics",
             "timezone",
             "consents",
             "email_suspended_reason",
@@ -213,8 +218,10 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
     keyset_index_descending = DESCENDING_INDEXES
 
     def get_queryset(self):
-        return queries.visible_customers(self.request.user).select_related(
-            "tier", "owner", "account"
+        return (
+            queries.visible_customers(self.request.user)
+            .select_related("tier", "owner", "account")
+            .prefetch_related("topics")
         )
 
     def keyset_sorts_matches(self, request) -> bool:

@@ -22,6 +22,7 @@ from customers.models import (
     Reward,
     TierChange,
     TimelineEntry,
+    ValueAnswer,
 )
 from customers.signals import customers_merged
 from webhooks import outbox
@@ -58,6 +59,7 @@ MERGE_MOVED = (
     (TierChange, "customer"),
     (BondChange, "customer"),
     (TimelineEntry, "customer"),
+    (ValueAnswer, "customer"),
 )
 
 
@@ -98,6 +100,8 @@ def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) ->
     activity.move_open_follow_ups(
         moves=[(survivor.pk, merged.owner_id, owner), (survivor.pk, survivor.owner_id, owner)]
     )
+    # The topics either record chose: the survivor wants news about all of them.
+    survivor.topics.add(*merged.topics.all())
     consents = _merged_consents(survivor, merged)
     if survivor.estimated_wallet is None or (
         merged.estimated_wallet is not None and merged.estimated_wallet > survivor.estimated_wallet

@@ -21,6 +21,7 @@ from customers.models import (
     Tier,
     TierChange,
     TimelineEntry,
+    ValueAnswer,
 )
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
 
@@ -435,3 +436,31 @@ def reward_ledger(customer: Customer, *, latest: int = 50) -> RewardLedger:
     )
     entries = list(customer.rewards.select_related("author")[:latest])
     return RewardLedger(balances=dict(sums), entries=entries)
+
+
+def value_answers_of(customer: Customer, *, limit: int = 6) -> list[ValueAnswer]:
+    """The customer's latest answers to the preference center's value questions."""
+    return list(customer.value_answers.order_by("-answered_at", "-id")[:limit])
+
+
+def value_answers(
+    *, question: str | None = None, search: str | None = None, number: int = 1, size: int = 20
+) -> Page:
+    """What customers told us they value (or want more or less of), newest first, one page;
+    every word searched must appear, as in the survey verbatims."""
+    answers = ValueAnswer.objects.filter(customer__deleted_at__isnull=True)
+    if question:
+        answers = answers.filter(question=question)
+    for term in (search or "").split()[:5]:
+        answers = answers.filter(text__icontains=term)
+    answers = answers.select_related("customer").only(
+        "id",
+        "question",
+        "text",
+        "answered_at",
+        "customer__id",
+        "customer__first_name",
+        "customer__last_name",
+        "customer__email",
+    )
+    return page_of(answers.order_by("-answered_at", "-id"), number=number, size=size)

@@ -31,6 +31,7 @@ CUSTOMER_FIELDS = (
     "owner",
     "timezone",
     "preferred_channel",
+    "frequency",
     "estimated_wallet",
 )
 
@@ -62,6 +63,8 @@ def create_customer(
     # The tiers were read just above: no query to check they exist.
     customer.full_clean(exclude=["tier", "highest_tier"])
     customer.save()
+    if data.get("topics"):
+        customer.topics.set(data["topics"])
     for field in CONSENT_FIELDS:
         if data.get(field):
             _record_consent(
@@ -105,6 +108,8 @@ def update_customer(
     customer.full_clean()
     customer.updated_at = timezone.now()
     customer.save()
+    if "topics" in data:
+        customer.topics.set(data["topics"])
     if customer.owner_id != previous_owner:
         activity.move_open_follow_ups(moves=[(customer.pk, previous_owner, customer.owner_id)])
     for field in CONSENT_FIELDS:

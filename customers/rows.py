@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from customers.contact import normalize_email, normalize_phone
-from customers.models import Audience, Channel, PartnerKind, Relationship
+from customers.models import Audience, Channel, Frequency, PartnerKind, Relationship
 
 MAX_LENGTHS = {
     "external_id": 100,
@@ -34,6 +34,7 @@ CHOICES = {
     "relationship": set(Relationship.values),
     "partner_kind": set(PartnerKind.values) | {""},
     "preferred_channel": set(Channel.values),
+    "frequency": set(Frequency.values),
 }
 ACCEPTED = (
     {
@@ -45,6 +46,7 @@ ACCEPTED = (
         "consents",
         "purchases",
         "referral_code",
+        "topics",
     }
     | set(TEXT_FIELDS)
     | set(CHOICES)
@@ -65,6 +67,8 @@ class CleanRow:
     errors: dict[str, list[str]] = field(default_factory=dict)
     # The code of the referral a new customer comes with (upper-case, as codes are stored).
     referral_code: str = ""
+    # The ids of the topics the customer chose, when the row names them (all of them).
+    topics: list[int] | None = None
 
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)
@@ -180,6 +184,15 @@ def clean_row(
         # Refuse the row, not the whole batch.
         if isinstance(value, str) and not storable(value):
             row.fail(name, "Contains a NUL character or a lone surrogate.")
+
+    if "topics" in raw:
+        topics = raw["topics"] if raw["topics"] is not None else []
+        if not isinstance(topics, list) or not all(
+            isinstance(pk, int) and not isinstance(pk, bool) for pk in topics
+        ):
+            row.fail("topics", "Must be a list of topic ids.")
+        else:
+            row.topics = sorted(set(topics))
 
     if raw.get("referral_code") not in (None, ""):
         code = raw["referral_code"]

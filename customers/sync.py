@@ -10,7 +10,16 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import activity, announce, matching, placement, queries, records, referrals
+from customers import (
+    activity,
+    announce,
+    matching,
+    placement,
+    preferences,
+    queries,
+    records,
+    referrals,
+)
 from customers.models import Account, Channel, ConsentChange, Customer, Purchase, Referral, Tier
 from customers.rows import CleanRow, clean_row
 
@@ -48,6 +57,7 @@ SYNCED_FIELDS = (
     "owner_id",
     "timezone",
     "preferred_channel",
+    "frequency",
     "estimated_wallet",
 )
 
@@ -65,6 +75,7 @@ NEW_CUSTOMER_DEFAULTS = {
     "owner_id": None,
     "timezone": "",
     "preferred_channel": "email",
+    "frequency": "usual",
     "estimated_wallet": None,
 }
 
@@ -108,6 +119,9 @@ def upsert_customers(
         owners = _owners_by_username(candidates.values())
         _check_rows_against_database(candidates, found, owners, by)
         referred = _referrals_named(candidates, found, lock=not dry_run)
+        chosen = preferences.check_row_topics(
+            candidates, [match.customer.pk for match in found.values()]
+        )
         account_ids = _account_ids(
             {row.values["account"] for row in candidates.values() if row.values.get("account")}
             if candidates
@@ -180,7 +194,10 @@ def upsert_customers(
             }
             outcome.customer_ids[index] = customer.pk
             moved = tier is not None and customer.tier_id != tier.pk
-            if not changed and not consents and not moved:
+            topics_changed = row.topics is not None and set(row.topics) != chosen.get(
+                customer.pk, set()
+            )
+            if not changed and not consents and not moved and not topics_changed:
                 outcome.unchanged += 1
                 continue
             if tier is not None and moved:
@@ -229,6 +246,13 @@ def upsert_customers(
                 outcome.updated += 1
         ConsentChange.objects.bulk_create(
             [change for change in consent_changes if change.customer.pk in written]
+        )
+        preferences.set_topics_of(
+            topics={
+                customer.pk: topics
+                for index, customer, _ in to_write
+                if customer.pk in written and (topics := cleaned[index].topics) is not None
+            }
         )
         for type, is_new in (("customer.created", True), ("customer.updated", False)):
             announce.customers_changed(

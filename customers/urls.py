@@ -1,12 +1,15 @@
 from django.urls import path
 
-from customers import import_views, views
+from customers import import_views, preference_views, views
 
 app_name = "customers"
 
 urlpatterns = [
     path("customers/", views.customer_list, name="list"),
     path("customers/new/", views.customer_create, name="create"),
+    path("customers/topics/", preference_views.topics, name="topics"),
+    path("customers/topics/<int:pk>/", preference_views.topic_edit, name="topic_edit"),
+    path("customers/what-they-value/", preference_views.value_answers, name="value_answers"),
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),
     path("customers/<int:pk>/delete/", views.customer_delete, name="delete"),

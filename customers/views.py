@@ -67,6 +67,7 @@ def _detail_context(request: HttpRequest, customer, timeline=None, **forms_given
         "follow_ups": queries.open_follow_ups(customer),
         "complaints": queries.open_complaints(customer),
         "referrals": queries.referrals_of(customer),
+        "value_answers": queries.value_answers_of(customer),
         "sees_everyone": queries.sees_everyone(request.user),
         "tiers": tiers,
         "interaction_form": forms.InteractionForm(),

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from customers import reply_addresses
+from customers import preferences, reply_addresses
 from customers.models import Channel
 from nps import links
 from nps.models import Invitation, Response
@@ -85,9 +85,15 @@ def message_id_for(invitation: Invitation) -> str:
     return f"<nps-invitation-{invitation.pk}@{domain}>"
 
 
-def send_invitation_email(invitation: Invitation, *, unsubscribe_url: str, connection=None) -> None:
+def send_invitation_email(
+    invitation: Invitation, *, unsubscribe_url: str, preferences_url: str = "", connection=None
+) -> None:
     """E-mail one invitation: the score question with a button per score, 0 to 10, and the
-    same one-click unsubscribe (RFC 8058) and postal-address footer as program e-mails."""
+    same one-click unsubscribe (RFC 8058), preference link and postal-address footer as
+    program e-mails."""
+    if not preferences_url:
+        token = preferences.preference_token(customer=invitation.customer)
+        preferences_url = f"{settings.SITE_URL}/p/{token}/"
     context = {
         "customer": invitation.customer,
         "survey": invitation.survey,
@@ -100,6 +106,7 @@ def send_invitation_email(invitation: Invitation, *, unsubscribe_url: str, conne
         "organization": settings.ORGANIZATION_NAME,
         "address": settings.ORGANIZATION_ADDRESS,
         "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
     }
     subject = " ".join(render_to_string("emails/nps_invitation_subject.txt", context).split())
     headers = {
@@ -143,11 +150,17 @@ def send_invitations(*, invitation_ids: list[int]) -> SendOutcome:
     if not invitations:
         return outcome
     unsubscribe = unsubscribe_urls(invitations)
+    choose = preferences.preference_tokens(
+        customer_ids={invitation.customer_id for invitation in invitations}
+    )
     with get_connection() as connection:
         for invitation in invitations:
             try:
                 send_invitation_email(
-                    invitation, unsubscribe_url=unsubscribe[invitation.pk], connection=connection
+                    invitation,
+                    unsubscribe_url=unsubscribe[invitation.pk],
+                    preferences_url=f"{settings.SITE_URL}/p/{choose[invitation.customer_id]}/",
+                    connection=connection,
                 )
             except smtplib.SMTPRecipientsRefused as error:
                 codes = [code for code, _ in error.recipients.values()]

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks
 
-from customers import activity, reply_addresses
+from customers import activity, preferences, reply_addresses
 from customers.models import Channel, Customer, Purchase, Referral
 from programs import clicks
 from programs.channels import Message
@@ -46,6 +46,11 @@ def unsubscribe_url(customer: Customer, channel: str) -> str:
     return f"{settings.SITE_URL}/u/{unsubscribe_token(customer=customer, channel=channel)}/"
 
 
+def preferences_url(token: str) -> str:
+    """The customer's preference center (customers/preference_page.py) from its token."""
+    return f"{settings.SITE_URL}/p/{token}/"
+
+
 @dataclass
 class BatchFacts:
     """What the touches of one delivery batch say beyond their own rows, read (or made) for
@@ -54,6 +59,7 @@ class BatchFacts:
     categories: list[str]
     bought: dict[int, set[str]]
     unsubscribe_tokens: dict[tuple[int, str], str]
+    preference_tokens: dict[int, str]
     referral_codes: dict[int, str]
     survey_links: dict[int, str]
 
@@ -85,6 +91,7 @@ def gather_facts(touches: list[Touch]) -> BatchFacts:
         categories=known_categories(),
         bought=bought,
         unsubscribe_tokens=unsubscribe_tokens(pairs={(t.customer_id, t.channel) for t in touches}),
+        preference_tokens=preferences.preference_tokens(customer_ids=customer_ids),
         referral_codes=open_referral_codes(list(referrers.values())),
         survey_links=surveys.links_for(
             [t for t in touches if t.step.kind == Step.Kind.SATISFACTION_SURVEY]
@@ -122,6 +129,7 @@ def context_for(
         code = facts.referral_codes.get(customer.pk, "")
         survey = facts.survey_links.get(touch.pk, "")
         unsubscribe = f"{settings.SITE_URL}/u/{facts.unsubscribe_tokens[customer.pk, channel]}/"
+        choose = preferences_url(facts.preference_tokens[customer.pk])
     else:
         bought = set(customer.purchases.values_list("product_category", flat=True).distinct())
         categories = known_categories()
@@ -129,11 +137,14 @@ def context_for(
         if step.kind == Step.Kind.REFER_FRIEND:
             code = open_referral_code(customer) if touch is not None else SAMPLE_REFERRAL_CODE
         survey = survey_url(step=step, customer=customer, touch=touch, channel=channel)
-        # A preview writes nothing: its unsubscribe link is a placeholder.
+        # A preview writes nothing: its unsubscribe and preference links are placeholders.
         unsubscribe = (
             unsubscribe_url(customer, channel)
             if touch is not None
             else f"{settings.SITE_URL}/u/PREVIEW/"
+        )
+        choose = preferences_url(
+            preferences.preference_token(customer=customer) if touch is not None else "PREVIEW"
         )
     return values_for(
         step=step,
@@ -142,6 +153,7 @@ def context_for(
         referral_code=code,
         categories_not_bought=[c for c in categories if c not in bought],
         unsubscribe_url=unsubscribe,
+        preferences_url=choose,
     )
 
 
@@ -153,6 +165,7 @@ def values_for(
     referral_code: str,
     categories_not_bought: list[str],
     unsubscribe_url: str,
+    preferences_url: str,
 ) -> dict:
     """The documented values (programs.sandbox.VARIABLES) for one customer: plain strings and
     lists, never a model, so content cannot walk to a password hash or the settings. Names
@@ -168,6 +181,7 @@ def values_for(
         "organization_name": settings.ORGANIZATION_NAME,
         "organization_address": settings.ORGANIZATION_ADDRESS,
         "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
         "categories_not_bought": categories_not_bought,
     }
     if step.kind == Step.Kind.SATISFACTION_SURVEY:
@@ -217,6 +231,7 @@ def message_for(
             "organization": settings.ORGANIZATION_NAME,
             "address": settings.ORGANIZATION_ADDRESS,
             "unsubscribe_url": context["unsubscribe_url"],
+            "preferences_url": context["preferences_url"],
         }
         return Message(
             touch_id=touch_id,

@@ -24,9 +24,11 @@ from programs.models import SENT_STATES, Enrollment, Touch
 from programs.placement import (
     COUNTED,
     address_for,
+    chosen_topics,
     first_consented,
     frequency_cap,
     send_window,
+    topic_refusal,
     zone_of,
 )
 from programs.settlement import settle
@@ -99,7 +101,8 @@ def _deliver(touch_ids: list[int], resume: dict, sent: list[Touch]) -> dict[str,
     recent = _recent_sends({touch.customer_id for touch in touches}, now)
     # Links, codes and invitations only for touches the batch's reads say will go out: a
     # skipped touch should leave no survey invitation behind. The others take the slow path.
-    ready = [touch for touch in touches if _may_send(touch, recent)]
+    chosen = chosen_topics(touches)
+    ready = [touch for touch in touches if _may_send(touch, recent, chosen)]
     facts = content.gather_facts(ready)
     ready_ids = {touch.pk for touch in ready}
     by_channel: dict[str, list[Touch]] = defaultdict(list)
@@ -166,7 +169,7 @@ def _record_sent_before(sent_before: list) -> list[Touch]:
     )
 
 
-def _may_send(touch: Touch, recent: dict[int, int]) -> bool:
+def _may_send(touch: Touch, recent: dict[int, int], chosen: dict[int, set[int]]) -> bool:
     """Whether the batch's reads let this touch go out now on its channel (its claim then
     checks consent, deletion and the enrollment again, at that instant)."""
     customer = touch.customer
@@ -176,8 +179,10 @@ def _may_send(touch: Touch, recent: dict[int, int]) -> bool:
         and not customer.deleted_at
         and touch.enrollment.status == Enrollment.Status.ACTIVE
         and address_for(customer, touch.channel)
-        and recent.get(customer.pk, 0) < frequency_cap().max_touches
+        and recent.get(customer.pk, 0) < frequency_cap(customer.frequency).max_touches
         and not (goal and customer.tier and customer.tier.rank >= goal.rank)
+        # A step limited to a topic: the slow path skips it, saying why.
+        and (touch.step.topic_id is None or touch.step.topic_id in chosen.get(customer.pk, ()))
     )
 
 
@@ -206,7 +211,7 @@ def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | None) -> b
     On PostgreSQL the same statement records the touch sent just before (`unrecorded`).
     """
     sql = CLAIM_TO_SEND[touch.channel]
-    cap = frequency_cap()
+    cap = frequency_cap(touch.customer.frequency)
     address = (
         [address_for(touch.customer, touch.channel)] if touch.channel in ADDRESS_COLUMNS else []
     )
@@ -252,7 +257,7 @@ def _deliver_one(
     claimed = (
         facts is not None
         # The cap again: an earlier touch of this batch may have been sent to the customer.
-        and recent.get(customer.pk, 0) < frequency_cap().max_touches
+        and recent.get(customer.pk, 0) < frequency_cap(customer.frequency).max_touches
         and _claim_to_send(touch, lease, unrecorded)
     )
     if not claimed:
@@ -373,7 +378,10 @@ def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> st
     if program.goal_tier and customer.tier and customer.tier.rank >= program.goal_tier.rank:
         exit_enrollment(enrollment=enrollment, reason="goal reached", completed=True)
         return "Goal reached."
-    cap = frequency_cap()
+    refusal = topic_refusal(touch.step, customer)
+    if refusal:
+        return refusal
+    cap = frequency_cap(customer.frequency)
     recent = Touch.objects.filter(
         customer=customer,
         status__in=[*SENT_STATES, Touch.Status.WAITING, Touch.Status.SENDING],
@@ -386,7 +394,7 @@ def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> st
 
 def _defer(touch: Touch, customer: Customer, now: datetime) -> str:
     """The cap is full right now: move the touch to the first instant it allows."""
-    cap = frequency_cap()
+    cap = frequency_cap(customer.frequency)
     others = list(
         Touch.objects.filter(customer=customer, status__in=COUNTED, due_at__gte=now - cap.period)
         .exclude(pk=touch.pk)

@@ -84,6 +84,7 @@ class Enrollee(NamedTuple):
     consent_sms: bool
     consent_phone: bool
     consent_letter: bool
+    frequency: str
     email: str
     phone: str
     postal_address: str
@@ -114,7 +115,7 @@ def enroll(
         rows = customers.values_list(*ENROLL_FIELDS, named=True).iterator(chunk_size=batch_size)
     else:
         rows = (Enrollee(*(getattr(c, name) for name in ENROLL_FIELDS)) for c in customers)
-    plan = _Plan(list(program.steps.order_by("order")), now)
+    plan = _Plan(list(program.steps.select_related("topic").order_by("order")), now)
     plan.tier_ids = set(program.tiers.values_list("id", flat=True))
     outcome = EnrollOutcome()
     may_write_beside = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -165,9 +166,14 @@ class _Plan:
         self.held: dict[int, Counter[str]] = {}
 
     def touches_for(
-        self, customer: Enrollee, contract_ends_on, booked: Iterable[datetime]
+        self,
+        customer: Enrollee,
+        contract_ends_on,
+        booked: Iterable[datetime],
+        chosen: frozenset[int] = frozenset(),
     ) -> list[tuple[int, datetime, str, str, str]]:
-        """(step id, due at, channel, status, last error) of each step the customer gets."""
+        """(step id, due at, channel, status, last error) of each step the customer gets;
+        `chosen` the topics of the program's steps the customer chose."""
         key = (
             customer.timezone,
             customer.first_purchase_on,
@@ -176,9 +182,11 @@ class _Plan:
             customer.consent_sms,
             customer.consent_phone,
             customer.consent_letter,
+            customer.frequency,
             bool(customer.email),
             bool(customer.phone),
             bool(customer.postal_address),
+            chosen,
             contract_ends_on,
             tuple(sorted(booked)),
         )
@@ -217,7 +225,7 @@ class _Plan:
         return lines
 
     def _work_out(self, row: Enrollee, key: tuple) -> list[tuple]:
-        *alike, contract_ends_on, booked = key
+        *alike, chosen, contract_ends_on, booked = key
         # One stand-in per kind: what the arithmetic reads of a customer is in the key.
         customer = self.customers.get(tuple(alike))
         if customer is None:
@@ -225,8 +233,10 @@ class _Plan:
         zone = self.zones.get(customer.timezone)
         if zone is None:  # ZoneInfo keeps only a few zones at hand: keep them all here
             zone = self.zones[customer.timezone] = zone_of(customer)
+        # Everything placement reads of a customer, so kinds share a placement only when alike.
         channels = (
             customer.preferred_channel,
+            customer.frequency,
             *customer.consents().values(),
             bool(customer.email),
             bool(customer.phone),
@@ -246,17 +256,31 @@ class _Plan:
             if anchor is None:
                 held[HELD.get(step.anchor, "wait for their date")] += 1
                 continue  # e.g. no contract to renew; added when one is signed
-            key = (step.pk, anchor, zone.key, channels, tuple(others))
+            asked = step.topic_id is None or step.topic_id in chosen
+            key = (step.pk, anchor, zone.key, channels, asked, tuple(others))
             placed = self.placed.get(key)
             if placed is None:
                 placed = self.placed[key] = placement(
-                    step, customer, anchor, zone, self.window, self.cap, others, self.now
+                    step, customer, anchor, zone, self.window, self.cap, others, self.now, asked
                 )
             if placed[2] == Touch.Status.SCHEDULED:
                 others = sorted([*others, placed[0]])
             planned.append((step.pk, *placed))
         self.held[id(planned)] = held
         return planned
+
+
+def _chosen_topics(steps: list[Step], customer_ids: list[int]) -> dict[int, frozenset[int]]:
+    """The topics of these steps each customer chose; no query when no step has a topic."""
+    topic_ids = {step.topic_id for step in steps if step.topic_id is not None}
+    if not topic_ids:
+        return {}
+    chosen: dict[int, set[int]] = defaultdict(set)
+    for customer_id, topic_id in Customer.topics.through.objects.filter(
+        of_customers(customer_ids), topic_id__in=topic_ids
+    ).values_list("customer_id", "topic_id"):
+        chosen[customer_id].add(topic_id)
+    return {customer_id: frozenset(topics) for customer_id, topics in chosen.items()}
 
 
 def _enroll_batch(
@@ -297,9 +321,15 @@ def _enroll_batch(
         .values_list("customer_id", "ends")
     )
     others = scheduled_times(ready_ids, since=now - plan.cap.period)
+    chosen = _chosen_topics(plan.steps, ready_ids)
 
     planned = [
-        plan.touches_for(customer, contract_ends.get(customer.id), others.get(customer.id, ()))
+        plan.touches_for(
+            customer,
+            contract_ends.get(customer.id),
+            others.get(customer.id, ()),
+            chosen.get(customer.id, frozenset()),
+        )
         for customer in ready
     ]
     plan.count(outcome, planned)

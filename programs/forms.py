@@ -2,9 +2,10 @@
 channels a customer stops on the public unsubscribe page, whose an SMS reply is."""
 
 from django import forms
+from django.db.models import Q
 
 from customers.contact import normalize_email
-from customers.models import Audience, Channel, Customer, Relationship
+from customers.models import Audience, Channel, Customer, Relationship, Topic
 from programs.models import Program, Step
 
 CONTENT_FIELDS = [
@@ -97,6 +98,7 @@ class StepForm(forms.ModelForm):
             "premium",
             "reward_kind",
             "reward_value",
+            "topic",
         ]
         widgets = {
             "email_body": forms.Textarea(attrs={"rows": 8}),
@@ -109,6 +111,14 @@ class StepForm(forms.ModelForm):
             "letter_body": "Blank uses the e-mail body.",
             "call_script": "Blank uses the e-mail body.",
         }
+        labels = {"topic": "Only for customers who chose the topic"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Retired topics are not offered, but a step keeps the one it has.
+        current = self.instance.topic_id if self.instance.pk else None
+        self.fields["topic"].queryset = Topic.objects.filter(Q(is_active=True) | Q(pk=current))
+        self.fields["topic"].empty_label = "Everyone enrolled"
 
     def clean(self) -> dict:
         data = super().clean()

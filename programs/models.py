@@ -125,6 +125,14 @@ class Step(models.Model):
     )
     reward_kind = models.CharField(max_length=10, choices=Reward.Kind, blank=True)
     reward_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+    topic = models.ForeignKey(
+        "customers.Topic",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="steps",
+        help_text="Only customers who chose this topic on the preference center get this step.",
+    )
 
     class Meta:
         ordering = ["program", "order", "id"]

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 
-from customers.models import Channel, Customer
+from customers.models import Channel, Customer, Frequency
 from programs import schedule
 from programs.models import Step, Touch
 from programs.sql import of_customers
@@ -40,11 +40,13 @@ def send_window() -> schedule.SendWindow:
     )
 
 
-def frequency_cap() -> schedule.FrequencyCap:
-    return schedule.FrequencyCap(
+def frequency_cap(frequency: str = Frequency.USUAL) -> schedule.FrequencyCap:
+    """The cap of a customer who hears from us at this frequency (the preference center's)."""
+    cap = schedule.FrequencyCap(
         max_touches=settings.FREQUENCY_CAP_TOUCHES,
         period=timedelta(days=settings.FREQUENCY_CAP_DAYS),
     )
+    return cap.halved() if frequency == Frequency.LESS else cap
 
 
 def zone_of(customer: Customer):
@@ -59,6 +61,26 @@ def first_consented(step: Step, customer: Customer) -> str | None:
     return None
 
 
+def chosen_topics(touches: list[Touch]) -> dict[int, set[int]]:
+    """The topics each customer of these touches chose, read only when a step asks for one."""
+    topic_ids = {touch.step.topic_id for touch in touches if touch.step.topic_id is not None}
+    if not topic_ids:
+        return {}
+    chosen: dict[int, set[int]] = defaultdict(set)
+    for customer_id, topic_id in Customer.topics.through.objects.filter(
+        customer_id__in={touch.customer_id for touch in touches}, topic_id__in=topic_ids
+    ).values_list("customer_id", "topic_id"):
+        chosen[customer_id].add(topic_id)
+    return chosen
+
+
+def topic_refusal(step: Step, customer: Customer) -> str | None:
+    """Why a step limited to a topic does not go to this customer, or None when it may."""
+    if step.topic_id is None or customer.topics.filter(pk=step.topic_id).exists():
+        return None
+    return f"Did not ask for news about “{step.topic}”."[:500]
+
+
 def address_for(customer: Customer, channel: str) -> str:
     if channel == Channel.EMAIL:
         # An address the provider reported dead is no address to write to.
@@ -70,10 +92,20 @@ def address_for(customer: Customer, channel: str) -> str:
     return customer.phone or customer.email or str(customer.pk)  # a call: the owner finds a way
 
 
-def placement(step, customer, anchor, zone, window, cap, others, now) -> tuple:
+def placement(step, customer, anchor, zone, window, cap, others, now, asked=True) -> tuple:
     """(due at, channel, status, last error) of a step's touch for the customer, placed in
-    the send window under the cap given the customer's `others` touches."""
+    the send window under the cap given the customer's `others` touches; skipped when the
+    step is limited to a topic the customer did not choose (`asked` False), so it takes no
+    place under their cap."""
     due = schedule.due_at(anchor=anchor, offset_days=step.offset_days, zone=zone, window=window)
+    if not asked:
+        refusal = f"Did not ask for news about “{step.topic}”."[:500]
+        return (
+            max(due, now),
+            step.channels(customer.preferred_channel)[0],
+            Touch.Status.SKIPPED,
+            refusal,
+        )
     channel = first_consented(step, customer)
     if channel is None:
         return (
@@ -82,6 +114,8 @@ def placement(step, customer, anchor, zone, window, cap, others, now) -> tuple:
             Touch.Status.SKIPPED,
             "No consent on any of the step's channels.",
         )
+    if customer.frequency == Frequency.LESS:
+        cap = cap.halved()
     placed = schedule.place(
         due=due, zone=zone, window=window, cap=cap, others=others, not_before=now
     )

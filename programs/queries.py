@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from customers import preferences
 from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
 from programs import content
@@ -237,6 +238,7 @@ def letters_of(batch: LetterBatch) -> list[Letter]:
     ).values_list("referrer_id", "code"):
         codes.setdefault(referrer_id, code)  # newest first, as content.open_referral_code
     categories = content.known_categories()
+    choose = preferences.preference_tokens(customer_ids=ids)
     letters = []
     for touch in touches:
         customer, step = touch.customer, touch.step
@@ -254,6 +256,7 @@ def letters_of(batch: LetterBatch) -> list[Letter]:
             unsubscribe_url=f"{settings.SITE_URL}/u/{token}/"
             if token
             else content.unsubscribe_url(customer, Channel.LETTER),
+            preferences_url=content.preferences_url(choose[customer.pk]),
         )
         try:
             text = content.render(step.letter_body or step.email_body, context, autoescape=False)

@@ -48,6 +48,11 @@ VARIABLES = [
         "unsubscribe_url", "the customer's one-click unsubscribe link", "https://example.com/u/…/"
     ),
     Variable(
+        "preferences_url",
+        "the customer's preference center: channels, how often, topics, what they value",
+        "https://example.com/p/…/",
+    ),
+    Variable(
         "categories_not_bought",
         "product categories the customer has not bought (a list)",
         ["garden", "kitchen"],

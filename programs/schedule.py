@@ -98,6 +98,11 @@ class FrequencyCap:
         if self.period <= timedelta(0):
             raise ValueError(f"period must be positive: {self.period}")
 
+    def halved(self) -> "FrequencyCap":
+        """Half as many touches in the same period, never fewer than one (a customer who asked
+        to hear from us less often). The period stays, so every read of it stays the same."""
+        return FrequencyCap(max_touches=max(1, self.max_touches // 2), period=self.period)
+
 
 def resolve_zone(name: str | None, *, default: str) -> ZoneInfo:
     """The customer's time zone, or the organization's default when it is missing or unknown."""

@@ -26,6 +26,7 @@ from customers import queries as customer_queries
 from customers.contact import normalize_phone
 from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
+from customers.preferences import preference_tokens
 from nps.public import over_public_limit
 from programs import content, queries, review, sandbox
 from programs.enrollment import EnrollOutcome, enroll
@@ -533,15 +534,22 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     """
     if _unsubscribe_over_limit(request):
         return _no_store(render(request, "nps/too_many.html", status=429))
-    link = UnsubscribeToken.objects.filter(token=token).only("channel").first()
+    link = UnsubscribeToken.objects.filter(token=token).only("channel", "customer_id").first()
     if link is None:
         return _no_store(_unknown_link(request))
+    choose = _preferences_path(link.customer_id)
     if request.method == "POST":
         withdraw_by_token(token=token)
-        context = {"stopped": [Channel(link.channel).label]}
+        context = {"stopped": [Channel(link.channel).label], "preferences_path": choose}
         return _no_store(render(request, "programs/unsubscribe_done.html", context))
     form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
-    return _no_store(render(request, "programs/unsubscribe.html", {"form": form, "token": token}))
+    context = {"form": form, "token": token, "preferences_path": choose}
+    return _no_store(render(request, "programs/unsubscribe.html", context))
+
+
+def _preferences_path(customer_id: int) -> str:
+    # Rather than stop everything, a customer may choose less often or only some topics.
+    return f"/p/{preference_tokens(customer_ids={customer_id})[customer_id]}/"
 
 
 def _unsubscribe_over_limit(request: HttpRequest) -> bool:
@@ -562,15 +570,20 @@ def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
     """
     if _unsubscribe_over_limit(request):
         return _no_store(render(request, "nps/too_many.html", status=429))
-    if not UnsubscribeToken.objects.filter(token=token).exists():
+    link = UnsubscribeToken.objects.filter(token=token).only("customer_id").first()
+    if link is None:
         return _no_store(_unknown_link(request))
+    choose = _preferences_path(link.customer_id)
     form = UnsubscribeChoiceForm(request.POST)
     if not form.is_valid():
-        context = {"form": form, "token": token}
+        context = {"form": form, "token": token, "preferences_path": choose}
         return _no_store(render(request, "programs/unsubscribe.html", context, status=400))
     channels = form.cleaned_data["channels"]
     withdraw_by_token(token=token, channels=channels)
-    context = {"stopped": [Channel(channel).label for channel in channels]}
+    context = {
+        "stopped": [Channel(channel).label for channel in channels],
+        "preferences_path": choose,
+    }
     return _no_store(render(request, "programs/unsubscribe_done.html", context))
 
 

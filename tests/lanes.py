@@ -23,6 +23,8 @@ EMBEDDED = (
     "tests/customers/test_referral_conversion.py",
     "tests/customers/test_tier_review_migration.py",
     "tests/customers/test_dropping.py",
+    "tests/customers/test_preference_page.py",
+    "tests/programs/test_topics_and_frequency.py",
     "tests/nps/test_public.py",
     "tests/nps/test_loop.py",
     "tests/nps/test_theming.py",

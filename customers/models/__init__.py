@@ -15,6 +15,13 @@ from customers.models.activity import (
 )
 from customers.models.imports import ImportChunk, ImportJob, ImportRejection
 from customers.models.ladder import BondChange, BondStage, Tier, TierChange
+from customers.models.preferences import (
+    Frequency,
+    PreferenceToken,
+    Topic,
+    ValueAnswer,
+    ValueQuestion,
+)
 from customers.models.record import (
     TIME_ZONES,
     Account,
@@ -30,6 +37,11 @@ from customers.models.record import (
 from customers.models.valuation import ValueModel
 
 __all__ = [
+    "Frequency",
+    "PreferenceToken",
+    "Topic",
+    "ValueAnswer",
+    "ValueQuestion",
     "Account",
     "Audience",
     "BondChange",

@@ -13,6 +13,7 @@ from django.utils.timezone import now
 
 from customers.contact import normalize_email, normalize_phone
 from customers.models.ladder import BondStage, Tier
+from customers.models.preferences import Frequency
 
 
 class Audience(models.TextChoices):
@@ -109,6 +110,11 @@ class Customer(models.Model):
     consent_sms = models.BooleanField(default=False)
     consent_phone = models.BooleanField(default=False)
     consent_letter = models.BooleanField(default=False)
+    # Told us on the preference center (or by a sync client); see customers/models/preferences.py.
+    frequency = models.CharField(
+        max_length=10, choices=Frequency, default=Frequency.USUAL, db_default=Frequency.USUAL
+    )
+    topics = models.ManyToManyField("customers.Topic", blank=True, related_name="customers")
     # Set when the e-mail provider reports the address dead (a hard bounce, a rejection, three
     # soft bounces within 30 days): nothing is e-mailed to it until the address changes.
     email_suspended_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
@@ -301,6 +307,8 @@ class TimelineEntry(models.Model):
         SURVEY = "survey", "Survey answer"
         MERGE = "merge", "Merge"
         NOTE = "note", "Note"
+        PREFERENCES = "preferences", "Preferences"
+        VALUE_ANSWER = "value_answer", "What they value"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -403,7 +403,7 @@ def test_the_list_runs_few_queries_whatever_the_number_of_rows(
         CustomerFactory(owner=manager, tier=tiers[n % len(tiers)], account=AccountFactory())
 
     many = count_list_queries(marketer_api, "/api/v1/customers/?page_size=100")
-    with django_assert_max_num_queries(3):  # token, roles, page
+    with django_assert_max_num_queries(4):  # token, roles, page, the page's topics
         marketer_api.get("/api/v1/customers/?page_size=100&ordering=-churn_risk")
 
     assert many == few
@@ -417,7 +417,8 @@ def test_an_account_managers_filtered_page_runs_few_queries(
         CustomerFactory(owner=manager, account=AccountFactory())
     manager_api.get("/api/v1/customers/")
 
-    with django_assert_max_num_queries(6):  # token, roles, tier, owner, account ids, page
+    # Token, roles, tier, owner, account ids, page, the page's topics.
+    with django_assert_max_num_queries(7):
         response = manager_api.get(
             "/api/v1/customers/",
             {"tier": tier.slug, "owner": "manager", "search": "ann", "ordering": "-updated_at"},

@@ -261,14 +261,15 @@ def test_syncing_1000_rows_runs_a_bounded_number_of_queries(
 
     # Whatever the number of rows: token, roles, lock, owners, e-mails, accounts, upsert,
     # consents, purchases, the open referrals of first buyers (and their savepoints); the
-    # webhook events: the owners' and accounts' names, the customers', the purchases read back
-    # and theirs.
-    with django_assert_max_num_queries(24):
+    # webhook events: the owners' and accounts' names, the topics chosen, the customers', the
+    # purchases read back and theirs.
+    with django_assert_max_num_queries(25):
         created = sync(marketer_api, rows).json()
     for changed in rows[::2]:
         changed["last_name"] = "Changed"
-    # The same, with the updated customers' events: names of their links, then the events.
-    with django_assert_max_num_queries(17):
+    # The same, with the updated customers' events: names of their links and topics, then the
+    # events.
+    with django_assert_max_num_queries(18):
         updated = sync(marketer_api, rows).json()
 
     assert (created["created"], created["purchases_created"], created["errors"]) == (1000, 1000, [])

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ImportJob, Tier
+from customers.models import ImportJob, Tier, Topic
+from customers.preferences import preference_token
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
 from programs import clicks
@@ -45,6 +46,7 @@ PK_OF = {
     "referral": "referral",
     "reply": "reply",
     "webhook": "webhook",
+    "topic": "topic",
     "-": None,
 }
 
@@ -102,12 +104,14 @@ def scene(manager, other_manager):
             "contract": ContractFactory(customer=customer).pk,
             "referral": referral.pk,
             "referral_code": referral.code,
+            "preference_token": preference_token(customer=customer),
             "program": program.pk,
             "step_id": step.pk,
             "batch": LetterBatch.objects.create().pk,
             "reply": UnmatchedReply.objects.create(phone="+14155550199", body="Who is this?").pk,
             "survey": survey.pk,
             "theme": Theme.objects.create(language="en", name="late, delivery", terms=["late"]).pk,
+            "topic": Topic.objects.create(name=f"Topic {whose}").pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
         }
@@ -139,4 +143,6 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         kwargs["code"] = values["referral_code"]
     if name == "programs:click":
         kwargs["token"] = clicks.token_for(values["touch_id"], "https://example.com/offer")
+    if name == "preference_page":
+        kwargs["token"] = values["preference_token"]
     return reverse(name, kwargs=kwargs)

@@ -45,6 +45,7 @@ TABLE = [
     # A tracked link of an e-mail: a redirect to the URL signed into its token.
     ("programs:click",                "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("referral_page",                 "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("preference_page",               "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Twilio's webhooks: anyone may POST, and only a valid X-Twilio-Signature (none here) passes.
@@ -87,6 +88,9 @@ TABLE = [
     ("customers:redeem_reward",       "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
     ("customers:set_tier",            "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:convert_referral",    "POST",              "referral", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("customers:topics",              "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("customers:value_answers",       "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("customers:topic_edit",          "POST",              "topic",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("customers:follow_up_done",      "POST",              "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
@@ -175,6 +179,8 @@ TABLE = [
     ("follow-up-complete",            "POST",              "follow_up", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("tier-list",                     "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("tier-detail",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("topic-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("topic-detail",                  "GET",               "topic",  LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-list",                  "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-detail",                "GET",               "program", LOGIN, NO,  OK,   OK,    OK,  OK),
     ("touch-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),

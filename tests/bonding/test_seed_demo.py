@@ -22,6 +22,7 @@ from customers.models import (
     Reward,
     TierChange,
     TimelineEntry,
+    ValueAnswer,
 )
 from nps.models import Invitation, Response
 from programs import content
@@ -90,6 +91,7 @@ def test_it_creates_an_admin_a_marketer_and_account_managers(settings, capsys):
     assert f"Demo customers: {FEW} created" in out
     assert f"Demo program: {Enrollment.objects.count()} enrollments" in out
     assert f"Demo surveys: {Invitation.objects.count()} invitations" in out
+    assert f"{ValueAnswer.objects.count()} answers about what they value" in out
     assert Touch.objects.filter(status="sent").exists()
     assert Response.objects.exists()
 

@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers import activity, merge, queries, records
-from customers.models import Account, ConsentChange, Customer, TimelineEntry
+from customers import activity, merge, preferences, queries, records
+from customers.models import Account, ConsentChange, Customer, TimelineEntry, Topic
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +160,17 @@ def test_the_duplicates_page_merges_for_marketers_only(client, manager, marketer
     assert response.status_code == 302
     assert Customer.objects.get(pk=second.pk).merged_into_id == first.pk
     assert b"No probable duplicates" in client.get("/customers/duplicates/").content
+
+
+def test_merging_keeps_what_either_record_told_us(manager, marketer):
+    news, tips = Topic.objects.create(name="Product news"), Topic.objects.create(name="Tips")
+    survivor = person(manager, email="ann@example.com")
+    merged = person(manager, email="ann.lee@example.com")
+    survivor.topics.add(news)
+    merged.topics.add(tips)
+    preferences.record_value_answer(customer=merged, question="valuable", text="The advice.")
+
+    merge.merge_customers(survivor=survivor, merged=merged, by=marketer)
+
+    assert set(survivor.topics.all()) == {news, tips}
+    assert list(survivor.value_answers.values_list("text", flat=True)) == ["The advice."]

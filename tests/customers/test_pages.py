@@ -207,8 +207,9 @@ def test_the_360_page_runs_a_fixed_number_of_queries(
     client, manager, ann, busy_customer, django_assert_max_num_queries
 ):
     client.force_login(manager)
-    # 16, and the seven grouped reads of the rules' facts for the ladder status.
-    with django_assert_max_num_queries(23) as quiet:
+    # 16, the seven grouped reads of the rules' facts for the ladder status, and what the
+    # customer told us on the preference center.
+    with django_assert_max_num_queries(24) as quiet:
         client.get(f"/customers/{ann.pk}/")
 
     with django_assert_max_num_queries(len(quiet.captured_queries)):

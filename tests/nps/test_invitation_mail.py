@@ -4,6 +4,7 @@ program e-mails, and its List-Unsubscribe URL really unsubscribes."""
 import pytest
 from django.test import Client
 
+from customers.preferences import preference_token
 from nps import mail, services
 from nps.models import Survey
 from programs.content import unsubscribe_url
@@ -69,3 +70,12 @@ def test_a_batch_makes_each_customer_their_own_link(manager, mailoutbox):
 
     links = {message.to[0]: message.extra_headers["List-Unsubscribe"] for message in mailoutbox}
     assert links == {p.email: f"<{unsubscribe_url(p, 'email')}>" for p in people}
+
+
+def test_the_invitation_links_the_customers_preference_center(sent, settings):
+    ann, message = sent
+    link = f"{settings.SITE_URL}/p/{preference_token(customer=ann)}/"
+
+    assert f"Your preferences (channels, how often, topics): {link}" in message.body
+    assert f'<a href="{link}"' in message.alternatives[0][0]
+    assert Client().get(link.removeprefix(settings.SITE_URL)).status_code == 200

@@ -10,7 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers.models import Contract, Customer, Referral, Reward, TimelineEntry
+from customers.models import (
+    Contract,
+    Customer,
+    PreferenceToken,
+    Referral,
+    Reward,
+    TimelineEntry,
+)
 from customers.records import set_consent
 from nps.models import Invitation, Survey
 from programs.delivery import deliver
@@ -84,10 +91,11 @@ def test_a_batch_runs_one_query_per_touch_and_a_fixed_number_more(
 
     # One statement per touch (its claim, with the previous touch's "sent"), and five for each
     # gift step's reward (one gift in 8 touches, four in 32); the rest is per batch (settling
-    # the sent touches: a savepoint here, their rows locked and marked, in four of them).
+    # the sent touches: a savepoint here, their rows locked and marked, in four of them; the
+    # preference links, read, made where missing and read again; the webhook events).
     assert big - small == 24 + 3 * 5
     due_touches(32)
-    with django_assert_max_num_queries(32 + 4 * 5 + 35):
+    with django_assert_max_num_queries(32 + 4 * 5 + 38):
         deliver_all()
 
 
@@ -110,6 +118,9 @@ def test_every_step_says_and_leaves_what_it_should(locmem, settings):
         assert message.extra_headers["List-Unsubscribe"] == (
             f"<https://bonding.example.com/u/{token}/>"
         )
+        # Every e-mail's footer links the customer's preference center.
+        choose = PreferenceToken.objects.get(customer=touch.customer).token
+        assert f"https://bonding.example.com/p/{choose}/" in message.body
     # The survey step's link is its own invitation, naming the touch.
     for touch in by_kind["satisfaction_survey"]:
         invitation = Invitation.objects.get(touch_id=touch.pk)
@@ -141,6 +152,7 @@ def test_a_second_batch_reuses_the_customers_tokens_and_codes(locmem):
     assert deliver_all() == {"sent": 1}
 
     assert UnsubscribeToken.objects.filter(customer=refer.customer).count() == 1
+    assert PreferenceToken.objects.filter(customer=refer.customer).count() == 1
     assert Referral.objects.filter(referrer=refer.customer).count() == 1
 
 

@@ -566,8 +566,9 @@ def test_a_letter_batch_prints_in_a_fixed_number_of_queries(
 ):
     batch = make_letter_batch(rows)
     url = f"/programs/letters/{batch.pk}/"
-    signed_in.get(url)  # the unsubscribe links of the letters are made once, on first render
-    assert queries_on(signed_in, url, 8, django_assert_max_num_queries) == 8
+    # The unsubscribe and preference links of the letters are made once, on first render.
+    signed_in.get(url)
+    assert queries_on(signed_in, url, 9, django_assert_max_num_queries) == 9
 
 
 def test_a_letter_batch_prints_one_letter_per_page(signed_in):

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from customers.models import ConsentChange, Customer
+from customers.preferences import preference_token
 from programs.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +211,10 @@ def test_a_stop_from_a_nonsense_number_is_answered_and_ignored(browser, ann, set
 
     assert response.status_code == 200
     assert consents(ann)["sms"] is True
+
+
+def test_the_unsubscribe_pages_offer_the_preference_center_instead(browser, token, ann):
+    choose = f'href="/p/{preference_token(customer=ann)}/"'
+
+    assert choose in browser.get(f"/u/{token}/").content.decode()
+    assert choose in browser.post(f"/u/{token}/").content.decode()

@@ -186,8 +186,9 @@ def test_the_step_page_runs_a_fixed_number_of_queries(
 
     content.known_categories()  # cached across requests, for an hour
     # Session and user, the step, the preview's customers, and per channel the customer's
-    # categories bought (owner and tier are read once): as before the sandbox.
-    with django_assert_num_queries(10):
+    # categories bought (owner and tier are read once): as before the sandbox; the topics a
+    # step may be limited to.
+    with django_assert_num_queries(11):
         response = signed_in.get(f"/programs/{program.pk}/steps/{step.pk}/")
 
     assert response.status_code == 200

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from bonding import demo
 from bonding import services as bonding_services
 from customers import demo as customer_demo
+from customers import demo_preferences
 from customers.models import Customer
 from nps import demo as nps_demo
 from nps import theming
@@ -48,6 +49,12 @@ class Command(BaseCommand):
         buyers = Customer.objects.filter(
             external_id__startswith=customer_demo.DEMO_PREFIX, deleted_at__isnull=True
         )
+        told = demo_preferences.seed_preferences()
+        if told:
+            self.stdout.write(
+                f"Demo preferences: {told['topics']} topics, {told['customers']} customers "
+                f"chose theirs, {told['answers']} answers about what they value."
+            )
         program = program_demo.seed_programs(customers=buyers)
         if program:
             self.stdout.write(
