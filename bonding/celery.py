@@ -45,6 +45,11 @@ app.conf.update(
             "task": "customers.tasks.refresh_values_task",
             "schedule": crontab(hour=2, minute=30),
         },
+        # A point a day of each saved segment's trend.
+        "record-segment-counts": {
+            "task": "customers.tasks.record_segment_counts_task",
+            "schedule": crontab(hour=4, minute=5),
+        },
         # Themes in what customers say, fitted afresh over every answer each night.
         "refit-themes": {
             "task": "nps.tasks.refit_themes_task",

@@ -1,19 +1,31 @@
 """The customer list's search, filters and sort orders, shared by the pages and the API."""
 
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Collate, Concat, Upper
 from django.forms.utils import flatatt
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from customers.contact import normalize_phone
-from customers.models import Account, Audience, BondStage, Customer, Relationship, Tier
+from customers.models import (
+    Account,
+    Audience,
+    BondStage,
+    Customer,
+    Purchase,
+    Relationship,
+    Tier,
+    TierChange,
+)
 from customers.queries import with_open_complaints
 from customers.roles import ACCOUNT_MANAGERS
 
@@ -90,6 +102,12 @@ def owners(request=None) -> QuerySet:
     )
 
 
+class WholeNumberFilter(django_filters.NumberFilter):
+    """A number filter that takes whole numbers only (days, NPS scores)."""
+
+    field_class = forms.IntegerField
+
+
 class CustomerFilter(django_filters.FilterSet):
     """Search by name, e-mail, phone or account; filter by rung, owner, kind and risk."""
 
@@ -118,6 +136,27 @@ class CustomerFilter(django_filters.FilterSet):
     )
     open_complaint = django_filters.BooleanFilter(
         method="by_open_complaint", label="Has an open complaint"
+    )
+    tier_moved_days = WholeNumberFilter(
+        method="by_tier_moved", label="Tier moved in the last days", min_value=1, max_value=3650
+    )
+    bought = django_filters.CharFilter(method="by_bought", label="Bought the category")
+    not_bought = django_filters.CharFilter(
+        method="by_not_bought", label="Never bought the category"
+    )
+    nps_min = WholeNumberFilter(
+        field_name="nps_latest",
+        lookup_expr="gte",
+        label="Latest NPS from",
+        min_value=0,
+        max_value=10,
+    )
+    nps_max = WholeNumberFilter(
+        field_name="nps_latest",
+        lookup_expr="lte",
+        label="Latest NPS up to",
+        min_value=0,
+        max_value=10,
     )
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -180,6 +219,25 @@ class CustomerFilter(django_filters.FilterSet):
         if value:
             return with_open_complaints(queryset)
         return queryset.exclude(pk__in=with_open_complaints(Customer.objects.all()).values("pk"))
+
+    def by_tier_moved(self, queryset: QuerySet, name: str, value: int | None) -> QuerySet:
+        if value is None:
+            return queryset
+        since = timezone.now() - timedelta(days=value)
+        moves = TierChange.objects.filter(customer=OuterRef("pk"), changed_at__gte=since)
+        return queryset.filter(Exists(moves))
+
+    def by_bought(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Exists(self._purchases_in(value)))
+
+    def by_not_bought(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(~Exists(self._purchases_in(value)))
+
+    @staticmethod
+    def _purchases_in(category: str) -> QuerySet:
+        return Purchase.objects.filter(
+            customer=OuterRef("pk"), product_category__iexact=category.strip()
+        )
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The search goes last, so that what the other filters leave is at hand for a one-word
@@ -283,3 +341,16 @@ class CustomerFilter(django_filters.FilterSet):
             ]
         rest = matches.exclude(by_surname).exclude(by_first_name)
         return [*best, rest.order_by(*sorted_by("last_name", "first_name"))]
+
+
+def add_list_filter(name: str, list_filter: django_filters.Filter) -> None:
+    """Offer one more filter on the customer list (and wherever its filters are read).
+
+    For the apps above customers, which know facts customers cannot import (a program's
+    enrollments): they add their filters in `AppConfig.ready`, with a callable `method`.
+    """
+    classes = [CustomerFilter]
+    while classes:
+        filter_class = classes.pop()
+        filter_class.base_filters[name] = list_filter
+        classes.extend(filter_class.__subclasses__())

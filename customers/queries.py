@@ -15,6 +15,8 @@ from customers.models import (
     Customer,
     FollowUp,
     Referral,
+    Segment,
+    SegmentCount,
     Tier,
     TierChange,
     TimelineEntry,
@@ -356,3 +358,56 @@ def tier_taking_over(tier: Tier) -> Tier | None:
 def tier_removal(tier: Tier) -> tuple[int, Tier | None]:
     """What removing a rung would do: how many customers it holds, and where they would go."""
     return Customer.objects.filter(tier=tier).count(), tier_taking_over(tier)
+
+
+# Counting past this many customers of a filter would be slow at a million: the list says
+# "more than 10,000" instead.
+COUNT_BOUND = 10_000
+
+
+def bounded_count(queryset: QuerySet, bound: int = COUNT_BOUND) -> int:
+    """The number of rows, exactly up to `bound`; `bound + 1` means "more than `bound`"."""
+    return queryset.order_by()[: bound + 1].count()
+
+
+def segments_for(user: AbstractBaseUser) -> QuerySet[Segment]:
+    """The segments a user may use: their own; marketers and admins use everyone's."""
+    segments = Segment.objects.select_related("owner").order_by("name", "id")
+    if sees_everyone(user):
+        return segments
+    if is_account_manager(user):
+        return segments.filter(owner=user)
+    return segments.none()
+
+
+def segment_for(user: AbstractBaseUser, pk: int) -> Segment:
+    """One segment the user may use, or 404."""
+    return get_object_or_404(segments_for(user), pk=pk)
+
+
+def segment_filter(segment: Segment):
+    """The customer list's filter a segment saved, over the customers its author sees."""
+    # Imported here: the list's filters read this module (with_open_complaints).
+    from customers.filters import CustomerFilter
+    from customers.segments import as_query
+
+    return CustomerFilter(as_query(segment.filters), queryset=visible_customers(segment.owner))
+
+
+def segment_customers(segment: Segment) -> QuerySet[Customer]:
+    """The segment's customers in the list's order; none when a saved filter no longer holds
+    (a tier or program it named was deleted)."""
+    filters = segment_filter(segment)
+    if not filters.is_valid():
+        return Customer.objects.none()
+    return filters.qs
+
+
+def segment_trends(segments: list[Segment], days: int = 14) -> dict[int, list[int]]:
+    """Each segment's daily counts of the last `days` days, oldest first, in one query."""
+    since = timezone.localdate() - timedelta(days=days - 1)
+    trends: dict[int, list[int]] = {segment.pk: [] for segment in segments}
+    rows = SegmentCount.objects.filter(segment__in=segments, day__gte=since).order_by("day")
+    for segment_id, customers in rows.values_list("segment_id", "customers"):
+        trends[segment_id].append(customers)
+    return trends

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from customers import imports, valuation
+from customers import imports, segments, valuation
 
 
 @shared_task(ignore_result=False, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
@@ -28,3 +28,9 @@ def import_customers_task(job_id: int) -> None:
 def forget_stale_uploads_task() -> int:
     """Nightly: free the stored chunks of CSV uploads nobody started."""
     return imports.forget_stale_uploads()
+
+
+@shared_task
+def record_segment_counts_task() -> int:
+    """Daily: note every saved segment's count, the points of its trend."""
+    return segments.record_counts()

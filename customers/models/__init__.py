@@ -26,6 +26,7 @@ from customers.models.record import (
     TimelineEntry,
     validate_timezone,
 )
+from customers.models.segment import Segment, SegmentCount
 from customers.models.valuation import ValueModel
 
 __all__ = [
@@ -48,6 +49,8 @@ __all__ = [
     "Referral",
     "Relationship",
     "Reward",
+    "Segment",
+    "SegmentCount",
     "TIME_ZONES",
     "Tier",
     "TierChange",
