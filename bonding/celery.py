@@ -45,6 +45,11 @@ app.conf.update(
             "task": "customers.tasks.refresh_values_task",
             "schedule": crontab(hour=2, minute=30),
         },
+        # Programs enrolling a segment continuously take in its newcomers.
+        "enroll-segment-newcomers": {
+            "task": "programs.tasks.enroll_segment_newcomers_task",
+            "schedule": 300.0,
+        },
         # A point a day of each saved segment's trend.
         "record-segment-counts": {
             "task": "customers.tasks.record_segment_counts_task",

@@ -8,6 +8,7 @@ from bonding import api, rest, views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_records as customer_records_api
+from customers import api_segments as customer_segments_api
 from customers import referral_page
 from nps import api as nps_api
 from nps import public as nps_public
@@ -16,6 +17,7 @@ from programs import email_webhooks
 
 customers_api.register(api.router)
 customer_records_api.register(api.router)
+customer_segments_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 

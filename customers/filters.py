@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Collate, Concat, Upper
 from django.forms.utils import flatatt
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -23,10 +24,11 @@ from customers.models import (
     Customer,
     Purchase,
     Relationship,
+    Segment,
     Tier,
     TierChange,
 )
-from customers.queries import with_open_complaints
+from customers.queries import visible_customers, with_open_complaints
 from customers.roles import ACCOUNT_MANAGERS
 
 # The list's sorts whose indexes run (-field, id); the others run (field, id).
@@ -354,3 +356,25 @@ def add_list_filter(name: str, list_filter: django_filters.Filter) -> None:
         filter_class = classes.pop()
         filter_class.base_filters[name] = list_filter
         classes.extend(filter_class.__subclasses__())
+
+
+def as_query(filters: dict[str, list[str]]) -> QueryDict:
+    """A segment's filters as the list's query parameters."""
+    data = QueryDict(mutable=True)
+    for name, values in filters.items():
+        data.setlist(name, values)
+    return data
+
+
+def segment_filter(segment: Segment) -> CustomerFilter:
+    """The customer list's filter a segment saved, over the customers its author sees."""
+    return CustomerFilter(as_query(segment.filters), queryset=visible_customers(segment.owner))
+
+
+def segment_customers(segment: Segment) -> QuerySet[Customer]:
+    """The segment's customers in the list's order; none when a saved filter no longer holds
+    (a tier or program it named was deleted)."""
+    filters = segment_filter(segment)
+    if not filters.is_valid():
+        return Customer.objects.none()
+    return filters.qs

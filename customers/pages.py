@@ -1,12 +1,14 @@
 """What every app's pages share: who may open them, which page of a list was asked for, whether
 htmx asked for a fragment, and where a form sends the browser back to."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from customers import queries
+from customers.filters import CustomerFilter, segment_filter
+from customers.models import Segment
 
 
 def marketers_only(request: HttpRequest) -> None:
@@ -44,3 +46,19 @@ def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
     ):
         return HttpResponseRedirect(target)  # a URL, never read as a view name
     return redirect(default, *args)
+
+
+def chosen_customers(request: HttpRequest) -> tuple[CustomerFilter, Segment | None]:
+    """The group of customers a page acts on: the saved segment named by `?segment=` (one the
+    user may use, else 404), or the customer list's filters in the query; only customers the
+    user sees either way."""
+    visible = queries.visible_customers(request.user)
+    wanted = request.GET.get("segment", "")
+    if not wanted:
+        return CustomerFilter(request.GET, queryset=visible), None
+    if not wanted.isdigit() or int(wanted) > 2**63 - 1:
+        raise BadRequest("segment: not a segment id.")
+    segment = queries.segment_for(request.user, int(wanted))
+    filters = segment_filter(segment)
+    filters.queryset = filters.queryset & visible
+    return filters, segment

@@ -385,24 +385,6 @@ def segment_for(user: AbstractBaseUser, pk: int) -> Segment:
     return get_object_or_404(segments_for(user), pk=pk)
 
 
-def segment_filter(segment: Segment):
-    """The customer list's filter a segment saved, over the customers its author sees."""
-    # Imported here: the list's filters read this module (with_open_complaints).
-    from customers.filters import CustomerFilter
-    from customers.segments import as_query
-
-    return CustomerFilter(as_query(segment.filters), queryset=visible_customers(segment.owner))
-
-
-def segment_customers(segment: Segment) -> QuerySet[Customer]:
-    """The segment's customers in the list's order; none when a saved filter no longer holds
-    (a tier or program it named was deleted)."""
-    filters = segment_filter(segment)
-    if not filters.is_valid():
-        return Customer.objects.none()
-    return filters.qs
-
-
 def segment_trends(segments: list[Segment], days: int = 14) -> dict[int, list[int]]:
     """Each segment's daily counts of the last `days` days, oldest first, in one query."""
     since = timezone.localdate() - timedelta(days=days - 1)

@@ -9,38 +9,34 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from customers import queries
-from customers.filters import CustomerFilter
+from customers.filters import CustomerFilter, as_query, segment_customers
 from customers.models import Segment, SegmentCount
 
 # Parameters of the list that are not part of what a segment means.
 NOT_A_FILTER = {"page", "segment", "columns"}
 
 
-def clean_filters(query: str | QueryDict) -> dict[str, list[str]]:
-    """The list's filters in `query` as a segment keeps them; ValidationError naming a bad one."""
+def clean_known(query: str | QueryDict) -> dict[str, list[str]]:
+    """The list's filters in `query` that are set, unchecked: the rest of the query dropped."""
     data = QueryDict(query) if isinstance(query, str) else query
-    known = set(CustomerFilter.base_filters)
+    known = set(CustomerFilter.base_filters) - NOT_A_FILTER
     kept = {
         name: [value for value in values if value.strip()]
         for name, values in data.lists()
-        if name in known and name not in NOT_A_FILTER
+        if name in known
     }
-    kept = {name: values for name, values in kept.items() if values}
+    return {name: values for name, values in kept.items() if values}
+
+
+def clean_filters(query: str | QueryDict) -> dict[str, list[str]]:
+    """The list's filters in `query` as a segment keeps them; ValidationError naming a bad one."""
+    kept = clean_known(query)
     checked = CustomerFilter(as_query(kept))
     if not checked.is_valid():
         raise ValidationError(
             {name: [str(message) for message in errors] for name, errors in checked.errors.items()}
         )
     return kept
-
-
-def as_query(filters: dict[str, list[str]]) -> QueryDict:
-    """A segment's filters as the list's query parameters."""
-    data = QueryDict(mutable=True)
-    for name, values in filters.items():
-        data.setlist(name, values)
-    return data
 
 
 def save_segment(*, owner: User, name: str, query: str | QueryDict, now=None) -> Segment:
@@ -74,7 +70,7 @@ def record_counts(*, today: date | None = None) -> int:
     day = today or timezone.localdate()
     noted = 0
     for segment in Segment.objects.select_related("owner"):
-        count = queries.segment_customers(segment).order_by().count()
+        count = segment_customers(segment).order_by().count()
         SegmentCount.objects.update_or_create(
             segment=segment, day=day, defaults={"customers": count}
         )

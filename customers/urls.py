@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import import_views, views
+from customers import import_views, segment_views, views
 
 app_name = "customers"
 
@@ -62,6 +62,17 @@ urlpatterns = [
     ),
     path("follow-ups/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
     path("my-day/", views.my_day, name="my_day"),
+    path("customers/segments/", segment_views.segment_list, name="segments"),
+    path(
+        "customers/segments/<int:pk>/count/",
+        segment_views.segment_count,
+        name="segment_count",
+    ),
+    path(
+        "customers/segments/<int:pk>/delete/",
+        segment_views.segment_delete,
+        name="segment_delete",
+    ),
     path("customers/export.csv", import_views.customer_export, name="export"),
     path("imports/", import_views.import_list, name="imports"),
     path("imports/<int:pk>/", import_views.import_mapping, name="import_mapping"),

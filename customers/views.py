@@ -27,8 +27,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     filters = CustomerFilter(request.GET, queryset=queries.visible_customers(request.user))
     if filters.is_valid():
         groups = [queries.customer_rows(group) for group in filters.best_match_groups()]
+        total = queries.bounded_count(filters.qs)
     else:
-        groups = [filters.qs.none()]
+        groups, total = [filters.qs.none()], 0
     page = queries.page_across(groups, number=pages.page_number(request), size=LIST_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
@@ -41,6 +42,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "sees_everyone": queries.sees_everyone(request.user),
             "best_match": len(groups) > 1,
+            "total": total,
+            "count_bound": queries.COUNT_BOUND,
         },
     )
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ImportJob, Tier
+from customers.models import ImportJob, Segment, Tier
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
 from programs.models import (
@@ -42,6 +42,7 @@ PK_OF = {
     "contract": "contract",
     "referral": "referral",
     "reply": "reply",
+    "segment": "segment",
     "-": None,
 }
 
@@ -104,6 +105,7 @@ def scene(manager, other_manager):
             "theme": Theme.objects.create(language="en", name="late, delivery", terms=["late"]).pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
+            "segment": Segment.objects.create(owner=owner, name=f"{whose} segment").pk,
         }
     return objects
 

@@ -78,6 +78,11 @@ TABLE = [
     ("customers:set_tier",            "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:convert_referral",    "POST",              "referral", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("customers:follow_up_done",      "POST",              "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
+    # Saved segments: their authors; marketers and admins use everyone's, only authors and
+    # admins delete one.
+    ("customers:segments",            "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:segment_count",       "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
+    ("customers:segment_delete",      "POST",              "segment", LOGIN, NO,  OK,   GONE,  NO,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
     ("customers:ladder",              "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
@@ -153,6 +158,9 @@ TABLE = [
     ("follow-up-list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("follow-up-detail",              "GET",               "follow_up", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("follow-up-complete",            "POST",              "follow_up", LOGIN, NO, OK,  GONE,  OK,  OK),
+    ("segment-list",                  "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("segment-detail",                "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
+    ("segment-customers",             "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
     ("tier-list",                     "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("tier-detail",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-list",                  "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
