@@ -44,8 +44,36 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "best_match": len(groups) > 1,
             "total": total,
             "count_bound": queries.COUNT_BOUND,
+            "sorts": sort_links(query),
         },
     )
+
+
+# The list's sorts a column header offers, and the way a first click sorts: the biggest values
+# first, names from A.
+HEADER_SORTS = {
+    "name": "name",
+    "lifetime_value": "-lifetime_value",
+    "predicted_value_12m": "-predicted_value_12m",
+    "churn_risk": "-churn_risk",
+}
+
+
+def sort_links(query) -> dict[str, dict[str, str]]:
+    """For each sortable column: the query that sorts by it (a second click turns it around)
+    and how it is sorted now ("ascending", "descending" or "none", as aria-sort says)."""
+    current = query.get("ordering", "")
+    links = {}
+    for field, first in HEADER_SORTS.items():
+        if current.lstrip("-") == field:
+            state = "descending" if current.startswith("-") else "ascending"
+            wanted = field if current.startswith("-") else f"-{field}"
+        else:
+            state, wanted = "none", first
+        changed = query.copy()
+        changed["ordering"] = wanted
+        links[field] = {"query": changed.urlencode(), "state": state}
+    return links
 
 
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:

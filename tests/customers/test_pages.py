@@ -667,3 +667,46 @@ def test_the_360_page_of_a_customer_without_owner(client, marketer):
 
     assert response.status_code == 200
     assert "owner: nobody" in response.content.decode()
+
+
+def test_a_follow_up_due_earlier_today_is_today_not_overdue(client, manager, ann):
+    start_of_today = timezone.localtime().replace(hour=0, minute=0, second=1)
+    activity.schedule_follow_up(
+        customer=ann, assignee=manager, due_at=start_of_today, reason="Call back"
+    )
+    client.force_login(manager)
+
+    content = client.get("/my-day/").content.decode()
+
+    assert "Call back" in content
+    assert "(today)" in content
+    assert "(overdue)" not in content
+
+
+def test_owners_are_shown_by_their_display_name_on_the_list(client, marketer, manager):
+    manager.first_name, manager.last_name = "Alex", "Moreau"
+    manager.save()
+    make_customer(manager)
+    client.force_login(marketer)
+
+    content = client.get("/customers/").content.decode()
+
+    assert "<td>Alex Moreau</td>" in content
+
+
+def test_column_headers_sort_by_a_click_and_a_second_click_turns_it_around(
+    client, marketer, manager
+):
+    make_many(manager, 2)
+    client.force_login(marketer)
+
+    first = client.get("/customers/", {"risk": "low"})
+    again = client.get("/customers/", {"risk": "low", "ordering": "-churn_risk"})
+
+    assert first.context["sorts"]["churn_risk"] == {
+        "query": "risk=low&ordering=-churn_risk",
+        "state": "none",
+    }
+    assert again.context["sorts"]["churn_risk"]["state"] == "descending"
+    assert again.context["sorts"]["churn_risk"]["query"] == "risk=low&ordering=churn_risk"
+    assert 'aria-sort="descending"' in again.content.decode()
