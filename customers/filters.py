@@ -104,6 +104,17 @@ def owners(request=None) -> QuerySet:
     )
 
 
+class OwnerField(forms.ModelChoiceField):
+    """Owners by their display name, as everywhere else (the username when they have none)."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class OwnerFilter(django_filters.ModelChoiceFilter):
+    field_class = OwnerField
+
+
 class WholeNumberFilter(django_filters.NumberFilter):
     """A number filter that takes whole numbers only (days, NPS scores)."""
 
@@ -120,7 +131,7 @@ class CustomerFilter(django_filters.FilterSet):
         empty_label="Any tier",
         widget=PlainSelect,
     )
-    owner = django_filters.ModelChoiceFilter(
+    owner = OwnerFilter(
         queryset=owners, to_field_name="username", empty_label="Anyone", widget=PlainSelect
     )
     audience = django_filters.ChoiceFilter(choices=Audience.choices, empty_label="Any audience")

@@ -185,7 +185,7 @@ def test_the_filter_form_keeps_the_choices_made_and_escapes_names(client, market
 
     content = client.get("/customers/", {"owner": "manager", "tier": "gold"}).content.decode()
 
-    assert '<option value="manager" selected>manager</option>' in content
+    assert '<option value="manager" selected>Alex</option>' in content  # by display name
     assert '<option value="gold" selected>&lt;b&gt;Gold&lt;/b&gt;</option>' in content
     assert '<option value="">Anyone</option>' in content
 
