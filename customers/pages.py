@@ -49,10 +49,12 @@ def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
 
 
 def chosen_customers(request: HttpRequest) -> tuple[CustomerFilter, Segment | None]:
-    """The group of customers a page acts on: the saved segment named by `?segment=` (one the
-    user may use, else 404), or the customer list's filters in the query; only customers the
-    user sees either way."""
+    """The group of customers a page acts on: the rows ticked on the list (`?ids=1,2,3`), the
+    saved segment named by `?segment=` (one the user may use, else 404), or the customer
+    list's filters in the query; only customers the user sees, whichever way."""
     visible = queries.visible_customers(request.user)
+    if "ids" in request.GET:
+        return CustomerFilter({}, queryset=visible.filter(pk__in=chosen_ids(request))), None
     wanted = request.GET.get("segment", "")
     if not wanted:
         return CustomerFilter(request.GET, queryset=visible), None
@@ -62,3 +64,24 @@ def chosen_customers(request: HttpRequest) -> tuple[CustomerFilter, Segment | No
     filters = segment_filter(segment)
     filters.queryset = filters.queryset & visible
     return filters, segment
+
+
+# Ticked rows come from one page of the list; a few pages' worth at most.
+MAX_CHOSEN_IDS = 500
+
+
+def chosen_ids(request: HttpRequest) -> list[int]:
+    """The ids in `?ids=1,2,3`: a 400 for anything but ids of customers the user sees."""
+    parts = [part.strip() for part in request.GET.get("ids", "").split(",") if part.strip()]
+    if not parts or len(parts) > MAX_CHOSEN_IDS:
+        raise BadRequest(f"ids: between 1 and {MAX_CHOSEN_IDS} customer ids, comma-separated.")
+    if not all(part.isdigit() and 0 < int(part) <= 2**63 - 1 for part in parts):
+        raise BadRequest("ids: customer ids are whole numbers.")
+    ids = list(dict.fromkeys(int(part) for part in parts))
+    found = set(
+        queries.visible_customers(request.user).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        raise BadRequest(f"ids: no such customer: {', '.join(map(str, missing[:10]))}.")
+    return ids

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import import_views, segment_views, views
+from customers import bulk_views, import_views, segment_views, views
 
 app_name = "customers"
 
@@ -62,6 +62,8 @@ urlpatterns = [
     ),
     path("follow-ups/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
     path("my-day/", views.my_day, name="my_day"),
+    path("customers/bulk/", bulk_views.bulk, name="bulk"),
+    path("customers/bulk/confirm/", bulk_views.bulk_confirm, name="bulk_confirm"),
     path("customers/segments/", segment_views.segment_list, name="segments"),
     path(
         "customers/segments/<int:pk>/count/",

@@ -175,6 +175,16 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@require_GET
+def invite_choose(request: HttpRequest) -> HttpResponse:
+    """From the customer list: choose the survey to invite the chosen customers to."""
+    pages.marketers_only(request)
+    surveys = Survey.objects.filter(is_active=True).order_by("name")
+    return render(
+        request, "nps/invite_choose.html", {"surveys": surveys, "query": request.GET.urlencode()}
+    )
+
+
 def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Invite the customers matching the customer list's filters (same GET parameters); those
     whose channel is e-mail and who agreed to it get the e-mail with the eleven score links."""

@@ -78,6 +78,10 @@ TABLE = [
     ("customers:set_tier",            "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:convert_referral",    "POST",              "referral", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("customers:follow_up_done",      "POST",              "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
+    # Acting on ticked customers: everyone goes on; owners (marketers) and deletion (admins)
+    # are refused on the confirmation page, which without an action is a 400 for all.
+    ("customers:bulk",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:bulk_confirm",        "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     # Saved segments: their authors; marketers and admins use everyone's, only authors and
     # admins delete one.
     ("customers:segments",            "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
@@ -99,6 +103,7 @@ TABLE = [
     ("nps:create",                    "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:edit",                      "GET POST",          "survey", LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:invite",                    "GET POST",          "survey", LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("nps:invite_choose",             "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:themes_refit",              "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:theme_rename",              "POST",              "theme",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:theme_merge",               "POST",              "theme",  LOGIN, NO,   NO,   NO,    OK,  OK),
