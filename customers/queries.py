@@ -14,6 +14,7 @@ from customers.models import (
     ConsentChange,
     Customer,
     FollowUp,
+    ListColumns,
     Referral,
     Segment,
     SegmentCount,
@@ -393,3 +394,22 @@ def segment_trends(segments: list[Segment], days: int = 14) -> dict[int, list[in
     for segment_id, customers in rows.values_list("segment_id", "customers"):
         trends[segment_id].append(customers)
     return trends
+
+
+# The customer list's columns a user may hide (the name always shows), in the list's order.
+LIST_COLUMNS = {
+    "account": "Account",
+    "tier": "Tier",
+    "bond": "Bond",
+    "owner": "Owner",
+    "lifetime_value": "Lifetime value",
+    "share_of_wallet": "Share of wallet",
+    "nps": "NPS",
+    "churn_risk": "Churn risk",
+}
+
+
+def list_columns(user: AbstractBaseUser) -> list[str]:
+    """The columns the user chose for the customer list; all of them until they choose."""
+    chosen = ListColumns.objects.filter(user_id=user.pk).values_list("columns", flat=True).first()
+    return list(LIST_COLUMNS) if chosen is None else [c for c in LIST_COLUMNS if c in chosen]

@@ -87,3 +87,16 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     segments.delete_segment(segment=segment)
     messages.success(request, f"Deleted the segment “{segment.name}”.")
     return redirect("customers:segments")
+
+
+@require_POST
+def list_columns(request: HttpRequest) -> HttpResponse:
+    """Remember the columns the user ticked for the customer list, and go back to it."""
+    pages.keepers_only(request)
+    try:
+        segments.choose_columns(user=request.user, columns=request.POST.getlist("columns"))
+    except ValidationError as error:
+        return HttpResponse(
+            " ".join(error.messages), status=400, content_type="text/plain; charset=utf-8"
+        )
+    return pages.back_to(request, "customers:list")

@@ -10,7 +10,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from customers.filters import CustomerFilter, as_query, segment_customers
-from customers.models import Segment, SegmentCount
+from customers.models import ListColumns, Segment, SegmentCount
+from customers.queries import LIST_COLUMNS
 
 # Parameters of the list that are not part of what a segment means.
 NOT_A_FILTER = {"page", "segment", "columns"}
@@ -76,3 +77,13 @@ def record_counts(*, today: date | None = None) -> int:
         )
         noted += 1
     return noted
+
+
+def choose_columns(*, user: User, columns: list[str]) -> list[str]:
+    """Remember the customer list's columns the user wants; ValidationError for an unknown one."""
+    unknown = sorted(set(columns) - set(LIST_COLUMNS))
+    if unknown:
+        raise ValidationError({"columns": [f"No such column: {', '.join(unknown)}."]})
+    kept = [column for column in LIST_COLUMNS if column in columns]
+    ListColumns.objects.update_or_create(user=user, defaults={"columns": kept})
+    return kept

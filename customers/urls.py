@@ -64,6 +64,7 @@ urlpatterns = [
     path("my-day/", views.my_day, name="my_day"),
     path("customers/bulk/", bulk_views.bulk, name="bulk"),
     path("customers/bulk/confirm/", bulk_views.bulk_confirm, name="bulk_confirm"),
+    path("customers/columns/", segment_views.list_columns, name="list_columns"),
     path("customers/segments/", segment_views.segment_list, name="segments"),
     path(
         "customers/segments/<int:pk>/count/",

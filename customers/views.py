@@ -45,6 +45,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "total": total,
             "count_bound": queries.COUNT_BOUND,
             "sorts": sort_links(query),
+            "show": dict.fromkeys(queries.list_columns(request.user), True),
+            "column_choices": queries.LIST_COLUMNS,
         },
     )
 

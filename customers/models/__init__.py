@@ -26,7 +26,7 @@ from customers.models.record import (
     TimelineEntry,
     validate_timezone,
 )
-from customers.models.segment import Segment, SegmentCount
+from customers.models.segment import ListColumns, Segment, SegmentCount
 from customers.models.valuation import ValueModel
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "ImportJob",
     "ImportRejection",
     "Interaction",
+    "ListColumns",
     "PartnerKind",
     "Purchase",
     "Referral",

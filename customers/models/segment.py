@@ -45,3 +45,15 @@ class SegmentCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id} on {self.day}: {self.customers}"
+
+
+class ListColumns(models.Model):
+    """The customer list's columns a user chose to see (remembered for them, on any device)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="list_columns"
+    )
+    columns = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {', '.join(self.columns)}"

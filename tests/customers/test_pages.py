@@ -175,7 +175,8 @@ def test_the_list_runs_a_fixed_number_of_queries(
 ):
     make_many(manager, 5)
     client.force_login(marketer)
-    with django_assert_max_num_queries(8) as few:
+    # ... with the total, the programs of the program filter and the user's columns
+    with django_assert_max_num_queries(9) as few:
         client.get("/customers/", {"risk": "low", "ordering": "-churn_risk"})
 
     make_many(manager, 40, prefix="more")
@@ -710,3 +711,29 @@ def test_column_headers_sort_by_a_click_and_a_second_click_turns_it_around(
     assert again.context["sorts"]["churn_risk"]["state"] == "descending"
     assert again.context["sorts"]["churn_risk"]["query"] == "risk=low&ordering=churn_risk"
     assert 'aria-sort="descending"' in again.content.decode()
+
+
+def test_the_column_chooser_is_remembered_for_the_user(client, marketer, manager):
+    make_customer(manager, account=None)
+    client.force_login(marketer)
+
+    client.post(
+        "/customers/columns/", {"columns": ["tier", "churn_risk"], "next": "/customers/?risk=low"}
+    )
+    content = client.get("/customers/").content.decode()
+    client.force_login(manager)
+    theirs = client.get("/customers/").content.decode()
+
+    assert '<th scope="col">Tier</th>' in content
+    assert "Share of wallet</th>" not in content and '<th scope="col">Bond</th>' not in content
+    assert "Share of wallet</th>" in theirs  # everyone else keeps every column
+
+
+def test_an_unknown_column_is_a_400_and_changes_nothing(client, marketer, manager):
+    make_customer(manager)
+    client.force_login(marketer)
+
+    response = client.post("/customers/columns/", {"columns": ["tier", "password"]})
+
+    assert response.status_code == 400
+    assert "Share of wallet</th>" in client.get("/customers/").content.decode()
