@@ -89,14 +89,22 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("customers:segments")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def list_columns(request: HttpRequest) -> HttpResponse:
-    """Remember the columns the user ticked for the customer list, and go back to it."""
+    """The columns the user sees on the customer list: ticked and remembered for them."""
     pages.keepers_only(request)
-    try:
-        segments.choose_columns(user=request.user, columns=request.POST.getlist("columns"))
-    except ValidationError as error:
-        return HttpResponse(
-            " ".join(error.messages), status=400, content_type="text/plain; charset=utf-8"
-        )
-    return pages.back_to(request, "customers:list")
+    if request.method == "POST":
+        try:
+            segments.choose_columns(user=request.user, columns=request.POST.getlist("columns"))
+        except ValidationError as error:
+            return HttpResponse(
+                " ".join(error.messages), status=400, content_type="text/plain; charset=utf-8"
+            )
+        return pages.back_to(request, "customers:list")
+    back = request.GET.get("next", "")
+    context = {
+        "choices": queries.LIST_COLUMNS,
+        "shown": set(queries.list_columns(request.user)),
+        "next": back if back.startswith("/") and not back.startswith("//") else "",
+    }
+    return render(request, "customers/columns.html", context)

@@ -46,7 +46,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "count_bound": queries.COUNT_BOUND,
             "sorts": sort_links(query),
             "show": dict.fromkeys(queries.list_columns(request.user), True),
-            "column_choices": queries.LIST_COLUMNS,
         },
     )
 

@@ -84,7 +84,7 @@ TABLE = [
     ("customers:bulk_confirm",        "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     # Saved segments: their authors; marketers and admins use everyone's, only authors and
     # admins delete one.
-    ("customers:list_columns",        "POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:list_columns",        "GET POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("customers:segments",            "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("customers:segment_count",       "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
     ("customers:segment_delete",      "POST",              "segment", LOGIN, NO,  OK,   GONE,  NO,  OK),

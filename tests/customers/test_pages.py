@@ -737,3 +737,14 @@ def test_an_unknown_column_is_a_400_and_changes_nothing(client, marketer, manage
 
     assert response.status_code == 400
     assert "Share of wallet</th>" in client.get("/customers/").content.decode()
+
+
+def test_the_columns_page_ticks_the_columns_shown(client, marketer):
+    client.force_login(marketer)
+    client.post("/customers/columns/", {"columns": ["nps"]})
+
+    page = client.get("/customers/columns/", {"next": "/customers/?risk=high"})
+
+    assert page.context["shown"] == {"nps"}
+    assert page.context["next"] == "/customers/?risk=high"
+    assert client.get("/customers/columns/", {"next": "//evil.example/"}).context["next"] == ""
