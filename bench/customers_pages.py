@@ -179,7 +179,8 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
     from django.db import connection
     from django.test import Client
 
-    from customers.models import Customer, Tier
+    from customers.filters import as_query
+    from customers.models import Customer, Segment, Tier
 
     rng = random.Random(seed)
     user_model = get_user_model()
@@ -191,7 +192,8 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
             clients[user.pk].force_login(user)
         return clients[user.pk]
 
-    marketer = client_for(user_model.objects.get(username=f"{generate.MARKETER_PREFIX}01"))
+    marketer_user = user_model.objects.get(username=f"{generate.MARKETER_PREFIX}01")
+    marketer = client_for(marketer_user)
     managers = list(
         user_model.objects.filter(username__startswith=generate.AM_PREFIX).order_by("username")
     )
@@ -270,6 +272,22 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
     ]
     mine = [(client_for(user), "/customers/") for user in chosen_managers]
     my_day = [(client_for(user), "/my-day/") for user in chosen_managers]
+    segment_ids = saved_segments(marketer_user, managers, slugs)
+    segment_counts = [
+        (marketer, f"/customers/segments/{segment_ids[i % len(segment_ids)]}/count/")
+        for i in range(count + 1)
+    ]
+    segment_pages = [
+        (marketer, f"/api/v1/segments/{segment_ids[i % len(segment_ids)]}/customers/")
+        for i in range(count + 1)
+    ]
+    segment_queries = [
+        as_query(s.filters).urlencode() for s in Segment.objects.filter(pk__in=segment_ids)
+    ]
+    segment_lists = [
+        (marketer, f"/customers/?{segment_queries[i % len(segment_queries)]}")
+        for i in range(count + 1)
+    ]
     return [
         ("customer list, marketer: tier + risk band, by churn risk", filtered),
         ("customer list, marketer: every other sort (value, name, last change)", sorted_by),
@@ -279,7 +297,28 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         ("customer list, account manager: own customers", mine),
         ("360 page (half of them the heaviest timelines)", detail),
         ("My day, account managers", my_day),
+        ("segment: live count (exact up to 10,000)", segment_counts),
+        ("segment: first page of its customers (API)", segment_pages),
+        ("customer list with a segment's total", segment_lists),
     ]
+
+
+def saved_segments(marketer, managers, slugs) -> list[int]:
+    """The marketer's segments the bench reads (saved again on each run, under fixed names)."""
+    from customers.models import Segment
+    from customers.segments import save_segment
+    from programs.models import Program
+
+    program = Program.objects.order_by("id").first()
+    wanted = {
+        "bench: B2B at risk": "audience=b2b&risk=high",
+        "bench: one owner's at risk": f"owner={managers[0].username}&risk=high",
+        "bench: a tier, moved in 30 days": f"tier={slugs[-1]}&tier_moved_days=30",
+        "bench: bought Hardware, detractors": "bought=Hardware&nps_min=0&nps_max=6",
+        "bench: never in the program, at risk": f"program=out:{program.pk}&risk=high",
+    }
+    Segment.objects.filter(owner=marketer, name__in=wanted).delete()
+    return [save_segment(owner=marketer, name=name, query=q).pk for name, q in wanted.items()]
 
 
 def table_sizes() -> dict[str, int]:

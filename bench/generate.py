@@ -465,12 +465,12 @@ def generate(
         cur.execute(
             f"""
             INSERT INTO customers_complaint (customer_id, opened_at, category, severity,
-                description, owner_id, status, resolution, resolved_at)
+                description, owner_id, status, resolution, resolved_at, updated_at)
             SELECT cid, opened, category, severity, 'The customer says: ' || lower(category)
                     || ' was not what we promised.', owner_id,
                 CASE WHEN resolved IS NULL THEN 'open' ELSE 'resolved' END,
                 CASE WHEN resolved IS NULL THEN '' ELSE 'Apologised and made it right.' END,
-                resolved
+                resolved, coalesce(resolved, opened)
             FROM (
                 SELECT c.id AS cid, c.owner_id, now() - u * interval '2 years' AS opened,
                     {pick(COMPLAINT_CATEGORIES, skew=1.3)} AS category,
@@ -489,9 +489,10 @@ def generate(
         cur.execute(
             f"""
             INSERT INTO customers_followup (customer_id, assignee_id, due_at, reason, notes,
-                source, done_at, done_by_id, created_at)
+                source, done_at, done_by_id, created_at, updated_at)
             SELECT cid, owner_id, due, reason, '', source, done,
-                CASE WHEN done IS NOT NULL THEN owner_id END, due - interval '7 days'
+                CASE WHEN done IS NOT NULL THEN owner_id END, due - interval '7 days',
+                coalesce(done, due - interval '7 days')
             FROM (
                 SELECT c.id AS cid, c.owner_id,
                     date_trunc('hour', now()) + (u * 90 - 60) * interval '1 day' AS due,

@@ -52,6 +52,16 @@ app.conf.update(
             "task": "customers.tasks.expire_rewards_task",
             "schedule": crontab(hour=3, minute=5),
         },
+        # Programs enrolling a segment continuously take in its newcomers.
+        "enroll-segment-newcomers": {
+            "task": "programs.tasks.enroll_segment_newcomers_task",
+            "schedule": 300.0,
+        },
+        # A point a day of each saved segment's trend.
+        "record-segment-counts": {
+            "task": "customers.tasks.record_segment_counts_task",
+            "schedule": crontab(hour=4, minute=5),
+        },
         # Themes in what customers say, fitted afresh over every answer each night.
         "refit-themes": {
             "task": "nps.tasks.refit_themes_task",

@@ -11,6 +11,7 @@ from customers import api_ladder as customer_ladder_api
 from customers import api_preferences as customer_preferences_api
 from customers import api_records as customer_records_api
 from customers import api_rewards as customer_rewards_api
+from customers import api_segments as customer_segments_api
 from customers import preference_page, referral_page
 from nps import api as nps_api
 from nps import public as nps_public
@@ -22,6 +23,7 @@ customer_records_api.register(api.router)
 customer_ladder_api.register(api.router)
 customer_rewards_api.register(api.router)
 customer_preferences_api.register(api.router)
+customer_segments_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 webhook_api.register(api.router)

@@ -1,20 +1,34 @@
 """The customer list's search, filters and sort orders, shared by the pages and the API."""
 
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Collate, Concat, Upper
 from django.forms.utils import flatatt
+from django.http import QueryDict
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from customers.contact import normalize_phone
-from customers.models import Account, Audience, BondStage, Customer, Relationship, Tier
-from customers.queries import with_open_complaints
+from customers.models import (
+    Account,
+    Audience,
+    BondStage,
+    Customer,
+    Purchase,
+    Relationship,
+    Segment,
+    Tier,
+    TierChange,
+)
+from customers.queries import visible_customers, with_open_complaints
 from customers.roles import ACCOUNT_MANAGERS
 
 # The list's sorts whose indexes run (-field, id); the others run (field, id).
@@ -90,6 +104,23 @@ def owners(request=None) -> QuerySet:
     )
 
 
+class OwnerField(forms.ModelChoiceField):
+    """Owners by their display name, as everywhere else (the username when they have none)."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class OwnerFilter(django_filters.ModelChoiceFilter):
+    field_class = OwnerField
+
+
+class WholeNumberFilter(django_filters.NumberFilter):
+    """A number filter that takes whole numbers only (days, NPS scores)."""
+
+    field_class = forms.IntegerField
+
+
 class CustomerFilter(django_filters.FilterSet):
     """Search by name, e-mail, phone or account; filter by rung, owner, kind and risk."""
 
@@ -100,7 +131,7 @@ class CustomerFilter(django_filters.FilterSet):
         empty_label="Any tier",
         widget=PlainSelect,
     )
-    owner = django_filters.ModelChoiceFilter(
+    owner = OwnerFilter(
         queryset=owners, to_field_name="username", empty_label="Anyone", widget=PlainSelect
     )
     audience = django_filters.ChoiceFilter(choices=Audience.choices, empty_label="Any audience")
@@ -121,6 +152,27 @@ class CustomerFilter(django_filters.FilterSet):
     )
     dropping = django_filters.BooleanFilter(
         method="by_dropping", label="At risk of dropping a tier"
+    )
+    tier_moved_days = WholeNumberFilter(
+        method="by_tier_moved", label="Tier moved in the last days", min_value=1, max_value=3650
+    )
+    bought = django_filters.CharFilter(method="by_bought", label="Bought the category")
+    not_bought = django_filters.CharFilter(
+        method="by_not_bought", label="Never bought the category"
+    )
+    nps_min = WholeNumberFilter(
+        field_name="nps_latest",
+        lookup_expr="gte",
+        label="Latest NPS from",
+        min_value=0,
+        max_value=10,
+    )
+    nps_max = WholeNumberFilter(
+        field_name="nps_latest",
+        lookup_expr="lte",
+        label="Latest NPS up to",
+        min_value=0,
+        max_value=10,
     )
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -188,6 +240,25 @@ class CustomerFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(tier_at_risk_until__isnull=not value)
+
+    def by_tier_moved(self, queryset: QuerySet, name: str, value: int | None) -> QuerySet:
+        if value is None:
+            return queryset
+        since = timezone.now() - timedelta(days=value)
+        moves = TierChange.objects.filter(customer=OuterRef("pk"), changed_at__gte=since)
+        return queryset.filter(Exists(moves))
+
+    def by_bought(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Exists(self._purchases_in(value)))
+
+    def by_not_bought(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(~Exists(self._purchases_in(value)))
+
+    @staticmethod
+    def _purchases_in(category: str) -> QuerySet:
+        return Purchase.objects.filter(
+            customer=OuterRef("pk"), product_category__iexact=category.strip()
+        )
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The search goes last, so that what the other filters leave is at hand for a one-word
@@ -291,3 +362,38 @@ class CustomerFilter(django_filters.FilterSet):
             ]
         rest = matches.exclude(by_surname).exclude(by_first_name)
         return [*best, rest.order_by(*sorted_by("last_name", "first_name"))]
+
+
+def add_list_filter(name: str, list_filter: django_filters.Filter) -> None:
+    """Offer one more filter on the customer list (and wherever its filters are read).
+
+    For the apps above customers, which know facts customers cannot import (a program's
+    enrollments): they add their filters in `AppConfig.ready`, with a callable `method`.
+    """
+    classes = [CustomerFilter]
+    while classes:
+        filter_class = classes.pop()
+        filter_class.base_filters[name] = list_filter
+        classes.extend(filter_class.__subclasses__())
+
+
+def as_query(filters: dict[str, list[str]]) -> QueryDict:
+    """A segment's filters as the list's query parameters."""
+    data = QueryDict(mutable=True)
+    for name, values in filters.items():
+        data.setlist(name, values)
+    return data
+
+
+def segment_filter(segment: Segment) -> CustomerFilter:
+    """The customer list's filter a segment saved, over the customers its author sees."""
+    return CustomerFilter(as_query(segment.filters), queryset=visible_customers(segment.owner))
+
+
+def segment_customers(segment: Segment) -> QuerySet[Customer]:
+    """The segment's customers in the list's order; none when a saved filter no longer holds
+    (a tier or program it named was deleted)."""
+    filters = segment_filter(segment)
+    if not filters.is_valid():
+        return Customer.objects.none()
+    return filters.qs

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import exports, import_check, imports, pages, queries, tasks
-from customers.filters import CustomerFilter
 from customers.models import ImportJob
 
 JOBS_PAGE_SIZE = 20
@@ -157,7 +156,7 @@ def import_rejected(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 @require_GET
 def customer_export(request: HttpRequest) -> HttpResponse:
     """The customer list as CSV, with the list's filters: every customer the user may see."""
-    filters = CustomerFilter(request.GET, queryset=queries.visible_customers(request.user))
+    filters, _segment = pages.chosen_customers(request)
     if not filters.is_valid():
         problems = "; ".join(f"{name}: {' '.join(e)}" for name, e in filters.errors.items())
         return HttpResponse(

@@ -1,12 +1,14 @@
 """What every app's pages share: who may open them, which page of a list was asked for, whether
 htmx asked for a fragment, and where a form sends the browser back to."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from customers import queries
+from customers.filters import CustomerFilter, segment_filter
+from customers.models import Segment
 
 
 def marketers_only(request: HttpRequest) -> None:
@@ -44,3 +46,42 @@ def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
     ):
         return HttpResponseRedirect(target)  # a URL, never read as a view name
     return redirect(default, *args)
+
+
+def chosen_customers(request: HttpRequest) -> tuple[CustomerFilter, Segment | None]:
+    """The group of customers a page acts on: the rows ticked on the list (`?ids=1,2,3`), the
+    saved segment named by `?segment=` (one the user may use, else 404), or the customer
+    list's filters in the query; only customers the user sees, whichever way."""
+    visible = queries.visible_customers(request.user)
+    if "ids" in request.GET:
+        return CustomerFilter({}, queryset=visible.filter(pk__in=chosen_ids(request))), None
+    wanted = request.GET.get("segment", "")
+    if not wanted:
+        return CustomerFilter(request.GET, queryset=visible), None
+    if not wanted.isdigit() or int(wanted) > 2**63 - 1:
+        raise BadRequest("segment: not a segment id.")
+    segment = queries.segment_for(request.user, int(wanted))
+    filters = segment_filter(segment)
+    filters.queryset = filters.queryset & visible
+    return filters, segment
+
+
+# Ticked rows come from one page of the list; a few pages' worth at most.
+MAX_CHOSEN_IDS = 500
+
+
+def chosen_ids(request: HttpRequest) -> list[int]:
+    """The ids in `?ids=1,2,3`: a 400 for anything but ids of customers the user sees."""
+    parts = [part.strip() for part in request.GET.get("ids", "").split(",") if part.strip()]
+    if not parts or len(parts) > MAX_CHOSEN_IDS:
+        raise BadRequest(f"ids: between 1 and {MAX_CHOSEN_IDS} customer ids, comma-separated.")
+    if not all(part.isdigit() and 0 < int(part) <= 2**63 - 1 for part in parts):
+        raise BadRequest("ids: customer ids are whole numbers.")
+    ids = list(dict.fromkeys(int(part) for part in parts))
+    found = set(
+        queries.visible_customers(request.user).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        raise BadRequest(f"ids: no such customer: {', '.join(map(str, missing[:10]))}.")
+    return ids

@@ -16,8 +16,11 @@ from customers.models import (
     ConsentChange,
     Customer,
     FollowUp,
+    ListColumns,
     Referral,
     Reward,
+    Segment,
+    SegmentCount,
     Tier,
     TierChange,
     TimelineEntry,
@@ -464,3 +467,57 @@ def value_answers(
         "customer__email",
     )
     return page_of(answers.order_by("-answered_at", "-id"), number=number, size=size)
+
+
+# Counting past this many customers of a filter would be slow at a million: the list says
+# "more than 10,000" instead.
+COUNT_BOUND = 10_000
+
+
+def bounded_count(queryset: QuerySet, bound: int = COUNT_BOUND) -> int:
+    """The number of rows, exactly up to `bound`; `bound + 1` means "more than `bound`"."""
+    return queryset.order_by()[: bound + 1].count()
+
+
+def segments_for(user: AbstractBaseUser) -> QuerySet[Segment]:
+    """The segments a user may use: their own; marketers and admins use everyone's."""
+    segments = Segment.objects.select_related("owner").order_by("name", "id")
+    if sees_everyone(user):
+        return segments
+    if is_account_manager(user):
+        return segments.filter(owner=user)
+    return segments.none()
+
+
+def segment_for(user: AbstractBaseUser, pk: int) -> Segment:
+    """One segment the user may use, or 404."""
+    return get_object_or_404(segments_for(user), pk=pk)
+
+
+def segment_trends(segments: list[Segment], days: int = 14) -> dict[int, list[int]]:
+    """Each segment's daily counts of the last `days` days, oldest first, in one query."""
+    since = timezone.localdate() - timedelta(days=days - 1)
+    trends: dict[int, list[int]] = {segment.pk: [] for segment in segments}
+    rows = SegmentCount.objects.filter(segment__in=segments, day__gte=since).order_by("day")
+    for segment_id, customers in rows.values_list("segment_id", "customers"):
+        trends[segment_id].append(customers)
+    return trends
+
+
+# The customer list's columns a user may hide (the name always shows), in the list's order.
+LIST_COLUMNS = {
+    "account": "Account",
+    "tier": "Tier",
+    "bond": "Bond",
+    "owner": "Owner",
+    "lifetime_value": "Lifetime value",
+    "share_of_wallet": "Share of wallet",
+    "nps": "NPS",
+    "churn_risk": "Churn risk",
+}
+
+
+def list_columns(user: AbstractBaseUser) -> list[str]:
+    """The columns the user chose for the customer list; all of them until they choose."""
+    chosen = ListColumns.objects.filter(user_id=user.pk).values_list("columns", flat=True).first()
+    return list(LIST_COLUMNS) if chosen is None else [c for c in LIST_COLUMNS if c in chosen]

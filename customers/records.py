@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from customers import activity, announce, placement, rule_facts, timeline
@@ -139,6 +140,24 @@ def delete_customer(*, customer: Customer, by: User | None) -> Customer:
     )
     logger.info("customer %s deleted by %s", customer.pk, getattr(by, "pk", None))
     return customer
+
+
+def delete_customers(*, customers: QuerySet[Customer], by: User | None) -> int:
+    """Soft delete many at once (one statement); returns how many were deleted."""
+    now = timezone.now()
+    deleted = customers.filter(deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
+    logger.info("%s customers deleted by %s", deleted, getattr(by, "pk", None))
+    return deleted
+
+
+def assign_owner(*, customers: QuerySet[Customer], owner: User, by: User | None) -> int:
+    """Give many customers one owner (one statement); returns how many were changed."""
+    if not owner.is_active:
+        raise ValidationError({"owner": ["This person cannot own customers."]})
+    now = timezone.now()
+    changed = customers.exclude(owner=owner).update(owner=owner, updated_at=now)
+    logger.info("%s customers given to %s by %s", changed, owner.pk, getattr(by, "pk", None))
+    return changed
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from customers import imports, rewards, valuation
+from customers import imports, rewards, segments, valuation
 
 
 @shared_task(ignore_result=False, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)
@@ -34,3 +34,9 @@ def forget_stale_uploads_task() -> int:
 def expire_rewards_task() -> int:
     """Nightly: write off what is left of earned rewards past their expiry."""
     return rewards.expire_due()
+
+
+@shared_task
+def record_segment_counts_task() -> int:
+    """Daily: note every saved segment's count, the points of its trend."""
+    return segments.record_counts()

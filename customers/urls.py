@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import import_views, preference_views, views
+from customers import bulk_views, import_views, preference_views, segment_views, views
 
 app_name = "customers"
 
@@ -71,6 +71,20 @@ urlpatterns = [
     ),
     path("follow-ups/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
     path("my-day/", views.my_day, name="my_day"),
+    path("customers/bulk/", bulk_views.bulk, name="bulk"),
+    path("customers/bulk/confirm/", bulk_views.bulk_confirm, name="bulk_confirm"),
+    path("customers/columns/", segment_views.list_columns, name="list_columns"),
+    path("customers/segments/", segment_views.segment_list, name="segments"),
+    path(
+        "customers/segments/<int:pk>/count/",
+        segment_views.segment_count,
+        name="segment_count",
+    ),
+    path(
+        "customers/segments/<int:pk>/delete/",
+        segment_views.segment_delete,
+        name="segment_delete",
+    ),
     path("customers/export.csv", import_views.customer_export, name="export"),
     path("imports/", import_views.import_list, name="imports"),
     path("imports/<int:pk>/", import_views.import_mapping, name="import_mapping"),

@@ -27,8 +27,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     filters = CustomerFilter(request.GET, queryset=queries.visible_customers(request.user))
     if filters.is_valid():
         groups = [queries.customer_rows(group) for group in filters.best_match_groups()]
+        total = queries.bounded_count(filters.qs)
     else:
-        groups = [filters.qs.none()]
+        groups, total = [filters.qs.none()], 0
     page = queries.page_across(groups, number=pages.page_number(request), size=LIST_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
@@ -41,8 +42,39 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "sees_everyone": queries.sees_everyone(request.user),
             "best_match": len(groups) > 1,
+            "total": total,
+            "count_bound": queries.COUNT_BOUND,
+            "sorts": sort_links(query),
+            "show": dict.fromkeys(queries.list_columns(request.user), True),
         },
     )
+
+
+# The list's sorts a column header offers, and the way a first click sorts: the biggest values
+# first, names from A.
+HEADER_SORTS = {
+    "name": "name",
+    "lifetime_value": "-lifetime_value",
+    "predicted_value_12m": "-predicted_value_12m",
+    "churn_risk": "-churn_risk",
+}
+
+
+def sort_links(query) -> dict[str, dict[str, str]]:
+    """For each sortable column: the query that sorts by it (a second click turns it around)
+    and how it is sorted now ("ascending", "descending" or "none", as aria-sort says)."""
+    current = query.get("ordering", "")
+    links = {}
+    for field, first in HEADER_SORTS.items():
+        if current.lstrip("-") == field:
+            state = "descending" if current.startswith("-") else "ascending"
+            wanted = field if current.startswith("-") else f"-{field}"
+        else:
+            state, wanted = "none", first
+        changed = query.copy()
+        changed["ordering"] = wanted
+        links[field] = {"query": changed.urlencode(), "state": state}
+    return links
 
 
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from customers import pages
 from customers import queries as customer_queries
-from customers.filters import CustomerFilter
 from nps import queries, score, services, tasks, theme_figures, theming
 from nps.forms import SurveyForm, ThemeMergeForm, ThemeRenameForm, VerbatimFilterForm
 from nps.models import Survey, Theme
@@ -176,12 +175,22 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@require_GET
+def invite_choose(request: HttpRequest) -> HttpResponse:
+    """From the customer list: choose the survey to invite the chosen customers to."""
+    pages.marketers_only(request)
+    surveys = Survey.objects.filter(is_active=True).order_by("name")
+    return render(
+        request, "nps/invite_choose.html", {"surveys": surveys, "query": request.GET.urlencode()}
+    )
+
+
 def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Invite the customers matching the customer list's filters (same GET parameters); those
     whose channel is e-mail and who agreed to it get the e-mail with the eleven score links."""
     pages.marketers_only(request)
     survey = get_object_or_404(Survey, pk=pk)
-    filters = CustomerFilter(request.GET, queryset=customer_queries.visible_customers(request.user))
+    filters, segment = pages.chosen_customers(request)
     valid = filters.is_valid()
     matching = filters.qs.count() if valid else 0
     if request.method == "POST" and valid and matching:
@@ -208,6 +217,8 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
         "matching": matching,
         "query": query.urlencode(),
         "limit": INVITE_LIMIT,
+        "segment": segment,
+        "segments": customer_queries.segments_for(request.user),
     }
     return render(request, "nps/invite.html", context, status=200 if valid else 400)
 

@@ -2,11 +2,12 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-from customers.models import Audience, Channel, Customer, Relationship, Reward, Tier
+from customers.models import Audience, Channel, Customer, Relationship, Reward, Segment, Tier
 
 
 class Program(models.Model):
@@ -419,3 +420,25 @@ class UnsubscribeToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} unsubscribe link of {self.customer_id}"
+
+
+class SegmentFollow(models.Model):
+    """A program that enrolls a saved segment continuously: every few minutes beat enrolls the
+    customers who entered the segment since (programs.segment_enrollment.enroll_newcomers)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="segment_follows")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=now)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["program", "segment"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "segment"], name="segment_follow_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program} follows {self.segment}"

@@ -11,6 +11,7 @@ from django.db import connection
 from programs.delivery import DeliveryInterrupted, deliver
 from programs.dispatch import dispatch_due, sweep_leases
 from programs.enrollment import enroll
+from programs.segment_enrollment import enroll_newcomers
 from programs.sms_events import LATER, pending_events, work_event
 
 
@@ -94,3 +95,9 @@ def enroll_segment_task(program_id: int, customer_ids: list[int], by_id: int | N
         "touches_skipped": outcome.touches_skipped.total(),
         "touches_held": outcome.touches_held.total(),
     }
+
+
+@shared_task
+def enroll_segment_newcomers_task() -> int:
+    """Every few minutes: enroll the customers who entered a segment a program follows."""
+    return enroll_newcomers()

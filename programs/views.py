@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers import pages
 from customers import queries as customer_queries
 from customers.contact import normalize_phone
-from customers.filters import CustomerFilter
 from customers.models import Channel, Customer
 from customers.preferences import preference_tokens
 from nps.public import over_public_limit
@@ -33,6 +32,7 @@ from programs.enrollment import EnrollOutcome, enroll
 from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
 from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
 from programs.responses import mark_letters_posted
+from programs.segment_pages import follow_chosen_segment
 from programs.sms_events import STOP_WORDS
 from programs.tasks import enroll_segment_task
 from programs.unsubscribe import stop_by_sms
@@ -320,9 +320,11 @@ def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
     """Enroll the customers matching the customer list's filters (same GET parameters)."""
     pages.marketers_only(request)
     program = get_object_or_404(Program, pk=pk)
-    filters = CustomerFilter(request.GET, queryset=customer_queries.visible_customers(request.user))
+    filters, segment = pages.chosen_customers(request)
     valid = filters.is_valid()
     matching = filters.qs.count() if valid else 0
+    if request.method == "POST" and segment and request.POST.get("continuously"):
+        return follow_chosen_segment(request, program, segment)
     if request.method == "POST" and valid and matching:
         if not program.is_active:
             messages.error(request, "This program is paused: activate it before enrolling.")
@@ -338,6 +340,8 @@ def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
         "matching": matching,
         "query": query.urlencode(),
         "direct_limit": DIRECT_ENROLL_LIMIT,
+        "segment": segment,
+        "segments": customer_queries.segments_for(request.user),
     }
     return render(request, "programs/enroll.html", context, status=200 if valid else 400)
 

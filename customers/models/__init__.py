@@ -34,6 +34,7 @@ from customers.models.record import (
     TimelineEntry,
     validate_timezone,
 )
+from customers.models.segment import ListColumns, Segment, SegmentCount
 from customers.models.valuation import ValueModel
 
 __all__ = [
@@ -56,12 +57,15 @@ __all__ = [
     "ImportJob",
     "ImportRejection",
     "Interaction",
+    "ListColumns",
     "PartnerKind",
     "Purchase",
     "Referral",
     "Relationship",
     "Reward",
     "RewardRule",
+    "Segment",
+    "SegmentCount",
     "TIME_ZONES",
     "Tier",
     "TierChange",

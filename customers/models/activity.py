@@ -356,4 +356,10 @@ class FollowUp(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.done_at is None and self.due_at < now()
+        """Open and due before today (in the viewer's time zone): one due at 9:00 is "today"
+        all day, not "overdue" from 9:01."""
+        return self.done_at is None and localdate(self.due_at) < localdate()
+
+    @property
+    def is_due_today(self) -> bool:
+        return self.done_at is None and localdate(self.due_at) == localdate()

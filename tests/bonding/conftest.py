@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ImportJob, Tier, Topic
+from customers.models import ImportJob, Segment, Tier, Topic
 from customers.preferences import preference_token
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
@@ -47,6 +47,7 @@ PK_OF = {
     "reply": "reply",
     "webhook": "webhook",
     "topic": "topic",
+    "segment": "segment",
     "-": None,
 }
 
@@ -114,6 +115,7 @@ def scene(manager, other_manager):
             "topic": Topic.objects.create(name=f"Topic {whose}").pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
+            "segment": Segment.objects.create(owner=owner, name=f"{whose} segment").pk,
         }
     return objects
 

@@ -92,6 +92,16 @@ TABLE = [
     ("customers:value_answers",       "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("customers:topic_edit",          "POST",              "topic",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("customers:follow_up_done",      "POST",              "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
+    # Acting on ticked customers: everyone goes on; owners (marketers) and deletion (admins)
+    # are refused on the confirmation page, which without an action is a 400 for all.
+    ("customers:bulk",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:bulk_confirm",        "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    # Saved segments: their authors; marketers and admins use everyone's, only authors and
+    # admins delete one.
+    ("customers:list_columns",        "GET POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:segments",            "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:segment_count",       "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
+    ("customers:segment_delete",      "POST",              "segment", LOGIN, NO,  OK,   GONE,  NO,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
     ("customers:ladder",              "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
@@ -108,6 +118,7 @@ TABLE = [
     ("nps:create",                    "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:edit",                      "GET POST",          "survey", LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:invite",                    "GET POST",          "survey", LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("nps:invite_choose",             "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:themes_refit",              "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:theme_rename",              "POST",              "theme",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("nps:theme_merge",               "POST",              "theme",  LOGIN, NO,   NO,   NO,    OK,  OK),
@@ -177,6 +188,9 @@ TABLE = [
     ("follow-up-list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("follow-up-detail",              "GET",               "follow_up", LOGIN, NO, OK,  GONE,  OK,  OK),
     ("follow-up-complete",            "POST",              "follow_up", LOGIN, NO, OK,  GONE,  OK,  OK),
+    ("segment-list",                  "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("segment-detail",                "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
+    ("segment-customers",             "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
     ("tier-list",                     "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("tier-detail",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("topic-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),

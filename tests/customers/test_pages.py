@@ -175,7 +175,8 @@ def test_the_list_runs_a_fixed_number_of_queries(
 ):
     make_many(manager, 5)
     client.force_login(marketer)
-    with django_assert_max_num_queries(8) as few:
+    # ... with the total, the programs of the program filter and the user's columns
+    with django_assert_max_num_queries(9) as few:
         client.get("/customers/", {"risk": "low", "ordering": "-churn_risk"})
 
     make_many(manager, 40, prefix="more")
@@ -670,3 +671,83 @@ def test_the_360_page_of_a_customer_without_owner(client, marketer):
 
     assert response.status_code == 200
     assert "owner: nobody" in response.content.decode()
+
+
+def test_a_follow_up_due_earlier_today_is_today_not_overdue(client, manager, ann):
+    start_of_today = timezone.localtime().replace(hour=0, minute=0, second=1)
+    activity.schedule_follow_up(
+        customer=ann, assignee=manager, due_at=start_of_today, reason="Call back"
+    )
+    client.force_login(manager)
+
+    content = client.get("/my-day/").content.decode()
+
+    assert "Call back" in content
+    assert "(today)" in content
+    assert "(overdue)" not in content
+
+
+def test_owners_are_shown_by_their_display_name_on_the_list(client, marketer, manager):
+    manager.first_name, manager.last_name = "Alex", "Moreau"
+    manager.save()
+    make_customer(manager)
+    client.force_login(marketer)
+
+    content = client.get("/customers/").content.decode()
+
+    assert "<td>Alex Moreau</td>" in content
+
+
+def test_column_headers_sort_by_a_click_and_a_second_click_turns_it_around(
+    client, marketer, manager
+):
+    make_many(manager, 2)
+    client.force_login(marketer)
+
+    first = client.get("/customers/", {"risk": "low"})
+    again = client.get("/customers/", {"risk": "low", "ordering": "-churn_risk"})
+
+    assert first.context["sorts"]["churn_risk"] == {
+        "query": "risk=low&ordering=-churn_risk",
+        "state": "none",
+    }
+    assert again.context["sorts"]["churn_risk"]["state"] == "descending"
+    assert again.context["sorts"]["churn_risk"]["query"] == "risk=low&ordering=churn_risk"
+    assert 'aria-sort="descending"' in again.content.decode()
+
+
+def test_the_column_chooser_is_remembered_for_the_user(client, marketer, manager):
+    make_customer(manager, account=None)
+    client.force_login(marketer)
+
+    client.post(
+        "/customers/columns/", {"columns": ["tier", "churn_risk"], "next": "/customers/?risk=low"}
+    )
+    content = client.get("/customers/").content.decode()
+    client.force_login(manager)
+    theirs = client.get("/customers/").content.decode()
+
+    assert '<th scope="col">Tier</th>' in content
+    assert "Share of wallet</th>" not in content and '<th scope="col">Bond</th>' not in content
+    assert "Share of wallet</th>" in theirs  # everyone else keeps every column
+
+
+def test_an_unknown_column_is_a_400_and_changes_nothing(client, marketer, manager):
+    make_customer(manager)
+    client.force_login(marketer)
+
+    response = client.post("/customers/columns/", {"columns": ["tier", "password"]})
+
+    assert response.status_code == 400
+    assert "Share of wallet</th>" in client.get("/customers/").content.decode()
+
+
+def test_the_columns_page_ticks_the_columns_shown(client, marketer):
+    client.force_login(marketer)
+    client.post("/customers/columns/", {"columns": ["nps"]})
+
+    page = client.get("/customers/columns/", {"next": "/customers/?risk=high"})
+
+    assert page.context["shown"] == {"nps"}
+    assert page.context["next"] == "/customers/?risk=high"
+    assert client.get("/customers/columns/", {"next": "//evil.example/"}).context["next"] == ""
