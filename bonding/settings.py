@@ -104,6 +104,8 @@ SURVEY_RATE_PER_MINUTE = env.int("SURVEY_RATE_PER_MINUTE", default=30)
 UNSUBSCRIBE_RATE_PER_MINUTE = env.int("UNSUBSCRIBE_RATE_PER_MINUTE", default=30)
 # Public referral sign-up pages (/r/<code>/): requests per minute from one address.
 REFERRAL_RATE_PER_MINUTE = env.int("REFERRAL_RATE_PER_MINUTE", default=30)
+# Public event invitation pages (/e/<token>/): requests per minute from one address.
+EVENT_RATE_PER_MINUTE = env.int("EVENT_RATE_PER_MINUTE", default=30)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [
@@ -124,6 +126,7 @@ INSTALLED_APPS = [
     "customers",
     "nps",
     "programs",
+    "events",
     "bonding",
 ]
 

@@ -9,6 +9,7 @@ from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_records as customer_records_api
 from customers import referral_page
+from events import public as events_public
 from nps import api as nps_api
 from nps import public as nps_public
 from programs import api as programs_api
@@ -34,6 +35,8 @@ urlpatterns = [
     path("s/<str:token>/", nps_public.survey, name="survey"),
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
     path("r/<str:code>/", referral_page.referral_page, name="referral_page"),
+    path("e/<str:token>/", events_public.invitation_page, name="event_invitation"),
+    path("e/<str:token>/event.ics", events_public.invitation_ics, name="event_ics"),
     path("admin/", admin.site.urls),
     # The e-mail providers' tracking webhooks (/anymail/<esp>/tracking/): their own auth.
     path("anymail/", include((email_webhooks.urlpatterns, "anymail"))),
@@ -57,6 +60,7 @@ urlpatterns = [
         name="api_docs",
     ),
     path("", include("programs.urls")),
+    path("", include("events.urls")),
     path("", include("nps.urls")),
     path("", include("customers.urls")),
 ]

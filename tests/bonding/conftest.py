@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import ImportJob, Tier
+from events.models import Event
+from events.models import Invitation as EventInvitation
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
 from programs.models import (
@@ -42,6 +44,7 @@ PK_OF = {
     "contract": "contract",
     "referral": "referral",
     "reply": "reply",
+    "event": "event",
     "-": None,
 }
 
@@ -80,6 +83,17 @@ def scene(manager, other_manager):
         complaint = ComplaintFactory(customer=customer)
         referral = ReferralFactory(referrer=customer)
         follow_up = FollowUpFactory(customer=customer)
+        event = Event.objects.create(
+            name=f"Owners' evening ({whose})",
+            starts_at=timezone.now() + timedelta(days=10),
+            ends_at=timezone.now() + timedelta(days=10, hours=3),
+            place="The Old Mill",
+            capacity=20,
+            status=Event.Status.OPEN,
+        )
+        event_invitation = EventInvitation.objects.create(
+            event=event, customer=customer, token=new_token()
+        )
         objects[whose] = {
             "customer": customer.pk,
             "complaint": complaint.pk,
@@ -101,6 +115,8 @@ def scene(manager, other_manager):
             "batch": LetterBatch.objects.create().pk,
             "reply": UnmatchedReply.objects.create(phone="+14155550199", body="Who is this?").pk,
             "survey": survey.pk,
+            "event": event.pk,
+            "event_token": event_invitation.token,
             "theme": Theme.objects.create(language="en", name="late, delivery", terms=["late"]).pk,
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
@@ -131,4 +147,6 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         kwargs["token"] = values["unsubscribe_token"]
     if name == "referral_page":
         kwargs["code"] = values["referral_code"]
+    if name in ("event_invitation", "event_ics"):
+        kwargs["token"] = values["event_token"]
     return reverse(name, kwargs=kwargs)

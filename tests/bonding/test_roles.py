@@ -43,6 +43,8 @@ TABLE = [
     ("programs:unsubscribe",          "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("programs:unsubscribe_choose",   "POST",              "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("referral_page",                 "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("event_invitation",              "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("event_ics",                     "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Twilio's webhooks: anyone may POST, and only a valid X-Twilio-Signature (none here) passes.
@@ -78,6 +80,16 @@ TABLE = [
     ("customers:set_tier",            "POST",              "customer", LOGIN, NO, OK,   GONE,  OK,  OK),
     ("customers:convert_referral",    "POST",              "referral", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("customers:follow_up_done",      "POST",              "-",      LOGIN, NO,   OK,   GONE,  OK,  OK),
+    # Events: everyone who keeps customers sees them and checks in at the door (an account
+    # manager's door list holds only their own customers); marketers make and invite.
+    ("events:list",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:detail",                 "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:check_in",               "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:attendees_csv",          "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:create",                 "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("events:edit",                   "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("events:invite",                 "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("events:close",                  "POST",              "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
     ("customers:ladder",              "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
