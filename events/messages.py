@@ -101,17 +101,18 @@ def follow_event(*, event: Event) -> None:
     )
 
 
-def invitation_touches(*, event: Event, customer_ids: list[int]) -> dict[int, int]:
-    """{customer id: touch id} of the invitation touches just scheduled for these customers."""
+def invitation_touches(*, event: Event, customer_ids: list[int]) -> dict[int, Touch]:
+    """{customer id: touch} of the invitation touches just made for these customers."""
     program = event_program(event=event)
-    return dict(
-        Touch.objects.filter(
+    return {
+        touch.customer_id: touch
+        for touch in Touch.objects.filter(
             enrollment__program=program,
             enrollment__status=Enrollment.Status.ACTIVE,
             step__kind=Step.Kind.EVENT_INVITATION,
             customer_id__in=customer_ids,
-        ).values_list("customer_id", "pk")
-    )
+        ).select_related("enrollment")
+    }
 
 
 def tell_promoted(*, event: Event, invitations: list[Invitation], now: datetime) -> list[Touch]:

@@ -17,7 +17,8 @@ from customers.models import Customer, Interaction, Tier, TimelineEntry
 from events import messages
 from events.links import new_token
 from events.models import Event, Invitation
-from programs.enrollment import enroll
+from programs.enrollment import enroll, exit_enrollment
+from programs.models import Touch
 
 # How many people a customer may bring along.
 MAX_GUESTS = 5
@@ -108,16 +109,25 @@ def invite(
     outcome.skipped.extend({"customer": pk, "reason": why} for pk, why in refused.items())
     ready = [customer for customer in ready if customer.pk not in refused]
     touches = messages.invitation_touches(event=event, customer_ids=[c.pk for c in ready])
+    reachable = []
+    for customer in ready:
+        touch = touches.get(customer.pk)
+        if touch is not None and touch.status == Touch.Status.SKIPPED:
+            # No channel to reach them: not invited, and free to be invited once they consent.
+            exit_enrollment(enrollment=touch.enrollment, reason=touch.last_error, now=now)
+            outcome.skipped.append({"customer": customer.pk, "reason": touch.last_error})
+        else:
+            reachable.append(customer)
     outcome.invited = Invitation.objects.bulk_create(
         [
             Invitation(
                 event=event,
                 customer=customer,
                 token=new_token(),
-                touch_id=touches.get(customer.pk),
+                touch=touches.get(customer.pk),
                 invited_at=now,
             )
-            for customer in ready
+            for customer in reachable
         ]
     )
     return outcome
