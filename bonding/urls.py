@@ -9,6 +9,7 @@ from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_records as customer_records_api
 from customers import referral_page
+from events import api as events_api
 from events import public as events_public
 from nps import api as nps_api
 from nps import public as nps_public
@@ -19,6 +20,7 @@ customers_api.register(api.router)
 customer_records_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
+events_api.register(api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),

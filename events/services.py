@@ -43,9 +43,14 @@ class AnswerOutcome:
 @transaction.atomic
 def save_event(*, event: Event, tiers: Iterable[Tier] | None = None) -> Event:
     """Create or change an event (checked: it ends after it starts, somewhere to be)."""
-    event.full_clean(exclude=["tiers", "program"])
+    problems: dict[str, list[str]] = {}
+    if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
+        problems["ends_at"] = ["The event must end after it starts."]
     if not (event.place or event.online_url):
-        raise ValidationError({"place": ["Say where the event is, or give its online link."]})
+        problems["place"] = ["Say where the event is, or give its online link."]
+    if problems:
+        raise ValidationError(problems)
+    event.full_clean(exclude=["tiers", "program"])
     event.save()
     if tiers is not None:
         event.tiers.set(tiers)

@@ -175,6 +175,14 @@ TABLE = [
     ("nps-invitation-list",           "POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-response-list",             "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-summary-list",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    # Events: read by every role; marketers create and invite; anyone who keeps customers
+    # records attendance (of the customers they see).
+    ("event-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("event-list",                    "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("event-detail",                  "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("event-attendees",               "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("event-invitations",             "POST",              "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("event-attendance",              "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     # Themes over the answers the caller may see.
     ("nps-theme-list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
 ]
