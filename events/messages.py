@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from customers.models import Customer
+from events.audience import fits
 from events.links import invitation_url, new_token
 from events.models import Event, Invitation
 from programs.models import Enrollment, Program, Step, Touch
@@ -209,8 +210,6 @@ def _schedule(
 
 def next_event_for(customer: Customer, events: list[Event]) -> Event | None:
     """The first of these upcoming open events (soonest first) whose audience has the customer."""
-    from events.services import fits
-
     for event in events:
         if fits(event, customer, {t.pk for t in event.tiers.all()}) is None:
             return event

@@ -15,6 +15,7 @@ from django.utils import timezone
 from customers import activity, timeline
 from customers.models import Customer, Interaction, Tier, TimelineEntry
 from events import messages
+from events.audience import fits
 from events.links import new_token
 from events.models import Event, Invitation
 from programs.enrollment import enroll, exit_enrollment
@@ -57,19 +58,6 @@ def save_event(*, event: Event, tiers: Iterable[Tier] | None = None) -> Event:
     if event.program_id:
         messages.follow_event(event=event)
     return event
-
-
-def fits(event: Event, customer: Customer, tier_ids: set[int]) -> str | None:
-    """Why this customer is not in the event's audience, or None when they are."""
-    if customer.deleted_at:
-        return "deleted"
-    if tier_ids and customer.tier_id not in tier_ids:
-        return "not in the event's tiers"
-    if event.audiences and customer.audience not in event.audiences:
-        return "not in the event's audience"
-    if event.relationships and customer.relationship not in event.relationships:
-        return "not in the event's relationships"
-    return None
 
 
 @transaction.atomic
