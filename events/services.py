@@ -226,11 +226,14 @@ def record_attendance(
     event: Event,
     customers: Iterable[Customer],
     by: User | None = None,
+    came_at: datetime | None = None,
     now: datetime | None = None,
 ) -> list[Invitation]:
     """Mark customers as come: invited ones are checked in, anyone else is a walk-in. Each
-    visit is an event interaction on their timeline, which the Community bond stage counts."""
+    visit is an event interaction on their timeline, which the Community bond stage counts.
+    `came_at` is when they came, for attendance recorded afterwards (default: now)."""
     now = now or timezone.now()
+    came_at = came_at or now
     customers = [c for c in dict.fromkeys(customers) if not c.deleted_at]
     existing = {
         invitation.customer_id: invitation
@@ -243,11 +246,11 @@ def record_attendance(
         invitation = existing.get(customer.pk)
         if invitation is None:
             invitation = Invitation.objects.create(
-                event=event, customer=customer, token=new_token(), walk_in=True, invited_at=now
+                event=event, customer=customer, token=new_token(), walk_in=True, invited_at=came_at
             )
         elif invitation.attendance == Invitation.Attendance.ATTENDED:
             continue  # a second tap changes nothing
-        invitation.attendance, invitation.checked_in_at = Invitation.Attendance.ATTENDED, now
+        invitation.attendance, invitation.checked_in_at = Invitation.Attendance.ATTENDED, came_at
         invitation.save(update_fields=["attendance", "checked_in_at"])
         activity.log_interaction(
             customer=customer,
@@ -256,7 +259,7 @@ def record_attendance(
             direction=Interaction.Direction.INBOUND,
             summary=f"Came to {event.name}" + (" (walk-in)" if invitation.walk_in else ""),
             sentiment=Interaction.Sentiment.POSITIVE,
-            occurred_at=now,
+            occurred_at=came_at,
             now=now,
         )
         checked.append(invitation)
