@@ -1,5 +1,6 @@
-"""A customer answers an event invitation on a phone with cookies blocked: yes with a guest,
-the calendar file downloaded, the page accessible and no wider than the screen."""
+"""On a phone: a customer answers an event invitation with cookies blocked (yes with a guest,
+the calendar file downloaded), and an account manager checks guests in at the door; each page
+accessible and no wider than the screen."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from icalendar import Calendar
 
 from events.links import new_token
 from events.models import Event, Invitation
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, sign_in
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -56,3 +57,35 @@ def test_a_customer_says_yes_with_a_guest_and_adds_it_to_their_calendar(
     (entry,) = Calendar.from_ical(Path(download.value.path()).read_bytes()).walk("VEVENT")
     assert str(entry["summary"]) == "Owners' club evening"
     assert entry.decoded("dtstart") == datetime(2031, 3, 12, 17, 30, tzinfo=UTC)
+
+
+def test_an_account_manager_checks_a_guest_in_on_a_phone_with_one_tap(page, live_server, people):
+    event = Event.objects.create(
+        name="Owners' club evening",
+        starts_at=datetime(2031, 3, 12, 17, 30, tzinfo=UTC),
+        ends_at=datetime(2031, 3, 12, 20, 30, tzinfo=UTC),
+        place="The Old Mill",
+        status=Event.Status.OPEN,
+    )
+    rita = CustomerFactory(first_name="Rita", last_name="Regular", owner=people["manager"])
+    CustomerFactory(first_name="Walter", last_name="Walkin", owner=people["manager"])
+    Invitation.objects.create(event=event, customer=rita, token=new_token(), answer="yes")
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "alex")
+
+    page.goto(f"{live_server.url}/events/{event.pk}/")
+    assert_accessible(page)
+    page.get_by_label("Name").fill("Rita")
+    page.get_by_role("button", name="Rita Regular came").click()
+    page.locator(".door-list .badge", has_text="Came").wait_for()
+    page.get_by_label("Name").fill("Walter")
+    page.get_by_role("button", name="Walter Walkin came as a walk-in").click()
+    page.locator(".door-list .badge", has_text="Came").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+
+    came = Invitation.objects.filter(event=event, attendance="attended")
+    assert sorted(came.values_list("customer__first_name", "walk_in")) == [
+        ("Rita", False),
+        ("Walter", True),
+    ]
