@@ -150,3 +150,27 @@ def test_those_seated_are_reminded_once_the_day_before(make_event, invite_to):
     assert send_due() == {"sent": 1}
     assert mail.outbox[0].subject == "Tomorrow: Owners' club evening"
     assert f"/e/{seated.token}/" in mail.outbox[0].body
+
+
+def test_a_marketer_cannot_add_an_event_only_step_to_an_ordinary_program(client, marketer):
+    program = Program.objects.create(name="Community")
+    client.force_login(marketer)
+
+    response = client.post(
+        f"/programs/{program.pk}/steps/new/",
+        {
+            "kind": "event_reminder",
+            "name": "Reminder",
+            "anchor": "event",
+            "offset_days": "-1",
+            "channel_mode": "preferred",
+            "channel": "email",
+            "email_subject": "Tomorrow",
+            "email_body": "{{ event_url }}",
+            "reward_value": "0",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Only an event&#x27;s own program has this step." in response.content.decode()
+    assert not program.steps.exists()
