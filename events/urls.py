@@ -12,5 +12,6 @@ urlpatterns = [
     path("events/<int:pk>/invite/", views.invite, name="invite"),
     path("events/<int:pk>/check-in/", views.check_in, name="check_in"),
     path("events/<int:pk>/close/", views.close, name="close"),
+    path("events/<int:pk>/attendance/", views.attendance_import, name="attendance_import"),
     path("events/<int:pk>/attendees.csv", views.attendees_csv, name="attendees_csv"),
 ]

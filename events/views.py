@@ -2,6 +2,7 @@
 the door on a phone, walk-ins, the attendees' CSV) and inviting a filtered segment."""
 
 import csv
+import io
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from events.models import Event, Invitation
 # Up to this many customers are invited from the event page at once.
 INVITE_LIMIT = 2000
 DOOR_LIST_SIZE = 50
+IMPORT_MAX_BYTES = 1_000_000
 CSV_COLUMNS = [
     *("customer_id", "first_name", "last_name", "email", "tier", "answer", "guests"),
     *("waitlist_position", "attendance", "walk_in", "checked_in_at"),
@@ -142,6 +144,55 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{event.name} closed; {no_shows} no-shows recorded.")
     return redirect("events:detail", pk=event.pk)
+
+
+@require_POST
+def attendance_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """A CSV of who came (a `customer_id` or an `email` column): each customer found among
+    the caller's is checked in; rows naming nobody are counted and listed by line."""
+    pages.keepers_only(request)
+    event = get_object_or_404(Event, pk=pk)
+    upload = request.FILES.get("file")
+    problem = None
+    rows: list[dict[str, str]] = []
+    if upload is None:
+        problem = "Choose a CSV file."
+    elif upload.size > IMPORT_MAX_BYTES:
+        problem = "The file is too big: at most 1 MB."
+    else:
+        try:
+            rows = list(csv.DictReader(io.StringIO(upload.read().decode("utf-8-sig"))))
+        except (UnicodeDecodeError, csv.Error):
+            problem = "Save the file as CSV in UTF-8."
+        else:
+            if not rows or not {"customer_id", "email"} & set(rows[0]):
+                problem = "The file needs a customer_id or an email column."
+    if problem:
+        return render(
+            request, "events/import_refused.html", {"event": event, "problem": problem}, status=400
+        )
+    door = queries.at_the_door(event, request.user)
+    ids = {_id(row.get("customer_id")) for row in rows} - {0}
+    emails = {(row.get("email") or "").strip().lower() for row in rows} - {""}
+    found = list(door.filter(Q(pk__in=ids) | Q(email__in=emails)))
+    known_ids, known_emails = {c.pk for c in found}, {c.email.lower() for c in found}
+    unknown = [
+        line
+        for line, row in enumerate(rows, 2)
+        if _id(row.get("customer_id")) not in known_ids
+        and (row.get("email") or "").strip().lower() not in known_emails
+    ]
+    checked = services.record_attendance(event=event, customers=found, by=request.user)
+    text = f"{len(checked)} checked in from the file."
+    if unknown:
+        text += f" {len(unknown)} rows name none of your customers (lines {_lines(unknown)})."
+    messages.success(request, text)
+    return redirect("events:detail", pk=event.pk)
+
+
+def _lines(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:10]))
+    return shown + (", …" if len(numbers) > 10 else "")
 
 
 @require_GET

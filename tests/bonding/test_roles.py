@@ -86,6 +86,7 @@ TABLE = [
     ("events:detail",                 "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     ("events:check_in",               "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     ("events:attendees_csv",          "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:attendance_import",      "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     ("events:create",                 "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("events:edit",                   "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("events:invite",                 "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),

@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from customers.models import Interaction
@@ -166,3 +167,40 @@ def test_the_attendees_csv_lists_who_came(client, marketer, make_event, invite_t
     (row,) = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert row["first_name"] == "'=cmd"
     assert row["attendance"] == "attended"
+
+
+def test_a_csv_of_who_came_checks_them_in_and_names_the_lines_it_could_not_match(
+    client, manager, other_manager, make_event
+):
+    mine = CustomerFactory(owner=manager, email="rita@example.com")
+    by_id = CustomerFactory(owner=manager)
+    theirs = CustomerFactory(owner=other_manager)
+    event = make_event()
+    client.force_login(manager)
+    body = f"customer_id,email\n,RITA@example.com\n{by_id.pk},\n{theirs.pk},\n,nobody@example.com\n"
+
+    response = client.post(
+        f"/events/{event.pk}/attendance/",
+        {"file": SimpleUploadedFile("came.csv", body.encode(), "text/csv")},
+        follow=True,
+    )
+
+    assert "2 checked in from the file. 2 rows name none of your customers (lines 4, 5)." in (
+        response.content.decode()
+    )
+    came = Invitation.objects.filter(event=event, attendance="attended")
+    assert set(came.values_list("customer_id", flat=True)) == {mine.pk, by_id.pk}
+
+
+@pytest.mark.parametrize("body", [b"name\nRita\n", b"\xff\xfe\x00bad", b""])
+def test_a_csv_that_cannot_be_read_is_a_400_and_checks_nobody_in(client, manager, make_event, body):
+    event = make_event()
+    client.force_login(manager)
+
+    response = client.post(
+        f"/events/{event.pk}/attendance/",
+        {"file": SimpleUploadedFile("came.csv", body, "text/csv")},
+    )
+
+    assert response.status_code == 400
+    assert not Invitation.objects.exists()
