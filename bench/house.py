@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("bonding", "customers", "nps", "programs", "webhooks")
+APPS = ("bonding", "customers", "nps", "programs", "webhooks", "events")
 RESULTS = ROOT / "bench" / "results"
 # The formatter's marker as a trailing comment (not where prose mentions it).
 FMT_SKIP = re.compile(r"#\s*fmt:\s*skip\s*$")

@@ -62,6 +62,11 @@ app.conf.update(
             "task": "customers.tasks.record_segment_counts_task",
             "schedule": crontab(hour=4, minute=5),
         },
+        # Events: the day-before reminder to those who said yes.
+        "remind-event-attendees": {
+            "task": "events.tasks.remind_attendees_task",
+            "schedule": crontab(minute=5),
+        },
         # Themes in what customers say, fitted afresh over every answer each night.
         "refit-themes": {
             "task": "nps.tasks.refit_themes_task",

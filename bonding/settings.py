@@ -127,6 +127,8 @@ REWARD_EXPIRY_DAYS = env.int("REWARD_EXPIRY_DAYS", default=365)
 REWARD_GOODWILL_LIMIT = env.int("REWARD_GOODWILL_LIMIT", default=25)
 # Public preference center pages (/p/<token>/): requests per minute from one address.
 PREFERENCES_RATE_PER_MINUTE = env.int("PREFERENCES_RATE_PER_MINUTE", default=30)
+# Public event invitation pages (/e/<token>/): requests per minute from one address.
+EVENT_RATE_PER_MINUTE = env.int("EVENT_RATE_PER_MINUTE", default=30)
 ORGANIZATION_ADDRESS = env.str("ORGANIZATION_ADDRESS", default="1 Example Street, Springfield")
 
 INSTALLED_APPS = [
@@ -148,6 +150,7 @@ INSTALLED_APPS = [
     "customers",
     "nps",
     "programs",
+    "events",
     "bonding",
 ]
 

@@ -13,6 +13,8 @@ from customers import api_records as customer_records_api
 from customers import api_rewards as customer_rewards_api
 from customers import api_segments as customer_segments_api
 from customers import preference_page, referral_page
+from events import api as events_api
+from events import public as events_public
 from nps import api as nps_api
 from nps import public as nps_public
 from programs import api as programs_api
@@ -27,6 +29,7 @@ customer_segments_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 webhook_api.register(api.router)
+events_api.register(api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -46,6 +49,8 @@ urlpatterns = [
     path("s/<str:token>/thanks/", nps_public.thanks, name="survey_thanks"),
     path("r/<str:code>/", referral_page.referral_page, name="referral_page"),
     path("p/<str:token>/", preference_page.preference_page, name="preference_page"),
+    path("e/<str:token>/", events_public.invitation_page, name="event_invitation"),
+    path("e/<str:token>/event.ics", events_public.invitation_ics, name="event_ics"),
     path("admin/", admin.site.urls),
     # The e-mail providers' tracking webhooks (/anymail/<esp>/tracking/): their own auth.
     path("anymail/", include((email_webhooks.urlpatterns, "anymail"))),
@@ -69,6 +74,7 @@ urlpatterns = [
         name="api_docs",
     ),
     path("", include("programs.urls")),
+    path("", include("events.urls")),
     path("", include("nps.urls")),
     path("", include("customers.urls")),
 ]

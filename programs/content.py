@@ -1,6 +1,8 @@
 """What a touch says: the step's templates rendered for one customer on one channel."""
 
+import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,12 +14,36 @@ from django.utils.html import linebreaks
 from customers import activity, preferences, reply_addresses
 from customers.models import Channel, Customer, Purchase, Referral
 from programs import clicks
-from programs.channels import Message
+from programs.channels import Message, PermanentError
 from programs.models import Step, Touch
 from programs.sandbox import VARIABLES, ContentError, render, sample_context
 from programs.unsubscribe import unsubscribe_token, unsubscribe_tokens
 
 SAMPLE_REFERRAL_CODE = "SAMPLE1234"
+
+# What apps above programs say in their step kinds' touches (the events app: the event and
+# its RSVP link), {step kind: values_of(touches) -> {touch id: {name: value}}}. Registered from
+# their AppConfig.ready: programs may not import them. A touch the app gives nothing for (no
+# open event fits the customer) fails with the reason rather than going out without its link.
+KindValues = Callable[[list[Touch]], dict[int, dict[str, str]]]
+KIND_VALUES: dict[str, KindValues] = {}
+
+
+def provide_kind_values(*, kind: str, values_of: KindValues) -> None:
+    """Let an app above programs give the values of its step kind's touches."""
+    KIND_VALUES[kind] = values_of
+
+
+def kind_values_for(touches: list[Touch]) -> dict[int, dict[str, str]]:
+    """The values apps above give for these touches (steps loaded with them), by touch id."""
+    by_kind: dict[str, list[Touch]] = defaultdict(list)
+    for touch in touches:
+        if touch.step.kind in KIND_VALUES:
+            by_kind[touch.step.kind].append(touch)
+    values: dict[int, dict[str, str]] = {}
+    for kind, group in by_kind.items():
+        values.update(KIND_VALUES[kind](group))
+    return values
 
 
 def known_categories() -> list[str]:
@@ -62,6 +88,7 @@ class BatchFacts:
     preference_tokens: dict[int, str]
     referral_codes: dict[int, str]
     survey_links: dict[int, str]
+    kind_values: dict[int, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 def categories_bought(customer_ids) -> dict[int, set[str]]:
@@ -96,6 +123,7 @@ def gather_facts(touches: list[Touch]) -> BatchFacts:
         survey_links=surveys.links_for(
             [t for t in touches if t.step.kind == Step.Kind.SATISFACTION_SURVEY]
         ),
+        kind_values=kind_values_for(touches),
     )
 
 
@@ -130,6 +158,7 @@ def context_for(
         survey = facts.survey_links.get(touch.pk, "")
         unsubscribe = f"{settings.SITE_URL}/u/{facts.unsubscribe_tokens[customer.pk, channel]}/"
         choose = preferences_url(facts.preference_tokens[customer.pk])
+        given = facts.kind_values.get(touch.pk, {}) if touch is not None else {}
     else:
         bought = set(customer.purchases.values_list("product_category", flat=True).distinct())
         categories = known_categories()
@@ -146,15 +175,23 @@ def context_for(
         choose = preferences_url(
             preferences.preference_token(customer=customer) if touch is not None else "PREVIEW"
         )
-    return values_for(
-        step=step,
-        customer=customer,
-        survey_url=survey,
-        referral_code=code,
-        categories_not_bought=[c for c in categories if c not in bought],
-        unsubscribe_url=unsubscribe,
-        preferences_url=choose,
-    )
+        given = kind_values_for([touch]).get(touch.pk, {}) if touch is not None else {}
+    if step.kind in KIND_VALUES and not given:
+        if touch is not None:
+            raise PermanentError(f"Nothing to say in this {step.get_kind_display().lower()}.")
+        given = {v.name: v.example for v in VARIABLES if step.kind in v.kinds}  # a preview
+    return {
+        **values_for(
+            step=step,
+            customer=customer,
+            survey_url=survey,
+            referral_code=code,
+            categories_not_bought=[c for c in categories if c not in bought],
+            unsubscribe_url=unsubscribe,
+            preferences_url=choose,
+        ),
+        **given,
+    }
 
 
 def values_for(

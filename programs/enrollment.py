@@ -49,6 +49,7 @@ class EnrollOutcome:
 HELD: dict[str, str] = {
     Step.Anchor.CONTRACT_END: "wait for a contract to renew",
     Step.Anchor.ANNIVERSARY_FIRST_PURCHASE: "wait for a first purchase",
+    Step.Anchor.EVENT: "wait for the event",
 }
 
 

@@ -87,6 +87,13 @@ class Step(models.Model):
         REFER_FRIEND = "refer_friend", "Refer a friend"
         RENEWAL = "renewal", "Contract renewal"
         ANNIVERSARY = "anniversary", "Anniversary"
+        # Invites to an event (the events app gives its RSVP link): in a program, to the next
+        # open event that fits the customer; in an event's own program, to that event.
+        EVENT_INVITATION = "event_invitation", "Event invitation"
+        # An event's own program only: the day-before reminder, and a seat freed for someone
+        # on the waitlist; the events app schedules them.
+        EVENT_REMINDER = "event_reminder", "Event reminder"
+        EVENT_SEAT = "event_seat", "Event seat freed"
         CUSTOM = "custom", "Custom"
 
     class Anchor(models.TextChoices):
@@ -94,6 +101,9 @@ class Step(models.Model):
         CONTRACT_END = "contract_end", "Contract end"
         ANNIVERSARY_FIRST_PURCHASE = "anniversary_first_purchase", "Yearly: first purchase"
         ANNIVERSARY_ENROLLMENT = "anniversary_enrollment", "Yearly: enrollment"
+        # A date the events app gives (the event's day, the day a seat was freed): never at
+        # enrollment.
+        EVENT = "event", "Set by the event"
 
     class ChannelMode(models.TextChoices):
         PREFERRED = "preferred", "The customer's preferred channel"

@@ -23,6 +23,7 @@ MAX_OUTPUT = 50_000
 
 SURVEY = "satisfaction_survey"
 REFER = "refer_friend"
+EVENT_KINDS = frozenset({"event_invitation", "event_reminder", "event_seat"})
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,30 @@ VARIABLES = [
         "https://example.com/r/SAMPLE1234/",
         frozenset({REFER}),
     ),
+    Variable(
+        "event_url",
+        "the customer's invitation page: answer, guests, calendar",
+        "https://example.com/e/…/",
+        EVENT_KINDS,
+    ),
+    Variable("event_name", "the event's name", "Owners' club evening", EVENT_KINDS),
+    Variable(
+        "event_time",
+        "when the event starts, in the customer's time zone",
+        "Thursday 12 March 2026, 18:30",
+        EVENT_KINDS,
+    ),
+    Variable("event_place", "where the event is (or its online link)", "The Old Mill", EVENT_KINDS),
 ]
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 LISTS = {v.name for v in VARIABLES if isinstance(v.example, list)}
-KIND_LABELS = {SURVEY: "Satisfaction survey", REFER: "Refer a friend"}
+KIND_LABELS = {
+    SURVEY: "Satisfaction survey",
+    REFER: "Refer a friend",
+    "event_invitation": "Event invitation",
+    "event_reminder": "Event reminder",
+    "event_seat": "Event seat freed",
+}
 # Names of the Django-syntax days, to say what to write instead.
 RENAMED = {"customer": "first_name, last_name or full_name", "organization": "organization_name"}
 

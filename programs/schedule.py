@@ -64,6 +64,7 @@ class Anchor(StrEnum):
     CONTRACT_END = "contract_end"
     ANNIVERSARY_FIRST_PURCHASE = "anniversary_first_purchase"
     ANNIVERSARY_ENROLLMENT = "anniversary_enrollment"
+    EVENT = "event"
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ def anchor_date(
             return _years_later(first_purchase_on, occurrence)
         case Anchor.ANNIVERSARY_ENROLLMENT:
             return _years_later(enrolled_on, occurrence)
+        case Anchor.EVENT:
+            return None  # the events app places these touches itself
     raise ValueError(f"unknown anchor kind: {kind!r}")
 
 

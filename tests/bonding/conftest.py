@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from customers.models import ImportJob, Segment, Tier, Topic
 from customers.preferences import preference_token
+from events.models import Event
+from events.models import Invitation as EventInvitation
 from nps.links import new_token
 from nps.models import Invitation, Survey, Theme
 from programs import clicks
@@ -48,6 +50,7 @@ PK_OF = {
     "webhook": "webhook",
     "topic": "topic",
     "segment": "segment",
+    "event": "event",
     "-": None,
 }
 
@@ -86,6 +89,17 @@ def scene(manager, other_manager):
         complaint = ComplaintFactory(customer=customer)
         referral = ReferralFactory(referrer=customer)
         follow_up = FollowUpFactory(customer=customer)
+        event = Event.objects.create(
+            name=f"Owners' evening ({whose})",
+            starts_at=timezone.now() + timedelta(days=10),
+            ends_at=timezone.now() + timedelta(days=10, hours=3),
+            place="The Old Mill",
+            capacity=20,
+            status=Event.Status.OPEN,
+        )
+        event_invitation = EventInvitation.objects.create(
+            event=event, customer=customer, token=new_token()
+        )
         objects[whose] = {
             "customer": customer.pk,
             "webhook": subscriptions.subscribe(
@@ -111,6 +125,8 @@ def scene(manager, other_manager):
             "batch": LetterBatch.objects.create().pk,
             "reply": UnmatchedReply.objects.create(phone="+14155550199", body="Who is this?").pk,
             "survey": survey.pk,
+            "event": event.pk,
+            "event_token": event_invitation.token,
             "theme": Theme.objects.create(language="en", name="late, delivery", terms=["late"]).pk,
             "topic": Topic.objects.create(name=f"Topic {whose}").pk,
             "widget": "pyramid",
@@ -147,4 +163,6 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         kwargs["token"] = clicks.token_for(values["touch_id"], "https://example.com/offer")
     if name == "preference_page":
         kwargs["token"] = values["preference_token"]
+    if name in ("event_invitation", "event_ics"):
+        kwargs["token"] = values["event_token"]
     return reverse(name, kwargs=kwargs)

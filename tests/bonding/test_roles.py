@@ -46,6 +46,8 @@ TABLE = [
     ("programs:click",                "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("referral_page",                 "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("preference_page",               "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("event_invitation",              "GET POST",          "-",      OK,    OK,   OK,   OK,    OK,  OK),
+    ("event_ics",                     "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     # The SMS provider's callback: its shared secret, not a role (none given here).
     ("programs:sms_inbound",          "POST",              "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Twilio's webhooks: anyone may POST, and only a valid X-Twilio-Signature (none here) passes.
@@ -102,6 +104,17 @@ TABLE = [
     ("customers:segments",            "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("customers:segment_count",       "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
     ("customers:segment_delete",      "POST",              "segment", LOGIN, NO,  OK,   GONE,  NO,  OK),
+    # Events: everyone who keeps customers sees them and checks in at the door (an account
+    # manager's door list holds only their own customers); marketers make and invite.
+    ("events:list",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:detail",                 "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:check_in",               "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:attendees_csv",          "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:attendance_import",      "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("events:create",                 "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("events:edit",                   "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("events:invite",                 "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("events:close",                  "POST",              "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
     ("customers:ladder",              "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
@@ -203,6 +216,14 @@ TABLE = [
     ("nps-invitation-list",           "POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-response-list",             "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-summary-list",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    # Events: read by every role; marketers create and invite; anyone who keeps customers
+    # records attendance (of the customers they see).
+    ("event-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("event-list",                    "POST",              "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("event-detail",                  "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("event-attendees",               "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("event-invitations",             "POST",              "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("event-attendance",              "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     # Themes over the answers the caller may see.
     ("nps-theme-list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
 ]

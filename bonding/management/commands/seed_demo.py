@@ -8,6 +8,7 @@ from bonding import services as bonding_services
 from customers import demo as customer_demo
 from customers import demo_preferences
 from customers.models import Customer
+from events import demo as events_demo
 from nps import demo as nps_demo
 from nps import theming
 from programs import demo as program_demo
@@ -76,6 +77,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo themes: {sum(found.themes.values())} found in the answers.")
         else:
             self.stdout.write("Demo surveys: already there, nothing changed.")
+        events = events_demo.seed_events(customers=buyers)
+        if events:
+            self.stdout.write(
+                f"Demo events: {events['invitations']} invitations, {events['came']} came, "
+                f"{events['waitlisted']} waiting, {events['community']} reached Community."
+            )
+        else:
+            self.stdout.write("Demo events: already there, nothing changed.")
         self.stdout.write("Sign in at the URL below with one of:")
         for user, _ in outcomes:
             self.stdout.write(f"  {user.username:<10} {user.password:<18} ({user.role})")

@@ -1,0 +1,117 @@
+"""Events (owners' clubs, user groups) and the invitations customers answer."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.timezone import now
+
+from customers.models import Audience, Customer, Relationship, Tier
+from programs.models import Program, Touch
+
+
+class Event(models.Model):
+    """A gathering customers are invited to: when, where, for whom, how many seats."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open for answers"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # Where the event happens: its local time is what the invitation shows beside the
+    # customer's own.
+    timezone = models.CharField(max_length=64, default="UTC")
+    place = models.CharField(max_length=300, blank=True)
+    online_url = models.URLField(blank=True)
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seats, guests included; empty means no limit."
+    )
+    # Audience: empty means everyone.
+    tiers = models.ManyToManyField(Tier, blank=True, related_name="+")
+    audiences = models.JSONField(default=list, blank=True, help_text=f"Of {Audience.values}.")
+    relationships = models.JSONField(
+        default=list, blank=True, help_text=f"Of {Relationship.values}."
+    )
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hosted_events",
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    # The program whose touches carry this event's invitations, made behind the scenes the
+    # first time a marketer invites people from the event page.
+    program = models.OneToOneField(
+        Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="event"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="event_ends_after")
+        ]
+        indexes = [models.Index(fields=["status", "starts_at"], name="event_status_starts")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Invitation(models.Model):
+    """One customer invited to one event: their answer, seat or waitlist place, attendance."""
+
+    class Answer(models.TextChoices):
+        NONE = "", "Not answered"
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        MAYBE = "maybe", "Maybe"
+
+    class Attendance(models.TextChoices):
+        UNKNOWN = "", "Not recorded"
+        ATTENDED = "attended", "Attended"
+        NO_SHOW = "no_show", "No-show"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64, unique=True)
+    # The touch that carried the invitation; none for a walk-in or an API invitation sent
+    # before its touch exists.
+    touch = models.ForeignKey(
+        Touch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answer = models.CharField(max_length=5, choices=Answer, blank=True, default="")
+    guests = models.PositiveSmallIntegerField(default=0)
+    # Set while the customer said yes and no seat was free: 1 is next in line.
+    waitlist_position = models.PositiveIntegerField(null=True, blank=True)
+    attendance = models.CharField(max_length=10, choices=Attendance, blank=True, default="")
+    walk_in = models.BooleanField(default=False)
+    invited_at = models.DateTimeField(default=now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["invited_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "customer"], name="event_invitation_once"),
+            models.CheckConstraint(
+                condition=Q(waitlist_position__isnull=True) | Q(answer="yes"),
+                name="event_waitlist_only_yes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} invited to {self.event_id}"
+
+    @property
+    def seats(self) -> int:
+        """Seats this answer holds: the customer and their guests, when seated."""
+        if self.answer == self.Answer.YES and self.waitlist_position is None:
+            return 1 + self.guests
+        return 0

@@ -1,0 +1,12 @@
+"""Celery tasks of the events app (thin)."""
+
+from celery import shared_task
+
+from events.messages import remind_attendees
+
+
+@shared_task
+def remind_attendees_task() -> int:
+    """Hourly: the day-before reminder for everyone seated at the events of the next two days
+    (each reminded once; the touch goes out in their send window the day before)."""
+    return remind_attendees()
