@@ -51,6 +51,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "relationships",
             "reentry",
             "reentry_days",
+            "holdout_share",
             "steps",
         ]
 
@@ -79,6 +80,7 @@ class EnrollmentRequest(serializers.Serializer):
                 "EnrollmentResult",
                 {
                     "enrolled": serializers.IntegerField(),
+                    "held_out": serializers.IntegerField(),
                     "skipped": serializers.ListField(child=serializers.DictField()),
                     "touches": serializers.DictField(),
                 },
@@ -87,8 +89,9 @@ class EnrollmentRequest(serializers.Serializer):
     )
 )
 class Enrollments(CustomersAction):
-    """Enroll customers (ids) in a program: `{"enrolled", "skipped": [{customer, reason}],
-    "touches": {"scheduled", "skipped": {reason: n}, "held": {reason: n}}}`."""
+    """Enroll customers (ids) in a program: `{"enrolled", "held_out", "skipped": [{customer,
+    reason}], "touches": {"scheduled", "skipped": {reason: n}, "held": {reason: n},
+    "held_out"}}`; `enrolled` counts the treated, `held_out` the control group."""
 
     request_serializer = EnrollmentRequest
     target = "program"
@@ -99,8 +102,14 @@ class Enrollments(CustomersAction):
             "scheduled": outcome.scheduled,
             "skipped": dict(outcome.touches_skipped),
             "held": dict(outcome.touches_held),
+            "held_out": outcome.touches_held_out,
         }
-        return {"enrolled": outcome.enrolled, "skipped": outcome.skipped, "touches": touches}
+        return {
+            "enrolled": outcome.enrolled,
+            "held_out": outcome.held_out,
+            "skipped": outcome.skipped,
+            "touches": touches,
+        }
 
 
 class TouchSerializer(serializers.ModelSerializer):
