@@ -3,10 +3,13 @@
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from customers import queries as customer_queries
 from customers.known_parameters import KnownParameters
 from customers.selection import CustomersAction, customer_ids
+from programs import lift_figures
 from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
 
@@ -56,6 +59,16 @@ class ProgramSerializer(serializers.ModelSerializer):
         ]
 
 
+class LiftRequest(serializers.Serializer):
+    """How many days after each enrollment the lift looks."""
+
+    window = serializers.IntegerField(
+        min_value=1,
+        max_value=lift_figures.MAX_WINDOW_DAYS,
+        default=lift_figures.DEFAULT_WINDOW_DAYS,
+    )
+
+
 class ProgramViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
     """Programs, each with its steps."""
 
@@ -63,6 +76,27 @@ class ProgramViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Program.objects.prefetch_related("steps", "tiers")
+
+    @extend_schema(
+        parameters=[LiftRequest],
+        responses={200: inline_serializer("Lift", {"program": serializers.IntegerField()})},
+    )
+    @action(detail=True, methods=["get"])
+    def lift(self, request, pk=None):
+        """Treated against held out per outcome, over `?window=` days (default 90) after each
+        enrollment: `{"program", "window_days", "holdout_share", "treated": {"customers",
+        "in_window"}, "control": {...}, "outcomes": [{"metric", "treated", "control",
+        "difference", "ci_low", "ci_high", "state"}]}`."""
+        asked = LiftRequest(data=request.query_params)
+        asked.is_valid(raise_exception=True)
+        unknown = sorted(set(request.query_params) - {"window", "format"})
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown parameter; this endpoint accepts: window."] for name in unknown}
+            )
+        program = self.get_object()
+        figures = lift_figures.program_lift(program, window_days=asked.validated_data["window"])
+        return Response(figures.as_json())
 
 
 class EnrollmentRequest(serializers.Serializer):
