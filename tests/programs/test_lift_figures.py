@@ -171,3 +171,20 @@ def test_a_bad_window_is_a_400(program, marketer, query):
     response = client.get(f"/api/v1/programs/{program.pk}/lift/?{query}")
 
     assert response.status_code == 400
+
+
+def test_answers_to_surveys_the_program_sent_are_left_out_of_nps(program):
+    from nps.models import Invitation
+
+    treated, control = enrolled(program, 30, days_ago=100)
+    at = timezone.now() - timedelta(days=30)
+    for pk in treated:
+        nps_answers(Customer.objects.get(pk=pk), [{"score": 10, "answered_at": at}])
+    # Only the treated could answer the program's own survey: those answers say nothing of lift.
+    Invitation.objects.filter(customer__in=treated).update(touch_id=1)
+    for pk in control:
+        nps_answers(Customer.objects.get(pk=pk), [{"score": 0, "answered_at": at}])
+
+    nps = outcome(program_lift(program, minimum=5), "nps")
+
+    assert (nps.treated, nps.difference, nps.state) == (None, None, "collecting")
