@@ -188,3 +188,27 @@ def test_answers_to_surveys_the_program_sent_are_left_out_of_nps(program):
     nps = outcome(program_lift(program, minimum=5), "nps")
 
     assert (nps.treated, nps.difference, nps.state) == (None, None, "collecting")
+
+
+def test_programs_rank_by_their_lift_in_spend_in_two_queries(
+    program, marketer, client, django_assert_num_queries
+):
+    treated, control = enrolled(program, 40, days_ago=100)
+    bought(treated, days_ago=60)
+    other = Program.objects.create(name="Win-back", holdout_share=50)
+    other_treated, other_control = enrolled(other, 40, days_ago=100)
+    bought(other_control, days_ago=60, amount="30.00")
+    Program.objects.create(name="No holdout")
+
+    from programs.lift_figures import ranking
+
+    with django_assert_num_queries(2):
+        ranked = ranking(minimum=5)
+
+    assert [r.program.name for r in ranked] == [program.name, "Win-back"]
+    assert ranked[0].spend.difference == pytest.approx(100.0)
+    assert ranked[0].spend.state == "positive"
+    assert ranked[1].spend.difference == pytest.approx(-30.0)
+    client.force_login(marketer)
+    page = client.get("/").content.decode()
+    assert "Which programs work" in page and f"/programs/{other.pk}/lift/" in page
