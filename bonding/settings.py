@@ -74,6 +74,13 @@ SEND_WINDOW_START = env.str("SEND_WINDOW_START", default="09:00")
 SEND_WINDOW_END = env.str("SEND_WINDOW_END", default="19:00")
 FREQUENCY_CAP_TOUCHES = env.int("FREQUENCY_CAP_TOUCHES", default=2)
 FREQUENCY_CAP_DAYS = env.int("FREQUENCY_CAP_DAYS", default=7)
+# The organization-wide control group (percent of customers, 0-50; typical 5): they get no
+# program touches at all, so all programs together can be measured against them. The salt
+# fixes who is in it; changing the share moves only those between the old and the new share.
+GLOBAL_CONTROL_SHARE = env.int("GLOBAL_CONTROL_SHARE", default=0)
+if not 0 <= GLOBAL_CONTROL_SHARE <= 50:
+    raise ImproperlyConfigured("GLOBAL_CONTROL_SHARE is a percent from 0 to 50.")
+GLOBAL_CONTROL_SALT = env.str("GLOBAL_CONTROL_SALT", default="bonding-global-control")
 # A claimed or sending touch whose lease runs out is taken back (claimed) or reviewed (sending).
 TOUCH_LEASE_SECONDS = env.int("TOUCH_LEASE_SECONDS", default=600)
 TOUCH_MAX_ATTEMPTS = env.int("TOUCH_MAX_ATTEMPTS", default=6)

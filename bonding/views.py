@@ -20,6 +20,7 @@ from customers import pages
 from customers import queries as customer_queries
 from customers.filters import owners
 from customers.models import Audience
+from programs import lift_figures
 from programs import queries as program_queries
 
 
@@ -86,6 +87,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "owners": owners() if customer_queries.sees_everyone(request.user) else [],
         "audiences": Audience.choices,
         "query": request.GET.urlencode(),
+        # Programs against their holdouts, organization-wide: for those who see everyone.
+        "lift_ranking": lift_figures.ranking()
+        if customer_queries.sees_everyone(request.user)
+        else None,
     }
     if pages.is_htmx(request):
         return render(request, "bonding/_widgets.html", context)

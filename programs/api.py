@@ -3,10 +3,13 @@
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from customers import queries as customer_queries
 from customers.known_parameters import KnownParameters
 from customers.selection import CustomersAction, customer_ids
+from programs import lift_figures
 from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
 
@@ -51,8 +54,19 @@ class ProgramSerializer(serializers.ModelSerializer):
             "relationships",
             "reentry",
             "reentry_days",
+            "holdout_share",
             "steps",
         ]
+
+
+class LiftRequest(serializers.Serializer):
+    """How many days after each enrollment the lift looks."""
+
+    window = serializers.IntegerField(
+        min_value=1,
+        max_value=lift_figures.MAX_WINDOW_DAYS,
+        default=lift_figures.DEFAULT_WINDOW_DAYS,
+    )
 
 
 class ProgramViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
@@ -62,6 +76,27 @@ class ProgramViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Program.objects.prefetch_related("steps", "tiers")
+
+    @extend_schema(
+        parameters=[LiftRequest],
+        responses={200: inline_serializer("Lift", {"program": serializers.IntegerField()})},
+    )
+    @action(detail=True, methods=["get"])
+    def lift(self, request, pk=None):
+        """Treated against held out per outcome, over `?window=` days (default 90) after each
+        enrollment: `{"program", "window_days", "holdout_share", "treated": {"customers",
+        "in_window"}, "control": {...}, "outcomes": [{"metric", "treated", "control",
+        "difference", "ci_low", "ci_high", "state"}]}`."""
+        asked = LiftRequest(data=request.query_params)
+        asked.is_valid(raise_exception=True)
+        unknown = sorted(set(request.query_params) - {"window", "format"})
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown parameter; this endpoint accepts: window."] for name in unknown}
+            )
+        program = self.get_object()
+        figures = lift_figures.program_lift(program, window_days=asked.validated_data["window"])
+        return Response(figures.as_json())
 
 
 class EnrollmentRequest(serializers.Serializer):
@@ -79,6 +114,7 @@ class EnrollmentRequest(serializers.Serializer):
                 "EnrollmentResult",
                 {
                     "enrolled": serializers.IntegerField(),
+                    "held_out": serializers.IntegerField(),
                     "skipped": serializers.ListField(child=serializers.DictField()),
                     "touches": serializers.DictField(),
                 },
@@ -87,8 +123,9 @@ class EnrollmentRequest(serializers.Serializer):
     )
 )
 class Enrollments(CustomersAction):
-    """Enroll customers (ids) in a program: `{"enrolled", "skipped": [{customer, reason}],
-    "touches": {"scheduled", "skipped": {reason: n}, "held": {reason: n}}}`."""
+    """Enroll customers (ids) in a program: `{"enrolled", "held_out", "skipped": [{customer,
+    reason}], "touches": {"scheduled", "skipped": {reason: n}, "held": {reason: n},
+    "held_out"}}`; `enrolled` counts the treated, `held_out` the control group."""
 
     request_serializer = EnrollmentRequest
     target = "program"
@@ -99,8 +136,14 @@ class Enrollments(CustomersAction):
             "scheduled": outcome.scheduled,
             "skipped": dict(outcome.touches_skipped),
             "held": dict(outcome.touches_held),
+            "held_out": outcome.touches_held_out,
         }
-        return {"enrolled": outcome.enrolled, "skipped": outcome.skipped, "touches": touches}
+        return {
+            "enrolled": outcome.enrolled,
+            "held_out": outcome.held_out,
+            "skipped": outcome.skipped,
+            "touches": touches,
+        }
 
 
 class TouchSerializer(serializers.ModelSerializer):

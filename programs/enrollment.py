@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -17,7 +18,7 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from customers.models import Contract, Customer
-from programs import schedule
+from programs import holdout, schedule
 from programs.models import Enrollment, Program, Step, Touch, UnsubscribeToken
 from programs.placement import (
     frequency_cap,
@@ -34,10 +35,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class EnrollOutcome:
-    """How many customers were enrolled, who was skipped and why; of their touches, how many
-    were scheduled, skipped (by reason) and held until their date is known (by reason)."""
+    """How many customers were enrolled (treated) and held out (control: this program's
+    holdout or the global control group), who was skipped and why; of their touches, how many
+    were scheduled, skipped (by reason), held until their date is known (by reason), and held
+    for the control group."""
 
     enrolled: int = 0
+    held_out: int = 0
+    touches_held_out: int = 0
     touches: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     scheduled: int = 0
@@ -118,6 +123,7 @@ def enroll(
         rows = (Enrollee(*(getattr(c, name) for name in ENROLL_FIELDS)) for c in customers)
     plan = _Plan(list(program.steps.select_related("topic").order_by("order")), now)
     plan.tier_ids = set(program.tiers.values_list("id", flat=True))
+    plan.program = program
     outcome = EnrollOutcome()
     may_write_beside = connection.vendor == "postgresql" and not connection.in_atomic_block
     writer = _Writer()
@@ -136,9 +142,10 @@ def enroll(
     finally:
         writer.finish()
     logger.info(
-        "program %s: %s enrolled, %s touches, %s skipped",
+        "program %s: %s enrolled, %s held out, %s touches, %s skipped",
         program.pk,
         outcome.enrolled,
+        outcome.held_out,
         outcome.touches,
         len(outcome.skipped),
     )
@@ -157,6 +164,11 @@ class _Plan:
     def __init__(self, steps: list[Step], now: datetime) -> None:
         self.steps, self.now = steps, now
         self.tier_ids: set[int] = set()
+        self.program: Program | None = None
+        self.global_share = settings.GLOBAL_CONTROL_SHARE
+        self.global_salt = settings.GLOBAL_CONTROL_SALT
+        # A kind's touches as a control enrollment gets them, by the id of the treated list.
+        self.held_versions: dict[int, list[tuple]] = {}
         self.window, self.cap = send_window(), frequency_cap()
         self.kinds: dict[tuple, list[tuple[int, datetime, str, str, str]]] = {}
         self.zones: dict[str, Any] = {}
@@ -196,6 +208,30 @@ class _Plan:
             planned = self.kinds[key] = self._work_out(customer, key)
         return planned
 
+    def group_of(self, customer_id: int) -> str:
+        """The customer's group in this program: treated, holdout or global control."""
+        assert self.program is not None
+        return holdout.group_for(
+            customer_id,
+            program_salt=self.program.holdout_salt,
+            program_share=self.program.holdout_share,
+            global_salt=self.global_salt,
+            global_share=self.global_share,
+        )
+
+    def held_version(self, planned: list[tuple]) -> list[tuple]:
+        """The same touches for a control enrollment: what would be scheduled is held."""
+        held = self.held_versions.get(id(planned))
+        if held is None:
+            held = self.held_versions[id(planned)] = [
+                (step_id, due, channel, Touch.Status.HELD, error)
+                if status == Touch.Status.SCHEDULED
+                else (step_id, due, channel, status, error)
+                for step_id, due, channel, status, error in planned
+            ]
+            self.held[id(held)] = self.held[id(planned)]
+        return held
+
     def count(self, outcome: EnrollOutcome, planned: list[list[tuple]]) -> None:
         """Add the touches of these customers' kinds to the outcome: scheduled, skipped and
         held, by reason (worked out once per kind)."""
@@ -204,6 +240,8 @@ class _Plan:
             for _, _, _, status, error in kinds[kind]:
                 if status == Touch.Status.SCHEDULED:
                     outcome.scheduled += customers
+                elif status == Touch.Status.HELD:
+                    outcome.touches_held_out += customers
                 else:
                     outcome.touches_skipped[error] += customers
             for reason, steps in self.held[kind].items():
@@ -324,6 +362,7 @@ def _enroll_batch(
     others = scheduled_times(ready_ids, since=now - plan.cap.period)
     chosen = _chosen_topics(plan.steps, ready_ids)
 
+    groups = [plan.group_of(customer.id) for customer in ready]
     planned = [
         plan.touches_for(
             customer,
@@ -332,6 +371,10 @@ def _enroll_batch(
             chosen.get(customer.id, frozenset()),
         )
         for customer in ready
+    ]
+    planned = [
+        touches if group == Enrollment.Group.TREATED else plan.held_version(touches)
+        for touches, group in zip(planned, groups, strict=True)
     ]
     plan.count(outcome, planned)
     if connection.vendor == "postgresql":
@@ -343,12 +386,17 @@ def _enroll_batch(
             )
             for between, after in plan.copy_lines(touches)
         ]
-        writer.write(program.pk, list(zip(enrollment_ids, ready_ids, strict=True)), lines, now)
+        writer.write(
+            program.pk, list(zip(enrollment_ids, ready_ids, groups, strict=True)), lines, now
+        )
         outcome.touches += len(lines)
     else:
         with transaction.atomic():
             made = Enrollment.objects.bulk_create(
-                [Enrollment(program=program, customer_id=pk, enrolled_at=now) for pk in ready_ids]
+                [
+                    Enrollment(program=program, customer_id=pk, enrolled_at=now, group=group)
+                    for pk, group in zip(ready_ids, groups, strict=True)
+                ]
             )
             rows = [
                 Touch(
@@ -366,7 +414,9 @@ def _enroll_batch(
             ]
             Touch.objects.bulk_create(rows, batch_size=2000)
         outcome.touches += len(rows)
-    outcome.enrolled += len(ready)
+    held_out = sum(group != Enrollment.Group.TREATED for group in groups)
+    outcome.enrolled += len(ready) - held_out
+    outcome.held_out += held_out
 
 
 def _new_ids(model, count: int) -> list:
@@ -427,19 +477,20 @@ class _Writer:
 def _copy_batch(
     program_id: int, enrollments: list, touches: list[str], now: datetime, *, background=False
 ) -> None:
-    """Write enrollments [(id, customer id)] and their touches (lines of COPY's text format)
-    in one transaction, with PostgreSQL's COPY."""
+    """Write enrollments [(id, customer id, group)] and their touches (lines of COPY's text
+    format) in one transaction, with PostgreSQL's COPY."""
     active = Enrollment.Status.ACTIVE
     created = now.isoformat()
     enrollment_lines = "".join(
-        f"{pk}\t{program_id}\t{customer_id}\t{created}\t{active}\t\t\\N\n"
-        for pk, customer_id in enrollments
+        f"{pk}\t{program_id}\t{customer_id}\t{created}\t{active}\t\t\\N\t{group}\n"
+        for pk, customer_id, group in enrollments
     )
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.copy_expert(
                 "COPY programs_enrollment"
-                " (id, program_id, customer_id, enrolled_at, status, exit_reason, ended_at)"
+                " (id, program_id, customer_id, enrolled_at, status, exit_reason, ended_at,"
+                ' "group")'
                 " FROM STDIN",
                 io.StringIO(enrollment_lines),
             )
@@ -502,9 +553,10 @@ def exit_enrollment(
         ended_at=now or timezone.now(),
     )
     if ended:
-        Touch.objects.filter(enrollment=enrollment, status=Touch.Status.SCHEDULED).update(
-            status=Touch.Status.CANCELLED, last_error=f"Enrollment ended: {reason}"[:500]
-        )
+        # A control enrollment's held touches end with it, as a treated one's scheduled do.
+        Touch.objects.filter(
+            enrollment=enrollment, status__in=[Touch.Status.SCHEDULED, Touch.Status.HELD]
+        ).update(status=Touch.Status.CANCELLED, last_error=f"Enrollment ended: {reason}"[:500])
     return bool(ended)
 
 
@@ -537,6 +589,8 @@ def add_renewal_touches(*, contract: Contract) -> int:
             others,
             now,
         )
+        if enrollment.group != Enrollment.Group.TREATED and touch.status == Touch.Status.SCHEDULED:
+            touch.status = Touch.Status.HELD
         Touch.objects.bulk_create([touch], ignore_conflicts=True)
         created += 1
     return created

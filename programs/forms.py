@@ -8,6 +8,9 @@ from customers.contact import normalize_email
 from customers.models import Audience, Channel, Customer, Relationship, Topic
 from programs.models import Program, Step
 
+# The holdout share a new program starts with (percent).
+NEW_PROGRAM_HOLDOUT = 10
+
 CONTENT_FIELDS = [
     "kind",
     "name",
@@ -55,13 +58,30 @@ class ProgramForm(forms.ModelForm):
             "asks_promoters",
             "track_clicks",
             "enroll_when_at_risk",
+            "holdout_share",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "tiers": forms.CheckboxSelectMultiple,
         }
         help_texts = {"tiers": "None ticked means every tier."}
-        labels = {"is_active": "Active (touches go out; customers may be enrolled)"}
+        labels = {
+            "is_active": "Active (touches go out; customers may be enrolled)",
+            "holdout_share": "Holdout share (%)",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Left out, a new program holds out 10 % and a program being changed keeps its share.
+        self.fields["holdout_share"].required = False
+        if self.instance.pk is None:
+            self.initial.setdefault("holdout_share", NEW_PROGRAM_HOLDOUT)
+
+    def clean_holdout_share(self) -> int:
+        share = self.cleaned_data.get("holdout_share")
+        if share is not None:
+            return share
+        return self.instance.holdout_share if self.instance.pk else NEW_PROGRAM_HOLDOUT
 
     def clean(self) -> dict:
         data = super().clean()

@@ -3,11 +3,13 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
 from customers.models import Audience, Channel, Customer, Relationship, Reward, Segment, Tier
+from programs.holdout import MAX_SHARE, new_salt
 
 
 class Program(models.Model):
@@ -66,10 +68,24 @@ class Program(models.Model):
         help_text="Enroll customers automatically when a review finds them at risk of dropping "
         "a tier (a keep-your-status offer).",
     )
+    # Model default 0: programs made in code hold nobody out unless told; the page offers 10 %.
+    holdout_share = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_SHARE)],
+        help_text=f"Percent of enrollments held out as a control group (0-{MAX_SHARE}): "
+        "their touches are planned but never sent, so the program's lift can be measured.",
+    )
+    # Fixes who is held out: the same customer draws the same each time they are enrolled.
+    holdout_salt = models.CharField(max_length=32, default=new_salt, editable=False)
     created_at = models.DateTimeField(default=now)
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(holdout_share__lte=MAX_SHARE), name="program_holdout_share_range"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -175,6 +191,11 @@ class Enrollment(models.Model):
         COMPLETED = "completed", "Completed"
         EXITED = "exited", "Exited"
 
+    class Group(models.TextChoices):
+        TREATED = "treated", "Treated"
+        HOLDOUT = "holdout", "Held out of this program (control)"
+        GLOBAL_CONTROL = "global_control", "Global control group (no program touches)"
+
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
     # Looked up by the "enrollment_customer" index, which starts with the customer.
     customer = models.ForeignKey(
@@ -184,6 +205,10 @@ class Enrollment(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
     exit_reason = models.CharField(max_length=200, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Control enrollments get their touches planned like treated ones, recorded as held.
+    group = models.CharField(
+        max_length=14, choices=Group, default=Group.TREATED, db_default=Group.TREATED
+    )
 
     class Meta:
         ordering = ["-enrolled_at", "-id"]
@@ -215,6 +240,9 @@ class Touch(models.Model):
         SKIPPED = "skipped", "Skipped"
         REVIEW = "review", "Needs review"
         CANCELLED = "cancelled", "Cancelled"
+        # A control enrollment's touch: planned like a treated one, never sent, not counted
+        # against the frequency cap.
+        HELD = "held", "Held (control group)"
 
     # No index of their own: the unique (enrollment, step, occurrence), "touch_step_status" and
     # "touch_customer_due" indexes start with them, and each index more slows every write of

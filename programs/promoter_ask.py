@@ -86,7 +86,7 @@ def _enroll_in_ask_program(customer: Customer, now: datetime) -> str:
             customer=customer,
             enrollment__program=program,
             step__kind=Step.Kind.REFER_FRIEND,
-            status=Touch.Status.SCHEDULED,
+            status__in=[Touch.Status.SCHEDULED, Touch.Status.HELD],
         )
         .order_by("-id")
         .first()
@@ -94,6 +94,12 @@ def _enroll_in_ask_program(customer: Customer, now: datetime) -> str:
     if touch is None:
         # Enrolled, but none of the step's channels is allowed: that is no ask.
         return "no consent on the step's channels"
+    if touch.status == Touch.Status.HELD:
+        # In the program's control group: counted as asked, so its lift stays honest.
+        PromoterAsk.objects.create(
+            customer=customer, touch=touch, how=PromoterAsk.How.ENROLLED, asked_at=now
+        )
+        return "held out"
     PromoterAsk.objects.create(
         customer=customer, touch=touch, how=PromoterAsk.How.ENROLLED, asked_at=now
     )

@@ -85,6 +85,8 @@ class FunnelRow:
     failed: int
     skipped: int
     responded: int
+    # Planned for the control group, never sent.
+    held: int = 0
     # Why the skipped ones were skipped: [(reason, how many)], most first.
     skip_reasons: list[tuple[str, int]] = field(default_factory=list)
 
@@ -109,6 +111,7 @@ def funnel(program: Program) -> list[FunnelRow]:
             n_sent=count(*SENT_STATES),
             n_failed=count(*NEEDS_ATTENTION),
             n_skipped=count(Touch.Status.SKIPPED),
+            n_held=count(Touch.Status.HELD),
             n_responded=Count("touches", filter=Q(touches__responded_at__isnull=False)),
         )
         .order_by("order", "id")
@@ -123,6 +126,7 @@ def funnel(program: Program) -> list[FunnelRow]:
             failed=step.n_failed,
             skipped=step.n_skipped,
             responded=step.n_responded,
+            held=step.n_held,
             skip_reasons=reasons.get(step.pk, []),
         )
         for step in steps
@@ -144,10 +148,18 @@ def skip_reasons(program: Program) -> dict[int, list[tuple[str, int]]]:
 
 
 def enrollment_counts(program: Program) -> dict[str, int]:
-    """How many enrollments of the program are active, completed and exited."""
+    """How many enrollments of the program are active, completed and exited; and of them all,
+    how many are held out (this program's holdout and the global control group)."""
     counts = dict.fromkeys(Enrollment.Status.values, 0)
-    rows = program.enrollments.order_by().values_list("status").annotate(n=Count("*"))
-    counts.update(dict(rows))
+    rows = (
+        program.enrollments.order_by()
+        .values_list("status")
+        .annotate(n=Count("*"), held_out=Count("id", filter=~Q(group=Enrollment.Group.TREATED)))
+    )
+    counts["held_out"] = 0
+    for status, n, held_out in rows:
+        counts[status] = n
+        counts["held_out"] += held_out
     return counts
 
 

@@ -90,6 +90,7 @@ def enroll_segment_task(program_id: int, customer_ids: list[int], by_id: int | N
     )
     return {
         "enrolled": outcome.enrolled,
+        "held_out": outcome.held_out,
         "skipped": len(outcome.skipped),
         "touches_scheduled": outcome.scheduled,
         "touches_skipped": outcome.touches_skipped.total(),

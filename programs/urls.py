@@ -1,6 +1,6 @@
 from django.urls import path
 
-from programs import click_page, unmatched, views, webhooks
+from programs import click_page, lift_page, unmatched, views, webhooks
 
 app_name = "programs"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("programs/<int:pk>/", views.program_edit, name="edit"),
     path("programs/<int:pk>/delete/", views.program_delete, name="delete"),
     path("programs/<int:pk>/funnel/", views.funnel, name="funnel"),
+    path("programs/<int:pk>/lift/", lift_page.lift_page, name="lift"),
+    path("programs/<int:pk>/lift.csv", lift_page.lift_csv, name="lift_csv"),
     path("programs/<int:pk>/enroll/", views.enroll_segment, name="enroll"),
     path("programs/<int:pk>/enroll/progress/", views.enroll_progress, name="enroll_progress"),
     path("programs/<int:pk>/steps/new/", views.step_create, name="step_create"),

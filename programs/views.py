@@ -375,7 +375,12 @@ def enroll_report(outcome: EnrollOutcome) -> str:
         )
     if outcome.touches_held:
         touches.append(f"{outcome.touches_held.total()} held ({grouped(outcome.touches_held)})")
-    text = f"{outcome.enrolled} enrolled. Touches: {'; '.join(touches)}."
+    if outcome.touches_held_out:
+        touches.append(f"{outcome.touches_held_out} held for the control group")
+    text = f"{outcome.enrolled} enrolled"
+    if outcome.held_out:
+        text += f", {outcome.held_out} held out as control"
+    text += f". Touches: {'; '.join(touches)}."
     if outcome.skipped:
         reasons = Counter(skip["reason"] for skip in outcome.skipped)
         text += f" {len(outcome.skipped)} not enrolled ({grouped(reasons)})."

@@ -54,17 +54,20 @@ def test_enrolling_reports_enrolled_and_skipped(marketer, manager):
     assert scheduled > 0
     assert first.json() == {
         "enrolled": 2,
+        "held_out": 0,
         "skipped": [{"customer": 999999, "reason": "no such customer"}],
         "touches": {
             "scheduled": scheduled,
             "skipped": {},
             "held": {"wait for a contract to renew": 2},
+            "held_out": 0,
         },
     }
     assert second.json() == {
         "enrolled": 0,
+        "held_out": 0,
         "skipped": [{"customer": ann.pk, "reason": "already enrolled"}],
-        "touches": {"scheduled": 0, "skipped": {}, "held": {}},
+        "touches": {"scheduled": 0, "skipped": {}, "held": {}, "held_out": 0},
     }
 
 

@@ -60,3 +60,25 @@ def test_who_left_the_program_has_nothing_left_scheduled(seeded):
             (Touch.Status.CANCELLED, f"Enrollment ended: {enrollment.exit_reason}"),
             (Touch.Status.SKIPPED, "No consent on any of the step's channels."),
         }
+
+
+def test_the_demo_program_holds_out_a_fifth_and_its_lift_recovers_the_stated_effect(db):
+    from programs.lift_figures import program_lift
+    from programs.models import Program
+
+    bonding_demo.seed_users()
+    customer_demo.seed_customers(count=200)
+    customers = Customer.objects.filter(external_id__startswith="demo-", deleted_at__isnull=True)
+    demo.seed_programs(customers=customers)
+    program = Program.objects.get(is_prototype=True)
+
+    figures = program_lift(program, window_days=demo.LIFT_WINDOW_DAYS)
+
+    purchase = next(o for o in figures.outcomes if o.metric == "purchase_rate")
+    assert program.holdout_share == demo.DEMO_HOLDOUT_SHARE
+    assert figures.control_customers > 0
+    assert not Touch.objects.filter(
+        enrollment__group="holdout", status__in=["sent", "delivered", "waiting"]
+    ).exists()
+    assert purchase.ci_low <= demo.TRUE_PURCHASE_LIFT <= purchase.ci_high
+    assert purchase.difference == pytest.approx(demo.TRUE_PURCHASE_LIFT, abs=1 / 20)

@@ -119,5 +119,6 @@ def test_the_api_answer_counts_the_touches_too(marketer, program):
         "scheduled": Touch.objects.filter(status=Touch.Status.SCHEDULED).count(),
         "skipped": dict(skipped_in_the_database()),
         "held": {"wait for a contract to renew": 5},
+        "held_out": 0,
     }
     assert response.json()["touches"]["scheduled"] == 3
