@@ -159,8 +159,8 @@ def test_my_day_lists_the_users_customers_at_risk_riskiest_first(
     CustomerFactory(owner=other_manager, churn_risk=90)
     CustomerFactory(owner=manager, churn_risk=95, deleted_at=timezone.now())
 
-    # The user's roles, due, upcoming, at risk, complaints.
-    with django_assert_num_queries(5):
+    # The user's roles, due, upcoming, at risk, complaints, at risk of dropping a tier.
+    with django_assert_num_queries(6):
         day = queries.my_day(manager)
 
     assert day.at_risk == [worried, uneasy, calm]
