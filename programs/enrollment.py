@@ -1,11 +1,9 @@
 """Enrollment: who may join a program, the plan of their touches, writing them in bulk
-(COPY writer threads on PostgreSQL), re-entry, renewals added later, and leaving."""
+(through enrollment_writer), re-entry, renewals added later, and leaving."""
 
-import io
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -19,6 +17,7 @@ from django.utils import timezone
 
 from customers.models import Contract, Customer
 from programs import holdout, schedule
+from programs.enrollment_writer import Writer, copy_text, new_ids
 from programs.models import Enrollment, Program, Step, Touch, UnsubscribeToken
 from programs.placement import (
     frequency_cap,
@@ -126,7 +125,7 @@ def enroll(
     plan.program = program
     outcome = EnrollOutcome()
     may_write_beside = connection.vendor == "postgresql" and not connection.in_atomic_block
-    writer = _Writer()
+    writer = Writer()
     try:
         batch: list[Enrollee] = []
         for row in rows:
@@ -257,7 +256,7 @@ class _Plan:
                 (
                     f"\t{step_id}\t",
                     f"\t1\t{due.isoformat()}\t{channel}\t{status}\t0"
-                    f"\t{_copy_text(error)}\t\\N\t\\N\t\t\\N\t{created}\n",
+                    f"\t{copy_text(error)}\t\\N\t\\N\t\t\\N\t{created}\n",
                 )
                 for step_id, due, channel, status, error in planned
             ]
@@ -323,7 +322,7 @@ def _chosen_topics(steps: list[Step], customer_ids: list[int]) -> dict[int, froz
 
 
 def _enroll_batch(
-    program: Program, plan: _Plan, batch: list[Enrollee], outcome, writer: "_Writer"
+    program: Program, plan: _Plan, batch: list[Enrollee], outcome, writer: "Writer"
 ) -> None:
     now = plan.now
     ids = [c.id for c in batch]
@@ -378,7 +377,7 @@ def _enroll_batch(
     ]
     plan.count(outcome, planned)
     if connection.vendor == "postgresql":
-        enrollment_ids = _new_ids(Enrollment, len(ready))
+        enrollment_ids = new_ids(Enrollment, len(ready))
         lines = [
             f"{enrollment_id}{between}{customer_id}{after}"
             for customer_id, enrollment_id, touches in zip(
@@ -417,113 +416,6 @@ def _enroll_batch(
     held_out = sum(group != Enrollment.Group.TREATED for group in groups)
     outcome.enrolled += len(ready) - held_out
     outcome.held_out += held_out
-
-
-def _new_ids(model, count: int) -> list:
-    """Ids for rows about to be written, from the table's sequence (PostgreSQL): the touches
-    can name their enrollment before either is written."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-class _Writer:
-    """Stores each batch of enrollments and their touches in one transaction.
-
-    In the background (PostgreSQL outside a transaction), two threads with their own
-    connections write with COPY while the caller works out the next batch: the database's
-    work (indexes, foreign-key checks) then runs beside Python's instead of after it.
-    """
-
-    def __init__(self) -> None:
-        self.enrolled: set[int] = set()
-        self.background = False
-        self.pool: ThreadPoolExecutor | None = None
-        self.pending: list[Future] = []
-        self.written = 0
-
-    def write(self, program_id: int, enrollments: list, touches: list, now: datetime) -> None:
-        if self.pool is None and self.background:
-            self.pool = ThreadPoolExecutor(max_workers=2)
-        if self.pool is None:
-            _copy_batch(program_id, enrollments, touches, now)
-            return
-        while len(self.pending) >= 2:
-            self.pending.pop(0).result()  # raises what the writer raised
-            self.written += 1
-            if self.written & (self.written - 1) == 0:
-                # After batches 1, 2, 4, 8...: the tables have doubled since their statistics
-                # were taken, and with the old ones the planner read every touch for each
-                # batch's look-up of the touches its customers already have.
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE programs_touch, programs_enrollment")
-        self.pending.append(
-            self.pool.submit(_copy_batch, program_id, enrollments, touches, now, background=True)
-        )
-
-    def finish(self) -> None:
-        if self.pool is None:
-            return
-        try:
-            for future in self.pending:
-                future.result()
-        finally:
-            self.pool.shutdown(wait=True)
-
-
-def _copy_batch(
-    program_id: int, enrollments: list, touches: list[str], now: datetime, *, background=False
-) -> None:
-    """Write enrollments [(id, customer id, group)] and their touches (lines of COPY's text
-    format) in one transaction, with PostgreSQL's COPY."""
-    active = Enrollment.Status.ACTIVE
-    created = now.isoformat()
-    enrollment_lines = "".join(
-        f"{pk}\t{program_id}\t{customer_id}\t{created}\t{active}\t\t\\N\t{group}\n"
-        for pk, customer_id, group in enrollments
-    )
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.copy_expert(
-                "COPY programs_enrollment"
-                " (id, program_id, customer_id, enrolled_at, status, exit_reason, ended_at,"
-                ' "group")'
-                " FROM STDIN",
-                io.StringIO(enrollment_lines),
-            )
-            cursor.copy_expert(
-                f"COPY programs_touch ({', '.join(TOUCH_COLUMNS)}) FROM STDIN",
-                io.StringIO("".join(touches)),
-            )
-    finally:
-        if background:
-            connection.close()  # this thread's own connection
-
-
-TOUCH_COLUMNS = (
-    "enrollment_id",
-    "step_id",
-    "customer_id",
-    "occurrence",
-    "due_at",
-    "channel",
-    "status",
-    "attempts",
-    "last_error",
-    "lease_expires_at",
-    "sent_at",
-    "message_id",
-    "responded_at",
-    "created_at",
-)
-
-
-def _copy_text(text: str) -> str:
-    """A text value in COPY's text format."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _reentry_refusal(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from programs import click_page, lift_page, unmatched, views, webhooks
+from programs import click_page, lift_page, unmatched, unsubscribe_page, views, webhooks
 
 app_name = "programs"
 
@@ -29,10 +29,10 @@ urlpatterns = [
     path("programs/<int:pk>/steps/<int:step_id>/", views.step_edit, name="step_edit"),
     path("programs/<int:pk>/steps/<int:step_id>/delete/", views.step_delete, name="step_delete"),
     path("programs/<int:pk>/steps/<int:step_id>/move/", views.step_move, name="step_move"),
-    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("u/<str:token>/choose/", views.unsubscribe_choose, name="unsubscribe_choose"),
+    path("u/<str:token>/", unsubscribe_page.unsubscribe, name="unsubscribe"),
+    path("u/<str:token>/choose/", unsubscribe_page.unsubscribe_choose, name="unsubscribe_choose"),
     path("c/<str:token>/", click_page.click, name="click"),
-    path("sms/inbound/", views.sms_inbound, name="sms_inbound"),
+    path("sms/inbound/", unsubscribe_page.sms_inbound, name="sms_inbound"),
     path("sms/twilio/status/", webhooks.twilio_status, name="twilio_status"),
     path("sms/twilio/inbound/", webhooks.twilio_inbound, name="twilio_inbound"),
 ]

@@ -1,7 +1,6 @@
 """Program pages for marketers (list, editor, preview, enrolling, funnel, failures, letters)
 and the public pages (unsubscribe, inbound SMS)."""
 
-import hmac
 import smtplib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -9,34 +8,25 @@ from datetime import UTC, datetime, timedelta
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from customers import pages
 from customers import queries as customer_queries
-from customers.contact import normalize_phone
 from customers.models import Channel, Customer
-from customers.preferences import preference_tokens
-from nps.public import over_public_limit
 from programs import content, queries, review, sandbox
 from programs.enrollment import EnrollOutcome, enroll
-from programs.forms import PreviewForm, ProgramForm, StepForm, UnsubscribeChoiceForm
-from programs.models import LetterBatch, Program, Step, Touch, UnsubscribeToken
+from programs.forms import PreviewForm, ProgramForm, StepForm
+from programs.models import LetterBatch, Program, Step, Touch
 from programs.responses import mark_letters_posted
 from programs.segment_pages import follow_chosen_segment
-from programs.sms_events import STOP_WORDS
 from programs.tasks import enroll_segment_task
-from programs.unsubscribe import stop_by_sms
-from programs.unsubscribe import unsubscribe as withdraw_by_token
 
 PAGE_SIZE = 50
 # Up to this many customers are enrolled during the request; more go to a Celery task.
@@ -520,98 +510,3 @@ def letter_batch_posted(request: HttpRequest, pk: int) -> HttpResponse:
         done = mark_letters_posted(batch=batch)
         messages.success(request, f"Batch marked posted: {done} letter{'s' * (done != 1)} sent.")
     return redirect("programs:letters")
-
-
-def _unknown_link(request: HttpRequest) -> HttpResponse:
-    return render(request, "programs/unsubscribe_unknown.html", status=404)
-
-
-def _no_store(response: HttpResponseBase) -> HttpResponseBase:
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
-    return response
-
-
-@login_not_required
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
-    """GET: choose the channels to stop. POST: RFC 8058 one-click, the link's channel at once.
-
-    No CSRF check: a mail client posts here without a session. The one-click post only ever
-    stops the link's own channel; choosing others goes through the form at `choose/`.
-    """
-    if _unsubscribe_over_limit(request):
-        return _no_store(render(request, "nps/too_many.html", status=429))
-    link = UnsubscribeToken.objects.filter(token=token).only("channel", "customer_id").first()
-    if link is None:
-        return _no_store(_unknown_link(request))
-    choose = _preferences_path(link.customer_id)
-    if request.method == "POST":
-        withdraw_by_token(token=token)
-        context = {"stopped": [Channel(link.channel).label], "preferences_path": choose}
-        return _no_store(render(request, "programs/unsubscribe_done.html", context))
-    form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
-    context = {"form": form, "token": token, "preferences_path": choose}
-    return _no_store(render(request, "programs/unsubscribe.html", context))
-
-
-def _preferences_path(customer_id: int) -> str:
-    # Rather than stop everything, a customer may choose less often or only some topics.
-    return f"/p/{preference_tokens(customer_ids={customer_id})[customer_id]}/"
-
-
-def _unsubscribe_over_limit(request: HttpRequest) -> bool:
-    return over_public_limit(
-        request, scope="unsubscribe", per_minute=settings.UNSUBSCRIBE_RATE_PER_MINUTE
-    )
-
-
-@login_not_required
-@csrf_exempt
-@require_POST
-def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
-    """The choose-channels form of the unsubscribe page.
-
-    The unguessable token in the URL is the credential, as for the one-click POST: a CSRF
-    cookie would fail for customers who block cookies, and the page's no-referrer policy
-    makes Chromium send `Origin: null`. A forged post without the token is a 404.
-    """
-    if _unsubscribe_over_limit(request):
-        return _no_store(render(request, "nps/too_many.html", status=429))
-    link = UnsubscribeToken.objects.filter(token=token).only("customer_id").first()
-    if link is None:
-        return _no_store(_unknown_link(request))
-    choose = _preferences_path(link.customer_id)
-    form = UnsubscribeChoiceForm(request.POST)
-    if not form.is_valid():
-        context = {"form": form, "token": token, "preferences_path": choose}
-        return _no_store(render(request, "programs/unsubscribe.html", context, status=400))
-    channels = form.cleaned_data["channels"]
-    withdraw_by_token(token=token, channels=channels)
-    context = {
-        "stopped": [Channel(channel).label for channel in channels],
-        "preferences_path": choose,
-    }
-    return _no_store(render(request, "programs/unsubscribe_done.html", context))
-
-
-@login_not_required
-@csrf_exempt
-@never_cache
-@require_POST
-def sms_inbound(request: HttpRequest) -> HttpResponse:
-    """An SMS provider posts replies here (From, Body); STOP and its synonyms withdraw consent."""
-    expected = settings.SMS_INBOUND_TOKEN
-    given = request.headers.get("X-Bonding-Token") or request.GET.get("token", "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        return HttpResponse("Forbidden.", status=403, content_type="text/plain")
-    if request.POST.get("Body", "").strip().upper() not in STOP_WORDS:
-        return HttpResponse("OK", content_type="text/plain")
-    try:
-        phone = normalize_phone(request.POST.get("From", ""), region=settings.PHONE_REGION)
-    except ValidationError:
-        phone = ""
-    if phone:
-        stop_by_sms(phone=phone)
-    return HttpResponse("You will get no more text messages from us.", content_type="text/plain")

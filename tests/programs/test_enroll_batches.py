@@ -9,7 +9,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from customers.models import Channel, Contract, Customer
-from programs import enrollment, schedule
+from programs import enrollment_writer, schedule
 from programs.enrollment import enroll
 from programs.models import Enrollment, Program, Step, Touch
 from programs.placement import frequency_cap, new_touch, send_window, zone_of
@@ -145,12 +145,12 @@ def test_a_customer_listed_twice_is_enrolled_once():
 def test_writer_threads_only_for_more_than_one_batch(monkeypatch):
     pools = []
 
-    class CountedPool(enrollment.ThreadPoolExecutor):
+    class CountedPool(enrollment_writer.ThreadPoolExecutor):
         def __init__(self, *args, **kwargs):
             pools.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(enrollment, "ThreadPoolExecutor", CountedPool)
+    monkeypatch.setattr(enrollment_writer, "ThreadPoolExecutor", CountedPool)
     program = make_program()
     one, *three = make_customers(4)
 
