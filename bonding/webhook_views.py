@@ -51,12 +51,21 @@ def webhooks_settings(request: HttpRequest) -> HttpResponse:
     marketers_only(request)
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        endpoint = subscriptions.subscribe(owner=request.user, **form.cleaned_data)
-        messages.success(request, f"Subscribed {endpoint.url}.")
-        return _shown_once(request, endpoint, _detail_context(endpoint))
+        try:
+            endpoint = subscriptions.subscribe(owner=request.user, **form.cleaned_data)
+        except ValidationError as refused:
+            # What only the service knows (an address inside this network) goes on the form.
+            for field, errors in refused.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Subscribed {endpoint.url}.")
+            return _shown_once(request, endpoint, _detail_context(endpoint))
     endpoints = Endpoint.objects.select_related("owner")
-    response = render(request, "bonding/webhooks.html", {"endpoints": endpoints, "form": form})
-    return response
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "bonding/webhooks.html", {"endpoints": endpoints, "form": form}, status=status
+    )
 
 
 def _detail_context(endpoint: Endpoint) -> dict:

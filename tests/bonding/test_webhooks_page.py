@@ -32,7 +32,8 @@ def test_a_marketer_subscribes_and_sees_the_secret_once(marketer):
 
 def test_a_bad_subscription_changes_nothing(marketer):
     page = signed_in(marketer).post("/settings/webhooks/", {"url": "nope", "events": []})
-    assert page.status_code == 200
+    assert page.status_code == 400
+    assert "This field is required" in page.content.decode()
     assert not Endpoint.objects.exists()
 
 
