@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
         "InteractionChannelEnum": "customers.models.Interaction.Kind",
         "TouchStatusEnum": "programs.models.Touch.Status",
         "ComplaintStatusEnum": "customers.models.Complaint.Status",
+        "RewardKindEnum": "customers.models.Reward.Kind",
     },
 }
 

@@ -67,7 +67,7 @@ def test_a_marketer_enrolls_a_segment_from_the_pyramid(page, live_server, base):
 
     page.goto(f"{live_server.url}/programs/{program.pk}/")
     page.get_by_role("link", name="Welcome kit").first.click()
-    page.get_by_label("For customer").select_option(str(base["Ria"].pk))
+    page.get_by_label("For customer", exact=True).select_option(str(base["Ria"].pk))
     page.get_by_role("button", name="Refresh preview").click()
     email = page.frame_locator("iframe.email-frame")
     email.get_by_text("Dear Ria,").wait_for()
