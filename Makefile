@@ -18,7 +18,7 @@ RUN_ENV := DEBUG=$(DEBUG) SITE_URL=$(SITE_URL) SECRET_KEY_FILE=$(VAR_DIR)/secret
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
 	ALLOW_LOCAL_DELIVERY=$(ALLOW_LOCAL_DELIVERY) LOG_FORMAT=$${LOG_FORMAT:-plain}
 
-.PHONY: run test lint format install clean lock typecheck
+.PHONY: run test lint format install clean lock typecheck messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ $(VENV)/.installed: requirements/test.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+# Translations are compiled from the committed .po files (GNU gettext's msgfmt).
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+%.mo: %.po
+	msgfmt --check -o $@ $<
+
+install: $(VENV)/.installed $(MO_FILES)
 
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
@@ -90,3 +95,8 @@ format: install
 
 clean:
 	rm -rf $(VENV) var *.egg-info
+
+# Re-extract every marked string into the .po files after changing user-facing text.
+messages: install
+	$(BIN)/python manage.py makemessages --all --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(BIN)/python manage.py makemessages --all --no-obsolete -d djangojs --ignore=.venv --ignore=var --ignore=tests --ignore=static/vendor --ignore=bench

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -34,7 +35,7 @@ def _key_from_file(path: Path) -> str:
         else:
             with os.fdopen(fd, "w") as file:
                 file.write(secrets.token_urlsafe(50))
-    for _ in range(50):
+    for _attempt in range(50):
         key = path.read_text().strip()
         if key:
             return key
@@ -170,6 +171,7 @@ MIDDLEWARE = [
     "bonding.middleware.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -299,7 +301,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en"
+# The organization's language; staff pages follow the user's choice, else the browser
+# (LocaleMiddleware), and customers' pages the customer's language.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", _("English")), ("de", _("German")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")  # the organization's zone, shown to staff
 USE_I18N = True
 USE_TZ = True  # stored in UTC, always
