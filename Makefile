@@ -94,7 +94,7 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var *.egg-info
+	rm -rf $(VENV) var *.egg-info $(MO_FILES)
 
 # Re-extract every marked string into the .po files after changing user-facing text.
 messages: install

@@ -301,8 +301,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# The organization's language; staff pages follow the user's choice, else the browser
-# (LocaleMiddleware), and customers' pages the customer's language.
+# The organization's language; a staff page follows the browser's Accept-Language
+# (LocaleMiddleware) among LANGUAGES, else this.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("de", _("German")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
