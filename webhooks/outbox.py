@@ -28,7 +28,7 @@ _encode = _AsTheApi(separators=(",", ":")).encode
 # Three arrays in, one row each out: a 1,000-event sync is one statement with three parameters
 # rather than 5,000, and Django prepares no field per row.
 _INSERT_UNNEST = (
-    f"INSERT INTO {Event._meta.db_table} "
+    "INSERT INTO webhooks_event "
     "(message_id, type, customer_key, payload, created_at, fanned_out) "
     "SELECT m, %s, c, p, %s, false FROM unnest(%s::text[], %s::bigint[], %s::text[]) "
     "WITH ORDINALITY AS t(m, c, p, n) ORDER BY n RETURNING id"

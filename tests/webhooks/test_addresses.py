@@ -51,4 +51,3 @@ def test_a_host_that_moved_inside_the_network_is_refused_at_delivery(
     assert row.last_error.startswith(f"Not sent: {HOST} is an address inside this network")
     endpoint.refresh_from_db()
     assert endpoint.failing_since is not None
-
