@@ -7,6 +7,7 @@ imports the services.
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from decimal import Decimal
 from typing import Any
 
@@ -102,7 +103,10 @@ RECORD_FIELDS = {
 def customer_data(customer: Customer, names: "LinkNames | None" = None) -> dict[str, Any]:
     """A customer as GET /api/v1/customers/{id}/ shows it."""
     names = names or LinkNames.of([customer])
-    data = {name: _shown(Customer, name, getattr(customer, name)) for name in CUSTOMER_FIELDS}
+    data = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
+    for name, places in _customer_decimals().items():
+        if data[name] is not None:
+            data[name] = format(Decimal(data[name]), f".{places}f")
     data["account"] = names.accounts.get(customer.account_id)
     data["tier"] = names.tiers.get(customer.tier_id)
     data["owner"] = names.owners.get(customer.owner_id)
@@ -164,6 +168,13 @@ def record_data(kind: str, record: Model) -> dict[str, Any]:
         else:
             data[name] = _shown(type(record), name, getattr(record, name))
     return data
+
+
+@cache
+def _customer_decimals() -> dict[str, int]:
+    """The customer's decimal fields the payload shows and their places, looked up once."""
+    fields = (Customer._meta.get_field(name) for name in CUSTOMER_FIELDS)
+    return {f.name: f.decimal_places for f in fields if isinstance(f, DecimalField)}
 
 
 def _shown(model: type[Model], name: str, value: Any) -> Any:
