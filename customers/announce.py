@@ -7,12 +7,13 @@ imports the services.
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, Model
+from django.utils import timezone
 
 from customers.models import Customer
 from webhooks import outbox
@@ -97,6 +98,32 @@ RECORD_FIELDS = {
         "created_at",
         "updated_at",
     ),
+    "reward": (
+        "id",
+        "customer",
+        "movement",
+        "cause",
+        "kind",
+        "unit",
+        "value",
+        "reason",
+        "given_at",
+        "expires_at",
+        "applies_to",
+        "author",
+    ),
+    "referral": (
+        "id",
+        "referrer",
+        "referred_name",
+        "referred_email",
+        "referred_customer",
+        "code",
+        "status",
+        "created_at",
+        "converted_at",
+        "updated_at",
+    ),
 }
 
 
@@ -154,11 +181,12 @@ class LinkNames:
         return names
 
 
-def record_data(kind: str, record: Model) -> dict[str, Any]:
-    """An interaction, complaint, purchase or follow-up as its API shows it: people by
-    username, other links by id."""
+def record_data(kind: str, record: Model, fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """An interaction, complaint, purchase, follow-up, reward line or referral (or another
+    app's record, its `fields` given) as its API shows it: people by username, other links by
+    id."""
     data: dict[str, Any] = {}
-    for name in RECORD_FIELDS[kind]:
+    for name in fields or RECORD_FIELDS[kind]:
         field = record._meta.get_field(name)
         if field.is_relation and field.related_model is get_user_model():
             person = getattr(record, name)
@@ -194,6 +222,21 @@ def customers_changed(
     outbox.publish_many(type, [(c.pk, customer_data(c, names)) for c in customers], now=now)
 
 
+def customers_deleted(
+    rows: Sequence[tuple[int, str | None]], *, now: datetime | None = None
+) -> None:
+    """customer.deleted for each (id, external id) deleted at `now`, in one insert."""
+    now = now or timezone.now()
+    outbox.publish_many(
+        "customer.deleted",
+        [
+            (pk, {"id": pk, "external_id": external_id, "deleted_at": now})
+            for pk, external_id in rows
+        ],
+        now=now,
+    )
+
+
 def records_logged(
     type: str, kind: str, records: Sequence[Model], *, now: datetime | None = None
 ) -> None:
@@ -201,6 +244,26 @@ def records_logged(
     outbox.publish_many(
         type,
         [(getattr(record, "customer_id", None), record_data(kind, record)) for record in records],
+        now=now,
+    )
+
+
+def reward_written(entry: Model, *, now: datetime | None = None) -> None:
+    """reward.earned, .redeemed, .expired or .reversed for a new line of the ledger."""
+    outbox.publish(
+        f"reward.{entry.movement}",  # type: ignore[attr-defined]
+        record_data("reward", entry),
+        customer_id=entry.customer_id,  # type: ignore[attr-defined]
+        now=now,
+    )
+
+
+def referral_moved(type: str, referral: Model, *, now: datetime | None = None) -> None:
+    """referral.signed_up or referral.converted, in the referrer's run of events."""
+    outbox.publish(
+        type,
+        record_data("referral", referral),
+        customer_id=referral.referrer_id,  # type: ignore[attr-defined]
         now=now,
     )
 
