@@ -198,6 +198,31 @@ def record_data(kind: str, record: Model, fields: Sequence[str] | None = None) -
     return data
 
 
+# What a value refresh may change of the customer as the API shows it.
+REFRESHED_FIELDS = (
+    "lifetime_value",
+    "predicted_value_12m",
+    "share_of_wallet",
+    "churn_risk",
+    "churn_reasons",
+    "bond_stage",
+    "tier_id",
+)
+
+
+def refreshed_state(customer: Customer) -> tuple:
+    """The customer's refreshed figures as the API shows them (decimals to their places), to
+    tell whether a refresh changed what a subscriber sees."""
+    places = _customer_decimals()
+    return tuple(
+        format(Decimal(value), f".{places[name]}f")
+        if name in places and value is not None
+        else value
+        for name in REFRESHED_FIELDS
+        for value in [getattr(customer, name)]
+    )
+
+
 @cache
 def _customer_decimals() -> dict[str, int]:
     """The customer's decimal fields the payload shows and their places, looked up once."""
@@ -218,6 +243,8 @@ def customers_changed(
 ) -> None:
     """customer.created / customer.updated for each customer as it now stands, in one insert
     (and a small read of the links' names that are not in hand)."""
+    if not customers:
+        return
     names = LinkNames.of(customers)
     outbox.publish_many(type, [(c.pk, customer_data(c, names)) for c in customers], now=now)
 

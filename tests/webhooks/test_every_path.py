@@ -118,3 +118,20 @@ def test_an_rsvp_is_told_as_the_attendees_api_shows_it(marketer):
     [shown] = attendees["results"] if isinstance(attendees, dict) else attendees
     assert data.pop("event") == gathering.pk
     assert same_moments(data, shown), json.dumps([data, shown])
+
+
+def test_a_value_refresh_tells_the_customers_whose_figures_moved(marketer):
+    from customers import valuation
+    from tests.factories import PurchaseFactory
+
+    bought, idle = CustomerFactory(owner=marketer), CustomerFactory(owner=marketer)
+    valuation.refresh_customers(customer_ids=[bought.pk, idle.pk])
+    Event.objects.all().delete()
+    PurchaseFactory(customer=bought, amount=Decimal("80.00"))
+
+    valuation.refresh_customers(customer_ids=[bought.pk, idle.pk])
+
+    [data] = told("customer.updated")
+    shown = token_client(marketer).get(f"/api/v1/customers/{bought.pk}/").json()
+    assert data["lifetime_value"] == shown["lifetime_value"] != "0.00"
+    assert same_moments(data, shown)
