@@ -94,7 +94,8 @@ def refresh_everyone(*, batch_size: int = 2000, today: date | None = None) -> di
     while True:
         batch = list(
             Customer.objects.filter(deleted_at__isnull=True, pk__gt=last_id)
-            .select_related("tier", "highest_tier")
+            # The owner's and account's names are in hand for the events of those who move.
+            .select_related("tier", "highest_tier", "owner", "account")
             .order_by("pk")[:batch_size]
         )
         if not batch:
@@ -206,7 +207,7 @@ def refresh_customers(*, customer_ids: list[int]) -> int:
     today = timezone.localdate()
     batch = list(
         Customer.objects.filter(pk__in=customer_ids, deleted_at__isnull=True).select_related(
-            "tier", "highest_tier"
+            "tier", "highest_tier", "owner", "account"
         )
     )
     if batch:
