@@ -40,6 +40,10 @@ app.conf.update(
         # Webhooks: often, so subscribers hear of a change within seconds.
         "dispatch-webhooks": {"task": "webhooks.tasks.dispatch_webhooks_task", "schedule": 5.0},
         "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks_task", "schedule": 60.0},
+        "purge-webhooks": {
+            "task": "webhooks.tasks.purge_webhooks_task",
+            "schedule": crontab(hour=3, minute=25),
+        },
         "sweep-sms-events": {"task": "programs.tasks.sweep_sms_events_task", "schedule": 60.0},
         "forget-stale-uploads": {
             "task": "customers.tasks.forget_stale_uploads_task",

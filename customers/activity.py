@@ -504,6 +504,7 @@ def convert_referral(
         referral.status, referral.converted_at = Referral.Status.CONVERTED, now
         referral.updated_at = now
         referral.referred_customer = referred_customer
+        announce.referral_moved("referral.converted", referral, now=now)
         timeline.note_on_timeline(
             customer=referral.referrer,
             kind=TimelineEntry.Kind.REFERRAL,

@@ -8,10 +8,12 @@ imports the services.
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, Model
+from django.utils import timezone
 
 from customers.models import Customer
 from webhooks import outbox
@@ -96,13 +98,42 @@ RECORD_FIELDS = {
         "created_at",
         "updated_at",
     ),
+    "reward": (
+        "id",
+        "customer",
+        "movement",
+        "cause",
+        "kind",
+        "unit",
+        "value",
+        "reason",
+        "given_at",
+        "expires_at",
+        "applies_to",
+        "author",
+    ),
+    "referral": (
+        "id",
+        "referrer",
+        "referred_name",
+        "referred_email",
+        "referred_customer",
+        "code",
+        "status",
+        "created_at",
+        "converted_at",
+        "updated_at",
+    ),
 }
 
 
 def customer_data(customer: Customer, names: "LinkNames | None" = None) -> dict[str, Any]:
     """A customer as GET /api/v1/customers/{id}/ shows it."""
     names = names or LinkNames.of([customer])
-    data = {name: _shown(Customer, name, getattr(customer, name)) for name in CUSTOMER_FIELDS}
+    data = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
+    for name, places in _customer_decimals().items():
+        if data[name] is not None:
+            data[name] = format(Decimal(data[name]), f".{places}f")
     data["account"] = names.accounts.get(customer.account_id)
     data["tier"] = names.tiers.get(customer.tier_id)
     data["owner"] = names.owners.get(customer.owner_id)
@@ -150,11 +181,12 @@ class LinkNames:
         return names
 
 
-def record_data(kind: str, record: Model) -> dict[str, Any]:
-    """An interaction, complaint, purchase or follow-up as its API shows it: people by
-    username, other links by id."""
+def record_data(kind: str, record: Model, fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """An interaction, complaint, purchase, follow-up, reward line or referral (or another
+    app's record, its `fields` given) as its API shows it: people by username, other links by
+    id."""
     data: dict[str, Any] = {}
-    for name in RECORD_FIELDS[kind]:
+    for name in fields or RECORD_FIELDS[kind]:
         field = record._meta.get_field(name)
         if field.is_relation and field.related_model is get_user_model():
             person = getattr(record, name)
@@ -164,6 +196,38 @@ def record_data(kind: str, record: Model) -> dict[str, Any]:
         else:
             data[name] = _shown(type(record), name, getattr(record, name))
     return data
+
+
+# What a value refresh may change of the customer as the API shows it.
+REFRESHED_FIELDS = (
+    "lifetime_value",
+    "predicted_value_12m",
+    "share_of_wallet",
+    "churn_risk",
+    "churn_reasons",
+    "bond_stage",
+    "tier_id",
+)
+
+
+def refreshed_state(customer: Customer) -> tuple:
+    """The customer's refreshed figures as the API shows them (decimals to their places), to
+    tell whether a refresh changed what a subscriber sees."""
+    places = _customer_decimals()
+    return tuple(
+        format(Decimal(value), f".{places[name]}f")
+        if name in places and value is not None
+        else value
+        for name in REFRESHED_FIELDS
+        for value in [getattr(customer, name)]
+    )
+
+
+@cache
+def _customer_decimals() -> dict[str, int]:
+    """The customer's decimal fields the payload shows and their places, looked up once."""
+    fields = (Customer._meta.get_field(name) for name in CUSTOMER_FIELDS)
+    return {f.name: f.decimal_places for f in fields if isinstance(f, DecimalField)}
 
 
 def _shown(model: type[Model], name: str, value: Any) -> Any:
@@ -179,8 +243,25 @@ def customers_changed(
 ) -> None:
     """customer.created / customer.updated for each customer as it now stands, in one insert
     (and a small read of the links' names that are not in hand)."""
+    if not customers:
+        return
     names = LinkNames.of(customers)
     outbox.publish_many(type, [(c.pk, customer_data(c, names)) for c in customers], now=now)
+
+
+def customers_deleted(
+    rows: Sequence[tuple[int, str | None]], *, now: datetime | None = None
+) -> None:
+    """customer.deleted for each (id, external id) deleted at `now`, in one insert."""
+    now = now or timezone.now()
+    outbox.publish_many(
+        "customer.deleted",
+        [
+            (pk, {"id": pk, "external_id": external_id, "deleted_at": now})
+            for pk, external_id in rows
+        ],
+        now=now,
+    )
 
 
 def records_logged(
@@ -190,6 +271,26 @@ def records_logged(
     outbox.publish_many(
         type,
         [(getattr(record, "customer_id", None), record_data(kind, record)) for record in records],
+        now=now,
+    )
+
+
+def reward_written(entry: Model, *, now: datetime | None = None) -> None:
+    """reward.earned, .redeemed, .expired or .reversed for a new line of the ledger."""
+    outbox.publish(
+        f"reward.{entry.movement}",  # type: ignore[attr-defined]
+        record_data("reward", entry),
+        customer_id=entry.customer_id,  # type: ignore[attr-defined]
+        now=now,
+    )
+
+
+def referral_moved(type: str, referral: Model, *, now: datetime | None = None) -> None:
+    """referral.signed_up or referral.converted, in the referrer's run of events."""
+    outbox.publish(
+        type,
+        record_data("referral", referral),
+        customer_id=referral.referrer_id,  # type: ignore[attr-defined]
         now=now,
     )
 

@@ -71,7 +71,7 @@ def _move(
         if old is None or old.rank != to.rank
         else "up",
     )
-    customer.tier = to
+    customer.tier, customer.updated_at = to, now
     fields = {"tier": to, "updated_at": now, **(also or {})}
     if customer.highest_tier is None or to.rank > customer.highest_tier.rank:
         customer.highest_tier = to

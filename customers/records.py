@@ -13,7 +13,6 @@ from django.utils import timezone
 from customers import activity, announce, placement, rule_facts, timeline
 from customers.contact import normalize_email
 from customers.models import Account, Channel, ConsentChange, Customer, Tier, TimelineEntry
-from webhooks import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +120,7 @@ def update_customer(
                 granted=bool(data[field]),
                 source=consent_source,
                 by=by,
+                tell_subscribers=False,
             )
     announce.customers_changed("customer.updated", [customer], now=customer.updated_at)
     return customer
@@ -132,30 +132,56 @@ def delete_customer(*, customer: Customer, by: User | None) -> Customer:
     now = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(deleted_at=now, updated_at=now)
     customer.deleted_at = customer.updated_at = now
-    outbox.publish(
-        "customer.deleted",
-        {"id": customer.pk, "external_id": customer.external_id, "deleted_at": now},
-        customer_id=customer.pk,
-        now=now,
-    )
+    announce.customers_deleted([(customer.pk, customer.external_id)], now=now)
     logger.info("customer %s deleted by %s", customer.pk, getattr(by, "pk", None))
     return customer
 
 
+# Bulk writes go in chunks: each chunk's rows are locked, written and announced together.
+CHUNK = 2000
+
+
+@transaction.atomic
 def delete_customers(*, customers: QuerySet[Customer], by: User | None) -> int:
-    """Soft delete many at once (one statement); returns how many were deleted."""
+    """Soft delete many at once, a customer.deleted each; returns how many were deleted."""
     now = timezone.now()
-    deleted = customers.filter(deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
+    ids = list(customers.filter(deleted_at__isnull=True).values_list("pk", flat=True))
+    deleted = 0
+    for start in range(0, len(ids), CHUNK):
+        # Locked first, so the events name exactly the rows this statement deletes.
+        rows = list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=ids[start : start + CHUNK], deleted_at__isnull=True)
+            .values_list("pk", "external_id")
+        )
+        Customer.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            deleted_at=now, updated_at=now
+        )
+        announce.customers_deleted(rows, now=now)
+        deleted += len(rows)
     logger.info("%s customers deleted by %s", deleted, getattr(by, "pk", None))
     return deleted
 
 
+@transaction.atomic
 def assign_owner(*, customers: QuerySet[Customer], owner: User, by: User | None) -> int:
-    """Give many customers one owner (one statement); returns how many were changed."""
+    """Give many customers one owner, a customer.updated each; returns how many changed."""
     if not owner.is_active:
         raise ValidationError({"owner": ["This person cannot own customers."]})
     now = timezone.now()
-    changed = customers.exclude(owner=owner).update(owner=owner, updated_at=now)
+    ids = list(customers.exclude(owner=owner).values_list("pk", flat=True))
+    changed = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=ids[start : start + CHUNK])
+            .exclude(owner=owner)
+        )
+        Customer.objects.filter(pk__in=[c.pk for c in chunk]).update(owner=owner, updated_at=now)
+        for customer in chunk:
+            customer.owner, customer.updated_at = owner, now
+        announce.customers_changed("customer.updated", chunk, now=now)
+        changed += len(chunk)
     logger.info("%s customers given to %s by %s", changed, owner.pk, getattr(by, "pk", None))
     return changed
 
@@ -209,8 +235,10 @@ def set_consent(
     source: str,
     by: User | None = None,
     now: datetime | None = None,
+    tell_subscribers: bool = True,
 ) -> bool:
-    """Give or withdraw consent on one channel; returns whether anything changed (idempotent)."""
+    """Give or withdraw consent on one channel; returns whether anything changed (idempotent).
+    A change is a customer.updated, unless the caller announces the customer itself."""
     if channel not in Channel.values:
         raise ValidationError({"channel": f"Unknown channel “{channel}”."})
     now = now or timezone.now()
@@ -224,4 +252,7 @@ def set_consent(
     if changed:
         _record_consent(customer, channel, granted, source, by, at=now)
         placement.place_customer(customer=customer, now=now)  # stated preferences count on the bond
+        if tell_subscribers:
+            customer.updated_at = now
+            announce.customers_changed("customer.updated", [customer], now=now)
     return bool(changed)

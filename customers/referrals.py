@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import activity, matching, records, timeline
+from customers import activity, announce, matching, records, timeline
 from customers.models import Channel, Customer, Referral, Relationship, TimelineEntry
 from customers.rows import CleanRow
 
@@ -119,6 +119,10 @@ def link_friend(*, referral: Referral, friend: Customer, now: datetime) -> None:
         updated_at=now,
     )
     referral.referred_customer, referral.status = friend, Referral.Status.SIGNED_UP
+    referral.referred_name = referral.referred_name or name[:200]
+    referral.referred_email = referral.referred_email or friend.email
+    referral.updated_at = now
+    announce.referral_moved("referral.signed_up", referral, now=now)
     referrer = referral.referrer
     timeline.note_many_on_timeline(
         entries=[

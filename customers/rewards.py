@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import purse, timeline
+from customers import announce, purse, timeline
 from customers.models import Customer, Reward, RewardRule, TimelineEntry
 from customers.queries import is_marketer
 
@@ -266,6 +266,7 @@ def _write(entry: Reward, *, title: str) -> Reward:
         occurred_at=entry.given_at,
         source_id=entry.pk,
     )
+    announce.reward_written(entry)
     return entry
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import churn, placement, rule_facts, value
+from customers import announce, churn, placement, rule_facts, value
 from customers.models import Customer, Tier, ValueModel
 
 logger = logging.getLogger(__name__)
@@ -71,10 +71,13 @@ def refresh_customer(*, customer: Customer, now: datetime | None = None) -> None
     )
     fields = _value_fields(customer, facts, forecast, 0)
     fields["value_refreshed_at"] = now
+    before = announce.refreshed_state(customer)
     Customer.objects.filter(pk=customer.pk).update(**fields)
     for name, field_value in fields.items():
         setattr(customer, name, field_value)
     placement._place(customer, facts, list(Tier.objects.order_by("rank")), now)
+    if announce.refreshed_state(customer) != before:
+        announce.customers_changed("customer.updated", [customer], now=now)
 
 
 def refresh_everyone(*, batch_size: int = 2000, today: date | None = None) -> dict[str, Any]:
@@ -91,7 +94,8 @@ def refresh_everyone(*, batch_size: int = 2000, today: date | None = None) -> di
     while True:
         batch = list(
             Customer.objects.filter(deleted_at__isnull=True, pk__gt=last_id)
-            .select_related("tier", "highest_tier")
+            # The owner's and account's names are in hand for the events of those who move.
+            .select_related("tier", "highest_tier", "owner", "account")
             .order_by("pk")[:batch_size]
         )
         if not batch:
@@ -117,6 +121,7 @@ def _refresh_batch(
         min_repeat_customers=0 if model else value.MIN_REPEAT_CUSTOMERS,
     )
     now = timezone.now()
+    before = {customer.pk: announce.refreshed_state(customer) for customer in batch}
     for index, customer in enumerate(batch):
         for name, field_value in _value_fields(customer, ordered[index], forecast, index).items():
             setattr(customer, name, field_value)
@@ -124,6 +129,9 @@ def _refresh_batch(
     _store_values(batch)
     for customer in batch:
         placement._place(customer, facts[customer.pk], tiers, now)
+    # Subscribers hear of the customers whose figures, tier or bond stage moved, in one insert.
+    changed = [c for c in batch if announce.refreshed_state(c) != before[c.pk]]
+    announce.customers_changed("customer.updated", changed, now=now)
 
 
 VALUE_FIELDS = (
@@ -199,7 +207,7 @@ def refresh_customers(*, customer_ids: list[int]) -> int:
     today = timezone.localdate()
     batch = list(
         Customer.objects.filter(pk__in=customer_ids, deleted_at__isnull=True).select_related(
-            "tier", "highest_tier"
+            "tier", "highest_tier", "owner", "account"
         )
     )
     if batch:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from customers import activity, timeline
 from customers.models import Customer, Interaction, Tier, TimelineEntry
-from events import messages
+from events import announce, messages
 from events.audience import fits
 from events.links import new_token
 from events.models import Event, Invitation
@@ -182,6 +182,7 @@ def answer(
             occurred_at=now,
             source_id=current.pk,
         )
+        announce.answered(current, now=now)
         promoted = _promote(event, now) if current.seats < held else []
     return AnswerOutcome(invitation=current, promoted=promoted)
 

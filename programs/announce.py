@@ -1,5 +1,6 @@
-"""What the programs app tells webhook subscribers: touch.sent and touch.failed, each touch as
-GET /api/v1/touches/ shows it, written to the outbox in the transaction that moved the touch."""
+"""What the programs app tells webhook subscribers: touch.sent, touch.failed, and from the
+provider's events touch.delivered and touch.bounced, each touch as GET /api/v1/touches/ shows
+it, written to the outbox in the transaction that moved the touch."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,6 +25,8 @@ def touch_data(touch: Touch) -> dict[str, Any]:
         "attempts": touch.attempts,
         "last_error": touch.last_error,
         "sent_at": touch.sent_at,
+        "message_id": touch.message_id,
+        "responded_at": touch.responded_at,
     }
 
 

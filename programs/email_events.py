@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 
+from customers import announce as customer_news
 from customers import records
 from customers.models import Channel, Customer
 from programs import announce
@@ -115,7 +116,8 @@ def _fail(touch: Touch | None, reason: str) -> None:
         status=Touch.Status.FAILED, last_error=reason[:500], unsettled=False
     )
     touch.status, touch.last_error = Touch.Status.FAILED, reason[:500]
-    announce.touches_moved("touch.failed", [touch])
+    # The provider says it bounced: touch.bounced, not touch.failed (which is a send that failed).
+    announce.touches_moved("touch.bounced", [touch])
 
 
 def _reason(event: ProviderEvent) -> str:
@@ -150,9 +152,13 @@ def _customers_at(recipient: str):
 
 
 def _suspend(*, recipient: str, reason: str, now: datetime) -> int:
-    """Suspend e-mail to the address; the first reason stays."""
-    return (
-        _customers_at(recipient)
-        .filter(email_suspended_reason="")
-        .update(email_suspended_reason=reason[:200], email_suspended_at=now, updated_at=now)
+    """Suspend e-mail to the address (the first reason stays); a customer.updated each."""
+    suspended = list(_customers_at(recipient).filter(email_suspended_reason="").select_for_update())
+    Customer.objects.filter(pk__in=[c.pk for c in suspended]).update(
+        email_suspended_reason=reason[:200], email_suspended_at=now, updated_at=now
     )
+    for customer in suspended:
+        customer.email_suspended_reason, customer.email_suspended_at = reason[:200], now
+        customer.updated_at = now
+    customer_news.customers_changed("customer.updated", suspended, now=now)
+    return len(suspended)

@@ -151,7 +151,10 @@ def mark_delivered(touch: Touch, *, now: datetime, **provider_ids: str) -> str:
         unsettled=touch.unsettled or settling,
         **provider_ids,
     )
+    touch.status, touch.last_error = Touch.Status.DELIVERED, ""
+    touch.sent_at = touch.sent_at or now
+    announce.touches_moved("touch.delivered", [touch], now=now)
     if settling:
-        touch.sent_at, touch.unsettled = touch.sent_at or now, True
+        touch.unsettled = True
         settle([touch], now=now)
     return "delivered" + (" (settled from review)" if settling else "")

@@ -20,7 +20,7 @@ from django.db.models import Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from webhooks import signing
+from webhooks import addresses, signing
 from webhooks.models import Delivery, Endpoint, Event
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,16 @@ def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str
         for _ in range(CHAIN_LIMIT):
             if not current:
                 break
-            sent = [(row, _send(row, session=session, now=now)) for row in current]
+            # Checked again each round, not only when subscribing: a host's DNS may have moved
+            # inside this network since.
+            refused = {
+                row.endpoint_id: addresses.refusal(row.endpoint.url)
+                for row in {row.endpoint_id: row for row in current}.values()
+            }
+            sent = [
+                (row, _send(row, session=session, now=now, refused=refused[row.endpoint_id]))
+                for row in current
+            ]
             outcome["delivered"] += sum(1 for _, ok in sent if ok)
             outcome["failed"] += sum(1 for _, ok in sent if not ok)
             current = _settle(sent, now=now)
@@ -195,9 +204,16 @@ def body_of(event: Event) -> bytes:
     return (head[:-1] + ', "data": ' + event.payload + "}").encode()
 
 
-def _send(row: Delivery, *, session: requests.Session, now: datetime | None) -> bool:
-    """POST one delivery signed; keeps the answer on the row for _settle to record."""
+def _send(
+    row: Delivery, *, session: requests.Session, now: datetime | None, refused: str | None = None
+) -> bool:
+    """POST one delivery signed; keeps the answer on the row for _settle to record. A refused
+    address is not sent to: the refusal is recorded as the attempt's error and retried later."""
     endpoint, event = row.endpoint, row.event
+    if refused:
+        row.last_status_code, row.last_error = None, f"Not sent: {refused}"[:300]
+        logger.warning("webhook delivery %s not sent: %s", row.pk, refused)
+        return False
     body = body_of(event)
     headers = signing.headers(
         _secrets_in_use(endpoint, now or timezone.now()),

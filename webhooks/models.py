@@ -19,8 +19,17 @@ EVENT_TYPES = (
     "purchase.recorded",
     "touch.sent",
     "touch.failed",
+    "touch.delivered",
+    "touch.bounced",
     "survey.answered",
     "follow_up.created",
+    "rsvp.answered",
+    "referral.signed_up",
+    "referral.converted",
+    "reward.earned",
+    "reward.redeemed",
+    "reward.expired",
+    "reward.reversed",
 )
 
 

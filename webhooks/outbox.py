@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.utils import timezone
 
 from webhooks import signing
@@ -23,6 +24,15 @@ class _AsTheApi(DjangoJSONEncoder):
 
 
 _encode = _AsTheApi(separators=(",", ":")).encode
+
+# Three arrays in, one row each out: a 1,000-event sync is one statement with three parameters
+# rather than 5,000, and Django prepares no field per row.
+_INSERT_UNNEST = (
+    "INSERT INTO webhooks_event "
+    "(message_id, type, customer_key, payload, created_at, fanned_out) "
+    "SELECT m, %s, c, p, %s, false FROM unnest(%s::text[], %s::bigint[], %s::text[]) "
+    "WITH ORDINALITY AS t(m, c, p, n) ORDER BY n RETURNING id"
+)
 
 
 def publish(
@@ -54,5 +64,22 @@ def publish_many(
     ]
     if not events:
         return []
-    # One statement in the caller's transaction (no savepoint of its own).
-    return Event.objects.bulk_create(events, batch_size=1000)
+    if connection.vendor != "postgresql":
+        # One statement in the caller's transaction (no savepoint of its own).
+        return Event.objects.bulk_create(events, batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_UNNEST,
+            [
+                type,
+                now,
+                [event.message_id for event in events],
+                [event.customer_key for event in events],
+                [event.payload for event in events],
+            ],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for event, pk in zip(events, ids, strict=True):
+        event.pk = pk
+        event._state.adding = False
+    return events

@@ -1,18 +1,14 @@
 """Writes on subscriptions: subscribe, rotate the secret, enable, remove, replay."""
 
-import ipaddress
-import socket
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks import signing
+from webhooks import addresses, signing
 from webhooks.models import EVENT_TYPES, Delivery, Endpoint, Event
 
 MAX_OVERLAP = timedelta(days=7)
@@ -25,9 +21,9 @@ def _check(*, url: str, events: list[str]) -> None:
     except ValidationError:
         errors["url"] = ["Enter an http or https URL."]
     else:
-        refusal = None if settings.WEBHOOK_ALLOW_PRIVATE_URLS else _private_address(url)
-        if refusal:
-            errors["url"] = [refusal]
+        refused = addresses.refusal(url)
+        if refused:
+            errors["url"] = [refused]
     if not events:
         errors["events"] = ["Choose at least one event."]
     unknown = sorted(set(events) - set(EVENT_TYPES))
@@ -35,26 +31,6 @@ def _check(*, url: str, events: list[str]) -> None:
         errors["events"] = [f"Unknown event types: {', '.join(unknown)}."]
     if errors:
         raise ValidationError(errors)
-
-
-def _private_address(url: str) -> str | None:
-    """Why this URL may not receive webhooks: its host is, or resolves to, an address inside
-    this network (loopback, private, link-local such as cloud metadata, reserved), which would
-    let a subscriber make Bonding post to internal services."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        found = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return f"The host {host} could not be found."
-    for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-        if not ip.is_global:
-            return (
-                f"{host} is an address inside this network ({ip}): webhooks go only to public "
-                "addresses (WEBHOOK_ALLOW_PRIVATE_URLS=1 allows others, e.g. for local trials)."
-            )
-    return None
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from webhooks import delivery
+from webhooks import delivery, retention
 
 
 @shared_task
@@ -25,3 +25,9 @@ def deliver_webhooks_task(delivery_ids: list[int]) -> dict[str, int]:
 def sweep_webhooks_task() -> int:
     """Put back deliveries whose worker's lease ran out."""
     return delivery.sweep_leases()
+
+
+@shared_task
+def purge_webhooks_task() -> dict[str, int]:
+    """Forget delivered deliveries and their events after WEBHOOK_RETENTION_DAYS."""
+    return retention.purge()

@@ -51,9 +51,9 @@ def test_a_new_friend_becomes_a_prospect_on_both_timelines(
     # The referral (read, then locked with its referrer and their manager), the match by
     # e-mail and phone, the prospect (checks, consent, timeline, first bond stage), the
     # referral, both timeline lines at once, the thanks; with their savepoints; the webhook
-    # events of the new customer (its owner's name and its topics read, then written) and its
-    # tier.
-    with django_assert_num_queries(42):
+    # events of the new customer (its owner's name and its topics read, then written), its
+    # tier and the referral's signing up.
+    with django_assert_num_queries(43):
         response = client.post("/r/ABC123DEF0/", friend(consent_email="on", phone="(415) 555-0101"))
 
     assert response.status_code == 200

@@ -689,10 +689,11 @@ def test_a_model_whose_forecast_overflows_falls_back_to_trailing_spend():
 
 
 # The nightly refresh: the fit (one read, one write), the tiers, and the empty read that ends the
-# loop; then per batch: the batch, a savepoint, seven grouped reads of facts, one bulk update and
+# loop; then per batch: the batch, a savepoint, seven grouped reads of facts, one bulk update,
+# the webhook events of the customers whose figures moved (their topics read, one insert) and
 # the savepoint's release. Customers who move on the ladder add writes of their own.
 REFRESH_FIXED_QUERIES = 4
-REFRESH_QUERIES_PER_BATCH = 11
+REFRESH_QUERIES_PER_BATCH = 13
 REFRESH_QUERIES = REFRESH_FIXED_QUERIES + REFRESH_QUERIES_PER_BATCH
 
 

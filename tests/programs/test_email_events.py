@@ -418,3 +418,27 @@ def post_to(base: str, body: dict) -> int:
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
         return response.status
+
+
+def test_delivered_and_bounced_are_told_to_webhook_subscribers_as_the_api_shows(
+    db, ann, eager, manager
+):
+    from tests.api.conftest import token_client
+    from webhooks.models import Event
+
+    delivered, bounced = email_touch(ann), email_touch(ann)
+    post(delivery(delivered))
+    post(bounce(bounced))
+
+    api = token_client(manager)
+    listed = {t["id"]: t for t in api.get("/api/v1/touches/").json()["results"]}
+    [told_delivered] = Event.objects.filter(type="touch.delivered")
+    [told_bounced] = Event.objects.filter(type="touch.bounced")
+    assert told_delivered.data == listed[delivered.pk]
+    assert told_bounced.data == listed[bounced.pk]
+    assert told_bounced.data["status"] == "failed"
+    # The suspension of the address is a change of the customer.
+    [updated] = Event.objects.filter(type="customer.updated")
+    customer = api.get(f"/api/v1/customers/{ann.pk}/").json()
+    assert updated.data["email_suspended_reason"] == customer["email_suspended_reason"] != ""
+    assert updated.data["email_suspended_at"] == customer["email_suspended_at"]
