@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils.timezone import localdate, now
 
 from customers.models.record import Customer
@@ -129,7 +130,15 @@ class Purchase(models.Model):
 
     class Meta:
         ordering = ["-purchased_on", "-id"]
-        indexes = [models.Index(fields=["customer", "-purchased_on"], name="purchase_customer_on")]
+        indexes = [
+            models.Index(fields=["customer", "-purchased_on"], name="purchase_customer_on"),
+            # "Bought / never bought a category" asks, customer by customer, whether one of
+            # their purchases is in it, case-insensitively (the filter's iexact): one probe
+            # of this index instead of reading the customer's every purchase.
+            models.Index(
+                F("customer"), Upper("product_category"), name="purchase_customer_category"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} on {self.purchased_on}"
