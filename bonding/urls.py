@@ -35,6 +35,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("dashboard/audience/", views.dashboard_audience, name="dashboard_audience"),
     path("dashboard/<str:widget>.csv", views.export, name="dashboard_export"),
     path(
         "accounts/login/",
@@ -78,3 +79,5 @@ urlpatterns = [
     path("", include("nps.urls")),
     path("", include("customers.urls")),
 ]
+
+handler400 = "bonding.views.bad_request"
