@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bonding', '0004_detractor_tally'),
-        ('customers', '0022_purchase_category_index'),
+        ('customers', '0021_list_columns'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0022_purchase_category_index'),
+        ('customers', '0021_list_columns'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
