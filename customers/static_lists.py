@@ -172,3 +172,19 @@ def delete_list(*, static_list: StaticList, by: AbstractBaseUser) -> None:
     if not may_change(by, static_list):
         raise PermissionDenied
     static_list.delete()
+
+
+def add_customers(
+    *, static_list: StaticList, by: AbstractBaseUser, customers: QuerySet[Customer]
+) -> Outcome:
+    """Put the chosen customers (ticked on the list, or all its filter matches) on the list;
+    the author's only, at most MAX_ENTRIES at a time."""
+    if not may_change(by, static_list):
+        raise PermissionDenied
+    ids = list(customers.order_by().values_list("pk", flat=True)[: MAX_ENTRIES + 1])
+    if len(ids) > MAX_ENTRIES:
+        raise ValidationError(
+            {"customers": [f"At most {MAX_ENTRIES:,} at a time: narrow the filters."]}
+        )
+    added, _ = change_members(static_list=static_list, by=by, add=[str(pk) for pk in ids])
+    return added
