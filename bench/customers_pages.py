@@ -281,6 +281,16 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         (marketer, f"/api/v1/segments/{segment_ids[i % len(segment_ids)]}/customers/")
         for i in range(count + 1)
     ]
+    # Only the segments that name a category, each a count: the purchases' index at work.
+    by_category = [
+        pk
+        for pk in segment_ids
+        if {"bought", "not_bought"} & set(Segment.objects.get(pk=pk).filters)
+    ]
+    category_counts = [
+        (marketer, f"/customers/segments/{by_category[i % len(by_category)]}/count/")
+        for i in range(count + 1)
+    ]
     segment_queries = [
         as_query(s.filters).urlencode() for s in Segment.objects.filter(pk__in=segment_ids)
     ]
@@ -298,6 +308,7 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         ("360 page (half of them the heaviest timelines)", detail),
         ("My day, account managers", my_day),
         ("segment: live count (exact up to 10,000)", segment_counts),
+        ("segment: live count, bought / never bought a category", category_counts),
         ("segment: first page of its customers (API)", segment_pages),
         ("customer list with a segment's total", segment_lists),
     ]
@@ -315,6 +326,8 @@ def saved_segments(marketer, managers, slugs) -> list[int]:
         "bench: one owner's at risk": f"owner={managers[0].username}&risk=high",
         "bench: a tier, moved in 30 days": f"tier={slugs[-1]}&tier_moved_days=30",
         "bench: bought Hardware, detractors": "bought=Hardware&nps_min=0&nps_max=6",
+        "bench: bought Spare parts, B2B at risk": "bought=Spare parts&audience=b2b&risk=high",
+        "bench: never bought Software, at risk": "not_bought=Software&risk=high",
         "bench: never in the program, at risk": f"program=out:{program.pk}&risk=high",
     }
     Segment.objects.filter(owner=marketer, name__in=wanted).delete()
@@ -342,6 +355,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", default="bonding_bench")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN every page's slowest")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--only", default="", help="measure only the pages whose name contains this text"
+    )
     args = parser.parse_args(argv)
 
     bench_url, admin_url = server_urls(args.database)
@@ -366,6 +382,8 @@ def main(argv: list[str] | None = None) -> None:
         load_before = os.getloadavg()[0]
         results = []
         for name, requests in scenarios(args.requests, args.seed):
+            if args.only not in name:
+                continue
             print(f"Measuring: {name}...", flush=True)
             results.append(measure(name, requests))
         load_after = os.getloadavg()[0]

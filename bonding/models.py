@@ -169,3 +169,16 @@ class TallyState(models.Model):
 
     def __str__(self) -> str:
         return f"touches until {self.touches_until}, ladder at {self.ladder_at}"
+
+
+class DashboardAudience(models.Model):
+    """The segment a user's dashboard is computed over (no row: everyone they see)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dashboard_audience"
+    )
+    # A forgotten segment takes the choice with it: the dashboard is back to everyone.
+    segment = models.ForeignKey("customers.Segment", on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: segment {self.segment_id}"

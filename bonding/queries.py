@@ -9,10 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import (
@@ -27,10 +25,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.utils import timezone
 
 from bonding.days import day_start, utc_day
 from bonding.models import (
+    DashboardAudience,
     DetractorTally,
     LadderTally,
     OwnerTouchTally,
@@ -38,8 +36,9 @@ from bonding.models import (
     TouchStateTally,
     TouchTally,
 )
+from bonding.scope import Scope
 from customers import queries as customer_queries
-from customers.models import Customer, FollowUp, Tier, TierChange
+from customers.models import Customer, FollowUp, Segment, Tier, TierChange
 from nps import queries as nps_queries
 from nps import score
 from nps.models import Invitation, Response
@@ -53,68 +52,10 @@ ATTENTION_DAYS = 90
 MOVES_DAYS = 30
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What the dashboard looks at: a period and optional owner and audience filters."""
-
-    user: AbstractBaseUser
-    days: int = 30
-    owner: str = ""
-    audience: str = ""
-
-    @cached_property
-    def now(self) -> datetime:
-        return timezone.now()
-
-    @cached_property
-    def owner_id(self) -> int | None:
-        """The owner filter's user id, looked up once (0 when no such user)."""
-        if not self.owner:
-            return None
-        users = get_user_model().objects.filter(username=self.owner)
-        return users.values_list("pk", flat=True).first() or 0
-
-    @cached_property
-    def sees_everyone(self) -> bool:
-        return customer_queries.sees_everyone(self.user)
-
-    def customer_filter(self) -> Q:
-        """The scope on a table with `owner` and `audience` columns (customers, tallies)."""
-        q = Q()
-        if not self.sees_everyone:
-            mine = customer_queries.is_account_manager(self.user)
-            q &= Q(owner_id=self.user.pk) if mine else Q(pk__in=[])
-        if self.owner:
-            q &= Q(owner_id=self.owner_id)
-        if self.audience:
-            q &= Q(audience=self.audience)
-        return q
-
-    def customers(self) -> QuerySet[Customer]:
-        return Customer.objects.filter(self.customer_filter(), deleted_at__isnull=True)
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.owner or self.audience) or not self.sees_everyone
-
-    @property
-    def one_owner(self) -> bool:
-        """One owner's customers (a few thousand), not everyone's or an audience's."""
-        return bool(self.owner) or not self.sees_everyone
-
-    @cached_property
-    def one_owner_id(self) -> int | None:
-        """The user id of the one owner in scope (0: nobody), None when it spans owners."""
-        if self.sees_everyone:
-            return self.owner_id
-        if not customer_queries.is_account_manager(self.user):
-            return 0
-        # An account manager's own customers; filtering by another owner leaves nothing.
-        return self.user.pk if not self.owner or self.owner_id == self.user.pk else 0
-
-    @property
-    def since(self):
-        return self.now - timedelta(days=self.days)
+def dashboard_segment(user: AbstractBaseUser) -> Segment | None:
+    """The segment the user's dashboard is computed over, while they may still use it."""
+    chosen = DashboardAudience.objects.filter(user_id=user.pk).values("segment_id")
+    return customer_queries.segments_for(user).filter(pk__in=chosen).first()
 
 
 def touches_in_states(*, now: datetime) -> QuerySet[Touch]:
@@ -147,7 +88,7 @@ def pyramid(scope: Scope, state: TallyState | None = None) -> list[Rung]:
     """Live customers per rung, with moves in the last 30 days; widest rung at the bottom.
     Read from the ladder tally once it has been filled, else counted live."""
     state = state or tally_state()
-    if state.ladder_at is not None:
+    if state.ladder_at is not None and not scope.live:
         per_tier = {
             row["tier"]: row
             for row in LadderTally.objects.filter(scope.customer_filter())
@@ -236,8 +177,13 @@ def nps_widget(scope: Scope, state: TallyState | None = None) -> NpsWidget:
     # owner is what was recorded with that owner, each a range of an index on the owner.
     responses = invitations = owner = None
     audience = scope.audience or None
-    if not scope.sees_everyone:
-        mine = Customer.objects.filter(deleted_at__isnull=True, owner_id=scope.one_owner_id)
+    if scope.live or not scope.sees_everyone:
+        # A segment's answers are its customers' now, like an account manager's own.
+        mine = (
+            scope.customers()
+            if scope.live
+            else Customer.objects.filter(deleted_at__isnull=True, owner_id=scope.one_owner_id)
+        )
         responses = Response.objects.filter(_of_customers(mine))
         invitations = Invitation.objects.filter(_of_customers(mine))
         # Each of their answers read once for both figures: one probe of the index a customer.
@@ -302,7 +248,7 @@ def detractors_waiting(
     if owner is not None:
         waiting = waiting.filter(assignee_id=owner)
     soonest = list(waiting.select_related("customer", "assignee").order_by("due_at", "id")[:limit])
-    if owner is not None or not _states_tallied(state):
+    if owner is not None or not _states_tallied(state) or scope.live:
         return soonest, waiting.count(), None
     count = DetractorTally.objects.filter(scope.customer_filter()).aggregate(n=Sum("waiting"))
     return soonest, count["n"] or 0, state.ladder_at
@@ -362,10 +308,13 @@ def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
     # The tally holds the days before `until` (today, unless beat is late); the rest is live.
     earliest = min(period_start, attention_start)
     until = max(min(state.touches_until or earliest, today), earliest)
+    if scope.live:
+        # A segment's touches are all read live, over the whole window.
+        until = earliest
     # The refresh also tallies its own day up to the moment it ran: read live only after it.
     tally_to, live_from = until, day_start(until)
     checked = state.touches_checked_at
-    if state.touches_until == until and checked and utc_day(checked) == until:
+    if not scope.live and state.touches_until == until and checked and utc_day(checked) == until:
         tally_to, live_from = until + timedelta(days=1), checked
     rows: dict[tuple[int, bool], dict[str, int]] = {}
 
@@ -374,8 +323,12 @@ def touch_counts(scope: Scope, state: TallyState | None = None) -> TouchCounts:
         for key, n in counts.items():
             row[key] += n or 0
 
-    tally = (OwnerTouchTally if scope.one_owner else TouchTally).objects.filter(
-        scope.customer_filter()
+    tally_model = OwnerTouchTally if scope.one_owner else TouchTally
+    # A segment's customers are no group of the tally: none of it is read.
+    tally = (
+        tally_model.objects.none()
+        if scope.live
+        else tally_model.objects.filter(scope.customer_filter())
     )
     in_period, in_attention = Q(day__gte=period_start), Q(day__gte=attention_start)
     for row in (
@@ -468,7 +421,7 @@ def programs_widget(
         failed=trouble.get("failed", 0),
         review=trouble.get("review", 0),
         since=window_start(scope, scope.days),
-        states_at=state.ladder_at if _states_tallied(state) else None,
+        states_at=state.ladder_at if _states_tallied(state) and not scope.live else None,
     )
 
 
@@ -481,7 +434,7 @@ def touch_states(scope: Scope, state: TallyState) -> tuple[dict[str, int], dict[
     """Touches of live customers due in the next 7 days by channel; failed and for review.
     Read from the tally of the last refresh; before the first one, counted live, each from a
     small partial index of the touches (COUNT(*) needs no column the index lacks)."""
-    if _states_tallied(state):
+    if _states_tallied(state) and not scope.live:
         due, trouble = {}, {}
         for row in TouchStateTally.objects.filter(scope.customer_filter()).values(
             "status", "channel", "touches"
@@ -606,5 +559,5 @@ def _dashboard(scope: Scope) -> Dashboard:
         programs=programs_widget(scope, counts, state),
         value=value_widget(scope),
         attention=attention_split(scope, counts),
-        ladder_at=state.ladder_at,
+        ladder_at=None if scope.live else state.ladder_at,
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from bonding.days import day_start, utc_day
 from bonding.models import (
     ApiToken,
+    DashboardAudience,
     DetractorTally,
     LadderTally,
     OwnerTouchTally,
@@ -24,7 +25,7 @@ from bonding.models import (
     hash_key,
 )
 from bonding.queries import PROSPECT, SENT, touches_in_states
-from customers.models import Customer, TierChange
+from customers.models import Customer, Segment, TierChange
 from nps import queries as nps_queries
 from programs.models import Touch
 
@@ -270,3 +271,11 @@ def _tally_days(days: list[date], *, through: datetime | None = None) -> None:
     TouchDay.objects.bulk_create(
         [TouchDay(day=day, touches=n) for day, n in totals.items()], batch_size=2000
     )
+
+
+def choose_dashboard_audience(*, user: User, segment: Segment | None) -> None:
+    """Remember the segment the user's dashboard is computed over (None: everyone)."""
+    if segment is None:
+        DashboardAudience.objects.filter(user=user).delete()
+        return
+    DashboardAudience.objects.update_or_create(user=user, defaults={"segment": segment})

@@ -8,6 +8,7 @@ from bonding import api, rest, views, webhook_api, webhook_views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_ladder as customer_ladder_api
+from customers import api_lists as customer_lists_api
 from customers import api_preferences as customer_preferences_api
 from customers import api_records as customer_records_api
 from customers import api_rewards as customer_rewards_api
@@ -26,6 +27,7 @@ customer_ladder_api.register(api.router)
 customer_rewards_api.register(api.router)
 customer_preferences_api.register(api.router)
 customer_segments_api.register(api.router)
+customer_lists_api.register(api.router)
 programs_api.register(api.router)
 nps_api.register(api.router)
 webhook_api.register(api.router)
@@ -35,6 +37,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("dashboard/audience/", views.dashboard_audience, name="dashboard_audience"),
     path("dashboard/<str:widget>.csv", views.export, name="dashboard_export"),
     path(
         "accounts/login/",
@@ -78,3 +81,5 @@ urlpatterns = [
     path("", include("nps.urls")),
     path("", include("customers.urls")),
 ]
+
+handler400 = "bonding.views.bad_request"

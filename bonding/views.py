@@ -2,16 +2,17 @@
 
 import csv
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from bonding import health, queries, services
 from bonding.forms import RevokeTokenForm
@@ -58,6 +59,13 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The site's own 400 page, in its layout; the reason the view gave is written for people
+    (which parameter, what it takes)."""
+    reason = str(exception) if isinstance(exception, BadRequest) else ""
+    return render(request, "400.html", {"reason": reason}, status=400)
+
+
 def _scope(request: HttpRequest) -> queries.Scope:
     try:
         days = int(request.GET.get("days", 30))
@@ -69,6 +77,7 @@ def _scope(request: HttpRequest) -> queries.Scope:
         days=days if days in queries.PERIODS else 30,
         owner=request.GET.get("owner", "")[:150],
         audience=audience if audience in Audience.values else "",
+        segment=queries.dashboard_segment(request.user),
     )
 
 
@@ -86,6 +95,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "periods": queries.PERIODS,
         "owners": owners() if customer_queries.sees_everyone(request.user) else [],
         "audiences": Audience.choices,
+        "segments": customer_queries.segments_for(request.user).only("id", "name", "owner"),
         "query": request.GET.urlencode(),
         # Programs against their holdouts, organization-wide: for those who see everyone.
         "lift_ranking": lift_figures.ranking()
@@ -95,6 +105,24 @@ def home(request: HttpRequest) -> HttpResponse:
     if pages.is_htmx(request):
         return render(request, "bonding/_widgets.html", context)
     return render(request, "bonding/home.html", context)
+
+
+@require_POST
+def dashboard_audience(request: HttpRequest) -> HttpResponse:
+    """Remember the segment (or everyone) the user's dashboard is computed over."""
+    chosen = request.POST.get("segment", "").strip()
+    segment = None
+    if chosen:
+        if not chosen.isdigit():
+            raise BadRequest("segment: not a segment id.")
+        segment = customer_queries.segments_for(request.user).filter(pk=int(chosen)).first()
+        if segment is None:
+            raise BadRequest("segment: no such segment of yours or shared with you.")
+    services.choose_dashboard_audience(user=request.user, segment=segment)
+    # Back to the dashboard with the period, owner and audience it showed.
+    shown = QueryDict(request.POST.get("query", ""))
+    kept = {name: shown[name] for name in ("days", "owner", "audience") if shown.get(name)}
+    return redirect(f"/?{urlencode(kept)}" if kept else "/")
 
 
 EXPORTS = {

@@ -16,6 +16,7 @@ NEXT_PAGE = {
     "enroll": "/programs/enroll/",
     "invite": "/surveys/invite/",
     "export": "/customers/export.csv",
+    "list": "/customers/lists/add/",
 }
 
 
@@ -25,7 +26,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     pages.keepers_only(request)
     action = request.GET.get("action", "")
     if action not in (*NEXT_PAGE, "owner", "delete"):
-        raise BadRequest("action: choose enroll, invite, export, owner or delete.")
+        raise BadRequest("action: choose enroll, invite, export, list, owner or delete.")
     if request.GET.get("everyone") == "1":
         chosen = QueryDict(request.GET.get("query", ""), mutable=True)
         chosen.pop("page", None)

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from customers import queries
+from customers import queries, static_lists
 from customers.filters import CustomerFilter, segment_filter
 from customers.models import Segment
 
@@ -50,11 +50,20 @@ def back_to(request: HttpRequest, default: str, *args) -> HttpResponseRedirect:
 
 def chosen_customers(request: HttpRequest) -> tuple[CustomerFilter, Segment | None]:
     """The group of customers a page acts on: the rows ticked on the list (`?ids=1,2,3`), the
-    saved segment named by `?segment=` (one the user may use, else 404), or the customer
-    list's filters in the query; only customers the user sees, whichever way."""
+    saved segment named by `?segment=` (one the user may use, else 404), the static list named
+    by `?list=` (likewise), or the customer list's filters in the query; only customers the
+    user sees, whichever way."""
     visible = queries.visible_customers(request.user)
     if "ids" in request.GET:
         return CustomerFilter({}, queryset=visible.filter(pk__in=chosen_ids(request))), None
+    if "list" in request.GET:
+        # A static list: its customers as its author sees them, within what the user sees.
+        wanted = request.GET["list"]
+        if not wanted.isdigit() or int(wanted) > 2**63 - 1:
+            raise BadRequest("list: not a list id.")
+        chosen = static_lists.list_for(request.user, int(wanted))
+        members = static_lists.list_customers(chosen).order_by().values("pk")
+        return CustomerFilter({}, queryset=visible.filter(pk__in=members)), None
     wanted = request.GET.get("segment", "")
     if not wanted:
         return CustomerFilter(request.GET, queryset=visible), None

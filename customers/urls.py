@@ -1,6 +1,13 @@
 from django.urls import path
 
-from customers import bulk_views, import_views, preference_views, segment_views, views
+from customers import (
+    bulk_views,
+    import_views,
+    list_views,
+    preference_views,
+    segment_views,
+    views,
+)
 
 app_name = "customers"
 
@@ -85,6 +92,9 @@ urlpatterns = [
         segment_views.segment_delete,
         name="segment_delete",
     ),
+    path("customers/lists/", list_views.list_index, name="lists"),
+    path("customers/lists/add/", list_views.add_to_list, name="add_to_list"),
+    path("customers/lists/<int:pk>/delete/", list_views.list_delete, name="list_delete"),
     path("customers/export.csv", import_views.customer_export, name="export"),
     path("imports/", import_views.import_list, name="imports"),
     path("imports/<int:pk>/", import_views.import_mapping, name="import_mapping"),

@@ -12,6 +12,7 @@ EMBEDDED = (
     "tests/bonding/test_shared_rate_limit.py",
     "tests/bonding/test_sign_in_lockout.py",
     "tests/bonding/test_dashboard.py",
+    "tests/bonding/test_dashboard_audience.py",
     "tests/bonding/test_deliverability.py",
     "tests/bonding/test_login.py",
     "tests/bonding/test_sqlite_under_load.py",

@@ -35,9 +35,12 @@ from customers.models.record import (
     validate_timezone,
 )
 from customers.models.segment import ListColumns, Segment, SegmentCount
+from customers.models.static_list import StaticList, StaticListMember
 from customers.models.valuation import ValueModel
 
 __all__ = [
+    "StaticList",
+    "StaticListMember",
     "Frequency",
     "PreferenceToken",
     "Topic",
