@@ -73,6 +73,11 @@ def invite(
     the send window, under the frequency cap. Those already invited or outside the event's
     audience are skipped with the reason."""
     now = now or timezone.now()
+    # One invitation at a time per event: overlapping runs and API calls never invite a
+    # customer twice (the second sees the first's invitations).
+    event.status = (
+        Event.objects.select_for_update().values_list("status", flat=True).get(pk=event.pk)
+    )
     if event.status != Event.Status.OPEN:
         raise ValidationError({"event": ["Open the event before inviting anyone."]})
     if event.starts_at <= now:
