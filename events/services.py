@@ -52,11 +52,21 @@ def save_event(*, event: Event, tiers: Iterable[Tier] | None = None) -> Event:
     if problems:
         raise ValidationError(problems)
     event.full_clean(exclude=["tiers", "program"])
+    was = (
+        Event.objects.select_for_update()
+        .filter(pk=event.pk)
+        .values_list("status", flat=True)
+        .first()
+        if event.pk
+        else None
+    )
     event.save()
     if tiers is not None:
         event.tiers.set(tiers)
     if event.program_id:
         messages.follow_event(event=event)
+    if event.status == Event.Status.CANCELLED and was not in (None, Event.Status.CANCELLED):
+        messages.announce_cancellation(event=event)
     return event
 
 
