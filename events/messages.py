@@ -101,6 +101,7 @@ def event_program(*, event: Event) -> Program:
         locked = Event.objects.select_for_update().get(pk=event.pk)
         if locked.program_id is None:
             program = Program.objects.create(
+                for_event=True,
                 name=_program_name(event),
                 description="Invitations, reminders and freed seats of this event.",
             )

@@ -52,6 +52,9 @@ class Program(models.Model):
         related_name="+",
         help_text="Enroll customers automatically when they move up to this tier.",
     )
+    # An event's own program (invitations, reminders, seats freed, cancellation), made and kept
+    # by the events app: listed apart from the marketing programs.
+    for_event = models.BooleanField(default=False, editable=False)
     asks_promoters = models.BooleanField(
         default=False,
         help_text="Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
