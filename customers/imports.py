@@ -23,9 +23,10 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.text import slugify
 
 from customers import exports, queries, sync
-from customers.models import Channel, ImportChunk, ImportJob, ImportRejection
+from customers.models import Channel, Frequency, ImportChunk, ImportJob, ImportRejection, Topic
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ FIELD_LABELS = {
     "tier": "Tier (name or slug)",
     "postal_address": "Postal address",
     "referral_code": "Referral code (a new customer's)",
+    "topics": "Topics (names, ;-separated)",
+    "frequency": "Frequency (as usual / less often)",
     "consent_email": "Consent: e-mail",
     "consent_sms": "Consent: SMS",
     "consent_phone": "Consent: phone",
@@ -101,10 +104,18 @@ SYNONYMS = {
     "tier": ["level", "loyalty tier", "loyalty level", "rung"],
     "postal_address": ["address", "mailing address", "postal", "street address"],
     "referral_code": ["referral", "referral id"],
+    "topics": ["topic", "interests", "subscriptions", "news topics"],
+    "frequency": ["how often", "contact frequency"],
     "consent_email": ["email consent", "email opt in", "e-mail consent", "newsletter"],
     "consent_sms": ["sms consent", "sms opt in", "text consent"],
     "consent_phone": ["phone consent", "call consent"],
     "consent_letter": ["letter consent", "mail consent", "post consent"],
+}
+# How a frequency cell may say each choice (casefolded): its value or its label.
+FREQUENCIES = {
+    **{value: value for value in Frequency.values},
+    **{label.casefold(): value for value, label in Frequency.choices},
+    "less": Frequency.LESS,
 }
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
@@ -439,8 +450,9 @@ def upsert_batch(
     the outcome (a dry run's plan by row number), and the refused rows (unsaved) with why,
     named by the file's columns."""
     rows, kept, rejections = [], [], []
+    topics = topics_by_name() if "topics" in job.mapping.values() else {}
     for number, cells in batch:
-        row, problems = row_of(cells, job=job)
+        row, problems = row_of(cells, job=job, topics=topics)
         if problems:
             rejections.append(ImportRejection(job=job, line=number, raw=cells, reason=problems))
         else:
@@ -477,11 +489,30 @@ def _unescape(value: str) -> str:
     return value
 
 
-def row_of(cells: list[str], *, job: ImportJob) -> tuple[dict[str, Any], str]:
+def topics_by_name() -> dict[str, int]:
+    """{name or slug, casefolded: topic id}: what a topics cell may call each topic."""
+    names: dict[str, int] = {}
+    for pk, name in Topic.objects.values_list("pk", "name"):
+        names[slugify(name)] = pk
+        names[name.strip().casefold()] = pk
+    return names
+
+
+def _topic_ids(value: str, topics: dict[str, int]) -> tuple[list[int], list[str]]:
+    """The ids of the topics a cell names (;-separated names or slugs), and the unknown ones."""
+    names = [name.strip() for name in value.split(";") if name.strip()]
+    unknown = [name for name in names if name.casefold() not in topics]
+    return sorted({topics[name.casefold()] for name in names if name not in unknown}), unknown
+
+
+def row_of(
+    cells: list[str], *, job: ImportJob, topics: dict[str, int] | None = None
+) -> tuple[dict[str, Any], str]:
     """The upsert row one CSV row makes under the job's mapping, or what stops it.
 
     An empty cell leaves the field as it is (a new customer gets the default), so a list
-    with a few columns filled never wipes what Bonding knows.
+    with a few columns filled never wipes what Bonding knows. A topics cell names all the
+    customer's topics (by name or slug, ;-separated; "none" for none).
     """
     width = len(job.header)
     mapped = [(int(index), field) for index, field in job.mapping.items() if field != IGNORE]
@@ -504,6 +535,20 @@ def row_of(cells: list[str], *, job: ImportJob) -> tuple[dict[str, Any], str]:
                 )
             else:
                 row.setdefault("consents", {})[field.removeprefix("consent_")] = answer in YES
+        elif field == "topics":
+            if value.casefold() == "none":
+                row["topics"] = []
+                continue
+            ids, unknown = _topic_ids(value, topics if topics is not None else topics_by_name())
+            if unknown:
+                problems.append(
+                    f"Column “{job.header[index]}”: unknown topics: {', '.join(unknown)}."
+                )
+            else:
+                row["topics"] = ids
+        elif field == "frequency":
+            # An unknown word goes through as it is, refused by the row's check like any choice.
+            row[field] = FREQUENCIES.get(value.casefold(), value)
         elif field == "estimated_wallet" and job.delimiter == ";" and "." not in value:
             row[field] = value.replace(",", ".")  # 1234,50 where commas are decimal points
         else:

@@ -232,3 +232,30 @@ def set_topics_of(*, topics: dict[int, list[int]]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+def note_topics_set(
+    *, customers: list[Customer], topics: dict[int, list[int]], source: str, now: datetime
+) -> None:
+    """One timeline line per customer whose topics a sync or an import changed, naming them
+    (the preference center writes its own), in two queries."""
+    if not customers:
+        return
+    names = dict(
+        Topic.objects.filter(
+            pk__in={pk for chosen in topics.values() for pk in chosen}
+        ).values_list("pk", "name")
+    )
+    timeline.note_many_on_timeline(
+        entries=[
+            TimelineEntry(
+                customer=customer,
+                kind=TimelineEntry.Kind.PREFERENCES,
+                title=f"Topics set by {source}",
+                detail="topics: "
+                + (", ".join(sorted(names[pk] for pk in topics[customer.pk])) or "none"),
+                occurred_at=now,
+            )
+            for customer in customers
+        ]
+    )

@@ -247,12 +247,19 @@ def upsert_customers(
         ConsentChange.objects.bulk_create(
             [change for change in consent_changes if change.customer.pk in written]
         )
-        preferences.set_topics_of(
-            topics={
-                customer.pk: topics
-                for index, customer, _ in to_write
-                if customer.pk in written and (topics := cleaned[index].topics) is not None
-            }
+        new_topics = {
+            customer.pk: topics
+            for index, customer, is_new in to_write
+            if customer.pk in written
+            and (topics := cleaned[index].topics) is not None
+            and set(topics) != (set() if is_new else chosen.get(customer.pk, set()))
+        }
+        preferences.set_topics_of(topics=new_topics)
+        preferences.note_topics_set(
+            customers=[c for _, c, _ in to_write if c.pk in new_topics],
+            topics=new_topics,
+            source=source,
+            now=now,
         )
         for type, is_new in (("customer.created", True), ("customer.updated", False)):
             announce.customers_changed(

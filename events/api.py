@@ -3,6 +3,7 @@ recording who came. Thin over events.services; customers scoped by ownership."""
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -11,10 +12,10 @@ from rest_framework.response import Response
 
 from customers import queries as customer_queries
 from customers.known_parameters import KnownParameters
-from customers.models import Tier
-from customers.selection import customer_ids
-from events import services
-from events.models import Event, Invitation
+from customers.models import Segment, Tier, Topic
+from customers.selection import BIGINT_MAX, customer_ids
+from events import invite_runs, queries, services
+from events.models import Event, Invitation, InviteRun
 
 MAX_CUSTOMERS = 2000
 
@@ -80,6 +81,46 @@ class CustomersRequest(serializers.Serializer):
     customers = customer_ids(max_length=MAX_CUSTOMERS)
 
 
+class InvitationsRequest(serializers.Serializer):
+    """Whom to invite: listed customers (invited at once), or a saved segment or a topic's
+    customers (invited in batches in the background, answered 202 with the run)."""
+
+    customers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        allow_empty=False,
+        max_length=MAX_CUSTOMERS,
+        required=False,
+    )
+    segment = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, required=False)
+    topic = serializers.CharField(max_length=80, required=False, help_text="Id or name.")
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Give one of customers, segment or topic.")
+        return attrs
+
+
+class InviteRunSerializer(serializers.ModelSerializer):
+    """An invitation run: whom, and how far it has got."""
+
+    class Meta:
+        model = InviteRun
+        fields = [
+            "id",
+            "described",
+            "segment",
+            "topic",
+            "status",
+            "total",
+            "done",
+            "invited",
+            "skipped",
+            "problem",
+            "created_at",
+            "finished_at",
+        ]
+
+
 RESULT = {"skipped": serializers.ListField(child=serializers.DictField())}
 
 
@@ -113,24 +154,52 @@ class EventViewSet(
         return self.get_paginated_response(AttendeeSerializer(page, many=True).data)
 
     @extend_schema(
-        request=CustomersRequest,
+        request=InvitationsRequest,
         responses={
             200: inline_serializer(
                 "EventInvited", {"invited": serializers.IntegerField(), **RESULT}
-            )
+            ),
+            202: InviteRunSerializer,
         },
     )
-    @action(detail=True, methods=["post"], serializer_class=CustomersRequest)
+    @action(detail=True, methods=["post"], serializer_class=InvitationsRequest)
     def invitations(self, request, pk=None):
-        """Invite customers (ids): `{"invited": n, "skipped": [{customer, reason}]}`."""
+        """Invite customers (ids): `{"invited": n, "skipped": [{customer, reason}]}`; or a
+        saved segment or a topic's customers: 202 with the run, carried out in batches."""
         _marketers_only(request, "invite")
         event = self.get_object()
-        found, missing = _customers(request)
+        body = InvitationsRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        chosen = body.validated_data
         try:
-            outcome = services.invite(event=event, customers=found, by=request.user)
+            if "customers" in chosen:
+                found, missing = _customers(request, chosen["customers"])
+                outcome = services.invite(event=event, customers=found, by=request.user)
+            else:
+                run = invite_runs.start(
+                    event=event,
+                    by=request.user,
+                    segment=_segment(request, chosen.get("segment")),
+                    topic=_topic(chosen.get("topic")),
+                )
+                return Response(InviteRunSerializer(run).data, status=202)
         except ValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
         return Response({"invited": len(outcome.invited), "skipped": outcome.skipped + missing})
+
+    @extend_schema(responses=InviteRunSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="invitation-runs",
+        serializer_class=InviteRunSerializer,
+        pagination_class=None,
+    )
+    def invitation_runs(self, request, pk=None):
+        """The event's latest invitation runs (newest first) and how far each has got."""
+        _marketers_only(request, "see invitation runs")
+        event = self.get_object()
+        return Response(InviteRunSerializer(queries.invite_runs(event), many=True).data)
 
     @extend_schema(
         request=CustomersRequest,
@@ -144,7 +213,9 @@ class EventViewSet(
     def attendance(self, request, pk=None):
         """Record that customers (ids) came; those not invited are walk-ins."""
         event = self.get_object()
-        found, missing = _customers(request)
+        body = CustomersRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        found, missing = _customers(request, body.validated_data["customers"])
         if event.status == Event.Status.CANCELLED:
             raise serializers.ValidationError({"event": ["This event was cancelled."]})
         checked = services.record_attendance(event=event, customers=found, by=request.user)
@@ -156,12 +227,31 @@ def _marketers_only(request, what: str) -> None:
         raise exceptions.PermissionDenied(f"Only marketers and admins {what}.")
 
 
-def _customers(request) -> tuple[list, list[dict]]:
-    """The body's customers the caller sees, and the ids of the others as skipped (as if
-    they did not exist: ids tell nothing about other owners)."""
-    body = CustomersRequest(data=request.data)
-    body.is_valid(raise_exception=True)
-    wanted = list(dict.fromkeys(body.validated_data["customers"]))
+def _segment(request, pk: int | None) -> Segment | None:
+    if pk is None:
+        return None
+    segment = customer_queries.segments_for(request.user).filter(pk=pk).first()
+    if segment is None:
+        raise serializers.ValidationError({"segment": ["No such segment of yours."]})
+    return segment
+
+
+def _topic(name: str | None) -> Topic | None:
+    if name is None:
+        return None
+    named = Q(name__iexact=name.strip())
+    if name.strip().isdigit():
+        named |= Q(pk=int(name))
+    topic = Topic.objects.filter(named).first()
+    if topic is None:
+        raise serializers.ValidationError({"topic": ["No such topic."]})
+    return topic
+
+
+def _customers(request, ids: list[int]) -> tuple[list, list[dict]]:
+    """These customers the caller sees, and the ids of the others as skipped (as if they did
+    not exist: ids tell nothing about other owners)."""
+    wanted = list(dict.fromkeys(ids))
     found = list(customer_queries.visible_customers(request.user).filter(pk__in=wanted))
     seen = {c.pk for c in found}
     return found, [

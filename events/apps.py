@@ -13,5 +13,10 @@ class EventsConfig(AppConfig):
         from programs.models import Step
 
         # programs may not import events: it asks here what event touches say.
-        for kind in (Step.Kind.EVENT_INVITATION, Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT):
+        for kind in (
+            Step.Kind.EVENT_INVITATION,
+            Step.Kind.EVENT_REMINDER,
+            Step.Kind.EVENT_SEAT,
+            Step.Kind.EVENT_CANCELLED,
+        ):
             content.provide_kind_values(kind=kind, values_of=messages.values_of)

@@ -42,14 +42,18 @@ STEPS = [
         "name": "Reminder the day before",
         "anchor": Step.Anchor.EVENT,
         "offset_days": -1,
-        "email_subject": "Tomorrow: {{ event_name }}",
+        "email_subject": "See you {{ event_day }}: {{ event_name }}",
         "email_body": (
-            "Dear {{ first_name }},\n\nwe look forward to seeing you tomorrow at {{ event_name }}, "
-            "{{ event_time }}, {{ event_place }}.\n\nYour answer and the calendar entry: "
-            "{{ event_url }}"
+            "Dear {{ first_name }},\n\nwe look forward to seeing you {{ event_day }} at "
+            "{{ event_name }}, {{ event_time }}, {{ event_place }}.\n\nYour answer and the "
+            "calendar entry: {{ event_url }}"
         ),
-        "sms_body": "See you tomorrow at {{ event_name }}, {{ event_time }}. {{ event_url }}",
-        "call_script": "Remind {{ full_name }} of {{ event_name }} tomorrow, {{ event_time }}.",
+        "sms_body": (
+            "See you {{ event_day }} at {{ event_name }}, {{ event_time }}. {{ event_url }}"
+        ),
+        "call_script": (
+            "Remind {{ full_name }} of {{ event_name }} {{ event_day }}, {{ event_time }}."
+        ),
     },
     {
         "kind": Step.Kind.EVENT_SEAT,
@@ -65,7 +69,28 @@ STEPS = [
         "sms_body": "A seat at {{ event_name }} ({{ event_time }}) is yours. {{ event_url }}",
         "call_script": "Tell {{ full_name }} a seat at {{ event_name }} is theirs now.",
     },
+    {
+        "kind": Step.Kind.EVENT_CANCELLED,
+        "name": "The event is cancelled",
+        "anchor": Step.Anchor.EVENT,
+        "offset_days": 0,
+        "email_subject": "Cancelled: {{ event_name }}",
+        "email_body": (
+            "Dear {{ first_name }},\n\nwe are sorry: {{ event_name }}, {{ event_time }}, "
+            "will not take place. Please do not come.\n\nWe hope to see you at another "
+            "of our events.\n\n{{ owner_name }}"
+        ),
+        "sms_body": (
+            "Sorry: {{ event_name }} ({{ event_time }}) is cancelled. Please do not come."
+        ),
+        "call_script": (
+            "Tell {{ full_name }} that {{ event_name }}, {{ event_time }}, is cancelled."
+        ),
+    },
 ]
+
+# The touches of an event's own program that wait for the event: cancelled with it.
+EVENT_TOUCH_KINDS = (Step.Kind.EVENT_INVITATION, Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT)
 
 
 def event_program(*, event: Event) -> Program:
@@ -76,6 +101,7 @@ def event_program(*, event: Event) -> Program:
         locked = Event.objects.select_for_update().get(pk=event.pk)
         if locked.program_id is None:
             program = Program.objects.create(
+                for_event=True,
                 name=_program_name(event),
                 description="Invitations, reminders and freed seats of this event.",
             )
@@ -151,6 +177,7 @@ def remind_attendees(*, now: datetime | None = None) -> int:
             invitations,
             lambda zone, event=event: event.starts_at.astimezone(zone).date(),
             now,
+            deadline=event.starts_at,
         )
     Invitation.objects.filter(pk__in=[i.pk for i in due]).update(reminded_at=now)
     return len(due)
@@ -162,11 +189,14 @@ def _schedule(
     invitations: list[Invitation],
     anchor_in: Callable[..., date],
     now: datetime,
+    deadline: datetime | None = None,
 ) -> list[Touch]:
     """Touches of one step of the event's program for these invitations' customers, placed
-    like any touch; an enrollment that has finished is started again to carry them."""
+    like any touch; an enrollment that has finished is started again to carry them. A touch
+    whose send window opens only at `deadline` or later is skipped (a reminder for a yes that
+    came too late would arrive after the event began)."""
     program = event_program(event=event)
-    step = program.steps.get(kind=kind)
+    step = _step(program, kind)
     customers = {i.customer_id: i.customer for i in invitations}
     enrollments = {
         e.customer_id: e
@@ -191,21 +221,67 @@ def _schedule(
     for pk, customer in customers.items():
         zone = zone_of(customer)
         enrollment = enrollments[pk]
-        touches.append(
-            new_touch(
-                enrollment,
-                step,
-                customer,
-                last.get(enrollment.pk, 0) + 1,
-                anchor_in(zone),
-                zone,
-                window,
-                cap,
-                booked[pk],
-                now,
-            )
+        touch = new_touch(
+            enrollment,
+            step,
+            customer,
+            last.get(enrollment.pk, 0) + 1,
+            anchor_in(zone),
+            zone,
+            window,
+            cap,
+            booked[pk],
+            now,
         )
+        if deadline and touch.status == Touch.Status.SCHEDULED and touch.due_at >= deadline:
+            touch.status = Touch.Status.SKIPPED
+            touch.last_error = "The event begins before this could be sent."
+        touches.append(touch)
     return Touch.objects.bulk_create(touches)
+
+
+def _step(program: Program, kind: str) -> Step:
+    """The program's step of this kind; an event program made before the kind existed gets it
+    (from STEPS) the first time it is needed."""
+    step = program.steps.filter(kind=kind).first()
+    if step is None:
+        (defaults,) = [s for s in STEPS if s["kind"] == kind]
+        last = program.steps.aggregate(last=Max("order"))["last"] or 0
+        step = Step.objects.create(program=program, order=last + 1, **defaults)
+    return step
+
+
+@transaction.atomic
+def announce_cancellation(*, event: Event, now: datetime | None = None) -> int:
+    """The event is cancelled: its touches not yet claimed by the dispatcher (invitations,
+    reminders, seats freed, and invitations other programs' steps made to it) are cancelled,
+    and everyone who said yes or maybe, or waits for a seat, is told by a touch in their next
+    send window; returns how many are told."""
+    now = now or timezone.now()
+    carried = Invitation.objects.filter(event=event, touch__isnull=False).values("touch_id")
+    waiting = Touch.objects.filter(status__in=[Touch.Status.SCHEDULED, Touch.Status.HELD])
+    reason = f"{event.name} was cancelled"[:500]
+    if event.program_id:
+        waiting.filter(
+            enrollment__program_id=event.program_id, step__kind__in=EVENT_TOUCH_KINDS
+        ).update(status=Touch.Status.CANCELLED, last_error=reason)
+    waiting.filter(pk__in=carried).update(status=Touch.Status.CANCELLED, last_error=reason)
+    answered = list(
+        Invitation.objects.filter(
+            event=event,
+            answer__in=[Invitation.Answer.YES, Invitation.Answer.MAYBE],
+            customer__deleted_at__isnull=True,
+        ).select_related("customer")
+    )
+    if answered:
+        _schedule(
+            event,
+            Step.Kind.EVENT_CANCELLED,
+            answered,
+            lambda zone: now.astimezone(zone).date(),
+            now,
+        )
+    return len(answered)
 
 
 def next_event_for(customer: Customer, events: list[Event]) -> Event | None:
@@ -216,6 +292,19 @@ def next_event_for(customer: Customer, events: list[Event]) -> Event | None:
     return None
 
 
+def day_words(event: Event, customer: Customer, now: datetime) -> str:
+    """When the event is, said from `now` in the customer's zone: "today", "tomorrow" or
+    "on Friday 12 June" (a reminder sent the day before says tomorrow; one sent on the day,
+    to a yes that came late, says today)."""
+    zone = zone_of(customer)
+    day, today = event.starts_at.astimezone(zone).date(), now.astimezone(zone).date()
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return f"on {day:%A %-d %B}"
+
+
 def when(event: Event, customer: Customer) -> str:
     """When the event starts, in the customer's time zone, in words."""
     zone = zone_of(customer)
@@ -223,10 +312,11 @@ def when(event: Event, customer: Customer) -> str:
     return f"{local:%A %-d %B %Y, %H:%M} ({zone.key})"
 
 
-def values_of(touches: list[Touch]) -> dict[int, dict[str, str]]:
+def values_of(touches: list[Touch], now: datetime | None = None) -> dict[int, dict[str, str]]:
     """What event touches say, {touch id: values}: the invitation they carry (for a step of
-    an ordinary program, one made now to the next open event that fits the customer)."""
-    now = timezone.now()
+    an ordinary program, one made now to the next open event that fits the customer), and
+    the event's day said from `now` (when they are rendered)."""
+    now = now or timezone.now()
     carried = Invitation.objects.filter(touch_id__in=[t.pk for t in touches])
     by_touch: dict[int, Invitation] = {
         i.touch_id: i for i in carried.select_related("event") if i.touch_id is not None
@@ -271,6 +361,7 @@ def values_of(touches: list[Touch]) -> dict[int, dict[str, str]]:
             "event_name": invitation.event.name,
             "event_time": when(invitation.event, customers[touch_id]),
             "event_place": invitation.event.place or invitation.event.online_url,
+            "event_day": day_words(invitation.event, customers[touch_id], now),
         }
         for touch_id, invitation in by_touch.items()
     }

@@ -115,3 +115,51 @@ class Invitation(models.Model):
         if self.answer == self.Answer.YES and self.waitlist_position is None:
             return 1 + self.guests
         return 0
+
+
+class InviteRun(models.Model):
+    """A marketer's "invite these customers" carried out off the request by a Celery task, in
+    batches: the selection (a saved segment, a topic, or the customer list's filters, among the
+    customers the requester sees) and how far it has got."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Inviting"
+        DONE = "done", "Done"
+        STOPPED = "stopped", "Stopped"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invite_runs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    segment = models.ForeignKey(
+        "customers.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    topic = models.ForeignKey(
+        "customers.Topic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The customer list's filters ({name: [values]}) when neither segment nor topic chose.
+    filters = models.JSONField(default=dict, blank=True)
+    described = models.CharField(max_length=200, help_text="Who was chosen, in words.")
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    invited = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # The last customer id handled: a run picked up again goes on after it.
+    cursor = models.BigIntegerField(default=0)
+    problem = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Inviting {self.described} to {self.event_id}"
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.done / self.total))

@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 
 from customers import queries as customer_queries
 from customers.models import Customer, Tier
-from events.models import Event, Invitation
+from events.models import Event, Invitation, InviteRun
 
 YES = Q(invitations__answer=Invitation.Answer.YES)
 SEATED = YES & Q(invitations__waitlist_position__isnull=True)
@@ -100,3 +100,13 @@ def waitlist(event: Event) -> QuerySet[Invitation]:
         .select_related("customer")
         .order_by("waitlist_position")
     )
+
+
+def invite_runs(event: Event, last: int = 5) -> list[InviteRun]:
+    """The event's latest invitation runs, newest first."""
+    return list(InviteRun.objects.filter(event=event).order_by("-created_at", "-id")[:last])
+
+
+def going(runs: list[InviteRun]) -> bool:
+    """Whether any of these runs is still inviting (the page then polls for progress)."""
+    return any(run.status in (InviteRun.Status.QUEUED, InviteRun.Status.RUNNING) for run in runs)

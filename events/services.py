@@ -52,11 +52,21 @@ def save_event(*, event: Event, tiers: Iterable[Tier] | None = None) -> Event:
     if problems:
         raise ValidationError(problems)
     event.full_clean(exclude=["tiers", "program"])
+    was = (
+        Event.objects.select_for_update()
+        .filter(pk=event.pk)
+        .values_list("status", flat=True)
+        .first()
+        if event.pk
+        else None
+    )
     event.save()
     if tiers is not None:
         event.tiers.set(tiers)
     if event.program_id:
         messages.follow_event(event=event)
+    if event.status == Event.Status.CANCELLED and was not in (None, Event.Status.CANCELLED):
+        messages.announce_cancellation(event=event)
     return event
 
 
@@ -73,6 +83,11 @@ def invite(
     the send window, under the frequency cap. Those already invited or outside the event's
     audience are skipped with the reason."""
     now = now or timezone.now()
+    # One invitation at a time per event: overlapping runs and API calls never invite a
+    # customer twice (the second sees the first's invitations).
+    event.status = (
+        Event.objects.select_for_update().values_list("status", flat=True).get(pk=event.pk)
+    )
     if event.status != Event.Status.OPEN:
         raise ValidationError({"event": ["Open the event before inviting anyone."]})
     if event.starts_at <= now:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("events/<int:pk>/", views.event_detail, name="detail"),
     path("events/<int:pk>/edit/", views.event_edit, name="edit"),
     path("events/<int:pk>/invite/", views.invite, name="invite"),
+    path("events/<int:pk>/invite/progress/", views.invite_progress, name="invite_progress"),
     path("events/<int:pk>/check-in/", views.check_in, name="check_in"),
     path("events/<int:pk>/close/", views.close, name="close"),
     path("events/<int:pk>/attendance/", views.attendance_import, name="attendance_import"),

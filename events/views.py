@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 from customers import pages
 from customers import queries as customer_queries
 from customers.filters import CustomerFilter
-from events import queries, services
+from customers.models import Topic
+from customers.segments import clean_known
+from events import invite_runs, queries, services
 from events.forms import EventForm
 from events.models import Event, Invitation
 
-# Up to this many customers are invited from the event page at once.
-INVITE_LIMIT = 2000
 DOOR_LIST_SIZE = 50
 IMPORT_MAX_BYTES = 1_000_000
 CSV_COLUMNS = [
@@ -91,7 +91,9 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
         waitlist=queries.waitlist(event)[:20],
         is_marketer=customer_queries.sees_everyone(request.user),
         now=timezone.now(),
+        runs=queries.invite_runs(event) if customer_queries.sees_everyone(request.user) else [],
     )
+    context["runs_going"] = queries.going(context["runs"])
     return render(request, "events/detail.html", context)
 
 
@@ -230,37 +232,63 @@ def _cell(value: str) -> str:
 
 
 def invite(request: HttpRequest, pk: int) -> HttpResponse:
-    """Invite the customers matching the customer list's filters (same GET parameters)."""
+    """Invite customers: those matching the customer list's filters (same GET parameters), a
+    saved segment or those who chose a topic. A POST queues a run that a Celery task carries
+    out in batches; the event page shows its progress."""
     pages.marketers_only(request)
     event = get_object_or_404(Event, pk=pk)
     filters = CustomerFilter(request.GET, queryset=customer_queries.visible_customers(request.user))
     valid = filters.is_valid()
-    matching = filters.qs.count() if valid else 0
-    if request.method == "POST" and valid and matching:
-        if matching > INVITE_LIMIT:
-            messages.error(request, f"Narrow the filters: at most {INVITE_LIMIT} at once.")
+    segments = customer_queries.segments_for(request.user)
+    topics = Topic.objects.all()
+    if request.method == "POST":
+        segment = topic = None
+        chosen: dict[str, list[str]] | None = None
+        if "segment" in request.POST:
+            segment = segments.filter(pk=_id(request.POST["segment"])).first()
+            problem = None if segment else "Choose one of the segments."
+        elif "topic" in request.POST:
+            topic = topics.filter(pk=_id(request.POST["topic"])).first()
+            problem = None if topic else "Choose one of the topics."
         else:
+            chosen = clean_known(request.GET)
+            problem = None if valid and chosen else "Set some filters first."
+        if problem is None:
             try:
-                outcome = services.invite(
-                    event=event, customers=filters.qs.select_related("tier"), by=request.user
+                run = invite_runs.start(
+                    event=event, by=request.user, segment=segment, topic=topic, filters=chosen
                 )
             except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
+                problem = " ".join(error.messages)
             else:
                 messages.success(
                     request,
-                    f"{len(outcome.invited)} invited; {len(outcome.skipped)} skipped "
-                    "(already invited, outside the audience, or enrolled).",
+                    f"Inviting {run.described} ({run.total} customers): the progress shows below.",
                 )
                 return redirect("events:detail", pk=event.pk)
+        messages.error(request, problem)
+        valid = False
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "event": event,
         "filters": filters,
-        "matching": matching,
+        "matching": customer_queries.bounded_count(filters.qs) if filters.is_valid() else 0,
+        "bound": customer_queries.COUNT_BOUND,
+        "has_filters": bool(clean_known(request.GET)),
+        "segments": segments,
+        "topics": topics,
         "query": query.urlencode(),
-        "limit": INVITE_LIMIT,
         "now": timezone.now(),
     }
     return render(request, "events/invite.html", context, status=200 if valid else 400)
+
+
+@require_GET
+def invite_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The event's invitation runs and how far each has got (htmx polls it while one runs)."""
+    pages.marketers_only(request)
+    event = get_object_or_404(Event, pk=pk)
+    runs = queries.invite_runs(event)
+    context = {"event": event, "runs": runs, "runs_going": queries.going(runs)}
+    return render(request, "events/_invite_runs.html", context)

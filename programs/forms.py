@@ -146,7 +146,7 @@ class StepForm(forms.ModelForm):
             self.add_error("reward_kind", "Only a free gift or trial step gives a reward.")
         # The reminder and the freed seat belong to an event's own program, which schedules
         # them; in any other program they would wait for a date that never comes.
-        event_only = (Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT)
+        event_only = (Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT, Step.Kind.EVENT_CANCELLED)
         if data.get("kind") in event_only and data.get("kind") != self.instance.kind:
             self.add_error("kind", "Only an event's own program has this step.")
         if data.get("anchor") == Step.Anchor.EVENT and self.instance.anchor != Step.Anchor.EVENT:

@@ -52,6 +52,9 @@ class Program(models.Model):
         related_name="+",
         help_text="Enroll customers automatically when they move up to this tier.",
     )
+    # An event's own program (invitations, reminders, seats freed, cancellation), made and kept
+    # by the events app: listed apart from the marketing programs.
+    for_event = models.BooleanField(default=False, editable=False)
     asks_promoters = models.BooleanField(
         default=False,
         help_text="Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
@@ -107,9 +110,11 @@ class Step(models.Model):
         # open event that fits the customer; in an event's own program, to that event.
         EVENT_INVITATION = "event_invitation", "Event invitation"
         # An event's own program only: the day-before reminder, and a seat freed for someone
-        # on the waitlist; the events app schedules them.
+        # on the waitlist; the events app schedules them (and the cancellation below).
         EVENT_REMINDER = "event_reminder", "Event reminder"
         EVENT_SEAT = "event_seat", "Event seat freed"
+        # An event's own program only: the notice that the event is cancelled.
+        EVENT_CANCELLED = "event_cancelled", "Event cancelled"
         CUSTOM = "custom", "Custom"
 
     class Anchor(models.TextChoices):

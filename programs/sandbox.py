@@ -23,7 +23,7 @@ MAX_OUTPUT = 50_000
 
 SURVEY = "satisfaction_survey"
 REFER = "refer_friend"
-EVENT_KINDS = frozenset({"event_invitation", "event_reminder", "event_seat"})
+EVENT_KINDS = frozenset({"event_invitation", "event_reminder", "event_seat", "event_cancelled"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,13 @@ VARIABLES = [
         EVENT_KINDS,
     ),
     Variable("event_place", "where the event is (or its online link)", "The Old Mill", EVENT_KINDS),
+    Variable(
+        "event_day",
+        "when the event is, said from the day the message goes, in the customer's time zone: "
+        "today, tomorrow, or on its date",
+        "tomorrow",
+        EVENT_KINDS,
+    ),
 ]
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 LISTS = {v.name for v in VARIABLES if isinstance(v.example, list)}
@@ -99,6 +106,7 @@ KIND_LABELS = {
     "event_invitation": "Event invitation",
     "event_reminder": "Event reminder",
     "event_seat": "Event seat freed",
+    "event_cancelled": "Event cancelled",
 }
 # Names of the Django-syntax days, to say what to write instead.
 RENAMED = {"customer": "first_name, last_name or full_name", "organization": "organization_name"}

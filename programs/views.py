@@ -39,7 +39,12 @@ PREVIEW_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.LETTER, Channel.PHONE]
 def program_list(request: HttpRequest) -> HttpResponse:
     """Every program with its active enrollments, this week's sends and what needs attention."""
     pages.marketers_only(request)
-    context = {"programs": queries.program_list(), "due": queries.due_by_channel()}
+    programs = queries.program_list()
+    context = {
+        "programs": [p for p in programs if not p.for_event],
+        "event_programs": [p for p in programs if p.for_event],
+        "due": queries.due_by_channel(),
+    }
     return render(request, "programs/list.html", context)
 
 

@@ -30,6 +30,8 @@ EMBEDDED = (
     "tests/events/test_answers.py",
     "tests/events/test_public.py",
     "tests/events/test_invitations.py",
+    "tests/events/test_invite_runs.py",
+    "tests/events/test_cancellation.py",
     "tests/nps/test_loop.py",
     "tests/nps/test_theming.py",
     "tests/nps/test_themes_page.py",

@@ -2,7 +2,8 @@
 reminders the day before to those who said yes."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -132,10 +133,12 @@ def test_with_no_open_event_that_fits_the_step_fails_with_the_reason():
 
 
 def test_those_seated_are_reminded_once_the_day_before(make_event, invite_to):
-    event = make_event(
-        starts_at=timezone.now() + timedelta(days=1, hours=12),
-        ends_at=timezone.now() + timedelta(days=1, hours=15),
-    )
+    # Tomorrow at 20:00 in Berlin, where the seated customer lives: the reminder, sent today,
+    # says "tomorrow".
+    berlin = ZoneInfo("Europe/Berlin")
+    tomorrow = timezone.now().astimezone(berlin).date() + timedelta(days=1)
+    starts = datetime.combine(tomorrow, time(20, 0), tzinfo=berlin)
+    event = make_event(starts_at=starts, ends_at=starts + timedelta(hours=3))
     seated = invite_to(event, CustomerFactory(consent_email=True, timezone="Europe/Berlin"))
     declined = invite_to(event, CustomerFactory(consent_email=True))
     services.answer(invitation=seated, answer="yes")
@@ -148,7 +151,7 @@ def test_those_seated_are_reminded_once_the_day_before(make_event, invite_to):
     assert reminder.customer_id == seated.customer_id
     assert reminder.due_at < event.starts_at
     assert send_due() == {"sent": 1}
-    assert mail.outbox[0].subject == "Tomorrow: Owners' club evening"
+    assert mail.outbox[0].subject == "See you tomorrow: Owners' club evening"
     assert f"/e/{seated.token}/" in mail.outbox[0].body
 
 

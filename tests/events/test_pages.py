@@ -82,8 +82,8 @@ def test_the_event_page_shows_the_figures_and_the_tiers_of_those_who_came(
     client.force_login(marketer)
 
     # session, user, groups (the role; the menu's answer is cached), event, door list,
-    # figures, tiers (two), waitlist
-    with django_assert_num_queries(9):
+    # figures, tiers (two), waitlist, invitation runs
+    with django_assert_num_queries(10):
         response = client.get(f"/events/{event.pk}/")
 
     page = response.content.decode()

@@ -1,0 +1,122 @@
+"""Inviting many customers at once, off the request: a run remembers whom (a saved segment, a
+topic, or the customer list's filters) and a Celery task invites them in batches through
+`services.invite` (audience, channel, consent, send window, frequency cap), noting its progress
+after each batch for the event page. Each customer is invited once, however many runs overlap."""
+
+from datetime import datetime
+from functools import partial
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from customers import queries as customer_queries
+from customers.filters import CustomerFilter, as_query, segment_customers
+from customers.models import Customer, Segment, Topic
+from customers.segments import clean_filters
+from events import services
+from events.models import Event, InviteRun
+
+# Customers invited per transaction: small enough that answers to the event (which lock its
+# row) wait little, big enough that a run of 100,000 takes a few hundred batches.
+BATCH_SIZE = 500
+
+
+def start(
+    *,
+    event: Event,
+    by: User,
+    segment: Segment | None = None,
+    topic: Topic | None = None,
+    filters: dict[str, list[str]] | None = None,
+) -> InviteRun:
+    """Queue the invitation of a segment, a topic's customers or the list's filters; the task
+    starts once this transaction commits. ValidationError when the event takes no invitations
+    or the choice is not one thing."""
+    chosen = [c for c in (segment, topic, filters) if c]
+    if len(chosen) != 1:
+        raise ValidationError({"customers": ["Choose one: a segment, a topic, or filters."]})
+    if event.status != Event.Status.OPEN:
+        raise ValidationError({"event": ["Open the event before inviting anyone."]})
+    if event.starts_at <= timezone.now():
+        raise ValidationError({"event": ["This event has started: it takes no invitations."]})
+    if segment is not None:
+        described = f"segment “{segment.name}”"
+    elif topic is not None:
+        described = f"those who chose “{topic.name}”"
+    else:
+        filters = clean_filters(as_query(filters or {}))
+        described = "customers matching the list's filters"
+    run = InviteRun(
+        event=event,
+        requested_by=by,
+        segment=segment,
+        topic=topic,
+        filters=filters or {},
+        described=described[:200],
+    )
+    run.total = chosen_customers(run).order_by().count()
+    run.save()
+    from events.tasks import invite_run_task  # tasks import this module
+
+    transaction.on_commit(partial(invite_run_task.delay, run.pk))
+    return run
+
+
+def chosen_customers(run: InviteRun) -> QuerySet[Customer]:
+    """The customers a run invites: among those its requester sees (a segment among its
+    owner's too), live ones only."""
+    assert run.requested_by is not None
+    seen = customer_queries.visible_customers(run.requested_by)
+    if run.segment_id:
+        assert run.segment is not None
+        return seen.filter(pk__in=segment_customers(run.segment).order_by().values("pk"))
+    if run.topic_id:
+        return seen.filter(topics=run.topic_id)
+    if run.filters:
+        checked = CustomerFilter(as_query(run.filters), queryset=seen)
+        return checked.qs if checked.is_valid() else Customer.objects.none()
+    return Customer.objects.none()
+
+
+def carry_out(run_id: int, *, batch_size: int = BATCH_SIZE, now: datetime | None = None) -> None:
+    """Invite a run's customers batch by batch (by id, after its cursor), noting progress after
+    each; a run already finished is left alone, a run picked up again goes on where it was."""
+    run = InviteRun.objects.select_related("event", "segment__owner", "requested_by").get(pk=run_id)
+    if run.status in (InviteRun.Status.DONE, InviteRun.Status.STOPPED):
+        return
+    if run.requested_by is None or (
+        run.segment_id is None and run.topic_id is None and not run.filters
+    ):
+        # The requester or the segment/topic was deleted meanwhile: nobody to invite.
+        _finish(run, InviteRun.Status.STOPPED, "The segment, topic or requester is gone.")
+        return
+    InviteRun.objects.filter(pk=run.pk).update(status=InviteRun.Status.RUNNING)
+    customers = chosen_customers(run).select_related("tier").order_by("pk")
+    while True:
+        batch = list(customers.filter(pk__gt=run.cursor)[:batch_size])
+        if not batch:
+            break
+        try:
+            outcome = services.invite(
+                event=run.event, customers=batch, by=run.requested_by, now=now
+            )
+        except ValidationError as error:
+            # The event closed, was cancelled or started meanwhile.
+            _finish(run, InviteRun.Status.STOPPED, " ".join(error.messages))
+            return
+        run.cursor = batch[-1].pk
+        run.done += len(batch)
+        run.invited += len(outcome.invited)
+        run.skipped += len(outcome.skipped)
+        # The count at the start may be passed by customers who joined the selection since.
+        run.total = max(run.total, run.done)
+        run.save(update_fields=["cursor", "done", "invited", "skipped", "total"])
+    _finish(run, InviteRun.Status.DONE, "")
+
+
+def _finish(run: InviteRun, status: str, problem: str) -> None:
+    run.status, run.problem, run.finished_at = status, problem[:300], timezone.now()
+    run.save(update_fields=["status", "problem", "finished_at"])

@@ -1,0 +1,125 @@
+"""Inviting a saved segment, a topic's customers or the list's filters: a run carried out by a
+Celery task in batches, off the request, its progress on the event page; each customer once."""
+
+import pytest
+
+from bonding.celery import app
+from customers.models import Segment, Topic
+from events import invite_runs
+from events.models import Invitation, InviteRun
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eager():
+    """Tasks run where they are queued (after the request's transaction commits)."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_a_topic_run_invites_its_customers_in_batches_each_once(make_event, marketer):
+    event = make_event(capacity=None)
+    news = Topic.objects.create(name="Events near me")
+    chose = [CustomerFactory(consent_email=True) for _ in range(5)]
+    for customer in chose:
+        customer.topics.add(news)
+    CustomerFactory(consent_email=True)  # did not choose the topic
+    Invitation.objects.create(event=event, customer=chose[0], token="already-there")
+
+    run = invite_runs.start(event=event, by=marketer, topic=news)
+    invite_runs.carry_out(run.pk, batch_size=2)
+
+    run.refresh_from_db()
+    assert (run.status, run.total, run.done, run.invited, run.skipped) == ("done", 5, 5, 4, 1)
+    assert set(Invitation.objects.filter(event=event).values_list("customer", flat=True)) == {
+        c.pk for c in chose
+    }
+    # A second run of the same topic invites nobody again.
+    again = invite_runs.start(event=event, by=marketer, topic=news)
+    invite_runs.carry_out(again.pk, batch_size=2)
+    again.refresh_from_db()
+    assert (again.invited, again.skipped) == (0, 5)
+    assert Invitation.objects.filter(event=event).count() == 5
+
+
+def test_a_segment_run_invites_the_segments_customers(make_event, marketer):
+    event = make_event(capacity=None)
+    b2b = [CustomerFactory(consent_email=True, audience="b2b") for _ in range(3)]
+    CustomerFactory(consent_email=True, audience="b2c")
+    segment = Segment.objects.create(owner=marketer, name="Firms", filters={"audience": ["b2b"]})
+
+    run = invite_runs.start(event=event, by=marketer, segment=segment)
+    invite_runs.carry_out(run.pk)
+
+    run.refresh_from_db()
+    assert (run.status, run.total, run.invited) == ("done", 3, 3)
+    assert set(Invitation.objects.values_list("customer", flat=True)) == {c.pk for c in b2b}
+
+
+def test_a_run_stops_with_the_reason_when_the_event_is_cancelled_meanwhile(make_event, marketer):
+    event = make_event()
+    news = Topic.objects.create(name="Product news")
+    CustomerFactory(consent_email=True).topics.add(news)
+    run = invite_runs.start(event=event, by=marketer, topic=news)
+    event.status = "cancelled"
+    event.save()
+
+    invite_runs.carry_out(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == InviteRun.Status.STOPPED and "Open the event" in run.problem
+    assert not Invitation.objects.exists()
+
+
+def test_the_page_queues_a_run_that_the_task_carries_out_and_shows_progress(
+    client, marketer, make_event, eager, django_capture_on_commit_callbacks
+):
+    event = make_event(capacity=None)
+    news = Topic.objects.create(name="Tips")
+    for _ in range(3):
+        CustomerFactory(consent_email=True).topics.add(news)
+    client.force_login(marketer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/events/{event.pk}/invite/", {"topic": news.pk})
+
+    assert response.status_code == 302
+    assert Invitation.objects.filter(event=event).count() == 3
+    page = client.get(f"/events/{event.pk}/").content.decode()
+    assert "Inviting those who chose “Tips”: <strong>Done</strong>" in page
+    assert "3 of 3 handled · 3 invited · 0 skipped" in page
+    progress = client.get(f"/events/{event.pk}/invite/progress/")
+    assert progress.status_code == 200 and 'value="100"' in progress.content.decode()
+
+
+def test_the_page_refuses_an_unknown_topic_and_account_managers(
+    client, marketer, manager, make_event
+):
+    event = make_event()
+    client.force_login(marketer)
+    assert client.post(f"/events/{event.pk}/invite/", {"topic": "999"}).status_code == 400
+    assert client.post(f"/events/{event.pk}/invite/", {"segment": "x"}).status_code == 400
+    assert client.post(f"/events/{event.pk}/invite/").status_code == 400  # no filters
+    client.force_login(manager)
+    assert client.post(f"/events/{event.pk}/invite/", {"topic": "1"}).status_code == 403
+    assert not InviteRun.objects.exists()
+
+
+def test_the_list_filters_queue_a_run_with_no_cap(
+    client, marketer, make_event, eager, django_capture_on_commit_callbacks
+):
+    event = make_event(capacity=None)
+    for _ in range(3):
+        CustomerFactory(consent_email=True, audience="b2b")
+    CustomerFactory(consent_email=True, audience="b2c")
+    client.force_login(marketer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/events/{event.pk}/invite/?audience=b2b")
+
+    assert response.status_code == 302
+    run = InviteRun.objects.get()
+    assert (run.filters, run.invited) == ({"audience": ["b2b"]}, 3)
