@@ -17,7 +17,9 @@
       data: {
         labels: labels,
         datasets: [
+          // xgettext:no-javascript-format (a percent sign, not a placeholder)
           { label: gettext("95% low"), data: low, borderWidth: 0, pointRadius: 0, fill: false },
+          // xgettext:no-javascript-format
           { label: gettext("95% band"), data: high, borderWidth: 0, pointRadius: 0, fill: "-1",
             backgroundColor: "rgba(31, 95, 191, 0.15)" },
           { label: gettext("NPS"), data: nps, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf" }

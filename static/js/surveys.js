@@ -9,6 +9,7 @@
       labels: trend.labels,
       datasets: [
         {label: gettext("low"), data: trend.low, pointRadius: 0, borderWidth: 0, fill: false},
+        // xgettext:no-javascript-format (a percent sign, not a placeholder)
         {label: gettext("95 % interval"), data: trend.high, pointRadius: 0, borderWidth: 0, fill: "-1",
          backgroundColor: "rgba(31, 95, 191, 0.18)"},
         {label: gettext("NPS"), data: trend.nps, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf"}
