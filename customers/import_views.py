@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import exports, import_check, imports, pages, queries, tasks
@@ -95,7 +96,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             job.mapping = _posted_mapping(request, job)
             return _mapping_page(request, job, errors=error.messages, status=400)
-        messages.success(request, "Mapping saved. The first rows are checked below.")
+        messages.success(request, gettext("Mapping saved. The first rows are checked below."))
         return redirect("customers:import_mapping", pk=job.pk)
     return _mapping_page(request, job)
 
