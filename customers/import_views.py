@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import exports, import_check, imports, pages, queries, tasks
@@ -18,7 +18,9 @@ JOBS_PAGE_SIZE = 20
 class UploadForm(forms.Form):
     """A CSV file and, when detection would guess wrong, its delimiter."""
 
-    file = forms.FileField(label="CSV file", help_text="UTF-8, with or without a BOM.")
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"), help_text=gettext_lazy("UTF-8, with or without a BOM.")
+    )
     delimiter = forms.ChoiceField(
         choices=[
             ("", "Detect"),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 from customers.models import Audience, Customer, Relationship, Tier
 from programs.models import Program, Touch
@@ -28,7 +29,9 @@ class Event(models.Model):
     place = models.CharField(max_length=300, blank=True)
     online_url = models.URLField(blank=True)
     capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seats, guests included; empty means no limit."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Seats, guests included; empty means no limit."),
     )
     # Audience: empty means everyone.
     tiers = models.ManyToManyField(Tier, blank=True, related_name="+")

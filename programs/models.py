@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 from customers.models import Audience, Channel, Customer, Relationship, Reward, Segment, Tier
 from programs.holdout import MAX_SHARE, new_salt
@@ -23,7 +24,8 @@ class Program(models.Model):
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
     is_prototype = models.BooleanField(
-        default=False, help_text="The eight-step bonding program every install starts with."
+        default=False,
+        help_text=gettext_lazy("The eight-step bonding program every install starts with."),
     )
     # Audience: empty means everyone.
     tiers = models.ManyToManyField(Tier, blank=True, related_name="+")
@@ -34,7 +36,8 @@ class Program(models.Model):
     reentry = models.CharField(max_length=12, choices=Reentry, default=Reentry.ONCE)
     reentry_days = models.PositiveIntegerField(null=True, blank=True)
     exit_when_unsubscribed = models.BooleanField(
-        default=True, help_text="Leave the program when the customer withdraws every consent."
+        default=True,
+        help_text=gettext_lazy("Leave the program when the customer withdraws every consent."),
     )
     goal_tier = models.ForeignKey(
         Tier,
@@ -42,7 +45,7 @@ class Program(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Leave the program, goal reached, on reaching this tier or higher.",
+        help_text=gettext_lazy("Leave the program, goal reached, on reaching this tier or higher."),
     )
     auto_enroll_tier = models.ForeignKey(
         Tier,
@@ -50,23 +53,29 @@ class Program(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Enroll customers automatically when they move up to this tier.",
+        help_text=gettext_lazy("Enroll customers automatically when they move up to this tier."),
     )
     asks_promoters = models.BooleanField(
         default=False,
-        help_text="Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
-        "its refer-a-friend step asks them for a referral.",
+        help_text=gettext_lazy(
+            "Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
+            "its refer-a-friend step asks them for a referral."
+        ),
     )
     track_clicks = models.BooleanField(
         default=False,
-        help_text="Send the links of its e-mails through Bonding (/c/…), which counts a click "
-        "as a response: for plain SMTP, where no provider reports clicks.",
+        help_text=gettext_lazy(
+            "Send the links of its e-mails through Bonding (/c/…), which counts a click "
+            "as a response: for plain SMTP, where no provider reports clicks."
+        ),
     )
     enroll_when_at_risk = models.BooleanField(
         default=False,
         db_default=False,
-        help_text="Enroll customers automatically when a review finds them at risk of dropping "
-        "a tier (a keep-your-status offer).",
+        help_text=gettext_lazy(
+            "Enroll customers automatically when a review finds them at risk of dropping "
+            "a tier (a keep-your-status offer)."
+        ),
     )
     # Model default 0: programs made in code hold nobody out unless told; the page offers 10 %.
     holdout_share = models.PositiveSmallIntegerField(
@@ -130,7 +139,9 @@ class Step(models.Model):
     kind = models.CharField(max_length=24, choices=Kind, default=Kind.CUSTOM)
     name = models.CharField(max_length=120)
     anchor = models.CharField(max_length=32, choices=Anchor, default=Anchor.ENROLLMENT)
-    offset_days = models.IntegerField(default=0, help_text="Negative means before the anchor.")
+    offset_days = models.IntegerField(
+        default=0, help_text=gettext_lazy("Negative means before the anchor.")
+    )
     channel_mode = models.CharField(
         max_length=10, choices=ChannelMode, default=ChannelMode.PREFERRED
     )
@@ -138,17 +149,20 @@ class Step(models.Model):
     fallbacks = models.JSONField(
         default=list,
         blank=True,
-        help_text="Channels to try, in order, when the chosen one has no consent.",
+        help_text=gettext_lazy("Channels to try, in order, when the chosen one has no consent."),
     )
     email_subject = models.CharField(max_length=200, blank=True)
     email_body = models.TextField(
-        blank=True, help_text="Sandboxed template: the names and filters listed above."
+        blank=True,
+        help_text=gettext_lazy("Sandboxed template: the names and filters listed above."),
     )
     sms_body = models.CharField(max_length=480, blank=True)
     letter_body = models.TextField(blank=True)
     call_script = models.TextField(blank=True)
     premium = models.CharField(
-        max_length=200, blank=True, help_text="Offered for answering (satisfaction survey)."
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Offered for answering (satisfaction survey)."),
     )
     reward_kind = models.CharField(max_length=10, choices=Reward.Kind, blank=True)
     reward_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
@@ -158,7 +172,9 @@ class Step(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="steps",
-        help_text="Only customers who chose this topic on the preference center get this step.",
+        help_text=gettext_lazy(
+            "Only customers who chose this topic on the preference center get this step."
+        ),
     )
 
     class Meta:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import localdate, now
+from django.utils.translation import gettext_lazy
 
 from customers.models.record import Customer
 
@@ -90,7 +91,9 @@ class Complaint(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
     resolution = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text=gettext_lazy("Moved on every write.")
+    )
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -187,7 +190,9 @@ class Referral(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.INVITED)
     created_at = models.DateTimeField(default=now)
     converted_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text=gettext_lazy("Moved on every write.")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -233,7 +238,10 @@ class Reward(models.Model):
     movement = models.CharField(max_length=10, choices=Movement, default=Movement.EARNED)
     cause = models.CharField(max_length=20, choices=Cause, default=Cause.MANUAL)
     kind = models.CharField(
-        max_length=10, choices=Kind, blank=True, help_text="What was given, for earned lines."
+        max_length=10,
+        choices=Kind,
+        blank=True,
+        help_text=gettext_lazy("What was given, for earned lines."),
     )
     unit = models.CharField(max_length=10, choices=Unit, default=Unit.POINTS)
     value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
@@ -246,13 +254,16 @@ class Reward(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="taken_by",
-        help_text="The earned line an expiry or a reversal takes from.",
+        help_text=gettext_lazy("The earned line an expiry or a reversal takes from."),
     )
     source_key = models.CharField(
-        max_length=150, blank=True, help_text="What wrote it, so the same event writes once."
+        max_length=150,
+        blank=True,
+        help_text=gettext_lazy("What wrote it, so the same event writes once."),
     )
     expiry_settled = models.BooleanField(
-        default=False, help_text="Earned lines: what was left at expiry has been written off."
+        default=False,
+        help_text=gettext_lazy("Earned lines: what was left at expiry has been written off."),
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -326,14 +337,18 @@ class FollowUp(models.Model):
     reason = models.CharField(max_length=300)
     notes = models.TextField(blank=True)
     source = models.CharField(
-        max_length=30, blank=True, help_text="What created it: interaction, detractor, call…"
+        max_length=30,
+        blank=True,
+        help_text=gettext_lazy("What created it: interaction, detractor, call…"),
     )
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=now)
-    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text=gettext_lazy("Moved on every write.")
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
