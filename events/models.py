@@ -14,10 +14,10 @@ class Event(models.Model):
     """A gathering customers are invited to: when, where, for whom, how many seats."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open for answers"
-        CLOSED = "closed", "Closed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", gettext_lazy("Draft")
+        OPEN = "open", gettext_lazy("Open for answers")
+        CLOSED = "closed", gettext_lazy("Closed")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
@@ -75,9 +75,9 @@ class Invitation(models.Model):
         MAYBE = "maybe", "Maybe"
 
     class Attendance(models.TextChoices):
-        UNKNOWN = "", "Not recorded"
-        ATTENDED = "attended", "Attended"
-        NO_SHOW = "no_show", "No-show"
+        UNKNOWN = "", gettext_lazy("Not recorded")
+        ATTENDED = "attended", gettext_lazy("Attended")
+        NO_SHOW = "no_show", gettext_lazy("No-show")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")

@@ -97,9 +97,9 @@ class Response(models.Model):
     """A customer's answer: the score, why, what would earn a 10; one per invitation."""
 
     class Category(models.TextChoices):
-        PROMOTER = "promoter", "Promoter"
-        PASSIVE = "passive", "Passive"
-        DETRACTOR = "detractor", "Detractor"
+        PROMOTER = "promoter", gettext_lazy("Promoter")
+        PASSIVE = "passive", gettext_lazy("Passive")
+        DETRACTOR = "detractor", gettext_lazy("Detractor")
 
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")

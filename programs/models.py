@@ -17,8 +17,8 @@ class Program(models.Model):
     """A sequence of touches a customer goes through once enrolled."""
 
     class Reentry(models.TextChoices):
-        ONCE = "once", "Once per customer"
-        AFTER_DAYS = "after_days", "Again after a number of days"
+        ONCE = "once", gettext_lazy("Once per customer")
+        AFTER_DAYS = "after_days", gettext_lazy("Again after a number of days")
 
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
@@ -122,17 +122,20 @@ class Step(models.Model):
         CUSTOM = "custom", "Custom"
 
     class Anchor(models.TextChoices):
-        ENROLLMENT = "enrollment", "Enrollment date"
-        CONTRACT_END = "contract_end", "Contract end"
-        ANNIVERSARY_FIRST_PURCHASE = "anniversary_first_purchase", "Yearly: first purchase"
-        ANNIVERSARY_ENROLLMENT = "anniversary_enrollment", "Yearly: enrollment"
+        ENROLLMENT = "enrollment", gettext_lazy("Enrollment date")
+        CONTRACT_END = "contract_end", gettext_lazy("Contract end")
+        ANNIVERSARY_FIRST_PURCHASE = (
+            "anniversary_first_purchase",
+            gettext_lazy("Yearly: first purchase"),
+        )
+        ANNIVERSARY_ENROLLMENT = "anniversary_enrollment", gettext_lazy("Yearly: enrollment")
         # A date the events app gives (the event's day, the day a seat was freed): never at
         # enrollment.
-        EVENT = "event", "Set by the event"
+        EVENT = "event", gettext_lazy("Set by the event")
 
     class ChannelMode(models.TextChoices):
-        PREFERRED = "preferred", "The customer's preferred channel"
-        FIXED = "fixed", "A fixed channel"
+        PREFERRED = "preferred", gettext_lazy("The customer's preferred channel")
+        FIXED = "fixed", gettext_lazy("A fixed channel")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField()
@@ -203,14 +206,14 @@ class Enrollment(models.Model):
     """A customer going through a program."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        COMPLETED = "completed", "Completed"
-        EXITED = "exited", "Exited"
+        ACTIVE = "active", gettext_lazy("Active")
+        COMPLETED = "completed", gettext_lazy("Completed")
+        EXITED = "exited", gettext_lazy("Exited")
 
     class Group(models.TextChoices):
-        TREATED = "treated", "Treated"
-        HOLDOUT = "holdout", "Held out of this program (control)"
-        GLOBAL_CONTROL = "global_control", "Global control group (no program touches)"
+        TREATED = "treated", gettext_lazy("Treated")
+        HOLDOUT = "holdout", gettext_lazy("Held out of this program (control)")
+        GLOBAL_CONTROL = "global_control", gettext_lazy("Global control group (no program touches)")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
     # Looked up by the "enrollment_customer" index, which starts with the customer.
@@ -245,20 +248,20 @@ class Touch(models.Model):
     """One scheduled contact of one step with one customer: a row of the outbox."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CLAIMED = "claimed", "Claimed by the dispatcher"
-        SENDING = "sending", "Sending"
-        WAITING = "waiting", "Waiting (call to make, letter to post)"
-        SENT = "sent", "Sent"
+        SCHEDULED = "scheduled", gettext_lazy("Scheduled")
+        CLAIMED = "claimed", gettext_lazy("Claimed by the dispatcher")
+        SENDING = "sending", gettext_lazy("Sending")
+        WAITING = "waiting", gettext_lazy("Waiting (call to make, letter to post)")
+        SENT = "sent", gettext_lazy("Sent")
         # The provider reports the message on the customer's handset (SMS status callbacks).
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-        REVIEW = "review", "Needs review"
-        CANCELLED = "cancelled", "Cancelled"
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Skipped")
+        REVIEW = "review", gettext_lazy("Needs review")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
         # A control enrollment's touch: planned like a treated one, never sent, not counted
         # against the frequency cap.
-        HELD = "held", "Held (control group)"
+        HELD = "held", gettext_lazy("Held (control group)")
 
     # No index of their own: the unique (enrollment, step, occurrence), "touch_step_status" and
     # "touch_customer_due" indexes start with them, and each index more slows every write of

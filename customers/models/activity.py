@@ -31,9 +31,9 @@ class Interaction(models.Model):
         OUTBOUND = "outbound", "Outbound"
 
     class Sentiment(models.TextChoices):
-        NEGATIVE = "negative", "Negative"
-        NEUTRAL = "neutral", "Neutral"
-        POSITIVE = "positive", "Positive"
+        NEGATIVE = "negative", gettext_lazy("Negative")
+        NEUTRAL = "neutral", gettext_lazy("Neutral")
+        POSITIVE = "positive", gettext_lazy("Positive")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     author = models.ForeignKey(
@@ -77,8 +77,8 @@ class Complaint(models.Model):
         HIGH = "high", "High"
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", gettext_lazy("Open")
+        RESOLVED = "resolved", gettext_lazy("Resolved")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="complaints")
     opened_at = models.DateTimeField(default=now)
@@ -175,10 +175,10 @@ class Referral(models.Model):
     leaves their details, converted when they first buy, expired when the code is withdrawn."""
 
     class Status(models.TextChoices):
-        INVITED = "invited", "Invited"
-        SIGNED_UP = "signed_up", "Signed up"
-        CONVERTED = "converted", "Converted"
-        EXPIRED = "expired", "Expired"
+        INVITED = "invited", gettext_lazy("Invited")
+        SIGNED_UP = "signed_up", gettext_lazy("Signed up")
+        CONVERTED = "converted", gettext_lazy("Converted")
+        EXPIRED = "expired", gettext_lazy("Expired")
 
     referrer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="referrals")
     referred_name = models.CharField(max_length=200, blank=True)

@@ -11,11 +11,11 @@ class ImportJob(models.Model):
     """One CSV file a marketer uploaded: how its columns map to fields, its progress and outcome."""
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploaded"
-        MAPPED = "mapped", "Mapped"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        UPLOADED = "uploaded", gettext_lazy("Uploaded")
+        MAPPED = "mapped", gettext_lazy("Mapped")
+        RUNNING = "running", gettext_lazy("Running")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

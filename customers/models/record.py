@@ -18,21 +18,21 @@ from customers.models.preferences import Frequency
 
 
 class Audience(models.TextChoices):
-    RETAIL = "retail", "Retail"
-    B2B = "b2b", "B2B"
+    RETAIL = "retail", gettext_lazy("Retail")
+    B2B = "b2b", gettext_lazy("B2B")
 
 
 class Relationship(models.TextChoices):
-    PROSPECT = "prospect", "Prospect"
-    CUSTOMER = "customer", "Customer"
-    CHANNEL_PARTNER = "channel_partner", "Channel partner"
-    INTERNAL_SALES = "internal_sales", "Internal sales"
+    PROSPECT = "prospect", gettext_lazy("Prospect")
+    CUSTOMER = "customer", gettext_lazy("Customer")
+    CHANNEL_PARTNER = "channel_partner", gettext_lazy("Channel partner")
+    INTERNAL_SALES = "internal_sales", gettext_lazy("Internal sales")
 
 
 class PartnerKind(models.TextChoices):
-    VAR = "var", "VAR (value-added reseller)"
-    DEALER = "dealer", "Dealer"
-    JOBBER = "jobber", "Jobber"
+    VAR = "var", gettext_lazy("VAR (value-added reseller)")
+    DEALER = "dealer", gettext_lazy("Dealer")
+    JOBBER = "jobber", gettext_lazy("Jobber")
 
 
 class Channel(models.TextChoices):
