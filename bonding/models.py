@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 
 def hash_key(key: str) -> str:
@@ -19,9 +20,13 @@ class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(max_length=100, help_text="What uses it, e.g. “shop sync”.")
+    name = models.CharField(
+        max_length=100, help_text=gettext_lazy("What uses it, e.g. “shop sync”.")
+    )
     key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    prefix = models.CharField(
+        max_length=12, help_text=gettext_lazy("The first characters, to recognise it.")
+    )
     created_at = models.DateTimeField(default=now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,9 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from bonding import api, rest, views, webhook_api, webhook_views
@@ -38,6 +40,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("dashboard/audience/", views.dashboard_audience, name="dashboard_audience"),
+    # The pages' scripts take their texts from here (the djangojs catalog), signed in or not.
+    path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("dashboard/<str:widget>.csv", views.export, name="dashboard_export"),
     path(
         "accounts/login/",

@@ -11,6 +11,7 @@ from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -213,7 +214,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                 raise Http404("No such token of yours.")
             token = chosen.cleaned_data["token"]
             services.revoke_token(token=token)
-            messages.success(request, f"Token “{token.name}” revoked.")
+            messages.success(request, gettext("Token “%(name)s” revoked.") % {"name": token.name})
             return redirect("api_tokens")
         try:
             _, new_key = services.issue_token(user=request.user, name=request.POST.get("name", ""))

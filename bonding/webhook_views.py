@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 
 from customers.pages import marketers_only
 from webhooks import subscriptions
@@ -59,7 +60,7 @@ def webhooks_settings(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            messages.success(request, f"Subscribed {endpoint.url}.")
+            messages.success(request, gettext("Subscribed %(url)s.") % {"url": endpoint.url})
             return _shown_once(request, endpoint, _detail_context(endpoint))
     endpoints = Endpoint.objects.select_related("owner")
     status = 400 if request.method == "POST" else 200
@@ -81,14 +82,14 @@ def webhook(request: HttpRequest, pk: int) -> HttpResponse:
         action = request.POST.get("action")
         if action == "rotate":
             subscriptions.rotate_secret(endpoint=endpoint, overlap=timedelta(hours=24))
-            messages.success(request, "New secret; the old one also signs for 24 hours.")
+            messages.success(request, gettext("New secret; the old one also signs for 24 hours."))
             return _shown_once(request, endpoint, _detail_context(endpoint))
         if action == "enable":
             subscriptions.enable(endpoint=endpoint)
-            messages.success(request, "Enabled: what waited goes out in order.")
+            messages.success(request, gettext("Enabled: what waited goes out in order."))
         elif action == "delete":
             subscriptions.remove(endpoint=endpoint)
-            messages.success(request, f"Removed {endpoint.url}.")
+            messages.success(request, gettext("Removed %(url)s.") % {"url": endpoint.url})
             return redirect("webhooks_settings")
         elif action == "replay":
             form = ReplayForm(request.POST)
@@ -98,10 +99,12 @@ def webhook(request: HttpRequest, pk: int) -> HttpResponse:
                     message_id=form.cleaned_data["event"] or None,
                     since=form.cleaned_data["since"],
                 )
-                messages.success(request, f"{count} events will be sent again.")
+                messages.success(
+                    request, gettext("%(count)s events will be sent again.") % {"count": count}
+                )
             else:
                 messages.error(request, " ".join(m for e in form.errors.values() for m in e))
         else:
-            messages.error(request, "Choose what to do.")
+            messages.error(request, gettext("Choose what to do."))
         return redirect("webhook", pk=endpoint.pk)
     return render(request, "bonding/webhook.html", _detail_context(endpoint))

@@ -6,6 +6,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from customers import pages, queries, records
@@ -33,7 +34,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     else:
         ticked = [value for value in request.GET.getlist("ids") if value]
         if not ticked:
-            messages.error(request, "Tick at least one customer first.")
+            messages.error(request, gettext("Tick at least one customer first."))
             return redirect(f"{reverse('customers:list')}?{request.GET.get('query', '')}")
         chosen = QueryDict(mutable=True)
         chosen["ids"] = ",".join(ticked)
@@ -65,11 +66,15 @@ def bulk_confirm(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and count:
         if action == "delete":
             done = records.delete_customers(customers=customers.order_by(), by=request.user)
-            messages.success(request, f"{done} customer{'s' if done != 1 else ''} deleted.")
+            messages.success(
+                request,
+                ngettext("%(done)s customer deleted.", "%(done)s customers deleted.", done)
+                % {"done": done},
+            )
             return redirect("customers:list")
         owner = people.filter(username=request.POST.get("owner", "")).first()
         if owner is None:
-            messages.error(request, "Choose who is to own them.")
+            messages.error(request, gettext("Choose who is to own them."))
         else:
             try:
                 done = records.assign_owner(
@@ -80,7 +85,13 @@ def bulk_confirm(request: HttpRequest) -> HttpResponse:
             else:
                 name = owner.get_full_name() or owner.username
                 messages.success(
-                    request, f"{done} customer{'s' if done != 1 else ''} now owned by {name}."
+                    request,
+                    ngettext(
+                        "%(done)s customer now owned by %(name)s.",
+                        "%(done)s customers now owned by %(name)s.",
+                        done,
+                    )
+                    % {"done": done, "name": name},
                 )
                 return redirect("customers:list")
     query = request.GET.copy()

@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from customers.contact import normalize_phone
 from customers.models import (
@@ -124,53 +125,63 @@ class WholeNumberFilter(django_filters.NumberFilter):
 class CustomerFilter(django_filters.FilterSet):
     """Search by name, e-mail, phone or account; filter by rung, owner, kind and risk."""
 
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = django_filters.CharFilter(method="search", label=gettext_lazy("Search"))
     tier = django_filters.ModelChoiceFilter(
         queryset=Tier.objects.all(),
         to_field_name="slug",
-        empty_label="Any tier",
+        empty_label=gettext_lazy("Any tier"),
         widget=PlainSelect,
     )
     owner = OwnerFilter(
-        queryset=owners, to_field_name="username", empty_label="Anyone", widget=PlainSelect
+        queryset=owners,
+        to_field_name="username",
+        empty_label=gettext_lazy("Anyone"),
+        widget=PlainSelect,
     )
-    audience = django_filters.ChoiceFilter(choices=Audience.choices, empty_label="Any audience")
+    audience = django_filters.ChoiceFilter(
+        choices=Audience.choices, empty_label=gettext_lazy("Any audience")
+    )
     relationship = django_filters.ChoiceFilter(
-        choices=Relationship.choices, empty_label="Any relationship"
+        choices=Relationship.choices, empty_label=gettext_lazy("Any relationship")
     )
     bond = django_filters.ChoiceFilter(
-        field_name="bond_stage", choices=BondStage.choices, empty_label="Any bond"
+        field_name="bond_stage", choices=BondStage.choices, empty_label=gettext_lazy("Any bond")
     )
     risk = django_filters.ChoiceFilter(
         method="by_risk",
         choices=[(band, band.capitalize()) for band in RISK_BANDS],
-        empty_label="Any churn risk",
-        label="Churn risk",
+        empty_label=gettext_lazy("Any churn risk"),
+        label=gettext_lazy("Churn risk"),
     )
     open_complaint = django_filters.BooleanFilter(
-        method="by_open_complaint", label="Has an open complaint"
+        method="by_open_complaint", label=gettext_lazy("Has an open complaint")
     )
     dropping = django_filters.BooleanFilter(
-        method="by_dropping", label="At risk of dropping a tier"
+        method="by_dropping", label=gettext_lazy("At risk of dropping a tier")
     )
     tier_moved_days = WholeNumberFilter(
-        method="by_tier_moved", label="Tier moved in the last days", min_value=1, max_value=3650
+        method="by_tier_moved",
+        label=gettext_lazy("Tier moved in the last days"),
+        min_value=1,
+        max_value=3650,
     )
-    bought = django_filters.CharFilter(method="by_bought", label="Bought the category")
+    bought = django_filters.CharFilter(
+        method="by_bought", label=gettext_lazy("Bought the category")
+    )
     not_bought = django_filters.CharFilter(
-        method="by_not_bought", label="Never bought the category"
+        method="by_not_bought", label=gettext_lazy("Never bought the category")
     )
     nps_min = WholeNumberFilter(
         field_name="nps_latest",
         lookup_expr="gte",
-        label="Latest NPS from",
+        label=gettext_lazy("Latest NPS from"),
         min_value=0,
         max_value=10,
     )
     nps_max = WholeNumberFilter(
         field_name="nps_latest",
         lookup_expr="lte",
-        label="Latest NPS up to",
+        label=gettext_lazy("Latest NPS up to"),
         min_value=0,
         max_value=10,
     )
@@ -189,7 +200,7 @@ class CustomerFilter(django_filters.FilterSet):
             "last_name": "Name",
             "updated_at": "Last change",
         },
-        label="Sort by",
+        label=gettext_lazy("Sort by"),
     )
 
     class Meta:

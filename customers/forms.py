@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
+from django.utils.translation import gettext_lazy
 
 from customers.contact import normalize_email, normalize_phone
 from customers.filters import owners
@@ -41,7 +42,9 @@ class DateTimeInput(forms.DateTimeInput):
 class CustomerForm(forms.ModelForm):
     """Create or edit a customer; e-mail and phone are normalised before they are checked."""
 
-    timezone = forms.ChoiceField(choices=TIME_ZONES, required=False, label="Time zone")
+    timezone = forms.ChoiceField(
+        choices=TIME_ZONES, required=False, label=gettext_lazy("Time zone")
+    )
 
     class Meta:
         model = Customer
@@ -212,7 +215,7 @@ class RedeemForm(forms.Form):
 
     unit = forms.ChoiceField(choices=Reward.Unit.choices, initial=Reward.Unit.POINTS)
     value = forms.DecimalField(
-        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), label="Amount"
+        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), label=gettext_lazy("Amount")
     )
     reason = forms.CharField(max_length=200)
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import exports, import_check, imports, pages, queries, tasks
@@ -17,7 +18,9 @@ JOBS_PAGE_SIZE = 20
 class UploadForm(forms.Form):
     """A CSV file and, when detection would guess wrong, its delimiter."""
 
-    file = forms.FileField(label="CSV file", help_text="UTF-8, with or without a BOM.")
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"), help_text=gettext_lazy("UTF-8, with or without a BOM.")
+    )
     delimiter = forms.ChoiceField(
         choices=[
             ("", "Detect"),
@@ -95,7 +98,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             job.mapping = _posted_mapping(request, job)
             return _mapping_page(request, job, errors=error.messages, status=400)
-        messages.success(request, "Mapping saved. The first rows are checked below.")
+        messages.success(request, gettext("Mapping saved. The first rows are checked below."))
         return redirect("customers:import_mapping", pk=job.pk)
     return _mapping_page(request, job)
 

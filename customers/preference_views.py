@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import pages, preferences, queries
@@ -30,7 +31,9 @@ def topics(request: HttpRequest) -> HttpResponse:
     pages.marketers_only(request)
     form = TopicForm(request.POST or None)
     if request.method == "POST" and _saved(form, Topic()):
-        messages.success(request, f"Topic “{form.cleaned_data['name']}” added.")
+        messages.success(
+            request, gettext("Topic “%(name)s” added.") % {"name": form.cleaned_data["name"]}
+        )
         return redirect("customers:topics")
     rows = Topic.objects.annotate(chosen_by=Count("customers")).order_by("name")
     status = 400 if form.errors else 200
@@ -45,7 +48,7 @@ def topic_edit(request: HttpRequest, pk: int) -> HttpResponse:
     topic = get_object_or_404(Topic, pk=pk)
     form = TopicForm(request.POST, instance=topic)
     if _saved(form, topic):
-        messages.success(request, f"Topic “{topic.name}” saved.")
+        messages.success(request, gettext("Topic “%(name)s” saved.") % {"name": topic.name})
         return redirect("customers:topics")
     rows = Topic.objects.annotate(chosen_by=Count("customers")).order_by("name")
     context = {"topics": rows, "form": TopicForm(), "edit_form": form, "editing": topic.pk}

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import pages, queries, segments
@@ -27,10 +28,12 @@ def segment_list(request: HttpRequest) -> HttpResponse:
                 f"{name}: {' '.join(texts)}" if name != "name" else " ".join(texts)
                 for name, texts in error.message_dict.items()
             )
-            messages.error(request, f"The segment was not saved. {problems}")
+            messages.error(
+                request, gettext("The segment was not saved. %(problems)s") % {"problems": problems}
+            )
             list_url = reverse("customers:list")
             return redirect(f"{list_url}?{as_query(segments.clean_known(query)).urlencode()}")
-        messages.success(request, f"Saved the segment “{segment.name}”.")
+        messages.success(request, gettext("Saved the segment “%(name)s”.") % {"name": segment.name})
         return redirect("customers:segments")
     rows = list(queries.segments_for(request.user))
     trends = queries.segment_trends(rows)
@@ -85,7 +88,7 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if segment.owner_id != request.user.pk and not request.user.is_staff:
         raise PermissionDenied
     segments.delete_segment(segment=segment)
-    messages.success(request, f"Deleted the segment “{segment.name}”.")
+    messages.success(request, gettext("Deleted the segment “%(name)s”.") % {"name": segment.name})
     return redirect("customers:segments")
 
 

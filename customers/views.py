@@ -11,6 +11,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from customers import activity, forms, pages, placement, queries, records, rewards
@@ -130,7 +131,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"{customer} was added.")
+            messages.success(request, gettext("%(customer)s was added.") % {"customer": customer})
             return redirect("customers:detail", pk=customer.pk)
     status = 400 if form.errors else 200
     return render(
@@ -151,7 +152,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("customers:detail", pk=pk)
     status = 400 if form.errors else 200
     return render(
@@ -168,7 +169,7 @@ def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     pages.marketers_only(request)
     customer = queries.customer_for(request.user, pk)
     records.delete_customer(customer=customer, by=request.user)
-    messages.success(request, f"{customer} was deleted.")
+    messages.success(request, gettext("%(customer)s was deleted.") % {"customer": customer})
     return redirect("customers:list")
 
 
@@ -306,7 +307,7 @@ def complaint_resolve(request: HttpRequest, pk: int, complaint_id: int) -> HttpR
         return render(
             request, "customers/_complaint.html", {"customer": customer, "complaint": complaint}
         )
-    messages.success(request, "Complaint resolved.")
+    messages.success(request, gettext("Complaint resolved."))
     return pages.back_to(request, "customers:detail", pk)
 
 
@@ -321,7 +322,7 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     activity.complete_follow_up(follow_up=follow_up, by=request.user)
     if pages.is_htmx(request):
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
-    messages.success(request, f"Done: {follow_up.reason}")
+    messages.success(request, gettext("Done: %(reason)s") % {"reason": follow_up.reason})
     return pages.back_to(request, "customers:my_day")
 
 
@@ -333,10 +334,16 @@ def referral_convert(request: HttpRequest, pk: int) -> HttpResponse:
         Referral.objects.select_related("referrer", "referred_customer"), pk=pk
     )
     if referral.status in (Referral.Status.CONVERTED, Referral.Status.EXPIRED):
-        messages.warning(request, f"Referral {referral.code} is already {referral.status}.")
+        messages.warning(
+            request,
+            gettext("Referral %(code)s is already %(status)s.")
+            % {"code": referral.code, "status": referral.status},
+        )
     else:
         activity.convert_referral(referral=referral)
-        messages.success(request, f"Referral {referral.code} marked converted.")
+        messages.success(
+            request, gettext("Referral %(code)s marked converted.") % {"code": referral.code}
+        )
     return pages.back_to(request, "customers:detail", referral.referrer_id)
 
 
@@ -364,7 +371,7 @@ def _account_form(request: HttpRequest, account: Account) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"{saved} saved.")
+            messages.success(request, gettext("%(saved)s saved.") % {"saved": saved})
             return redirect("customers:account", pk=saved.pk)
     title = f"Edit {account}" if account.pk else "New account"
     status = 400 if form.errors else 200
@@ -391,14 +398,16 @@ def ladder(request: HttpRequest) -> HttpResponse:
             add_form = forms.TierEditForm(request.POST, prefix="new")
             if add_form.is_valid():
                 tier_admin.save_tier(tier=Tier(), data=add_form.cleaned_data)
-                messages.success(request, "Rung added.")
+                messages.success(request, gettext("Rung added."))
                 return redirect("customers:ladder")
         elif action == "save":
             tier = _chosen(forms.RungChoiceForm(request.POST))["tier"]
             form = forms.TierEditForm(request.POST, instance=tier, prefix=f"t{tier.pk}")
             if form.is_valid():
                 tier_admin.save_tier(tier=Tier.objects.get(pk=tier.pk), data=form.cleaned_data)
-                messages.success(request, f"{form.cleaned_data['name']} saved.")
+                messages.success(
+                    request, gettext("%(name)s saved.") % {"name": form.cleaned_data["name"]}
+                )
                 return redirect("customers:ladder")
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         elif action == "remove":
@@ -412,7 +421,11 @@ def ladder(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
-                messages.success(request, f"{tier.name} removed; {moved} customers moved down.")
+                messages.success(
+                    request,
+                    gettext("%(name)s removed; %(moved)s customers moved down.")
+                    % {"name": tier.name, "moved": moved},
+                )
                 return redirect("customers:ladder")
     tiers = queries.ladder_counts()
     rows = [(tier, forms.TierEditForm(instance=tier, prefix=f"t{tier.pk}")) for tier in tiers]
@@ -446,7 +459,10 @@ def merge(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("customers:duplicates")
-    messages.success(request, f"Merged #{merged.pk} into {survivor}.")
+    messages.success(
+        request,
+        gettext("Merged #%(pk)s into %(survivor)s.") % {"pk": merged.pk, "survivor": survivor},
+    )
     return redirect("customers:detail", pk=survivor.pk)
 
 

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from customers.forms import TIME_ZONES
 from customers.models import Audience, Relationship
@@ -24,25 +25,25 @@ class EventForm(forms.ModelForm):
     """An event: what, when (in the event's own time zone), where, for whom, how many."""
 
     starts_at = forms.DateTimeField(
-        label="Starts", widget=LocalDateTimeInput(), input_formats=[LOCAL_FORMAT]
+        label=gettext_lazy("Starts"), widget=LocalDateTimeInput(), input_formats=[LOCAL_FORMAT]
     )
     ends_at = forms.DateTimeField(
-        label="Ends", widget=LocalDateTimeInput(), input_formats=[LOCAL_FORMAT]
+        label=gettext_lazy("Ends"), widget=LocalDateTimeInput(), input_formats=[LOCAL_FORMAT]
     )
     timezone = forms.ChoiceField(
-        choices=[("UTC", "UTC"), *TIME_ZONES[1:]], label="Time zone of the event"
+        choices=[("UTC", "UTC"), *TIME_ZONES[1:]], label=gettext_lazy("Time zone of the event")
     )
     audiences = forms.MultipleChoiceField(
         choices=Audience.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked means every audience.",
+        help_text=gettext_lazy("None ticked means every audience."),
     )
     relationships = forms.MultipleChoiceField(
         choices=Relationship.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked means every relationship.",
+        help_text=gettext_lazy("None ticked means every relationship."),
     )
 
     class Meta:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 from customers.models import Audience, Customer, Relationship, Tier
 from programs.models import Program, Touch
@@ -13,10 +14,10 @@ class Event(models.Model):
     """A gathering customers are invited to: when, where, for whom, how many seats."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open for answers"
-        CLOSED = "closed", "Closed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", gettext_lazy("Draft")
+        OPEN = "open", gettext_lazy("Open for answers")
+        CLOSED = "closed", gettext_lazy("Closed")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
@@ -28,7 +29,9 @@ class Event(models.Model):
     place = models.CharField(max_length=300, blank=True)
     online_url = models.URLField(blank=True)
     capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seats, guests included; empty means no limit."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Seats, guests included; empty means no limit."),
     )
     # Audience: empty means everyone.
     tiers = models.ManyToManyField(Tier, blank=True, related_name="+")
@@ -72,9 +75,9 @@ class Invitation(models.Model):
         MAYBE = "maybe", "Maybe"
 
     class Attendance(models.TextChoices):
-        UNKNOWN = "", "Not recorded"
-        ATTENDED = "attended", "Attended"
-        NO_SHOW = "no_show", "No-show"
+        UNKNOWN = "", gettext_lazy("Not recorded")
+        ATTENDED = "attended", gettext_lazy("Attended")
+        NO_SHOW = "no_show", gettext_lazy("No-show")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")

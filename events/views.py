@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import pages
@@ -58,7 +59,7 @@ def _event_form(request: HttpRequest, event: Event) -> HttpResponse:
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
         else:
-            messages.success(request, f"{event.name} saved.")
+            messages.success(request, gettext("%(name)s saved.") % {"name": event.name})
             return redirect("events:detail", pk=event.pk)
     status = 400 if form.errors else 200
     return render(request, "events/edit.html", {"form": form, "event": event}, status=status)
@@ -123,7 +124,7 @@ def check_in(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if pages.is_htmx(request):
         return render(request, "events/_guest.html", {"event": event, "guest": invitation})
-    messages.success(request, f"{customer} checked in.")
+    messages.success(request, gettext("%(customer)s checked in.") % {"customer": customer})
     return pages.back_to(request, "events:detail", event.pk)
 
 
@@ -144,7 +145,11 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{event.name} closed; {no_shows} no-shows recorded.")
+        messages.success(
+            request,
+            gettext("%(name)s closed; %(no_shows)s no-shows recorded.")
+            % {"name": event.name, "no_shows": no_shows},
+        )
     return redirect("events:detail", pk=event.pk)
 
 

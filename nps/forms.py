@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from nps.models import Response, Survey, Theme
 
@@ -11,7 +12,7 @@ class SurveyForm(forms.ModelForm):
     """A survey's wording, its premium, the optional channel question, and whether it runs."""
 
     valid_days = forms.IntegerField(
-        min_value=1, max_value=365, label="Invitations stay open (days)", initial=30
+        min_value=1, max_value=365, label=gettext_lazy("Invitations stay open (days)"), initial=30
     )
 
     class Meta:
@@ -42,7 +43,7 @@ class VerbatimFilterForm(forms.Form):
         choices=[("", "Every category"), *Response.Category.choices], required=False
     )
     theme = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    q = forms.CharField(label="Search", max_length=100, required=False)
+    q = forms.CharField(label=gettext_lazy("Search"), max_length=100, required=False)
 
     def __init__(self, *args, themes: Iterable[Theme] = (), **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 from customers.models import Channel, Customer
 
@@ -21,14 +22,16 @@ class Survey(models.Model):
         max_length=300, default="What would we have to do to earn a 10?"
     )
     ask_preferred_channel = models.BooleanField(
-        default=False, help_text="Ask how the customer prefers to be contacted."
+        default=False, help_text=gettext_lazy("Ask how the customer prefers to be contacted.")
     )
     premium = models.CharField(
-        max_length=200, blank=True, help_text="Offered for answering, recorded as a reward."
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Offered for answering, recorded as a reward."),
     )
     is_active = models.BooleanField(default=True)
     valid_days = models.PositiveSmallIntegerField(
-        default=30, help_text="How long an invitation stays open."
+        default=30, help_text=gettext_lazy("How long an invitation stays open.")
     )
     created_at = models.DateTimeField(default=now)
 
@@ -50,10 +53,12 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(default=now)
     expires_at = models.DateTimeField()
     touch_id = models.BigIntegerField(
-        null=True, blank=True, help_text="The program touch that sent it, if any."
+        null=True, blank=True, help_text=gettext_lazy("The program touch that sent it, if any.")
     )
     emailed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the invitation e-mail went out (never twice)."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("When the invitation e-mail went out (never twice)."),
     )
     # Denormalised when sent, so the response rate by audience is counted in the tallies.
     audience = models.CharField(max_length=10, blank=True)
@@ -92,9 +97,9 @@ class Response(models.Model):
     """A customer's answer: the score, why, what would earn a 10; one per invitation."""
 
     class Category(models.TextChoices):
-        PROMOTER = "promoter", "Promoter"
-        PASSIVE = "passive", "Passive"
-        DETRACTOR = "detractor", "Detractor"
+        PROMOTER = "promoter", gettext_lazy("Promoter")
+        PASSIVE = "passive", gettext_lazy("Passive")
+        DETRACTOR = "detractor", gettext_lazy("Detractor")
 
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
@@ -152,7 +157,9 @@ class DayTally(models.Model):
 
     day = models.DateField()
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
-    audience = models.CharField(max_length=10, blank=True, help_text="As on the answer.")
+    audience = models.CharField(
+        max_length=10, blank=True, help_text=gettext_lazy("As on the answer.")
+    )
     score = models.PositiveSmallIntegerField()
     answers = models.IntegerField(default=0)
 
@@ -171,9 +178,11 @@ class GroupTally(models.Model):
     """How many answers gave each score, per month (in the organization's time zone) and group
     of a grouping (tier, audience, program, owner, as denormalised on the answer)."""
 
-    month = models.DateField(help_text="The first day of the month.")
+    month = models.DateField(help_text=gettext_lazy("The first day of the month."))
     grouping = models.CharField(max_length=10)
-    key = models.CharField(max_length=60, blank=True, help_text="Empty for answers in no group.")
+    key = models.CharField(
+        max_length=60, blank=True, help_text=gettext_lazy("Empty for answers in no group.")
+    )
     score = models.PositiveSmallIntegerField()
     answers = models.IntegerField(default=0)
 
@@ -194,7 +203,9 @@ class InvitationTally(models.Model):
 
     day = models.DateField()
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
-    audience = models.CharField(max_length=10, blank=True, help_text="As on the invitation.")
+    audience = models.CharField(
+        max_length=10, blank=True, help_text=gettext_lazy("As on the invitation.")
+    )
     invited = models.IntegerField(default=0)
     answered = models.IntegerField(default=0)
 
@@ -219,11 +230,11 @@ class Theme(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="themes",
-        help_text="Empty: fitted over the answers of every survey.",
+        help_text=gettext_lazy("Empty: fitted over the answers of every survey."),
     )
     language = models.CharField(max_length=8)
     name = models.CharField(max_length=120)
-    terms = models.JSONField(default=list, help_text="Top terms, strongest first.")
+    terms = models.JSONField(default=list, help_text=gettext_lazy("Top terms, strongest first."))
     renamed_by_user = models.BooleanField(default=False)
     # A merged theme keeps its terms, so a refit that finds it again adds its answers to the
     # theme it was merged into.
@@ -236,11 +247,13 @@ class Theme(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_themes"
     )
     is_current = models.BooleanField(
-        default=True, help_text="Off once merged, split, or no longer found by a refit."
+        default=True,
+        help_text=gettext_lazy("Off once merged, split, or no longer found by a refit."),
     )
     fitted_at = models.DateTimeField(default=now)
     examples = models.JSONField(
-        default=list, help_text="Ids of the answers that say it most clearly, best first."
+        default=list,
+        help_text=gettext_lazy("Ids of the answers that say it most clearly, best first."),
     )
     responses = models.ManyToManyField(Response, through="ThemeMention", related_name="themes")
 
@@ -277,7 +290,7 @@ class ThemeTally(models.Model):
     these instead of every answer's mention."""
 
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="tallies")
-    month = models.DateField(help_text="The first day of the month.")
+    month = models.DateField(help_text=gettext_lazy("The first day of the month."))
     score = models.PositiveSmallIntegerField()
     answers = models.IntegerField()
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import pages
@@ -96,7 +97,9 @@ def themes_refit(request: HttpRequest) -> HttpResponse:
     """Fit the themes afresh over every answer, on a worker."""
     pages.marketers_only(request)
     transaction.on_commit(lambda: tasks.refit_themes_task.delay())
-    messages.success(request, "Themes are being fitted afresh; reload this page in a minute.")
+    messages.success(
+        request, gettext("Themes are being fitted afresh; reload this page in a minute.")
+    )
     return redirect(_themes_section())
 
 
@@ -112,7 +115,7 @@ def theme_rename(request: HttpRequest, pk: int) -> HttpResponse:
         theming.rename_theme(theme=theme, name=form.cleaned_data["name"])
     except ValidationError as error:
         return _refused(request, error.messages)
-    messages.success(request, f"Theme renamed “{theme.name}”.")
+    messages.success(request, gettext("Theme renamed “%(name)s”.") % {"name": theme.name})
     return redirect(_themes_section())
 
 
@@ -128,7 +131,10 @@ def theme_merge(request: HttpRequest, pk: int) -> HttpResponse:
         into = theming.merge_themes(theme=theme, into=form.cleaned_data["into"])
     except ValidationError as error:
         return _refused(request, error.messages)
-    messages.success(request, f"“{theme.name}” merged into “{into.name}”.")
+    messages.success(
+        request,
+        gettext("“%(name)s” merged into “%(name2)s”.") % {"name": theme.name, "name2": into.name},
+    )
     return redirect(_themes_section())
 
 
@@ -142,7 +148,9 @@ def theme_split(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         return _refused(request, error.messages)
     names = " and ".join(f"“{half.name}”" for half in halves)
-    messages.success(request, f"“{theme.name}” split into {names}.")
+    messages.success(
+        request, gettext("“%(name)s” split into %(names)s.") % {"name": theme.name, "names": names}
+    )
     return redirect(_themes_section())
 
 
@@ -153,7 +161,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
     form = SurveyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         survey = form.save()
-        messages.success(request, f"Survey “{survey}” created.")
+        messages.success(request, gettext("Survey “%(survey)s” created.") % {"survey": survey})
         return redirect("nps:list")
     status = 400 if form.errors else 200
     return render(request, "nps/survey_form.html", {"form": form}, status=status)
@@ -167,7 +175,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = SurveyForm(request.POST or None, instance=survey)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, f"Survey “{survey}” saved.")
+        messages.success(request, gettext("Survey “%(survey)s” saved.") % {"survey": survey})
         return redirect("nps:list")
     status = 400 if form.errors else 200
     context = {"form": form, "survey": survey}
@@ -195,10 +203,12 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
     matching = filters.qs.count() if valid else 0
     if request.method == "POST" and valid and matching:
         if not survey.is_active:
-            messages.error(request, "This survey is paused: activate it before inviting.")
+            messages.error(request, gettext("This survey is paused: activate it before inviting."))
         elif matching > INVITE_LIMIT:
             messages.error(
-                request, f"At most {INVITE_LIMIT} customers at a time: narrow the filters."
+                request,
+                gettext("At most %(limit)s customers at a time: narrow the filters.")
+                % {"limit": INVITE_LIMIT},
             )
         else:
             try:

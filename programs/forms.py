@@ -3,6 +3,7 @@ channels a customer stops on the public unsubscribe page, whose an SMS reply is.
 
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from customers.contact import normalize_email
 from customers.models import Audience, Channel, Customer, Relationship, Topic
@@ -32,13 +33,13 @@ class ProgramForm(forms.ModelForm):
         choices=Audience.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked means every audience.",
+        help_text=gettext_lazy("None ticked means every audience."),
     )
     relationships = forms.MultipleChoiceField(
         choices=Relationship.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked means every relationship.",
+        help_text=gettext_lazy("None ticked means every relationship."),
     )
 
     class Meta:
@@ -97,7 +98,9 @@ class StepForm(forms.ModelForm):
         choices=Channel.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Tried in this order when the customer has not consented to the first one.",
+        help_text=gettext_lazy(
+            "Tried in this order when the customer has not consented to the first one."
+        ),
     )
 
     class Meta:
@@ -165,7 +168,7 @@ class StepForm(forms.ModelForm):
 class PreviewForm(forms.Form):
     """Whom to render the preview for."""
 
-    preview_customer = forms.IntegerField(min_value=1, label="Preview for customer #")
+    preview_customer = forms.IntegerField(min_value=1, label=gettext_lazy("Preview for customer #"))
 
 
 class UnsubscribeChoiceForm(forms.Form):
@@ -174,7 +177,7 @@ class UnsubscribeChoiceForm(forms.Form):
     channels = forms.MultipleChoiceField(
         choices=Channel.choices,
         widget=forms.CheckboxSelectMultiple,
-        label="Stop contacting me by",
+        label=gettext_lazy("Stop contacting me by"),
         error_messages={"required": "Tick at least one way we should stop contacting you."},
     )
 
@@ -184,7 +187,8 @@ class AssignReplyForm(forms.Form):
     e-mail address."""
 
     customer = forms.CharField(
-        max_length=254, help_text="The customer's number (from their page's address) or e-mail."
+        max_length=254,
+        help_text=gettext_lazy("The customer's number (from their page's address) or e-mail."),
     )
 
     def clean_customer(self) -> Customer:

@@ -7,6 +7,7 @@ of the programs per page, not one per select.
 
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy
 
 from customers.filters import PlainSelect, add_list_filter
 from programs.models import Enrollment, Program
@@ -35,8 +36,8 @@ def add_program_filter() -> None:
         django_filters.ChoiceFilter(
             choices=program_choices,
             method=by_enrollment,
-            label="Program",
-            empty_label="Any program",
+            label=gettext_lazy("Program"),
+            empty_label=gettext_lazy("Any program"),
             widget=PlainSelect,
         ),
     )

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 from customers.models import Audience, Channel, Customer, Relationship, Reward, Segment, Tier
 from programs.holdout import MAX_SHARE, new_salt
@@ -16,14 +17,15 @@ class Program(models.Model):
     """A sequence of touches a customer goes through once enrolled."""
 
     class Reentry(models.TextChoices):
-        ONCE = "once", "Once per customer"
-        AFTER_DAYS = "after_days", "Again after a number of days"
+        ONCE = "once", gettext_lazy("Once per customer")
+        AFTER_DAYS = "after_days", gettext_lazy("Again after a number of days")
 
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
     is_prototype = models.BooleanField(
-        default=False, help_text="The eight-step bonding program every install starts with."
+        default=False,
+        help_text=gettext_lazy("The eight-step bonding program every install starts with."),
     )
     # Audience: empty means everyone.
     tiers = models.ManyToManyField(Tier, blank=True, related_name="+")
@@ -34,7 +36,8 @@ class Program(models.Model):
     reentry = models.CharField(max_length=12, choices=Reentry, default=Reentry.ONCE)
     reentry_days = models.PositiveIntegerField(null=True, blank=True)
     exit_when_unsubscribed = models.BooleanField(
-        default=True, help_text="Leave the program when the customer withdraws every consent."
+        default=True,
+        help_text=gettext_lazy("Leave the program when the customer withdraws every consent."),
     )
     goal_tier = models.ForeignKey(
         Tier,
@@ -42,7 +45,7 @@ class Program(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Leave the program, goal reached, on reaching this tier or higher.",
+        help_text=gettext_lazy("Leave the program, goal reached, on reaching this tier or higher."),
     )
     auto_enroll_tier = models.ForeignKey(
         Tier,
@@ -50,26 +53,32 @@ class Program(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Enroll customers automatically when they move up to this tier.",
+        help_text=gettext_lazy("Enroll customers automatically when they move up to this tier."),
     )
     # An event's own program (invitations, reminders, seats freed, cancellation), made and kept
     # by the events app: listed apart from the marketing programs.
     for_event = models.BooleanField(default=False, editable=False)
     asks_promoters = models.BooleanField(
         default=False,
-        help_text="Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
-        "its refer-a-friend step asks them for a referral.",
+        help_text=gettext_lazy(
+            "Enroll every promoter (9 or 10) who has no refer-a-friend touch coming: "
+            "its refer-a-friend step asks them for a referral."
+        ),
     )
     track_clicks = models.BooleanField(
         default=False,
-        help_text="Send the links of its e-mails through Bonding (/c/…), which counts a click "
-        "as a response: for plain SMTP, where no provider reports clicks.",
+        help_text=gettext_lazy(
+            "Send the links of its e-mails through Bonding (/c/…), which counts a click "
+            "as a response: for plain SMTP, where no provider reports clicks."
+        ),
     )
     enroll_when_at_risk = models.BooleanField(
         default=False,
         db_default=False,
-        help_text="Enroll customers automatically when a review finds them at risk of dropping "
-        "a tier (a keep-your-status offer).",
+        help_text=gettext_lazy(
+            "Enroll customers automatically when a review finds them at risk of dropping "
+            "a tier (a keep-your-status offer)."
+        ),
     )
     # Model default 0: programs made in code hold nobody out unless told; the page offers 10 %.
     holdout_share = models.PositiveSmallIntegerField(
@@ -118,24 +127,29 @@ class Step(models.Model):
         CUSTOM = "custom", "Custom"
 
     class Anchor(models.TextChoices):
-        ENROLLMENT = "enrollment", "Enrollment date"
-        CONTRACT_END = "contract_end", "Contract end"
-        ANNIVERSARY_FIRST_PURCHASE = "anniversary_first_purchase", "Yearly: first purchase"
-        ANNIVERSARY_ENROLLMENT = "anniversary_enrollment", "Yearly: enrollment"
+        ENROLLMENT = "enrollment", gettext_lazy("Enrollment date")
+        CONTRACT_END = "contract_end", gettext_lazy("Contract end")
+        ANNIVERSARY_FIRST_PURCHASE = (
+            "anniversary_first_purchase",
+            gettext_lazy("Yearly: first purchase"),
+        )
+        ANNIVERSARY_ENROLLMENT = "anniversary_enrollment", gettext_lazy("Yearly: enrollment")
         # A date the events app gives (the event's day, the day a seat was freed): never at
         # enrollment.
-        EVENT = "event", "Set by the event"
+        EVENT = "event", gettext_lazy("Set by the event")
 
     class ChannelMode(models.TextChoices):
-        PREFERRED = "preferred", "The customer's preferred channel"
-        FIXED = "fixed", "A fixed channel"
+        PREFERRED = "preferred", gettext_lazy("The customer's preferred channel")
+        FIXED = "fixed", gettext_lazy("A fixed channel")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=24, choices=Kind, default=Kind.CUSTOM)
     name = models.CharField(max_length=120)
     anchor = models.CharField(max_length=32, choices=Anchor, default=Anchor.ENROLLMENT)
-    offset_days = models.IntegerField(default=0, help_text="Negative means before the anchor.")
+    offset_days = models.IntegerField(
+        default=0, help_text=gettext_lazy("Negative means before the anchor.")
+    )
     channel_mode = models.CharField(
         max_length=10, choices=ChannelMode, default=ChannelMode.PREFERRED
     )
@@ -143,17 +157,20 @@ class Step(models.Model):
     fallbacks = models.JSONField(
         default=list,
         blank=True,
-        help_text="Channels to try, in order, when the chosen one has no consent.",
+        help_text=gettext_lazy("Channels to try, in order, when the chosen one has no consent."),
     )
     email_subject = models.CharField(max_length=200, blank=True)
     email_body = models.TextField(
-        blank=True, help_text="Sandboxed template: the names and filters listed above."
+        blank=True,
+        help_text=gettext_lazy("Sandboxed template: the names and filters listed above."),
     )
     sms_body = models.CharField(max_length=480, blank=True)
     letter_body = models.TextField(blank=True)
     call_script = models.TextField(blank=True)
     premium = models.CharField(
-        max_length=200, blank=True, help_text="Offered for answering (satisfaction survey)."
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Offered for answering (satisfaction survey)."),
     )
     reward_kind = models.CharField(max_length=10, choices=Reward.Kind, blank=True)
     reward_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
@@ -163,7 +180,9 @@ class Step(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="steps",
-        help_text="Only customers who chose this topic on the preference center get this step.",
+        help_text=gettext_lazy(
+            "Only customers who chose this topic on the preference center get this step."
+        ),
     )
 
     class Meta:
@@ -192,14 +211,14 @@ class Enrollment(models.Model):
     """A customer going through a program."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        COMPLETED = "completed", "Completed"
-        EXITED = "exited", "Exited"
+        ACTIVE = "active", gettext_lazy("Active")
+        COMPLETED = "completed", gettext_lazy("Completed")
+        EXITED = "exited", gettext_lazy("Exited")
 
     class Group(models.TextChoices):
-        TREATED = "treated", "Treated"
-        HOLDOUT = "holdout", "Held out of this program (control)"
-        GLOBAL_CONTROL = "global_control", "Global control group (no program touches)"
+        TREATED = "treated", gettext_lazy("Treated")
+        HOLDOUT = "holdout", gettext_lazy("Held out of this program (control)")
+        GLOBAL_CONTROL = "global_control", gettext_lazy("Global control group (no program touches)")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
     # Looked up by the "enrollment_customer" index, which starts with the customer.
@@ -234,20 +253,20 @@ class Touch(models.Model):
     """One scheduled contact of one step with one customer: a row of the outbox."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CLAIMED = "claimed", "Claimed by the dispatcher"
-        SENDING = "sending", "Sending"
-        WAITING = "waiting", "Waiting (call to make, letter to post)"
-        SENT = "sent", "Sent"
+        SCHEDULED = "scheduled", gettext_lazy("Scheduled")
+        CLAIMED = "claimed", gettext_lazy("Claimed by the dispatcher")
+        SENDING = "sending", gettext_lazy("Sending")
+        WAITING = "waiting", gettext_lazy("Waiting (call to make, letter to post)")
+        SENT = "sent", gettext_lazy("Sent")
         # The provider reports the message on the customer's handset (SMS status callbacks).
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-        REVIEW = "review", "Needs review"
-        CANCELLED = "cancelled", "Cancelled"
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Skipped")
+        REVIEW = "review", gettext_lazy("Needs review")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
         # A control enrollment's touch: planned like a treated one, never sent, not counted
         # against the frequency cap.
-        HELD = "held", "Held (control group)"
+        HELD = "held", gettext_lazy("Held (control group)")
 
     # No index of their own: the unique (enrollment, step, occurrence), "touch_step_status" and
     # "touch_customer_due" indexes start with them, and each index more slows every write of

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 
 from customers import queries as customer_queries
 from customers.filters import segment_customers
@@ -28,13 +29,16 @@ def follow_chosen_segment(request: HttpRequest, program: Program, segment: Segme
     members = customer_queries.bounded_count(segment_customers(segment), bound=FOLLOW_NOW_LIMIT)
     if members <= FOLLOW_NOW_LIMIT:
         enrolled = segment_enrollment.enroll_newcomers(follows=[follow])
-        now = f"{enrolled} enrolled now"
+        now = gettext("%(enrolled)s enrolled now") % {"enrolled": enrolled}
     else:
         transaction.on_commit(enroll_segment_newcomers_task.delay)
-        now = "Its customers are being enrolled in the background"
+        now = gettext("Its customers are being enrolled in the background")
     messages.success(
         request,
-        f"{program.name} now follows the segment “{segment.name}”. {now}; customers who enter "
-        "it later are enrolled within a few minutes.",
+        gettext(
+            "%(program)s now follows the segment “%(segment)s”. %(now)s; customers who enter "
+            "it later are enrolled within a few minutes."
+        )
+        % {"program": program.name, "segment": segment.name, "now": now},
     )
     return redirect("programs:funnel", pk=program.pk)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from customers import pages
@@ -35,7 +36,9 @@ def reply_assign(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "programs/unmatched_replies.html", context, status=400)
     customer = form.cleaned_data["customer"]
     if sms_events.assign_reply(reply=reply, customer=customer, by=request.user):
-        messages.success(request, f"The reply is on {customer}'s timeline.")
+        messages.success(
+            request, gettext("The reply is on %(customer)s's timeline.") % {"customer": customer}
+        )
     else:
-        messages.warning(request, "That reply was already assigned.")
+        messages.warning(request, gettext("That reply was already assigned."))
     return redirect(reverse("programs:unmatched_replies"))

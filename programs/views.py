@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import pages
@@ -58,7 +59,9 @@ def program_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"{program} created. Add its steps below.")
+            messages.success(
+                request, gettext("%(program)s created. Add its steps below.") % {"program": program}
+            )
             return redirect("programs:edit", pk=program.pk)
     status = 400 if form.errors else 200
     return render(request, "programs/create.html", {"form": form}, status=status)
@@ -75,7 +78,7 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Settings saved.")
+            messages.success(request, gettext("Settings saved."))
             return redirect("programs:edit", pk=pk)
     status = 400 if form.errors else 200
     context = {"program": program, "form": form, "steps": queries.steps_of(program)}
@@ -167,7 +170,7 @@ def _step_form(request: HttpRequest, program: Program, step: Step) -> HttpRespon
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Step “{saved.name}” saved.")
+            messages.success(request, gettext("Step “%(name)s” saved.") % {"name": saved.name})
             return redirect("programs:edit", pk=program.pk)
     return _step_page(request, program, step, form, status=400 if form.errors else 200)
 
@@ -182,8 +185,15 @@ def step_delete(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        extra = f" with its {removed} scheduled touches" if removed else ""
-        messages.success(request, f"Step “{step.name}” removed{extra}.")
+        if removed:
+            text = ngettext(
+                "Step “%(name)s” removed with its %(removed)s scheduled touch.",
+                "Step “%(name)s” removed with its %(removed)s scheduled touches.",
+                removed,
+            )
+        else:
+            text = gettext("Step “%(name)s” removed.")
+        messages.success(request, text % {"name": step.name, "removed": removed})
     return redirect("programs:edit", pk=pk)
 
 
@@ -196,8 +206,11 @@ def program_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if impact.started_touches:
         messages.error(
             request,
-            f"{impact.started_touches} touches of this program were sent or are in flight: the "
-            "program stays so its history does. Pause it instead (untick Active).",
+            gettext(
+                "%(started)s touches of this program were sent or are in flight: the program "
+                "stays so its history does. Pause it instead (untick Active)."
+            )
+            % {"started": impact.started_touches},
         )
         return redirect("programs:edit", pk=pk)
     if request.POST.get("confirmed") != "yes":
@@ -209,8 +222,18 @@ def program_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("programs:edit", pk=pk)
     messages.success(
         request,
-        f"Program “{program.name}” deleted: {ended} enrollment{'s' * (ended != 1)} ended, "
-        f"{removed} scheduled touch{'es' * (removed != 1)} cancelled.",
+        ngettext(
+            "Program “%(name)s” deleted: %(ended)s enrollment ended, ",
+            "Program “%(name)s” deleted: %(ended)s enrollments ended, ",
+            ended,
+        )
+        % {"name": program.name, "ended": ended}
+        + ngettext(
+            "%(removed)s scheduled touch cancelled.",
+            "%(removed)s scheduled touches cancelled.",
+            removed,
+        )
+        % {"removed": removed},
     )
     return redirect("programs:list")
 
@@ -322,7 +345,9 @@ def enroll_segment(request: HttpRequest, pk: int) -> HttpResponse:
         return follow_chosen_segment(request, program, segment)
     if request.method == "POST" and valid and matching:
         if not program.is_active:
-            messages.error(request, "This program is paused: activate it before enrolling.")
+            messages.error(
+                request, gettext("This program is paused: activate it before enrolling.")
+            )
         elif matching <= DIRECT_ENROLL_LIMIT:
             return _enroll_now(request, program, filters.qs)
         else:
@@ -463,9 +488,14 @@ def touch_retry(request: HttpRequest, touch_id: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         if retried:
-            messages.success(request, f"Touch #{touch.pk} is scheduled again, due now.")
+            messages.success(
+                request, gettext("Touch #%(pk)s is scheduled again, due now.") % {"pk": touch.pk}
+            )
         else:
-            messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
+            messages.warning(
+                request,
+                gettext("Touch #%(pk)s was already retried or dismissed.") % {"pk": touch.pk},
+            )
     return pages.back_to(request, reverse("programs:failures"))
 
 
@@ -475,9 +505,11 @@ def touch_dismiss(request: HttpRequest, touch_id: int) -> HttpResponse:
     pages.marketers_only(request)
     touch = get_object_or_404(Touch, pk=touch_id)
     if review.dismiss_touch(touch=touch):
-        messages.success(request, f"Touch #{touch.pk} dismissed.")
+        messages.success(request, gettext("Touch #%(pk)s dismissed.") % {"pk": touch.pk})
     else:
-        messages.warning(request, f"Touch #{touch.pk} was already retried or dismissed.")
+        messages.warning(
+            request, gettext("Touch #%(pk)s was already retried or dismissed.") % {"pk": touch.pk}
+        )
     return pages.back_to(request, reverse("programs:failures"))
 
 
@@ -510,8 +542,16 @@ def letter_batch_posted(request: HttpRequest, pk: int) -> HttpResponse:
     pages.marketers_only(request)
     batch = get_object_or_404(LetterBatch, pk=pk)
     if batch.posted_at:
-        messages.warning(request, "This batch was already marked posted.")
+        messages.warning(request, gettext("This batch was already marked posted."))
     else:
         done = mark_letters_posted(batch=batch)
-        messages.success(request, f"Batch marked posted: {done} letter{'s' * (done != 1)} sent.")
+        messages.success(
+            request,
+            ngettext(
+                "Batch marked posted: %(done)s letter sent.",
+                "Batch marked posted: %(done)s letters sent.",
+                done,
+            )
+            % {"done": done},
+        )
     return redirect("programs:letters")

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.timezone import localdate, now
+from django.utils.translation import gettext_lazy
 
 from customers.models.record import Customer
 
@@ -31,9 +32,9 @@ class Interaction(models.Model):
         OUTBOUND = "outbound", "Outbound"
 
     class Sentiment(models.TextChoices):
-        NEGATIVE = "negative", "Negative"
-        NEUTRAL = "neutral", "Neutral"
-        POSITIVE = "positive", "Positive"
+        NEGATIVE = "negative", gettext_lazy("Negative")
+        NEUTRAL = "neutral", gettext_lazy("Neutral")
+        POSITIVE = "positive", gettext_lazy("Positive")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     author = models.ForeignKey(
@@ -77,8 +78,8 @@ class Complaint(models.Model):
         HIGH = "high", "High"
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", gettext_lazy("Open")
+        RESOLVED = "resolved", gettext_lazy("Resolved")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="complaints")
     opened_at = models.DateTimeField(default=now)
@@ -91,7 +92,9 @@ class Complaint(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
     resolution = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text=gettext_lazy("Moved on every write.")
+    )
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -186,10 +189,10 @@ class Referral(models.Model):
     leaves their details, converted when they first buy, expired when the code is withdrawn."""
 
     class Status(models.TextChoices):
-        INVITED = "invited", "Invited"
-        SIGNED_UP = "signed_up", "Signed up"
-        CONVERTED = "converted", "Converted"
-        EXPIRED = "expired", "Expired"
+        INVITED = "invited", gettext_lazy("Invited")
+        SIGNED_UP = "signed_up", gettext_lazy("Signed up")
+        CONVERTED = "converted", gettext_lazy("Converted")
+        EXPIRED = "expired", gettext_lazy("Expired")
 
     referrer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="referrals")
     referred_name = models.CharField(max_length=200, blank=True)
@@ -201,7 +204,9 @@ class Referral(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.INVITED)
     created_at = models.DateTimeField(default=now)
     converted_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text=gettext_lazy("Moved on every write.")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -247,7 +252,10 @@ class Reward(models.Model):
     movement = models.CharField(max_length=10, choices=Movement, default=Movement.EARNED)
     cause = models.CharField(max_length=20, choices=Cause, default=Cause.MANUAL)
     kind = models.CharField(
-        max_length=10, choices=Kind, blank=True, help_text="What was given, for earned lines."
+        max_length=10,
+        choices=Kind,
+        blank=True,
+        help_text=gettext_lazy("What was given, for earned lines."),
     )
     unit = models.CharField(max_length=10, choices=Unit, default=Unit.POINTS)
     value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
@@ -260,13 +268,16 @@ class Reward(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="taken_by",
-        help_text="The earned line an expiry or a reversal takes from.",
+        help_text=gettext_lazy("The earned line an expiry or a reversal takes from."),
     )
     source_key = models.CharField(
-        max_length=150, blank=True, help_text="What wrote it, so the same event writes once."
+        max_length=150,
+        blank=True,
+        help_text=gettext_lazy("What wrote it, so the same event writes once."),
     )
     expiry_settled = models.BooleanField(
-        default=False, help_text="Earned lines: what was left at expiry has been written off."
+        default=False,
+        help_text=gettext_lazy("Earned lines: what was left at expiry has been written off."),
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -340,14 +351,18 @@ class FollowUp(models.Model):
     reason = models.CharField(max_length=300)
     notes = models.TextField(blank=True)
     source = models.CharField(
-        max_length=30, blank=True, help_text="What created it: interaction, detractor, call…"
+        max_length=30,
+        blank=True,
+        help_text=gettext_lazy("What created it: interaction, detractor, call…"),
     )
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=now)
-    updated_at = models.DateTimeField(auto_now=True, help_text="Moved on every write.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text=gettext_lazy("Moved on every write.")
+    )
 
     class Meta:
         ordering = ["due_at", "id"]

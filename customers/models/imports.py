@@ -4,27 +4,30 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 
 class ImportJob(models.Model):
     """One CSV file a marketer uploaded: how its columns map to fields, its progress and outcome."""
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploaded"
-        MAPPED = "mapped", "Mapped"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        UPLOADED = "uploaded", gettext_lazy("Uploaded")
+        MAPPED = "mapped", gettext_lazy("Mapped")
+        RUNNING = "running", gettext_lazy("Running")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=now)
     filename = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField(default=0, help_text="Bytes.")
+    size = models.PositiveBigIntegerField(default=0, help_text=gettext_lazy("Bytes."))
     delimiter = models.CharField(max_length=1, default=",")
     encoding = models.CharField(
-        max_length=20, default="UTF-8", help_text="What the upload check found the file to be."
+        max_length=20,
+        default="UTF-8",
+        help_text=gettext_lazy("What the upload check found the file to be."),
     )
     header = models.JSONField(default=list)
     # Column index (as a string, JSON keys are strings) -> field name or "ignore".
@@ -77,7 +80,9 @@ class ImportRejection(models.Model):
     """A row of an import that did not land: its cells as read, and why."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
-    line = models.PositiveIntegerField(help_text="The row's number in the file; the header is 1.")
+    line = models.PositiveIntegerField(
+        help_text=gettext_lazy("The row's number in the file; the header is 1.")
+    )
     raw = models.JSONField(default=list)
     reason = models.TextField()
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 from customers.ladder import BOND_STAGE_NAMES
 
@@ -24,7 +25,9 @@ class Tier(models.Model):
     name = models.CharField(max_length=60)
     slug = models.SlugField(max_length=60, unique=True)
     description = models.TextField(blank=True)
-    colour = models.CharField(max_length=7, default="#6b7280", help_text="A CSS colour, #rrggbb.")
+    colour = models.CharField(
+        max_length=7, default="#6b7280", help_text=gettext_lazy("A CSS colour, #rrggbb.")
+    )
 
     class Meta:
         ordering = ["rank"]
@@ -43,14 +46,16 @@ class TierChange(models.Model):
     to_tier = models.ForeignKey(Tier, null=True, on_delete=models.SET_NULL, related_name="+")
     changed_at = models.DateTimeField(default=now)
     reason = models.CharField(max_length=300)
-    rule = models.CharField(max_length=60, blank=True, help_text="The rule that moved them.")
+    rule = models.CharField(
+        max_length=60, blank=True, help_text=gettext_lazy("The rule that moved them.")
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Set when a person moved them by hand.",
+        help_text=gettext_lazy("Set when a person moved them by hand."),
     )
     direction = models.CharField(max_length=4, choices=[("up", "Up"), ("down", "Down")])
 

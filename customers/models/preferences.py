@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 
 class Frequency(models.TextChoices):
@@ -25,7 +26,8 @@ class Topic(models.Model):
     name = models.CharField(max_length=80, unique=True)
     description = models.CharField(max_length=300, blank=True)
     is_active = models.BooleanField(
-        default=True, help_text="Only active topics are offered on the preference center."
+        default=True,
+        help_text=gettext_lazy("Only active topics are offered on the preference center."),
     )
     created_at = models.DateTimeField(default=now)
 

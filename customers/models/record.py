@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 from customers.contact import normalize_email, normalize_phone
 from customers.models.ladder import BondStage, Tier
@@ -17,21 +18,21 @@ from customers.models.preferences import Frequency
 
 
 class Audience(models.TextChoices):
-    RETAIL = "retail", "Retail"
-    B2B = "b2b", "B2B"
+    RETAIL = "retail", gettext_lazy("Retail")
+    B2B = "b2b", gettext_lazy("B2B")
 
 
 class Relationship(models.TextChoices):
-    PROSPECT = "prospect", "Prospect"
-    CUSTOMER = "customer", "Customer"
-    CHANNEL_PARTNER = "channel_partner", "Channel partner"
-    INTERNAL_SALES = "internal_sales", "Internal sales"
+    PROSPECT = "prospect", gettext_lazy("Prospect")
+    CUSTOMER = "customer", gettext_lazy("Customer")
+    CHANNEL_PARTNER = "channel_partner", gettext_lazy("Channel partner")
+    INTERNAL_SALES = "internal_sales", gettext_lazy("Internal sales")
 
 
 class PartnerKind(models.TextChoices):
-    VAR = "var", "VAR (value-added reseller)"
-    DEALER = "dealer", "Dealer"
-    JOBBER = "jobber", "Jobber"
+    VAR = "var", gettext_lazy("VAR (value-added reseller)")
+    DEALER = "dealer", gettext_lazy("Dealer")
+    JOBBER = "jobber", gettext_lazy("Jobber")
 
 
 class Channel(models.TextChoices):
@@ -78,9 +79,15 @@ class Customer(models.Model):
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
-    email = models.EmailField(max_length=254, blank=True, help_text="Stored in lower case.")
-    phone = models.CharField(max_length=20, blank=True, help_text="Stored in E.164, e.g. +4420…")
-    postal_address = models.TextField(blank=True, help_text="For letters: one line per line.")
+    email = models.EmailField(
+        max_length=254, blank=True, help_text=gettext_lazy("Stored in lower case.")
+    )
+    phone = models.CharField(
+        max_length=20, blank=True, help_text=gettext_lazy("Stored in E.164, e.g. +4420…")
+    )
+    postal_address = models.TextField(
+        blank=True, help_text=gettext_lazy("For letters: one line per line.")
+    )
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
@@ -89,7 +96,10 @@ class Customer(models.Model):
         max_length=20, choices=Relationship, default=Relationship.PROSPECT
     )
     partner_kind = models.CharField(
-        max_length=10, choices=PartnerKind, blank=True, help_text="For channel partners only."
+        max_length=10,
+        choices=PartnerKind,
+        blank=True,
+        help_text=gettext_lazy("For channel partners only."),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -97,13 +107,13 @@ class Customer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="customers",
-        help_text="The account manager who looks after this customer.",
+        help_text=gettext_lazy("The account manager who looks after this customer."),
     )
     timezone = models.CharField(
         max_length=64,
         blank=True,
         validators=[validate_timezone],
-        help_text="Blank means the organization's time zone.",
+        help_text=gettext_lazy("Blank means the organization's time zone."),
     )
     preferred_channel = models.CharField(max_length=10, choices=Channel, default=Channel.EMAIL)
     consent_email = models.BooleanField(default=False)
@@ -125,7 +135,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal(0))],
-        help_text="What this customer spends a year in our category, with anyone.",
+        help_text=gettext_lazy("What this customer spends a year in our category, with anyone."),
     )
 
     tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="customers")
@@ -162,7 +172,7 @@ class Customer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Set on the tombstone of a customer merged into another.",
+        help_text=gettext_lazy("Set on the tombstone of a customer merged into another."),
     )
     created_at = models.DateTimeField(default=now, db_index=True)
     updated_at = models.DateTimeField(default=now, db_index=True)
@@ -272,7 +282,8 @@ class ConsentChange(models.Model):
     channel = models.CharField(max_length=10, choices=Channel)
     granted = models.BooleanField()
     source = models.CharField(
-        max_length=100, help_text="How: web form, phone call, unsubscribe link, import…"
+        max_length=100,
+        help_text=gettext_lazy("How: web form, phone call, unsubscribe link, import…"),
     )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -321,7 +332,7 @@ class TimelineEntry(models.Model):
     source_id = models.BigIntegerField(
         null=True,
         blank=True,
-        help_text="The id of the row this entry tells of, in its kind's table.",
+        help_text=gettext_lazy("The id of the row this entry tells of, in its kind's table."),
     )
 
     class Meta:

@@ -17,16 +17,18 @@
       data: {
         labels: labels,
         datasets: [
-          { label: "95% low", data: low, borderWidth: 0, pointRadius: 0, fill: false },
-          { label: "95% band", data: high, borderWidth: 0, pointRadius: 0, fill: "-1",
+          // xgettext:no-javascript-format (a percent sign, not a placeholder)
+          { label: gettext("95% low"), data: low, borderWidth: 0, pointRadius: 0, fill: false },
+          // xgettext:no-javascript-format
+          { label: gettext("95% band"), data: high, borderWidth: 0, pointRadius: 0, fill: "-1",
             backgroundColor: "rgba(31, 95, 191, 0.15)" },
-          { label: "NPS", data: nps, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf" }
+          { label: gettext("NPS"), data: nps, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf" }
         ]
       },
       options: {
         animation: false,
         scales: { y: { min: -100, max: 100 } },
-        plugins: { legend: { labels: { filter: function (item) { return item.text === "NPS"; } } } }
+        plugins: { legend: { labels: { filter: function (item) { return item.text === gettext("NPS"); } } } }
       }
     });
   }

@@ -8,16 +8,17 @@
     data: {
       labels: trend.labels,
       datasets: [
-        {label: "low", data: trend.low, pointRadius: 0, borderWidth: 0, fill: false},
-        {label: "95 % interval", data: trend.high, pointRadius: 0, borderWidth: 0, fill: "-1",
+        {label: gettext("low"), data: trend.low, pointRadius: 0, borderWidth: 0, fill: false},
+        // xgettext:no-javascript-format (a percent sign, not a placeholder)
+        {label: gettext("95 % interval"), data: trend.high, pointRadius: 0, borderWidth: 0, fill: "-1",
          backgroundColor: "rgba(31, 95, 191, 0.18)"},
-        {label: "NPS", data: trend.nps, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf"}
+        {label: gettext("NPS"), data: trend.nps, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf"}
       ]
     },
     options: {
       maintainAspectRatio: false, animation: false,
       scales: {y: {min: -100, max: 100}},
-      plugins: {legend: {labels: {filter: function (item) { return item.text !== "low"; }}}}
+      plugins: {legend: {labels: {filter: function (item) { return item.text !== gettext("low"); }}}}
     }
   });
   new Chart(document.getElementById("nps-distribution-chart"), {
@@ -25,7 +26,7 @@
     data: {
       labels: spread.labels,
       datasets: [{
-        label: "Answers", data: spread.counts,
+        label: gettext("Answers"), data: spread.counts,
         backgroundColor: spread.labels.map(function (s) {
           return s >= 9 ? "#1f7a3f" : (s >= 7 ? "#a08000" : "#b3261e");
         })
