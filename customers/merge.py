@@ -20,6 +20,7 @@ from customers.models import (
     Purchase,
     Referral,
     Reward,
+    StaticListMember,
     TierChange,
     TimelineEntry,
     ValueAnswer,
@@ -102,6 +103,11 @@ def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) ->
     )
     # The topics either record chose: the survivor wants news about all of them.
     survivor.topics.add(*merged.topics.all())
+    # On the merged record's static lists the survivor takes its place (once on each list).
+    on_lists = StaticListMember.objects.filter(customer=survivor).values("static_list")
+    StaticListMember.objects.filter(customer=merged).exclude(static_list__in=on_lists).update(
+        customer=survivor
+    )
     consents = _merged_consents(survivor, merged)
     if survivor.estimated_wallet is None or (
         merged.estimated_wallet is not None and merged.estimated_wallet > survivor.estimated_wallet

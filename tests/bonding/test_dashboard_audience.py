@@ -131,3 +131,10 @@ def test_bad_ids_or_segment_on_the_list_show_the_sites_400_page(marketer, client
         page = response.content.decode()
         assert "That did not work" in page and "Nothing was changed" in page, url
         assert 'href="/customers/"' in page  # the layout's navigation
+
+
+def test_a_request_for_another_host_gets_the_400_page_too(client):
+    response = client.get("/accounts/login/", headers={"host": "evil.example"})
+
+    assert response.status_code == 400
+    assert "That did not work" in response.content.decode()

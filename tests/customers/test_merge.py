@@ -174,3 +174,20 @@ def test_merging_keeps_what_either_record_told_us(manager, marketer):
 
     assert set(survivor.topics.all()) == {news, tips}
     assert list(survivor.value_answers.values_list("text", flat=True)) == ["The advice."]
+
+
+def test_the_survivor_takes_the_merged_records_place_on_static_lists(manager, marketer):
+    from customers import static_lists
+
+    survivor = person(manager, email="ann@example.com")
+    merged = person(manager, email="ann.lee@example.com")
+    both, _ = static_lists.create_list(
+        owner=marketer, name="Both", entries=[str(survivor.pk), str(merged.pk)]
+    )
+    only_merged, _ = static_lists.create_list(owner=marketer, name="One", entries=[str(merged.pk)])
+
+    merge.merge_customers(survivor=survivor, merged=merged, by=marketer)
+
+    assert list(static_lists.list_customers(both)) == [survivor]
+    assert list(static_lists.list_customers(only_merged)) == [survivor]
+    assert both.members.count() == 2  # the tombstone keeps its row; it is never listed
