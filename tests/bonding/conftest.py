@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ImportJob, Segment, Tier, Topic
+from customers.models import ImportJob, Segment, StaticList, Tier, Topic
 from customers.preferences import preference_token
 from events.models import Event
 from events.models import Invitation as EventInvitation
@@ -50,6 +50,7 @@ PK_OF = {
     "webhook": "webhook",
     "topic": "topic",
     "segment": "segment",
+    "list": "list",
     "event": "event",
     "-": None,
 }
@@ -132,6 +133,7 @@ def scene(manager, other_manager):
             "widget": "pyramid",
             "slug": Tier.objects.order_by("rank").first().slug,
             "segment": Segment.objects.create(owner=owner, name=f"{whose} segment").pk,
+            "list": StaticList.objects.create(owner=owner, name=f"{whose} list").pk,
         }
     return objects
 

@@ -66,6 +66,9 @@ TABLE = [
     ("anymail:sendgrid_inbound_webhook", "POST",           "-",      NO,    NO,   NO,   NO,    NO,  NO),
     # Everyone with a role.
     ("home",                          "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("dashboard_audience",            "POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    # The pages' scripts' texts (the djangojs catalog): public, like the sign-in page.
+    ("javascript-catalog",            "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("dashboard_export",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("api_tokens",                    "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("webhooks_settings",             "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
@@ -103,6 +106,10 @@ TABLE = [
     ("customers:list_columns",        "GET POST",              "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("customers:segments",            "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("customers:segment_count",       "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
+    # Static lists: the same rule as segments.
+    ("customers:lists",               "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:add_to_list",         "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("customers:list_delete",         "POST",              "list",   LOGIN, NO,   OK,   GONE,  NO,  OK),
     ("customers:segment_delete",      "POST",              "segment", LOGIN, NO,  OK,   GONE,  NO,  OK),
     # Events: everyone who keeps customers sees them and checks in at the door (an account
     # manager's door list holds only their own customers); marketers make and invite.
@@ -114,6 +121,7 @@ TABLE = [
     ("events:create",                 "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("events:edit",                   "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("events:invite",                 "GET POST",          "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("events:invite_progress",        "GET",               "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("events:close",                  "POST",              "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
     # Deleting, merging and the ladder: marketers and admins.
     ("customers:delete",              "POST",              "customer", LOGIN, NO, NO,   NO,    OK,  OK),
@@ -206,6 +214,12 @@ TABLE = [
     ("segment-list",                  "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("segment-detail",                "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
     ("segment-customers",             "GET",               "segment", LOGIN, NO,  OK,   GONE,  OK,  OK),
+    ("static-list-list",              "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("static-list-detail",            "GET",               "list",   LOGIN, NO,   OK,   GONE,  OK,  OK),
+    # Only a list's author (or an admin) changes it; marketers use everyone's.
+    ("static-list-detail",            "DELETE",            "list",   LOGIN, NO,   OK,   GONE,  NO,  OK),
+    ("static-list-members",           "POST",              "list",   LOGIN, NO,   OK,   GONE,  NO,  OK),
+    ("static-list-customers",         "GET",               "list",   LOGIN, NO,   OK,   GONE,  OK,  OK),
     ("tier-list",                     "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("tier-detail",                   "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("topic-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
@@ -226,6 +240,7 @@ TABLE = [
     ("event-detail",                  "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     ("event-attendees",               "GET",               "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     ("event-invitations",             "POST",              "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
+    ("event-invitation-runs",         "GET",               "event",  LOGIN, NO,   NO,   NO,    OK,  OK),
     ("event-attendance",              "POST",              "event",  LOGIN, NO,   OK,   OK,    OK,  OK),
     # Themes over the answers the caller may see.
     ("nps-theme-list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
