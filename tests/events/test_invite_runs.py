@@ -162,3 +162,23 @@ def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
     done = InviteRun.objects.filter(pk__in=[r.pk for r in runs])
     assert sum(done.values_list("invited", flat=True)) == 6
     assert set(done.values_list("status", flat=True)) == {"done"}
+
+
+def test_the_invite_page_and_the_progress_run_few_queries(
+    client, marketer, make_event, django_assert_num_queries
+):
+    event = make_event()
+    Topic.objects.create(name="Tips")
+    Segment.objects.create(owner=marketer, name="Firms", filters={"audience": ["b2b"]})
+    client.force_login(marketer)
+
+    # session, user, groups, event, the bounded count, segments, topics, and what the list
+    # filter's form reads for its choices
+    with django_assert_num_queries(10):
+        page = client.get(f"/events/{event.pk}/invite/", {"audience": "b2b"})
+    assert page.status_code == 200
+    assert "Invite the segment" in page.content.decode()
+
+    # session, user, groups, event, runs
+    with django_assert_num_queries(5):
+        assert client.get(f"/events/{event.pk}/invite/progress/").status_code == 200
