@@ -1,11 +1,14 @@
 """Inviting a saved segment, a topic's customers or the list's filters: a run carried out by a
 Celery task in batches, off the request, its progress on the event page; each customer once."""
 
+import threading
+
 import pytest
+from django.db import connections
 
 from bonding.celery import app
 from customers.models import Segment, Topic
-from events import invite_runs
+from events import invite_runs, tasks
 from events.models import Invitation, InviteRun
 from tests.factories import CustomerFactory
 
@@ -123,3 +126,59 @@ def test_the_list_filters_queue_a_run_with_no_cap(
     assert response.status_code == 302
     run = InviteRun.objects.get()
     assert (run.filters, run.invited) == ({"audience": ["b2b"]}, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
+    make_event, marketer, monkeypatch
+):
+    # The runs are carried out by the threads below, not queued to a broker no worker reads.
+    monkeypatch.setattr(tasks.invite_run_task, "delay", lambda run_id: None)
+    event = make_event(capacity=None)
+    news = Topic.objects.create(name="Owners' club")
+    for _ in range(6):
+        CustomerFactory(consent_email=True).topics.add(news)
+    runs = [invite_runs.start(event=event, by=marketer, topic=news) for _ in range(2)]
+    start = threading.Barrier(2)
+    errors = []
+
+    def carry_out(run: InviteRun) -> None:
+        try:
+            start.wait(timeout=10)
+            invite_runs.carry_out(run.pk, batch_size=2)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=carry_out, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert Invitation.objects.filter(event=event).count() == 6
+    done = InviteRun.objects.filter(pk__in=[r.pk for r in runs])
+    assert sum(done.values_list("invited", flat=True)) == 6
+    assert set(done.values_list("status", flat=True)) == {"done"}
+
+
+def test_the_invite_page_and_the_progress_run_few_queries(
+    client, marketer, make_event, django_assert_num_queries
+):
+    event = make_event()
+    Topic.objects.create(name="Tips")
+    Segment.objects.create(owner=marketer, name="Firms", filters={"audience": ["b2b"]})
+    client.force_login(marketer)
+
+    # session, user, groups, event, the bounded count, segments, topics, and what the list
+    # filter's form reads for its choices
+    with django_assert_num_queries(10):
+        page = client.get(f"/events/{event.pk}/invite/", {"audience": "b2b"})
+    assert page.status_code == 200
+    assert "Invite the segment" in page.content.decode()
+
+    # session, user, groups, event, runs
+    with django_assert_num_queries(5):
+        assert client.get(f"/events/{event.pk}/invite/progress/").status_code == 200
