@@ -65,7 +65,7 @@ def test_a_marketer_saves_a_segment_enrolls_it_continuously_and_finds_it_again(
 
     row.get_by_role("link", name="Enroll in a program").click()
     page.get_by_role("link", name="Enroll in Eight-step bonding program").click()
-    assert page.locator("p.card", has_text=NAME).is_visible()
+    page.locator("p.card", has_text=NAME).wait_for()  # the next page, once it has loaded
     assert_accessible(page)
     page.get_by_label("Keep enrolling").check()
     page.get_by_role("button", name="Enroll 1 customer").click()
@@ -92,7 +92,7 @@ def test_a_marketer_saves_a_segment_enrolls_it_continuously_and_finds_it_again(
     page.goto(f"{live_server.url}/customers/segments/")
     page.get_by_role("row", name=NAME).get_by_role("link", name="Invite to a survey").click()
     page.get_by_role("link", name="Invite to Quarterly check").click()
-    assert page.locator("p.card", has_text=NAME).is_visible()
+    page.locator("p.card", has_text=NAME).wait_for()  # the next page, once it has loaded
     page.get_by_role("button", name="Invite 2 customers").click()
     page.get_by_text("2 invited by e-mail").wait_for()
     invited = Invitation.objects.filter(survey=survey)
