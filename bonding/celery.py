@@ -30,6 +30,10 @@ app.conf.update(
     beat_schedule={
         "dispatch-touches": {"task": "programs.tasks.dispatch_touches_task", "schedule": 60.0},
         "sweep-touches": {"task": "programs.tasks.sweep_touches_task", "schedule": 60.0},
+        "withhold-due-touches": {
+            "task": "programs.tasks.withhold_due_touches_task",
+            "schedule": 60.0,
+        },
         # Webhooks: often, so subscribers hear of a change within seconds.
         "dispatch-webhooks": {"task": "webhooks.tasks.dispatch_webhooks_task", "schedule": 5.0},
         "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks_task", "schedule": 60.0},

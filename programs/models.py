@@ -284,6 +284,9 @@ class Touch(models.Model):
         # A control enrollment's touch: planned like a treated one, never sent, not counted
         # against the frequency cap.
         HELD = "held", "Held (control group)"
+        # A held touch whose date came: final, as a treated touch's send is, so a control
+        # enrollment completes, and makes its next year, exactly like a treated one.
+        WITHHELD = "withheld", "Withheld on its date (control group)"
 
     # No index of their own: the unique (enrollment, step, occurrence), "touch_step_status" and
     # "touch_customer_due" indexes start with them, and each index more slows every write of
@@ -368,6 +371,10 @@ class Touch(models.Model):
                 fields=["responded_at", "step", "customer"],
                 name="touch_responded",
                 condition=Q(responded_at__isnull=False),
+            ),
+            # Beat's question, "which held touches reached their date?": control rows only.
+            models.Index(
+                fields=["due_at", "id"], name="touch_held_due", condition=Q(status="held")
             ),
             # The sweeper's question, "what was sent and left unsettled?": a handful of rows.
             models.Index(fields=["sent_at"], name="touch_unsettled", condition=Q(unsettled=True)),
