@@ -30,6 +30,11 @@ app.conf.update(
     beat_schedule={
         "dispatch-touches": {"task": "programs.tasks.dispatch_touches_task", "schedule": 60.0},
         "sweep-touches": {"task": "programs.tasks.sweep_touches_task", "schedule": 60.0},
+        # Each program's lift, read by its page and the API instead of every enrollment.
+        "refresh-lift-tallies": {
+            "task": "programs.tasks.refresh_lift_tallies_task",
+            "schedule": 600.0,
+        },
         "withhold-due-touches": {
             "task": "programs.tasks.withhold_due_touches_task",
             "schedule": 60.0,

@@ -55,6 +55,14 @@ def withhold_due_touches_task() -> int:
 
 
 @shared_task
+def refresh_lift_tallies_task() -> int:
+    """Each program's lift over the page's windows, for the page and the API to read."""
+    from programs.lift_tally import refresh
+
+    return refresh()
+
+
+@shared_task
 def sweep_touches_task() -> dict:
     """Take back claimed touches whose lease ran out; send stuck sending ones to review; settle
     sent touches a dead batch left unsettled."""
