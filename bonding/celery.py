@@ -37,6 +37,15 @@ app.conf.update(
             "schedule": DISPATCH_EVERY_SECONDS,
         },
         "sweep-touches": {"task": "programs.tasks.sweep_touches_task", "schedule": 60.0},
+        # Each program's lift, read by its page and the API instead of every enrollment.
+        "refresh-lift-tallies": {
+            "task": "programs.tasks.refresh_lift_tallies_task",
+            "schedule": 600.0,
+        },
+        "withhold-due-touches": {
+            "task": "programs.tasks.withhold_due_touches_task",
+            "schedule": 60.0,
+        },
         # Webhooks: often, so subscribers hear of a change within seconds.
         "dispatch-webhooks": {"task": "webhooks.tasks.dispatch_webhooks_task", "schedule": 5.0},
         "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks_task", "schedule": 60.0},

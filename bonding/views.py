@@ -22,7 +22,7 @@ from customers import pages
 from customers import queries as customer_queries
 from customers.filters import owners
 from customers.models import Audience
-from programs import lift_figures
+from programs import global_lift, lift_figures
 from programs import queries as program_queries
 
 
@@ -100,6 +100,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
         # Programs against their holdouts, organization-wide: for those who see everyone.
         "lift_ranking": lift_figures.ranking()
+        if customer_queries.sees_everyone(request.user)
+        else None,
+        "global_lift": global_lift.all_programs()
         if customer_queries.sees_everyone(request.user)
         else None,
     }

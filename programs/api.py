@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from customers import queries as customer_queries
 from customers.known_parameters import KnownParameters
 from customers.selection import CustomersAction, customer_ids
-from programs import lift_figures
+from programs import lift_figures, lift_tally
 from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
 
@@ -95,7 +95,7 @@ class ProgramViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
                 {name: ["Unknown parameter; this endpoint accepts: window."] for name in unknown}
             )
         program = self.get_object()
-        figures = lift_figures.program_lift(program, window_days=asked.validated_data["window"])
+        figures, _ = lift_tally.lift_of(program, window_days=asked.validated_data["window"])
         return Response(figures.as_json())
 
 

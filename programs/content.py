@@ -254,6 +254,11 @@ def message_for(
 ) -> Message:
     """The touch rendered for its channel (a preview when there is no touch)."""
     step = step or touch.step
+    variant_id = None
+    if touch is not None and step.testing_variants:
+        from programs import variant_store
+
+        step, variant_id = variant_store.content_for(step=step, customer_id=customer.pk)
     context = context_for(step=step, customer=customer, touch=touch, channel=channel, facts=facts)
     touch_id = touch.pk if touch else 0
     if channel == Channel.EMAIL:
@@ -280,6 +285,7 @@ def message_for(
             ),
             message_id=message_id_for(touch_id, touch.occurrence if touch else 1),
             headers=_email_headers(context["unsubscribe_url"], touch_id),
+            variant_id=variant_id,
         )
     if channel == Channel.SMS:
         text = " ".join(render(step.sms_body, context, autoescape=False).split())
@@ -292,6 +298,7 @@ def message_for(
             to=customer.phone,
             subject=step.name,
             text=f"{text} Reply STOP to opt out.",
+            variant_id=variant_id,
         )
     if channel == Channel.LETTER:
         return Message(

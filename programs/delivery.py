@@ -346,6 +346,8 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
     if outcome.waiting:
         return _finish(touch, Touch.Status.WAITING, message_id=outcome.message_id)
     touch.sent_at, touch.message_id = timezone.now(), outcome.message_id[:200]
+    if message.variant_id:
+        Touch.objects.filter(pk=touch.pk).update(variant_id=message.variant_id)
     if outcome.provider_id:
         # Only through a provider's API (anymail): its events name the message by this id.
         touch.provider_message_id = outcome.provider_id[:200]

@@ -170,7 +170,7 @@ def program_lift(
     counts = measured.aggregate(**figures)
     scores = _survey_scores(ended, window)
     outcomes = [
-        _rate(name, counts, key, minimum)
+        rate(name, counts, key, minimum)
         for name, key in (
             ("purchase_rate", "bought"),
             ("promoted_rate", "promoted"),
@@ -191,7 +191,7 @@ def program_lift(
     )
 
 
-def _rate(name: str, counts: dict[str, Any], key: str, minimum: int) -> Outcome:
+def rate(name: str, counts: dict[str, Any], key: str, minimum: int) -> Outcome:
     n1, n2 = counts[f"{TREATED}_n"], counts[f"{CONTROL}_n"]
     if not n1 or not n2:
         return _nothing(name, "collecting", NOTES[name])
@@ -345,6 +345,38 @@ def ranking(
     promotions; two queries whatever the number of programs and customers."""
     now = now or timezone.now()
     window = timedelta(days=window_days)
+    rows = group_sums(
+        Enrollment.objects.filter(group__in=[TREATED, CONTROL], enrolled_at__lte=now - window),
+        window,
+    ).values("program_id", "group")
+    by_program: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in _summed(rows):
+        by_program.setdefault(row["program_id"], {})[row["group"]] = dict(row)
+    programs = Program.objects.in_bulk([pk for pk, g in by_program.items() if CONTROL in g])
+    ranked = []
+    for pk, program in programs.items():
+        treated, control = by_program[pk].get(TREATED), by_program[pk][CONTROL]
+        if treated is None:
+            continue
+        counts = sums_as_counts(treated, control)
+        ranked.append(
+            Ranked(
+                program=program,
+                treated_customers=treated["n"],
+                control_customers=control["n"],
+                spend=spend_by_welch(counts, minimum),
+                promoted=rate("promoted_rate", counts, "promoted", minimum),
+            )
+        )
+    return sorted(
+        ranked,
+        key=lambda r: (-(r.spend.difference or 0.0), -(r.promoted.difference or 0.0), r.program.pk),
+    )
+
+
+def group_sums(enrollments, window: timedelta):
+    """These enrollments with their spend and promotion in the window after each, to be
+    grouped by the caller's .values() and then _summed."""
     purchases = Purchase.objects.filter(
         customer=OuterRef("customer_id"),
         purchased_on__gte=OuterRef("enrolled_at__date"),
@@ -354,65 +386,51 @@ def ranking(
         purchases.order_by().values("customer").annotate(total=Sum("amount")).values("total"),
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
-    rows = (
-        Enrollment.objects.filter(group__in=[TREATED, CONTROL], enrolled_at__lte=now - window)
-        .annotate(
-            window_end=F("enrolled_at") + window,
-            spend=Cast(Coalesce(spend, Value(0), output_field=DecimalField()), FloatField()),
-            promoted=Exists(
-                TierChange.objects.filter(
-                    _in_window("changed_at", window),
-                    customer=OuterRef("customer_id"),
-                    direction="up",
-                )
-            ),
-        )
-        .order_by()
-        .values("program_id", "group")
-        .annotate(
-            n=Count("id"),
-            promoted_n=Count("id", filter=Q(promoted=True)),
-            total=Sum("spend"),
-            squares=Sum(F("spend") * F("spend")),
-            cubes=Sum(F("spend") * F("spend") * F("spend")),
-        )
-    )
-    by_program: dict[int, dict[str, dict[str, Any]]] = {}
-    for row in rows:
-        by_program.setdefault(row["program_id"], {})[row["group"]] = dict(row)
-    programs = Program.objects.in_bulk([pk for pk, g in by_program.items() if CONTROL in g])
-    ranked = []
-    for pk, program in programs.items():
-        treated, control = by_program[pk].get(TREATED), by_program[pk][CONTROL]
-        if treated is None:
-            continue
-        counts = {
-            f"{group}_{key}": row[field] or 0
-            for group, row in ((TREATED, treated), (CONTROL, control))
-            for key, field in (
-                ("n", "n"),
-                ("promoted", "promoted_n"),
-                ("spend", "total"),
-                ("spend2", "squares"),
-                ("spend3", "cubes"),
+    return enrollments.annotate(
+        window_end=F("enrolled_at") + window,
+        spend=Cast(Coalesce(spend, Value(0), output_field=DecimalField()), FloatField()),
+        promoted=Exists(
+            TierChange.objects.filter(
+                _in_window("changed_at", window),
+                customer=OuterRef("customer_id"),
+                direction="up",
             )
-        }
-        ranked.append(
-            Ranked(
-                program=program,
-                treated_customers=treated["n"],
-                control_customers=control["n"],
-                spend=_spend_by_welch(counts, minimum),
-                promoted=_rate("promoted_rate", counts, "promoted", minimum),
-            )
-        )
-    return sorted(
-        ranked,
-        key=lambda r: (-(r.spend.difference or 0.0), -(r.promoted.difference or 0.0), r.program.pk),
+        ),
+    ).order_by()
+
+
+def _summed(rows):
+    return rows.annotate(
+        n=Count("id"),
+        promoted_n=Count("id", filter=Q(promoted=True)),
+        total=Sum("spend"),
+        squares=Sum(F("spend") * F("spend")),
+        cubes=Sum(F("spend") * F("spend") * F("spend")),
     )
 
 
-def _spend_by_welch(counts: dict[str, Any], minimum: int) -> Outcome:
+def summed_by(rows, *fields: str):
+    """group_sums' rows grouped by these fields, with their counts and sums of spend."""
+    return _summed(rows.values(*fields))
+
+
+def sums_as_counts(treated: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]:
+    """Two groups' summed rows as the counts the outcomes read (control in the holdout's
+    place, whichever group it is)."""
+    return {
+        f"{group}_{key}": row[field] or 0
+        for group, row in ((TREATED, treated), (CONTROL, control))
+        for key, field in (
+            ("n", "n"),
+            ("promoted", "promoted_n"),
+            ("spend", "total"),
+            ("spend2", "squares"),
+            ("spend3", "cubes"),
+        )
+    }
+
+
+def spend_by_welch(counts: dict[str, Any], minimum: int) -> Outcome:
     """Spend per customer from the sums alone (the ranking reads no single customer's spend)."""
     name = "spend_per_customer"
     treated, control = (

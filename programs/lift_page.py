@@ -7,10 +7,10 @@ from django.views.decorators.http import require_GET
 
 from customers import pages
 from customers.exports import csv_stream
-from programs import lift_figures
+from programs import lift_figures, lift_tally
 from programs.models import Program
 
-WINDOW_CHOICES = (30, 60, 90, 180, 365)
+WINDOW_CHOICES = lift_tally.TALLIED_WINDOWS
 # How each outcome is shown: (label, times, unit): rates in points, spend as money, NPS points.
 SHOWN = {
     "purchase_rate": ("Purchase rate", 100, "pts"),
@@ -73,8 +73,9 @@ def lift_page(request: HttpRequest, pk: int) -> HttpResponse:
     window = _window(request)
     if window is None:
         return _bad_window()
-    figures = lift_figures.program_lift(program, window_days=window)
+    figures, computed_at = lift_tally.lift_of(program, window_days=window)
     context = {
+        "computed_at": computed_at,
         "program": program,
         "figures": figures,
         "rows": [_row(outcome) for outcome in figures.outcomes],
@@ -93,7 +94,7 @@ def lift_csv(request: HttpRequest, pk: int) -> HttpResponse:
     window = _window(request)
     if window is None:
         return _bad_window()
-    figures = lift_figures.program_lift(program, window_days=window)
+    figures, _ = lift_tally.lift_of(program, window_days=window)
     header = [
         "metric",
         "window_days",

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
@@ -184,6 +184,15 @@ class Step(models.Model):
             "Only customers who chose this topic on the preference center get this step."
         ),
     )
+    # A purchase this many days after a send counts as a response (an A/B test's funnel).
+    response_window_days = models.PositiveSmallIntegerField(
+        default=14,
+        db_default=14,
+        validators=[MaxValueValidator(365)],
+        help_text="Days after a send in which a purchase counts as a response to it.",
+    )
+    # Set while the step's variants are being tested, so a send looks them up only then.
+    testing_variants = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         ordering = ["program", "order", "id"]
@@ -205,6 +214,38 @@ class Step(models.Model):
         """The channels to try in order: the chosen one, then the fallbacks."""
         first = preferred if self.channel_mode == self.ChannelMode.PREFERRED else self.channel
         return list(dict.fromkeys([first, *self.fallbacks]))
+
+
+class StepVariant(models.Model):
+    """One version of a step's content in an A/B test: each customer gets one, fixed by a
+    stable hash, drawn in proportion to the weights (programs.variants)."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="variants")
+    position = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=40)
+    weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    email_subject = models.CharField(max_length=200, blank=True)
+    email_body = models.TextField(blank=True)
+    sms_body = models.CharField(max_length=480, blank=True)
+    # Promotion stops the others and keeps every variant with the touches that got it.
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["step", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "position"], name="step_variant_position"),
+            models.UniqueConstraint(
+                fields=["step"],
+                condition=Q(promoted_at__isnull=False),
+                name="step_variant_one_winner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step.name}: {self.label}"
 
 
 class Enrollment(models.Model):
@@ -267,6 +308,9 @@ class Touch(models.Model):
         # A control enrollment's touch: planned like a treated one, never sent, not counted
         # against the frequency cap.
         HELD = "held", gettext_lazy("Held (control group)")
+        # A held touch whose date came: final, as a treated touch's send is, so a control
+        # enrollment completes, and makes its next year, exactly like a treated one.
+        WITHHELD = "withheld", gettext_lazy("Withheld on its date (control group)")
 
     # No index of their own: the unique (enrollment, step, occurrence), "touch_step_status" and
     # "touch_customer_due" indexes start with them, and each index more slows every write of
@@ -280,6 +324,15 @@ class Touch(models.Model):
         Customer, on_delete=models.CASCADE, related_name="touches", db_index=False
     )
     occurrence = models.PositiveSmallIntegerField(default=1)
+    # The A/B variant whose content was sent (programs.variants); null outside a test.
+    variant = models.ForeignKey(
+        StepVariant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="touches",
+        db_index=False,
+    )
     due_at = models.DateTimeField()
     channel = models.CharField(max_length=10, choices=Channel)
     status = models.CharField(max_length=10, choices=Status, default=Status.SCHEDULED)
@@ -342,6 +395,10 @@ class Touch(models.Model):
                 fields=["responded_at", "step", "customer"],
                 name="touch_responded",
                 condition=Q(responded_at__isnull=False),
+            ),
+            # Beat's question, "which held touches reached their date?": control rows only.
+            models.Index(
+                fields=["due_at", "id"], name="touch_held_due", condition=Q(status="held")
             ),
             # The sweeper's question, "what was sent and left unsettled?": a handful of rows.
             models.Index(fields=["sent_at"], name="touch_unsettled", condition=Q(unsettled=True)),
@@ -504,3 +561,21 @@ class SegmentFollow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program} follows {self.segment}"
+
+
+class LiftTally(models.Model):
+    """A program's lift over a window as beat last computed it (programs.lift_tally): the page
+    and the API read this one row instead of every enrollment, purchase and tier change."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    window_days = models.PositiveSmallIntegerField()
+    figures = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "window_days"], name="lift_tally_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"lift of {self.program_id} over {self.window_days} days"

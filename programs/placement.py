@@ -30,6 +30,7 @@ FINAL = [
     Touch.Status.SKIPPED,
     Touch.Status.CANCELLED,
     Touch.Status.REVIEW,
+    Touch.Status.WITHHELD,
 ]
 
 

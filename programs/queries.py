@@ -111,7 +111,7 @@ def funnel(program: Program) -> list[FunnelRow]:
             n_sent=count(*SENT_STATES),
             n_failed=count(*NEEDS_ATTENTION),
             n_skipped=count(Touch.Status.SKIPPED),
-            n_held=count(Touch.Status.HELD),
+            n_held=count(Touch.Status.HELD, Touch.Status.WITHHELD),
             n_responded=Count("touches", filter=Q(touches__responded_at__isnull=False)),
         )
         .order_by("order", "id")

@@ -81,7 +81,7 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
                 given_at=touch.sent_at or now,
             )
     schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly], now=now)
-    _complete_if_done({touch.enrollment_id for touch in touches}, now)
+    complete_if_done({touch.enrollment_id for touch in touches}, now)
     announce.touches_moved("touch.sent", touches, now=now)
     return touches
 
@@ -107,26 +107,30 @@ def schedule_next_occurrences(*, touches: list[Touch], now: datetime | None = No
         )
         if anchor is None:
             continue
-        new.append(
-            new_touch(
-                touch.enrollment,
-                touch.step,
-                customer,
-                touch.occurrence + 1,
-                anchor,
-                zone,
-                window,
-                cap,
-                booked[customer.pk],
-                now,
-            )
+        following = new_touch(
+            touch.enrollment,
+            touch.step,
+            customer,
+            touch.occurrence + 1,
+            anchor,
+            zone,
+            window,
+            cap,
+            booked[customer.pk],
+            now,
         )
+        # A control enrollment's next year is held too (planned, never sent).
+        held = touch.enrollment.group != Enrollment.Group.TREATED
+        if held and following.status == Touch.Status.SCHEDULED:
+            following.status = Touch.Status.HELD
+        new.append(following)
     return Touch.objects.bulk_create(new, ignore_conflicts=True)
 
 
-def _complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
+def complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
+    """Enrollments whose every touch is done (and that have no yearly step) complete."""
     # Failed and review touches still need a person: the enrollment is not done with them.
-    done = [*SENT_STATES, Touch.Status.SKIPPED, Touch.Status.CANCELLED]
+    done = [*SENT_STATES, Touch.Status.SKIPPED, Touch.Status.CANCELLED, Touch.Status.WITHHELD]
     yearly = [Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE]
     touches = Touch.objects.filter(enrollment_id__in=enrollment_ids).order_by()
     busy = set(

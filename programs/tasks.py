@@ -47,6 +47,22 @@ def deliver_touches_task(self, touch_ids: list[int], resume: dict | None = None)
 
 
 @shared_task
+def withhold_due_touches_task() -> int:
+    """Control enrollments' held touches pass their date (programs.held)."""
+    from programs.held import withhold_due
+
+    return withhold_due()
+
+
+@shared_task
+def refresh_lift_tallies_task() -> int:
+    """Each program's lift over the page's windows, for the page and the API to read."""
+    from programs.lift_tally import refresh
+
+    return refresh()
+
+
+@shared_task
 def sweep_touches_task() -> dict:
     """Take back claimed touches whose lease ran out; send stuck sending ones to review; settle
     sent touches a dead batch left unsettled."""

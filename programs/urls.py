@@ -1,6 +1,14 @@
 from django.urls import path
 
-from programs import click_page, lift_page, unmatched, unsubscribe_page, views, webhooks
+from programs import (
+    click_page,
+    lift_page,
+    unmatched,
+    unsubscribe_page,
+    variant_page,
+    views,
+    webhooks,
+)
 
 app_name = "programs"
 
@@ -29,6 +37,16 @@ urlpatterns = [
     path("programs/<int:pk>/steps/<int:step_id>/", views.step_edit, name="step_edit"),
     path("programs/<int:pk>/steps/<int:step_id>/delete/", views.step_delete, name="step_delete"),
     path("programs/<int:pk>/steps/<int:step_id>/move/", views.step_move, name="step_move"),
+    path(
+        "programs/<int:pk>/steps/<int:step_id>/variants/",
+        variant_page.step_variants,
+        name="step_variants",
+    ),
+    path(
+        "programs/<int:pk>/steps/<int:step_id>/variants/promote/",
+        variant_page.promote_variant,
+        name="promote_variant",
+    ),
     path("u/<str:token>/", unsubscribe_page.unsubscribe, name="unsubscribe"),
     path("u/<str:token>/choose/", unsubscribe_page.unsubscribe_choose, name="unsubscribe_choose"),
     path("c/<str:token>/", click_page.click, name="click"),

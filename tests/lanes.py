@@ -43,6 +43,8 @@ EMBEDDED = (
     "tests/programs/test_promoter_ask.py",
     "tests/programs/test_public.py",
     "tests/programs/test_click_tracking.py",
+    "tests/programs/test_step_variants.py",
+    "tests/programs/test_held_touches.py",
     "tests/programs/test_sms_webhooks.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
     "tests/webhooks/test_delivery.py",

@@ -34,6 +34,8 @@ class Message:
     html: str = ""
     message_id: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # The A/B variant of the step whose content this is (recorded on the touch once sent).
+    variant_id: int | None = None
 
 
 @dataclass(frozen=True)

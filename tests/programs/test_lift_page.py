@@ -44,8 +44,8 @@ def test_the_lift_page_shows_each_outcome_in_a_fixed_number_of_queries(
 ):
     enrolled(program, size)
 
-    # Session, user and roles, the program, then three for the figures.
-    with django_assert_num_queries(7):
+    # Session, user and roles, the program, no tally yet, then three for the figures.
+    with django_assert_num_queries(8):
         response = signed_in.get(f"/programs/{program.pk}/lift/?window=90")
 
     page = response.content.decode()

@@ -1,0 +1,60 @@
+"""The lift tallies: beat computes each program's lift, the page and the API read one row."""
+
+import pytest
+
+from programs import lift_tally
+from programs.lift_figures import program_lift
+from programs.models import LiftTally, Program
+from tests.programs.test_lift_figures import bought, enrolled
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def program() -> Program:
+    return Program.objects.create(name="Proof", holdout_share=50)
+
+
+def test_the_tally_holds_what_the_live_count_says(program):
+    treated, _ = enrolled(program, 30, days_ago=100)
+    bought(treated, days_ago=80)
+    Program.objects.create(name="Holds nobody out")
+
+    assert lift_tally.refresh() == len(lift_tally.TALLIED_WINDOWS)
+
+    tallied, at = lift_tally.lift_of(program, window_days=90)
+    assert at is not None
+    assert tallied.as_json() == program_lift(program, window_days=90).as_json()
+    assert [o.method for o in tallied.outcomes] == [
+        o.method for o in program_lift(program, window_days=90).outcomes
+    ]
+
+
+def test_a_window_without_a_tally_is_counted_live(program):
+    enrolled(program, 10, days_ago=100)
+    lift_tally.refresh()
+
+    figures, at = lift_tally.lift_of(program, window_days=45)
+
+    assert at is None and figures.window_days == 45
+
+
+@pytest.mark.parametrize("size", [8, 40])
+def test_the_api_and_page_read_one_row_whatever_the_size(
+    program, size, client, marketer, django_assert_num_queries
+):
+    treated, _ = enrolled(program, size, days_ago=100)
+    bought(treated, days_ago=80)
+    lift_tally.refresh()
+    client.force_login(marketer)
+
+    # Session, user and roles, the program, the tally.
+    with django_assert_num_queries(5):
+        page = client.get(f"/programs/{program.pk}/lift/?window=90")
+    # The API's program comes with its steps and tiers (its serializer's prefetch).
+    with django_assert_num_queries(7):
+        api = client.get(f"/api/v1/programs/{program.pk}/lift/?window=90")
+
+    assert page.status_code == 200 and "As of" in page.content.decode()
+    assert api.status_code == 200 and api.json()["treated"]["customers"] == len(treated)
+    assert LiftTally.objects.filter(program=program).count() == len(lift_tally.TALLIED_WINDOWS)
