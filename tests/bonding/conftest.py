@@ -146,6 +146,8 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         "programs:retry": ["touch_id"],
         "programs:dismiss": ["touch_id"],
         "programs:step_edit": ["step_id"],
+        "programs:step_variants": ["step_id"],
+        "programs:promote_variant": ["step_id"],
         "programs:step_delete": ["step_id"],
         "programs:step_move": ["step_id"],
         "dashboard_export": ["widget"],

@@ -158,6 +158,8 @@ TABLE = [
     ("programs:step_preview",         "POST",              "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("programs:step_test_send",       "POST",              "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("programs:step_edit",            "GET POST",          "program", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("programs:step_variants",        "GET POST",          "program", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("programs:promote_variant",      "POST",              "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("programs:step_delete",          "POST",              "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("programs:step_move",            "POST",              "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("programs:failures",             "GET",               "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
