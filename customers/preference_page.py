@@ -59,7 +59,9 @@ def preference_page(request: HttpRequest, token: str) -> HttpResponse:
         if choices is None:
             context = _context(values, topics, errors)
             return _private(render(request, "customers/preferences.html", context, status=400))
-    preferences.set_preferences(customer=customer, choices=choices)
+    # The timeline is the staff's: its lines are written in the organization's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        preferences.set_preferences(customer=customer, choices=choices)
     values = _current(customer)
     context = _context(values, topics, saved=True)
     # The thanks speaks the language just chosen.

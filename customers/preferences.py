@@ -187,7 +187,7 @@ def record_value_answer(
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.VALUE_ANSWER,
-        title=ValueQuestion(question).label,
+        title=str(ValueQuestion(question).label),
         detail=answer.text,
         occurred_at=now,
         source_id=answer.pk,

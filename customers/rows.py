@@ -300,7 +300,7 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _language(value: Any) -> str | None:
-    """A language code we speak ("" for the organization's), from "es", "ES" or "es-MX"; else None."""
+    """A code we speak ("" for the organization's) from "es", "ES" or "es-MX"; else None."""
     if value is None:
         return ""
     if not isinstance(value, str):

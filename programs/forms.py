@@ -3,6 +3,7 @@ channels a customer stops on the public unsubscribe page, whose an SMS reply is.
 
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from customers.contact import normalize_email
 from customers.models import Audience, Channel, Customer, Relationship, Topic
@@ -174,8 +175,10 @@ class UnsubscribeChoiceForm(forms.Form):
     channels = forms.MultipleChoiceField(
         choices=Channel.choices,
         widget=forms.CheckboxSelectMultiple,
-        label="Stop contacting me by",
-        error_messages={"required": "Tick at least one way we should stop contacting you."},
+        label=gettext_lazy("Stop contacting me by"),
+        error_messages={
+            "required": gettext_lazy("Tick at least one way we should stop contacting you.")
+        },
     )
 
 
