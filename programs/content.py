@@ -307,11 +307,12 @@ def _message(
             raise ContentError("The SMS body renders empty.")
         if text[-1] not in ".!?":
             text += "."
+        opt_out = _("Reply STOP to opt out.")
         return Message(
             touch_id=touch_id,
             to=customer.phone,
             subject=step.name,
-            text=f"{text} {_('Reply STOP to opt out.')}",
+            text=f"{text} {opt_out}",
         )
     if channel == Channel.LETTER:
         return Message(
