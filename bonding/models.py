@@ -169,3 +169,16 @@ class TallyState(models.Model):
 
     def __str__(self) -> str:
         return f"touches until {self.touches_until}, ladder at {self.ladder_at}"
+
+
+class StaffLanguage(models.Model):
+    """The language a staff user chose for the pages; without one, the browser's
+    (LocaleMiddleware), else the organization's."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_language"
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser'}"
