@@ -15,6 +15,7 @@ from customers.languages import speaking_to
 from customers.models import Channel
 from nps import services
 from nps.models import Invitation
+from nps.questions import questions_of
 
 SCORES = list(range(11))
 
@@ -115,6 +116,7 @@ def _survey_page(request: HttpRequest, token: str, invitation: Invitation) -> Ht
     context = {
         "invitation": invitation,
         "survey": invitation.survey,
+        "questions": questions_of(invitation.survey),
         "scores": SCORES,
         "chosen": chosen,
         "why": why,

@@ -206,3 +206,21 @@ def test_a_language_we_do_not_speak_is_refused_on_the_preference_page(browser):
     customer.refresh_from_db()
     assert customer.language == "de"
     assert "Wählen Sie eine der angebotenen Sprachen." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_survey_invitation_email_and_questions_speak_the_customers_language(
+    browser, mailoutbox
+):
+    from nps.mail import send_invitation_email
+
+    customer = CustomerFactory(first_name="Ana", email="ana@example.com", language="es")
+    invitation = nps_services.invite(survey=Survey.objects.get(), customers=[customer]).invited[0]
+
+    send_invitation_email(invitation, unsubscribe_url="https://example.com/u/x/")
+    page = browser.get(f"/s/{invitation.token}/").content.decode()
+
+    message = mailoutbox[0]
+    assert message.subject.startswith("Ana, ¿qué probabilidad hay de que recomiende")
+    assert "¿Qué probabilidad hay de que nos recomiende" in message.body
+    assert "¿Por qué ha dado esa puntuación?" in page
