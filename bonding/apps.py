@@ -6,3 +6,10 @@ class BondingConfig(AppConfig):
 
     name = "bonding"
     verbose_name = "Bonding"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from bonding.staff_language import remember_on_sign_in
+
+        user_logged_in.connect(remember_on_sign_in, dispatch_uid="staff-language-on-sign-in")

@@ -187,3 +187,16 @@ class DashboardAudience(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: segment {self.segment_id}"
+
+
+class StaffLanguage(models.Model):
+    """The language a staff user chose for the pages; without one, the browser's
+    (LocaleMiddleware), else the organization's."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_language"
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser'}"

@@ -182,6 +182,8 @@ MIDDLEWARE = [
     # ... and a role: a signed-in user in no group may only sign out (the API: rest.HasRole).
     "bonding.middleware.RoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The signed-in user's own language, over the browser's (LocaleMiddleware).
+    "bonding.staff_language.StaffLanguageMiddleware",
     "bonding.middleware.ViewerTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
@@ -303,8 +305,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# The organization's language; a staff page follows the browser's Accept-Language
-# (LocaleMiddleware) among LANGUAGES, else this.
+# The organization's language. A staff page follows the user's choice (/settings/language/,
+# StaffLanguageMiddleware), else the browser's Accept-Language (LocaleMiddleware) among
+# LANGUAGES, else this; a public page and a touch follow the customer's language, else this.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("de", _("German")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from bonding import api, rest, views, webhook_api, webhook_views
+from bonding import api, rest, staff_language, views, webhook_api, webhook_views
 from bonding.middleware import role_not_required
 from customers import api as customers_api
 from customers import api_ladder as customer_ladder_api
@@ -50,6 +50,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
+    path("settings/language/", staff_language.language_page, name="staff_language"),
     path("settings/webhooks/", webhook_views.webhooks_settings, name="webhooks_settings"),
     path("settings/webhooks/<int:pk>/", webhook_views.webhook, name="webhook"),
     path("s/<str:token>/", nps_public.survey, name="survey"),

@@ -32,6 +32,7 @@ CUSTOMER_FIELDS = (
     "bond_stage",
     "preferred_channel",
     "frequency",
+    "language",
     "timezone",
     "email_suspended_reason",
     "email_suspended_at",

@@ -94,6 +94,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "owner",
             "preferred_channel",
             "frequency",
+            "language",
             "topics",
             "timezone",
             "consents",

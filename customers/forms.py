@@ -60,6 +60,7 @@ class CustomerForm(forms.ModelForm):
             "owner",
             "timezone",
             "preferred_channel",
+            "language",
             "consent_email",
             "consent_sms",
             "consent_phone",

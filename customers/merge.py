@@ -41,6 +41,7 @@ MERGE_FILLED_FIELDS = (
     "account_id",
     "owner_id",
     "timezone",
+    "language",
     "partner_kind",
     "external_id",
 )

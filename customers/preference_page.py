@@ -5,11 +5,13 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from customers import preferences
+from customers.languages import speaking_to
 from customers.models import Channel, Customer, Frequency, Topic, ValueQuestion
 from nps.public import over_public_limit
 
@@ -41,22 +43,30 @@ def preference_page(request: HttpRequest, token: str) -> HttpResponse:
     topics = list(Topic.objects.filter(is_active=True))
     if request.method != "POST":
         values = _current(customer)
-        return _private(render(request, "customers/preferences.html", _context(values, topics)))
+        with speaking_to(customer):
+            page = render(request, "customers/preferences.html", _context(values, topics))
+        return _private(page)
     values = {
         "consents": {c: request.POST.get(f"consent_{c}") == "on" for c in Channel.values},
         "preferred_channel": request.POST.get("preferred_channel", ""),
         "frequency": request.POST.get("frequency", ""),
+        "language": request.POST.get("language"),
         "topic_ids": request.POST.getlist("topics"),
         "answers": {q: request.POST.get(f"answer_{q}", "") for q in ValueQuestion.values},
     }
-    choices, errors = preferences.check_choices(**values)
-    if choices is None:
-        context = _context(values, topics, errors)
-        return _private(render(request, "customers/preferences.html", context, status=400))
-    preferences.set_preferences(customer=customer, choices=choices)
+    with speaking_to(customer):
+        choices, errors = preferences.check_choices(**values)
+        if choices is None:
+            context = _context(values, topics, errors)
+            return _private(render(request, "customers/preferences.html", context, status=400))
+    # The timeline is the staff's: its lines are written in the organization's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        preferences.set_preferences(customer=customer, choices=choices)
     values = _current(customer)
     context = _context(values, topics, saved=True)
-    return _private(render(request, "customers/preferences.html", context))
+    # The thanks speaks the language just chosen.
+    with speaking_to(customer):
+        return _private(render(request, "customers/preferences.html", context))
 
 
 def _current(customer: Customer) -> dict:
@@ -64,6 +74,7 @@ def _current(customer: Customer) -> dict:
         "consents": customer.consents(),
         "preferred_channel": customer.preferred_channel,
         "frequency": customer.frequency,
+        "language": customer.language,
         "topic_ids": [str(pk) for pk in customer.topics.values_list("pk", flat=True)],
         # The questions start empty each time: an answer is kept, not edited.
         "answers": {},
@@ -76,6 +87,12 @@ def _context(values: dict, topics: list[Topic], errors=None, saved: bool = False
         "preferred_channel": values["preferred_channel"],
         "frequency": values["frequency"],
         "frequencies": Frequency.choices,
+        "language": values["language"],
+        # Each language in its own words: a reader finds theirs whatever the page speaks.
+        "languages": [
+            (code, translation.get_language_info(code)["name_local"])
+            for code, _name in settings.LANGUAGES
+        ],
         "topics": [(t, str(t.pk) in values["topic_ids"]) for t in topics],
         "questions": [
             (question.value, question.label, values["answers"].get(question.value, ""))

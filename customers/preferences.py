@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers import records, timeline
 from customers.models import (
@@ -74,6 +76,8 @@ class Choices:
     frequency: str
     topic_ids: set[int]
     answers: dict[str, str] = field(default_factory=dict)
+    # A language code, "" for the organization's; None leaves the customer's as it is.
+    language: str | None = None
 
 
 def check_choices(
@@ -83,35 +87,40 @@ def check_choices(
     frequency: str,
     topic_ids: list[str],
     answers: dict[str, str],
+    language: str | None = None,
 ) -> tuple[Choices | None, dict[str, list[str]]]:
     """The choices, or the errors naming each field that is wrong (nothing is written)."""
     errors: dict[str, list[str]] = {}
     if set(consents) - set(Channel.values):
-        errors["consents"] = ["Choose among the ways we offer."]
+        errors["consents"] = [_("Choose among the ways we offer.")]
     if preferred_channel not in Channel.values:
-        errors["preferred_channel"] = ["Choose one of the ways we offer."]
+        errors["preferred_channel"] = [_("Choose one of the ways we offer.")]
+    if language is not None and language not in {"", *(c for c, _n in settings.LANGUAGES)}:
+        errors["language"] = [_("Choose one of the languages offered.")]
     if frequency not in Frequency.values:
-        errors["frequency"] = ["Choose “As usual” or “Less often”."]
+        errors["frequency"] = [_("Choose “As usual” or “Less often”.")]
     offered = set(Topic.objects.filter(is_active=True).values_list("pk", flat=True))
     chosen: set[int] = set()
     for value in topic_ids:
         if not value.isdigit() or int(value) not in offered:
-            errors["topics"] = ["Choose among the topics offered."]
+            errors["topics"] = [_("Choose among the topics offered.")]
             break
         chosen.add(int(value))
     cleaned: dict[str, str] = {}
     for question, text in answers.items():
         if question not in ValueQuestion.values:
-            errors.setdefault("answers", []).append("Answer only the questions asked.")
+            errors.setdefault("answers", []).append(_("Answer only the questions asked."))
             continue
         text = text.strip()
         if len(text) > ANSWER_MAX_LENGTH:
-            errors[f"answer_{question}"] = [f"Keep it under {ANSWER_MAX_LENGTH} characters."]
+            errors[f"answer_{question}"] = [
+                _("Keep it under %(limit)d characters.") % {"limit": ANSWER_MAX_LENGTH}
+            ]
         elif text:
             cleaned[question] = text
     if errors:
         return None, errors
-    return Choices(consents, preferred_channel, frequency, chosen, cleaned), {}
+    return Choices(consents, preferred_channel, frequency, chosen, cleaned, language), {}
 
 
 @transaction.atomic
@@ -138,6 +147,10 @@ def set_preferences(
         customer.preferred_channel = choices.preferred_channel
         fields.append("preferred_channel")
         changed.append(f"prefers {Channel(choices.preferred_channel).label}")
+    if choices.language is not None and customer.language != choices.language:
+        customer.language = choices.language
+        fields.append("language")
+        changed.append(f"speaks {choices.language or 'the organization’s language'}")
     if customer.frequency != choices.frequency:
         customer.frequency = choices.frequency
         fields.append("frequency")
@@ -174,7 +187,7 @@ def record_value_answer(
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.VALUE_ANSWER,
-        title=ValueQuestion(question).label,
+        title=str(ValueQuestion(question).label),
         detail=answer.text,
         occurred_at=now,
         source_id=answer.pk,

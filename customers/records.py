@@ -32,6 +32,7 @@ CUSTOMER_FIELDS = (
     "timezone",
     "preferred_channel",
     "frequency",
+    "language",
     "estimated_wallet",
 )
 

@@ -4,12 +4,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from customers import referrals
-from customers.models import Channel
+from customers.languages import speaking_to
+from customers.models import Channel, Referral
 from customers.rows import clean_row
 from nps.public import over_public_limit
 
@@ -34,6 +36,12 @@ def referral_page(request: HttpRequest, code: str) -> HttpResponse:
     referral = referrals.open_referral(code)
     if referral is None:
         return render(request, "customers/referral_unknown.html", status=404)
+    # A friend is spoken to in the referring customer's language, the likeliest to be theirs.
+    with speaking_to(referral.referrer):
+        return _page(request, referral)
+
+
+def _page(request: HttpRequest, referral: Referral) -> HttpResponse:
     values = dict.fromkeys((*NAME_FIELDS, "email", "phone"), "")
     consents: dict[str, bool] = {}
     errors: dict[str, list[str]] = {}
@@ -46,9 +54,9 @@ def referral_page(request: HttpRequest, code: str) -> HttpResponse:
             require_external_id=False,
         )
         if not row.values.get("first_name"):
-            row.fail("first_name", "Tell us your first name.")
+            row.fail("first_name", _("Tell us your first name."))
         if not (row.values.get("email") or row.values.get("phone")):
-            row.fail("email", "Leave an e-mail address or a phone number.")
+            row.fail("email", _("Leave an e-mail address or a phone number."))
         if not row.errors:
             outcome = referrals.sign_up_friend(referral=referral, row=row)
             errors = outcome.errors

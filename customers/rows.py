@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -36,6 +37,7 @@ CHOICES = {
     "preferred_channel": set(Channel.values),
     "frequency": set(Frequency.values),
 }
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 ACCEPTED = (
     {
         "external_id",
@@ -47,6 +49,7 @@ ACCEPTED = (
         "purchases",
         "referral_code",
         "topics",
+        "language",
     }
     | set(TEXT_FIELDS)
     | set(CHOICES)
@@ -159,6 +162,14 @@ def clean_row(
                 row.fail(name, f"“{value}” is not a valid choice: {choices}.")
             else:
                 row.values[name] = value
+
+    if "language" in raw:
+        language = _language(raw["language"])
+        if language is None:
+            choices = ", ".join(sorted(LANGUAGE_CODES))
+            row.fail("language", f"“{raw['language']}” is not a language we speak: {choices}.")
+        else:
+            row.values["language"] = language
 
     if "timezone" in raw:
         zone = raw["timezone"] or ""
@@ -286,3 +297,15 @@ def _decimal(value: Any) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return number if number.is_finite() else None
+
+
+def _language(value: Any) -> str | None:
+    """A code we speak ("" for the organization's) from "es", "ES" or "es-MX"; else None."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().lower().replace("_", "-").split("-", 1)[0]
+    if code and code not in LANGUAGE_CODES:
+        return None
+    return code

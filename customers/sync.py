@@ -58,6 +58,7 @@ SYNCED_FIELDS = (
     "timezone",
     "preferred_channel",
     "frequency",
+    "language",
     "estimated_wallet",
 )
 
@@ -76,6 +77,7 @@ NEW_CUSTOMER_DEFAULTS = {
     "timezone": "",
     "preferred_channel": "email",
     "frequency": "usual",
+    "language": "",
     "estimated_wallet": None,
 }
 

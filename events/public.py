@@ -7,19 +7,21 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from customers.languages import speaking_to
 from events import calendar, services
 from events.models import Event, Invitation
 from nps.public import over_public_limit
 from programs.placement import zone_of
 
 ANSWERS = [
-    (Invitation.Answer.YES, "Yes, I will come"),
-    (Invitation.Answer.MAYBE, "Maybe"),
-    (Invitation.Answer.NO, "No, I cannot come"),
+    (Invitation.Answer.YES, gettext_lazy("Yes, I will come")),
+    (Invitation.Answer.MAYBE, gettext_lazy("Maybe")),
+    (Invitation.Answer.NO, gettext_lazy("No, I cannot come")),
 ]
 
 
@@ -47,6 +49,11 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _invitation(token)
     if invitation is None:
         return render(request, "events/unknown.html", status=404)
+    with speaking_to(invitation.customer):
+        return _page(request, invitation)
+
+
+def _page(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     saved = False
     if request.method == "POST":

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers import activity, timeline
 from customers.models import Customer, Interaction, Tier, TimelineEntry
@@ -160,16 +161,18 @@ def answer(
     are taken one at a time (the event's row is locked), so the last seat goes once."""
     now = now or timezone.now()
     if answer not in (Invitation.Answer.YES, Invitation.Answer.NO, Invitation.Answer.MAYBE):
-        raise ValidationError({"answer": ["Answer yes, no or maybe."]})
+        raise ValidationError({"answer": [_("Answer yes, no or maybe.")]})
     if not 0 <= guests <= MAX_GUESTS:
-        raise ValidationError({"guests": [f"Bring from 0 to {MAX_GUESTS} guests."]})
+        raise ValidationError(
+            {"guests": [_("Bring from 0 to %(most)d guests.") % {"most": MAX_GUESTS}]}
+        )
     if answer != Invitation.Answer.YES:
         guests = 0
     with transaction.atomic():
         event = Event.objects.select_for_update().get(pk=invitation.event_id)
         current = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if event.status != Event.Status.OPEN or event.starts_at <= now:
-            raise ValidationError({"answer": ["This event takes no more answers."]})
+            raise ValidationError({"answer": [_("This event takes no more answers.")]})
         held = current.seats
         current.answer, current.guests, current.answered_at = answer, guests, now
         if answer == Invitation.Answer.YES:
@@ -183,7 +186,12 @@ def answer(
             elif held:
                 # Already seated: keep the seat rather than lose it for asking too much.
                 raise ValidationError(
-                    {"guests": [f"Only {max(free - 1, 0)} guests fit: seats are taken."]}
+                    {
+                        "guests": [
+                            _("Only %(fit)d guests fit: seats are taken.")
+                            % {"fit": max(free - 1, 0)}
+                        ]
+                    }
                 )
             elif current.waitlist_position is None:
                 current.waitlist_position = _next_waitlist_position(event)

@@ -14,9 +14,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from customers import preferences, reply_addresses
+from customers.languages import speaking_to
 from customers.models import Channel
 from nps import links
 from nps.models import Invitation, Response
+from nps.questions import questions_of
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +96,15 @@ def send_invitation_email(
     if not preferences_url:
         token = preferences.preference_token(customer=invitation.customer)
         preferences_url = f"{settings.SITE_URL}/p/{token}/"
+    with speaking_to(invitation.customer):
+        _send(invitation, unsubscribe_url, preferences_url, connection)
+
+
+def _send(invitation: Invitation, unsubscribe_url: str, preferences_url: str, connection) -> None:
     context = {
         "customer": invitation.customer,
         "survey": invitation.survey,
+        "questions": questions_of(invitation.survey),
         "scores": [
             {"value": value, "url": links.link(invitation, score_value=value)}
             for value in range(11)

@@ -6,13 +6,16 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from customers.languages import speaking_to
 from customers.models import Channel
 from nps import services
 from nps.models import Invitation
+from nps.questions import questions_of
 
 SCORES = list(range(11))
 
@@ -59,6 +62,11 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.invitation_for(token)
     if invitation is None:
         return _closed(request, 404)
+    with speaking_to(invitation.customer):
+        return _survey_page(request, token, invitation)
+
+
+def _survey_page(request: HttpRequest, token: str, invitation: Invitation) -> HttpResponse:
     if not invitation.is_open:
         return _closed(request, 410)
     response = getattr(invitation, "response", None) if _answered(invitation) else None
@@ -71,7 +79,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         preferred = request.POST.get("preferred_channel", "")
         chosen = _score(raw)
         if chosen is None:
-            errors["score"] = ["Choose a score from 0 to 10."]
+            errors["score"] = [_("Choose a score from 0 to 10.")]
         else:
             try:
                 services.record_response(
@@ -93,7 +101,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         if "score" in request.GET:
             link_score = _score(request.GET["score"])
             if link_score is None:
-                errors["score"] = ["Choose a score from 0 to 10."]
+                errors["score"] = [_("Choose a score from 0 to 10.")]
             elif request.method == "GET" and response is None:
                 # One click in the e-mail records the score, but only the first answer: link
                 # scanners open every link of a message, and must not rewrite what the customer
@@ -108,6 +116,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         "invitation": invitation,
         "survey": invitation.survey,
+        "questions": questions_of(invitation.survey),
         "scores": SCORES,
         "chosen": chosen,
         "why": why,
@@ -148,4 +157,5 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.invitation_for(token)
     if invitation is None or not _answered(invitation):
         return _closed(request, 404)
-    return render(request, "nps/thanks.html", {"survey": invitation.survey})
+    with speaking_to(invitation.customer):
+        return render(request, "nps/thanks.html", {"survey": invitation.survey})

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import CharField, Count, DateField, Exists, F, Max, OuterRef, Value
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers import activity, rewards, timeline, valuation
 from customers.models import Channel, Customer, Reward, RewardRule, TimelineEntry
@@ -173,16 +174,16 @@ def record_response(
     With `only_if_unanswered` (a score link opened), an existing answer is returned unchanged."""
     errors = {}
     if not isinstance(score_value, int) or not 0 <= score_value <= 10:
-        errors["score"] = ["Choose a score from 0 to 10."]
+        errors["score"] = [_("Choose a score from 0 to 10.")]
     for name, text in (("why", why), ("improve", improve)):
         if len(text) > MAX_TEXT:
-            errors[name] = [f"Please keep it under {MAX_TEXT} characters."]
+            errors[name] = [_("Please keep it under %(limit)d characters.") % {"limit": MAX_TEXT}]
     if preferred_channel and preferred_channel not in Channel.values:
-        errors["preferred_channel"] = ["Choose one of the offered channels."]
+        errors["preferred_channel"] = [_("Choose one of the offered channels.")]
     if errors:
         raise ValidationError(errors)
     if not invitation.is_open:
-        raise ValidationError("This survey has closed.")
+        raise ValidationError(_("This survey has closed."))
     customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
     now = timezone.now()
     kind = score.category(score_value)

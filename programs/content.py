@@ -9,9 +9,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.html import linebreaks
+from django.utils.translation import gettext as _
 
 from customers import activity, preferences, reply_addresses
+from customers.languages import language_of
 from customers.models import Channel, Customer, Purchase, Referral
 from programs import clicks
 from programs.channels import Message, PermanentError
@@ -251,20 +254,38 @@ def message_for(
     channel: str,
     step: Step | None = None,
     facts: BatchFacts | None = None,
+    language: str | None = None,
 ) -> Message:
-    """The touch rendered for its channel (a preview when there is no touch)."""
+    """The touch rendered for its channel (a preview when there is no touch), in `language`
+    or else the customer's: the step's version in it where it has one, else its default."""
     step = step or touch.step
+    language = language or language_of(customer)
     variant_id = None
     if touch is not None and step.testing_variants:
         from programs import variant_store
 
         step, variant_id = variant_store.content_for(step=step, customer_id=customer.pk)
     context = context_for(step=step, customer=customer, touch=touch, channel=channel, facts=facts)
+    with translation.override(language):
+        return _message(step, touch, customer, channel, context, language, variant_id)
+
+
+def _message(
+    step: Step,
+    touch: Touch | None,
+    customer: Customer,
+    channel: str,
+    context: dict,
+    language: str,
+    variant_id: int | None,
+) -> Message:
     touch_id = touch.pk if touch else 0
     if channel == Channel.EMAIL:
-        subject = " ".join(render(step.email_subject, context, autoescape=False).split())
-        text = render(step.email_body, context, autoescape=False)
-        escaped = render(step.email_body, context, autoescape=True)
+        subject = " ".join(
+            render(step.text("email_subject", language), context, autoescape=False).split()
+        )
+        text = render(step.text("email_body", language), context, autoescape=False)
+        escaped = render(step.text("email_body", language), context, autoescape=True)
         if touch is not None and step.program.track_clicks:
             text = clicks.rewrite_text(text, touch_id)
             escaped = clicks.rewrite_html(escaped, touch_id)
@@ -288,16 +309,17 @@ def message_for(
             variant_id=variant_id,
         )
     if channel == Channel.SMS:
-        text = " ".join(render(step.sms_body, context, autoescape=False).split())
+        text = " ".join(render(step.text("sms_body", language), context, autoescape=False).split())
         if not text:  # never a text saying only how to opt out
             raise ContentError("The SMS body renders empty.")
         if text[-1] not in ".!?":
             text += "."
+        opt_out = _("Reply STOP to opt out.")
         return Message(
             touch_id=touch_id,
             to=customer.phone,
             subject=step.name,
-            text=f"{text} Reply STOP to opt out.",
+            text=f"{text} {opt_out}",
             variant_id=variant_id,
         )
     if channel == Channel.LETTER:
@@ -305,13 +327,21 @@ def message_for(
             touch_id=touch_id,
             to=customer.postal_address,
             subject=step.name,
-            text=render(step.letter_body or step.email_body, context, autoescape=False),
+            text=render(
+                step.text("letter_body", language) or step.text("email_body", language),
+                context,
+                autoescape=False,
+            ),
         )
     return Message(
         touch_id=touch_id,
         to=customer.phone,
         subject=step.name,
-        text=render(step.call_script or step.email_body, context, autoescape=False),
+        text=render(
+            step.text("call_script", language) or step.text("email_body", language),
+            context,
+            autoescape=False,
+        ),
     )
 
 
@@ -381,6 +411,14 @@ def content_problems(step: Step) -> dict[str, list[str]]:
                 rendered[field] = render(getattr(step, field), values, autoescape=autoescape)
         except ContentError as error:
             problems[field] = [str(error)]
+    versions = step.versions if isinstance(step.versions, dict) else {}
+    for language, version in versions.items():
+        for field, text in version.items():
+            try:
+                render(str(text), values, autoescape=False)
+            except ContentError as error:
+                # Named as the step form names the field.
+                problems[f"version_{language}_{field}"] = [str(error)]
     for channel in channels_possible(step):
         for field in CHANNEL_FIELDS[channel]:
             source = field

@@ -2,6 +2,7 @@
 channels a customer stops on the public unsubscribe page, whose an SMS reply is."""
 
 from django import forms
+from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
@@ -91,6 +92,29 @@ class ProgramForm(forms.ModelForm):
         return data
 
 
+VERSIONED_FIELDS = ("email_subject", "email_body", "sms_body", "letter_body", "call_script")
+VERSION_MAX_LENGTHS = {"email_subject": 200, "sms_body": 480}
+VERSION_ROWS = {"email_body": 6, "sms_body": 3, "letter_body": 4, "call_script": 3}
+
+
+def step_version_fields() -> list[tuple[str, str, str]]:
+    """(language, its name, content field) for each language besides the organization's."""
+    return [
+        (code, str(name), field)
+        for code, name in settings.LANGUAGES
+        if code != settings.LANGUAGE_CODE
+        for field in VERSIONED_FIELDS
+    ]
+
+
+def version_field(language: str, field: str) -> str:
+    return f"version_{language}_{field}"
+
+
+def field_label(field: str) -> str:
+    return str(Step._meta.get_field(field).verbose_name).capitalize()
+
+
 class StepForm(forms.ModelForm):
     """One step: what, when, on which channel, saying what (programs.sandbox's language)."""
 
@@ -142,6 +166,18 @@ class StepForm(forms.ModelForm):
         current = self.instance.topic_id if self.instance.pk else None
         self.fields["topic"].queryset = Topic.objects.filter(Q(is_active=True) | Q(pk=current))
         self.fields["topic"].empty_label = "Everyone enrolled"
+        # The versions in other languages come last: the page shows them in their own part.
+        versions = self.instance.versions if isinstance(self.instance.versions, dict) else {}
+        for language, name, field in step_version_fields():
+            self.fields[version_field(language, field)] = forms.CharField(
+                required=False,
+                max_length=VERSION_MAX_LENGTHS.get(field),
+                label=f"{field_label(field)} ({name})",
+                widget=forms.Textarea(attrs={"rows": VERSION_ROWS[field]})
+                if field in VERSION_ROWS
+                else forms.TextInput(),
+                initial=versions.get(language, {}).get(field, ""),
+            )
 
     def clean(self) -> dict:
         data = super().clean()
@@ -154,7 +190,17 @@ class StepForm(forms.ModelForm):
             self.add_error("kind", "Only an event's own program has this step.")
         if data.get("anchor") == Step.Anchor.EVENT and self.instance.anchor != Step.Anchor.EVENT:
             self.add_error("anchor", "Only an event's own program has this anchor.")
+        data["versions"] = self.versions()
         return data
+
+    def versions(self) -> dict[str, dict[str, str]]:
+        """The content in other languages the marketer wrote, without the blank fields."""
+        versions: dict[str, dict[str, str]] = {}
+        for language, _name, field in step_version_fields():
+            text = (self.cleaned_data.get(version_field(language, field)) or "").strip()
+            if text:
+                versions.setdefault(language, {})[field] = text
+        return versions
 
     def preview_step(self, program: Program) -> Step:
         """An unsaved step with whatever content fields are valid, for the preview."""
@@ -162,13 +208,17 @@ class StepForm(forms.ModelForm):
         data = {
             name: self.cleaned_data[name] for name in CONTENT_FIELDS if name in self.cleaned_data
         }
-        return Step(program=program, **data)
+        return Step(program=program, versions=self.versions(), **data)
 
 
 class PreviewForm(forms.Form):
     """Whom to render the preview for."""
 
     preview_customer = forms.IntegerField(min_value=1, label=gettext_lazy("Preview for customer #"))
+    # Blank: the customer's own language (else the organization's), as a touch would use.
+    preview_language = forms.ChoiceField(
+        choices=[("", "The customer's"), *settings.LANGUAGES], required=False
+    )
 
 
 class UnsubscribeChoiceForm(forms.Form):
@@ -178,7 +228,9 @@ class UnsubscribeChoiceForm(forms.Form):
         choices=Channel.choices,
         widget=forms.CheckboxSelectMultiple,
         label=gettext_lazy("Stop contacting me by"),
-        error_messages={"required": "Tick at least one way we should stop contacting you."},
+        error_messages={
+            "required": gettext_lazy("Tick at least one way we should stop contacting you.")
+        },
     )
 
 

@@ -167,6 +167,9 @@ class Step(models.Model):
     sms_body = models.CharField(max_length=480, blank=True)
     letter_body = models.TextField(blank=True)
     call_script = models.TextField(blank=True)
+    # The content in other languages: {"de": {"email_subject": "...", ...}}. A field a version
+    # leaves out (or blank) is the default content above.
+    versions = models.JSONField(default=dict, blank=True)
     premium = models.CharField(
         max_length=200,
         blank=True,
@@ -202,6 +205,13 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program}: {self.name}"
+
+    def text(self, field: str, language: str | None) -> str:
+        """The content field in `language` when this step has it there, else the default."""
+        version = self.versions.get(language or "") if isinstance(self.versions, dict) else None
+        if isinstance(version, dict) and version.get(field):
+            return str(version[field])
+        return str(getattr(self, field))
 
     @property
     def is_yearly(self) -> bool:

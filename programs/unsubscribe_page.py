@@ -8,12 +8,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.contact import normalize_phone
-from customers.models import Channel
+from customers.languages import speaking_to
+from customers.models import Channel, Customer
 from customers.preferences import preference_tokens
 from nps.public import over_public_limit
 from programs.forms import UnsubscribeChoiceForm
@@ -44,17 +46,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     """
     if _unsubscribe_over_limit(request):
         return _no_store(render(request, "nps/too_many.html", status=429))
-    link = UnsubscribeToken.objects.filter(token=token).only("channel", "customer_id").first()
+    link = _link(token)
     if link is None:
         return _no_store(_unknown_link(request))
     choose = _preferences_path(link.customer_id)
-    if request.method == "POST":
-        withdraw_by_token(token=token)
-        context = {"stopped": [Channel(link.channel).label], "preferences_path": choose}
-        return _no_store(render(request, "programs/unsubscribe_done.html", context))
-    form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
-    context = {"form": form, "token": token, "preferences_path": choose}
-    return _no_store(render(request, "programs/unsubscribe.html", context))
+    with speaking_to(link.customer):
+        if request.method == "POST":
+            withdraw_by_token(token=token)
+            context = {"stopped": [Channel(link.channel).label], "preferences_path": choose}
+            return _no_store(render(request, "programs/unsubscribe_done.html", context))
+        form = UnsubscribeChoiceForm(initial={"channels": [link.channel]})
+        context = {"form": form, "token": token, "preferences_path": choose}
+        return _no_store(render(request, "programs/unsubscribe.html", context))
+
+
+def _link(token: str) -> UnsubscribeToken | None:
+    # The customer's language comes in the same query: the page speaks it.
+    return (
+        UnsubscribeToken.objects.filter(token=token)
+        .select_related("customer")
+        .only("channel", "customer_id", "customer__language")
+        .first()
+    )
 
 
 def _preferences_path(customer_id: int) -> str:
@@ -80,21 +93,22 @@ def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
     """
     if _unsubscribe_over_limit(request):
         return _no_store(render(request, "nps/too_many.html", status=429))
-    link = UnsubscribeToken.objects.filter(token=token).only("customer_id").first()
+    link = _link(token)
     if link is None:
         return _no_store(_unknown_link(request))
     choose = _preferences_path(link.customer_id)
-    form = UnsubscribeChoiceForm(request.POST)
-    if not form.is_valid():
-        context = {"form": form, "token": token, "preferences_path": choose}
-        return _no_store(render(request, "programs/unsubscribe.html", context, status=400))
-    channels = form.cleaned_data["channels"]
-    withdraw_by_token(token=token, channels=channels)
-    context = {
-        "stopped": [Channel(channel).label for channel in channels],
-        "preferences_path": choose,
-    }
-    return _no_store(render(request, "programs/unsubscribe_done.html", context))
+    with speaking_to(link.customer):
+        form = UnsubscribeChoiceForm(request.POST)
+        if not form.is_valid():
+            context = {"form": form, "token": token, "preferences_path": choose}
+            return _no_store(render(request, "programs/unsubscribe.html", context, status=400))
+        channels = form.cleaned_data["channels"]
+        withdraw_by_token(token=token, channels=channels)
+        context = {
+            "stopped": [Channel(channel).label for channel in channels],
+            "preferences_path": choose,
+        }
+        return _no_store(render(request, "programs/unsubscribe_done.html", context))
 
 
 @login_not_required
@@ -113,6 +127,12 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
         phone = normalize_phone(request.POST.get("From", ""), region=settings.PHONE_REGION)
     except ValidationError:
         phone = ""
+    speaker = None
     if phone:
         stop_by_sms(phone=phone)
-    return HttpResponse("You will get no more text messages from us.", content_type="text/plain")
+        speaker = (
+            Customer.objects.filter(phone=phone, deleted_at__isnull=True).only("language").first()
+        )
+    with speaking_to(speaker):
+        reply = _("You will get no more text messages from us.")
+    return HttpResponse(reply, content_type="text/plain")

@@ -96,7 +96,14 @@ def _preview_customer(request: HttpRequest, data) -> Customer | None:
     return customers.order_by("last_name", "first_name", "id").first()
 
 
-def _previews(step: Step, customer: Customer | None) -> list[dict]:
+def _preview_language(data) -> str | None:
+    """The language the marketer chose to preview in; None is the customer's own."""
+    form = PreviewForm(data)
+    form.is_valid()
+    return form.cleaned_data.get("preview_language") or None
+
+
+def _previews(step: Step, customer: Customer | None, language: str | None = None) -> list[dict]:
     """The step rendered on every channel; a marketer's template error is shown, not raised."""
     if customer is None:
         return []
@@ -105,7 +112,7 @@ def _previews(step: Step, customer: Customer | None) -> list[dict]:
         preview = {"channel": channel, "label": Channel(channel).label, "error": ""}
         try:
             preview["message"] = content.message_for(
-                touch=None, customer=customer, channel=channel, step=step
+                touch=None, customer=customer, channel=channel, step=step, language=language
             )
         except content.ContentError as error:
             preview["error"] = str(error)
@@ -132,7 +139,13 @@ def _step_page(
         "form": form,
         "preview_customer": customer,
         "preview_choices": choices,
-        "previews": _previews(form.preview_step(program) if form.is_bound else step, customer),
+        "previews": _previews(
+            form.preview_step(program) if form.is_bound else step,
+            customer,
+            _preview_language(request.POST or request.GET),
+        ),
+        "preview_language": _preview_language(request.POST or request.GET) or "",
+        "preview_languages": settings.LANGUAGES,
         "content_variables": content.documented_variables(),
         "content_filters": list(sandbox.FILTERS),
         **extra,
@@ -283,7 +296,9 @@ def step_preview(request: HttpRequest, pk: int) -> HttpResponse:
         return _step_page(request, program, step, form)
     customer = _preview_customer(request, request.POST)
     context = {
-        "previews": _previews(form.preview_step(program), customer),
+        "previews": _previews(
+            form.preview_step(program), customer, _preview_language(request.POST)
+        ),
         "preview_customer": customer,
     }
     return render(request, "programs/_preview.html", context)
@@ -296,13 +311,16 @@ def step_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_object_or_404(Program, pk=pk)
     step, form = _unsaved_step(request, program)
     customer = _preview_customer(request, request.POST)
-    result = _test_send(request, form.preview_step(program), customer)
+    language = _preview_language(request.POST)
+    result = _test_send(request, form.preview_step(program), customer, language)
     if pages.is_htmx(request):
         return render(request, "programs/_test_send.html", {"result": result})
     return _step_page(request, program, step, form, test_send=result)
 
 
-def _test_send(request: HttpRequest, step: Step, customer: Customer | None) -> dict:
+def _test_send(
+    request: HttpRequest, step: Step, customer: Customer | None, language: str | None = None
+) -> dict:
     to = request.user.email
     if not to:
         return {"ok": False, "text": "Your account has no e-mail address: add one to test."}
@@ -310,7 +328,7 @@ def _test_send(request: HttpRequest, step: Step, customer: Customer | None) -> d
         return {"ok": False, "text": "There is no customer to render the e-mail for yet."}
     try:
         message = content.message_for(
-            touch=None, customer=customer, channel=Channel.EMAIL, step=step
+            touch=None, customer=customer, channel=Channel.EMAIL, step=step, language=language
         )
         send_mail(
             subject=f"[Test] {message.subject}",

@@ -3,21 +3,22 @@
 from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class Frequency(models.TextChoices):
     """How often a customer wants to hear from us; "less often" halves their frequency cap."""
 
-    USUAL = "usual", "As usual"
-    LESS = "less", "Less often"
+    USUAL = "usual", _("As usual")
+    LESS = "less", _("Less often")
 
 
 class ValueQuestion(models.TextChoices):
     """The optional questions of the preference center (the seeds' "ask customers")."""
 
-    VALUABLE = "valuable", "What do you find most valuable in what we offer?"
-    MORE = "more", "What would you like more of?"
-    LESS = "less", "What would you like less of?"
+    VALUABLE = "valuable", _("What do you find most valuable in what we offer?")
+    MORE = "more", _("What would you like more of?")
+    LESS = "less", _("What would you like less of?")
 
 
 class Topic(models.Model):

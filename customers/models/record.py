@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from customers.contact import normalize_email, normalize_phone
 from customers.models.ladder import BondStage, Tier
@@ -38,10 +39,10 @@ class PartnerKind(models.TextChoices):
 class Channel(models.TextChoices):
     """The channels a touch can go out on, and that a customer consents to."""
 
-    EMAIL = "email", "E-mail"
-    SMS = "sms", "SMS"
-    PHONE = "phone", "Phone call"
-    LETTER = "letter", "Letter"
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    PHONE = "phone", _("Phone call")
+    LETTER = "letter", _("Letter")
 
 
 # Read once: zoneinfo rereads the time-zone database on every call.
@@ -116,6 +117,16 @@ class Customer(models.Model):
         help_text=gettext_lazy("Blank means the organization's time zone."),
     )
     preferred_channel = models.CharField(max_length=10, choices=Channel, default=Channel.EMAIL)
+    # The language public pages and touches speak to this customer; blank is the organization's
+    # (LANGUAGE_CODE).
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Blank means the organization's language.",
+    )
     consent_email = models.BooleanField(default=False)
     consent_sms = models.BooleanField(default=False)
     consent_phone = models.BooleanField(default=False)

@@ -71,6 +71,7 @@ TABLE = [
     ("javascript-catalog",            "GET",               "-",      OK,    OK,   OK,   OK,    OK,  OK),
     ("dashboard_export",              "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("api_tokens",                    "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
+    ("staff_language",                "GET POST",          "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("webhooks_settings",             "GET POST",          "-",      LOGIN, NO,   NO,   NO,    OK,  OK),
     ("webhook",                       "GET POST",          "webhook", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("customers:list",                "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
