@@ -24,6 +24,7 @@ from customers.filters import owners
 from customers.models import Audience
 from programs import global_lift, lift_figures
 from programs import queries as program_queries
+from webhooks import queries as webhook_queries
 
 
 @login_not_required
@@ -108,6 +109,7 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     if pages.is_htmx(request):
         return render(request, "bonding/_widgets.html", context)
+    context["disabled_webhooks"] = webhook_queries.disabled_endpoints(request.user)
     return render(request, "bonding/home.html", context)
 
 

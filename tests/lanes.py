@@ -48,6 +48,7 @@ EMBEDDED = (
     "tests/programs/test_sms_webhooks.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
     "tests/webhooks/test_delivery.py",
+    "tests/webhooks/test_retention.py",
 )
 
 POSTGRES_ONLY = {

@@ -39,7 +39,20 @@ def publish(
     type: str, data: dict[str, Any], *, customer_id: int | None = None, now: datetime | None = None
 ) -> Event:
     """Write one event to the outbox (inside the caller's transaction)."""
-    return publish_many(type, [(customer_id, data)], now=now)[0]
+    now = now or timezone.now()
+    message_id = signing.new_message_id()
+    payload = _encode(data)
+    [pk] = _insert(type, [message_id], [customer_id], [payload], now)
+    event = Event(
+        pk=pk,
+        message_id=message_id,
+        type=type,
+        customer_key=customer_id,
+        payload=payload,
+        created_at=now,
+    )
+    event._state.adding = False
+    return event
 
 
 def publish_many(
@@ -47,39 +60,40 @@ def publish_many(
     items: Iterable[tuple[int | None, dict[str, Any]]],
     *,
     now: datetime | None = None,
-) -> list[Event]:
-    """Write one event per (customer id, data) in one statement."""
+) -> int:
+    """Write one event per (customer id, data) in one statement; returns how many."""
+    keys: list[int | None] = []
+    payloads: list[str] = []
+    for customer_id, data in items:
+        keys.append(customer_id)
+        payloads.append(_encode(data))
+    if not keys:
+        return 0
+    message_ids = [signing.new_message_id() for _ in keys]
+    return len(_insert(type, message_ids, keys, payloads, now or timezone.now()))
+
+
+def _insert(
+    type: str,
+    message_ids: list[str],
+    keys: list[int | None],
+    payloads: list[str],
+    now: datetime,
+) -> list[int]:
+    """The rows' ids, in order. No model instances on PostgreSQL: building them cost a sync of
+    1,000 rows more than the insert itself."""
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")
-    now = now or timezone.now()
-    events = [
-        Event(
-            message_id=signing.new_message_id(),
-            type=type,
-            customer_key=customer_id,
-            payload=_encode(data),
-            created_at=now,
-        )
-        for customer_id, data in items
-    ]
-    if not events:
-        return []
     if connection.vendor != "postgresql":
         # One statement in the caller's transaction (no savepoint of its own).
-        return Event.objects.bulk_create(events, batch_size=1000)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_UNNEST,
+        events = Event.objects.bulk_create(
             [
-                type,
-                now,
-                [event.message_id for event in events],
-                [event.customer_key for event in events],
-                [event.payload for event in events],
+                Event(message_id=m, type=type, customer_key=k, payload=p, created_at=now)
+                for m, k, p in zip(message_ids, keys, payloads, strict=True)
             ],
+            batch_size=1000,
         )
-        ids = [row[0] for row in cursor.fetchall()]
-    for event, pk in zip(events, ids, strict=True):
-        event.pk = pk
-        event._state.adding = False
-    return events
+        return [event.pk for event in events]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_UNNEST, [type, now, message_ids, keys, payloads])
+        return [row[0] for row in cursor.fetchall()]

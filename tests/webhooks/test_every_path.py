@@ -49,13 +49,18 @@ def test_bulk_delete_and_owner_assignment_tell_each_customer(marketer, manager):
 
 
 def test_a_consent_change_is_one_customer_updated_however_it_comes(marketer):
+    from customers.models import Topic
+
     customer = CustomerFactory(owner=marketer, consent_email=False)
+    # Chosen topics go in the API's order, by name.
+    customer.topics.set([Topic.objects.create(name=name) for name in ("Tips", "Events")])
     assert records.set_consent(customer=customer, channel="email", granted=True, source="form")
     assert not records.set_consent(customer=customer, channel="email", granted=True, source="form")
     [by_itself] = told("customer.updated")
     assert by_itself["consents"]["email"] is True
     shown = token_client(marketer).get(f"/api/v1/customers/{customer.pk}/").json()
     assert same_moments(by_itself, shown)
+    assert len(by_itself["topics"]) == 2
 
     records.update_customer(customer=customer, data={"consent_email": False}, by=marketer)
     # update_customer tells the change once, not once more for the consent inside it.
