@@ -19,6 +19,7 @@ from customers.models import (
     Purchase,
     Referral,
     Reward,
+    RewardRule,
     Tier,
 )
 
@@ -247,3 +248,23 @@ class TierEditForm(forms.ModelForm):
             "colour": forms.TextInput(attrs={"type": "color"}),
             "description": forms.TextInput(),
         }
+
+
+class RewardRuleForm(forms.ModelForm):
+    """An organization-wide reward rule: what an event earns (a step's is set on the step)."""
+
+    class Meta:
+        model = RewardRule
+        fields = ["event", "value", "unit", "active"]
+        labels = {"active": "Granting"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["event"].choices = [
+            (event.value, event.label)
+            for event in RewardRule.Event
+            if event != RewardRule.Event.STEP_SENT
+        ]
+        self.fields["value"].validators.append(MinValueValidator(Decimal("0.01")))
+        if not self.instance.pk:
+            self.initial.setdefault("active", True)

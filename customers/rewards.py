@@ -216,11 +216,94 @@ def set_rule(*, event: str, value: Decimal, unit: str = Reward.Unit.POINTS) -> R
     return rule
 
 
+ORGANIZATION_EVENTS = [e for e in RewardRule.Event if e != RewardRule.Event.STEP_SENT]
+
+
+@transaction.atomic
+def save_rule(
+    *, rule: RewardRule, event: str, value: Decimal, unit: str, active: bool = True
+) -> RewardRule:
+    """Create or change an organization-wide rule (the marketers' page). Another active rule
+    for the same event is refused, changing nothing; switching off keeps the rule's history."""
+    if event not in ORGANIZATION_EVENTS:
+        raise ValidationError({"event": "A step's reward is set on the step."})
+    if rule.pk and rule.event == RewardRule.Event.STEP_SENT:
+        raise ValidationError("A step's reward is changed on the step's page.")
+    rule.event, rule.value, rule.unit, rule.active = event, Decimal(value), unit, active
+    rule.full_clean(validate_constraints=False)
+    if active:
+        # The rows of the event's rules locked: two marketers switching one on at once
+        # meet here, not at the database's unique index.
+        others = RewardRule.objects.select_for_update().filter(event=event, active=True)
+        if rule.pk:
+            others = others.exclude(pk=rule.pk)
+        if others.exists():
+            raise ValidationError(
+                {"event": "This event already has a rule: change it or switch it off first."}
+            )
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError as clash:
+        raise ValidationError({"event": "This event already has a rule."}) from clash
+    return rule
+
+
+def switch_off_rule(*, rule: RewardRule) -> RewardRule:
+    """Stop a rule granting; what it granted stays in the ledgers."""
+    RewardRule.objects.filter(pk=rule.pk).update(active=False)
+    rule.active = False
+    return rule
+
+
+def set_step_rule(
+    *, rule: RewardRule | None, kind: str, value: Decimal, unit: str = Reward.Unit.MONEY
+) -> RewardRule | None:
+    """A step's reward rule after its form: changed in place (lines already earned keep their
+    value), a new one if the step had none, switched off (None) for no kind and no value."""
+    if not kind and not value:
+        if rule is not None:
+            RewardRule.objects.filter(pk=rule.pk).update(active=False)
+        return None
+    rule = rule or RewardRule(event=RewardRule.Event.STEP_SENT)
+    rule.kind, rule.value, rule.unit, rule.active = kind, Decimal(value), unit, True
+    rule.full_clean(validate_constraints=False)
+    rule.save()
+    return rule
+
+
+def apply_step_rule(
+    *,
+    rule: RewardRule,
+    customer: Customer,
+    touch_id: int,
+    reason: str,
+    given_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Reward | None:
+    """Grant what a step's rule gives for one touch sent, once per touch (its source key)."""
+    if not rule.active:
+        return None
+    return grant(
+        customer=customer,
+        value=rule.value,
+        unit=rule.unit,
+        kind=rule.kind,
+        cause=Reward.Cause.GIFT_STEP,
+        reason=reason,
+        source_key=f"touch:{touch_id}",
+        given_at=given_at,
+        now=now,
+    )
+
+
 def apply_rule(
     *, event: str, customer: Customer, source: str, now: datetime | None = None
 ) -> Reward | None:
     """Grant what the active rule for `event` gives, once per event and source (e.g. a referral
     converting twice earns once). None when no rule is set."""
+    if event == RewardRule.Event.STEP_SENT:
+        raise ValueError("A step's rule is applied per touch: apply_step_rule.")
     rule = RewardRule.objects.filter(event=event, active=True).first()
     if rule is None:
         return None

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from customers import bulk_views, import_views, preference_views, segment_views, views
+from customers import (
+    bulk_views,
+    import_views,
+    preference_views,
+    reward_rule_views,
+    segment_views,
+    views,
+)
 
 app_name = "customers"
 
@@ -9,6 +16,17 @@ urlpatterns = [
     path("customers/new/", views.customer_create, name="create"),
     path("customers/topics/", preference_views.topics, name="topics"),
     path("customers/topics/<int:pk>/", preference_views.topic_edit, name="topic_edit"),
+    path("customers/reward-rules/", reward_rule_views.reward_rules, name="reward_rules"),
+    path(
+        "customers/reward-rules/<int:pk>/",
+        reward_rule_views.reward_rule_edit,
+        name="reward_rule_edit",
+    ),
+    path(
+        "customers/reward-rules/<int:pk>/off/",
+        reward_rule_views.reward_rule_off,
+        name="reward_rule_off",
+    ),
     path("customers/what-they-value/", preference_views.value_answers, name="value_answers"),
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),

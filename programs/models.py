@@ -1,14 +1,12 @@
 """Relationship programs: their steps, who is enrolled, and every touch (the outbox)."""
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-from customers.models import Audience, Channel, Customer, Relationship, Reward, Segment, Tier
+from customers.models import Audience, Channel, Customer, Relationship, Segment, Tier
 from programs.holdout import MAX_SHARE, new_salt
 
 
@@ -150,8 +148,14 @@ class Step(models.Model):
     premium = models.CharField(
         max_length=200, blank=True, help_text="Offered for answering (satisfaction survey)."
     )
-    reward_kind = models.CharField(max_length=10, choices=Reward.Kind, blank=True)
-    reward_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+    reward_rule = models.ForeignKey(
+        "customers.RewardRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="steps",
+        help_text="What the customer earns, once per touch of this step sent.",
+    )
     topic = models.ForeignKey(
         "customers.Topic",
         null=True,
