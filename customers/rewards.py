@@ -131,9 +131,15 @@ def redeem(
 
 @transaction.atomic
 def reverse(
-    *, entry: Reward, reason: str, by: User | None = None, now: datetime | None = None
+    *,
+    entry: Reward,
+    reason: str,
+    by: User | None = None,
+    now: datetime | None = None,
+    again_is_error: bool = False,
 ) -> Reward:
-    """Take back what is left of an earned line (what was spent stays spent); once per line."""
+    """Take back what is left of an earned line (what was spent stays spent); once per line.
+    A second reversal returns the first, or with `again_is_error` (a person asking) is refused."""
     if by is not None and not is_marketer(by):
         raise PermissionDenied("Only marketers reverse rewards.")
     if entry.movement != Reward.Movement.EARNED:
@@ -141,6 +147,8 @@ def reverse(
     now = now or timezone.now()
     _lock(entry.customer)
     if existing := _written(f"reverse:{entry.pk}"):
+        if again_is_error:
+            raise ValidationError("This reward was reversed already.")
         return existing
     left = purse.lots(_lines(entry.customer_id, entry.unit))[entry.pk].left
     if left <= 0:

@@ -75,6 +75,11 @@ urlpatterns = [
         {"action": "redeem"},
         name="redeem_reward",
     ),
+    path(
+        "customers/<int:pk>/rewards/<int:reward_id>/reverse/",
+        views.reward_reverse,
+        name="reverse_reward",
+    ),
     path("customers/<int:pk>/tier/", views.quick_action, {"action": "tier"}, name="set_tier"),
     path("customers/accounts/new/", views.account_create, name="account_create"),
     path("customers/accounts/<int:pk>/", views.account_detail, name="account"),
