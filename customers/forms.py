@@ -268,3 +268,14 @@ class RewardRuleForm(forms.ModelForm):
         self.fields["value"].validators.append(MinValueValidator(Decimal("0.01")))
         if not self.instance.pk:
             self.initial.setdefault("active", True)
+
+
+class GoodwillLimitForm(forms.Form):
+    """The organization's goodwill limit for account managers."""
+
+    goodwill_limit = forms.DecimalField(
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        label="Goodwill an account manager grants at most",
+    )

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers import pages, rewards
-from customers.forms import RewardRuleForm
+from customers.forms import GoodwillLimitForm, RewardRuleForm
 from customers.models import RewardRule
 
 
@@ -46,13 +46,27 @@ def reward_rule_off(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("customers:reward_rules")
 
 
+@require_POST
+def goodwill_limit(request: HttpRequest) -> HttpResponse:
+    """Set how much goodwill an account manager grants at most."""
+    pages.marketers_only(request)
+    form = GoodwillLimitForm(request.POST)
+    if form.is_valid():
+        rewards.set_goodwill_limit(limit=form.cleaned_data["goodwill_limit"], by=request.user)
+        messages.success(request, "Goodwill limit saved.")
+        return redirect("customers:reward_rules")
+    return _page(request, form=RewardRuleForm(), limit_form=form)
+
+
 def _page(request: HttpRequest, **context) -> HttpResponse:
     # The organization's rules, then those steps carry, with their steps and programs: 2 reads.
     rules = RewardRule.objects.prefetch_related(Prefetch("steps", queryset=_steps())).order_by(
         "event", "-active", "id"
     )
-    status = (
-        400 if any(f.errors for f in (context.get("form"), context.get("edit_form")) if f) else 200
+    forms = [context.get(name) for name in ("form", "edit_form", "limit_form")]
+    status = 400 if any(f.errors for f in forms if f) else 200
+    context.setdefault(
+        "limit_form", GoodwillLimitForm(initial={"goodwill_limit": rewards.goodwill_limit()})
     )
     context["organization_rules"] = [r for r in rules if r.event != RewardRule.Event.STEP_SENT]
     context["step_rules"] = [r for r in rules if r.event == RewardRule.Event.STEP_SENT and r.active]

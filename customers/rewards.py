@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import purse, timeline
-from customers.models import Customer, Reward, RewardRule, TimelineEntry
+from customers.models import Customer, Reward, RewardPolicy, RewardRule, TimelineEntry
 from customers.queries import is_marketer
 
 EVENT_CAUSES = {
@@ -23,6 +23,23 @@ EVENT_CAUSES = {
     RewardRule.Event.FRIEND_FIRST_PURCHASE: Reward.Cause.FIRST_PURCHASE,
     RewardRule.Event.SURVEY_ANSWERED: Reward.Cause.PREMIUM,
 }
+
+
+def goodwill_limit() -> Decimal:
+    """The most an account manager grants as goodwill at once: the organization's value, else
+    REWARD_GOODWILL_LIMIT."""
+    limit = RewardPolicy.objects.filter(pk=1).values_list("goodwill_limit", flat=True).first()
+    return Decimal(settings.REWARD_GOODWILL_LIMIT) if limit is None else limit
+
+
+def set_goodwill_limit(*, limit: Decimal, by: User | None = None) -> RewardPolicy:
+    """Marketers set the organization's goodwill limit (0: account managers grant none)."""
+    if by is not None and not is_marketer(by):
+        raise PermissionDenied("Only marketers set the goodwill limit.")
+    policy = RewardPolicy(pk=1, goodwill_limit=Decimal(limit))
+    policy.full_clean(validate_unique=False, validate_constraints=False)
+    policy.save()
+    return policy
 
 
 def expiry_of(given_at: datetime) -> datetime:
@@ -43,8 +60,8 @@ def grant(
     given_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Reward:
-    """Credit the customer's ledger. An account manager (`by`) grants goodwill only, up to
-    REWARD_GOODWILL_LIMIT; marketers and the system grant freely."""
+    """Credit the customer's ledger. An account manager (`by`) grants goodwill only, up to the
+    organization's goodwill limit; marketers and the system grant freely."""
     now = now or timezone.now()
     given_at = given_at or now
     marketer = by is None or is_marketer(by)
@@ -52,10 +69,10 @@ def grant(
     if not marketer:
         if cause != Reward.Cause.GOODWILL:
             raise PermissionDenied("Account managers grant goodwill; marketers grant the rest.")
-        if Decimal(value) > settings.REWARD_GOODWILL_LIMIT:
+        limit = goodwill_limit()
+        if Decimal(value) > limit:
             raise PermissionDenied(
-                f"Goodwill from an account manager is at most {settings.REWARD_GOODWILL_LIMIT}; "
-                "ask a marketer for more."
+                f"Goodwill from an account manager is at most {limit}; ask a marketer for more."
             )
     if Decimal(value) < 0:
         raise ValidationError({"value": "A grant gives; redeem to take."})

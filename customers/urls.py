@@ -18,6 +18,11 @@ urlpatterns = [
     path("customers/topics/<int:pk>/", preference_views.topic_edit, name="topic_edit"),
     path("customers/reward-rules/", reward_rule_views.reward_rules, name="reward_rules"),
     path(
+        "customers/reward-rules/goodwill/",
+        reward_rule_views.goodwill_limit,
+        name="goodwill_limit",
+    ),
+    path(
         "customers/reward-rules/<int:pk>/",
         reward_rule_views.reward_rule_edit,
         name="reward_rule_edit",

@@ -11,6 +11,7 @@ from customers.models.activity import (
     Purchase,
     Referral,
     Reward,
+    RewardPolicy,
     RewardRule,
 )
 from customers.models.imports import ImportChunk, ImportJob, ImportRejection
@@ -38,6 +39,7 @@ from customers.models.segment import ListColumns, Segment, SegmentCount
 from customers.models.valuation import ValueModel
 
 __all__ = [
+    "RewardPolicy",
     "Frequency",
     "PreferenceToken",
     "Topic",

@@ -4,6 +4,7 @@ referrals, rewards and follow-ups."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import localdate, now
@@ -325,6 +326,30 @@ class RewardRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()}: {self.value} {self.unit}"
+
+
+class RewardPolicy(models.Model):
+    """The organization's own reward values, set by marketers (one row). Without the row,
+    the settings' defaults apply."""
+
+    goodwill_limit = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="The most an account manager grants as goodwill at once.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="reward_policy_one_row"),
+            models.CheckConstraint(
+                condition=Q(goodwill_limit__gte=0), name="reward_policy_limit_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Goodwill up to {self.goodwill_limit}"
 
 
 class FollowUp(models.Model):

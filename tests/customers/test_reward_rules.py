@@ -165,8 +165,53 @@ def test_the_rules_page_reads_the_same_whatever_the_number_of_rules(
         step = make_program(f"P{n}", steps=1).steps.get()
         step.reward_rule = rewards.set_step_rule(rule=None, kind="gift", value=Decimal(n + 1))
         step.save()
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client.get("/customers/reward-rules/")
     assert response.status_code == 200
     body = response.content.decode()
     assert "P2: Step 1" in body and "A referral converts" in body
+
+
+def test_marketers_set_the_goodwill_limit_account_managers_grant_within(client, marketer, manager):
+    from django.core.exceptions import PermissionDenied
+
+    from tests.factories import CustomerFactory
+
+    ann = CustomerFactory(owner=manager)
+    client.force_login(marketer)
+    assert (
+        client.post("/customers/reward-rules/goodwill/", {"goodwill_limit": "40"}).status_code
+        == 302
+    )
+    assert rewards.goodwill_limit() == Decimal(40)
+    assert 'value="40.00"' in client.get("/customers/reward-rules/").content.decode()
+    rewards.grant(customer=ann, value=Decimal(40), reason="Sorry", by=manager)
+    with pytest.raises(PermissionDenied):
+        rewards.grant(customer=ann, value=Decimal("40.01"), reason="Sorry", by=manager)
+    # Bad input: a 400 that changes nothing.
+    for bad in ("-1", "lots", ""):
+        response = client.post("/customers/reward-rules/goodwill/", {"goodwill_limit": bad})
+        assert response.status_code == 400
+    assert rewards.goodwill_limit() == Decimal(40)
+    client.force_login(manager)
+    assert (
+        client.post("/customers/reward-rules/goodwill/", {"goodwill_limit": "999"}).status_code
+        == 403
+    )
+    assert rewards.goodwill_limit() == Decimal(40)
+
+
+def test_the_migration_carries_the_settings_limit(settings):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from customers.models import RewardPolicy
+
+    migration = import_module("customers.migrations.0023_goodwill_limit_of_the_organization")
+    RewardPolicy.objects.all().delete()
+    settings.REWARD_GOODWILL_LIMIT = 33
+    assert rewards.goodwill_limit() == Decimal(33)  # no row: the setting
+    migration.carry_the_setting(apps, None)
+    settings.REWARD_GOODWILL_LIMIT = 5
+    assert rewards.goodwill_limit() == Decimal(33)  # the organization's value now
