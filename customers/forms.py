@@ -243,7 +243,7 @@ class TierEditForm(forms.ModelForm):
 
     class Meta:
         model = Tier
-        fields = ["rank", "name", "slug", "colour", "description"]
+        fields = ["rank", "name", "slug", "colour", "description", "review_days"]
         widgets = {
             "colour": forms.TextInput(attrs={"type": "color"}),
             "description": forms.TextInput(),

@@ -1,6 +1,7 @@
 """The ladder: its rungs, and every move of a customer up or down it and along the bond stages."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.timezone import now
 
@@ -25,6 +26,12 @@ class Tier(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     description = models.TextField(blank=True)
     colour = models.CharField(max_length=7, default="#6b7280", help_text="A CSS colour, #rrggbb.")
+    review_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="How long this rung is kept before its review, in days; blank: the ladder's.",
+    )
 
     class Meta:
         ordering = ["rank"]
