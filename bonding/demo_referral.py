@@ -17,7 +17,7 @@ from customers.models import Customer, Referral
 from customers.rows import clean_row
 from nps import services as nps_services
 from nps.models import Survey
-from programs import content
+from programs import content, promoter_ask
 from programs.models import PromoterAsk, Touch
 from programs.settlement import settle
 
@@ -47,6 +47,9 @@ def promoter_refers_a_friend(
     nps_services.record_response(
         invitation=invited[0], score_value=10, why="They remember my name and my coffee."
     )
+    # The answer's signal asks on commit; asking here too changes nothing then (once per
+    # period), and lets the chain run inside an outer transaction (the seed's own tests).
+    promoter_ask.ask_promoter(customer=promoter, now=now)
     ask = PromoterAsk.objects.filter(customer=promoter, touch__isnull=False).last()
     if ask is None:
         return None
@@ -104,3 +107,20 @@ def a_promoter(*, exclude: list[int] | None = None) -> Customer | None:
         .order_by("id")
         .first()
     )
+
+
+def seed_promoter_referral(*, tries: int = 20) -> PromoterReferral | None:
+    """The demo's one referral from a promoter's answer: the first demo customer the survey may
+    ask again (the survey's fatigue window skips the others) and no one asked before."""
+    tried: list[int] = []
+    for _ in range(tries):
+        promoter = a_promoter(exclude=tried)
+        if promoter is None:
+            return None
+        tried.append(promoter.pk)
+        chain = promoter_refers_a_friend(
+            promoter=promoter, friend_name="Frida Lind", friend_email="frida.lind@example.com"
+        )
+        if chain is not None:
+            return chain
+    return None
