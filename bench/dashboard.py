@@ -110,10 +110,10 @@ def generate_touches(dsn: str, *, touches: int = 3_000_000, seed: float = 0.23) 
                 """
                 INSERT INTO programs_step (program_id, "order", kind, name, anchor, offset_days,
                     channel_mode, channel, fallbacks, email_subject, email_body, sms_body,
-                    letter_body, call_script, premium, reward_kind, reward_value)
+                    letter_body, call_script, premium, reward_rule_id)
                 SELECT %s, "order", kind, name, anchor, offset_days, channel_mode, channel,
                     fallbacks, email_subject, email_body, sms_body, letter_body, call_script,
-                    premium, reward_kind, reward_value
+                    premium, reward_rule_id
                 FROM programs_step WHERE program_id = %s AND "order" <= %s
                 """,
                 (program_ids[-1], prototype, steps),

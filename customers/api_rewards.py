@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
@@ -91,10 +92,39 @@ class CustomerRewardViewSet(KnownParameters, mixins.ListModelMixin, viewsets.Gen
         return response
 
 
+class ReverseSerializer(serializers.Serializer):
+    """Why a reward is taken back."""
+
+    reason = serializers.CharField(max_length=200, required=False, default="Reversed")
+
+
 class RewardViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
-    """POST grants or redeems; send an Idempotency-Key header (or `idempotency_key`)."""
+    """POST grants or redeems; send an Idempotency-Key header (or `idempotency_key`).
+    POST /rewards/{id}/reverse/ takes back what is left of an earned line (marketers; once)."""
 
     serializer_class = RewardRequestSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Reward.objects.none()
+        visible = queries.visible_customers(self.request.user)
+        return Reward.objects.filter(customer__in=visible).select_related("customer")
+
+    @extend_schema(request=ReverseSerializer, responses={201: RewardEntrySerializer})
+    @action(detail=True, methods=["post"], serializer_class=ReverseSerializer)
+    def reverse(self, request, pk=None):
+        if not queries.is_marketer(request.user):
+            raise exceptions.PermissionDenied("Only marketers reverse rewards.")
+        entry = self.get_object()
+        serializer = ReverseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reversal = rewards.reverse(
+            entry=entry,
+            reason=serializer.validated_data["reason"],
+            by=request.user,
+            again_is_error=True,
+        )
+        return Response(RewardEntrySerializer(reversal).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],

@@ -20,6 +20,7 @@ from customers.models import (
     Purchase,
     Referral,
     Reward,
+    RewardRule,
     Tier,
 )
 
@@ -246,8 +247,39 @@ class TierEditForm(forms.ModelForm):
 
     class Meta:
         model = Tier
-        fields = ["rank", "name", "slug", "colour", "description"]
+        fields = ["rank", "name", "slug", "colour", "description", "review_days"]
         widgets = {
             "colour": forms.TextInput(attrs={"type": "color"}),
             "description": forms.TextInput(),
         }
+
+
+class RewardRuleForm(forms.ModelForm):
+    """An organization-wide reward rule: what an event earns (a step's is set on the step)."""
+
+    class Meta:
+        model = RewardRule
+        fields = ["event", "value", "unit", "active"]
+        labels = {"active": "Granting"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["event"].choices = [
+            (event.value, event.label)
+            for event in RewardRule.Event
+            if event != RewardRule.Event.STEP_SENT
+        ]
+        self.fields["value"].validators.append(MinValueValidator(Decimal("0.01")))
+        if not self.instance.pk:
+            self.initial.setdefault("active", True)
+
+
+class GoodwillLimitForm(forms.Form):
+    """The organization's goodwill limit for account managers."""
+
+    goodwill_limit = forms.DecimalField(
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        label="Goodwill an account manager grants at most",
+    )

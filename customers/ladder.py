@@ -15,6 +15,8 @@ Ladder rules, highest first (the first that matches wins); the numbers are the T
   has an open complaint or a recent detractor answer, stays at their purchase rung.
 - ``client.active_contract`` / ``client.purchases_12m``: an active contract, or enough purchases
   and spend in the last 12 months.
+- ``client.tenure``: a repeat buyer who has been a customer (since their first purchase) for at
+  least ``client_min_tenure_months``; off while that is 0.
 - ``repeat.purchases_12m``: enough purchases in the last 12 months.
 - ``first-time.single_purchase``: exactly one purchase ever.
 - ``first-time.lapsed``: bought more than once, but not in the last 12 months. A lapsed customer
@@ -72,6 +74,9 @@ class Thresholds:
     client_min_purchases_12m: int = 4
     # ...and at least this much spend in the purchase window (in the account currency).
     client_min_spend_12m: Decimal = Decimal("1000.00")
+    # Client by loyalty over time: a repeat buyer who has been a customer this many months
+    # (0 switches the rule off).
+    client_min_tenure_months: int = 0
     # NPS categories: promoters score 9-10, passives 7-8, detractors 0-6.
     promoter_min_score: int = 9
     passive_min_score: int = 7
@@ -137,6 +142,17 @@ class LadderFacts:
     # The hand-set hold; the caller computes manual_until from the configured number of days.
     manual_tier_slug: str | None = None
     manual_until: date | None = None
+    # When they became a customer: their first purchase (tenure counts from it).
+    customer_since: date | None = None
+
+    @property
+    def tenure_months(self) -> int:
+        """Whole months a customer since `customer_since` (0 before it, or without it)."""
+        since = self.customer_since
+        if since is None or since > self.today:
+            return 0
+        months = (self.today.year - since.year) * 12 + self.today.month - since.month
+        return months - (self.today.day < since.day)
 
     def __post_init__(self) -> None:
         # Contradictory facts mean a bug in the caller's queries; fail loudly, not misplace.
@@ -287,6 +303,19 @@ def _purchase_rung(facts: LadderFacts, t: Thresholds) -> Placement:
             rule="client.purchases_12m",
             reason=(
                 f"{_plural(n, 'purchase')} and {facts.spend_12m:,.2f} spend in the last 12 months"
+            ),
+        )
+    if (
+        t.client_min_tenure_months
+        and n >= t.repeat_min_purchases_12m
+        and facts.tenure_months >= t.client_min_tenure_months
+    ):
+        return Placement(
+            slug="client",
+            rule="client.tenure",
+            reason=(
+                f"{_plural(n, 'purchase')} in the last 12 months and a customer for "
+                f"{_plural(facts.tenure_months, 'month')}"
             ),
         )
     if n >= t.repeat_min_purchases_12m:

@@ -152,10 +152,13 @@ def _place(
         )
 
 
-def review_terms() -> standing.ReviewTerms:
-    """The review period and grace of the ladder, from settings."""
+def review_terms(tiers: list[Tier] | None = None) -> standing.ReviewTerms:
+    """The review period and grace of the ladder, from settings, and the review period of each
+    of `tiers` (bottom first) that has its own."""
     return standing.ReviewTerms(
-        review_days=settings.LADDER_REVIEW_DAYS, grace_days=settings.LADDER_GRACE_DAYS
+        review_days=settings.LADDER_REVIEW_DAYS,
+        grace_days=settings.LADDER_GRACE_DAYS,
+        review_days_at=tuple(tier.review_days for tier in tiers or []),
     )
 
 
@@ -179,7 +182,7 @@ def _review(
         ),
         earned=positions[earned.pk],
         today=facts.today,
-        terms=review_terms(),
+        terms=review_terms(tiers),
     )
     changed = (verdict.review_on, verdict.grace_until) != (
         customer.tier_review_on,

@@ -427,6 +427,17 @@ class RewardLedger:
     balances: dict[str, Decimal]
     entries: list[Reward]
 
+    @property
+    def reversible(self) -> set[int]:
+        """The listed earned lines with something to take back and no reversal yet (a reversal
+        is newer than its line, so it is listed when the line is)."""
+        reversed_ids = {e.applies_to_id for e in self.entries if e.movement == "reversed"}
+        return {
+            e.pk
+            for e in self.entries
+            if e.movement == "earned" and e.value > 0 and e.pk not in reversed_ids
+        }
+
 
 def reward_ledger(customer: Customer, *, latest: int = 50) -> RewardLedger:
     """The balances and the latest lines of the customer's reward ledger, in two queries."""

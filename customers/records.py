@@ -57,7 +57,7 @@ def create_customer(
     customer.highest_tier = customer.tier
     # The bottom rung is reviewed like any other, a period after it was reached.
     customer.tier_review_on = timezone.localdate(now) + timedelta(
-        days=placement.review_terms().review_days
+        days=placement.review_terms([customer.tier] if customer.tier else None).days_at(0)
     )
     customer.email = normalize_email(customer.email)
     customer.created_at = customer.updated_at = now

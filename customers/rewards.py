@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import announce, purse, timeline
-from customers.models import Customer, Reward, RewardRule, TimelineEntry
+from customers.models import Customer, Reward, RewardPolicy, RewardRule, TimelineEntry
 from customers.queries import is_marketer
 
 EVENT_CAUSES = {
@@ -23,6 +23,23 @@ EVENT_CAUSES = {
     RewardRule.Event.FRIEND_FIRST_PURCHASE: Reward.Cause.FIRST_PURCHASE,
     RewardRule.Event.SURVEY_ANSWERED: Reward.Cause.PREMIUM,
 }
+
+
+def goodwill_limit() -> Decimal:
+    """The most an account manager grants as goodwill at once: the organization's value, else
+    REWARD_GOODWILL_LIMIT."""
+    limit = RewardPolicy.objects.filter(pk=1).values_list("goodwill_limit", flat=True).first()
+    return Decimal(settings.REWARD_GOODWILL_LIMIT) if limit is None else limit
+
+
+def set_goodwill_limit(*, limit: Decimal, by: User | None = None) -> RewardPolicy:
+    """Marketers set the organization's goodwill limit (0: account managers grant none)."""
+    if by is not None and not is_marketer(by):
+        raise PermissionDenied("Only marketers set the goodwill limit.")
+    policy = RewardPolicy(pk=1, goodwill_limit=Decimal(limit))
+    policy.full_clean(validate_unique=False, validate_constraints=False)
+    policy.save()
+    return policy
 
 
 def expiry_of(given_at: datetime) -> datetime:
@@ -43,8 +60,8 @@ def grant(
     given_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Reward:
-    """Credit the customer's ledger. An account manager (`by`) grants goodwill only, up to
-    REWARD_GOODWILL_LIMIT; marketers and the system grant freely."""
+    """Credit the customer's ledger. An account manager (`by`) grants goodwill only, up to the
+    organization's goodwill limit; marketers and the system grant freely."""
     now = now or timezone.now()
     given_at = given_at or now
     marketer = by is None or is_marketer(by)
@@ -52,10 +69,10 @@ def grant(
     if not marketer:
         if cause != Reward.Cause.GOODWILL:
             raise PermissionDenied("Account managers grant goodwill; marketers grant the rest.")
-        if Decimal(value) > settings.REWARD_GOODWILL_LIMIT:
+        limit = goodwill_limit()
+        if Decimal(value) > limit:
             raise PermissionDenied(
-                f"Goodwill from an account manager is at most {settings.REWARD_GOODWILL_LIMIT}; "
-                "ask a marketer for more."
+                f"Goodwill from an account manager is at most {limit}; ask a marketer for more."
             )
     if Decimal(value) < 0:
         raise ValidationError({"value": "A grant gives; redeem to take."})
@@ -131,9 +148,15 @@ def redeem(
 
 @transaction.atomic
 def reverse(
-    *, entry: Reward, reason: str, by: User | None = None, now: datetime | None = None
+    *,
+    entry: Reward,
+    reason: str,
+    by: User | None = None,
+    now: datetime | None = None,
+    again_is_error: bool = False,
 ) -> Reward:
-    """Take back what is left of an earned line (what was spent stays spent); once per line."""
+    """Take back what is left of an earned line (what was spent stays spent); once per line.
+    A second reversal returns the first, or with `again_is_error` (a person asking) is refused."""
     if by is not None and not is_marketer(by):
         raise PermissionDenied("Only marketers reverse rewards.")
     if entry.movement != Reward.Movement.EARNED:
@@ -141,6 +164,8 @@ def reverse(
     now = now or timezone.now()
     _lock(entry.customer)
     if existing := _written(f"reverse:{entry.pk}"):
+        if again_is_error:
+            raise ValidationError("This reward was reversed already.")
         return existing
     left = purse.lots(_lines(entry.customer_id, entry.unit))[entry.pk].left
     if left <= 0:
@@ -216,11 +241,94 @@ def set_rule(*, event: str, value: Decimal, unit: str = Reward.Unit.POINTS) -> R
     return rule
 
 
+ORGANIZATION_EVENTS = [e for e in RewardRule.Event if e != RewardRule.Event.STEP_SENT]
+
+
+@transaction.atomic
+def save_rule(
+    *, rule: RewardRule, event: str, value: Decimal, unit: str, active: bool = True
+) -> RewardRule:
+    """Create or change an organization-wide rule (the marketers' page). Another active rule
+    for the same event is refused, changing nothing; switching off keeps the rule's history."""
+    if event not in ORGANIZATION_EVENTS:
+        raise ValidationError({"event": "A step's reward is set on the step."})
+    if rule.pk and rule.event == RewardRule.Event.STEP_SENT:
+        raise ValidationError("A step's reward is changed on the step's page.")
+    rule.event, rule.value, rule.unit, rule.active = event, Decimal(value), unit, active
+    rule.full_clean(validate_constraints=False)
+    if active:
+        # The rows of the event's rules locked: two marketers switching one on at once
+        # meet here, not at the database's unique index.
+        others = RewardRule.objects.select_for_update().filter(event=event, active=True)
+        if rule.pk:
+            others = others.exclude(pk=rule.pk)
+        if others.exists():
+            raise ValidationError(
+                {"event": "This event already has a rule: change it or switch it off first."}
+            )
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError as clash:
+        raise ValidationError({"event": "This event already has a rule."}) from clash
+    return rule
+
+
+def switch_off_rule(*, rule: RewardRule) -> RewardRule:
+    """Stop a rule granting; what it granted stays in the ledgers."""
+    RewardRule.objects.filter(pk=rule.pk).update(active=False)
+    rule.active = False
+    return rule
+
+
+def set_step_rule(
+    *, rule: RewardRule | None, kind: str, value: Decimal, unit: str = Reward.Unit.MONEY
+) -> RewardRule | None:
+    """A step's reward rule after its form: changed in place (lines already earned keep their
+    value), a new one if the step had none, switched off (None) for no kind and no value."""
+    if not kind and not value:
+        if rule is not None:
+            RewardRule.objects.filter(pk=rule.pk).update(active=False)
+        return None
+    rule = rule or RewardRule(event=RewardRule.Event.STEP_SENT)
+    rule.kind, rule.value, rule.unit, rule.active = kind, Decimal(value), unit, True
+    rule.full_clean(validate_constraints=False)
+    rule.save()
+    return rule
+
+
+def apply_step_rule(
+    *,
+    rule: RewardRule,
+    customer: Customer,
+    touch_id: int,
+    reason: str,
+    given_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Reward | None:
+    """Grant what a step's rule gives for one touch sent, once per touch (its source key)."""
+    if not rule.active:
+        return None
+    return grant(
+        customer=customer,
+        value=rule.value,
+        unit=rule.unit,
+        kind=rule.kind,
+        cause=Reward.Cause.GIFT_STEP,
+        reason=reason,
+        source_key=f"touch:{touch_id}",
+        given_at=given_at,
+        now=now,
+    )
+
+
 def apply_rule(
     *, event: str, customer: Customer, source: str, now: datetime | None = None
 ) -> Reward | None:
     """Grant what the active rule for `event` gives, once per event and source (e.g. a referral
     converting twice earns once). None when no rule is set."""
+    if event == RewardRule.Event.STEP_SENT:
+        raise ValueError("A step's rule is applied per touch: apply_step_rule.")
     rule = RewardRule.objects.filter(event=event, active=True).first()
     if rule is None:
         return None

@@ -209,6 +209,7 @@ def _facts(
                 last_community_on=_day(talked.get("last_event")),
                 manual_tier_slug=customer.tier.slug if customer.manual_tier_until else None,
                 manual_until=customer.manual_tier_until,
+                customer_since=bought.get("first"),
             ),
             churn=churn.ChurnFacts(
                 today=today,

@@ -35,12 +35,20 @@ class ReviewTerms:
 
     review_days: int = 365
     grace_days: int = 60
+    # A rung's own review period, by position from the bottom (None: review_days).
+    review_days_at: tuple[int | None, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.review_days < 1:
-            raise ValueError(f"review_days must be at least 1, got {self.review_days}")
+        for days in (self.review_days, *self.review_days_at):
+            if days is not None and days < 1:
+                raise ValueError(f"review_days must be at least 1, got {days}")
         if self.grace_days < 0:
             raise ValueError(f"grace_days must not be negative, got {self.grace_days}")
+
+    def days_at(self, position: int) -> int:
+        """The review period of the rung at `position`."""
+        own = self.review_days_at[position] if position < len(self.review_days_at) else None
+        return self.review_days if own is None else own
 
 
 class Outcome(StrEnum):
@@ -85,19 +93,22 @@ def review(
     """Decide a customer's rung from where they stand and the rung the rules give them today."""
     if earned < 0:
         raise ValueError(f"earned must not be negative, got {earned}")
-    renewed = today + timedelta(days=terms.review_days)
+
+    def renewed(position: int) -> date:
+        return today + timedelta(days=terms.days_at(position))
+
     current = standing.position
     if current is None:
-        return Verdict(outcome=Outcome.PLACE, position=earned, review_on=renewed)
+        return Verdict(outcome=Outcome.PLACE, position=earned, review_on=renewed(earned))
     if earned > current:
-        return Verdict(outcome=Outcome.PROMOTE, position=earned, review_on=renewed)
+        return Verdict(outcome=Outcome.PROMOTE, position=earned, review_on=renewed(earned))
     if standing.review_on is None:
-        return Verdict(outcome=Outcome.SCHEDULE, position=current, review_on=renewed)
+        return Verdict(outcome=Outcome.SCHEDULE, position=current, review_on=renewed(current))
     if earned == current:
         if standing.grace_until is not None:
-            return Verdict(outcome=Outcome.RECOVER, position=current, review_on=renewed)
+            return Verdict(outcome=Outcome.RECOVER, position=current, review_on=renewed(current))
         if today >= standing.review_on:
-            return Verdict(outcome=Outcome.RENEW, position=current, review_on=renewed)
+            return Verdict(outcome=Outcome.RENEW, position=current, review_on=renewed(current))
         return Verdict(outcome=Outcome.KEEP, position=current, review_on=standing.review_on)
     if today < standing.review_on:
         return Verdict(outcome=Outcome.KEEP, position=current, review_on=standing.review_on)
@@ -115,7 +126,8 @@ def review(
             review_on=standing.review_on,
             grace_until=standing.grace_until,
         )
-    return Verdict(outcome=Outcome.DROP, position=max(earned, current - 1), review_on=renewed)
+    landed = max(earned, current - 1)
+    return Verdict(outcome=Outcome.DROP, position=landed, review_on=renewed(landed))
 
 
 def requirements(
@@ -154,6 +166,13 @@ def _buying_lines(facts: LadderFacts, slug: str, t: Thresholds) -> list[str]:
         if spend > 0:
             rounded = spend.quantize(Decimal("1"), rounding=ROUND_UP)
             lines.append(f"{rounded:,} more spend in the last 12 months")
+        if lines and t.client_min_tenure_months:
+            months = t.client_min_tenure_months - facts.tenure_months
+            repeat = t.repeat_min_purchases_12m - facts.purchases_12m
+            if months > 0:
+                lines.append(f"or {_more(months, 'month')} as a customer, buying repeatedly")
+            elif repeat > 0:
+                lines.append(f"or {_more(repeat, 'purchase')} in the last 12 months instead")
         if lines:
             lines.append("or an active contract instead")
         return lines

@@ -13,8 +13,9 @@ from customers.models import Customer, Tier, TierChange
 
 @transaction.atomic
 def save_tier(*, tier: Tier, data: dict[str, Any]) -> Tier:
-    """Create or change a rung of the ladder (name, colour, rank, description)."""
-    for field in ("rank", "name", "slug", "colour", "description"):
+    """Create or change a rung of the ladder (name, colour, rank, description, and its own
+    review period: blank keeps the ladder's LADDER_REVIEW_DAYS)."""
+    for field in ("rank", "name", "slug", "colour", "description", "review_days"):
         if field in data:
             setattr(tier, field, data[field])
     tier.full_clean()

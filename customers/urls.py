@@ -5,6 +5,7 @@ from customers import (
     import_views,
     list_views,
     preference_views,
+    reward_rule_views,
     segment_views,
     views,
 )
@@ -16,6 +17,22 @@ urlpatterns = [
     path("customers/new/", views.customer_create, name="create"),
     path("customers/topics/", preference_views.topics, name="topics"),
     path("customers/topics/<int:pk>/", preference_views.topic_edit, name="topic_edit"),
+    path("customers/reward-rules/", reward_rule_views.reward_rules, name="reward_rules"),
+    path(
+        "customers/reward-rules/goodwill/",
+        reward_rule_views.goodwill_limit,
+        name="goodwill_limit",
+    ),
+    path(
+        "customers/reward-rules/<int:pk>/",
+        reward_rule_views.reward_rule_edit,
+        name="reward_rule_edit",
+    ),
+    path(
+        "customers/reward-rules/<int:pk>/off/",
+        reward_rule_views.reward_rule_off,
+        name="reward_rule_off",
+    ),
     path("customers/what-they-value/", preference_views.value_answers, name="value_answers"),
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),
@@ -63,6 +80,11 @@ urlpatterns = [
         views.quick_action,
         {"action": "redeem"},
         name="redeem_reward",
+    ),
+    path(
+        "customers/<int:pk>/rewards/<int:reward_id>/reverse/",
+        views.reward_reverse,
+        name="reverse_reward",
     ),
     path("customers/<int:pk>/tier/", views.quick_action, {"action": "tier"}, name="set_tier"),
     path("customers/accounts/new/", views.account_create, name="account_create"),

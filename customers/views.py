@@ -18,7 +18,7 @@ from customers import activity, forms, pages, placement, queries, records, rewar
 from customers import merge as merging
 from customers import tiers as tier_admin
 from customers.filters import CustomerFilter
-from customers.models import Account, Complaint, Customer, FollowUp, Referral, Tier
+from customers.models import Account, Complaint, Customer, FollowUp, Referral, Reward, Tier
 
 LIST_PAGE_SIZE = 50
 
@@ -324,6 +324,23 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
     messages.success(request, gettext("Done: %(reason)s") % {"reason": follow_up.reason})
     return pages.back_to(request, "customers:my_day")
+
+
+@require_POST
+def reward_reverse(request: HttpRequest, pk: int, reward_id: int) -> HttpResponse:
+    """A marketer takes back what is left of an earned reward line, once."""
+    pages.marketers_only(request)
+    customer = queries.customer_for(request.user, pk)
+    entry = get_object_or_404(
+        Reward.objects.select_related("customer"), pk=reward_id, customer=customer
+    )
+    reason = request.POST.get("reason", "").strip()[:200] or "Reversed by a marketer"
+    try:
+        rewards.reverse(entry=entry, reason=reason, by=request.user, again_is_error=True)
+    except ValidationError as error:
+        raise BadRequest(" ".join(error.messages)) from error
+    messages.success(request, "Reward reversed.")
+    return pages.back_to(request, "customers:detail", pk)
 
 
 @require_POST

@@ -1,13 +1,15 @@
 """Forms of the program pages: a program's settings, a step, the preview's customer, the
 channels a customer stops on the public unsubscribe page, whose an SMS reply is."""
 
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
 from customers.contact import normalize_email
-from customers.models import Audience, Channel, Customer, Relationship, Topic
+from customers.models import Audience, Channel, Customer, Relationship, Reward, Topic
 from programs.models import Program, Step
 
 # The holdout share a new program starts with (percent).
@@ -126,6 +128,16 @@ class StepForm(forms.ModelForm):
             "Tried in this order when the customer has not consented to the first one."
         ),
     )
+    # The step's reward rule, edited with the step: what each customer earns once per touch.
+    reward_kind = forms.ChoiceField(
+        choices=[("", "No reward"), *Reward.Kind.choices], required=False, label="Reward"
+    )
+    reward_value = forms.DecimalField(
+        min_value=0, max_digits=10, decimal_places=2, required=False, initial=0
+    )
+    reward_unit = forms.ChoiceField(
+        choices=Reward.Unit.choices, required=False, initial=Reward.Unit.MONEY
+    )
 
     class Meta:
         model = Step
@@ -143,8 +155,6 @@ class StepForm(forms.ModelForm):
             "letter_body",
             "call_script",
             "premium",
-            "reward_kind",
-            "reward_value",
             "topic",
         ]
         widgets = {
@@ -178,11 +188,19 @@ class StepForm(forms.ModelForm):
                 else forms.TextInput(),
                 initial=versions.get(language, {}).get(field, ""),
             )
+        rule = self.instance.reward_rule if self.instance.pk else None
+        if rule is not None and rule.active:
+            self.initial.update(
+                reward_kind=rule.kind, reward_value=rule.value, reward_unit=rule.unit
+            )
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("reward_kind") and data.get("kind") != Step.Kind.GIFT:
-            self.add_error("reward_kind", "Only a free gift or trial step gives a reward.")
+        if data.get("reward_value") is None:
+            data["reward_value"] = Decimal(0)
+        data["reward_unit"] = data.get("reward_unit") or Reward.Unit.MONEY
+        if data["reward_value"] and not data.get("reward_kind"):
+            self.add_error("reward_kind", "Say what the reward is.")
         # The reminder and the freed seat belong to an event's own program, which schedules
         # them; in any other program they would wait for a date that never comes.
         event_only = (Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT, Step.Kind.EVENT_CANCELLED)

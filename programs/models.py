@@ -1,7 +1,5 @@
 """Relationship programs: their steps, who is enrolled, and every touch (the outbox)."""
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -9,7 +7,7 @@ from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy
 
-from customers.models import Audience, Channel, Customer, Relationship, Reward, Segment, Tier
+from customers.models import Audience, Channel, Customer, Relationship, Segment, Tier
 from programs.holdout import MAX_SHARE, new_salt
 
 
@@ -175,8 +173,14 @@ class Step(models.Model):
         blank=True,
         help_text=gettext_lazy("Offered for answering (satisfaction survey)."),
     )
-    reward_kind = models.CharField(max_length=10, choices=Reward.Kind, blank=True)
-    reward_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+    reward_rule = models.ForeignKey(
+        "customers.RewardRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="steps",
+        help_text="What the customer earns, once per touch of this step sent.",
+    )
     topic = models.ForeignKey(
         "customers.Topic",
         null=True,

@@ -8,9 +8,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from customers import rewards
 from programs import content
 from programs.models import Enrollment, Program, Step, Touch
 
+REWARD_FIELDS = ("kind", "value", "unit")
 NEEDS_ATTENTION = [Touch.Status.FAILED, Touch.Status.REVIEW]
 # A step whose touches are all in these states can go: nothing was sent or is in flight.
 REMOVABLE = [Touch.Status.SCHEDULED, Touch.Status.CANCELLED, Touch.Status.SKIPPED]
@@ -69,7 +71,12 @@ def save_program(*, program: Program, data: dict[str, Any]) -> Program:
 @transaction.atomic
 def save_step(*, step: Step, data: dict[str, Any]) -> Step:
     """Create or change a step whose content can be sent on every channel it may use; a new
-    one goes last."""
+    one goes last. `reward_kind`, `reward_value` and `reward_unit` (if given) set the step's
+    reward rule: no kind and no value switch it off."""
+    data = dict(data)
+    reward = {
+        name: data.pop(f"reward_{name}") for name in REWARD_FIELDS if f"reward_{name}" in data
+    }
     for name, value in data.items():
         setattr(step, name, value)
     if step.channel_mode == Step.ChannelMode.FIXED and not step.channel:
@@ -84,6 +91,9 @@ def save_step(*, step: Step, data: dict[str, Any]) -> Step:
         step.order = (last["last"] or 0) + 1
     step.full_clean()
     step.save()
+    if reward:
+        step.reward_rule = rewards.set_step_rule(rule=step.reward_rule, **reward)
+        step.save(update_fields=["reward_rule"])
     return step
 
 

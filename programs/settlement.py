@@ -7,8 +7,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customers import activity, timeline
-from customers.models import Channel, Reward, TimelineEntry
+from customers import rewards, timeline
+from customers.models import Channel, RewardRule, TimelineEntry
 from programs import announce, schedule
 from programs.enrollment import exit_enrollment
 from programs.models import SENT_STATES, Enrollment, Step, Touch
@@ -66,19 +66,21 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
             for touch in touches
         ]
     )
+    # One query for the rules of the batch's steps, and none when no step carries one.
+    rule_ids = {touch.step.reward_rule_id for touch in touches if touch.step.reward_rule_id}
+    rules = RewardRule.objects.in_bulk(rule_ids) if rule_ids else {}
     for touch in touches:
-        step = touch.step
-        if step.kind == Step.Kind.GIFT and step.reward_kind:
-            activity.give_reward(
+        rule = rules.get(touch.step.reward_rule_id)
+        if rule is not None:
+            rewards.apply_step_rule(
+                rule=rule,
                 customer=touch.customer,
-                kind=step.reward_kind,
-                value=step.reward_value,
-                reason=step.name,
-                cause=Reward.Cause.GIFT_STEP,
                 # Once per touch, however often its settling is tried.
-                source_key=f"touch:{touch.pk}",
+                touch_id=touch.pk,
+                reason=touch.step.name,
                 # With the touch that carried it, as its timeline line.
                 given_at=touch.sent_at or now,
+                now=now,
             )
     schedule_next_occurrences(touches=[touch for touch in touches if touch.step.is_yearly], now=now)
     complete_if_done({touch.enrollment_id for touch in touches}, now)

@@ -11,6 +11,7 @@ from customers.models.activity import (
     Purchase,
     Referral,
     Reward,
+    RewardPolicy,
     RewardRule,
 )
 from customers.models.imports import ImportChunk, ImportJob, ImportRejection
@@ -41,6 +42,7 @@ from customers.models.valuation import ValueModel
 __all__ = [
     "StaticList",
     "StaticListMember",
+    "RewardPolicy",
     "Frequency",
     "PreferenceToken",
     "Topic",

@@ -4,6 +4,7 @@ referrals, rewards and follow-ups."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -314,14 +315,19 @@ class Reward(models.Model):
 
 
 class RewardRule(models.Model):
-    """Organization-wide: what a customer earns when something happens (once per event)."""
+    """What a customer earns when something happens, once per event: organization-wide (one
+    active rule per event), or carried by a program step (earned once per touch sent)."""
 
     class Event(models.TextChoices):
         REFERRAL_CONVERTED = "referral_converted", "A referral converts: the referrer earns"
         FRIEND_FIRST_PURCHASE = "friend_first_purchase", "A referred friend buys: the friend earns"
         SURVEY_ANSWERED = "survey_answered", "A survey is answered: the customer earns"
+        STEP_SENT = "step_sent", "A program step is sent: the customer earns"
 
     event = models.CharField(max_length=30, choices=Event)
+    kind = models.CharField(
+        max_length=10, choices=Reward.Kind, blank=True, help_text="What is given (a step's gift)."
+    )
     value = models.DecimalField(max_digits=10, decimal_places=2)
     unit = models.CharField(max_length=10, choices=Reward.Unit, default=Reward.Unit.POINTS)
     active = models.BooleanField(default=True)
@@ -330,14 +336,45 @@ class RewardRule(models.Model):
     class Meta:
         ordering = ["event"]
         constraints = [
+            # Step rules are many (one per step that carries one); the others one per event.
             models.UniqueConstraint(
-                fields=["event"], condition=Q(active=True), name="reward_rule_one_per_event"
+                fields=["event"],
+                condition=Q(active=True) & ~Q(event="step_sent"),
+                name="reward_rule_one_per_event",
             ),
-            models.CheckConstraint(condition=Q(value__gt=0), name="reward_rule_gives"),
+            # A step's gift may have no value (a free trial); an organization rule gives.
+            models.CheckConstraint(
+                condition=Q(value__gt=0) | Q(event="step_sent", value__gte=0),
+                name="reward_rule_gives",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_event_display()}: {self.value} {self.unit}"
+
+
+class RewardPolicy(models.Model):
+    """The organization's own reward values, set by marketers (one row). Without the row,
+    the settings' defaults apply."""
+
+    goodwill_limit = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="The most an account manager grants as goodwill at once.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="reward_policy_one_row"),
+            models.CheckConstraint(
+                condition=Q(goodwill_limit__gte=0), name="reward_policy_limit_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Goodwill up to {self.goodwill_limit}"
 
 
 class FollowUp(models.Model):

@@ -1,6 +1,7 @@
 """The ladder: its rungs, and every move of a customer up or down it and along the bond stages."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy
@@ -27,6 +28,14 @@ class Tier(models.Model):
     description = models.TextField(blank=True)
     colour = models.CharField(
         max_length=7, default="#6b7280", help_text=gettext_lazy("A CSS colour, #rrggbb.")
+    )
+    review_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=gettext_lazy(
+            "How long this rung is kept before its review, in days; blank: the ladder's."
+        ),
     )
 
     class Meta:

@@ -331,6 +331,7 @@ def ladder_facts(draw, *, with_hold: bool = True) -> LadderFacts:
         last_community_on=draw(recent_or_old_dates),
         manual_tier_slug=manual_tier_slug if with_hold else None,
         manual_until=draw(recent_or_old_dates) if with_hold else None,
+        customer_since=draw(recent_or_old_dates),
     )
 
 

@@ -20,8 +20,8 @@ def seeded(db) -> dict[str, int]:
 
 
 def test_every_sent_touch_is_settled_as_settlement_settles_it(seeded):
-    sent = list(Touch.objects.filter(status=Touch.Status.SENT).select_related("step"))
-    gifts = [t for t in sent if t.step.kind == Step.Kind.GIFT and t.step.reward_kind]
+    sent = list(Touch.objects.filter(status=Touch.Status.SENT).select_related("step__reward_rule"))
+    gifts = [t for t in sent if t.step.kind == Step.Kind.GIFT and t.step.reward_rule]
     assert seeded["touches"] and gifts  # a year of the program: gifts have gone out
 
     # One "sent by" line per sent touch, at the time it was sent, and none for any other.
@@ -34,7 +34,8 @@ def test_every_sent_touch_is_settled_as_settlement_settles_it(seeded):
     gift_reasons = {t.step.name for t in gifts}
     given = Reward.objects.filter(reason__in=gift_reasons)
     assert Counter(given.values_list("customer_id", "kind", "value", "reason")) == Counter(
-        (t.customer_id, t.step.reward_kind, t.step.reward_value, t.step.name) for t in gifts
+        (t.customer_id, t.step.reward_rule.kind, t.step.reward_rule.value, t.step.name)
+        for t in gifts
     )
 
 

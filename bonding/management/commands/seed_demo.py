@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bonding import demo
+from bonding import demo, demo_referral
 from bonding import services as bonding_services
 from customers import demo as customer_demo
 from customers import demo_preferences
@@ -72,6 +72,12 @@ class Command(BaseCommand):
                 f"Demo surveys: {surveys['invitations']} invitations, "
                 f"{surveys['responses']} answers over the last year."
             )
+            chain = demo_referral.seed_promoter_referral()
+            if chain is not None:
+                self.stdout.write(
+                    f"Demo referral: {chain.promoter} answered 10, was asked, and "
+                    f"{chain.friend} signed up with their code and bought; both earned."
+                )
             # The NPS page's themes, found now rather than at tonight's refit.
             found = theming.refit_themes()
             self.stdout.write(f"Demo themes: {sum(found.themes.values())} found in the answers.")
