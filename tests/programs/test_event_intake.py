@@ -8,10 +8,12 @@ import time
 import pytest
 from django.test import Client
 
+from bonding.celery import app
 from programs import event_intake
 from programs.models import ProviderEvent, Touch
 from programs.sms_events import drain
-from tests.programs.test_email_events import ANN, MESSAGE, ann, auth, eager, email_touch  # noqa: F401
+from tests.factories import CustomerFactory
+from tests.programs.test_email_events import ANN, MESSAGE, auth, email_touch
 
 URL = "/anymail/sendgrid/tracking/"
 
@@ -19,6 +21,19 @@ URL = "/anymail/sendgrid/tracking/"
 @pytest.fixture(autouse=True)
 def webhook_secret(settings):
     settings.ANYMAIL = {"WEBHOOK_SECRET": "postmark-hook:5d1b0c4e9a7f"}
+
+
+@pytest.fixture
+def ann(manager):
+    return CustomerFactory(owner=manager, email=ANN, consent_email=True, consent_sms=False)
+
+
+@pytest.fixture
+def eager():
+    """Tasks run where they are asked: the drain works the request's events before the answer."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 def sendgrid_batch(touch: Touch, *events: str) -> list[dict]:
@@ -70,7 +85,7 @@ def test_the_same_batch_again_stores_nothing(db, ann):
     assert ProviderEvent.objects.count() == 2
 
 
-def test_a_batch_is_worked_by_the_drain(db, ann, eager):  # noqa: F811
+def test_a_batch_is_worked_by_the_drain(db, ann, eager):
     touch = email_touch(ann)
 
     assert post(sendgrid_batch(touch, "delivered", "click")).status_code == 200
@@ -98,9 +113,7 @@ def test_the_drain_works_every_stored_event_in_batches(db, ann):
 
     assert drain(batch=2) == (5, 0)
 
-    assert {t.status for t in Touch.objects.filter(pk__in=[t.pk for t in touches])} == {
-        "delivered"
-    }
+    assert {t.status for t in Touch.objects.filter(pk__in=[t.pk for t in touches])} == {"delivered"}
     assert drain(batch=2) == (0, 0)  # nothing left, nothing worked twice
 
 
