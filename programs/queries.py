@@ -12,6 +12,7 @@ from django.utils import timezone
 from customers import preferences
 from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
+from nps.models import Invitation
 from programs import content
 from programs.models import (
     SENT_STATES,
@@ -361,13 +362,19 @@ class Deliverability:
 
 
 def deliverability(*, since: datetime) -> Deliverability:
-    """The dashboard's deliverability line, in two queries: program e-mails sent since then
-    (those bounced since included), and the complaints and bounces providers reported."""
-    sent = Touch.objects.filter(
+    """The dashboard's deliverability line, in two queries: e-mails sent since then (program
+    touches, those bounced since included, and survey invitations e-mailed on their own), and
+    the complaints and bounces providers reported (of either)."""
+    touches = Touch.objects.filter(
         channel=Channel.EMAIL,
         status__in=[*SENT_STATES, Touch.Status.FAILED],
         sent_at__gte=since,
-    ).count()
+    ).values("pk")
+    # A survey a program step sent is its touch already: only those sent on their own.
+    invitations = Invitation.objects.filter(emailed_at__gte=since, touch_id__isnull=True).values(
+        "pk"
+    )
+    sent = touches.union(invitations, all=True).count()
     kind = "payload__event_type"
     events = ProviderEvent.objects.filter(
         kind=ProviderEvent.Kind.EMAIL, received_at__gte=since
