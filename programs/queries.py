@@ -187,10 +187,11 @@ def failures(*, program: Program | None = None, number: int = 1, size: int = 50)
 
 
 def unmatched_replies(*, number: int = 1, size: int = 50) -> Page:
-    """SMS replies from numbers no customer has, not yet assigned, newest first."""
-    replies = UnmatchedReply.objects.filter(assigned_at__isnull=True).only(
-        "id", "phone", "body", "received_at"
-    )
+    """Replies (texts and e-mails) from senders no customer has, neither assigned nor
+    dismissed, newest first."""
+    replies = UnmatchedReply.objects.filter(
+        assigned_at__isnull=True, dismissed_at__isnull=True
+    ).only("id", "channel", "phone", "email", "subject", "body", "received_at")
     return page_of(replies.order_by("-received_at", "-id"), number=number, size=size)
 
 

@@ -219,17 +219,19 @@ def log_reply(
 
 @transaction.atomic
 def assign_reply(*, reply: UnmatchedReply, customer: Customer, by: User) -> bool:
-    """A marketer says whose an unmatched reply is: it goes on that customer's timeline like
-    any reply. Only once (a conditional update): False if it was assigned meanwhile."""
+    """A marketer says whose an unmatched reply (a text or an e-mail) is: it goes on that
+    customer's timeline like any reply, threaded to the latest touch on its channel within the
+    reply window. Only once (a conditional update): False if it was assigned or dismissed
+    meanwhile."""
     now = timezone.now()
-    if not UnmatchedReply.objects.filter(pk=reply.pk, assigned_at__isnull=True).update(
-        assigned_to=customer, assigned_at=now
-    ):
+    if not UnmatchedReply.objects.filter(
+        pk=reply.pk, assigned_at__isnull=True, dismissed_at__isnull=True
+    ).update(assigned_to=customer, assigned_at=now):
         return False
     touch = (
         Touch.objects.filter(
             customer=customer,
-            channel=Channel.SMS,
+            channel=reply.channel,
             status__in=SENT_STATES,
             sent_at__gte=reply.received_at - REPLY_WINDOW,
             sent_at__lte=reply.received_at,
@@ -238,5 +240,28 @@ def assign_reply(*, reply: UnmatchedReply, customer: Customer, by: User) -> bool
         .order_by("-sent_at", "-id")
         .first()
     )
-    log_reply(customer=customer, body=reply.body, received_at=reply.received_at, touch=touch, by=by)
+    if reply.channel == Channel.EMAIL:
+        email_replies.log_reply(
+            customer=customer,
+            text=reply.body,
+            subject=reply.subject,
+            received_at=reply.received_at,
+            touch=touch,
+            now=now,
+            by=by,
+        )
+    else:
+        log_reply(
+            customer=customer, body=reply.body, received_at=reply.received_at, touch=touch, by=by
+        )
     return True
+
+
+def dismiss_reply(*, reply: UnmatchedReply) -> bool:
+    """Off the list without a timeline (spam, nobody's); False if it was assigned or dismissed
+    meanwhile."""
+    return bool(
+        UnmatchedReply.objects.filter(
+            pk=reply.pk, assigned_at__isnull=True, dismissed_at__isnull=True
+        ).update(dismissed_at=timezone.now())
+    )
