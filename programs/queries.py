@@ -88,6 +88,8 @@ class FunnelRow:
     responded: int
     # Planned for the control group, never sent.
     held: int = 0
+    # Of the sent: those the provider reported delivered (e-mail and SMS providers that say).
+    delivered: int = 0
     # Why the skipped ones were skipped: [(reason, how many)], most first.
     skip_reasons: list[tuple[str, int]] = field(default_factory=list)
 
@@ -98,8 +100,8 @@ class FunnelRow:
 
 
 def funnel(program: Program) -> list[FunnelRow]:
-    """Per step: scheduled, waiting, sent, failed, skipped (with why), responded; two grouped
-    queries."""
+    """Per step: scheduled, waiting, sent (and of those delivered), failed, skipped (with why),
+    responded; two grouped queries."""
 
     def count(*statuses: str) -> Count:
         return Count("touches", filter=Q(touches__status__in=statuses))
@@ -113,6 +115,7 @@ def funnel(program: Program) -> list[FunnelRow]:
             n_failed=count(*NEEDS_ATTENTION),
             n_skipped=count(Touch.Status.SKIPPED),
             n_held=count(Touch.Status.HELD),
+            n_delivered=count(Touch.Status.DELIVERED),
             n_responded=Count("touches", filter=Q(touches__responded_at__isnull=False)),
         )
         .order_by("order", "id")
@@ -128,6 +131,7 @@ def funnel(program: Program) -> list[FunnelRow]:
             skipped=step.n_skipped,
             responded=step.n_responded,
             held=step.n_held,
+            delivered=step.n_delivered,
             skip_reasons=reasons.get(step.pk, []),
         )
         for step in steps

@@ -11,6 +11,7 @@ from django.test import Client
 from bonding.celery import app
 from programs import event_intake
 from programs.models import ProviderEvent, Touch
+from programs.queries import funnel
 from programs.sms_events import drain
 from tests.factories import CustomerFactory
 from tests.programs.test_email_events import ANN, MESSAGE, auth, email_touch
@@ -93,6 +94,9 @@ def test_a_batch_is_worked_by_the_drain(db, ann, eager):
     touch.refresh_from_db()
     assert touch.status == "delivered"
     assert not ProviderEvent.objects.filter(processed_at__isnull=True).exists()
+    # The funnel says it: sent, delivered, and the click as the response.
+    row = funnel(touch.step.program)[0]
+    assert (row.sent, row.delivered, row.responded) == (1, 1, 1)
 
 
 def test_the_drain_works_every_stored_event_in_batches(db, ann):
