@@ -9,9 +9,11 @@ import pytest
 from django.test import Client
 
 from bonding.celery import app
+from customers.models import TimelineEntry
 from programs import event_intake
 from programs.models import ProviderEvent, Touch
 from programs.queries import funnel
+from programs.settlement import settle
 from programs.sms_events import drain
 from tests.factories import CustomerFactory
 from tests.programs.test_email_events import ANN, MESSAGE, auth, email_touch
@@ -143,3 +145,19 @@ def test_the_drain_is_asked_once_a_second_per_process(db, monkeypatch):
     monkeypatch.setattr(event_intake, "_asked_until", time.monotonic() - 0.001)
     event_intake.ask_drain()
     assert len(asked) == 2
+
+
+def test_the_360_timeline_line_of_the_touch_says_delivered_opened_and_clicked(
+    db, ann, eager, client, manager
+):
+    touch = email_touch(ann)
+    Touch.objects.filter(pk=touch.pk).update(unsettled=True)
+    settle([touch])  # its line on the timeline, as a delivery batch writes it
+
+    post(sendgrid_batch(touch, "delivered", "open", "click", "open"))
+
+    entry = TimelineEntry.objects.get(customer=ann, kind="touch", source_id=touch.pk)
+    assert entry.detail == "delivered; opened (may be a privacy proxy); clicked a link"
+    client.force_login(manager)
+    page = client.get(f"/customers/{ann.pk}/").content.decode()
+    assert "delivered; opened (may be a privacy proxy); clicked a link" in page
