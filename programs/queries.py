@@ -370,14 +370,21 @@ def deliverability(*, since: datetime) -> Deliverability:
     """The dashboard's deliverability line, in two queries: e-mails sent since then (program
     touches, those bounced since included, and survey invitations e-mailed on their own), and
     the complaints and bounces providers reported (of either)."""
-    touches = Touch.objects.filter(
-        channel=Channel.EMAIL,
-        status__in=[*SENT_STATES, Touch.Status.FAILED],
-        sent_at__gte=since,
-    ).values("pk")
+    # No ORDER BY (the models' default one is dropped): SQLite refuses it inside a UNION.
+    touches = (
+        Touch.objects.filter(
+            channel=Channel.EMAIL,
+            status__in=[*SENT_STATES, Touch.Status.FAILED],
+            sent_at__gte=since,
+        )
+        .order_by()
+        .values("pk")
+    )
     # A survey a program step sent is its touch already: only those sent on their own.
-    invitations = Invitation.objects.filter(emailed_at__gte=since, touch_id__isnull=True).values(
-        "pk"
+    invitations = (
+        Invitation.objects.filter(emailed_at__gte=since, touch_id__isnull=True)
+        .order_by()
+        .values("pk")
     )
     sent = touches.union(invitations, all=True).count()
     kind = "payload__event_type"

@@ -41,6 +41,8 @@ EMBEDDED = (
     "tests/programs/test_public.py",
     "tests/programs/test_click_tracking.py",
     "tests/programs/test_sms_webhooks.py",
+    "tests/programs/test_event_intake.py",
+    "tests/programs/test_unmatched_replies.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
     "tests/webhooks/test_delivery.py",
 )
