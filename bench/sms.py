@@ -7,8 +7,9 @@ Creates (afresh) and migrates `bonding_bench_sms` on the PostgreSQL server of DA
 1. Inbound: gunicorn with two workers (as the Procfile serves) takes --events inbound texts,
    signed beforehand, at /sms/twilio/inbound/ from --clients processes (each POST a new
    connection, as Twilio makes them); events stored per second, counted in the database
-   (target: 500/s). No worker runs: each event is stored and queued on the Redis of
-   CELERY_BROKER_URL, as when the workers are behind.
+   (target: 500/s). No worker runs: each event is stored and a drain task asked on the Redis
+   of CELERY_BROKER_URL (at most once a second per gunicorn worker), as when the workers are
+   behind.
 2. Delivery: a local server speaking Twilio's Messages API (a thread per connection) takes
    --messages POSTs from the twilio client in a loop (the raw rate), then the same number of
    SMS touches delivered through `programs.delivery.deliver` and the Twilio backend in batches
