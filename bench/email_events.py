@@ -8,8 +8,9 @@ gunicorn with two workers (as the Procfile serves) takes --events replies as Pos
 them to /anymail/postmark/inbound/ (JSON, HTTP basic auth with the webhook secret), then
 --events delivery events at /anymail/postmark/tracking/, from --clients processes (each POST a
 new connection, as providers make them); events stored per second, counted in the database
-(target: 500/s). No worker runs: each event is stored and queued on the Redis of
-CELERY_BROKER_URL, as when the workers are behind.
+(target: 500/s). No worker runs: each request's events are stored in one statement and a
+drain task is asked on the Redis of CELERY_BROKER_URL (at most once a second per gunicorn
+worker), as when the workers are behind.
 
 Prints the figures and writes bench/results/email_events.json.
 """

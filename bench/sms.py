@@ -7,8 +7,9 @@ Creates (afresh) and migrates `bonding_bench_sms` on the PostgreSQL server of DA
 1. Inbound: gunicorn with two workers (as the Procfile serves) takes --events inbound texts,
    signed beforehand, at /sms/twilio/inbound/ from --clients processes (each POST a new
    connection, as Twilio makes them); events stored per second, counted in the database
-   (target: 500/s). No worker runs: each event is stored and queued on the Redis of
-   CELERY_BROKER_URL, as when the workers are behind.
+   (target: 500/s). No worker runs: each event is stored and a drain task asked on the Redis
+   of CELERY_BROKER_URL (at most once a second per gunicorn worker), as when the workers are
+   behind.
 2. Delivery: a local server speaking Twilio's Messages API (a thread per connection) takes
    --messages POSTs from the twilio client in a loop (the raw rate), then the same number of
    SMS touches delivered through `programs.delivery.deliver` and the Twilio backend in batches
@@ -282,6 +283,7 @@ def make_touches(count: int) -> list[int]:
 
 def delivery(messages: int) -> dict:
     from django.conf import settings
+    from django.urls import reverse
     from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
 
@@ -311,6 +313,9 @@ def delivery(messages: int) -> dict:
         raw = messages / (time.perf_counter() - started)
 
         ids = make_touches(messages)
+        # A running worker has its URLconf loaded (the status callback's address is reversed
+        # from it): load it before the clock starts, not in the first batch.
+        reverse("programs:twilio_status")
         size = settings.DELIVERY_BATCH_SIZE
         started = time.perf_counter()
         outcomes: dict[str, int] = {}

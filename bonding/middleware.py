@@ -1,8 +1,10 @@
-"""Middleware of the whole site: the viewer's time zone, sign-in, API body limit, and the
-Permissions-Policy header."""
+"""Middleware of the whole site: the viewer's time zone, sign-in, API and inbound e-mail body
+limits, and the Permissions-Policy header."""
 
+import re
 import zoneinfo
 from collections.abc import Callable
+from io import BytesIO
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
@@ -88,6 +90,45 @@ class ApiBodyLimitMiddleware:
                     },
                     status=413,
                 )
+        return self.get_response(request)
+
+
+# anymail's inbound webhooks (/anymail/<esp>/inbound/): a reply with its attachments.
+INBOUND_PATH = re.compile(r"^/anymail/[a-z_]+/inbound/$")
+
+
+class InboundBodyLimitMiddleware:
+    """Replies posted to /anymail/<esp>/inbound/ may carry attachments far over the API's
+    limit: up to INBOUND_MAX_BODY_BYTES they are read whole (not refused at
+    DATA_UPLOAD_MAX_MEMORY_SIZE and lost), above it they get 413 unread. Only a request with
+    credentials is read early: anymail refuses the others before reading anything."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and INBOUND_PATH.match(request.path_info):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.INBOUND_MAX_BODY_BYTES:
+                return HttpResponse(
+                    f"The message is over {settings.INBOUND_MAX_BODY_BYTES} bytes.",
+                    status=413,
+                    content_type="text/plain",
+                )
+            if length and "Authorization" in request.headers:
+                # Read within our own limit; request.body then serves it without its check.
+                body = request.read(settings.INBOUND_MAX_BODY_BYTES + 1)
+                if len(body) > settings.INBOUND_MAX_BODY_BYTES:
+                    return HttpResponse(
+                        f"The message is over {settings.INBOUND_MAX_BODY_BYTES} bytes.",
+                        status=413,
+                        content_type="text/plain",
+                    )
+                request._body = body  # type: ignore[attr-defined]
+                request._stream = BytesIO(body)  # type: ignore[attr-defined]
         return self.get_response(request)
 
 

@@ -171,6 +171,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "bonding.middleware.PermissionsPolicyMiddleware",
     "bonding.middleware.ApiBodyLimitMiddleware",
+    "bonding.middleware.InboundBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -282,6 +283,9 @@ REST_FRAMEWORK = {
 # A sync request of 1,000 customers with their purchases fits well within this.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# A reply to one of our e-mails, attachments and all, posted by the provider's inbound webhook:
+# refused (and lost) at the API's limit, so it has its own (bonding.middleware).
+INBOUND_MAX_BODY_BYTES = env.int("INBOUND_MAX_BODY_BYTES", default=40 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bonding API",
     "DESCRIPTION": "Customers, interactions, the ladder, programs and NPS. "

@@ -15,7 +15,7 @@ from customers.models import Channel, Customer
 from programs import announce
 from programs.models import ProviderEvent, Touch
 from programs.responses import record_response
-from programs.settlement import mark_delivered
+from programs.settlement import mark_delivered, tell_on_timeline
 
 # A touch still being sent when its event arrives: the event waits for the send to be
 # recorded (the task comes back later, or the sweeper does).
@@ -71,10 +71,13 @@ def apply_event(event: ProviderEvent, now: datetime) -> str:
         )
         return f"complaint: e-mail consent withdrawn for {withdrawn} customer(s)"
     if kind == "opened":
+        if touch is not None:
+            tell_on_timeline(touch=touch, said=OPENED)
         return OPENED  # never a response: privacy proxies open every message
     if kind == "clicked":
         if touch is None:
             return "clicked; no touch"
+        tell_on_timeline(touch=touch, said="clicked a link")
         return "clicked: a response" if record_response(touch=touch, now=at) else "clicked again"
     return f"{kind or 'unknown'} noted"
 

@@ -11,16 +11,17 @@ from datetime import datetime
 from email.message import Message
 from email.utils import parseaddr
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.html import strip_tags
 
 from customers import reply_addresses
 from customers.activity import log_interaction
-from customers.models import Customer, Interaction, TimelineEntry
+from customers.models import Channel, Customer, Interaction, TimelineEntry
 from customers.timeline import note_on_timeline
 from nps.models import Invitation
 from programs import schedule
-from programs.models import ProviderEvent, Touch
+from programs.models import ProviderEvent, Touch, UnmatchedReply
 from programs.responses import record_response
 
 # What of a reply is kept: long threads and signatures beyond this are cut.
@@ -121,7 +122,17 @@ def apply_reply(event: ProviderEvent, now: datetime) -> str:
         )
         customer = matches[0] if len(matches) == 1 else None
     if customer is None or customer.deleted_at is not None:
-        return "unmatched reply: no customer"
+        if auto_reply_reason(payload):
+            return "unmatched auto-reply: no customer"  # nobody to assign an out-of-office to
+        UnmatchedReply.objects.create(
+            channel=Channel.EMAIL,
+            email=sender_of(payload)[:254],
+            subject=(payload.get("subject") or "")[:300],
+            body=trim_quoted(payload.get("text") or ""),
+            received_at=event.received_at,
+            event=event,
+        )
+        return "unmatched reply: kept for a marketer to assign"
     if touch is not None:
         event.touch_ref = touch.pk
     about = f" to “{touch.step.name}”" if touch else ""
@@ -136,23 +147,45 @@ def apply_reply(event: ProviderEvent, now: datetime) -> str:
             occurred_at=received,
         )
         return f"auto-reply ({automatic})"[:200]
-    text = trim_quoted(payload.get("text") or "")
-    subject = payload.get("subject") or ""
-    first_line = next((line for line in text.split("\n") if line.strip()), subject)
-    log_interaction(
+    log_reply(
         customer=customer,
-        author=None,
+        text=trim_quoted(payload.get("text") or ""),
+        subject=payload.get("subject") or "",
+        received_at=received,
+        touch=touch,
+        now=now,
+    )
+    return f"reply of customer {customer.pk}" + (f" to touch {touch.pk}" if touch else "")
+
+
+def log_reply(
+    *,
+    customer: Customer,
+    text: str,
+    subject: str,
+    received_at: datetime,
+    touch: Touch | None,
+    now: datetime,
+    by: User | None = None,
+) -> Interaction:
+    """A customer's e-mail on their timeline, threaded to the touch it answers (marked
+    responded), with a follow-up for the owner due the next working day."""
+    about = f" to “{touch.step.name}”" if touch else ""
+    first_line = next((line for line in text.split("\n") if line.strip()), subject)
+    interaction = log_interaction(
+        customer=customer,
+        author=by,
         channel=Interaction.Kind.EMAIL,
         direction=Interaction.Direction.INBOUND,
         summary=f"E-mail reply{about}: {first_line}"[:200],
         notes=text,
-        occurred_at=received,
-        follow_up_on=schedule.next_working_day(timezone.localdate(received)),
+        occurred_at=received_at,
+        follow_up_on=schedule.next_working_day(timezone.localdate(received_at)),
         now=now,
     )
     if touch is not None:
-        record_response(touch=touch, now=received)
-    return f"reply of customer {customer.pk}" + (f" to touch {touch.pk}" if touch else "")
+        record_response(touch=touch, now=received_at)
+    return interaction
 
 
 def _answered(recipients: list[str]) -> tuple[Touch | None, Customer | None]:

@@ -1,9 +1,9 @@
 """anymail's tracking and inbound webhooks under /anymail/: public, authenticated by ANYMAIL's
 WEBHOOK_SECRET (HTTP basic auth, 400 otherwise) and, where the provider signs, its signature.
 
-Each event or reply anymail parses is stored in one statement before the provider gets its
-2xx, and worked by a task (programs.email_events, programs.email_replies); a repeat of an
-event changes nothing.
+The events or replies anymail parses from one request are stored in one statement before the
+provider gets its 2xx, and worked by the drain task (programs.event_intake, then
+programs.email_events and programs.email_replies); a repeat of an event changes nothing.
 """
 
 import hashlib
@@ -18,9 +18,9 @@ from django.dispatch import receiver
 from django.http import HttpResponse
 from django.urls import URLPattern
 
-from programs import email_events, email_replies, sms_events
+from programs import email_events, email_replies
+from programs.event_intake import Incoming, collecting, take
 from programs.models import ProviderEvent
-from programs.webhooks import work_later
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ def _guarded(view):
         if not getattr(settings, "ANYMAIL", {}).get("WEBHOOK_SECRET"):
             return HttpResponse("Webhooks are off.", status=403, content_type="text/plain")
         try:
-            return view(request, *args, **kwargs)
+            # Every event of the request in one statement, stored before the answer leaves.
+            with collecting():
+                return view(request, *args, **kwargs)
         except AnymailConfigurationError:
             logger.exception("an e-mail webhook is not configured")
             return HttpResponse("Webhook not configured.", status=403, content_type="text/plain")
@@ -73,14 +75,15 @@ def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) ->
         "soft": email_events.is_soft(event_type=event.event_type, esp_event=esp_event),
         "esp_event": esp_event,
     }
-    event_id = sms_events.record_event(
-        provider=esp_name.lower().replace(" ", "_")[:20],
-        kind=ProviderEvent.Kind.EMAIL,
-        key=event.event_id or f"{event.message_id}:{event.event_type}:{when}",
-        payload=payload,
-        touch_ref=int(ref) if ref.isdigit() and len(ref) <= 18 else None,
+    take(
+        Incoming(
+            provider=esp_name.lower().replace(" ", "_")[:20],
+            kind=ProviderEvent.Kind.EMAIL,
+            key=event.event_id or f"{event.message_id}:{event.event_type}:{when}",
+            payload=payload,
+            touch_ref=int(ref) if ref.isdigit() and len(ref) <= 18 else None,
+        )
     )
-    work_later(event_id)
 
 
 @receiver(inbound)
@@ -96,10 +99,11 @@ def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> N
         key = hashlib.sha256(
             repr((key, payload["from"], payload["subject"], payload["text"])).encode()
         ).hexdigest()
-    event_id = sms_events.record_event(
-        provider=esp_name.lower().replace(" ", "_")[:20],
-        kind=ProviderEvent.Kind.REPLY,
-        key=key,
-        payload=payload,
+    take(
+        Incoming(
+            provider=esp_name.lower().replace(" ", "_")[:20],
+            kind=ProviderEvent.Kind.REPLY,
+            key=key,
+            payload=payload,
+        )
     )
-    work_later(event_id)

@@ -475,9 +475,17 @@ class ProviderEvent(models.Model):
 
 
 class UnmatchedReply(models.Model):
-    """An inbound text from a number no customer has, kept until a marketer assigns it."""
+    """A reply from a number or e-mail address no customer has, kept until a marketer assigns
+    it to a customer or dismisses it."""
 
-    phone = models.CharField(max_length=32)
+    channel = models.CharField(
+        max_length=10,
+        choices=[(Channel.SMS, "SMS"), (Channel.EMAIL, "E-mail")],
+        default=Channel.SMS,
+    )
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
     body = models.TextField()
     received_at = models.DateTimeField(default=now)
     event = models.OneToOneField(
@@ -487,6 +495,8 @@ class UnmatchedReply(models.Model):
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # Spam, a wrong address, nobody's: off the list without a timeline.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -494,13 +504,17 @@ class UnmatchedReply(models.Model):
         indexes = [
             models.Index(
                 fields=["-received_at"],
-                name="unmatched_reply_open",
-                condition=Q(assigned_at__isnull=True),
+                name="unmatched_reply_waiting",
+                condition=Q(assigned_at__isnull=True, dismissed_at__isnull=True),
             )
         ]
 
     def __str__(self) -> str:
-        return f"Reply from {self.phone[:6]}… at {self.received_at:%Y-%m-%d %H:%M}"
+        return f"Reply from {self.sender[:6]}… at {self.received_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def sender(self) -> str:
+        return self.phone if self.channel == Channel.SMS else self.email
 
 
 class LetterBatch(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from customers import preferences
 from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
+from nps.models import Invitation
 from programs import content
 from programs.models import (
     SENT_STATES,
@@ -87,6 +88,8 @@ class FunnelRow:
     responded: int
     # Planned for the control group, never sent.
     held: int = 0
+    # Of the sent: those the provider reported delivered (e-mail and SMS providers that say).
+    delivered: int = 0
     # Why the skipped ones were skipped: [(reason, how many)], most first.
     skip_reasons: list[tuple[str, int]] = field(default_factory=list)
 
@@ -97,8 +100,8 @@ class FunnelRow:
 
 
 def funnel(program: Program) -> list[FunnelRow]:
-    """Per step: scheduled, waiting, sent, failed, skipped (with why), responded; two grouped
-    queries."""
+    """Per step: scheduled, waiting, sent (and of those delivered), failed, skipped (with why),
+    responded; two grouped queries."""
 
     def count(*statuses: str) -> Count:
         return Count("touches", filter=Q(touches__status__in=statuses))
@@ -112,6 +115,7 @@ def funnel(program: Program) -> list[FunnelRow]:
             n_failed=count(*NEEDS_ATTENTION),
             n_skipped=count(Touch.Status.SKIPPED),
             n_held=count(Touch.Status.HELD, Touch.Status.WITHHELD),
+            n_delivered=count(Touch.Status.DELIVERED),
             n_responded=Count("touches", filter=Q(touches__responded_at__isnull=False)),
         )
         .order_by("order", "id")
@@ -127,6 +131,7 @@ def funnel(program: Program) -> list[FunnelRow]:
             skipped=step.n_skipped,
             responded=step.n_responded,
             held=step.n_held,
+            delivered=step.n_delivered,
             skip_reasons=reasons.get(step.pk, []),
         )
         for step in steps
@@ -186,10 +191,11 @@ def failures(*, program: Program | None = None, number: int = 1, size: int = 50)
 
 
 def unmatched_replies(*, number: int = 1, size: int = 50) -> Page:
-    """SMS replies from numbers no customer has, not yet assigned, newest first."""
-    replies = UnmatchedReply.objects.filter(assigned_at__isnull=True).only(
-        "id", "phone", "body", "received_at"
-    )
+    """Replies (texts and e-mails) from senders no customer has, neither assigned nor
+    dismissed, newest first."""
+    replies = UnmatchedReply.objects.filter(
+        assigned_at__isnull=True, dismissed_at__isnull=True
+    ).only("id", "channel", "phone", "email", "subject", "body", "received_at")
     return page_of(replies.order_by("-received_at", "-id"), number=number, size=size)
 
 
@@ -361,13 +367,26 @@ class Deliverability:
 
 
 def deliverability(*, since: datetime) -> Deliverability:
-    """The dashboard's deliverability line, in two queries: program e-mails sent since then
-    (those bounced since included), and the complaints and bounces providers reported."""
-    sent = Touch.objects.filter(
-        channel=Channel.EMAIL,
-        status__in=[*SENT_STATES, Touch.Status.FAILED],
-        sent_at__gte=since,
-    ).count()
+    """The dashboard's deliverability line, in two queries: e-mails sent since then (program
+    touches, those bounced since included, and survey invitations e-mailed on their own), and
+    the complaints and bounces providers reported (of either)."""
+    # No ORDER BY (the models' default one is dropped): SQLite refuses it inside a UNION.
+    touches = (
+        Touch.objects.filter(
+            channel=Channel.EMAIL,
+            status__in=[*SENT_STATES, Touch.Status.FAILED],
+            sent_at__gte=since,
+        )
+        .order_by()
+        .values("pk")
+    )
+    # A survey a program step sent is its touch already: only those sent on their own.
+    invitations = (
+        Invitation.objects.filter(emailed_at__gte=since, touch_id__isnull=True)
+        .order_by()
+        .values("pk")
+    )
+    sent = touches.union(invitations, all=True).count()
     kind = "payload__event_type"
     events = ProviderEvent.objects.filter(
         kind=ProviderEvent.Kind.EMAIL, received_at__gte=since

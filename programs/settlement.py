@@ -163,4 +163,22 @@ def mark_delivered(touch: Touch, *, now: datetime, **provider_ids: str) -> str:
     if settling:
         touch.unsettled = True
         settle([touch], now=now)
+    tell_on_timeline(touch=touch, said="delivered")
     return "delivered" + (" (settled from review)" if settling else "")
+
+
+def tell_on_timeline(*, touch: Touch, said: str) -> None:
+    """What the provider said of a sent touch (delivered, opened, clicked) added, once each, to
+    the touch's line on the customer's timeline: the 360 page shows the message's fate."""
+    entry = (
+        TimelineEntry.objects.filter(
+            customer_id=touch.customer_id, kind=TimelineEntry.Kind.TOUCH, source_id=touch.pk
+        )
+        .only("pk", "detail")
+        .first()
+    )
+    if entry is None:
+        return  # not settled yet: its line is written with the batch
+    parts = [part for part in entry.detail.split("; ") if part]
+    if said not in parts:
+        TimelineEntry.objects.filter(pk=entry.pk).update(detail="; ".join([*parts, said]))

@@ -1,14 +1,13 @@
 """What an SMS provider tells us: delivery reports and inbound texts, stored the moment they
 arrive and worked by a task (the touch's state, consent keywords, replies on the timeline)."""
 
-import json
 import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from customers.activity import log_interaction
@@ -30,13 +29,6 @@ HELP_WORDS = {"HELP"}
 # A reply answers the latest SMS touch sent to its number within this long.
 REPLY_WINDOW = timedelta(days=7)
 
-_INSERT_ONCE = (
-    "INSERT INTO programs_providerevent"
-    " (provider, kind, key, touch_ref, payload, received_at, outcome)"
-    " VALUES (%s, %s, %s, %s, %s, %s, '')"
-    " ON CONFLICT (provider, kind, key) DO NOTHING RETURNING id"
-)
-
 
 def keyword(body: str) -> str:
     """The text as a carrier keyword: trimmed and upper case."""
@@ -49,22 +41,6 @@ def help_text() -> str:
         f"{settings.ORGANIZATION_NAME}: customer messages. Reply STOP to stop them, "
         "START to get them again."
     )
-
-
-def record_event(
-    *, provider: str, kind: str, key: str, payload: dict, touch_ref: int | None = None
-) -> int | None:
-    """Store a provider's event once; returns its id, or None for a repeat (already stored).
-
-    One statement, so the endpoint answers at once and the event survives a dead worker.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_ONCE,
-            [provider, kind, key[:120], touch_ref, json.dumps(payload), timezone.now()],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
 
 
 def work_event(*, event_id: int, now: datetime | None = None) -> str:
@@ -96,13 +72,30 @@ def work_event(*, event_id: int, now: datetime | None = None) -> str:
         return outcome
 
 
-def pending_events(*, older_than: timedelta, limit: int = 500) -> list[int]:
-    """Events no worker has applied (the broker was down, or the touch was in flight)."""
-    return list(
-        ProviderEvent.objects.filter(
-            processed_at__isnull=True, received_at__lt=timezone.now() - older_than
-        ).values_list("pk", flat=True)[:limit]
-    )
+def pending_events(
+    *, older_than: timedelta | None = None, after: int = 0, limit: int = 500
+) -> list[int]:
+    """Events no worker has applied (the broker was down, or the touch was in flight), oldest
+    first: those received over `older_than` ago, or every one with an id above `after`."""
+    events = ProviderEvent.objects.filter(processed_at__isnull=True, pk__gt=after)
+    if older_than is not None:
+        events = events.filter(received_at__lt=timezone.now() - older_than)
+    return list(events.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def drain(*, batch: int = 200) -> tuple[int, int]:
+    """Work every stored event not yet worked, a batch of ids at a time (each event in its own
+    transaction, so one slow event holds no other); returns (worked, waiting for their touch)."""
+    worked = waiting = 0
+    after = 0
+    while ids := pending_events(after=after, limit=batch):
+        for event_id in ids:
+            if work_event(event_id=event_id) == LATER:
+                waiting += 1
+            else:
+                worked += 1
+        after = ids[-1]
+    return worked, waiting
 
 
 # Twilio's error codes of undelivered texts seen most (the others are shown by number).
@@ -226,17 +219,19 @@ def log_reply(
 
 @transaction.atomic
 def assign_reply(*, reply: UnmatchedReply, customer: Customer, by: User) -> bool:
-    """A marketer says whose an unmatched reply is: it goes on that customer's timeline like
-    any reply. Only once (a conditional update): False if it was assigned meanwhile."""
+    """A marketer says whose an unmatched reply (a text or an e-mail) is: it goes on that
+    customer's timeline like any reply, threaded to the latest touch on its channel within the
+    reply window. Only once (a conditional update): False if it was assigned or dismissed
+    meanwhile."""
     now = timezone.now()
-    if not UnmatchedReply.objects.filter(pk=reply.pk, assigned_at__isnull=True).update(
-        assigned_to=customer, assigned_at=now
-    ):
+    if not UnmatchedReply.objects.filter(
+        pk=reply.pk, assigned_at__isnull=True, dismissed_at__isnull=True
+    ).update(assigned_to=customer, assigned_at=now):
         return False
     touch = (
         Touch.objects.filter(
             customer=customer,
-            channel=Channel.SMS,
+            channel=reply.channel,
             status__in=SENT_STATES,
             sent_at__gte=reply.received_at - REPLY_WINDOW,
             sent_at__lte=reply.received_at,
@@ -245,5 +240,28 @@ def assign_reply(*, reply: UnmatchedReply, customer: Customer, by: User) -> bool
         .order_by("-sent_at", "-id")
         .first()
     )
-    log_reply(customer=customer, body=reply.body, received_at=reply.received_at, touch=touch, by=by)
+    if reply.channel == Channel.EMAIL:
+        email_replies.log_reply(
+            customer=customer,
+            text=reply.body,
+            subject=reply.subject,
+            received_at=reply.received_at,
+            touch=touch,
+            now=now,
+            by=by,
+        )
+    else:
+        log_reply(
+            customer=customer, body=reply.body, received_at=reply.received_at, touch=touch, by=by
+        )
     return True
+
+
+def dismiss_reply(*, reply: UnmatchedReply) -> bool:
+    """Off the list without a timeline (spam, nobody's); False if it was assigned or dismissed
+    meanwhile."""
+    return bool(
+        UnmatchedReply.objects.filter(
+            pk=reply.pk, assigned_at__isnull=True, dismissed_at__isnull=True
+        ).update(dismissed_at=timezone.now())
+    )

@@ -12,7 +12,7 @@ from programs.delivery import DeliveryInterrupted, deliver
 from programs.dispatch import dispatch_due, sweep_leases
 from programs.enrollment import enroll
 from programs.segment_enrollment import enroll_newcomers
-from programs.sms_events import LATER, pending_events, work_event
+from programs.sms_events import LATER, drain, pending_events, work_event
 
 
 @shared_task
@@ -70,13 +70,14 @@ def sweep_touches_task() -> dict:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=10)
-def work_sms_event_task(self, event_id: int) -> str:
-    """Apply one stored provider event (an SMS report or text, an e-mail tracking event); safe
-    to run twice. An event of a touch still being sent comes back once its send is recorded."""
-    outcome = work_event(event_id=event_id)
-    if outcome == LATER and self.request.retries < self.max_retries:
+def drain_provider_events_task(self) -> dict:
+    """Work the stored provider events (SMS reports and texts, e-mail events and replies) in
+    batches; safe to run twice or side by side. Events of a touch still being sent are looked
+    at again a little later (then by the sweeper)."""
+    worked, waiting = drain()
+    if waiting and self.request.retries < self.max_retries:
         raise self.retry(countdown=min(2**self.request.retries, 30))
-    return outcome  # still LATER after the last retry: the sweeper comes back to it
+    return {"worked": worked, "waiting": waiting}
 
 
 @shared_task

@@ -1,4 +1,5 @@
-"""The marketers' page of SMS replies from unknown numbers, each to assign to a customer."""
+"""The marketers' page of replies (texts and e-mails) from unknown senders, each to assign to a
+customer or dismiss."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +17,7 @@ PAGE_SIZE = 50
 
 
 def reply_list(request: HttpRequest) -> HttpResponse:
-    """Unassigned replies from numbers no customer has, newest first."""
+    """Waiting replies from numbers and addresses no customer has, newest first."""
     pages.marketers_only(request)
     page = queries.unmatched_replies(number=pages.page_number(request), size=PAGE_SIZE)
     return render(
@@ -40,5 +41,17 @@ def reply_assign(request: HttpRequest, pk: int) -> HttpResponse:
             request, gettext("The reply is on %(customer)s's timeline.") % {"customer": customer}
         )
     else:
-        messages.warning(request, gettext("That reply was already assigned."))
+        messages.warning(request, gettext("That reply was already assigned or dismissed."))
+    return redirect(reverse("programs:unmatched_replies"))
+
+
+@require_POST
+def reply_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a reply off the list without putting it on anyone's timeline."""
+    pages.marketers_only(request)
+    reply = get_object_or_404(UnmatchedReply, pk=pk)
+    if sms_events.dismiss_reply(reply=reply):
+        messages.success(request, gettext("The reply is dismissed."))
+    else:
+        messages.warning(request, gettext("That reply was already assigned or dismissed."))
     return redirect(reverse("programs:unmatched_replies"))

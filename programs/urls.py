@@ -21,6 +21,7 @@ urlpatterns = [
     path("programs/touches/<int:touch_id>/dismiss/", views.touch_dismiss, name="dismiss"),
     path("programs/replies/", unmatched.reply_list, name="unmatched_replies"),
     path("programs/replies/<int:pk>/assign/", unmatched.reply_assign, name="assign_reply"),
+    path("programs/replies/<int:pk>/dismiss/", unmatched.reply_dismiss, name="dismiss_reply"),
     path("programs/letters/", views.letter_batches, name="letters"),
     path("programs/letters/<int:pk>/", views.letter_batch, name="letter_batch"),
     path("programs/letters/<int:pk>/posted/", views.letter_batch_posted, name="letters_posted"),

@@ -2,7 +2,8 @@
 
 Each request is checked with Twilio's RequestValidator over SITE_URL + the path Twilio called
 and the POST parameters (403 otherwise), stored in one statement, answered at once, and
-worked by a task; a repeat of an event is answered the same and changes nothing.
+worked by the drain task (programs.event_intake); a repeat is answered the same and changes
+nothing.
 """
 
 import logging
@@ -13,13 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from kombu.exceptions import OperationalError as BrokerError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from programs import sms_events
+from programs.event_intake import Incoming, take
 from programs.models import ProviderEvent
-from programs.tasks import work_sms_event_task
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +35,6 @@ def _signed_by_twilio(request: HttpRequest) -> bool:
 
 def _forbidden() -> HttpResponse:
     return HttpResponse("Forbidden.", status=403, content_type="text/plain")
-
-
-def work_later(event_id: int | None) -> None:
-    """Hand a new event to a worker; with the broker down the sweeper takes it later."""
-    if event_id is None:
-        return
-    try:
-        work_sms_event_task.delay(event_id)
-    except BrokerError:
-        logger.warning(
-            "provider event %s stored; the broker is away, the sweeper will work it", event_id
-        )
 
 
 @login_not_required
@@ -65,14 +53,15 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain",
         )
-    event_id = sms_events.record_event(
-        provider="twilio",
-        kind=ProviderEvent.Kind.STATUS,
-        key=f"{sid}:{status}",
-        payload=request.POST.dict(),
-        touch_ref=int(touch),
+    take(
+        Incoming(
+            provider="twilio",
+            kind=ProviderEvent.Kind.STATUS,
+            key=f"{sid}:{status}",
+            payload=request.POST.dict(),
+            touch_ref=int(touch),
+        )
     )
-    work_later(event_id)
     return HttpResponse(status=204)
 
 
@@ -89,13 +78,11 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         return HttpResponse(
             "MessageSid and From are required.", status=400, content_type="text/plain"
         )
-    event_id = sms_events.record_event(
-        provider="twilio",
-        kind=ProviderEvent.Kind.INBOUND,
-        key=sid,
-        payload=request.POST.dict(),
+    take(
+        Incoming(
+            provider="twilio", kind=ProviderEvent.Kind.INBOUND, key=sid, payload=request.POST.dict()
+        )
     )
-    work_later(event_id)
     answer = MessagingResponse()
     if sms_events.keyword(request.POST.get("Body", "")) in sms_events.HELP_WORDS:
         answer.message(sms_events.help_text())

@@ -47,6 +47,8 @@ EMBEDDED = (
     "tests/programs/test_step_variants.py",
     "tests/programs/test_held_touches.py",
     "tests/programs/test_sms_webhooks.py",
+    "tests/programs/test_event_intake.py",
+    "tests/programs/test_unmatched_replies.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
     "tests/webhooks/test_delivery.py",
     "tests/webhooks/test_retention.py",

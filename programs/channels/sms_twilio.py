@@ -36,6 +36,8 @@ class TwilioBackend:
             http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
         )
         self.client.api.base_url = settings.TWILIO_API_URL
+        # Resolved once per batch, not per text.
+        self.status_url = settings.SITE_URL + reverse("programs:twilio_status")
 
     def send(self, message: Message) -> str:
         """Hand one text to Twilio; returns its message SID."""
@@ -44,9 +46,7 @@ class TwilioBackend:
             if settings.TWILIO_MESSAGING_SERVICE_SID
             else {"from_": settings.TWILIO_FROM_NUMBER}
         )
-        callback = (
-            f"{settings.SITE_URL}{reverse('programs:twilio_status')}?touch={message.touch_id}"
-        )
+        callback = f"{self.status_url}?touch={message.touch_id}"
         try:
             sent = self.client.messages.create(
                 to=message.to, body=message.text, status_callback=callback, **sender

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from nps.models import Invitation, Survey
 from programs import queries
 from programs.models import Touch
 from tests.factories import CustomerFactory
@@ -74,3 +75,33 @@ def test_the_line_reads_two_queries_whatever_the_numbers(db, django_assert_num_q
         figures = queries.deliverability(since=since)
 
     assert (figures.sent, figures.hard_bounces) == (3, 3)
+
+
+def test_survey_emails_sent_on_their_own_count_and_their_bounces_too(db):
+    """A survey e-mailed from the survey pages has no touch: it is sent mail all the same (one
+    a program step sent is its touch, counted once)."""
+    survey = Survey.objects.create(name="Pulse")
+    touch = sent_emails(1)[0]
+    now = timezone.now()
+
+    def invite(customer, token: str, **fields) -> Invitation:
+        return Invitation.objects.create(
+            survey=survey,
+            customer=customer,
+            token=token,
+            expires_at=now + timedelta(days=9),
+            **fields,
+        )
+
+    invite(CustomerFactory(), "a" * 32, emailed_at=now)
+    invite(CustomerFactory(), "b" * 32, emailed_at=now - timedelta(days=40))  # before the window
+    invite(CustomerFactory(), "c" * 32)  # never e-mailed (an SMS survey, or not yet)
+    invite(touch.customer, "d" * 32, emailed_at=now, touch_id=touch.pk)  # the touch's own
+    bounced = bounce(None, event=99)  # Postmark's bounce of the survey e-mail: no touch named
+    bounced["MessageID"] = "a-survey-message"
+    post(bounced)
+
+    figures = queries.deliverability(since=now - timedelta(days=30))
+
+    assert (figures.sent, figures.hard_bounces) == (2, 1)
+    assert figures.bounce_rate == 0.5

@@ -324,7 +324,7 @@ def test_a_reply_from_nobody_we_know_is_kept_unmatched(db, eager):
     post(inbound(f"hello@{DOMAIN}", sender="stranger@example.org"))
 
     event = ProviderEvent.objects.get()
-    assert event.outcome == "unmatched reply: no customer"
+    assert event.outcome == "unmatched reply: kept for a marketer to assign"
     assert not Interaction.objects.exists()
 
 
