@@ -1,12 +1,14 @@
 """A scene with one of each object a URL can name, and the URL of a route name in it."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ImportJob, Segment, StaticList, Tier, Topic
+from customers import rewards
+from customers.models import ImportJob, RewardRule, Segment, StaticList, Tier, Topic
 from customers.preferences import preference_token
 from events.models import Event
 from events.models import Invitation as EventInvitation
@@ -51,6 +53,8 @@ PK_OF = {
     "topic": "topic",
     "segment": "segment",
     "list": "list",
+    "reward_rule": "reward_rule",
+    "reward": "reward",
     "event": "event",
     "-": None,
 }
@@ -101,6 +105,11 @@ def scene(manager, other_manager):
         event_invitation = EventInvitation.objects.create(
             event=event, customer=customer, token=new_token()
         )
+        reward = rewards.grant(customer=customer, value=Decimal(10), reason="Roles table")
+        rule_event = {
+            "own": RewardRule.Event.REFERRAL_CONVERTED,
+            "other": RewardRule.Event.FRIEND_FIRST_PURCHASE,
+        }[whose]
         objects[whose] = {
             "customer": customer.pk,
             "webhook": subscriptions.subscribe(
@@ -134,6 +143,10 @@ def scene(manager, other_manager):
             "slug": Tier.objects.order_by("rank").first().slug,
             "segment": Segment.objects.create(owner=owner, name=f"{whose} segment").pk,
             "list": StaticList.objects.create(owner=owner, name=f"{whose} list").pk,
+            # An organization's rule (the page edits those; a step's rule is edited on its step).
+            "reward_rule": RewardRule.objects.create(event=rule_event, value=Decimal(5)).pk,
+            "reward": reward.pk,
+            "reward_id": reward.pk,
         }
     return objects
 
@@ -147,6 +160,7 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         "programs:dismiss": ["touch_id"],
         "programs:step_edit": ["step_id"],
         "programs:step_variants": ["step_id"],
+        "customers:reverse_reward": ["reward_id"],
         "programs:promote_variant": ["step_id"],
         "programs:step_delete": ["step_id"],
         "programs:step_move": ["step_id"],
