@@ -70,6 +70,9 @@ MANUAL_TIER_HOLD_DAYS = env.int("MANUAL_TIER_HOLD_DAYS", default=90)
 LADDER_WINDOW_DAYS = env.int("LADDER_WINDOW_DAYS", default=365)
 LADDER_REVIEW_DAYS = env.int("LADDER_REVIEW_DAYS", default=365)
 LADDER_GRACE_DAYS = env.int("LADDER_GRACE_DAYS", default=60)
+# A repeat buyer who has been a customer (since their first purchase) this many months is a
+# client too, whatever they spent; 0 leaves the client rung to purchases, spend and contracts.
+LADDER_CLIENT_MIN_TENURE_MONTHS = env.int("LADDER_CLIENT_MIN_TENURE_MONTHS", default=0)
 # Programs: when touches may go out and how often, in each customer's own time zone.
 SEND_WINDOW_START = env.str("SEND_WINDOW_START", default="09:00")
 SEND_WINDOW_END = env.str("SEND_WINDOW_END", default="19:00")
