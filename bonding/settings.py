@@ -87,6 +87,8 @@ if not 0 <= GLOBAL_CONTROL_SHARE <= 50:
 GLOBAL_CONTROL_SALT = env.str("GLOBAL_CONTROL_SALT", default="bonding-global-control")
 # A claimed or sending touch whose lease runs out is taken back (claimed) or reviewed (sending).
 TOUCH_LEASE_SECONDS = env.int("TOUCH_LEASE_SECONDS", default=600)
+# An event invitation run unfinished and not advanced for this long lost its worker: it is resumed.
+INVITE_RUN_LEASE_SECONDS = env.int("INVITE_RUN_LEASE_SECONDS", default=300)
 TOUCH_MAX_ATTEMPTS = env.int("TOUCH_MAX_ATTEMPTS", default=6)
 TOUCH_RETRY_BASE_SECONDS = env.int("TOUCH_RETRY_BASE_SECONDS", default=60)
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=1000)
