@@ -131,8 +131,9 @@ def test_the_list_filters_queue_a_run_with_no_cap(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("same_run", [False, True], ids=["two-runs", "one-run-resumed-beside"])
 def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
-    make_event, marketer, monkeypatch
+    make_event, marketer, monkeypatch, same_run
 ):
     # The runs are carried out by the threads below, not queued to a broker no worker reads.
     monkeypatch.setattr(tasks.invite_run_task, "delay", lambda run_id: None)
@@ -141,6 +142,9 @@ def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
     for _ in range(6):
         CustomerFactory(consent_email=True).topics.add(news)
     runs = [invite_runs.start(event=event, by=marketer, topic=news) for _ in range(2)]
+    if same_run:
+        # A run resumed by the sweep while its first worker is still at it: counted once.
+        runs = [runs[0], runs[0]]
     start = threading.Barrier(2)
     errors = []
 
@@ -164,6 +168,8 @@ def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
     done = InviteRun.objects.filter(pk__in=[r.pk for r in runs])
     assert sum(done.values_list("invited", flat=True)) == 6
     assert set(done.values_list("status", flat=True)) == {"done"}
+    if same_run:
+        assert done.get().done == 6
 
 
 def test_the_invite_page_and_the_progress_run_few_queries(
