@@ -87,6 +87,11 @@ app.conf.update(
             "task": "events.tasks.remind_attendees_task",
             "schedule": crontab(minute=5),
         },
+        # Invitation runs whose worker died mid-run go on where they stopped.
+        "resume-invite-runs": {
+            "task": "events.tasks.resume_invite_runs_task",
+            "schedule": 60.0,
+        },
         # Themes in what customers say, fitted afresh over every answer each night.
         "refit-themes": {
             "task": "nps.tasks.refit_themes_task",

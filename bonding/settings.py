@@ -70,6 +70,9 @@ MANUAL_TIER_HOLD_DAYS = env.int("MANUAL_TIER_HOLD_DAYS", default=90)
 LADDER_WINDOW_DAYS = env.int("LADDER_WINDOW_DAYS", default=365)
 LADDER_REVIEW_DAYS = env.int("LADDER_REVIEW_DAYS", default=365)
 LADDER_GRACE_DAYS = env.int("LADDER_GRACE_DAYS", default=60)
+# A repeat buyer who has been a customer (since their first purchase) this many months is a
+# client too, whatever they spent; 0 leaves the client rung to purchases, spend and contracts.
+LADDER_CLIENT_MIN_TENURE_MONTHS = env.int("LADDER_CLIENT_MIN_TENURE_MONTHS", default=0)
 # Programs: when touches may go out and how often, in each customer's own time zone.
 SEND_WINDOW_START = env.str("SEND_WINDOW_START", default="09:00")
 SEND_WINDOW_END = env.str("SEND_WINDOW_END", default="19:00")
@@ -84,6 +87,8 @@ if not 0 <= GLOBAL_CONTROL_SHARE <= 50:
 GLOBAL_CONTROL_SALT = env.str("GLOBAL_CONTROL_SALT", default="bonding-global-control")
 # A claimed or sending touch whose lease runs out is taken back (claimed) or reviewed (sending).
 TOUCH_LEASE_SECONDS = env.int("TOUCH_LEASE_SECONDS", default=600)
+# An event invitation run unfinished and not advanced for this long lost its worker: it is resumed.
+INVITE_RUN_LEASE_SECONDS = env.int("INVITE_RUN_LEASE_SECONDS", default=300)
 TOUCH_MAX_ATTEMPTS = env.int("TOUCH_MAX_ATTEMPTS", default=6)
 TOUCH_RETRY_BASE_SECONDS = env.int("TOUCH_RETRY_BASE_SECONDS", default=60)
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=1000)

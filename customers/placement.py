@@ -127,11 +127,12 @@ def _place(
         # The hold is over: the rules take the customer back.
         Customer.objects.filter(pk=customer.pk).update(manual_tier_until=None)
         customer.manual_tier_until = None
-    placement = ladder.place_on_ladder(facts=facts.ladder)
+    rules = rule_facts.ladder_thresholds()
+    placement = ladder.place_on_ladder(facts=facts.ladder, thresholds=rules)
     if placement.rule != "manual.hold" and tiers:
         slug = ladder.fit_to_ladder(slug=placement.slug, available=[t.slug for t in tiers])
         _review(customer, facts.ladder, placement, earned=by_slug[slug], tiers=tiers, now=now)
-    bond = ladder.place_on_bond(facts=facts.ladder)
+    bond = ladder.place_on_bond(facts=facts.ladder, thresholds=rules)
     if bond.slug != customer.bond_stage:
         change = BondChange.objects.create(
             customer=customer,
@@ -213,7 +214,10 @@ def _review(
     elif changed:
         Customer.objects.filter(pk=customer.pk).update(**also)
     if outcome is standing.Outcome.AT_RISK and held is not None and verdict.grace_until:
-        _warn(customer, held, standing.requirements(facts=facts, slug=held.slug), verdict, now)
+        to_keep = standing.requirements(
+            facts=facts, slug=held.slug, thresholds=rule_facts.ladder_thresholds()
+        )
+        _warn(customer, held, to_keep, verdict, now)
 
 
 def _warn(

@@ -409,14 +409,23 @@ def ladder_status(
     above = tiers[position + 1 :] if position is not None else tiers
     next_tier = above[0] if above else None
     at_risk = customer.tier_at_risk_until is not None
+    rules = rule_facts.ladder_thresholds()
     return LadderStatus(
         tier=tier,
         next_tier=next_tier,
-        to_next=standing.requirements(facts=facts, slug=next_tier.slug) if next_tier else [],
+        to_next=(
+            standing.requirements(facts=facts, slug=next_tier.slug, thresholds=rules)
+            if next_tier
+            else []
+        ),
         review_on=customer.tier_review_on,
         at_risk=at_risk,
         at_risk_until=customer.tier_at_risk_until,
-        to_keep=standing.requirements(facts=facts, slug=tier.slug) if at_risk and tier else [],
+        to_keep=(
+            standing.requirements(facts=facts, slug=tier.slug, thresholds=rules)
+            if at_risk and tier
+            else []
+        ),
     )
 
 

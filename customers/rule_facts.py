@@ -37,6 +37,12 @@ class CustomerFacts:
     mean_value: float  # mean spend per buying occasion
 
 
+def ladder_thresholds() -> ladder.Thresholds:
+    """The ladder's numbers with the organization's settings applied: the defaults, and the
+    tenure that makes a client (settings.LADDER_CLIENT_MIN_TENURE_MONTHS; 0 leaves it off)."""
+    return ladder.Thresholds(client_min_tenure_months=settings.LADDER_CLIENT_MIN_TENURE_MONTHS)
+
+
 def gather_facts(customers: list[Customer], *, today: date) -> dict[int, CustomerFacts]:
     """The facts of many customers at once: one grouped query per table, never one per row."""
     ids = [customer.pk for customer in customers]

@@ -3,13 +3,15 @@ topic, or the customer list's filters) and a Celery task invites them in batches
 `services.invite` (audience, channel, consent, send window, frequency cap), noting its progress
 after each batch for the event page. Each customer is invited once, however many runs overlap."""
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers import queries as customer_queries
@@ -22,6 +24,9 @@ from events.models import Event, InviteRun
 # Customers invited per transaction: small enough that answers to the event (which lock its
 # row) wait little, big enough that a run of 100,000 takes a few hundred batches.
 BATCH_SIZE = 500
+UNFINISHED = (InviteRun.Status.QUEUED, InviteRun.Status.RUNNING)
+
+logger = logging.getLogger(__name__)
 
 
 def start(
@@ -82,8 +87,10 @@ def chosen_customers(run: InviteRun) -> QuerySet[Customer]:
 
 
 def carry_out(run_id: int, *, batch_size: int = BATCH_SIZE, now: datetime | None = None) -> None:
-    """Invite a run's customers batch by batch (by id, after its cursor), noting progress after
-    each; a run already finished is left alone, a run picked up again goes on where it was."""
+    """Invite a run's customers batch by batch (by id, after its cursor), noting progress and a
+    heartbeat after each; a run already finished is left alone, a run picked up again goes on
+    where it was. Each batch holds the run's row, so a worker resuming a run beside one still
+    alive goes on after the other's cursor: nobody is counted twice."""
     run = InviteRun.objects.select_related("event", "segment__owner", "requested_by").get(pk=run_id)
     if run.status in (InviteRun.Status.DONE, InviteRun.Status.STOPPED):
         return
@@ -93,28 +100,71 @@ def carry_out(run_id: int, *, batch_size: int = BATCH_SIZE, now: datetime | None
         # The requester or the segment/topic was deleted meanwhile: nobody to invite.
         _finish(run, InviteRun.Status.STOPPED, "The segment, topic or requester is gone.")
         return
-    InviteRun.objects.filter(pk=run.pk).update(status=InviteRun.Status.RUNNING)
+    InviteRun.objects.filter(pk=run.pk, status__in=UNFINISHED).update(
+        status=InviteRun.Status.RUNNING, heartbeat_at=timezone.now()
+    )
     customers = chosen_customers(run).select_related("tier").order_by("pk")
-    while True:
-        batch = list(customers.filter(pk__gt=run.cursor)[:batch_size])
+    while _next_batch(run, customers, batch_size=batch_size, now=now):
+        pass
+
+
+def _next_batch(
+    run: InviteRun, customers: QuerySet[Customer], *, batch_size: int, now: datetime | None
+) -> bool:
+    """Invite the batch after the run's cursor in one transaction; False once the run is over."""
+    assert run.requested_by is not None
+    with transaction.atomic():
+        held = (
+            InviteRun.objects.select_for_update()
+            .only("status", "cursor", "done", "invited", "skipped", "total")
+            .get(pk=run.pk)
+        )
+        if held.status != InviteRun.Status.RUNNING:
+            return False  # another worker finished it meanwhile
+        batch = list(customers.filter(pk__gt=held.cursor)[:batch_size])
         if not batch:
-            break
+            _finish(held, InviteRun.Status.DONE, "")
+            return False
         try:
             outcome = services.invite(
                 event=run.event, customers=batch, by=run.requested_by, now=now
             )
         except ValidationError as error:
             # The event closed, was cancelled or started meanwhile.
-            _finish(run, InviteRun.Status.STOPPED, " ".join(error.messages))
-            return
-        run.cursor = batch[-1].pk
-        run.done += len(batch)
-        run.invited += len(outcome.invited)
-        run.skipped += len(outcome.skipped)
+            _finish(held, InviteRun.Status.STOPPED, " ".join(error.messages))
+            return False
+        held.cursor = batch[-1].pk
+        held.done += len(batch)
+        held.invited += len(outcome.invited)
+        held.skipped += len(outcome.skipped)
         # The count at the start may be passed by customers who joined the selection since.
-        run.total = max(run.total, run.done)
-        run.save(update_fields=["cursor", "done", "invited", "skipped", "total"])
-    _finish(run, InviteRun.Status.DONE, "")
+        held.total = max(held.total, held.done)
+        held.heartbeat_at = timezone.now()
+        held.save(update_fields=["cursor", "done", "invited", "skipped", "total", "heartbeat_at"])
+    return True
+
+
+def resume_stale(*, now: datetime | None = None) -> list[int]:
+    """Queue again the runs unfinished and not advanced for settings.INVITE_RUN_LEASE_SECONDS
+    (their worker died, or their task never reached one); they go on after their cursor. Each is
+    claimed by moving its heartbeat, so sweeps side by side queue it once. Returns their ids."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.INVITE_RUN_LEASE_SECONDS)
+    stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    from events.tasks import invite_run_task  # tasks import this module
+
+    resumed = []
+    candidates = InviteRun.objects.filter(stale, status__in=UNFINISHED).order_by("pk")
+    for run_id in candidates.values_list("pk", flat=True):
+        claimed = InviteRun.objects.filter(stale, pk=run_id, status__in=UNFINISHED).update(
+            heartbeat_at=now
+        )
+        if claimed:
+            resumed.append(run_id)
+            transaction.on_commit(partial(invite_run_task.delay, run_id))
+    if resumed:
+        logger.warning("invite runs resumed after their worker stopped: %s", resumed)
+    return resumed
 
 
 def _finish(run: InviteRun, status: str, problem: str) -> None:

@@ -153,6 +153,9 @@ class InviteRun(models.Model):
     cursor = models.BigIntegerField(default=0)
     problem = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=now)
+    # Touched by the worker as it starts and after each batch: a run unfinished and untouched
+    # for a while lost its worker, and the sweep (events.invite_runs.resume_stale) resumes it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -17,3 +17,10 @@ def remind_attendees_task() -> int:
 def invite_run_task(run_id: int) -> None:
     """Invite a run's customers in batches, noting progress (events.invite_runs)."""
     invite_runs.carry_out(run_id)
+
+
+@shared_task
+def resume_invite_runs_task() -> list[int]:
+    """Every minute: resume the invitation runs whose worker stopped mid-run
+    (events.invite_runs.resume_stale)."""
+    return invite_runs.resume_stale()

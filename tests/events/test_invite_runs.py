@@ -2,13 +2,15 @@
 Celery task in batches, off the request, its progress on the event page; each customer once."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from bonding.celery import app
 from customers.models import Segment, Topic
-from events import invite_runs, tasks
+from events import invite_runs, services, tasks
 from events.models import Invitation, InviteRun
 from tests.factories import CustomerFactory
 
@@ -129,8 +131,9 @@ def test_the_list_filters_queue_a_run_with_no_cap(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("same_run", [False, True], ids=["two-runs", "one-run-resumed-beside"])
 def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
-    make_event, marketer, monkeypatch
+    make_event, marketer, monkeypatch, same_run
 ):
     # The runs are carried out by the threads below, not queued to a broker no worker reads.
     monkeypatch.setattr(tasks.invite_run_task, "delay", lambda run_id: None)
@@ -139,6 +142,9 @@ def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
     for _ in range(6):
         CustomerFactory(consent_email=True).topics.add(news)
     runs = [invite_runs.start(event=event, by=marketer, topic=news) for _ in range(2)]
+    if same_run:
+        # A run resumed by the sweep while its first worker is still at it: counted once.
+        runs = [runs[0], runs[0]]
     start = threading.Barrier(2)
     errors = []
 
@@ -162,6 +168,8 @@ def test_two_runs_of_the_same_topic_at_once_invite_each_customer_once(
     done = InviteRun.objects.filter(pk__in=[r.pk for r in runs])
     assert sum(done.values_list("invited", flat=True)) == 6
     assert set(done.values_list("status", flat=True)) == {"done"}
+    if same_run:
+        assert done.get().done == 6
 
 
 def test_the_invite_page_and_the_progress_run_few_queries(
@@ -182,3 +190,67 @@ def test_the_invite_page_and_the_progress_run_few_queries(
     # session, user, groups, event, runs
     with django_assert_num_queries(5):
         assert client.get(f"/events/{event.pk}/invite/progress/").status_code == 200
+
+
+def _left_running(run: InviteRun, *, cursor: int, done: int, beat_ago: timedelta) -> None:
+    """As a worker that died after `done` customers (up to `cursor`) leaves a run."""
+    InviteRun.objects.filter(pk=run.pk).update(
+        status=InviteRun.Status.RUNNING,
+        cursor=cursor,
+        done=done,
+        invited=done,
+        heartbeat_at=timezone.now() - beat_ago,
+    )
+
+
+def test_the_sweep_finishes_a_run_whose_worker_died_and_leaves_a_live_one(
+    make_event, marketer, eager, django_capture_on_commit_callbacks
+):
+    event = make_event(capacity=None)
+    news = Topic.objects.create(name="Owners' club")
+    chose = [CustomerFactory(consent_email=True) for _ in range(5)]
+    for customer in chose:
+        customer.topics.add(news)
+    stale = invite_runs.start(event=event, by=marketer, topic=news)
+    # The dead worker had invited the first two.
+    services.invite(event=event, customers=chose[:2], by=marketer)
+    _left_running(stale, cursor=chose[1].pk, done=2, beat_ago=timedelta(minutes=10))
+    live = invite_runs.start(event=make_event(capacity=None), by=marketer, topic=news)
+    _left_running(live, cursor=0, done=0, beat_ago=timedelta(seconds=30))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invite_runs.resume_stale() == [stale.pk]
+
+    stale.refresh_from_db()
+    assert (stale.status, stale.done, stale.invited, stale.skipped) == ("done", 5, 5, 0)
+    assert sorted(
+        Invitation.objects.filter(event=event).values_list("customer", flat=True)
+    ) == sorted(c.pk for c in chose)
+    live.refresh_from_db()
+    assert (live.status, live.done) == ("running", 0)
+    assert not Invitation.objects.filter(event=live.event).exists()
+    # An hour on, only the live run (had its worker died) is stale: a finished one never is.
+    assert invite_runs.resume_stale(now=timezone.now() + timedelta(hours=1)) == [live.pk]
+
+
+def test_a_queued_run_whose_task_never_ran_is_resumed_once(
+    make_event, marketer, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(tasks.invite_run_task, "delay", queued.append)
+    news = Topic.objects.create(name="Tips")
+    CustomerFactory(consent_email=True).topics.add(news)
+    run = invite_runs.start(event=make_event(capacity=None), by=marketer, topic=news)
+    later = timezone.now() + timedelta(minutes=6)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invite_runs.resume_stale(now=later) == [run.pk]
+        # The heartbeat moved: the next sweep leaves it to the worker it was handed to.
+        assert invite_runs.resume_stale(now=later + timedelta(seconds=60)) == []
+    assert queued == [run.pk]
+
+
+def test_beat_runs_the_sweep_every_minute():
+    entry = app.conf.beat_schedule["resume-invite-runs"]
+    assert entry["task"] == tasks.resume_invite_runs_task.name
+    assert entry["schedule"] == 60.0
