@@ -6,7 +6,7 @@ step's page); marketers and admins only, as on the page.
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -19,6 +19,9 @@ from programs.models import Step, StepVariant
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The test is over: a variant was promoted already."
+
+
+STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="The step's id.")
 
 
 class VariantFiguresSerializer(serializers.Serializer):
@@ -132,7 +135,7 @@ class StepVariantsActions:
             raise exceptions.PermissionDenied("Only marketers and admins see and change A/B tests.")
         return get_object_or_404(Step, pk=step_id, program_id=pk)
 
-    @extend_schema(responses={200: VariantTestSerializer})
+    @extend_schema(parameters=[STEP_ID], responses={200: VariantTestSerializer})
     @action(
         detail=True,
         methods=["get"],
@@ -144,10 +147,16 @@ class StepVariantsActions:
         interval, its difference from the first variant with its interval, the named winner
         (only once every variant has `minimum_sends`) and whether the test still runs."""
         step = self._step(request, pk, step_id)
+        unknown = sorted(set(request.query_params) - {"format"})
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown parameter; this endpoint takes none."] for name in unknown}
+            )
         every = list(step.variants.order_by("position"))
         return Response(VariantTestSerializer(test_json(step, every)).data)
 
     @extend_schema(
+        parameters=[STEP_ID],
         request=PromoteRequest,
         responses={
             200: VariantTestSerializer,

@@ -60,6 +60,12 @@ def test_each_variant_with_its_rate_difference_and_the_winner(marketer_api, deci
     assert 0 < two["difference_low"] < 0.65 < two["difference_high"]
 
 
+def test_an_unknown_parameter_is_a_400(marketer_api, decided):
+    step, _, _ = decided
+
+    assert marketer_api.get(base(step), {"window": "90"}).status_code == 400
+
+
 def test_collecting_names_no_winner(marketer_api, make_touches):
     step = make_touches(4)[0].step
     first, _ = variant_store.save_variants(step=step, rows=TWO)
