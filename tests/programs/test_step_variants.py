@@ -165,6 +165,7 @@ def test_the_variants_page_in_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert "Plain" in page and "10 % off for you" in page
     assert "Collecting" in page
+    assert 'name="force" value="1"' in page  # promoting without a winner is said outright
 
 
 def test_a_marketer_edits_variants_on_the_page(signed_in, make_touches):
