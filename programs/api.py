@@ -12,6 +12,7 @@ from customers.selection import CustomersAction, customer_ids
 from programs import lift_figures, lift_tally
 from programs.enrollment import enroll
 from programs.models import Program, Step, Touch
+from programs.variant_api import StepVariantsActions
 
 MAX_ENROLL = 10_000
 
@@ -69,8 +70,8 @@ class LiftRequest(serializers.Serializer):
     )
 
 
-class ProgramViewSet(KnownParameters, viewsets.ReadOnlyModelViewSet):
-    """Programs, each with its steps."""
+class ProgramViewSet(KnownParameters, StepVariantsActions, viewsets.ReadOnlyModelViewSet):
+    """Programs, each with its steps; a step's A/B test under steps/{step_id}/variants/."""
 
     serializer_class = ProgramSerializer
 

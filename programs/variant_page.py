@@ -11,6 +11,9 @@ from customers import pages
 from programs import variant_figures, variant_store, variants
 from programs.models import Step, StepVariant
 
+# What a form's "promote anyway" field says when it is set.
+FORCED = {"1", "true", "on"}
+
 
 class VariantForm(forms.Form):
     """One variant; a row with no label is left out."""
@@ -98,7 +101,9 @@ def promote_variant(request: HttpRequest, pk: int, step_id: int) -> HttpResponse
     except ValueError:
         return HttpResponse("Say which variant to promote.", status=400)
     try:
-        winner = variant_store.promote(step=step, variant_id=variant_id)
+        winner = variant_store.promote(
+            step=step, variant_id=variant_id, force=request.POST.get("force") in FORCED
+        )
     except variant_store.AlreadyPromoted as error:
         return HttpResponse(str(error), status=409)
     except ValidationError as error:

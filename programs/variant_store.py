@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from programs import variants
+from programs import variant_figures, variants
 from programs.models import Step, StepVariant
 
 CONTENT_FIELDS = ("email_subject", "email_body", "sms_body")
@@ -83,14 +83,24 @@ def save_variants(*, step: Step, rows: list[VariantData]) -> list[StepVariant]:
 
 
 @transaction.atomic
-def promote(*, step: Step, variant_id: int) -> StepVariant:
-    """The winner's content becomes the step's; the other variants stop, their history kept."""
+def promote(*, step: Step, variant_id: int, force: bool = False) -> StepVariant:
+    """The winner's content becomes the step's; the other variants stop, their history kept.
+
+    Only the variant the test names as winner, unless `force`: the page and the API share
+    this rule, so a marketer overrides the statistics knowingly, never by a stale form."""
     step = Step.objects.select_for_update().get(pk=step.pk)
-    if step.variants.filter(promoted_at__isnull=False).exists():
+    every = list(step.variants.order_by("position"))
+    if any(v.promoted_at for v in every):
         raise AlreadyPromoted(f"A variant of “{step.name}” was promoted already.")
-    winner = step.variants.filter(pk=variant_id, stopped_at__isnull=True).first()
+    winner = next((v for v in every if v.pk == variant_id and v.stopped_at is None), None)
     if winner is None:
         raise ValidationError("No running variant of this step has that id.")
+    if not force:
+        named = variant_figures.variant_test(step, every).winner
+        if named is None or named.pk != winner.pk:
+            raise ValidationError(
+                f"“{winner.label}” is not the test's named winner; promote it anyway with force."
+            )
     now = timezone.now()
     step.variants.filter(stopped_at__isnull=True).exclude(pk=winner.pk).update(stopped_at=now)
     winner.promoted_at = winner.stopped_at = now

@@ -162,6 +162,8 @@ def url_for(name: str, pk_of: str, values: dict) -> str:
         "programs:step_variants": ["step_id"],
         "customers:reverse_reward": ["reward_id"],
         "programs:promote_variant": ["step_id"],
+        "program-step-variants": ["step_id"],
+        "program-promote-variant": ["step_id"],
         "programs:step_delete": ["step_id"],
         "programs:step_move": ["step_id"],
         "dashboard_export": ["widget"],

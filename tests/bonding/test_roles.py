@@ -239,6 +239,8 @@ TABLE = [
     ("program-list",                  "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("program-detail",                "GET",               "program", LOGIN, NO,  OK,   OK,    OK,  OK),
     ("program-lift",                  "GET",               "program", LOGIN, NO,  OK,   OK,    OK,  OK),
+    ("program-step-variants",         "GET",               "program", LOGIN, NO,  NO,   NO,    OK,  OK),
+    ("program-promote-variant",       "POST",              "program", LOGIN, NO,  NO,   NO,    OK,  OK),
     ("touch-list",                    "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-survey-list",               "GET",               "-",      LOGIN, NO,   OK,   OK,    OK,  OK),
     ("nps-survey-detail",             "GET",               "survey", LOGIN, NO,   OK,   OK,    OK,  OK),

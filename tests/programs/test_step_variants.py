@@ -108,7 +108,9 @@ def test_promoting_stops_the_others_keeps_history_and_twice_is_refused(make_touc
     first, second = variant_store.save_variants(step=step, rows=TWO)
     sent_touches(step, first, 2)
 
-    variant_store.promote(step=step, variant_id=second.pk)
+    with pytest.raises(ValidationError):  # no winner yet: only a forced promotion
+        variant_store.promote(step=step, variant_id=second.pk)
+    variant_store.promote(step=step, variant_id=second.pk, force=True)
 
     step.refresh_from_db()
     assert step.email_subject == "10 % off for you" and not step.testing_variants
@@ -116,7 +118,7 @@ def test_promoting_stops_the_others_keeps_history_and_twice_is_refused(make_touc
     assert StepVariant.objects.get(pk=first.pk).stopped_at is not None
     assert Touch.objects.filter(variant=first).count() == 2  # history kept
     with pytest.raises(variant_store.AlreadyPromoted):
-        variant_store.promote(step=step, variant_id=first.pk)
+        variant_store.promote(step=step, variant_id=first.pk, force=True)
     with pytest.raises(ValidationError):
         variant_store.save_variants(step=step, rows=TWO)
 
@@ -163,6 +165,7 @@ def test_the_variants_page_in_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert "Plain" in page and "10 % off for you" in page
     assert "Collecting" in page
+    assert 'name="force" value="1"' in page  # promoting without a winner is said outright
 
 
 def test_a_marketer_edits_variants_on_the_page(signed_in, make_touches):
@@ -191,8 +194,9 @@ def test_promoting_on_the_page_and_again_is_a_409(signed_in, make_touches):
     url = f"/programs/{step.program_id}/steps/{step.pk}/variants/promote/"
 
     assert signed_in.post(url, {"variant": "x"}).status_code == 400
-    assert signed_in.post(url, {"variant": second.pk}).status_code == 302
-    assert signed_in.post(url, {"variant": first.pk}).status_code == 409
+    assert signed_in.post(url, {"variant": second.pk}).status_code == 400  # not the winner
+    assert signed_in.post(url, {"variant": second.pk, "force": "1"}).status_code == 302
+    assert signed_in.post(url, {"variant": first.pk, "force": "1"}).status_code == 409
     assert Step.objects.get(pk=step.pk).email_subject == "10 % off for you"
 
 
