@@ -5,7 +5,7 @@ the code as /r/<code>/ does, and the friend's first purchase converts the referr
 both sides once by the reward rules."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from customers import activity, referrals
 from customers.models import Customer, Referral
 from customers.rows import clean_row
 from nps import services as nps_services
-from nps.models import Survey
+from nps.models import Invitation, Response, Survey
 from programs import content, promoter_ask
 from programs.models import PromoterAsk, Touch
 from programs.settlement import settle
@@ -94,7 +94,11 @@ def promoter_refers_a_friend(
 
 
 def a_promoter(*, exclude: list[int] | None = None) -> Customer | None:
-    """A demo customer who may be asked: e-mail consent and an address, not asked before."""
+    """A demo customer who may be asked: e-mail consent and an address, not asked before, and
+    outside the survey's fatigue window (so the demo's invitation records no skip of its own)."""
+    window_start = timezone.now() - timedelta(days=settings.SURVEY_FATIGUE_DAYS)
+    lately = Q(pk__in=Invitation.objects.filter(sent_at__gte=window_start).values("customer_id"))
+    lately |= Q(pk__in=Response.objects.filter(answered_at__gte=window_start).values("customer_id"))
     return (
         Customer.objects.filter(
             external_id__startswith="demo-",
@@ -104,6 +108,7 @@ def a_promoter(*, exclude: list[int] | None = None) -> Customer | None:
         )
         .exclude(email="")
         .exclude(Q(pk__in=exclude or []) | Q(pk__in=PromoterAsk.objects.values("customer_id")))
+        .exclude(lately)
         .order_by("id")
         .first()
     )
