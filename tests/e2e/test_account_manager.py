@@ -46,7 +46,7 @@ def test_an_account_manager_works_through_my_day(page, live_server, people, at_r
     sign_in(page, live_server, "alex")
 
     page.get_by_role("link", name="My day").click()
-    assert page.get_by_text("Call Rita back about the refund").is_visible()
+    page.get_by_text("Call Rita back about the refund").wait_for()  # once My day has loaded
     assert_accessible(page)
 
     page.get_by_role("link", name="Rita Risk").first.click()
