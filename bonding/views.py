@@ -22,7 +22,7 @@ from customers import pages
 from customers import queries as customer_queries
 from customers.filters import owners
 from customers.models import Audience
-from programs import global_lift, lift_figures
+from programs import global_lift, lift_tally
 from programs import queries as program_queries
 from webhooks import queries as webhook_queries
 
@@ -100,7 +100,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "segments": customer_queries.segments_for(request.user).only("id", "name", "owner"),
         "query": request.GET.urlencode(),
         # Programs against their holdouts, organization-wide: for those who see everyone.
-        "lift_ranking": lift_figures.ranking()
+        "lift_ranking": lift_tally.dashboard_ranking()
         if customer_queries.sees_everyone(request.user)
         else None,
         "global_lift": global_lift.all_programs()

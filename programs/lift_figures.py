@@ -6,6 +6,7 @@ enrollments whose window has ended count; those still in it are counted apart. T
 control group is left out of a program's lift: it also misses every other program.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -340,15 +341,16 @@ def ranking(
     window_days: int = DEFAULT_WINDOW_DAYS,
     now: datetime | None = None,
     minimum: int = lift.MINIMUM_PER_GROUP,
+    exclude: Collection[int] = (),
 ) -> list[Ranked]:
-    """Every program with a holdout, ranked by its lift in spend per customer, then in
-    promotions; two queries whatever the number of programs and customers."""
+    """Every program with a holdout (but those in `exclude`), ranked by its lift in spend per
+    customer, then in promotions; two queries whatever the number of programs and customers."""
     now = now or timezone.now()
     window = timedelta(days=window_days)
-    rows = group_sums(
-        Enrollment.objects.filter(group__in=[TREATED, CONTROL], enrolled_at__lte=now - window),
-        window,
-    ).values("program_id", "group")
+    enrollments = Enrollment.objects.filter(
+        group__in=[TREATED, CONTROL], enrolled_at__lte=now - window
+    ).exclude(program_id__in=list(exclude))
+    rows = group_sums(enrollments, window).values("program_id", "group")
     by_program: dict[int, dict[str, dict[str, Any]]] = {}
     for row in _summed(rows):
         by_program.setdefault(row["program_id"], {})[row["group"]] = dict(row)
@@ -368,6 +370,11 @@ def ranking(
                 promoted=rate("promoted_rate", counts, "promoted", minimum),
             )
         )
+    return ranked_order(ranked)
+
+
+def ranked_order(ranked: list[Ranked]) -> list[Ranked]:
+    """Best lift in spend first, then in promotions."""
     return sorted(
         ranked,
         key=lambda r: (-(r.spend.difference or 0.0), -(r.promoted.difference or 0.0), r.program.pk),

@@ -5,7 +5,7 @@ import pytest
 from programs import lift_tally
 from programs.lift_figures import program_lift
 from programs.models import LiftTally, Program
-from tests.programs.test_lift_figures import bought, enrolled
+from tests.programs.test_lift_figures import bought, enrolled, outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +58,26 @@ def test_the_api_and_page_read_one_row_whatever_the_size(
     assert page.status_code == 200 and "As of" in page.content.decode()
     assert api.status_code == 200 and api.json()["treated"]["customers"] == len(treated)
     assert LiftTally.objects.filter(program=program).count() == len(lift_tally.TALLIED_WINDOWS)
+
+
+def test_the_dashboards_ranking_reads_the_tallies_and_counts_the_rest_live(
+    program, django_assert_num_queries
+):
+    treated, _ = enrolled(program, 40, days_ago=100)
+    bought(treated, days_ago=60)
+    lift_tally.refresh()
+    # Beat has not reached this one yet: it is counted live, with the tallied one.
+    later = Program.objects.create(name="Win-back", holdout_share=50)
+    _, later_control = enrolled(later, 40, days_ago=100)
+    bought(later_control, days_ago=60, amount="30.00")
+    # A purchase after the tally: the tallied figures stand until beat's next round.
+    bought(treated, days_ago=50)
+
+    with django_assert_num_queries(3):
+        ranked = lift_tally.dashboard_ranking()
+
+    assert [r.program.name for r in ranked] == ["Proof", "Win-back"]
+    tallied = outcome(lift_tally.lift_of(program, window_days=90)[0], "spend_per_customer")
+    assert ranked[0].spend == tallied
+    assert ranked[0].spend.difference == pytest.approx(100.0)
+    assert ranked[1].spend.difference == pytest.approx(-30.0)
