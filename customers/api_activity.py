@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from customers import activity, queries, tasks
+from customers import activity, queries, shapes, tasks
 from customers import sync as syncing
 from customers.known_parameters import KnownParameters
 from customers.models import Customer, Interaction, Purchase, Tier
@@ -24,19 +24,7 @@ class InteractionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Interaction
-        fields = [
-            "id",
-            "customer",
-            "author",
-            "channel",
-            "direction",
-            "occurred_at",
-            "summary",
-            "notes",
-            "sentiment",
-            "follow_up_on",
-            "created_at",
-        ]
+        fields = list(shapes.INTERACTION_FIELDS)
         read_only_fields = ["id", "author", "created_at"]
         extra_kwargs = {"occurred_at": {"required": False}}
 
@@ -103,16 +91,7 @@ class PurchaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Purchase
-        fields = [
-            "id",
-            "customer",
-            "external_id",
-            "amount",
-            "currency",
-            "purchased_on",
-            "product_category",
-            "created_at",
-        ]
+        fields = list(shapes.PURCHASE_FIELDS)
 
 
 class PurchaseFilter(filters.FilterSet):

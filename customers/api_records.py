@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from customers import activity, cursor, queries, records
+from customers import activity, cursor, queries, records, shapes
 from customers.api import PreconditionFailed, as_utc, etag_of
 from customers.known_parameters import KnownParameters
 from customers.models import Account, Complaint, Contract, Customer, FollowUp, Referral
@@ -164,19 +164,7 @@ class ComplaintSerializer(RecordSerializer):
 
     class Meta:
         model = Complaint
-        fields = [
-            "id",
-            "customer",
-            "category",
-            "severity",
-            "description",
-            "owner",
-            "status",
-            "opened_at",
-            "resolution",
-            "resolved_at",
-            "updated_at",
-        ]
+        fields = list(shapes.COMPLAINT_FIELDS)
         read_only_fields = [
             "id",
             "owner",
@@ -298,18 +286,7 @@ class ReferralSerializer(RecordSerializer):
 
     class Meta:
         model = Referral
-        fields = [
-            "id",
-            "referrer",
-            "referred_name",
-            "referred_email",
-            "referred_customer",
-            "code",
-            "status",
-            "created_at",
-            "converted_at",
-            "updated_at",
-        ]
+        fields = list(shapes.REFERRAL_FIELDS)
         read_only_fields = [
             "id",
             "referred_customer",
@@ -356,19 +333,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FollowUp
-        fields = [
-            "id",
-            "customer",
-            "assignee",
-            "due_at",
-            "reason",
-            "notes",
-            "source",
-            "done_at",
-            "done_by",
-            "created_at",
-            "updated_at",
-        ]
+        fields = list(shapes.FOLLOW_UP_FIELDS)
         read_only_fields = fields
 
 

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from customers import queries, rewards
+from customers import queries, rewards, shapes
 from customers.api_records import RecordSerializer, VisibleCustomerField
 from customers.known_parameters import KnownParameters
 from customers.models import Customer, Reward
@@ -25,20 +25,7 @@ class RewardEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Reward
-        fields = [
-            "id",
-            "customer",
-            "movement",
-            "cause",
-            "kind",
-            "unit",
-            "value",
-            "reason",
-            "given_at",
-            "expires_at",
-            "applies_to",
-            "author",
-        ]
+        fields = list(shapes.REWARD_FIELDS)
         read_only_fields = fields
 
 
