@@ -18,6 +18,7 @@ from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from customers import api_activity, cursor, queries, records, tasks
 from customers import sync as syncing
@@ -147,6 +148,24 @@ class CustomerSerializer(serializers.ModelSerializer):
         if data.get("external_id") == "":
             data["external_id"] = None
         return {**data, **consents}
+
+
+def customers_page(view, request, customers) -> Response:
+    """A cursor page of these customers as the customers API shows them, for a group's
+    `customers` action (a segment, a static list); only the page's own parameters are taken."""
+    paginator = view.paginator
+    accepted = {
+        api_settings.URL_FORMAT_OVERRIDE,
+        *(p["name"] for p in paginator.get_schema_operation_parameters(view)),
+    }
+    unknown = sorted(set(request.query_params) - accepted)
+    if unknown:
+        message = f"Unknown parameter; this list accepts: {', '.join(sorted(accepted))}."
+        raise exceptions.ValidationError({name: [message] for name in unknown})
+    customers = customers.select_related("tier", "owner", "account").prefetch_related("topics")
+    page = paginator.paginate_queryset(customers, request, view=view)
+    data = CustomerSerializer(page, many=True, context=view.get_serializer_context()).data
+    return paginator.get_paginated_response(data)
 
 
 def as_utc(moment, field: str):

@@ -7,10 +7,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from customers import static_lists
-from customers.api import CustomerSerializer
+from customers.api import CustomerSerializer, customers_page
 from customers.known_parameters import KnownParameters
 from customers.models import StaticList
 
@@ -137,23 +136,7 @@ class StaticListViewSet(
     def customers(self, request, pk=None):
         """The customers on the list now, by id, in cursor pages."""
         static_list = self.get_object()
-        paginator = self.paginator
-        accepted = {
-            api_settings.URL_FORMAT_OVERRIDE,
-            *(p["name"] for p in paginator.get_schema_operation_parameters(self)),
-        }
-        unknown = sorted(set(request.query_params) - accepted)
-        if unknown:
-            message = f"Unknown parameter; this list accepts: {', '.join(sorted(accepted))}."
-            raise exceptions.ValidationError({name: [message] for name in unknown})
-        customers = (
-            static_lists.list_customers(static_list)
-            .select_related("tier", "owner", "account")
-            .prefetch_related("topics")
-        )
-        page = paginator.paginate_queryset(customers, request, view=self)
-        data = CustomerSerializer(page, many=True, context=self.get_serializer_context()).data
-        return paginator.get_paginated_response(data)
+        return customers_page(self, request, static_lists.list_customers(static_list))
 
 
 def register(router) -> None:

@@ -7,10 +7,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from customers import queries, segments
-from customers.api import CustomerSerializer
+from customers.api import CustomerSerializer, customers_page
 from customers.filters import segment_customers
 from customers.known_parameters import KnownParameters
 from customers.models import Segment
@@ -68,23 +67,7 @@ class SegmentViewSet(
     def customers(self, request, pk=None):
         """The customers in the segment now, by id, in cursor pages."""
         segment = self.get_object()
-        paginator = self.paginator
-        accepted = {
-            api_settings.URL_FORMAT_OVERRIDE,
-            *(p["name"] for p in paginator.get_schema_operation_parameters(self)),
-        }
-        unknown = sorted(set(request.query_params) - accepted)
-        if unknown:
-            message = f"Unknown parameter; this list accepts: {', '.join(sorted(accepted))}."
-            raise exceptions.ValidationError({name: [message] for name in unknown})
-        customers = (
-            segment_customers(segment)
-            .select_related("tier", "owner", "account")
-            .prefetch_related("topics")
-        )
-        page = paginator.paginate_queryset(customers, request, view=self)
-        data = CustomerSerializer(page, many=True, context=self.get_serializer_context()).data
-        return paginator.get_paginated_response(data)
+        return customers_page(self, request, segment_customers(segment))
 
 
 def register(router) -> None:
