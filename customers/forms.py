@@ -13,12 +13,14 @@ from customers.contact import normalize_email, normalize_phone
 from customers.filters import owners
 from customers.models import (
     Account,
+    Audience,
     Complaint,
     Contract,
     Customer,
     Interaction,
     Purchase,
     Referral,
+    Relationship,
     Reward,
     RewardRule,
     Tier,
@@ -27,6 +29,24 @@ from customers.models import (
 TIME_ZONES = [("", "The organization's time zone")] + [
     (name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name
 ]
+
+
+class AudienceFields(forms.Form):
+    """Who a program or an event is for, by audience and relationship (none ticked: everyone);
+    mixed into their forms, whose models store both as lists."""
+
+    audiences = forms.MultipleChoiceField(
+        choices=Audience.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked means every audience."),
+    )
+    relationships = forms.MultipleChoiceField(
+        choices=Relationship.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked means every relationship."),
+    )
 
 
 class DateInput(forms.DateInput):

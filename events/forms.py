@@ -7,8 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy
 
-from customers.forms import TIME_ZONES
-from customers.models import Audience, Relationship
+from customers.forms import TIME_ZONES, AudienceFields
 from events.models import Event
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -21,7 +20,7 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(format=LOCAL_FORMAT, **kwargs)
 
 
-class EventForm(forms.ModelForm):
+class EventForm(AudienceFields, forms.ModelForm):
     """An event: what, when (in the event's own time zone), where, for whom, how many."""
 
     starts_at = forms.DateTimeField(
@@ -32,18 +31,6 @@ class EventForm(forms.ModelForm):
     )
     timezone = forms.ChoiceField(
         choices=[("UTC", "UTC"), *TIME_ZONES[1:]], label=gettext_lazy("Time zone of the event")
-    )
-    audiences = forms.MultipleChoiceField(
-        choices=Audience.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked means every audience."),
-    )
-    relationships = forms.MultipleChoiceField(
-        choices=Relationship.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked means every relationship."),
     )
 
     class Meta:

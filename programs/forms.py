@@ -9,7 +9,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
 from customers.contact import normalize_email
-from customers.models import Audience, Channel, Customer, Relationship, Reward, Topic
+from customers.forms import AudienceFields
+from customers.models import Channel, Customer, Reward, Topic
 from programs.models import Program, Step
 
 # The holdout share a new program starts with (percent).
@@ -29,21 +30,8 @@ CONTENT_FIELDS = [
 ]
 
 
-class ProgramForm(forms.ModelForm):
+class ProgramForm(AudienceFields, forms.ModelForm):
     """A program's settings: who may join, when again, and when they leave."""
-
-    audiences = forms.MultipleChoiceField(
-        choices=Audience.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked means every audience."),
-    )
-    relationships = forms.MultipleChoiceField(
-        choices=Relationship.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked means every relationship."),
-    )
 
     class Meta:
         model = Program
