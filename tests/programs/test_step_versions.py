@@ -46,6 +46,9 @@ def test_a_touch_speaks_the_customers_language_where_the_step_has_it(step):
 
     assert email.subject == "Hallo Ana"
     assert email.text.startswith("Liebe Ana,")
+    # The footer speaks German too: why the e-mail came, the preferences and unsubscribe links.
+    assert "weil Sie Kunde von" in email.text and "Abmelden:" in email.text
+    assert '<html lang="de">' in email.html
     # No German SMS: the default text, with the opt-out line in German.
     assert sms.text.startswith("Hi Ana")
     assert "STOP" in sms.text and "Reply STOP" not in sms.text
