@@ -203,6 +203,9 @@ def _renewals_then(program: Program, enrollments: list[Enrollment]) -> None:
             enrollment.enrolled_at,
         )
         touch.created_at = enrollment.enrolled_at
+        if enrollment.group != Enrollment.Group.TREATED and touch.status == Touch.Status.SCHEDULED:
+            # A control enrollment's touch is held, as enroll holds it: never sent.
+            touch.status = Touch.Status.HELD
         touches.append(touch)
     Touch.objects.bulk_create(touches)
 
