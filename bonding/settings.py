@@ -85,6 +85,8 @@ GLOBAL_CONTROL_SHARE = env.int("GLOBAL_CONTROL_SHARE", default=0)
 if not 0 <= GLOBAL_CONTROL_SHARE <= 50:
     raise ImproperlyConfigured("GLOBAL_CONTROL_SHARE is a percent from 0 to 50.")
 GLOBAL_CONTROL_SALT = env.str("GLOBAL_CONTROL_SALT", default="bonding-global-control")
+# An A/B test names a winner only once every variant has this many sends (Klaviyo asks 500).
+AB_TEST_MINIMUM_SENDS = env.int("AB_TEST_MINIMUM_SENDS", default=400)
 # A claimed or sending touch whose lease runs out is taken back (claimed) or reviewed (sending).
 TOUCH_LEASE_SECONDS = env.int("TOUCH_LEASE_SECONDS", default=600)
 # An event invitation run unfinished and not advanced for this long lost its worker: it is resumed.

@@ -29,7 +29,7 @@ class VariantTest:
 
 
 def minimum_sends() -> int:
-    return getattr(settings, "AB_TEST_MINIMUM_SENDS", variants.MINIMUM_SENDS)
+    return settings.AB_TEST_MINIMUM_SENDS
 
 
 def variant_test(step: Step, all_variants: list[StepVariant] | None = None) -> VariantTest:
