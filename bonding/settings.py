@@ -87,6 +87,9 @@ if not 0 <= GLOBAL_CONTROL_SHARE <= 50:
 GLOBAL_CONTROL_SALT = env.str("GLOBAL_CONTROL_SALT", default="bonding-global-control")
 # An A/B test names a winner only once every variant has this many sends (Klaviyo asks 500).
 AB_TEST_MINIMUM_SENDS = env.int("AB_TEST_MINIMUM_SENDS", default=400)
+# How long one of beat's lift rounds (every 10 minutes) may compute before leaving the rest of
+# the programs, oldest figures first, to the next round.
+LIFT_TALLY_BUDGET_SECONDS = env.float("LIFT_TALLY_BUDGET_SECONDS", default=300.0)
 # A claimed or sending touch whose lease runs out is taken back (claimed) or reviewed (sending).
 TOUCH_LEASE_SECONDS = env.int("TOUCH_LEASE_SECONDS", default=600)
 # An event invitation run unfinished and not advanced for this long lost its worker: it is resumed.

@@ -1,15 +1,23 @@
 """The lift of each program over the page's windows, computed by beat and read as one row.
 
 At a million customers the lift reads every enrollment, purchase and tier change of a program
-(seconds); like the dashboard's tallies, beat computes it every few minutes and the page and
-the API read the stored figures (one query whatever the size). A window no tally holds, or a
-program beat has not reached yet, is computed live; the figures say when they were computed.
+(minutes per program); like the dashboard's tallies, beat computes it every few minutes and the
+page and the API read the stored figures (one query whatever the size). A window no tally holds,
+or a program beat has not reached yet, is computed live; the figures say when they were computed.
+
+Each round refreshes the programs whose figures are oldest first and stops once
+LIFT_TALLY_BUDGET_SECONDS are spent, so many programs share the rounds instead of one round
+overrunning into the next.
 """
 
 import dataclasses
+import time
+from collections.abc import Callable
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from programs.lift_figures import (
@@ -38,13 +46,33 @@ def _loaded(program: Program, data: dict) -> Lift:
     return Lift(program=program, outcomes=outcomes, **data)
 
 
-def refresh(*, now: datetime | None = None) -> int:
-    """Compute and store the lift of every program holding anyone out; returns how many rows."""
+def refresh(
+    *,
+    now: datetime | None = None,
+    budget_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Compute and store the lift of the programs holding anyone out, never tallied or oldest
+    first, until the budget is spent (at least one program a round); returns how many rows."""
     now = now or timezone.now()
+    budget = settings.LIFT_TALLY_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     held = Enrollment.objects.filter(program=OuterRef("pk"), group=Enrollment.Group.HOLDOUT)
-    programs = Program.objects.filter(Q(holdout_share__gt=0) | Exists(held))
+    oldest = (
+        LiftTally.objects.filter(program=OuterRef("pk"))
+        .values("program")
+        .annotate(at=Min("computed_at"))
+        .values("at")
+    )
+    programs = (
+        Program.objects.filter(Q(holdout_share__gt=0) | Exists(held))
+        .annotate(tallied_at=Subquery(oldest))
+        .order_by(F("tallied_at").asc(nulls_first=True), "pk")
+    )
+    started = clock()
     written = 0
     for program in programs:
+        if written and clock() - started >= budget:
+            break
         for window in TALLIED_WINDOWS:
             figures = program_lift(program, window_days=window, now=now)
             LiftTally.objects.update_or_create(
@@ -54,6 +82,21 @@ def refresh(*, now: datetime | None = None) -> int:
             )
             written += 1
     return written
+
+
+# Held while a round runs: one program alone may outlast beat's period, and two rounds at once
+# would compute the same figures twice. A killed worker's key lapses after an hour.
+ROUND_KEY = "programs:lift-tally-round"
+
+
+def refresh_round() -> int:
+    """One of beat's rounds, unless the last one is still running (then nothing)."""
+    if not cache.add(ROUND_KEY, 1, timeout=3600):
+        return 0
+    try:
+        return refresh()
+    finally:
+        cache.delete(ROUND_KEY)
 
 
 def lift_of(program: Program, *, window_days: int) -> tuple[Lift, datetime | None]:

@@ -57,9 +57,9 @@ def withhold_due_touches_task() -> int:
 @shared_task
 def refresh_lift_tallies_task() -> int:
     """Each program's lift over the page's windows, for the page and the API to read."""
-    from programs.lift_tally import refresh
+    from programs.lift_tally import refresh_round
 
-    return refresh()
+    return refresh_round()
 
 
 @shared_task

@@ -81,3 +81,42 @@ def test_the_dashboards_ranking_reads_the_tallies_and_counts_the_rest_live(
     assert ranked[0].spend == tallied
     assert ranked[0].spend.difference == pytest.approx(100.0)
     assert ranked[1].spend.difference == pytest.approx(-30.0)
+
+
+def test_a_round_refreshes_the_oldest_figures_first_and_stops_at_its_budget(program):
+    second = Program.objects.create(name="Win-back", holdout_share=50)
+    enrolled(program, 10, days_ago=100)
+    enrolled(second, 10, days_ago=100)
+    windows = len(lift_tally.TALLIED_WINDOWS)
+
+    # No budget left after the first program: one program a round, never none.
+    assert lift_tally.refresh(budget_seconds=0) == windows
+    assert set(LiftTally.objects.values_list("program", flat=True)) == {program.pk}
+    assert lift_tally.refresh(budget_seconds=0) == windows
+    assert set(LiftTally.objects.values_list("program", flat=True)) == {program.pk, second.pk}
+
+    first_at = LiftTally.objects.filter(program=program).first().computed_at
+    second_at = LiftTally.objects.filter(program=second).first().computed_at
+    lift_tally.refresh(budget_seconds=0)
+    # The first program's figures were the oldest: they are the ones computed again.
+    assert LiftTally.objects.filter(program=program).first().computed_at > first_at
+    assert LiftTally.objects.filter(program=second).first().computed_at == second_at
+
+    # A budget that is not spent yet lets the round go on to every program.
+    assert lift_tally.refresh(budget_seconds=60, clock=lambda: 0.0) == 2 * windows
+
+
+def test_a_round_while_the_last_one_runs_computes_nothing(program):
+    from django.core.cache import cache
+
+    enrolled(program, 10, days_ago=100)
+    cache.add(lift_tally.ROUND_KEY, 1)
+    try:
+        assert lift_tally.refresh_round() == 0
+        assert not LiftTally.objects.exists()
+    finally:
+        cache.delete(lift_tally.ROUND_KEY)
+
+    assert lift_tally.refresh_round() == len(lift_tally.TALLIED_WINDOWS)
+    # The round let go of its key: the next one runs.
+    assert lift_tally.refresh_round() == len(lift_tally.TALLIED_WINDOWS)
