@@ -76,6 +76,16 @@ RECORD_SENT = (
 )
 
 
+# The same for the touches a batch handed over on several connections at once (PostgreSQL:
+# their ids, times and message ids as three arrays).
+RECORD_SENT_MANY = (
+    "UPDATE programs_touch t SET status = %s, lease_expires_at = NULL, sent_at = v.sent_at,"
+    " message_id = v.message_id, unsettled = true"
+    " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS v(id, sent_at, message_id)"
+    " WHERE t.id = v.id AND t.status || '' = %s"
+)
+
+
 # Statements of the delivery loop prepared on each PostgreSQL connection: {connection: {sql:
 # name}}. Weak keys: a closed connection takes its statements with it.
 _PREPARED: "weakref.WeakKeyDictionary[Any, dict[str, str]]" = weakref.WeakKeyDictionary()
