@@ -2,9 +2,10 @@
 
 A provider's API answers each message in a round trip; on one connection the worker waits
 for it, and the database waits too. Here the worker's own thread does all the database work
-in the batch's order, as on one connection (each touch claimed by its conditional update,
-rendered, recorded sent with the next claim's statement), and only the hand-over runs on
-`width` threads, each with a connection (backend) of its own. At most `width` touches are in
+in the batch's order, as on one connection (touches claimed by a conditional update, as many
+in one statement as there are free connections, rendered, recorded sent with the next
+claim's statement), and only the hand-over runs on `width` threads, each with a connection
+(backend) of its own. At most `width` touches are in
 sending without an answer where one connection had one: a crash then sends those to review
 like any touch the provider may have, never to the provider again.
 """
@@ -21,9 +22,9 @@ from django.utils import timezone
 from programs import content
 from programs import delivery as one
 from programs.channels import Message, TransientError
-from programs.models import Touch
-from programs.placement import frequency_cap
-from programs.sql import RECORD_SENT_MANY, run
+from programs.models import Enrollment, Touch
+from programs.placement import address_for, frequency_cap
+from programs.sql import CLAIM_MANY_TO_SEND, RECORD_SENT_MANY, run
 
 
 class Pool:
@@ -42,12 +43,16 @@ class Pool:
             for _ in range(width):
                 self.backends.put(stack.enter_context(self.module.open()))
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=width))
+            waiting = list(reversed(group))  # the batch's order, taken from the end
+            # Claimed a few at a time (half the connections): one statement per touch would
+            # keep the database busier than the provider.
+            chunk = max(1, width // 2)
             try:
-                for touch in group:
+                while waiting:
                     self._answered([future for future in self.in_flight if future.done()])
-                    if len(self.in_flight) >= width:
+                    while len(self.in_flight) > width - chunk:
                         self._answered(wait(self.in_flight, return_when=FIRST_COMPLETED).done)
-                    self._next(touch, pool)
+                    self._next(waiting, width - len(self.in_flight), pool)
                 while self.in_flight:
                     self._answered(wait(self.in_flight).done)
             except BaseException as error:
@@ -63,36 +68,88 @@ class Pool:
         finally:
             self.backends.put(backend)
 
-    def _next(self, touch: Touch, pool: ThreadPoolExecutor) -> None:
-        """Claim the touch (recording those answered sent since) and hand it to a connection;
-        one the claim cannot take goes the slow way, on the worker's own connection."""
-        now = timezone.now()
-        lease = now + timedelta(seconds=settings.TOUCH_LEASE_SECONDS)
+    def _may_claim(self, touch: Touch) -> bool:
+        """What the batch's reads say (the claim checks it all again)."""
         customer = touch.customer
-        claimed = (
+        return (
             touch.pk in self.ready_ids
             and self.recent.get(customer.pk, 0) < frequency_cap(customer.frequency).max_touches
-            and one._claim_to_send(touch, lease, self.unrecorded)
         )
-        self._record()  # those the claim's statement did not (it was not run)
-        if not claimed:
-            outcome = one._deliver_one_slowly(touch, self.module, self.session)
-            if outcome in (Touch.Status.SENT, Touch.Status.WAITING):
-                self.recent[customer.pk] = self.recent.get(customer.pk, 0) + 1
-            self._count(touch, outcome)
+
+    def _next(self, waiting: list[Touch], room: int, pool: ThreadPoolExecutor) -> None:
+        """Claim the next touches, as many as there are free connections, in one statement
+        (recording those answered sent since) and hand them over; one the claim cannot take
+        goes the slow way, on the worker's own connection."""
+        now = timezone.now()
+        lease = now + timedelta(seconds=settings.TOUCH_LEASE_SECONDS)
+        chunk: list[Touch] = []
+        while waiting and len(chunk) < room and self._may_claim(waiting[-1]):
+            if any(touch.customer_id == waiting[-1].customer_id for touch in chunk):
+                break  # one customer's touches see each other only from the next statement
+            chunk.append(waiting.pop())
+            if connection.vendor != "postgresql":
+                break  # one at a time where arrays are not at hand
+        if not chunk:
+            self._record()
+            self._slowly(waiting.pop())
             return
-        touch.attempts += 1
-        touch.status = Touch.Status.SENDING
-        try:
-            message = content.message_for(
-                touch=touch, customer=customer, channel=touch.channel, facts=self.facts
+        if len(chunk) == 1:
+            claimed = (
+                {chunk[0].pk} if one._claim_to_send(chunk[0], lease, self.unrecorded) else set()
             )
-        except Exception as error:
-            self._count(touch, one._not_sent(touch, error, now))
-            return
-        # Counted as it goes out: the batch's next touch to the customer sees it.
-        self.recent[customer.pk] = self.recent.get(customer.pk, 0) + 1
-        self.in_flight[pool.submit(self._hand_over, message)] = (touch, message)
+        else:
+            claimed = self._claim_many(chunk, lease)
+        self._record()  # those the claim's statement did not (it was not run)
+        for touch in chunk:
+            if touch.pk not in claimed:
+                self._slowly(touch)
+                continue
+            touch.attempts += 1
+            touch.status = Touch.Status.SENDING
+            try:
+                message = content.message_for(
+                    touch=touch, customer=touch.customer, channel=touch.channel, facts=self.facts
+                )
+            except Exception as error:
+                self._count(touch, one._not_sent(touch, error, now))
+                continue
+            # Counted as it goes out: the batch's next touch to the customer sees it.
+            self.recent[touch.customer_id] = self.recent.get(touch.customer_id, 0) + 1
+            self.in_flight[pool.submit(self._hand_over, message)] = (touch, message)
+
+    def _claim_many(self, chunk: list[Touch], lease) -> set[int]:
+        """Claimed -> sending for the chunk's touches that pass the checks, in one statement
+        with the record of the touches answered sent since (PostgreSQL)."""
+        channel = chunk[0].channel
+        caps = [frequency_cap(touch.customer.frequency) for touch in chunk]
+        now = timezone.now()
+        sql = CLAIM_MANY_TO_SEND[channel]
+        params = [
+            Touch.Status.SENDING,
+            lease,
+            [touch.pk for touch in chunk],
+            [touch.customer_id for touch in chunk],
+            [address_for(touch.customer, channel) for touch in chunk],
+            [touch.enrollment_id for touch in chunk],
+            [now - cap.period for cap in caps],
+            [cap.max_touches for cap in caps],
+            Touch.Status.CLAIMED,
+            Enrollment.Status.ACTIVE,
+        ]
+        recorded = [touch for touch in self.unrecorded if touch.status == Touch.Status.SENDING]
+        if recorded:
+            sql = f"WITH sent AS ({RECORD_SENT_MANY} RETURNING t.id) {sql}"
+            params = [*one._many_sent_params(recorded), *params]
+        rows = run(sql, params, returning=True)
+        for touch in recorded:
+            touch.status, touch.lease_expires_at = Touch.Status.SENT, None
+        return {row[0] for row in rows}
+
+    def _slowly(self, touch: Touch) -> None:
+        outcome = one._deliver_one_slowly(touch, self.module, self.session)
+        if outcome in (Touch.Status.SENT, Touch.Status.WAITING):
+            self.recent[touch.customer_id] = self.recent.get(touch.customer_id, 0) + 1
+        self._count(touch, outcome)
 
     def _answered(self, futures) -> None:
         for future in futures:

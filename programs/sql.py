@@ -69,6 +69,34 @@ CLAIM_TO_SEND = {
 }
 
 
+# The claim of several touches of different customers at once (PostgreSQL; the pool of
+# programs/delivery_pool.py): the same checks as CLAIM_TO_SEND, each row's values (touch,
+# customer, address, enrollment, the start of its cap's period, its cap) as arrays; returns the
+# ids claimed. Touches of one customer are never claimed in one statement: they would not see
+# each other in the cap's count.
+CLAIM_MANY_TO_SEND = {
+    channel: (
+        "UPDATE programs_touch t SET status = %s, lease_expires_at = %s,"  # noqa: S608
+        " attempts = t.attempts + 1"
+        " FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[],"
+        " %s::timestamptz[], %s::int[])"
+        " AS v(id, customer_id, address, enrollment_id, since, cap)"
+        " WHERE t.id = v.id AND t.status || '' = %s"
+        " AND EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = v.customer_id"
+        f" AND c.consent_{channel} AND c.deleted_at IS NULL"
+        + (f" AND c.{ADDRESS_COLUMNS[channel]} = v.address" if channel in ADDRESS_COLUMNS else "")
+        + (" AND c.email_suspended_reason = '')" if channel == Channel.EMAIL else ")")
+        + " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = v.enrollment_id"
+        " AND e.status = %s)"
+        " AND (SELECT count(*) FROM programs_touch o WHERE o.customer_id = v.customer_id"
+        " AND o.id <> v.id AND o.status IN ('sent', 'delivered', 'waiting', 'sending')"
+        " AND (o.sent_at > v.since OR o.status = 'sending')) < v.cap"
+        " RETURNING t.id"
+    )
+    for channel in Channel.values
+}
+
+
 # Sent and unsettled until the batch writes what it leaves behind (see Touch.unsettled).
 RECORD_SENT = (
     "UPDATE programs_touch SET status = %s, lease_expires_at = NULL, sent_at = %s,"
@@ -91,8 +119,9 @@ RECORD_SENT_MANY = (
 _PREPARED: "weakref.WeakKeyDictionary[Any, dict[str, str]]" = weakref.WeakKeyDictionary()
 
 
-def run(sql: str, params: list) -> int:
-    """Run one of the delivery loop's statements; returns how many rows it changed.
+def run(sql: str, params: list, *, returning: bool = False) -> Any:
+    """Run one of the delivery loop's statements; returns how many rows it changed (or, with
+    `returning`, the rows it returned).
 
     On PostgreSQL each is prepared once per connection: planning these small updates (on a
     table with many indexes) took longer than running them. Prepared statements live in the
@@ -102,7 +131,7 @@ def run(sql: str, params: list) -> int:
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(sql, params)
-            return cursor.rowcount
+            return cursor.fetchall() if returning else cursor.rowcount
         names = _PREPARED.setdefault(connection.connection, {})
         name = names.get(sql)
         if name is None:
@@ -111,4 +140,4 @@ def run(sql: str, params: list) -> int:
             cursor.execute(f"PREPARE {name} AS " + re.sub("%s", lambda _: f"${next(numbers)}", sql))
             names[sql] = name
         cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-        return cursor.rowcount
+        return cursor.fetchall() if returning else cursor.rowcount

@@ -17,6 +17,7 @@ from django.utils import timezone
 from customers.models import Channel, Customer, TimelineEntry
 from programs import delivery
 from programs.delivery import DeliveryInterrupted, deliver
+from programs.delivery_pool import Pool
 from programs.models import Enrollment, Program, Step, Touch
 
 ACCOUNT = "AC" + "3" * 32
@@ -146,23 +147,31 @@ def test_a_batch_losing_the_database_hands_its_retry_what_it_sent(db, twilio, mo
     touches = claimed_texts(phones(10))
     ids = [touch.pk for touch in touches]
     claims = 0
-    real_claim = delivery._claim_to_send
 
-    def claim_then_lose_the_database(*args):
-        nonlocal claims
-        claims += 1
-        if claims == 7:
-            raise OperationalError("server closed the connection unexpectedly")
-        return real_claim(*args)
+    def losing_the_database_at_the_third(real):
+        def claim(*args):
+            nonlocal claims
+            claims += 1
+            if claims == 3:
+                raise OperationalError("server closed the connection unexpectedly")
+            return real(*args)
 
-    monkeypatch.setattr(delivery, "_claim_to_send", claim_then_lose_the_database)
+        return claim
+
+    # Several touches claimed at once, or one (when one connection is free).
+    monkeypatch.setattr(Pool, "_claim_many", losing_the_database_at_the_third(Pool._claim_many))
+    monkeypatch.setattr(
+        delivery, "_claim_to_send", losing_the_database_at_the_third(delivery._claim_to_send)
+    )
     with pytest.raises(DeliveryInterrupted) as interrupted:
         deliver(touch_ids=ids)
     monkeypatch.undo()
 
-    assert len(twilio.received) == 6
-    assert len(interrupted.value.resume["sent"]) == 6
-    assert deliver(touch_ids=ids, resume=interrupted.value.resume) == {"sent": 4}
+    handed_over = len(twilio.received)
+    assert 1 <= handed_over < 10
+    assert len(interrupted.value.resume["sent"]) == handed_over
+    assert not TimelineEntry.objects.exists()
+    assert deliver(touch_ids=ids, resume=interrupted.value.resume) == {"sent": 10 - handed_over}
 
     assert sorted(twilio.received) == sorted(phones(10))  # none twice
     assert Counter(Touch.objects.values_list("status", flat=True)) == {"sent": 10}
@@ -178,3 +187,20 @@ def test_file_and_console_backends_send_one_by_one(settings):
     assert sms.connections() == 1
     settings.SMS_BACKEND = "programs.channels.sms_twilio.TwilioBackend"
     assert sms.connections() == 4
+
+
+def test_the_claim_of_several_checks_each_touch_afresh(db, twilio):
+    """Consent withdrawn, the number changed or the enrollment paused after the batch was
+    read: the claim of several at once refuses those as the claim of one does, and the slow
+    path says why."""
+    touches = claimed_texts(phones(5))
+    Customer.objects.filter(pk=touches[1].customer_id).update(consent_sms=False)
+    Customer.objects.filter(pk=touches[2].customer_id).update(phone="+14155559999")
+    Enrollment.objects.filter(pk=touches[3].enrollment_id).update(status="paused")
+
+    outcomes = deliver(touch_ids=[touch.pk for touch in touches])
+
+    assert outcomes["sent"] == 3  # the first, the last, and the one at its new number
+    assert sorted(twilio.received) == sorted([phones(5)[0], "+14155559999", phones(5)[4]])
+    statuses = {touch.pk: Touch.objects.get(pk=touch.pk).status for touch in touches}
+    assert statuses[touches[1].pk] == "skipped" and statuses[touches[3].pk] == "skipped"
