@@ -85,9 +85,13 @@ CLAIM_MANY_TO_SEND = {
         " AND EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = v.customer_id"
         f" AND c.consent_{channel} AND c.deleted_at IS NULL"
         + (f" AND c.{ADDRESS_COLUMNS[channel]} = v.address" if channel in ADDRESS_COLUMNS else "")
-        + (" AND c.email_suspended_reason = '')" if channel == Channel.EMAIL else ")")
-        + " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = v.enrollment_id"
-        " AND e.status = %s)"
+        + (" AND c.email_suspended_reason = ''" if channel == Channel.EMAIL else "")
+        # OFFSET 0 keeps each EXISTS a lookup by primary key per row: made a join, the planner
+        # (with a burst's stale statistics) walked a whole index of customers for every row.
+        + " OFFSET 0)"
+        # `|| ''` as above: the row by its id, not a walk over the index of active enrollments.
+        " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = v.enrollment_id"
+        " AND e.status || '' = %s OFFSET 0)"
         " AND (SELECT count(*) FROM programs_touch o WHERE o.customer_id = v.customer_id"
         " AND o.id <> v.id AND o.status IN ('sent', 'delivered', 'waiting', 'sending')"
         " AND (o.sent_at > v.since OR o.status = 'sending')) < v.cap"
