@@ -10,7 +10,8 @@ them to /anymail/postmark/inbound/ (JSON, HTTP basic auth with the webhook secre
 new connection, as providers make them); events stored per second, counted in the database
 (target: 500/s). No worker runs: each request's events are stored in one statement and a
 drain task is asked on the Redis of CELERY_BROKER_URL (at most once a second per gunicorn
-worker), as when the workers are behind.
+worker), as when the workers are behind. A reply is stored as posted once anymail's checks
+pass and parsed by that task (programs/inbound_mail.py), not in the request.
 
 Prints the figures and writes bench/results/email_events.json.
 """

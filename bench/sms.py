@@ -11,9 +11,11 @@ Creates (afresh) and migrates `bonding_bench_sms` on the PostgreSQL server of DA
    of CELERY_BROKER_URL (at most once a second per gunicorn worker), as when the workers are
    behind.
 2. Delivery: a local server speaking Twilio's Messages API (a thread per connection) takes
-   --messages POSTs from the twilio client in a loop (the raw rate), then the same number of
-   SMS touches delivered through `programs.delivery.deliver` and the Twilio backend in batches
-   of DELIVERY_BATCH_SIZE, in this process: touches/s against the raw rate (target: 0.7).
+   --messages POSTs from the twilio client in a loop on one connection (the raw rate), then
+   the same number of SMS touches delivered through `programs.delivery.deliver` and the Twilio
+   backend in batches of DELIVERY_BATCH_SIZE, in this process, each batch over
+   SMS_SEND_CONNECTIONS connections at once (programs/delivery_pool.py; the database work
+   stays on this thread): touches/s against the raw rate (target: 0.7).
 
 Prints the figures and writes bench/results/sms.json.
 """
@@ -334,6 +336,9 @@ def delivery(messages: int) -> dict:
         "of_raw": round(delivered / raw, 2),
         "outcomes": outcomes,
         "batch": size,
+        # Delivery sends a batch's texts over this many connections at once; the raw rate is
+        # one client on one connection, one message after another.
+        "connections": settings.SMS_SEND_CONNECTIONS,
     }
 
 
@@ -351,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("ALLOW_LOCAL_DELIVERY", "1")  # the check; the bench sends via Twilio
     setup_django(bench_url, var_dir)
 
+    load_before = os.getloadavg()[0]
     print(f"Inbound: {args.events:,} signed texts to gunicorn (2 workers)...", flush=True)
     received = inbound(bench_url, var_dir, args.events, args.clients)
     print(
@@ -361,7 +367,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Delivery: {args.messages:,} texts through the Twilio stand-in...", flush=True)
     sent = delivery(args.messages)
     print(
-        f"  raw {sent['raw_per_s']:,}/s, delivered {sent['touches_per_s']:,} touches/s: "
+        f"  raw {sent['raw_per_s']:,}/s (one connection), delivered {sent['touches_per_s']:,} "
+        f"touches/s over {sent['connections']} connections at once (SMS_SEND_CONNECTIONS): "
         f"{sent['of_raw']} of raw (target {DELIVERY_TARGET})"
     )
     RESULTS.parent.mkdir(exist_ok=True)
@@ -370,7 +377,12 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "benchmark": "sms",
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    # Others' load on the same cores bends the figures: say how much there was.
+                    "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
+                },
                 "inbound": {**received, "target_per_s": INBOUND_TARGET},
                 "delivery": {**sent, "target_of_raw": DELIVERY_TARGET},
             },
@@ -378,6 +390,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         + "\n"
     )
+    print(f"Load average (1 min) before and after: {load_before:.1f}, {os.getloadavg()[0]:.1f}")
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
 
 

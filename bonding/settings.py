@@ -127,6 +127,9 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
 # Seconds to wait for Twilio's answer; no answer after the request went out is "uncertain".
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# Connections a delivery batch sends its texts over at once through a provider's API (Twilio):
+# the database work stays in the batch's order on the worker's own thread; 1 sends one by one.
+SMS_SEND_CONNECTIONS = env.int("SMS_SEND_CONNECTIONS", default=4)
 # File and console delivery (of SMS) with DEBUG off only when said on purpose: a system check
 # refuses them otherwise, so production never marks a text sent that went to a file.
 ALLOW_LOCAL_DELIVERY = env.bool("ALLOW_LOCAL_DELIVERY", default=False)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from customers.models import Channel, Customer
 from programs import announce, content, schedule
-from programs.channels import PermanentError, TransientError, UncertainError
+from programs.channels import Message, Outcome, PermanentError, TransientError, UncertainError
 from programs.channels import email as email_channel
 from programs.channels import letter as letter_channel
 from programs.channels import phone as phone_channel
@@ -32,7 +32,7 @@ from programs.placement import (
     zone_of,
 )
 from programs.settlement import settle
-from programs.sql import ADDRESS_COLUMNS, CLAIM_TO_SEND, RECORD_SENT, run
+from programs.sql import ADDRESS_COLUMNS, CLAIM_TO_SEND, RECORD_SENT, RECORD_SENT_MANY, run
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,22 @@ def _deliver(touch_ids: list[int], resume: dict, sent: list[Touch]) -> dict[str,
     for channel, group in by_channel.items():
         module = CHANNELS[channel]
         unrecorded = None
+        width = module.connections() if hasattr(module, "connections") else 1
         with module.open() as session:
+            if width > 1:
+                # Several connections to the provider at once (programs/delivery_pool.py).
+                from programs.delivery_pool import Pool
+
+                Pool(
+                    module=module,
+                    session=session,
+                    facts=facts,
+                    ready_ids=ready_ids,
+                    recent=recent,
+                    counts=counts,
+                    sent=sent,
+                ).deliver(width, group)
+                continue
             try:
                 for touch in group:
                     outcome, unrecorded = _deliver_one(
@@ -201,14 +216,15 @@ def _recent_sends(customer_ids: set[int], now: datetime) -> dict[int, int]:
     return recent
 
 
-def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | None) -> bool:
+def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | list[Touch] | None) -> bool:
     """Claimed -> sending by a conditional update that also re-reads, at this instant, that
     the customer still consents to the channel, is not deleted, still has the address the
     message is for, is under the frequency cap, and the enrollment is active.
 
     1 row: this worker owns the touch and may send it. 0 rows: another worker (or the
     sweeper) has it, or something changed since the batch was read: the slow path decides.
-    On PostgreSQL the same statement records the touch sent just before (`unrecorded`).
+    On PostgreSQL the same statement records the touch (or touches) sent just before
+    (`unrecorded`).
     """
     sql = CLAIM_TO_SEND[touch.channel]
     cap = frequency_cap(touch.customer.frequency)
@@ -229,15 +245,20 @@ def _claim_to_send(touch: Touch, lease: datetime, unrecorded: Touch | None) -> b
         timezone.now() - cap.period,
         cap.max_touches,
     ]
-    if unrecorded is not None:
-        if connection.vendor == "postgresql":
+    recorded = [unrecorded] if isinstance(unrecorded, Touch) else list(unrecorded or [])
+    if recorded and connection.vendor == "postgresql":
+        if len(recorded) == 1:
             sql = f"WITH sent AS ({RECORD_SENT} RETURNING id) {sql}"
-            params = [*_sent_params(unrecorded), *params]
+            params = [*_sent_params(recorded[0]), *params]
         else:
-            _record_sent(unrecorded)
+            sql = f"WITH sent AS ({RECORD_SENT_MANY} RETURNING t.id) {sql}"
+            params = [*_many_sent_params(recorded), *params]
+    else:
+        for touch_sent in recorded:
+            _record_sent(touch_sent)
     claimed = run(sql, params) == 1
-    if unrecorded is not None:
-        unrecorded.status, unrecorded.lease_expires_at = Touch.Status.SENT, None
+    for touch_sent in recorded:
+        touch_sent.status, touch_sent.lease_expires_at = Touch.Status.SENT, None
     return claimed
 
 
@@ -327,22 +348,33 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
     try:
         message = content.message_for(touch=touch, customer=customer, channel=channel, facts=facts)
         outcome = module.send(message, session)
-    except TransientError as error:
+    except Exception as error:
+        return _not_sent(touch, error, now)
+    return _handed_over(touch, message, outcome)
+
+
+def _not_sent(touch: Touch, error: Exception, now: datetime) -> str:
+    """Record why a touch held in sending was not sent (or may have been)."""
+    if isinstance(error, TransientError):
         return _retry(touch, str(error), now)
-    except PermanentError as error:
+    if isinstance(error, PermanentError):
         return _finish(touch, Touch.Status.FAILED, error=str(error))
-    except UncertainError as error:
+    if isinstance(error, UncertainError):
         # Like a crash while sending: the provider may have it, so a person decides.
         logger.warning("touch %s to review: %s", touch.pk, error)
         return _finish(touch, Touch.Status.REVIEW, error=str(error))
-    except DATABASE_LOST as error:
+    if isinstance(error, DATABASE_LOST):
         # Not the touch's fault, and raised before the message was handed over: the retry
         # takes the touch back and sends it.
         error.unsent = [touch.pk]  # type: ignore[union-attr]  # read back by deliver()
-        raise
-    except Exception as error:  # a bug or a template error: fail this touch, not the batch
-        logger.exception("touch %s failed", touch.pk)
-        return _finish(touch, Touch.Status.FAILED, error=f"{type(error).__name__}: {error}")
+        raise error
+    # A bug or a template error: fail this touch, not the batch.
+    logger.error("touch %s failed", touch.pk, exc_info=error)
+    return _finish(touch, Touch.Status.FAILED, error=f"{type(error).__name__}: {error}")
+
+
+def _handed_over(touch: Touch, message: Message, outcome: Outcome) -> str:
+    """A touch the provider took: its message id and time, for the caller to record."""
     if outcome.waiting:
         return _finish(touch, Touch.Status.WAITING, message_id=outcome.message_id)
     touch.sent_at, touch.message_id = timezone.now(), outcome.message_id[:200]
@@ -357,6 +389,16 @@ def _send(touch: Touch, customer: Customer, channel: str, module, session, facts
 
 def _sent_params(touch: Touch) -> list:
     return [Touch.Status.SENT, touch.sent_at, touch.message_id, touch.pk, Touch.Status.SENDING]
+
+
+def _many_sent_params(touches: list[Touch]) -> list:
+    return [
+        Touch.Status.SENT,
+        [touch.pk for touch in touches],
+        [touch.sent_at for touch in touches],
+        [touch.message_id for touch in touches],
+        Touch.Status.SENDING,
+    ]
 
 
 def _record_sent(touch: Touch) -> None:

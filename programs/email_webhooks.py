@@ -1,9 +1,10 @@
 """anymail's tracking and inbound webhooks under /anymail/: public, authenticated by ANYMAIL's
 WEBHOOK_SECRET (HTTP basic auth, 400 otherwise) and, where the provider signs, its signature.
 
-The events or replies anymail parses from one request are stored in one statement before the
-provider gets its 2xx, and worked by the drain task (programs.event_intake, then
-programs.email_events and programs.email_replies); a repeat of an event changes nothing.
+The events anymail parses from one request are stored in one statement before the provider
+gets its 2xx, and worked by the drain task (programs.event_intake, then programs.email_events);
+replies are stored as posted and parsed by that task (programs.inbound_mail, then
+programs.email_replies). A repeat of an event changes nothing.
 """
 
 import hashlib
@@ -18,7 +19,7 @@ from django.dispatch import receiver
 from django.http import HttpResponse
 from django.urls import URLPattern
 
-from programs import email_events, email_replies
+from programs import email_events, email_replies, inbound_mail
 from programs.event_intake import Incoming, collecting, take
 from programs.models import ProviderEvent
 
@@ -48,8 +49,30 @@ def _guarded(view):
     return guarded
 
 
+def _deferred(view):
+    """A reply posted to the inbound URL: checked and stored whole, parsed by the worker
+    (programs.inbound_mail); HEAD and OPTIONS (a provider checking the URL) as anymail answers."""
+    provider = inbound_mail.provider_of(view.view_class)
+
+    def deferred(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        return inbound_mail.intake(request, provider)
+
+    return deferred
+
+
+def _served(pattern: URLPattern):
+    view = pattern.callback
+    if pattern.name.endswith("_inbound_webhook") and (
+        inbound_mail.provider_of(view.view_class) in inbound_mail.INBOUND_VIEWS
+    ):
+        view = _deferred(view)
+    return _guarded(view)
+
+
 urlpatterns = [
-    URLPattern(pattern.pattern, _guarded(pattern.callback), pattern.default_args, pattern.name)
+    URLPattern(pattern.pattern, _served(pattern), pattern.default_args, pattern.name)
     for pattern in anymail_urlpatterns
     if isinstance(pattern, URLPattern)
     and pattern.name
@@ -88,7 +111,8 @@ def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) ->
 
 @receiver(inbound)
 def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
-    """Store the reply before anymail answers; a worker puts it on the timeline."""
+    """A reply anymail parsed in the request (Amazon SES's, see programs.inbound_mail): stored
+    before anymail answers; a worker puts it on the timeline."""
     message = event.message
     if message is None:
         return

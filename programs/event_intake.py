@@ -37,6 +37,8 @@ class Incoming:
     key: str
     payload: dict
     touch_ref: int | None = None
+    # A reply's body as posted, parsed later by the worker (programs.inbound_mail).
+    raw: bytes | None = None
 
 
 _batch: ContextVar[list[Incoming] | None] = ContextVar("provider_event_batch", default=None)
@@ -50,7 +52,7 @@ def store(events: list[Incoming]) -> list[int]:
     if not events:
         return []
     received = timezone.now()
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, '')"] * len(events))
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, '')"] * len(events))
     params: list = []
     for event in events:
         params += [
@@ -59,6 +61,7 @@ def store(events: list[Incoming]) -> list[int]:
             event.key[:120],
             event.touch_ref,
             json.dumps(event.payload),
+            event.raw,
             received,
         ]
     with connection.cursor() as cursor:
@@ -66,7 +69,7 @@ def store(events: list[Incoming]) -> list[int]:
         sql = "".join(
             [
                 "INSERT INTO programs_providerevent",
-                " (provider, kind, key, touch_ref, payload, received_at, outcome) VALUES ",
+                " (provider, kind, key, touch_ref, payload, raw, received_at, outcome) VALUES ",
                 rows,
                 " ON CONFLICT (provider, kind, key) DO NOTHING RETURNING id",
             ]

@@ -446,6 +446,9 @@ class ProviderEvent(models.Model):
     # naming a touch since deleted is still stored.
     touch_ref = models.BigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict)
+    # A reply's body as the provider posted it, until a worker has anymail parse it (kept when
+    # it cannot be read, for a person to look at): see programs/inbound_mail.py.
+    raw = models.BinaryField(null=True, blank=True, editable=False)
     received_at = models.DateTimeField(default=now)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=200, blank=True)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from customers.activity import log_interaction
 from customers.contact import normalize_phone
 from customers.models import Channel, Customer, Interaction
-from programs import announce, email_events, email_replies, schedule
+from programs import announce, email_events, email_replies, inbound_mail, schedule
 from programs.email_events import IN_FLIGHT, LATER
 from programs.models import SENT_STATES, ProviderEvent, Touch, UnmatchedReply
 from programs.responses import record_response
@@ -60,6 +60,8 @@ def work_event(*, event_id: int, now: datetime | None = None) -> str:
             outcome = _apply_status(event, now)
         elif event.kind == ProviderEvent.Kind.EMAIL:
             outcome = email_events.apply_event(event, now)
+        elif event.kind == ProviderEvent.Kind.REPLY and event.raw is not None:
+            outcome = inbound_mail.apply_posted(event, now)
         elif event.kind == ProviderEvent.Kind.REPLY:
             outcome = email_replies.apply_reply(event, now)
         else:

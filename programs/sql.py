@@ -69,10 +69,52 @@ CLAIM_TO_SEND = {
 }
 
 
+# The claim of several touches of different customers at once (PostgreSQL; the pool of
+# programs/delivery_pool.py): the same checks as CLAIM_TO_SEND, each row's values (touch,
+# customer, address, enrollment, the start of its cap's period, its cap) as arrays; returns the
+# ids claimed. Touches of one customer are never claimed in one statement: they would not see
+# each other in the cap's count.
+CLAIM_MANY_TO_SEND = {
+    channel: (
+        "UPDATE programs_touch t SET status = %s, lease_expires_at = %s,"  # noqa: S608
+        " attempts = t.attempts + 1"
+        " FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[],"
+        " %s::timestamptz[], %s::int[])"
+        " AS v(id, customer_id, address, enrollment_id, since, cap)"
+        " WHERE t.id = v.id AND t.status || '' = %s"
+        " AND EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = v.customer_id"
+        f" AND c.consent_{channel} AND c.deleted_at IS NULL"
+        + (f" AND c.{ADDRESS_COLUMNS[channel]} = v.address" if channel in ADDRESS_COLUMNS else "")
+        + (" AND c.email_suspended_reason = ''" if channel == Channel.EMAIL else "")
+        # OFFSET 0 keeps each EXISTS a lookup by primary key per row: made a join, the planner
+        # (with a burst's stale statistics) walked a whole index of customers for every row.
+        + " OFFSET 0)"
+        # `|| ''` as above: the row by its id, not a walk over the index of active enrollments.
+        " AND EXISTS (SELECT 1 FROM programs_enrollment e WHERE e.id = v.enrollment_id"
+        " AND e.status || '' = %s OFFSET 0)"
+        " AND (SELECT count(*) FROM programs_touch o WHERE o.customer_id = v.customer_id"
+        " AND o.id <> v.id AND o.status IN ('sent', 'delivered', 'waiting', 'sending')"
+        " AND (o.sent_at > v.since OR o.status = 'sending')) < v.cap"
+        " RETURNING t.id"
+    )
+    for channel in Channel.values
+}
+
+
 # Sent and unsettled until the batch writes what it leaves behind (see Touch.unsettled).
 RECORD_SENT = (
     "UPDATE programs_touch SET status = %s, lease_expires_at = NULL, sent_at = %s,"
     " message_id = %s, unsettled = true WHERE id = %s AND status || '' = %s"
+)
+
+
+# The same for the touches a batch handed over on several connections at once (PostgreSQL:
+# their ids, times and message ids as three arrays).
+RECORD_SENT_MANY = (
+    "UPDATE programs_touch t SET status = %s, lease_expires_at = NULL, sent_at = v.sent_at,"
+    " message_id = v.message_id, unsettled = true"
+    " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS v(id, sent_at, message_id)"
+    " WHERE t.id = v.id AND t.status || '' = %s"
 )
 
 
@@ -81,8 +123,9 @@ RECORD_SENT = (
 _PREPARED: "weakref.WeakKeyDictionary[Any, dict[str, str]]" = weakref.WeakKeyDictionary()
 
 
-def run(sql: str, params: list) -> int:
-    """Run one of the delivery loop's statements; returns how many rows it changed.
+def run(sql: str, params: list, *, returning: bool = False) -> Any:
+    """Run one of the delivery loop's statements; returns how many rows it changed (or, with
+    `returning`, the rows it returned).
 
     On PostgreSQL each is prepared once per connection: planning these small updates (on a
     table with many indexes) took longer than running them. Prepared statements live in the
@@ -92,7 +135,7 @@ def run(sql: str, params: list) -> int:
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(sql, params)
-            return cursor.rowcount
+            return cursor.fetchall() if returning else cursor.rowcount
         names = _PREPARED.setdefault(connection.connection, {})
         name = names.get(sql)
         if name is None:
@@ -101,4 +144,4 @@ def run(sql: str, params: list) -> int:
             cursor.execute(f"PREPARE {name} AS " + re.sub("%s", lambda _: f"${next(numbers)}", sql))
             names[sql] = name
         cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-        return cursor.rowcount
+        return cursor.fetchall() if returning else cursor.rowcount

@@ -50,6 +50,13 @@ def open() -> Iterator:  # noqa: A001 - the channel interface's name
     yield import_string(settings.SMS_BACKEND)()
 
 
+def connections() -> int:
+    """How many connections a batch sends over at once: SMS_SEND_CONNECTIONS for a provider
+    whose backend may (`concurrent`, Twilio's), one for the file and console."""
+    backend = import_string(settings.SMS_BACKEND)
+    return max(1, settings.SMS_SEND_CONNECTIONS) if getattr(backend, "concurrent", False) else 1
+
+
 def send(message: Message, backend) -> Outcome:
     """Send one SMS; the text is the message's text part."""
     return Outcome(message_id=backend.send(message))

@@ -21,7 +21,11 @@ from programs.channels import Message, PermanentError, TransientError, Uncertain
 
 
 class TwilioBackend:
-    """One Twilio client per delivery batch: its HTTP session (and connection) is shared."""
+    """One Twilio client per connection of a delivery batch: its HTTP session (and
+    connection) is shared by the texts sent over it."""
+
+    # A batch may send over several at once (SMS_SEND_CONNECTIONS, programs/delivery_pool.py).
+    concurrent = True
 
     def __init__(self) -> None:
         if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
@@ -30,10 +34,18 @@ class TwilioBackend:
             raise ImproperlyConfigured(
                 "Twilio needs TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER to send from."
             )
+        http = TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS)
+        if http.session is not None:
+            # What requests reads from the environment for every message (HTTPS_PROXY,
+            # NO_PROXY, REQUESTS_CA_BUNDLE: a walk over all of os.environ, a tenth of a text's
+            # time), read once for this connection: the API's address does not change.
+            found = http.session.merge_environment_settings(
+                settings.TWILIO_API_URL, {}, None, None, None
+            )
+            http.session.proxies, http.session.verify = found["proxies"], found["verify"]
+            http.session.trust_env = False
         self.client = Client(
-            settings.TWILIO_ACCOUNT_SID,
-            settings.TWILIO_AUTH_TOKEN,
-            http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
+            settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http
         )
         self.client.api.base_url = settings.TWILIO_API_URL
         # Resolved once per batch, not per text.

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import Channel
 from programs.models import Enrollment, Touch
-from programs.sql import CLAIM_TO_SEND, RECORD_SENT
+from programs.sql import CLAIM_MANY_TO_SEND, CLAIM_TO_SEND, RECORD_SENT
 
 BURST = 3000
 
@@ -66,4 +66,29 @@ def test_recording_a_sent_touch_reads_it_by_its_id(burst):
     shown = plan(RECORD_SENT, params)
 
     assert "Index Scan using programs_touch_pkey on programs_touch" in shown, shown
+    assert "Seq Scan on programs_touch" not in shown, shown
+
+
+def test_the_claim_of_several_reads_each_row_by_its_id(burst):
+    touches = burst[BURST // 2 : BURST // 2 + 3]
+    now = timezone.now()
+    params = [
+        Touch.Status.SENDING,
+        now,
+        [touch.pk for touch in touches],
+        [touch.customer_id for touch in touches],
+        [touch.customer.email for touch in touches],
+        [touch.enrollment_id for touch in touches],
+        [now - timedelta(days=7)] * 3,
+        [3] * 3,
+        Touch.Status.CLAIMED,
+        Enrollment.Status.ACTIVE,
+    ]
+
+    shown = plan(CLAIM_MANY_TO_SEND[Channel.EMAIL], params)
+
+    assert "Index Scan using programs_touch_pkey on programs_touch" in shown, shown
+    assert "Index Cond: (id = v.customer_id)" in shown, shown  # the customer by its id
+    assert "Index Cond: (id = v.enrollment_id)" in shown, shown
+    assert "touch_leased" not in shown, shown
     assert "Seq Scan on programs_touch" not in shown, shown

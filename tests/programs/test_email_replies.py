@@ -168,9 +168,13 @@ def test_the_reply_is_stored_in_one_query_before_the_answer(db, ann, django_asse
     with django_assert_num_queries(1):
         assert post(inbound(touch_address(touch))).status_code == 200
 
+    # Stored as posted (parsed by the worker), keyed by Postmark's MessageID, no credentials.
     event = ProviderEvent.objects.get()
     assert (event.provider, event.kind, event.processed_at) == ("postmark", "reply", None)
-    assert email_replies.sender_of(event.payload) == ANN
+    assert event.key == "73e6d360-66eb-11e1-8e72-a8904824019b"
+    assert json.loads(bytes(event.raw))["From"] == ANN
+    assert event.payload["posted"]["meta"]["CONTENT_TYPE"] == "application/json"
+    assert "HTTP_AUTHORIZATION" not in event.payload["posted"]["meta"]
 
 
 def test_a_reply_lands_on_the_timeline_threaded_to_its_touch(db, ann, manager, eager, client):

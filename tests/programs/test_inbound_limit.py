@@ -6,6 +6,7 @@ import base64
 import pytest
 
 from programs.models import ProviderEvent
+from programs.sms_events import drain
 from tests.programs.test_email_replies import DOMAIN, SECRET, inbound, post
 
 
@@ -35,8 +36,13 @@ def test_a_reply_over_the_api_limit_is_stored(db):
     assert post(with_attachment(60_000)).status_code == 200
 
     event = ProviderEvent.objects.get()
-    assert event.kind == "reply"
+    assert event.kind == "reply" and len(bytes(event.raw)) > 60_000  # stored as posted
+
+    drain()  # the worker reads it whole too, past Django's limit, as the web process did
+
+    event.refresh_from_db()
     assert "Thanks, the new plan suits us." in event.payload["text"]
+    assert not event.outcome.startswith("unreadable")
 
 
 def test_a_reply_over_the_inbound_limit_is_a_413_and_stores_nothing(db):

@@ -256,3 +256,16 @@ def test_a_timeout_sends_the_touch_to_review_never_again_to_twilio(db, twilio, s
     touch.refresh_from_db()
     assert touch.status == "review"
     assert len(twilio.received) == 1
+
+
+def test_proxies_and_ca_bundle_of_the_environment_are_read_once_per_connection(twilio, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/our-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    session = TwilioBackend().client.http_client.session
+
+    assert session.trust_env is False  # not read again for every text
+    assert session.proxies["http"] == "http://proxy.example.com:3128"
+    assert session.verify == "/etc/ssl/our-ca.pem"
