@@ -13,10 +13,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import announce, purse, timeline
 from customers.models import Customer, Reward, RewardPolicy, RewardRule, TimelineEntry
 from customers.queries import is_marketer
+from customers.sayings import choice, said
 
 EVENT_CAUSES = {
     RewardRule.Event.REFERRAL_CONVERTED: Reward.Cause.REFERRAL,
@@ -101,7 +103,7 @@ def grant(
 def _grant(entry: Reward) -> Reward:
     # Locked, then written: a key written before is found by its unique index (see _write).
     _lock(entry.customer)
-    return _write(entry, title=_earned_title(entry))
+    return _write(entry, line=_earned_line(entry))
 
 
 @transaction.atomic
@@ -143,7 +145,15 @@ def redeem(
         source_key=source_key,
         author=by,
     )
-    return _write(entry, title=f"Redeemed {value} {entry.get_unit_display().lower()}: {reason}")
+    return _write(
+        entry,
+        line=said(
+            gettext_noop("Redeemed %(value)s %(unit)s: %(reason)s"),
+            value=value,
+            unit=choice("reward_unit", entry.unit),
+            reason=reason,
+        ),
+    )
 
 
 @transaction.atomic
@@ -182,7 +192,15 @@ def reverse(
         source_key=f"reverse:{entry.pk}",
         author=by,
     )
-    return _write(reversal, title=f"Reward reversed ({-left} {entry.unit}): {reason}")
+    return _write(
+        reversal,
+        line=said(
+            gettext_noop("Reward reversed (%(value)s %(unit)s): %(reason)s"),
+            value=-left,
+            unit=choice("reward_unit", entry.unit),
+            reason=reason,
+        ),
+    )
 
 
 def expire_due(*, now: datetime | None = None, batch: int = 500) -> int:
@@ -221,7 +239,14 @@ def _expire_customer(customer_id: int, now: datetime) -> int:
                 applies_to_id=lot.id,
                 source_key=f"expire:{lot.id}",
             )
-            _write(entry, title=f"Reward expired: {lot.left} {unit} unspent")
+            _write(
+                entry,
+                line=said(
+                    gettext_noop("Reward expired: %(value)s %(unit)s unspent"),
+                    value=lot.left,
+                    unit=choice("reward_unit", unit),
+                ),
+            )
             written += 1
     Reward.objects.filter(
         customer_id=customer_id,
@@ -353,7 +378,7 @@ def _written(source_key: str) -> Reward | None:
     return Reward.objects.filter(source_key=source_key).first() if source_key else None
 
 
-def _write(entry: Reward, *, title: str) -> Reward:
+def _write(entry: Reward, *, line: dict) -> Reward:
     _clean(entry)
     if not entry.source_key:
         entry.save()
@@ -369,7 +394,7 @@ def _write(entry: Reward, *, title: str) -> Reward:
     timeline.note_on_timeline(
         customer=entry.customer,
         kind=TimelineEntry.Kind.REWARD,
-        title=title,
+        **line,
         actor=entry.author,
         occurred_at=entry.given_at,
         source_id=entry.pk,
@@ -397,7 +422,14 @@ def _lines(customer_id: int, unit: str) -> list[purse.Line]:
     ]
 
 
-def _earned_title(entry: Reward) -> str:
-    what = entry.get_kind_display() if entry.kind else entry.get_cause_display()
-    amount = f" ({entry.value} {entry.get_unit_display().lower()})" if entry.value else ""
-    return f"{what}: {entry.reason}{amount}"
+def _earned_line(entry: Reward) -> dict:
+    what = choice("reward_kind", entry.kind) if entry.kind else choice("reward_cause", entry.cause)
+    if not entry.value:
+        return said(gettext_noop("%(what)s: %(reason)s"), what=what, reason=entry.reason)
+    return said(
+        gettext_noop("%(what)s: %(reason)s (%(value)s %(unit)s)"),
+        what=what,
+        reason=entry.reason,
+        value=entry.value,
+        unit=choice("reward_unit", entry.unit),
+    )

@@ -12,9 +12,11 @@ from django.db import transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers import activity, timeline
 from customers.models import Customer, Interaction, Tier, TimelineEntry
+from customers.sayings import said
 from events import announce, messages
 from events.audience import fits
 from events.links import new_token
@@ -313,7 +315,7 @@ def record_no_shows(*, event: Event, now: datetime | None = None) -> int:
             TimelineEntry(
                 customer=invitation.customer,
                 kind=TimelineEntry.Kind.NOTE,
-                title=f"Did not come to {event.name} (said yes)",
+                **said(gettext_noop("Did not come to %(event)s (said yes)"), event=event.name),
                 occurred_at=event.ends_at,
                 source_id=invitation.pk,
             )

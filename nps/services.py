@@ -17,9 +17,11 @@ from django.db.models import CharField, Count, DateField, Exists, F, Max, OuterR
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers import activity, rewards, timeline, valuation
 from customers.models import Channel, Customer, Reward, RewardRule, TimelineEntry
+from customers.sayings import choice, said
 from nps import links, mail, score, tasks
 from nps.models import (
     DayTally,
@@ -159,6 +161,14 @@ def invitation_for(token: str) -> Invitation | None:
 
 
 @transaction.atomic
+def _answered_line(score_value: int, kind: str) -> dict:
+    return said(
+        gettext_noop("Answered the survey: %(score)s (%(category)s)"),
+        score=score_value,
+        category=choice("nps_category", kind),
+    )
+
+
 def record_response(
     *,
     invitation: Invitation,
@@ -214,7 +224,7 @@ def record_response(
         timeline.note_on_timeline(
             customer=customer,
             kind=TimelineEntry.Kind.SURVEY,
-            title=f"Answered the survey: {score_value} ({kind})",
+            **_answered_line(score_value, kind),
             detail="\n".join(t for t in (response.why, response.improve) if t),
             occurred_at=now,
             source_id=response.pk,
@@ -238,7 +248,7 @@ def record_response(
         TimelineEntry.objects.filter(
             customer=customer, kind=TimelineEntry.Kind.SURVEY, source_id=response.pk
         ).update(
-            title=f"Answered the survey: {score_value} ({kind})",
+            **_answered_line(score_value, kind),
             detail="\n".join(t for t in (response.why, response.improve) if t),
         )
     if kind == "detractor":

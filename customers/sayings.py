@@ -1,0 +1,56 @@
+"""Texts written once and read later, in the reader's language.
+
+A timeline line is stored as its message id (marked with gettext_noop where it is written) and
+its parameters; the words of a choice are stored as the choice's value, never its label. Read,
+the line is translated into the language active then. The English text is stored beside it:
+it is what old rows and free text show, and what a line shows should its message go away.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import translation
+
+# The choices a parameter may name, by a stable name: value -> label (a lazy translation).
+CHOICES: dict[str, Mapping[str, Any]] = {}
+
+
+def register_choices(name: str, labels: Mapping[str, Any]) -> None:
+    """Name a set of choices so stored lines can say a value of it (an app's ready() calls)."""
+    CHOICES[name] = labels
+
+
+def choice(name: str, value: str) -> dict[str, str]:
+    """A parameter that is a choice's value: shown in the reader's language when read."""
+    return {"choice": name, "value": str(value)}
+
+
+def said(msgid: str, **args: Any) -> dict[str, Any]:
+    """The fields of a stored line: its message id, its parameters and its English text."""
+    stored = {name: v if isinstance(v, dict) else str(v) for name, v in args.items()}
+    with translation.override("en"):
+        english = _render(msgid, stored, translate=False)
+    return {"title": english[:300], "title_key": msgid, "title_args": stored}
+
+
+def shown(*, key: str, args: Mapping[str, Any], fallback: str) -> str:
+    """The line in the active language; the stored English when it cannot be said."""
+    if not key:
+        return fallback
+    try:
+        return _render(key, args, translate=True)
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
+def _render(msgid: str, args: Mapping[str, Any], *, translate: bool) -> str:
+    template = translation.gettext(msgid) if translate else msgid
+    return template % {name: _word(value) for name, value in args.items()}
+
+
+def _word(value: Any) -> str:
+    if isinstance(value, dict):
+        labels = CHOICES.get(value.get("choice", ""), {})
+        raw = value.get("value", "")
+        return str(labels.get(raw, raw))
+    return str(value)
