@@ -83,7 +83,7 @@ def log_interactions(
                 kind=TimelineEntry.Kind.INTERACTION,
                 **said(
                     gettext_noop("%(channel)s (%(direction)s): %(summary)s"),
-                    channel=choice("channel", interaction.channel),
+                    channel=choice("interaction_channel", interaction.channel),
                     direction=choice("direction", interaction.direction),
                     summary=interaction.summary,
                 ),

@@ -15,6 +15,20 @@ def register() -> None:
     sayings.register_choices("channel", dict(Channel.choices))
     sayings.register_choices("value_question", dict(ValueQuestion.choices))
     sayings.register_choices(
+        "interaction_channel",
+        {
+            "call": gettext_lazy("Call"),
+            "email": gettext_lazy("E-mail"),
+            "meeting": gettext_lazy("Meeting"),
+            "sms": gettext_lazy("SMS"),
+            "chat": gettext_lazy("Chat"),
+            "social": gettext_lazy("Social"),
+            "event": gettext_lazy("Event"),
+            "letter": gettext_lazy("Letter"),
+            "support": gettext_lazy("Support"),
+        },
+    )
+    sayings.register_choices(
         "direction",
         {
             "inbound": pgettext_lazy("in a timeline line", "inbound"),

@@ -1,0 +1,73 @@
+"""Timeline lines the code writes read in the reader's language; old rows and free text as written."""
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from customers import activity, records, timeline
+from customers.models import TimelineEntry
+from customers.sayings import choice, said, shown
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ann(manager):
+    data = {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com", "owner": manager}
+    return records.create_customer(data=data, by=manager)
+
+
+def reader(user, language: str) -> Client:
+    client = Client(headers={"accept-language": language})
+    client.force_login(user)
+    return client
+
+
+def test_a_line_stores_its_message_its_values_and_its_english():
+    line = said(
+        "Complaint (%(severity)s): %(category)s",
+        severity=choice("severity", "high"),
+        category="delivery",
+    )
+
+    assert line == {
+        "title": "Complaint (high): delivery",
+        "title_key": "Complaint (%(severity)s): %(category)s",
+        "title_args": {"severity": {"choice": "severity", "value": "high"}, "category": "delivery"},
+    }
+
+
+def test_a_line_written_by_a_german_speaker_is_stored_in_english(ann, manager):
+    with translation.override("de"):
+        activity.log_interaction(customer=ann, author=manager, channel="call", summary="Preise")
+
+    entry = TimelineEntry.objects.get(customer=ann, kind=TimelineEntry.Kind.INTERACTION)
+    assert entry.title == "Call (outbound): Preise"
+    with translation.override("de"):
+        assert entry.shown_title == "Anruf (ausgehend): Preise"
+    with translation.override("es"):
+        assert entry.shown_title == "Llamada (saliente): Preise"
+
+
+def test_an_old_row_or_a_message_that_cannot_be_said_shows_its_english():
+    with translation.override("de"):
+        assert shown(key="", args={}, fallback="Called about prices") == "Called about prices"
+        assert shown(key="%(gone)s", args={}, fallback="As written") == "As written"
+        # A value of choices no longer known reads as the value itself.
+        unknown = {"reason": {"choice": "no-such-choices", "value": "x"}}
+        assert shown(key="Done: %(reason)s", args=unknown, fallback="") == "Erledigt: x"
+
+
+def test_the_360_page_shows_each_reader_the_timeline_in_their_language(ann, manager):
+    activity.open_complaint(customer=ann, by=manager, category="delivery", description="late")
+    timeline.note_on_timeline(customer=ann, kind=TimelineEntry.Kind.NOTE, title="Old English row")
+
+    german = reader(manager, "de").get(f"/customers/{ann.pk}/").content.decode()
+    english = reader(manager, "en").get(f"/customers/{ann.pk}/").content.decode()
+
+    assert "Beschwerde (mittel): delivery" in german
+    assert "Complaint (medium): delivery" not in german
+    assert "Complaint (medium): delivery" in english
+    # Names, codes and what staff wrote stay as written; an old row reads as before.
+    assert "Old English row" in german
+    assert "Old English row" in english
