@@ -1,4 +1,4 @@
-"""Timeline lines the code writes read in the reader's language; old rows and free text as written."""
+"""Timeline lines the code writes read in the reader's language; old rows as they were written."""
 
 import pytest
 from django.test import Client
