@@ -92,9 +92,7 @@ def staff_pages(people) -> list[str]:
     ]
 
 
-def test_staff_pages_fit_in_german_and_spanish_on_desktop_and_phone(
-    browser, live_server, people
-):
+def test_staff_pages_fit_in_german_and_spanish_on_desktop_and_phone(browser, live_server, people):
     paths = staff_pages(people)
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     violations = watch_csp(context)
