@@ -24,7 +24,7 @@ from customers.models import (
     RewardRule,
     TimelineEntry,
 )
-from customers.sayings import choice, said
+from customers.sayings import choice, quoted, said
 from customers.signals import contract_added, follow_up_done
 
 GIVEN_A_CODE = gettext_noop("Was given referral code %(code)s to pass on")
@@ -100,7 +100,9 @@ def log_interactions(
             customer=interaction.customer,
             assignee=interaction.customer.owner or interaction.author,
             due_at=_start_of_working_day(interaction.follow_up_on),
-            reason=f"Follow up: {interaction.summary}",
+            **said(
+                gettext_noop("Follow up: %(summary)s"), field="reason", summary=interaction.summary
+            ),
             source="interaction",
             now=now,
             rows_in_hand=True,
@@ -140,6 +142,8 @@ def schedule_follow_up(
     assignee: User | None,
     due_at: datetime,
     reason: str,
+    reason_key: str = "",
+    reason_args: dict | None = None,
     source: str = "",
     notes: str = "",
     now: datetime | None = None,
@@ -147,12 +151,15 @@ def schedule_follow_up(
 ) -> FollowUp:
     """Put something on an account manager's to-do list for this customer. With
     `may_wait_for_owner`, a customer without an owner gets it unassigned: it shows on their page,
-    and whoever becomes their owner takes it over (`move_open_follow_ups`)."""
+    and whoever becomes their owner takes it over (`move_open_follow_ups`). A reason the code
+    writes passes `**said(gettext_noop(...), field="reason", ...)`, to read in any language."""
     follow_up = _new_follow_up(
         customer=customer,
         assignee=assignee,
         due_at=due_at,
         reason=reason,
+        reason_key=reason_key,
+        reason_args=reason_args,
         source=source,
         notes=notes,
         now=now or timezone.now(),
@@ -171,6 +178,8 @@ def _new_follow_up(
     reason: str,
     source: str,
     now: datetime,
+    reason_key: str = "",
+    reason_args: dict | None = None,
     notes: str = "",
     rows_in_hand: bool = False,
     may_wait_for_owner: bool = False,
@@ -182,6 +191,8 @@ def _new_follow_up(
         assignee=assignee,
         due_at=due_at,
         reason=reason[:300],
+        reason_key=reason_key,
+        reason_args=reason_args or {},
         source=source,
         notes=notes,
         created_at=now,
@@ -210,7 +221,12 @@ def complete_follow_up(*, follow_up: FollowUp, by: User, now: datetime | None = 
         timeline.note_on_timeline(
             customer=follow_up.customer,
             kind=TimelineEntry.Kind.FOLLOW_UP,
-            **said(gettext_noop("Follow-up done: %(reason)s"), reason=follow_up.reason),
+            **said(
+                gettext_noop("Follow-up done: %(reason)s"),
+                reason=quoted(
+                    key=follow_up.reason_key, args=follow_up.reason_args, text=follow_up.reason
+                ),
+            ),
             actor=by,
             occurred_at=now,
             source_id=follow_up.pk,

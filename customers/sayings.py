@@ -25,12 +25,20 @@ def choice(name: str, value: str) -> dict[str, str]:
     return {"choice": name, "value": str(value)}
 
 
-def said(msgid: str, **args: Any) -> dict[str, Any]:
-    """The fields of a stored line: its message id, its parameters and its English text."""
+def said(msgid: str, *, field: str = "title", **args: Any) -> dict[str, Any]:
+    """The fields of a stored text: its message id, its parameters and its English text.
+
+    `field` names the model's text field; its `_key` and `_args` fields sit beside it.
+    """
     stored = {name: v if isinstance(v, dict) else str(v) for name, v in args.items()}
     with translation.override("en"):
         english = _render(msgid, stored, translate=False)
-    return {"title": english[:300], "title_key": msgid, "title_args": stored}
+    return {field: english[:300], f"{field}_key": msgid, f"{field}_args": stored}
+
+
+def quoted(*, key: str, args: Mapping[str, Any], text: str) -> dict[str, Any] | str:
+    """A stored text as a parameter of another: said again in the reader's language."""
+    return {"said": key, "args": dict(args), "text": text} if key else text
 
 
 def shown(*, key: str, args: Mapping[str, Any], fallback: str) -> str:
@@ -49,6 +57,8 @@ def _render(msgid: str, args: Mapping[str, Any], *, translate: bool) -> str:
 
 
 def _word(value: Any) -> str:
+    if isinstance(value, dict) and "said" in value:
+        return shown(key=value["said"], args=value.get("args", {}), fallback=value.get("text", ""))
     if isinstance(value, dict):
         labels = CHOICES.get(value.get("choice", ""), {})
         raw = value.get("value", "")

@@ -15,6 +15,15 @@ def register() -> None:
     sayings.register_choices("channel", dict(Channel.choices))
     sayings.register_choices("value_question", dict(ValueQuestion.choices))
     sayings.register_choices(
+        "channel_in_a_sentence",
+        {
+            "email": pgettext_lazy("channel in a sentence", "e-mail"),
+            "sms": pgettext_lazy("channel in a sentence", "sms"),
+            "phone": pgettext_lazy("channel in a sentence", "phone call"),
+            "letter": pgettext_lazy("channel in a sentence", "letter"),
+        },
+    )
+    sayings.register_choices(
         "interaction_channel",
         {
             "call": gettext_lazy("Call"),

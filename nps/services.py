@@ -319,7 +319,11 @@ def _close_the_loop_for_detractor(response: Response, customer: Customer, now: d
         customer=customer,
         assignee=customer.owner,
         due_at=now + timedelta(hours=mail.DETRACTOR_FOLLOW_UP_HOURS),
-        reason=f"Detractor: scored {response.score}. Call and listen.",
+        **said(
+            gettext_noop("Detractor: scored %(score)s. Call and listen."),
+            field="reason",
+            score=response.score,
+        ),
         source=source,
         notes="\n".join(t for t in (response.why, response.improve) if t),
         now=now,

@@ -11,6 +11,7 @@ from django.db.models.functions import Upper
 from django.utils.timezone import localdate, now
 from django.utils.translation import gettext_lazy
 
+from customers import sayings
 from customers.models.record import Customer
 
 
@@ -385,7 +386,11 @@ class FollowUp(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
     due_at = models.DateTimeField()
+    # The English text; the code's own reasons also keep their message id and parameters
+    # (customers/sayings.py), so they read in the reader's language.
     reason = models.CharField(max_length=300)
+    reason_key = models.CharField(max_length=200, blank=True, default="")
+    reason_args = models.JSONField(blank=True, default=dict)
     notes = models.TextField(blank=True)
     source = models.CharField(
         max_length=30,
@@ -429,3 +434,8 @@ class FollowUp(models.Model):
     @property
     def is_due_today(self) -> bool:
         return self.done_at is None and localdate(self.due_at) == localdate()
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason in the reader's (active) language; as written when someone wrote it."""
+        return sayings.shown(key=self.reason_key, args=self.reason_args, fallback=self.reason)

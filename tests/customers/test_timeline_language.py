@@ -2,10 +2,10 @@
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from customers import activity, records, timeline
-from customers.models import TimelineEntry
+from customers.models import FollowUp, TimelineEntry
 from customers.sayings import choice, said, shown
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +56,32 @@ def test_an_old_row_or_a_message_that_cannot_be_said_shows_its_english():
         # A value of choices no longer known reads as the value itself.
         unknown = {"reason": {"choice": "no-such-choices", "value": "x"}}
         assert shown(key="Done: %(reason)s", args=unknown, fallback="") == "Erledigt: x"
+
+
+def test_a_follow_up_the_code_asks_for_reads_in_the_readers_language(ann, manager):
+    activity.log_interaction(
+        customer=ann,
+        author=manager,
+        channel="call",
+        summary="Preise",
+        follow_up_on=timezone.localdate(),
+    )
+    follow_up = FollowUp.objects.get(customer=ann)
+
+    assert follow_up.reason == "Follow up: Preise"
+    german = reader(manager, "de")
+    page = german.get("/my-day/").content.decode()
+    assert "Nachfassen: Preise" in page
+    api = german.get(f"/api/v1/follow-ups/?customer={ann.pk}").json()["results"]
+    assert api[0]["reason"] == "Nachfassen: Preise"
+    english = reader(manager, "en").get(f"/api/v1/follow-ups/?customer={ann.pk}").json()
+    assert english["results"][0]["reason"] == "Follow up: Preise"
+
+    activity.complete_follow_up(follow_up=follow_up, by=manager)
+    done = TimelineEntry.objects.get(customer=ann, kind=TimelineEntry.Kind.FOLLOW_UP)
+    assert done.title == "Follow-up done: Follow up: Preise"
+    with translation.override("es"):
+        assert done.shown_title == "Seguimiento hecho: Seguimiento: Preise"
 
 
 def test_the_360_page_shows_each_reader_the_timeline_in_their_language(ann, manager):
