@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from customers import announce, purse, timeline
 from customers.models import Customer, Reward, RewardPolicy, RewardRule, TimelineEntry
 from customers.queries import is_marketer
-from customers.sayings import choice, said
+from customers.sayings import choice, quoted, said
 
 EVENT_CAUSES = {
     RewardRule.Event.REFERRAL_CONVERTED: Reward.Cause.REFERRAL,
@@ -54,6 +54,8 @@ def grant(
     customer: Customer,
     value: Decimal,
     reason: str,
+    reason_key: str = "",
+    reason_args: dict | None = None,
     unit: str = Reward.Unit.POINTS,
     cause: str = "",
     kind: str = "",
@@ -63,7 +65,8 @@ def grant(
     now: datetime | None = None,
 ) -> Reward:
     """Credit the customer's ledger. An account manager (`by`) grants goodwill only, up to the
-    organization's goodwill limit; marketers and the system grant freely."""
+    organization's goodwill limit; marketers and the system grant freely. A reason the code
+    writes passes `**said(gettext_noop(...), field="reason", ...)`."""
     now = now or timezone.now()
     given_at = given_at or now
     marketer = by is None or is_marketer(by)
@@ -86,6 +89,8 @@ def grant(
         unit=unit,
         value=value,
         reason=reason,
+        reason_key=reason_key,
+        reason_args=reason_args or {},
         given_at=given_at,
         expires_at=expiry_of(given_at) if value else None,
         # Nothing to write off when nothing was earned (a gift with no value).
@@ -234,7 +239,7 @@ def _expire_customer(customer_id: int, now: datetime) -> int:
                 movement=Reward.Movement.EXPIRED,
                 unit=unit,
                 value=-lot.left,
-                reason="Expired unspent",
+                **said(gettext_noop("Expired unspent"), field="reason"),
                 given_at=lot.expires_at or now,
                 applies_to_id=lot.id,
                 source_key=f"expire:{lot.id}",
@@ -362,7 +367,7 @@ def apply_rule(
         value=rule.value,
         unit=rule.unit,
         cause=EVENT_CAUSES[RewardRule.Event(event)],
-        reason=RewardRule.Event(event).label,
+        **said(gettext_noop("%(event)s"), field="reason", event=choice("reward_event", event)),
         source_key=f"{event}:{source}",
         now=now,
     )
@@ -424,12 +429,13 @@ def _lines(customer_id: int, unit: str) -> list[purse.Line]:
 
 def _earned_line(entry: Reward) -> dict:
     what = choice("reward_kind", entry.kind) if entry.kind else choice("reward_cause", entry.cause)
+    reason = quoted(key=entry.reason_key, args=entry.reason_args, text=entry.reason)
     if not entry.value:
-        return said(gettext_noop("%(what)s: %(reason)s"), what=what, reason=entry.reason)
+        return said(gettext_noop("%(what)s: %(reason)s"), what=what, reason=reason)
     return said(
         gettext_noop("%(what)s: %(reason)s (%(value)s %(unit)s)"),
         what=what,
-        reason=entry.reason,
+        reason=reason,
         value=entry.value,
         unit=choice("reward_unit", entry.unit),
     )

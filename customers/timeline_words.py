@@ -89,6 +89,15 @@ def register() -> None:
         },
     )
     sayings.register_choices(
+        "reward_event",
+        {
+            "referral_converted": gettext_lazy("A referral converts: the referrer earns"),
+            "friend_first_purchase": gettext_lazy("A referred friend buys: the friend earns"),
+            "survey_answered": gettext_lazy("A survey is answered: the customer earns"),
+            "step_sent": gettext_lazy("A program step is sent: the customer earns"),
+        },
+    )
+    sayings.register_choices(
         "bond_stage",
         {
             "awareness": gettext_lazy("Awareness"),

@@ -261,7 +261,10 @@ class Reward(models.Model):
     )
     unit = models.CharField(max_length=10, choices=Unit, default=Unit.POINTS)
     value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+    # The English text; the code's own reasons also keep their message id and parameters.
     reason = models.CharField(max_length=200)
+    reason_key = models.CharField(max_length=200, blank=True, default="")
+    reason_args = models.JSONField(blank=True, default=dict)
     given_at = models.DateTimeField(default=now)
     expires_at = models.DateTimeField(null=True, blank=True)
     applies_to = models.ForeignKey(
@@ -313,6 +316,11 @@ class Reward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_movement_display()} {self.value} {self.unit}: {self.reason}"
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason in the reader's (active) language; as written when someone wrote it."""
+        return sayings.shown(key=self.reason_key, args=self.reason_args, fallback=self.reason)
 
 
 class RewardRule(models.Model):

@@ -1,11 +1,13 @@
 """Timeline lines the code writes read in the reader's language; old rows as they were written."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
 
-from customers import activity, records, timeline
-from customers.models import FollowUp, TimelineEntry
+from customers import activity, records, rewards, timeline
+from customers.models import FollowUp, Reward, TimelineEntry
 from customers.sayings import choice, said, shown
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +99,16 @@ def test_the_360_page_shows_each_reader_the_timeline_in_their_language(ann, mana
     # Names, codes and what staff wrote stay as written; an old row reads as before.
     assert "Old English row" in german
     assert "Old English row" in english
+
+
+def test_a_reward_the_code_writes_off_reads_in_the_readers_language(ann, manager):
+    given = timezone.now() - timezone.timedelta(days=800)
+    rewards.grant(customer=ann, value=Decimal(5), reason="Welcome", now=given)
+    rewards.expire_due(now=timezone.now())
+    expired = Reward.objects.get(customer=ann, movement=Reward.Movement.EXPIRED)
+
+    assert expired.reason == "Expired unspent"
+    body = reader(manager, "de").get(f"/api/v1/customers/{ann.pk}/rewards/").json()
+    assert [line["reason"] for line in body["results"]] == ["Unverbraucht verfallen", "Welcome"]
+    with translation.override("es"):
+        assert expired.shown_reason == "Caducado sin usar"
