@@ -109,7 +109,8 @@ def test_staff_pages_fit_in_german_and_spanish_on_desktop_and_phone(browser, liv
         for width in WIDTHS:
             tab.set_viewport_size({"width": width, "height": 900})
             for path in paths:
-                tab.goto(f"{live_server.url}{path}")
+                response = tab.goto(f"{live_server.url}{path}")
+                assert response is not None and response.status == 200, path
                 assert tab.locator("html").get_attribute("lang") == language
                 found += [f"{language} {width}px {path}: {s}" for s in tab.evaluate(SPILLS)]
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
