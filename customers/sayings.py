@@ -11,6 +11,9 @@ from typing import Any
 
 from django.utils import translation
 
+# Where a text with a plural keeps its plural message id, among its parameters.
+PLURAL = "_plural"
+
 # The choices a parameter may name, by a stable name: value -> label (a lazy translation).
 CHOICES: dict[str, Mapping[str, Any]] = {}
 
@@ -25,12 +28,20 @@ def choice(name: str, value: str) -> dict[str, str]:
     return {"choice": name, "value": str(value)}
 
 
-def said(msgid: str, *, field: str = "title", **args: Any) -> dict[str, Any]:
+def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a text with a plural for makemessages (see its command); said() stores both."""
+    return singular, plural
+
+
+def said(msgid: str | tuple[str, str], *, field: str = "title", **args: Any) -> dict[str, Any]:
     """The fields of a stored text: its message id, its parameters and its English text.
 
-    `field` names the model's text field; its `_key` and `_args` fields sit beside it.
+    `field` names the model's text field; its `_key` and `_args` fields sit beside it. A text
+    with a plural (ngettext_noop) is said by its `count` parameter.
     """
     stored = {name: v if isinstance(v, dict) else str(v) for name, v in args.items()}
+    if isinstance(msgid, tuple):
+        msgid, stored[PLURAL] = msgid
     with translation.override("en"):
         english = _render(msgid, stored, translate=False)
     return {field: english[:300], f"{field}_key": msgid, f"{field}_args": stored}
@@ -52,8 +63,15 @@ def shown(*, key: str, args: Mapping[str, Any], fallback: str) -> str:
 
 
 def _render(msgid: str, args: Mapping[str, Any], *, translate: bool) -> str:
-    template = translation.gettext(msgid) if translate else msgid
-    return template % {name: _word(value) for name, value in args.items()}
+    if PLURAL in args:
+        count = int(args["count"])
+        if translate:
+            template = translation.ngettext(msgid, args[PLURAL], count)
+        else:
+            template = msgid if count == 1 else args[PLURAL]
+    else:
+        template = translation.gettext(msgid) if translate else msgid
+    return template % {name: _word(value) for name, value in args.items() if name != PLURAL}
 
 
 def _word(value: Any) -> str:

@@ -9,6 +9,9 @@ from django.utils import timezone, translation
 from customers import activity, records, rewards, timeline
 from customers.models import FollowUp, Reward, TimelineEntry
 from customers.sayings import choice, said, shown
+from events import services as event_services
+from events.links import new_token
+from events.models import Event, Invitation
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +115,27 @@ def test_a_reward_the_code_writes_off_reads_in_the_readers_language(ann, manager
     assert [line["reason"] for line in body["results"]] == ["Unverbraucht verfallen", "Welcome"]
     with translation.override("es"):
         assert expired.shown_reason == "Caducado sin usar"
+
+
+def test_an_answer_with_guests_says_the_plural_of_the_readers_language(ann):
+    starts = timezone.now() + timezone.timedelta(days=10)
+    event = Event.objects.create(
+        name="Sommerfest",
+        starts_at=starts,
+        ends_at=starts + timezone.timedelta(hours=2),
+        place="Alte Mühle",
+        status=Event.Status.OPEN,
+    )
+    invitation = Invitation.objects.create(event=event, customer=ann, token=new_token())
+
+    event_services.answer(invitation=invitation, answer="yes", guests=2)
+
+    line = TimelineEntry.objects.get(customer=ann, source_id=invitation.pk)
+    assert line.title == "Answered the invitation to Sommerfest: yes with 2 guests"
+    with translation.override("de"):
+        assert line.shown_title == "Einladung zu Sommerfest beantwortet: ja mit 2 Gästen"
+    event_services.answer(invitation=invitation, answer="yes", guests=1)
+    one = TimelineEntry.objects.filter(customer=ann, source_id=invitation.pk).latest("id")
+    assert one.title == "Answered the invitation to Sommerfest: yes with 1 guest"
+    with translation.override("es"):
+        assert one.shown_title == "Respondió a la invitación a Sommerfest: sí con 1 invitado"
