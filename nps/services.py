@@ -160,7 +160,6 @@ def invitation_for(token: str) -> Invitation | None:
     )
 
 
-@transaction.atomic
 def answered_line(score_value: int, kind: str) -> dict:
     """The timeline line of a survey answer (its fields)."""
     return said(
@@ -170,6 +169,7 @@ def answered_line(score_value: int, kind: str) -> dict:
     )
 
 
+@transaction.atomic
 def record_response(
     *,
     invitation: Invitation,
