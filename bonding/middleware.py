@@ -31,6 +31,23 @@ class ViewerTimezoneMiddleware:
         return self.get_response(request)
 
 
+class SpokenLanguageMiddleware:
+    """A public page shown in its customer's language says so in Content-Language.
+
+    Placed after LocaleMiddleware, so its header is set first and Locale's setdefault keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        spoken = getattr(request, "spoken_language", None)
+        if spoken:
+            response.headers["Content-Language"] = spoken
+        return response
+
+
 class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
     """Pages need a signed-in user; the API answers 401 itself (token or session)."""
 

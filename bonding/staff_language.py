@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from bonding.models import StaffLanguage
@@ -59,7 +60,7 @@ def language_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         chosen = request.POST.get("language", "")
         if chosen and chosen not in CODES:
-            error = "Choose one of the languages offered."
+            error = _("Choose one of the languages offered.")
         else:
             set_language(user=request.user, language=chosen)
             request.session[SESSION_KEY] = chosen

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import announce, rewards, timeline, valuation
 from customers.models import (
@@ -23,7 +24,10 @@ from customers.models import (
     RewardRule,
     TimelineEntry,
 )
+from customers.sayings import choice, quoted, said
 from customers.signals import contract_added, follow_up_done
+
+GIVEN_A_CODE = gettext_noop("Was given referral code %(code)s to pass on")
 
 
 @transaction.atomic
@@ -77,8 +81,12 @@ def log_interactions(
             TimelineEntry(
                 customer=interaction.customer,
                 kind=TimelineEntry.Kind.INTERACTION,
-                title=f"{interaction.get_channel_display()} "
-                f"({interaction.get_direction_display().lower()}): {interaction.summary}",
+                **said(
+                    gettext_noop("%(channel)s (%(direction)s): %(summary)s"),
+                    channel=choice("interaction_channel", interaction.channel),
+                    direction=choice("direction", interaction.direction),
+                    summary=interaction.summary,
+                ),
                 detail=interaction.notes,
                 actor=interaction.author,
                 occurred_at=interaction.occurred_at,
@@ -92,7 +100,9 @@ def log_interactions(
             customer=interaction.customer,
             assignee=interaction.customer.owner or interaction.author,
             due_at=_start_of_working_day(interaction.follow_up_on),
-            reason=f"Follow up: {interaction.summary}",
+            **said(
+                gettext_noop("Follow up: %(summary)s"), field="reason", summary=interaction.summary
+            ),
             source="interaction",
             now=now,
             rows_in_hand=True,
@@ -103,6 +113,22 @@ def log_interactions(
     FollowUp.objects.bulk_create(follow_ups)
     announce.records_logged("follow_up.created", "follow_up", follow_ups, now=now)
     return interactions
+
+
+def _purchase_line(purchase: Purchase) -> dict:
+    amount = f"{Decimal(purchase.amount):.2f}"
+    if purchase.product_category:
+        return said(
+            gettext_noop("Purchase: %(amount)s %(currency)s — %(category)s"),
+            amount=amount,
+            currency=purchase.currency,
+            category=purchase.product_category,
+        )
+    return said(
+        gettext_noop("Purchase: %(amount)s %(currency)s"),
+        amount=amount,
+        currency=purchase.currency,
+    )
 
 
 def _start_of_working_day(day: date) -> datetime:
@@ -116,6 +142,8 @@ def schedule_follow_up(
     assignee: User | None,
     due_at: datetime,
     reason: str,
+    reason_key: str = "",
+    reason_args: dict | None = None,
     source: str = "",
     notes: str = "",
     now: datetime | None = None,
@@ -123,12 +151,15 @@ def schedule_follow_up(
 ) -> FollowUp:
     """Put something on an account manager's to-do list for this customer. With
     `may_wait_for_owner`, a customer without an owner gets it unassigned: it shows on their page,
-    and whoever becomes their owner takes it over (`move_open_follow_ups`)."""
+    and whoever becomes their owner takes it over (`move_open_follow_ups`). A reason the code
+    writes passes `**said(gettext_noop(...), field="reason", ...)`, to read in any language."""
     follow_up = _new_follow_up(
         customer=customer,
         assignee=assignee,
         due_at=due_at,
         reason=reason,
+        reason_key=reason_key,
+        reason_args=reason_args,
         source=source,
         notes=notes,
         now=now or timezone.now(),
@@ -147,6 +178,8 @@ def _new_follow_up(
     reason: str,
     source: str,
     now: datetime,
+    reason_key: str = "",
+    reason_args: dict | None = None,
     notes: str = "",
     rows_in_hand: bool = False,
     may_wait_for_owner: bool = False,
@@ -158,6 +191,8 @@ def _new_follow_up(
         assignee=assignee,
         due_at=due_at,
         reason=reason[:300],
+        reason_key=reason_key,
+        reason_args=reason_args or {},
         source=source,
         notes=notes,
         created_at=now,
@@ -186,7 +221,12 @@ def complete_follow_up(*, follow_up: FollowUp, by: User, now: datetime | None = 
         timeline.note_on_timeline(
             customer=follow_up.customer,
             kind=TimelineEntry.Kind.FOLLOW_UP,
-            title=f"Follow-up done: {follow_up.reason}",
+            **said(
+                gettext_noop("Follow-up done: %(reason)s"),
+                reason=quoted(
+                    key=follow_up.reason_key, args=follow_up.reason_args, text=follow_up.reason
+                ),
+            ),
             actor=by,
             occurred_at=now,
             source_id=follow_up.pk,
@@ -238,7 +278,11 @@ def open_complaint(
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.COMPLAINT,
-        title=f"Complaint ({complaint.get_severity_display().lower()}): {category}",
+        **said(
+            gettext_noop("Complaint (%(severity)s): %(category)s"),
+            severity=choice("severity", complaint.severity),
+            category=category,
+        ),
         detail=description,
         actor=by,
         occurred_at=complaint.opened_at,
@@ -271,7 +315,7 @@ def resolve_complaint(
     timeline.note_on_timeline(
         customer=complaint.customer,
         kind=TimelineEntry.Kind.COMPLAINT_RESOLVED,
-        title=f"Complaint resolved: {complaint.category}",
+        **said(gettext_noop("Complaint resolved: %(category)s"), category=complaint.category),
         detail=resolution,
         actor=by,
         occurred_at=now,
@@ -325,8 +369,7 @@ def record_purchases(
             TimelineEntry(
                 customer=purchase.customer,
                 kind=TimelineEntry.Kind.PURCHASE,
-                title=f"Purchase: {Decimal(purchase.amount):.2f} {purchase.currency}"
-                + (f" — {purchase.product_category}" if purchase.product_category else ""),
+                **_purchase_line(purchase),
                 actor=by,
                 occurred_at=_start_of_working_day(purchase.purchased_on),
                 source_id=purchase.pk,
@@ -382,7 +425,12 @@ def add_contract(
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.CONTRACT,
-        title=f"Contract: {title} ({starts_on:%Y-%m-%d} to {ends_on:%Y-%m-%d})",
+        **said(
+            gettext_noop("Contract: %(title)s (%(starts_on)s to %(ends_on)s)"),
+            title=title,
+            starts_on=f"{starts_on:%Y-%m-%d}",
+            ends_on=f"{ends_on:%Y-%m-%d}",
+        ),
         actor=by,
         occurred_at=now,
         source_id=contract.pk,
@@ -409,7 +457,11 @@ def settle_renewal(
     timeline.note_on_timeline(
         customer=contract.customer,
         kind=TimelineEntry.Kind.CONTRACT,
-        title=f"Contract {Contract.Renewal(status).label.lower()}: {contract.title}",
+        **said(
+            gettext_noop("Contract %(renewal)s: %(title)s"),
+            renewal=choice("renewal", status),
+            title=contract.title,
+        ),
         actor=by,
         occurred_at=now,
         source_id=contract.pk,
@@ -449,9 +501,11 @@ def record_referral(
     timeline.note_on_timeline(
         customer=referrer,
         kind=TimelineEntry.Kind.REFERRAL,
-        title=f"Referred {who} (code {referral.code})"
-        if who
-        else f"Was given referral code {referral.code} to pass on",
+        **(
+            said(gettext_noop("Referred %(who)s (code %(code)s)"), who=who, code=referral.code)
+            if who
+            else said(GIVEN_A_CODE, code=referral.code)
+        ),
         actor=by,
         occurred_at=now,
         source_id=referral.pk,
@@ -472,7 +526,7 @@ def hand_out_referral_codes(*, customers: list[Customer]) -> dict[int, str]:
             TimelineEntry(
                 customer_id=referral.referrer_id,
                 kind=TimelineEntry.Kind.REFERRAL,
-                title=f"Was given referral code {referral.code} to pass on",
+                **said(GIVEN_A_CODE, code=referral.code),
                 source_id=referral.pk,
             )
             for referral in referrals
@@ -508,7 +562,7 @@ def convert_referral(
         timeline.note_on_timeline(
             customer=referral.referrer,
             kind=TimelineEntry.Kind.REFERRAL,
-            title=f"Referral {referral.code} converted",
+            **said(gettext_noop("Referral %(code)s converted"), code=referral.code),
             occurred_at=now,
             source_id=referral.pk,
         )
@@ -536,6 +590,8 @@ def give_reward(
     customer: Customer,
     kind: str,
     reason: str,
+    reason_key: str = "",
+    reason_args: dict | None = None,
     value: Decimal = Decimal(0),
     unit: str = Reward.Unit.MONEY,
     cause: str = "",
@@ -549,6 +605,8 @@ def give_reward(
         customer=customer,
         kind=kind,
         reason=reason,
+        reason_key=reason_key,
+        reason_args=reason_args,
         value=value,
         unit=unit,
         cause=cause,

@@ -330,6 +330,8 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     done_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # In the request's language (Accept-Language); webhooks carry the English as stored.
+    reason = serializers.CharField(source="shown_reason", read_only=True)
 
     class Meta:
         model = FollowUp

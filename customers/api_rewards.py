@@ -22,6 +22,8 @@ class RewardEntrySerializer(serializers.ModelSerializer):
     """One line of the ledger as the API shows it."""
 
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # In the request's language (Accept-Language); webhooks carry the English as stored.
+    reason = serializers.CharField(source="shown_reason", read_only=True)
 
     class Meta:
         model = Reward

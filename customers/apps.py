@@ -6,3 +6,8 @@ class CustomersConfig(AppConfig):
 
     name = "customers"
     verbose_name = "Customers"
+
+    def ready(self) -> None:
+        from customers import timeline_words
+
+        timeline_words.register()

@@ -3,6 +3,7 @@
 from contextlib import AbstractContextManager
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import translation
 
 from customers.models import Customer
@@ -17,6 +18,15 @@ def language_of(customer: Customer | None) -> str:
     return settings.LANGUAGE_CODE
 
 
-def speaking_to(customer: Customer | None) -> AbstractContextManager[None]:
-    """Translations in the customer's language for the block (a public page, a message)."""
-    return translation.override(language_of(customer))
+def speaking_to(
+    customer: Customer | None, request: HttpRequest | None = None
+) -> AbstractContextManager[None]:
+    """Translations in the customer's language for the block (a public page, a message).
+
+    Given the request, the response's Content-Language says the same: LocaleMiddleware
+    would name the browser's language, read after the block has ended.
+    """
+    language = language_of(customer)
+    if request is not None:
+        request.spoken_language = language  # type: ignore[attr-defined]
+    return translation.override(language)

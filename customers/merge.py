@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import activity, announce, timeline, valuation
 from customers.models import (
@@ -25,6 +26,7 @@ from customers.models import (
     TimelineEntry,
     ValueAnswer,
 )
+from customers.sayings import said
 from customers.signals import customers_merged
 from webhooks import outbox
 
@@ -131,7 +133,7 @@ def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) ->
     timeline.note_on_timeline(
         customer=survivor,
         kind=TimelineEntry.Kind.MERGE,
-        title=f"Merged with {merged} (#{merged.pk})",
+        **said(gettext_noop("Merged with %(name)s (#%(id)s)"), name=merged, id=merged.pk),
         detail="Filled from the merged record: " + (", ".join(sorted(filled)) or "nothing"),
         actor=by,
         source_id=merged.pk,

@@ -8,10 +8,18 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import announce, ladder, rule_facts, standing, timeline
 from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
+from customers.sayings import choice, said
 from customers.signals import tier_at_risk, tier_changed
+
+# A tier move, up (True) or down (False).
+MOVED = {
+    True: gettext_noop("Moved up to %(tier)s: %(reason)s"),
+    False: gettext_noop("Moved down to %(tier)s: %(reason)s"),
+}
 
 
 @transaction.atomic
@@ -77,11 +85,10 @@ def _move(
         customer.highest_tier = to
         fields["highest_tier"] = to
     Customer.objects.filter(pk=customer.pk).update(**fields)
-    arrow = "up" if change.direction == "up" else "down"
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.TIER,
-        title=f"Moved {arrow} to {to.name}: {reason}",
+        **said(MOVED[change.direction == "up"], tier=to.name, reason=reason),
         actor=by,
         occurred_at=now,
         source_id=change.pk,
@@ -147,7 +154,11 @@ def _place(
         timeline.note_on_timeline(
             customer=customer,
             kind=TimelineEntry.Kind.BOND,
-            title=f"Bond: {ladder.BOND_STAGE_NAMES[bond.slug]} ({bond.reason})",
+            **said(
+                gettext_noop("Bond: %(stage)s (%(reason)s)"),
+                stage=choice("bond_stage", bond.slug),
+                reason=bond.reason,
+            ),
             occurred_at=now,
             source_id=change.pk,
         )
@@ -230,7 +241,12 @@ def _warn(
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.TIER_AT_RISK,
-        title=f"At risk of dropping from {tier.name} after {until.isoformat()}: to keep it, {what}",
+        **said(
+            gettext_noop("At risk of dropping from %(tier)s after %(until)s: to keep it, %(what)s"),
+            tier=tier.name,
+            until=until.isoformat(),
+            what=what,
+        ),
         occurred_at=now,
     )
     transaction.on_commit(
@@ -270,7 +286,7 @@ def record_imported_moves(
             TimelineEntry(
                 customer=change.customer,
                 kind=TimelineEntry.Kind.TIER,
-                title=f"Moved {change.direction} to {new.name}: {reason}",
+                **said(MOVED[change.direction == "up"], tier=new.name, reason=reason),
                 actor=by,
                 occurred_at=now,
                 source_id=change.pk,

@@ -43,7 +43,7 @@ def preference_page(request: HttpRequest, token: str) -> HttpResponse:
     topics = list(Topic.objects.filter(is_active=True))
     if request.method != "POST":
         values = _current(customer)
-        with speaking_to(customer):
+        with speaking_to(customer, request):
             page = render(request, "customers/preferences.html", _context(values, topics))
         return _private(page)
     values = {
@@ -54,7 +54,7 @@ def preference_page(request: HttpRequest, token: str) -> HttpResponse:
         "topic_ids": request.POST.getlist("topics"),
         "answers": {q: request.POST.get(f"answer_{q}", "") for q in ValueQuestion.values},
     }
-    with speaking_to(customer):
+    with speaking_to(customer, request):
         choices, errors = preferences.check_choices(**values)
         if choices is None:
             context = _context(values, topics, errors)
@@ -65,7 +65,7 @@ def preference_page(request: HttpRequest, token: str) -> HttpResponse:
     values = _current(customer)
     context = _context(values, topics, saved=True)
     # The thanks speaks the language just chosen.
-    with speaking_to(customer):
+    with speaking_to(customer, request):
         return _private(render(request, "customers/preferences.html", context))
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers import records, timeline
 from customers.models import (
@@ -22,6 +23,7 @@ from customers.models import (
     ValueAnswer,
     ValueQuestion,
 )
+from customers.sayings import choice, said
 
 if TYPE_CHECKING:
     from customers.rows import CleanRow
@@ -187,7 +189,7 @@ def record_value_answer(
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.VALUE_ANSWER,
-        title=str(ValueQuestion(question).label),
+        **said(gettext_noop("%(question)s"), question=choice("value_question", question)),
         detail=answer.text,
         occurred_at=now,
         source_id=answer.pk,
@@ -264,7 +266,7 @@ def note_topics_set(
             TimelineEntry(
                 customer=customer,
                 kind=TimelineEntry.Kind.PREFERENCES,
-                title=f"Topics set by {source}",
+                **said(gettext_noop("Topics set by %(source)s"), source=source),
                 detail="topics: "
                 + (", ".join(sorted(names[pk] for pk in topics[customer.pk])) or "none"),
                 occurred_at=now,

@@ -9,10 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import activity, announce, placement, rule_facts, timeline
 from customers.contact import normalize_email
 from customers.models import Account, Channel, ConsentChange, Customer, Tier, TimelineEntry
+from customers.sayings import choice, said
 
 logger = logging.getLogger(__name__)
 
@@ -215,11 +217,15 @@ def _record_consent(
         changed_by=by,
         changed_at=at,
     )
-    verb = "gave" if granted else "withdrew"
+    message = (
+        gettext_noop("Gave consent to %(channel)s (%(source)s)")
+        if granted
+        else gettext_noop("Withdrew consent to %(channel)s (%(source)s)")
+    )
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.CONSENT,
-        title=f"{verb.capitalize()} consent to {Channel(channel).label} ({source})",
+        **said(message, channel=choice("channel", channel), source=source),
         actor=by,
         occurred_at=at,
         source_id=change.pk,

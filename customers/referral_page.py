@@ -37,7 +37,7 @@ def referral_page(request: HttpRequest, code: str) -> HttpResponse:
     if referral is None:
         return render(request, "customers/referral_unknown.html", status=404)
     # A friend is spoken to in the referring customer's language, the likeliest to be theirs.
-    with speaking_to(referral.referrer):
+    with speaking_to(referral.referrer, request):
         return _page(request, referral)
 
 

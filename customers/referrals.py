@@ -12,10 +12,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import activity, announce, matching, records, timeline
-from customers.models import Channel, Customer, Referral, Relationship, TimelineEntry
+from customers.models import Customer, Referral, Relationship, TimelineEntry
 from customers.rows import CleanRow
+from customers.sayings import choice, said
 
 SAME_MOMENT = "Someone signed up with these details just now: please send the form again."
 # Referral codes are read out and typed: compare them upper-case and trimmed.
@@ -129,14 +131,22 @@ def link_friend(*, referral: Referral, friend: Customer, now: datetime) -> None:
             TimelineEntry(
                 customer=referrer,
                 kind=TimelineEntry.Kind.REFERRAL,
-                title=f"{name} signed up with referral code {referral.code}",
+                **said(
+                    gettext_noop("%(name)s signed up with referral code %(code)s"),
+                    name=name,
+                    code=referral.code,
+                ),
                 occurred_at=now,
                 source_id=referral.pk,
             ),
             TimelineEntry(
                 customer=friend,
                 kind=TimelineEntry.Kind.REFERRAL,
-                title=f"Referred by {referrer} (code {referral.code})",
+                **said(
+                    gettext_noop("Referred by %(name)s (code %(code)s)"),
+                    name=referrer,
+                    code=referral.code,
+                ),
                 occurred_at=now,
                 source_id=referral.pk,
             ),
@@ -149,12 +159,17 @@ def _thank_referrer(*, referral: Referral, friend: Customer, now: datetime) -> N
     # A follow-up for the referrer's manager, by the channel the referrer prefers: the thanks
     # is personal, and the manager sees it on My day (or whoever takes the customer over).
     referrer = referral.referrer
-    channel = Channel(referrer.preferred_channel).label.lower()
     activity.schedule_follow_up(
         customer=referrer,
         assignee=referrer.owner,
         due_at=now + timedelta(days=1),
-        reason=f"Thank {referrer} ({channel}) for referring {friend}",
+        **said(
+            gettext_noop("Thank %(referrer)s (%(channel)s) for referring %(friend)s"),
+            field="reason",
+            referrer=referrer,
+            channel=choice("channel_in_a_sentence", referrer.preferred_channel),
+            friend=friend,
+        ),
         source="referral",
         now=now,
         may_wait_for_owner=True,

@@ -13,10 +13,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import announce, purse, timeline
 from customers.models import Customer, Reward, RewardPolicy, RewardRule, TimelineEntry
 from customers.queries import is_marketer
+from customers.sayings import choice, quoted, said
 
 EVENT_CAUSES = {
     RewardRule.Event.REFERRAL_CONVERTED: Reward.Cause.REFERRAL,
@@ -52,6 +54,8 @@ def grant(
     customer: Customer,
     value: Decimal,
     reason: str,
+    reason_key: str = "",
+    reason_args: dict | None = None,
     unit: str = Reward.Unit.POINTS,
     cause: str = "",
     kind: str = "",
@@ -61,7 +65,8 @@ def grant(
     now: datetime | None = None,
 ) -> Reward:
     """Credit the customer's ledger. An account manager (`by`) grants goodwill only, up to the
-    organization's goodwill limit; marketers and the system grant freely."""
+    organization's goodwill limit; marketers and the system grant freely. A reason the code
+    writes passes `**said(gettext_noop(...), field="reason", ...)`."""
     now = now or timezone.now()
     given_at = given_at or now
     marketer = by is None or is_marketer(by)
@@ -84,6 +89,8 @@ def grant(
         unit=unit,
         value=value,
         reason=reason,
+        reason_key=reason_key,
+        reason_args=reason_args or {},
         given_at=given_at,
         expires_at=expiry_of(given_at) if value else None,
         # Nothing to write off when nothing was earned (a gift with no value).
@@ -101,7 +108,7 @@ def grant(
 def _grant(entry: Reward) -> Reward:
     # Locked, then written: a key written before is found by its unique index (see _write).
     _lock(entry.customer)
-    return _write(entry, title=_earned_title(entry))
+    return _write(entry, line=_earned_line(entry))
 
 
 @transaction.atomic
@@ -143,7 +150,15 @@ def redeem(
         source_key=source_key,
         author=by,
     )
-    return _write(entry, title=f"Redeemed {value} {entry.get_unit_display().lower()}: {reason}")
+    return _write(
+        entry,
+        line=said(
+            gettext_noop("Redeemed %(value)s %(unit)s: %(reason)s"),
+            value=value,
+            unit=choice("reward_unit", entry.unit),
+            reason=reason,
+        ),
+    )
 
 
 @transaction.atomic
@@ -182,7 +197,15 @@ def reverse(
         source_key=f"reverse:{entry.pk}",
         author=by,
     )
-    return _write(reversal, title=f"Reward reversed ({-left} {entry.unit}): {reason}")
+    return _write(
+        reversal,
+        line=said(
+            gettext_noop("Reward reversed (%(value)s %(unit)s): %(reason)s"),
+            value=-left,
+            unit=choice("reward_unit", entry.unit),
+            reason=reason,
+        ),
+    )
 
 
 def expire_due(*, now: datetime | None = None, batch: int = 500) -> int:
@@ -216,12 +239,19 @@ def _expire_customer(customer_id: int, now: datetime) -> int:
                 movement=Reward.Movement.EXPIRED,
                 unit=unit,
                 value=-lot.left,
-                reason="Expired unspent",
+                **said(gettext_noop("Expired unspent"), field="reason"),
                 given_at=lot.expires_at or now,
                 applies_to_id=lot.id,
                 source_key=f"expire:{lot.id}",
             )
-            _write(entry, title=f"Reward expired: {lot.left} {unit} unspent")
+            _write(
+                entry,
+                line=said(
+                    gettext_noop("Reward expired: %(value)s %(unit)s unspent"),
+                    value=lot.left,
+                    unit=choice("reward_unit", unit),
+                ),
+            )
             written += 1
     Reward.objects.filter(
         customer_id=customer_id,
@@ -337,7 +367,7 @@ def apply_rule(
         value=rule.value,
         unit=rule.unit,
         cause=EVENT_CAUSES[RewardRule.Event(event)],
-        reason=RewardRule.Event(event).label,
+        **said(gettext_noop("%(event)s"), field="reason", event=choice("reward_event", event)),
         source_key=f"{event}:{source}",
         now=now,
     )
@@ -353,7 +383,7 @@ def _written(source_key: str) -> Reward | None:
     return Reward.objects.filter(source_key=source_key).first() if source_key else None
 
 
-def _write(entry: Reward, *, title: str) -> Reward:
+def _write(entry: Reward, *, line: dict) -> Reward:
     _clean(entry)
     if not entry.source_key:
         entry.save()
@@ -369,7 +399,7 @@ def _write(entry: Reward, *, title: str) -> Reward:
     timeline.note_on_timeline(
         customer=entry.customer,
         kind=TimelineEntry.Kind.REWARD,
-        title=title,
+        **line,
         actor=entry.author,
         occurred_at=entry.given_at,
         source_id=entry.pk,
@@ -397,7 +427,15 @@ def _lines(customer_id: int, unit: str) -> list[purse.Line]:
     ]
 
 
-def _earned_title(entry: Reward) -> str:
-    what = entry.get_kind_display() if entry.kind else entry.get_cause_display()
-    amount = f" ({entry.value} {entry.get_unit_display().lower()})" if entry.value else ""
-    return f"{what}: {entry.reason}{amount}"
+def _earned_line(entry: Reward) -> dict:
+    what = choice("reward_kind", entry.kind) if entry.kind else choice("reward_cause", entry.cause)
+    reason = quoted(key=entry.reason_key, args=entry.reason_args, text=entry.reason)
+    if not entry.value:
+        return said(gettext_noop("%(what)s: %(reason)s"), what=what, reason=reason)
+    return said(
+        gettext_noop("%(what)s: %(reason)s (%(value)s %(unit)s)"),
+        what=what,
+        reason=reason,
+        value=entry.value,
+        unit=choice("reward_unit", entry.unit),
+    )

@@ -13,16 +13,24 @@ def note_on_timeline(
     customer: Customer,
     kind: str,
     title: str,
+    title_key: str = "",
+    title_args: dict | None = None,
     detail: str = "",
     actor: User | None = None,
     occurred_at: datetime | None = None,
     source_id: int | None = None,
 ) -> TimelineEntry:
-    """Add one entry to the customer's timeline (any app may tell of what it did)."""
+    """Add one entry to the customer's timeline (any app may tell of what it did).
+
+    A line the code writes passes `**said(gettext_noop(...), ...)` (customers/sayings.py) so
+    that it reads in the reader's language; free text passes `title` alone.
+    """
     return TimelineEntry.objects.create(
         customer=customer,
         kind=kind,
         title=title[:300],
+        title_key=title_key,
+        title_args=title_args or {},
         detail=detail,
         actor=actor,
         occurred_at=occurred_at or timezone.now(),

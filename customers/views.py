@@ -322,7 +322,7 @@ def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     activity.complete_follow_up(follow_up=follow_up, by=request.user)
     if pages.is_htmx(request):
         return render(request, "customers/_follow_up.html", {"follow_up": follow_up})
-    messages.success(request, gettext("Done: %(reason)s") % {"reason": follow_up.reason})
+    messages.success(request, gettext("Done: %(reason)s") % {"reason": follow_up.shown_reason})
     return pages.back_to(request, "customers:my_day")
 
 

@@ -8,6 +8,9 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
+        from django.utils.translation import pgettext_lazy
+
+        from customers import sayings
         from events import messages
         from programs import content
         from programs.models import Step
@@ -20,3 +23,12 @@ class EventsConfig(AppConfig):
             Step.Kind.EVENT_CANCELLED,
         ):
             content.provide_kind_values(kind=kind, values_of=messages.values_of)
+        # The answer as a timeline line says it ("Answered the invitation to …: yes").
+        sayings.register_choices(
+            "event_answer",
+            {
+                "yes": pgettext_lazy("event answer in a timeline line", "yes"),
+                "no": pgettext_lazy("event answer in a timeline line", "no"),
+                "maybe": pgettext_lazy("event answer in a timeline line", "maybe"),
+            },
+        )

@@ -49,7 +49,7 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _invitation(token)
     if invitation is None:
         return render(request, "events/unknown.html", status=404)
-    with speaking_to(invitation.customer):
+    with speaking_to(invitation.customer, request):
         return _page(request, invitation)
 
 

@@ -12,9 +12,11 @@ from django.db import transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers import activity, timeline
 from customers.models import Customer, Interaction, Tier, TimelineEntry
+from customers.sayings import choice, ngettext_noop, said
 from events import announce, messages
 from events.audience import fits
 from events.links import new_token
@@ -201,7 +203,7 @@ def answer(
         timeline.note_on_timeline(
             customer=current.customer,
             kind=TimelineEntry.Kind.NOTE,
-            title=f"Answered the invitation to {event.name}: {_answer_words(current)}",
+            **_answered_line(event, current),
             occurred_at=now,
             source_id=current.pk,
         )
@@ -210,13 +212,31 @@ def answer(
     return AnswerOutcome(invitation=current, promoted=promoted)
 
 
-def _answer_words(invitation: Invitation) -> str:
-    words = invitation.get_answer_display().lower()
-    if invitation.guests:
-        words += f" with {invitation.guests} guest{'s' if invitation.guests > 1 else ''}"
-    if invitation.waitlist_position:
-        words += f" (waitlist, number {invitation.waitlist_position})"
-    return words
+def _answered_line(event: Event, invitation: Invitation) -> dict:
+    answer = choice("event_answer", invitation.answer)
+    place = invitation.waitlist_position
+    if invitation.guests and place:
+        message: str | tuple[str, str] = ngettext_noop(
+            "Answered the invitation to %(event)s: %(answer)s with %(count)s guest "
+            "(waitlist, number %(place)s)",
+            "Answered the invitation to %(event)s: %(answer)s with %(count)s guests "
+            "(waitlist, number %(place)s)",
+        )
+    elif invitation.guests:
+        message = ngettext_noop(
+            "Answered the invitation to %(event)s: %(answer)s with %(count)s guest",
+            "Answered the invitation to %(event)s: %(answer)s with %(count)s guests",
+        )
+    elif place:
+        message = gettext_noop(
+            "Answered the invitation to %(event)s: %(answer)s (waitlist, number %(place)s)"
+        )
+    else:
+        message = gettext_noop("Answered the invitation to %(event)s: %(answer)s")
+    extra: dict[str, Any] = {"count": invitation.guests} if invitation.guests else {}
+    if place:
+        extra["place"] = place
+    return said(message, event=event.name, answer=answer, **extra)
 
 
 def _next_waitlist_position(event: Event) -> int:
@@ -313,7 +333,7 @@ def record_no_shows(*, event: Event, now: datetime | None = None) -> int:
             TimelineEntry(
                 customer=invitation.customer,
                 kind=TimelineEntry.Kind.NOTE,
-                title=f"Did not come to {event.name} (said yes)",
+                **said(gettext_noop("Did not come to %(event)s (said yes)"), event=event.name),
                 occurred_at=event.ends_at,
                 source_id=invitation.pk,
             )

@@ -324,7 +324,7 @@ def _close_the_loop(
             TimelineEntry(
                 customer_id=response.customer_id,
                 kind=TimelineEntry.Kind.SURVEY,
-                title=f"Answered the survey: {response.score} ({response.category})",
+                **services.answered_line(response.score, response.category),
                 detail=detail,
                 occurred_at=response.answered_at,
                 source_id=response.pk,
@@ -338,7 +338,7 @@ def _close_the_loop(
             activity.give_reward(
                 customer=response.customer,
                 kind=Reward.Kind.PREMIUM,
-                reason=services.premium_reason(survey),
+                **services.premium_reason(survey),
                 given_at=response.answered_at,
             )
         if response.category != "detractor":
@@ -347,7 +347,7 @@ def _close_the_loop(
             customer=response.customer,
             assignee=response.customer.owner,
             due_at=response.answered_at + timedelta(hours=mail.DETRACTOR_FOLLOW_UP_HOURS),
-            reason=f"Detractor: scored {response.score}. Call and listen.",
+            **services.detractor_reason(response.score),
             source=f"detractor:{response.pk}",
             notes="\n".join(t for t in (response.why, response.improve) if t),
             now=response.answered_at,

@@ -62,7 +62,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.invitation_for(token)
     if invitation is None:
         return _closed(request, 404)
-    with speaking_to(invitation.customer):
+    with speaking_to(invitation.customer, request):
         return _survey_page(request, token, invitation)
 
 
@@ -157,5 +157,5 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.invitation_for(token)
     if invitation is None or not _answered(invitation):
         return _closed(request, 404)
-    with speaking_to(invitation.customer):
+    with speaking_to(invitation.customer, request):
         return render(request, "nps/thanks.html", {"survey": invitation.survey})

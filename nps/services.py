@@ -17,9 +17,11 @@ from django.db.models import CharField, Count, DateField, Exists, F, Max, OuterR
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers import activity, rewards, timeline, valuation
 from customers.models import Channel, Customer, Reward, RewardRule, TimelineEntry
+from customers.sayings import choice, said
 from nps import links, mail, score, tasks
 from nps.models import (
     DayTally,
@@ -158,6 +160,15 @@ def invitation_for(token: str) -> Invitation | None:
     )
 
 
+def answered_line(score_value: int, kind: str) -> dict:
+    """The timeline line of a survey answer (its fields)."""
+    return said(
+        gettext_noop("Answered the survey: %(score)s (%(category)s)"),
+        score=score_value,
+        category=choice("nps_category", kind),
+    )
+
+
 @transaction.atomic
 def record_response(
     *,
@@ -214,7 +225,7 @@ def record_response(
         timeline.note_on_timeline(
             customer=customer,
             kind=TimelineEntry.Kind.SURVEY,
-            title=f"Answered the survey: {score_value} ({kind})",
+            **answered_line(score_value, kind),
             detail="\n".join(t for t in (response.why, response.improve) if t),
             occurred_at=now,
             source_id=response.pk,
@@ -224,7 +235,7 @@ def record_response(
                 customer=customer,
                 kind=Reward.Kind.PREMIUM,
                 cause=Reward.Cause.PREMIUM,
-                reason=premium_reason(invitation.survey),
+                **premium_reason(invitation.survey),
                 given_at=now,
                 source_key=f"premium:{response.pk}",
             )
@@ -238,7 +249,7 @@ def record_response(
         TimelineEntry.objects.filter(
             customer=customer, kind=TimelineEntry.Kind.SURVEY, source_id=response.pk
         ).update(
-            title=f"Answered the survey: {score_value} ({kind})",
+            **answered_line(score_value, kind),
             detail="\n".join(t for t in (response.why, response.improve) if t),
         )
     if kind == "detractor":
@@ -294,10 +305,23 @@ def _program_of(invitation: Invitation) -> int | None:
     return row[0] if row else None
 
 
-def premium_reason(survey: Survey) -> str:
-    """The reward line of a survey's premium, cut to what a reward's reason holds (a premium may
-    be as long as that on its own)."""
-    return f"Premium for answering: {survey.premium}"[: Reward._meta.get_field("reason").max_length]
+def premium_reason(survey: Survey) -> dict:
+    """The reward line's reason of a survey's premium (its fields), the English cut to what a
+    reward's reason holds (a premium may be as long as that on its own)."""
+    fields = said(
+        gettext_noop("Premium for answering: %(premium)s"), field="reason", premium=survey.premium
+    )
+    fields["reason"] = fields["reason"][: Reward._meta.get_field("reason").max_length]
+    return fields
+
+
+def detractor_reason(score_value: int) -> dict:
+    """The reason of a detractor's follow-up (its fields)."""
+    return said(
+        gettext_noop("Detractor: scored %(score)s. Call and listen."),
+        field="reason",
+        score=score_value,
+    )
 
 
 def _close_the_loop_for_detractor(response: Response, customer: Customer, now: datetime) -> None:
@@ -309,7 +333,7 @@ def _close_the_loop_for_detractor(response: Response, customer: Customer, now: d
         customer=customer,
         assignee=customer.owner,
         due_at=now + timedelta(hours=mail.DETRACTOR_FOLLOW_UP_HOURS),
-        reason=f"Detractor: scored {response.score}. Call and listen.",
+        **detractor_reason(response.score),
         source=source,
         notes="\n".join(t for t in (response.why, response.improve) if t),
         now=now,

@@ -14,9 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import activity
 from customers.models import Channel, Contract, Customer, FollowUp, Purchase
+from customers.sayings import said
 from nps.demo import SurveyTouch
 from nps.models import Response
 from programs import content
@@ -358,7 +360,7 @@ def _ask_to_call(touch: Touch, *, asked_at: datetime) -> FollowUp | None:
         customer=touch.customer,
         assignee=touch.customer.owner,
         due_at=asked_at + timedelta(days=2),
-        reason=f"Call: {subject}",
+        **said(gettext_noop("Call: %(subject)s"), field="reason", subject=subject),
         source=f"touch:{touch.pk}",
         notes=script,
         now=asked_at,

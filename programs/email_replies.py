@@ -14,10 +14,12 @@ from email.utils import parseaddr
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.translation import gettext_noop
 
 from customers import reply_addresses
 from customers.activity import log_interaction
 from customers.models import Channel, Customer, Interaction, TimelineEntry
+from customers.sayings import said
 from customers.timeline import note_on_timeline
 from nps.models import Invitation
 from programs import schedule
@@ -135,14 +137,23 @@ def apply_reply(event: ProviderEvent, now: datetime) -> str:
         return "unmatched reply: kept for a marketer to assign"
     if touch is not None:
         event.touch_ref = touch.pk
-    about = f" to “{touch.step.name}”" if touch else ""
     received = event.received_at
     automatic = auto_reply_reason(payload)
     if automatic:
+        # The header that gave it away stays as the message says it (a technical name).
+        line = (
+            said(
+                gettext_noop("Automatic reply to “%(step)s” (%(header)s)"),
+                step=touch.step.name,
+                header=automatic,
+            )
+            if touch
+            else said(gettext_noop("Automatic reply (%(header)s)"), header=automatic)
+        )
         note_on_timeline(
             customer=customer,
             kind=TimelineEntry.Kind.NOTE,
-            title=f"Automatic reply{about} ({automatic})",
+            **line,
             detail=trim_quoted(payload.get("text") or "")[:2000],
             occurred_at=received,
         )

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import rewards, timeline
-from customers.models import Channel, RewardRule, TimelineEntry
+from customers.models import RewardRule, TimelineEntry
+from customers.sayings import choice, said
 from programs import announce, schedule
 from programs.enrollment import exit_enrollment
 from programs.models import SENT_STATES, Enrollment, Step, Touch
@@ -58,7 +60,11 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
             TimelineEntry(
                 customer_id=touch.customer_id,
                 kind=TimelineEntry.Kind.TOUCH,
-                title=f"{touch.step.name} sent by {Channel(touch.channel).label}",
+                **said(
+                    gettext_noop("%(step)s sent by %(channel)s"),
+                    step=touch.step.name,
+                    channel=choice("channel", touch.channel),
+                ),
                 # Set with the sent status; the clock only if a row somehow lost it.
                 occurred_at=touch.sent_at or now,
                 source_id=touch.pk,

@@ -50,7 +50,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     if link is None:
         return _no_store(_unknown_link(request))
     choose = _preferences_path(link.customer_id)
-    with speaking_to(link.customer):
+    with speaking_to(link.customer, request):
         if request.method == "POST":
             withdraw_by_token(token=token)
             context = {"stopped": [Channel(link.channel).label], "preferences_path": choose}
@@ -97,7 +97,7 @@ def unsubscribe_choose(request: HttpRequest, token: str) -> HttpResponseBase:
     if link is None:
         return _no_store(_unknown_link(request))
     choose = _preferences_path(link.customer_id)
-    with speaking_to(link.customer):
+    with speaking_to(link.customer, request):
         form = UnsubscribeChoiceForm(request.POST)
         if not form.is_valid():
             context = {"form": form, "token": token, "preferences_path": choose}
@@ -133,6 +133,6 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
         speaker = (
             Customer.objects.filter(phone=phone, deleted_at__isnull=True).only("language").first()
         )
-    with speaking_to(speaker):
+    with speaking_to(speaker, request):
         reply = _("You will get no more text messages from us.")
     return HttpResponse(reply, content_type="text/plain")

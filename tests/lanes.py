@@ -26,6 +26,7 @@ EMBEDDED = (
     "tests/customers/test_legacy_reward_migration.py",
     "tests/customers/test_dropping.py",
     "tests/customers/test_preference_page.py",
+    "tests/customers/test_timeline_language.py",
     "tests/programs/test_topics_and_frequency.py",
     "tests/nps/test_public.py",
     "tests/events/test_answers.py",

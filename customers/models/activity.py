@@ -11,6 +11,7 @@ from django.db.models.functions import Upper
 from django.utils.timezone import localdate, now
 from django.utils.translation import gettext_lazy
 
+from customers import sayings
 from customers.models.record import Customer
 
 
@@ -260,7 +261,10 @@ class Reward(models.Model):
     )
     unit = models.CharField(max_length=10, choices=Unit, default=Unit.POINTS)
     value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+    # The English text; the code's own reasons also keep their message id and parameters.
     reason = models.CharField(max_length=200)
+    reason_key = models.CharField(max_length=200, blank=True, default="")
+    reason_args = models.JSONField(blank=True, default=dict)
     given_at = models.DateTimeField(default=now)
     expires_at = models.DateTimeField(null=True, blank=True)
     applies_to = models.ForeignKey(
@@ -312,6 +316,11 @@ class Reward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_movement_display()} {self.value} {self.unit}: {self.reason}"
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason in the reader's (active) language; as written when someone wrote it."""
+        return sayings.shown(key=self.reason_key, args=self.reason_args, fallback=self.reason)
 
 
 class RewardRule(models.Model):
@@ -385,7 +394,11 @@ class FollowUp(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
     due_at = models.DateTimeField()
+    # The English text; the code's own reasons also keep their message id and parameters
+    # (customers/sayings.py), so they read in the reader's language.
     reason = models.CharField(max_length=300)
+    reason_key = models.CharField(max_length=200, blank=True, default="")
+    reason_args = models.JSONField(blank=True, default=dict)
     notes = models.TextField(blank=True)
     source = models.CharField(
         max_length=30,
@@ -429,3 +442,8 @@ class FollowUp(models.Model):
     @property
     def is_due_today(self) -> bool:
         return self.done_at is None and localdate(self.due_at) == localdate()
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason in the reader's (active) language; as written when someone wrote it."""
+        return sayings.shown(key=self.reason_key, args=self.reason_args, fallback=self.reason)

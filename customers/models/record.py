@@ -13,6 +13,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from customers import sayings
 from customers.contact import normalize_email, normalize_phone
 from customers.models.ladder import BondStage, Tier
 from customers.models.preferences import Frequency
@@ -320,29 +321,33 @@ class TimelineEntry(models.Model):
     """One line of the customer's timeline: every event, from any app, newest first."""
 
     class Kind(models.TextChoices):
-        INTERACTION = "interaction", "Interaction"
-        COMPLAINT = "complaint", "Complaint"
-        COMPLAINT_RESOLVED = "complaint_resolved", "Complaint resolved"
-        PURCHASE = "purchase", "Purchase"
-        CONTRACT = "contract", "Contract"
-        REFERRAL = "referral", "Referral"
-        REWARD = "reward", "Reward"
-        TIER = "tier", "Tier change"
-        TIER_AT_RISK = "tier_at_risk", "At risk of dropping a tier"
-        BOND = "bond", "Bond stage"
-        FOLLOW_UP = "follow_up", "Follow-up done"
-        CONSENT = "consent", "Consent"
-        TOUCH = "touch", "Program touch"
-        SURVEY = "survey", "Survey answer"
-        MERGE = "merge", "Merge"
-        NOTE = "note", "Note"
-        PREFERENCES = "preferences", "Preferences"
-        VALUE_ANSWER = "value_answer", "What they value"
+        INTERACTION = "interaction", gettext_lazy("Interaction")
+        COMPLAINT = "complaint", gettext_lazy("Complaint")
+        COMPLAINT_RESOLVED = "complaint_resolved", gettext_lazy("Complaint resolved")
+        PURCHASE = "purchase", gettext_lazy("Purchase")
+        CONTRACT = "contract", gettext_lazy("Contract")
+        REFERRAL = "referral", gettext_lazy("Referral")
+        REWARD = "reward", gettext_lazy("Reward")
+        TIER = "tier", gettext_lazy("Tier change")
+        TIER_AT_RISK = "tier_at_risk", gettext_lazy("At risk of dropping a tier")
+        BOND = "bond", gettext_lazy("Bond stage")
+        FOLLOW_UP = "follow_up", gettext_lazy("Follow-up done")
+        CONSENT = "consent", gettext_lazy("Consent")
+        TOUCH = "touch", gettext_lazy("Program touch")
+        SURVEY = "survey", gettext_lazy("Survey answer")
+        MERGE = "merge", gettext_lazy("Merge")
+        NOTE = "note", gettext_lazy("Note")
+        PREFERENCES = "preferences", gettext_lazy("Preferences")
+        VALUE_ANSWER = "value_answer", gettext_lazy("What they value")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=20, choices=Kind)
     occurred_at = models.DateTimeField(default=now)
+    # The English text: what old rows and free text show (see customers/sayings.py).
     title = models.CharField(max_length=300)
+    # The message id and its parameters, so the line reads in the reader's language.
+    title_key = models.CharField(max_length=200, blank=True, default="")
+    title_args = models.JSONField(blank=True, default=dict)
     detail = models.TextField(blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -362,3 +367,8 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def shown_title(self) -> str:
+        """The line in the reader's (active) language; the stored English for old rows."""
+        return sayings.shown(key=self.title_key, args=self.title_args, fallback=self.title)

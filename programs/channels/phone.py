@@ -5,8 +5,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import activity
+from customers.sayings import said
 from programs.channels import Message, Outcome
 
 
@@ -24,7 +26,7 @@ def send(message: Message, session) -> Outcome:
         customer=touch.customer,
         assignee=touch.customer.owner,
         due_at=timezone.now() + timedelta(days=2),
-        reason=f"Call: {message.subject}",
+        **said(gettext_noop("Call: %(subject)s"), field="reason", subject=message.subject),
         source=f"touch:{touch.pk}",
         notes=message.text,
     )

@@ -134,6 +134,18 @@ def test_a_public_page_speaks_the_customers_language(browser, page, language):
     text = response.content.decode()
     assert WORDS[page][language] in text
     assert f'<html lang="{language}">' in text
+    # The header names the page's language, not the browser's (which asked for English).
+    assert response["Content-Language"] == language
+
+
+@pytest.mark.django_db
+def test_an_english_customers_page_says_english_to_a_german_browser():
+    customer = CustomerFactory(first_name="Ana", email="ana@example.com", language="en")
+
+    response = Client(headers={"accept-language": "de"}).get(page_url("survey", customer))
+
+    assert WORDS["survey"]["en"] in response.content.decode()
+    assert response["Content-Language"] == "en"
 
 
 @pytest.mark.django_db
@@ -170,6 +182,7 @@ def test_a_sms_stop_is_answered_in_the_customers_language(browser, settings):
     )
 
     assert response.content.decode() == "Sie erhalten keine SMS mehr von uns."
+    assert response["Content-Language"] == "de"
 
 
 @pytest.mark.django_db
@@ -191,6 +204,7 @@ def test_choosing_a_language_on_the_preference_page_keeps_it_and_speaks_it(brows
     customer.refresh_from_db()
     assert customer.language == "es"
     assert "Gracias: sus preferencias están guardadas" in response.content.decode()
+    assert response["Content-Language"] == "es"
 
 
 @pytest.mark.django_db

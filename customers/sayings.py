@@ -1,0 +1,84 @@
+"""Texts written once and read later, in the reader's language.
+
+A timeline line is stored as its message id (marked with gettext_noop where it is written) and
+its parameters; the words of a choice are stored as the choice's value, never its label. Read,
+the line is translated into the language active then. The English text is stored beside it:
+it is what old rows and free text show, and what a line shows should its message go away.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import translation
+
+# Where a text with a plural keeps its plural message id, among its parameters.
+PLURAL = "_plural"
+
+# The choices a parameter may name, by a stable name: value -> label (a lazy translation).
+CHOICES: dict[str, Mapping[str, Any]] = {}
+
+
+def register_choices(name: str, labels: Mapping[str, Any]) -> None:
+    """Name a set of choices so stored lines can say a value of it (an app's ready() calls)."""
+    CHOICES[name] = labels
+
+
+def choice(name: str, value: str) -> dict[str, str]:
+    """A parameter that is a choice's value: shown in the reader's language when read."""
+    return {"choice": name, "value": str(value)}
+
+
+def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a text with a plural for makemessages (see its command); said() stores both."""
+    return singular, plural
+
+
+def said(msgid: str | tuple[str, str], *, field: str = "title", **args: Any) -> dict[str, Any]:
+    """The fields of a stored text: its message id, its parameters and its English text.
+
+    `field` names the model's text field; its `_key` and `_args` fields sit beside it. A text
+    with a plural (ngettext_noop) is said by its `count` parameter.
+    """
+    stored = {name: v if isinstance(v, dict) else str(v) for name, v in args.items()}
+    if isinstance(msgid, tuple):
+        msgid, stored[PLURAL] = msgid
+    with translation.override("en"):
+        english = _render(msgid, stored, translate=False)
+    return {field: english[:300], f"{field}_key": msgid, f"{field}_args": stored}
+
+
+def quoted(*, key: str, args: Mapping[str, Any], text: str) -> dict[str, Any] | str:
+    """A stored text as a parameter of another: said again in the reader's language."""
+    return {"said": key, "args": dict(args), "text": text} if key else text
+
+
+def shown(*, key: str, args: Mapping[str, Any], fallback: str) -> str:
+    """The line in the active language; the stored English when it cannot be said."""
+    if not key:
+        return fallback
+    try:
+        return _render(key, args, translate=True)
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
+def _render(msgid: str, args: Mapping[str, Any], *, translate: bool) -> str:
+    if PLURAL in args:
+        count = int(args["count"])
+        if translate:
+            template = translation.ngettext(msgid, args[PLURAL], count)
+        else:
+            template = msgid if count == 1 else args[PLURAL]
+    else:
+        template = translation.gettext(msgid) if translate else msgid
+    return template % {name: _word(value) for name, value in args.items() if name != PLURAL}
+
+
+def _word(value: Any) -> str:
+    if isinstance(value, dict) and "said" in value:
+        return shown(key=value["said"], args=value.get("args", {}), fallback=value.get("text", ""))
+    if isinstance(value, dict):
+        labels = CHOICES.get(value.get("choice", ""), {})
+        raw = value.get("value", "")
+        return str(labels.get(raw, raw))
+    return str(value)
