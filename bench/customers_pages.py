@@ -298,6 +298,10 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         (marketer, f"/customers/?{segment_queries[i % len(segment_queries)]}")
         for i in range(count + 1)
     ]
+    # The dashboard over each saved segment: marketers 02, 03... each chose one (the page
+    # reads the user's choice); every figure is counted live over the segment's customers.
+    dashboards = segment_dashboards(segment_ids)
+    over_segment = [(client_for(dashboards[i % len(dashboards)]), "/") for i in range(count + 1)]
     return [
         ("customer list, marketer: tier + risk band, by churn risk", filtered),
         ("customer list, marketer: every other sort (value, name, last change)", sorted_by),
@@ -311,7 +315,23 @@ def scenarios(count: int, seed: int) -> list[tuple[str, list[tuple[object, str]]
         ("segment: live count, bought / never bought a category", category_counts),
         ("segment: first page of its customers (API)", segment_pages),
         ("customer list with a segment's total", segment_lists),
+        ("dashboard over a saved segment (counted live)", over_segment),
     ]
+
+
+def segment_dashboards(segment_ids: list[int]) -> list:
+    """One marketer per segment (bench-mkt-02, 03...) whose dashboard is computed over it."""
+    from django.contrib.auth import get_user_model
+
+    from bonding.services import choose_dashboard_audience
+    from customers.models import Segment
+
+    users = []
+    for n, segment in enumerate(Segment.objects.filter(pk__in=segment_ids).order_by("pk")):
+        user = get_user_model().objects.get(username=f"{generate.MARKETER_PREFIX}{n + 2:02d}")
+        choose_dashboard_audience(user=user, segment=segment)
+        users.append(user)
+    return users
 
 
 def saved_segments(marketer, managers, slugs) -> list[int]:
