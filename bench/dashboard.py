@@ -69,6 +69,28 @@ def bench_touch_count(dsn: str) -> int:
         return cur.fetchone()[0]
 
 
+def copy_rows(cur, table: str, where: str, where_params: tuple, **overrides) -> None:
+    """INSERT copies of the rows of `table` matching `where`, every column but the id copied
+    unless overridden by name=(SQL, parameter or None)."""
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+        " AND column_name <> 'id' ORDER BY ordinal_position",
+        (table,),
+    )
+    columns = [row[0] for row in cur.fetchall()]
+    values, params = [], []
+    for column in columns:
+        sql, param = overrides.get(column, (f'"{column}"', None))
+        values.append(sql)
+        if sql == "%s":
+            params.append(param)
+    names = ", ".join(f'"{column}"' for column in columns)
+    cur.execute(
+        f"INSERT INTO {table} ({names}) SELECT {', '.join(values)} FROM {table} WHERE {where}",
+        (*params, *where_params),
+    )
+
+
 def generate_touches(dsn: str, *, touches: int = 3_000_000, seed: float = 0.23) -> dict:
     """Enroll generated customers (one enrollment each at most) in the eight-step program and
     in two bench copies of its first steps (the last one paused), and write every enrollment's
@@ -93,30 +115,26 @@ def generate_touches(dsn: str, *, touches: int = 3_000_000, seed: float = 0.23) 
     with generate.step("2 bench programs", timings):
         program_ids = [prototype]
         for name, _, steps, active in PROGRAMS[1:]:
-            cur.execute(
-                """
-                INSERT INTO programs_program (name, description, is_active, is_prototype,
-                    audiences, relationships, reentry, reentry_days, exit_when_unsubscribed,
-                    goal_tier_id, auto_enroll_tier_id, created_at)
-                SELECT %s, description, %s, false, audiences, relationships, reentry,
-                    reentry_days, exit_when_unsubscribed, NULL, NULL, now() - interval '1 year'
-                FROM programs_program WHERE id = %s
-                RETURNING id
-                """,
-                (PROGRAM_PREFIX + name, active, prototype),
+            # Copies of the prototype's row and steps, whatever columns they have by now.
+            copy_rows(
+                cur,
+                "programs_program",
+                "id = %s RETURNING id",
+                (prototype,),
+                name=("%s", PROGRAM_PREFIX + name),
+                is_active=("%s", active),
+                is_prototype=("false", None),
+                goal_tier_id=("NULL", None),
+                auto_enroll_tier_id=("NULL", None),
+                created_at=("now() - interval '1 year'", None),
             )
             program_ids.append(cur.fetchone()[0])
-            cur.execute(
-                """
-                INSERT INTO programs_step (program_id, "order", kind, name, anchor, offset_days,
-                    channel_mode, channel, fallbacks, email_subject, email_body, sms_body,
-                    letter_body, call_script, premium, reward_rule_id)
-                SELECT %s, "order", kind, name, anchor, offset_days, channel_mode, channel,
-                    fallbacks, email_subject, email_body, sms_body, letter_body, call_script,
-                    premium, reward_rule_id
-                FROM programs_step WHERE program_id = %s AND "order" <= %s
-                """,
-                (program_ids[-1], prototype, steps),
+            copy_rows(
+                cur,
+                "programs_step",
+                'program_id = %s AND "order" <= %s',
+                (prototype, steps),
+                program_id=("%s", program_ids[-1]),
             )
 
     indexes = generate.drop_indexes(cur, TOUCH_TABLES[2:], timings)

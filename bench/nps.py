@@ -198,11 +198,12 @@ def generate_nps(
         cur.execute(
             f"""
             INSERT INTO customers_followup (customer_id, assignee_id, due_at, reason, notes,
-                source, done_at, done_by_id, created_at)
+                source, done_at, done_by_id, created_at, updated_at)
             SELECT customer_id, owner_id_at_answer, answered_at + interval '48 hours',
                 'Detractor: scored ' || score || '. Call and listen.',
                 concat_ws(E'\n', nullif(why, ''), nullif(improve, '')), 'detractor:' || id,
-                done, CASE WHEN done IS NOT NULL THEN owner_id_at_answer END, answered_at
+                done, CASE WHEN done IS NOT NULL THEN owner_id_at_answer END, answered_at,
+                coalesce(done, answered_at)
             FROM (
                 SELECT r.*, CASE WHEN random() < CASE
                         WHEN answered_at < now() - interval '14 days' THEN 0.97

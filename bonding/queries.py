@@ -528,9 +528,12 @@ class Dashboard:
 
 
 @contextmanager
-def one_snapshot():
+def one_snapshot(*, read_only: bool = True):
     """Every read of the page sees the same moment: else a tally refresh that commits between
-    two of them would count the touches of its last minute twice, in the tally and live."""
+    two of them would count the touches of its last minute twice, in the tally and live.
+
+    Read only, unless the page writes its segment's members to a temporary table (see
+    Scope.segment_members): PostgreSQL allows no CREATE in a read-only transaction."""
     if connection.in_atomic_block or connection.vendor != "postgresql":
         # A caller's transaction (tests) decides. SQLite opens every transaction with BEGIN
         # IMMEDIATE here (settings), which would hold the write lock for the whole page: the
@@ -539,13 +542,14 @@ def one_snapshot():
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            mode = " READ ONLY" if read_only else ""
+            cursor.execute(f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ{mode}")
         yield
 
 
 def dashboard(scope: Scope) -> Dashboard:
     """Every widget of the marketer's dashboard for one scope."""
-    with one_snapshot():
+    with one_snapshot(read_only=not scope.live):
         return _dashboard(scope)
 
 

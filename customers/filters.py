@@ -267,9 +267,9 @@ class CustomerFilter(django_filters.FilterSet):
 
     @staticmethod
     def _purchases_in(category: str) -> QuerySet:
-        # The stored upper-cased category, compared with the database's own upper case (as
-        # iexact would), so the index purchase_customer_category answers it.
-        return Purchase.objects.filter(
+        # Both sides upper-cased by the database (as iexact would), the category by the very
+        # expression of the index purchase_customer_upper_cat, so that index answers it.
+        return Purchase.objects.alias(category_key=Upper("product_category")).filter(
             customer=OuterRef("pk"), category_key=Upper(Value(category.strip()))
         )
 

@@ -25,6 +25,7 @@ EMBEDDED = (
     "tests/customers/test_tier_review_migration.py",
     "tests/customers/test_legacy_reward_migration.py",
     "tests/customers/test_dropping.py",
+    "tests/customers/test_purchase_category_index.py",
     "tests/customers/test_preference_page.py",
     "tests/customers/test_timeline_language.py",
     "tests/programs/test_topics_and_frequency.py",

@@ -238,6 +238,13 @@ class Customer(models.Model):
                 name="customer_audience_risk",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # Segments by latest NPS answer ("detractors who bought hardware"): the customers
+            # who answered in a range, from the index alone, not a scan of every customer.
+            models.Index(
+                fields=["nps_latest", "-churn_risk", "id"],
+                name="customer_nps_risk",
+                condition=Q(deleted_at__isnull=True, nps_latest__isnull=False),
+            ),
             models.Index(
                 fields=["-lifetime_value", "id"],
                 name="customer_value",

@@ -138,3 +138,18 @@ def test_a_request_for_another_host_gets_the_400_page_too(client):
 
     assert response.status_code == 400
     assert "That did not work" in response.content.decode()
+
+
+@pytest.mark.postgres("the members are kept in a PostgreSQL temporary table")
+def test_a_segments_members_are_worked_out_once_a_page(scene, marketer, client):
+    at_risk = segments.save_segment(owner=marketer, name="At risk", query="risk=high")
+    services.choose_dashboard_audience(user=marketer, segment=at_risk)
+    client.force_login(marketer)
+
+    with CaptureQueriesContext(connection) as run:
+        assert client.get("/", headers={"HX-Request": "true"}).status_code == 200
+
+    # The segment's own filter is read by one query; every figure reads the ids it kept.
+    reading = [q["sql"] for q in run.captured_queries if '"churn_risk" >= 67' in q["sql"]]
+    assert len(reading) == 1 and reading[0].startswith("CREATE TEMPORARY TABLE"), reading
+    assert sum("dashboard_segment_" in q["sql"] for q in run.captured_queries) > 5

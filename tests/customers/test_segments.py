@@ -1,11 +1,9 @@
 """Saved segments: the list's filters under a name, their extra filters, counts and trend."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from customers import queries, segments
@@ -142,20 +140,3 @@ def test_the_bounded_count_stops_past_the_bound(marketer):
 
     assert queries.bounded_count(live, bound=10) == 4
     assert queries.bounded_count(live, bound=2) == 3  # "more than 2"
-
-
-@pytest.mark.postgres("reads PostgreSQL's catalogue of indexes")
-def test_bought_a_category_probes_the_purchases_category_index(marketer):
-    PurchaseFactory(customer=CustomerFactory(), product_category="Shoes")
-    bought = segments.save_segment(owner=marketer, name="b", query="bought=shoes")
-    sql, params = segment_customers(bought).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'purchase_customer_category'"
-        )
-        (definition,) = cursor.fetchone()
-
-    # The filter is on the index's own columns (the customer and the upper-cased category), so
-    # the index can answer it at any size; which plan wins on tiny tables is the planner's call.
-    assert "(customer_id, category_key)" in definition
-    assert re.search(r'\."category_key" = \(UPPER\(%s\)\)', sql) and "shoes" in params
