@@ -13,7 +13,7 @@ from customers.filters import segment_customers
 from tests.factories import CustomerFactory, PurchaseFactory
 
 INDEX = "purchase_customer_upper_cat"
-MIGRATION = ("customers", "0030_purchase_category_expression_index")
+MIGRATION = ("customers", "0031_purchase_category_expression_index")
 
 
 def plan_of(queryset) -> str:

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("customers", "0029_tier_review_period"),
+        ("customers", "0030_texts_said_in_the_readers_language"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("customers", "0030_purchase_category_expression_index"),
+        ("customers", "0031_purchase_category_expression_index"),
     ]
 
     operations = [
