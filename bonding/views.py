@@ -22,7 +22,7 @@ from customers import pages
 from customers import queries as customer_queries
 from customers.filters import owners
 from customers.models import Audience
-from programs import global_lift, lift_tally
+from programs import lift_tally
 from programs import queries as program_queries
 from webhooks import queries as webhook_queries
 
@@ -103,10 +103,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "lift_ranking": lift_tally.dashboard_ranking()
         if customer_queries.sees_everyone(request.user)
         else None,
-        "global_lift": global_lift.all_programs()
-        if customer_queries.sees_everyone(request.user)
-        else None,
     }
+    if customer_queries.sees_everyone(request.user):
+        context["global_lift"], context["global_lift_at"] = lift_tally.global_lift_of()
     if pages.is_htmx(request):
         return render(request, "bonding/_widgets.html", context)
     context["disabled_webhooks"] = webhook_queries.disabled_endpoints(request.user)

@@ -20,6 +20,8 @@ from django.core.cache import cache
 from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from programs import global_lift
+from programs.global_lift import GlobalLift
 from programs.lift_figures import (
     DEFAULT_WINDOW_DAYS,
     Lift,
@@ -89,14 +91,30 @@ def refresh(
 ROUND_KEY = "programs:lift-tally-round"
 
 
+# All programs against the global control group (the dashboard's line), as the last round
+# computed it; kept a day so a stopped beat shows its age rather than old figures for ever.
+GLOBAL_KEY = "programs:global-lift"
+
+
 def refresh_round() -> int:
     """One of beat's rounds, unless the last one is still running (then nothing)."""
     if not cache.add(ROUND_KEY, 1, timeout=3600):
         return 0
     try:
-        return refresh()
+        now = timezone.now()
+        cache.set(GLOBAL_KEY, (global_lift.all_programs(now=now), now), timeout=86400)
+        return refresh(now=now)
     finally:
         cache.delete(ROUND_KEY)
+
+
+def global_lift_of() -> tuple[GlobalLift | None, datetime | None]:
+    """All programs against the global control group and when that was computed; counted live
+    (None: just now) until beat's first round."""
+    stored = cache.get(GLOBAL_KEY)
+    if stored is None:
+        return global_lift.all_programs(), None
+    return stored
 
 
 def lift_of(program: Program, *, window_days: int) -> tuple[Lift, datetime | None]:

@@ -64,3 +64,34 @@ def test_the_dashboard_shows_the_line_to_marketers_only(settings, client, market
     assert "against the global control group" in client.get("/").content.decode()
     client.force_login(manager)
     assert "against the global control group" not in client.get("/").content.decode()
+
+
+def test_beats_round_stores_the_line_and_the_dashboard_reads_it_as_of_then(
+    settings, client, marketer
+):
+    from django.core.cache import cache
+
+    from programs import lift_tally
+
+    settings.GLOBAL_CONTROL_SHARE = 50
+    treated, control = enrolled_in_two(60, days_ago=100)
+    cache.delete(lift_tally.GLOBAL_KEY)
+    try:
+        # Before beat's first round: counted live, no time given.
+        live, at = lift_tally.global_lift_of()
+        assert live is not None and at is None
+
+        lift_tally.refresh_round()
+        # Customers who came after the round are not in the stored line until the next one.
+        enrolled_in_two(20, days_ago=100)
+        stored, at = lift_tally.global_lift_of()
+        assert at is not None
+        assert stored.treated_customers + stored.control_customers == 60
+
+        client.force_login(marketer)
+        page = client.get("/").content.decode()
+        counted = f"({stored.treated_customers} treated / {stored.control_customers} in the group"
+        assert counted in page
+        assert f"As of {timezone.localtime(at):%H:%M}." in page
+    finally:
+        cache.delete(lift_tally.GLOBAL_KEY)
