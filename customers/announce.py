@@ -196,7 +196,9 @@ def customers_changed(
         return
     names = LinkNames.of(customers)
     shown: dict = {}
-    outbox.publish_many(type, [(c.pk, customer_data(c, names, shown)) for c in customers], now=now)
+    # A generator, not a list: each record is encoded and let go before the next is built, so
+    # a batch never holds all its dicts at once.
+    outbox.publish_many(type, ((c.pk, customer_data(c, names, shown)) for c in customers), now=now)
 
 
 def customers_deleted(
