@@ -8,6 +8,7 @@ resolved a second time when the connection opens could answer a public address t
 
 import ipaddress
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -35,13 +36,36 @@ def resolve(host: str, port: int) -> list[str]:
 def destination(url: str) -> Destination:
     """Resolve the URL's host once and check every address it answered: a host with one
     address inside this network is refused as a whole (a client may pick any of them)."""
+    return _checked(*_host_and_port(url))
+
+
+def destinations(urls: Iterable[str]) -> dict[str, Destination]:
+    """Each URL's destination, a host shared by several URLs resolved once: its endpoints are
+    sent to the same checked address."""
+    found: dict[tuple[str, int], Destination] = {}
+    answer = {}
+    for url in urls:
+        where = _host_and_port(url)
+        if where not in found:
+            found[where] = _checked(*where)
+        answer[url] = found[where]
+    return answer
+
+
+def _host_and_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        found = resolve(host, port)
+    except ValueError:
+        port = 0
+    return (parts.hostname or "", port)
+
+
+def _checked(host: str, port: int) -> Destination:
+    try:
+        found = resolve(host, port) if port else []
     except (OSError, UnicodeError, ValueError):
-        found, port = [], 0
+        found = []
     if not found:
         return Destination(host, port, None, f"The host {host} could not be found.")
     if not settings.WEBHOOK_ALLOW_PRIVATE_URLS:

@@ -121,11 +121,8 @@ def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str
                 break
             # Resolved and checked again each round, not only when subscribing: a host's DNS may
             # have moved inside this network since. The requests go to the addresses checked.
-            destinations = {
-                row.endpoint_id: addresses.destination(row.endpoint.url)
-                for row in {row.endpoint_id: row for row in current}.values()
-            }
-            adapter.pin(destinations.values())
+            checked = addresses.destinations({row.endpoint.url for row in current})
+            adapter.pin(checked.values())
             sent = [
                 (
                     row,
@@ -133,7 +130,7 @@ def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str
                         row,
                         session=session,
                         now=now,
-                        refused=destinations[row.endpoint_id].refusal,
+                        refused=checked[row.endpoint.url].refusal,
                     ),
                 )
                 for row in current

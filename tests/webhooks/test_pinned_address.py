@@ -100,6 +100,21 @@ def test_the_request_goes_to_the_address_checked_with_the_hostname_kept(
     assert arrival.headers["host"] == f"{HOST}:{port_of(receiver.url)}"
 
 
+def test_endpoints_on_one_host_are_sent_to_one_checked_address(receiver, marketer, resolver):
+    base = f"http://{HOST}:{port_of(receiver.url)}"
+    resolver.answers[HOST] = [["127.0.0.1"], ["192.0.2.1"]]
+    for path in ("/a", "/b"):
+        subscriptions.subscribe(owner=marketer, url=base + path, events=["customer.updated"])
+    outbox.publish("customer.updated", {"id": 1}, customer_id=1)
+    delivery.fan_out()
+    ids = [pk for batch in delivery.dispatch_due() for pk in batch]
+
+    assert delivery.deliver(delivery_ids=ids) == {"delivered": 2, "failed": 0}
+
+    assert resolver.asked == [HOST]
+    assert len(receiver.arrivals) == 2
+
+
 def test_a_host_with_one_address_inside_among_public_ones_is_refused(resolver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
     resolver.answers[HOST] = [[PUBLIC, "10.0.0.7"]]
