@@ -178,19 +178,21 @@ def sync_costs(owner, url: str, *, rounds: int, rows: int) -> dict:
     real = announce.customers_changed
     cpu = backend_cpu_reader()
     start = 0
-    inside: list[float] = []
+    inside: list[list[float]] = []
 
     def announcing(*args, **kwargs):
+        cpu_began = cpu() if cpu else 0.0
         began = time.perf_counter()
         try:
             return real(*args, **kwargs)
         finally:
-            inside[-1] += (time.perf_counter() - began) * 1000
+            inside[-1][0] += (time.perf_counter() - began) * 1000
+            inside[-1][1] += ((cpu() - cpu_began) if cpu else 0.0) * 1000
 
-    def timed(with_events: bool) -> tuple[float, float, float]:
-        """Wall ms, CPU ms, and wall ms inside the announcements."""
+    def timed(with_events: bool) -> tuple[float, float, list[float]]:
+        """Wall ms, CPU ms, and both inside the announcements."""
         nonlocal start
-        inside.append(0.0)
+        inside.append([0.0, 0.0])
         announce.customers_changed = announcing if with_events else _nothing
         batch = sync_rows(start, rows)
         start += rows
@@ -210,15 +212,16 @@ def sync_costs(owner, url: str, *, rounds: int, rows: int) -> dict:
         kind: {"with events": [], "without events": []} for kind in ("wall", "cpu")
     }
     ratios: dict[str, list[float]] = {"wall": [], "cpu": []}
-    share: list[float] = []
+    share: dict[str, list[float]] = {"wall": [], "cpu": []}
     for n in range(rounds):
         order = (True, False) if n % 2 == 0 else (False, True)
         pair = {with_events: timed(with_events) for with_events in order}
         # The same sync's own split: its time in the announcements against the rest of it,
         # which no drift of the load between two runs can tilt.
-        wall, _, announcing_ms = pair[True]
-        share.append(announcing_ms / (wall - announcing_ms))
         for i, kind in enumerate(("wall", "cpu")):
+            announcing_ms = pair[True][2][i]
+            if pair[True][i] > announcing_ms:
+                share[kind].append(announcing_ms / (pair[True][i] - announcing_ms))
             ms[kind]["with events"].append(pair[True][i])
             ms[kind]["without events"].append(pair[False][i])
             if pair[False][i]:
@@ -234,7 +237,7 @@ def sync_costs(owner, url: str, *, rounds: int, rows: int) -> dict:
             }
             for kind in ("wall", "cpu")
         },
-        "inside": _spread(share),
+        "inside": {kind: _spread(v) for kind, v in share.items() if v},
     }
 
 
@@ -304,13 +307,13 @@ def main(argv: list[str] | None = None) -> int:
             f"pairs; target < {TARGET_SYNC_COST:.0%}), quartiles {cost['q1']:.1%} to "
             f"{cost['q3']:.1%}, extremes {cost['min']:.1%} to {cost['max']:.1%}"
         )
-    inside = sync["inside"]
-    print(
-        f"customers/sync of 1,000 new rows, the time a sync spends announcing against the rest "
-        f"of that same sync: {inside['median']:.1%} (median of {sync['rounds']}), quartiles "
-        f"{inside['q1']:.1%} to {inside['q3']:.1%}, extremes {inside['min']:.1%} to "
-        f"{inside['max']:.1%}"
-    )
+    for kind, inside in sync["inside"].items():
+        print(
+            f"customers/sync of 1,000 new rows, {kind}: a sync's time announcing against the "
+            f"rest of that same sync {inside['median']:.1%} (median of {sync['rounds']}), "
+            f"quartiles {inside['q1']:.1%} to {inside['q3']:.1%}, extremes {inside['min']:.1%} "
+            f"to {inside['max']:.1%}"
+        )
     print(
         f"load average (1, 5, 15 min) before the syncs {sync['load'][:3]}, after {sync['load'][3:]}"
     )
