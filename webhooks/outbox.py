@@ -87,7 +87,7 @@ def publish_many(
     if not keys:
         return 0
     now = now or timezone.now()
-    message_ids = [signing.new_message_id() for _ in keys]
+    message_ids = signing.new_message_ids(len(keys))
     if connection.vendor != "postgresql":
         # One statement in the caller's transaction (no savepoint of its own).
         Event.objects.bulk_create(
