@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import DecimalField, Model
+from django.db.models import DateTimeField, DecimalField, Model
 from django.utils import timezone
 
 from customers.models import Channel, Customer
@@ -21,18 +22,33 @@ from customers.shapes import CUSTOMER_FIELDS, RECORD_FIELDS
 from webhooks import outbox
 
 
-def customer_data(customer: Customer, names: "LinkNames | None" = None) -> dict[str, Any]:
-    """A customer as GET /api/v1/customers/{id}/ shows it."""
+def customer_data(
+    customer: Customer, names: "LinkNames | None" = None, shown: dict | None = None
+) -> dict[str, Any]:
+    """A customer as GET /api/v1/customers/{id}/ shows it. `shown` keeps the times and amounts
+    already written between the calls of a batch, whose rows mostly share them (a sync's
+    created_at and updated_at, zero values)."""
     names = names or LinkNames.of([customer])
-    data = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
-    for name, places in _customer_decimals().items():
-        if data[name] is not None:
-            data[name] = format(Decimal(data[name]), f".{places}f")
+    shown = {} if shown is None else shown
+    values = list(_customer_values(customer))
+    for i, places in _customer_formats():
+        value = values[i]
+        if value is None:
+            continue
+        # Equal times with equal offsets are written alike; equal decimals of one field too.
+        key = (i, value, value.utcoffset() if places is None else None)
+        found = shown.get(key)
+        if found is None:
+            found = shown[key] = (
+                outbox.api_time(value) if places is None else format(Decimal(value), f".{places}f")
+            )
+        values[i] = found
+    data = dict(zip(CUSTOMER_FIELDS, values, strict=True))
     data["account"] = names.accounts.get(customer.account_id)
     data["tier"] = names.tiers.get(customer.tier_id)
     data["owner"] = names.owners.get(customer.owner_id)
     # As Customer.consents() has it, without working out the channels again for every row.
-    data["consents"] = {channel: getattr(customer, f"consent_{channel}") for channel in _CHANNELS}
+    data["consents"] = dict(zip(_CHANNELS, _consent_values(customer), strict=True))
     data["topics"] = names.topics.get(customer.pk, [])
     return data
 
@@ -138,6 +154,24 @@ def refreshed_state(customer: Customer) -> tuple:
     )
 
 
+_customer_values = attrgetter(*CUSTOMER_FIELDS)
+_consent_values = attrgetter(*(f"consent_{channel}" for channel in _CHANNELS))
+
+
+@cache
+def _customer_formats() -> list[tuple[int, int | None]]:
+    """The positions in CUSTOMER_FIELDS of the values written otherwise than JSON would: a
+    decimal with its places, a time (None) as the API writes it."""
+    formats: list[tuple[int, int | None]] = []
+    for i, name in enumerate(CUSTOMER_FIELDS):
+        field = Customer._meta.get_field(name)
+        if isinstance(field, DecimalField):
+            formats.append((i, field.decimal_places))
+        elif isinstance(field, DateTimeField):
+            formats.append((i, None))
+    return formats
+
+
 @cache
 def _customer_decimals() -> dict[str, int]:
     """The customer's decimal fields the payload shows and their places, looked up once."""
@@ -161,7 +195,10 @@ def customers_changed(
     if not customers:
         return
     names = LinkNames.of(customers)
-    outbox.publish_many(type, [(c.pk, customer_data(c, names)) for c in customers], now=now)
+    shown: dict = {}
+    # A generator, not a list: each record is encoded and let go before the next is built, so
+    # a batch never holds all its dicts at once.
+    outbox.publish_many(type, ((c.pk, customer_data(c, names, shown)) for c in customers), now=now)
 
 
 def customers_deleted(

@@ -20,7 +20,7 @@ from django.db.models import Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from webhooks import addresses, signing
+from webhooks import addresses, signing, transport
 from webhooks.models import Delivery, Endpoint, Event
 
 logger = logging.getLogger(__name__)
@@ -114,18 +114,25 @@ def deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str
         # Another worker took some between the read and the update (a task run twice): leave
         # the batch to it and the sweeper rather than send any twice at once.
         return outcome
-    with requests.Session() as session:
+    session, adapter = transport.pinned_session()
+    with session:
         for _ in range(CHAIN_LIMIT):
             if not current:
                 break
-            # Checked again each round, not only when subscribing: a host's DNS may have moved
-            # inside this network since.
-            refused = {
-                row.endpoint_id: addresses.refusal(row.endpoint.url)
-                for row in {row.endpoint_id: row for row in current}.values()
-            }
+            # Resolved and checked again each round, not only when subscribing: a host's DNS may
+            # have moved inside this network since. The requests go to the addresses checked.
+            checked = addresses.destinations({row.endpoint.url for row in current})
+            adapter.pin(checked.values())
             sent = [
-                (row, _send(row, session=session, now=now, refused=refused[row.endpoint_id]))
+                (
+                    row,
+                    _send(
+                        row,
+                        session=session,
+                        now=now,
+                        refused=checked[row.endpoint.url].refusal,
+                    ),
+                )
                 for row in current
             ]
             outcome["delivered"] += sum(1 for _, ok in sent if ok)

@@ -2,6 +2,7 @@
 what the test tells it to (200, 500s, 410, or nothing at all while stopped)."""
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,11 +34,18 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     server: ThreadingHTTPServer | None = None
+    # The TLS server names (SNI) clients asked for, when listening over TLS.
+    server_names: list[str | None] = field(default_factory=list)
 
-    def start(self, port: int = 0) -> None:
-        """Listen (again, on the same port after a stop)."""
+    def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        """Listen (again, on the same port after a stop); over TLS with `tls` given."""
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        scheme = "http"
+        if tls is not None:
+            tls.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> int:

@@ -32,3 +32,6 @@ def test_secrets_and_ids_look_as_the_format_says():
     assert signing.new_secret().startswith("whsec_")
     assert signing.new_message_id().startswith("msg_")
     assert signing.new_message_id() != signing.new_message_id()
+    many = signing.new_message_ids(500)
+    assert len(set(many)) == 500
+    assert all(len(m) == len(signing.new_message_id()) and m.startswith("msg_") for m in many)
