@@ -15,6 +15,8 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.template.base import Lexer, TokenType
+from django.template.loader import render_to_string
+from django.utils import translation
 
 # Real non-words a reader sees the same in every language. Keep it short; each says why.
 ALLOWED = {
@@ -173,3 +175,13 @@ def test_the_reader_finds_untranslated_words(source, expected):
 def test_plain_text_templates_are_read_as_text():
     source = "{% load i18n %}{% translate 'Hi' %}\nUnsubscribe: {{ url }}\n"
     assert english_words(source, plain=True) == [(2, "Unsubscribe")]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "inconclusive"), ("de", "unklar"), ("es", "no concluyente")]
+)
+def test_a_state_word_is_shown_in_the_readers_language(language, expected):
+    # Enum values are not printed raw: the lift state goes through its translated label.
+    with translation.override(language):
+        shown = render_to_string("programs/_lift_state.html", {"state": "inconclusive"})
+    assert shown.strip() == expected
