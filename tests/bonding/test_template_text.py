@@ -36,6 +36,8 @@ BUTTON_INPUT_TYPES = {"submit", "button", "reset"}
 SKIPPED_ELEMENTS = {"script", "style", "code", "kbd", "samp"}
 
 WORD = re.compile(r"[^\W\d_]{2,}")
+# Filters whose literal argument is shown to the reader; `_("…")` marks it, a bare literal is not.
+SHOWN_LITERAL = re.compile(r"""\|(?:default|default_if_none|yesno):(?:"([^"]*)"|'([^']*)')""")
 TRANSLATE_OPEN = {"blocktranslate", "blocktrans"}
 TRANSLATE_CLOSE = {"endblocktranslate", "endblocktrans"}
 
@@ -123,7 +125,24 @@ class ReadableText(HTMLParser):
                     self.words.append((line + offset, word))
 
 
+def literal_words(source: str) -> list[tuple[int, str]]:
+    """Words in a literal a filter shows, e.g. {{ x|default:"none" }}, outside _()."""
+    words = []
+    for token in Lexer(source).tokenize():
+        if token.token_type in (TokenType.VAR, TokenType.BLOCK):
+            for match in SHOWN_LITERAL.finditer(token.contents):
+                text = match.group(1) if match.group(1) is not None else match.group(2)
+                if text.startswith("/"):  # a path to fall back on, not text
+                    continue
+                words += [(token.lineno, w) for w in WORD.findall(text) if w not in ALLOWED]
+    return words
+
+
 def english_words(source: str, plain: bool) -> list[tuple[int, str]]:
+    return sorted(_text_words(source, plain) + literal_words(source))
+
+
+def _text_words(source: str, plain: bool) -> list[tuple[int, str]]:
     text = untranslated_source(source)
     if plain:  # a .txt template (e-mail, SMS) is text, not HTML
         words = []
@@ -166,6 +185,11 @@ def test_no_english_outside_translate(path):
         ('<input placeholder="{% translate "Search" %}">', []),
         ("{% comment %}\nold words\n{% endcomment %}\n<p>\nNew</p>", [(5, "New")]),
         ("<p>{{ elapsed }} ms · NPS · CSV</p>", []),
+        (
+            '<p>{{ x|default:"nobody" }} {{ y|default:_("nobody") }} {{ z|date:"Y-m-d" }}</p>',
+            [(1, "nobody")],
+        ),
+        ("<p>\n{{ ok|yesno:'yes,no' }}</p>", [(2, "no"), (2, "yes")]),
     ],
 )
 def test_the_reader_finds_untranslated_words(source, expected):
