@@ -70,9 +70,9 @@ class Invitation(models.Model):
 
     class Answer(models.TextChoices):
         NONE = "", "Not answered"
-        YES = "yes", "Yes"
-        NO = "no", "No"
-        MAYBE = "maybe", "Maybe"
+        YES = "yes", gettext_lazy("Yes")
+        NO = "no", gettext_lazy("No")
+        MAYBE = "maybe", gettext_lazy("Maybe")
 
     class Attendance(models.TextChoices):
         UNKNOWN = "", gettext_lazy("Not recorded")
@@ -126,10 +126,10 @@ class InviteRun(models.Model):
     customers the requester sees) and how far it has got."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Inviting"
-        DONE = "done", "Done"
-        STOPPED = "stopped", "Stopped"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Inviting")
+        DONE = "done", gettext_lazy("Done")
+        STOPPED = "stopped", gettext_lazy("Stopped")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invite_runs")
     requested_by = models.ForeignKey(

@@ -367,7 +367,7 @@ def documented_variables() -> list[dict]:
             "example": ", ".join(variable.example)
             if isinstance(variable.example, list)
             else variable.example,
-            "only": " or ".join(Step.Kind(kind).label for kind in sorted(variable.kinds)),
+            "only": " or ".join(str(Step.Kind(kind).label) for kind in sorted(variable.kinds)),
         }
         for variable in VARIABLES
     ]

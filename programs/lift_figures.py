@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers.models import Purchase, Referral, TierChange
 from nps.models import Response
@@ -40,18 +41,25 @@ HIGH_CHURN_RISK = 67
 TREATED = Enrollment.Group.TREATED
 CONTROL = Enrollment.Group.HOLDOUT
 # Where an outcome comes from and how its interval was made, as the page says it.
+# Kept in English (the CSV and the cache hold them); marked so the page can translate them.
 NOTES = {
-    "purchase_rate": "share with at least one purchase in the window",
-    "spend_per_customer": "mean spend in the window, zeros included",
-    "promoted_rate": "share who moved up at least one rung of the ladder in the window",
-    "churn_rate": "share whose churn risk is in the high band now (no history of it is kept)",
-    "referral_rate": "share who referred someone in the window",
-    "nps": "from relationship surveys sent outside the program, answered in the window",
+    "purchase_rate": gettext_noop("share with at least one purchase in the window"),
+    "spend_per_customer": gettext_noop("mean spend in the window, zeros included"),
+    "promoted_rate": gettext_noop(
+        "share who moved up at least one rung of the ladder in the window"
+    ),
+    "churn_rate": gettext_noop(
+        "share whose churn risk is in the high band now (no history of it is kept)"
+    ),
+    "referral_rate": gettext_noop("share who referred someone in the window"),
+    "nps": gettext_noop(
+        "from relationship surveys sent outside the program, answered in the window"
+    ),
 }
 METHODS = {
-    "newcombe": "Newcombe's hybrid score interval",
-    "welch": "Welch's interval",
-    "bootstrap": "percentile bootstrap (skewed and small)",
+    "newcombe": gettext_noop("Newcombe's hybrid score interval"),
+    "welch": gettext_noop("Welch's interval"),
+    "bootstrap": gettext_noop("percentile bootstrap (skewed and small)"),
 }
 
 

@@ -3,6 +3,8 @@ over programs.lift_figures."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from customers import pages
@@ -13,11 +15,11 @@ from programs.models import Program
 WINDOW_CHOICES = lift_tally.TALLIED_WINDOWS
 # How each outcome is shown: (label, times, unit): rates in points, spend as money, NPS points.
 SHOWN = {
-    "purchase_rate": ("Purchase rate", 100, "pts"),
-    "spend_per_customer": ("Spend per customer", 1, ""),
-    "promoted_rate": ("Moved up the ladder", 100, "pts"),
-    "churn_rate": ("High churn risk", 100, "pts"),
-    "referral_rate": ("Referred someone", 100, "pts"),
+    "purchase_rate": (_("Purchase rate"), 100, "pts"),
+    "spend_per_customer": (_("Spend per customer"), 1, ""),
+    "promoted_rate": (_("Moved up the ladder"), 100, "pts"),
+    "churn_rate": (_("High churn risk"), 100, "pts"),
+    "referral_rate": (_("Referred someone"), 100, "pts"),
     "nps": ("NPS", 1, "pts"),
 }
 
@@ -49,6 +51,10 @@ def _row(outcome: lift_figures.Outcome) -> dict:
         "outcome": outcome,
         "label": label,
         "unit": unit,
+        "unit_label": _("pts") if unit == "pts" else "",
+        # the figures keep English notes (the CSV and the cache); the page shows them translated
+        "note": gettext(outcome.note),
+        "method": gettext(outcome.method) if outcome.method else "",
         "treated": shown(outcome.treated),
         "control": shown(outcome.control),
         "difference": shown(outcome.difference),

@@ -105,24 +105,24 @@ class Step(models.Model):
     """One touch of a program: what, when (anchor + offset), through which channel, saying what."""
 
     class Kind(models.TextChoices):
-        WELCOME_KIT = "welcome_kit", "Welcome kit"
-        SATISFACTION_SURVEY = "satisfaction_survey", "Satisfaction survey"
-        CHECK_IN = "check_in", "Check-in"
-        CROSS_SELL = "cross_sell", "Cross-sell"
-        GIFT = "gift", "Free gift or trial"
-        REFER_FRIEND = "refer_friend", "Refer a friend"
-        RENEWAL = "renewal", "Contract renewal"
-        ANNIVERSARY = "anniversary", "Anniversary"
+        WELCOME_KIT = "welcome_kit", gettext_lazy("Welcome kit")
+        SATISFACTION_SURVEY = "satisfaction_survey", gettext_lazy("Satisfaction survey")
+        CHECK_IN = "check_in", gettext_lazy("Check-in")
+        CROSS_SELL = "cross_sell", gettext_lazy("Cross-sell")
+        GIFT = "gift", gettext_lazy("Free gift or trial")
+        REFER_FRIEND = "refer_friend", gettext_lazy("Refer a friend")
+        RENEWAL = "renewal", gettext_lazy("Contract renewal")
+        ANNIVERSARY = "anniversary", gettext_lazy("Anniversary")
         # Invites to an event (the events app gives its RSVP link): in a program, to the next
         # open event that fits the customer; in an event's own program, to that event.
-        EVENT_INVITATION = "event_invitation", "Event invitation"
+        EVENT_INVITATION = "event_invitation", gettext_lazy("Event invitation")
         # An event's own program only: the day-before reminder, and a seat freed for someone
         # on the waitlist; the events app schedules them (and the cancellation below).
-        EVENT_REMINDER = "event_reminder", "Event reminder"
-        EVENT_SEAT = "event_seat", "Event seat freed"
+        EVENT_REMINDER = "event_reminder", gettext_lazy("Event reminder")
+        EVENT_SEAT = "event_seat", gettext_lazy("Event seat freed")
         # An event's own program only: the notice that the event is cancelled.
-        EVENT_CANCELLED = "event_cancelled", "Event cancelled"
-        CUSTOM = "custom", "Custom"
+        EVENT_CANCELLED = "event_cancelled", gettext_lazy("Event cancelled")
+        CUSTOM = "custom", gettext_lazy("Custom")
 
     class Anchor(models.TextChoices):
         ENROLLMENT = "enrollment", gettext_lazy("Enrollment date")
@@ -431,12 +431,12 @@ class ProviderEvent(models.Model):
     answered and worked by a task: one row per provider event, so a repeat changes nothing."""
 
     class Kind(models.TextChoices):
-        STATUS = "status", "Delivery status"
-        INBOUND = "inbound", "Inbound message"
+        STATUS = "status", gettext_lazy("Delivery status")
+        INBOUND = "inbound", gettext_lazy("Inbound message")
         # An e-mail provider's tracking event through anymail (delivered, bounced, ...).
-        EMAIL = "email", "E-mail event"
+        EMAIL = "email", gettext_lazy("E-mail event")
         # A reply to one of our e-mails, posted by the provider's inbound webhook (anymail).
-        REPLY = "reply", "E-mail reply"
+        REPLY = "reply", gettext_lazy("E-mail reply")
 
     provider = models.CharField(max_length=20)
     kind = models.CharField(max_length=10, choices=Kind)
@@ -540,8 +540,8 @@ class PromoterAsk(models.Model):
     an enrollment in the program that asks promoters. At most one per customer per period."""
 
     class How(models.TextChoices):
-        PULLED_FORWARD = "pulled_forward", "Refer-a-friend touch pulled forward"
-        ENROLLED = "enrolled", "Enrolled in the program that asks promoters"
+        PULLED_FORWARD = "pulled_forward", gettext_lazy("Refer-a-friend touch pulled forward")
+        ENROLLED = "enrolled", gettext_lazy("Enrolled in the program that asks promoters")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     touch = models.ForeignKey("Touch", null=True, on_delete=models.SET_NULL, related_name="+")

@@ -19,19 +19,19 @@ class Interaction(models.Model):
     """A conversation or contact an account manager logged."""
 
     class Kind(models.TextChoices):
-        CALL = "call", "Call"
-        EMAIL = "email", "E-mail"
-        MEETING = "meeting", "Meeting"
-        SMS = "sms", "SMS"
-        CHAT = "chat", "Chat"
-        SOCIAL = "social", "Social"
-        EVENT = "event", "Event"
-        LETTER = "letter", "Letter"
-        SUPPORT = "support", "Support"
+        CALL = "call", gettext_lazy("Call")
+        EMAIL = "email", gettext_lazy("E-mail")
+        MEETING = "meeting", gettext_lazy("Meeting")
+        SMS = "sms", gettext_lazy("SMS")
+        CHAT = "chat", gettext_lazy("Chat")
+        SOCIAL = "social", gettext_lazy("Social")
+        EVENT = "event", gettext_lazy("Event")
+        LETTER = "letter", gettext_lazy("Letter")
+        SUPPORT = "support", gettext_lazy("Support")
 
     class Direction(models.TextChoices):
-        INBOUND = "inbound", "Inbound"
-        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", gettext_lazy("Inbound")
+        OUTBOUND = "outbound", gettext_lazy("Outbound")
 
     class Sentiment(models.TextChoices):
         NEGATIVE = "negative", gettext_lazy("Negative")
@@ -75,9 +75,9 @@ class Complaint(models.Model):
     """A complaint: welcomed, owned, and resolved; resolution counts in the customer's favour."""
 
     class Severity(models.TextChoices):
-        LOW = "low", "Low"
-        MEDIUM = "medium", "Medium"
-        HIGH = "high", "High"
+        LOW = "low", gettext_lazy("Low")
+        MEDIUM = "medium", gettext_lazy("Medium")
+        HIGH = "high", gettext_lazy("High")
 
     class Status(models.TextChoices):
         OPEN = "open", gettext_lazy("Open")
@@ -158,10 +158,10 @@ class Contract(models.Model):
     """A contract with a start, an end and a renewal to win."""
 
     class Renewal(models.TextChoices):
-        PENDING = "pending", "Renewal pending"
-        RENEWED = "renewed", "Renewed"
-        LAPSED = "lapsed", "Lapsed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", gettext_lazy("Renewal pending")
+        RENEWED = "renewed", gettext_lazy("Renewed")
+        LAPSED = "lapsed", gettext_lazy("Lapsed")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contracts")
     title = models.CharField(max_length=200)
@@ -226,29 +226,29 @@ class Reward(models.Model):
     or reversed (a negative one); the balance of a unit is the sum of its lines."""
 
     class Kind(models.TextChoices):
-        GIFT = "gift", "Gift"
-        DISCOUNT = "discount", "Discount"
-        TRIAL = "trial", "Trial"
-        PREMIUM = "premium", "Survey premium"
+        GIFT = "gift", gettext_lazy("Gift")
+        DISCOUNT = "discount", gettext_lazy("Discount")
+        TRIAL = "trial", gettext_lazy("Trial")
+        PREMIUM = "premium", gettext_lazy("Survey premium")
 
     class Movement(models.TextChoices):
-        EARNED = "earned", "Earned"
-        REDEEMED = "redeemed", "Redeemed"
-        EXPIRED = "expired", "Expired"
-        REVERSED = "reversed", "Reversed"
+        EARNED = "earned", gettext_lazy("Earned")
+        REDEEMED = "redeemed", gettext_lazy("Redeemed")
+        EXPIRED = "expired", gettext_lazy("Expired")
+        REVERSED = "reversed", gettext_lazy("Reversed")
 
     class Cause(models.TextChoices):
-        REFERRAL = "referral", "Referral converted"
-        FIRST_PURCHASE = "first_purchase", "Referred friend's first purchase"
-        PREMIUM = "premium", "Survey premium"
-        GIFT_STEP = "gift_step", "Gift step"
-        GOODWILL = "goodwill", "Goodwill after a complaint"
-        MANUAL = "manual", "Manual"
+        REFERRAL = "referral", gettext_lazy("Referral converted")
+        FIRST_PURCHASE = "first_purchase", gettext_lazy("Referred friend's first purchase")
+        PREMIUM = "premium", gettext_lazy("Survey premium")
+        GIFT_STEP = "gift_step", gettext_lazy("Gift step")
+        GOODWILL = "goodwill", gettext_lazy("Goodwill after a complaint")
+        MANUAL = "manual", gettext_lazy("Manual")
 
     class Unit(models.TextChoices):
         # Points are the loyalty currency; money is a voucher in the organization's currency.
-        POINTS = "points", "Points"
-        MONEY = "money", "Money"
+        POINTS = "points", gettext_lazy("Points")
+        MONEY = "money", gettext_lazy("Money")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rewards")
     movement = models.CharField(max_length=10, choices=Movement, default=Movement.EARNED)
@@ -328,10 +328,19 @@ class RewardRule(models.Model):
     active rule per event), or carried by a program step (earned once per touch sent)."""
 
     class Event(models.TextChoices):
-        REFERRAL_CONVERTED = "referral_converted", "A referral converts: the referrer earns"
-        FRIEND_FIRST_PURCHASE = "friend_first_purchase", "A referred friend buys: the friend earns"
-        SURVEY_ANSWERED = "survey_answered", "A survey is answered: the customer earns"
-        STEP_SENT = "step_sent", "A program step is sent: the customer earns"
+        REFERRAL_CONVERTED = (
+            "referral_converted",
+            gettext_lazy("A referral converts: the referrer earns"),
+        )
+        FRIEND_FIRST_PURCHASE = (
+            "friend_first_purchase",
+            gettext_lazy("A referred friend buys: the friend earns"),
+        )
+        SURVEY_ANSWERED = (
+            "survey_answered",
+            gettext_lazy("A survey is answered: the customer earns"),
+        )
+        STEP_SENT = "step_sent", gettext_lazy("A program step is sent: the customer earns")
 
     event = models.CharField(max_length=30, choices=Event)
     kind = models.CharField(
