@@ -32,7 +32,7 @@ from nps.models import Invitation, Response
 from programs import content
 from programs import queries as program_queries
 from programs.models import Enrollment, LetterBatch, Program, Touch
-from tests.shared_data import kept_for_module
+from tests.shared_data import kept_for_scope
 
 # The real demo, seeded once for the module: every test here reads the same one.
 DEMO = 300
@@ -109,7 +109,7 @@ def seeded(django_db_setup, django_db_blocker) -> Iterator[Seeded]:
     """The demo seeded once for the tests below (tests/shared_data.py).
 
     The test above needs an empty database and comes first."""
-    with kept_for_module(django_db_blocker, seed) as demo:
+    with kept_for_scope(django_db_blocker, seed) as demo:
         yield demo
 
 

@@ -23,7 +23,7 @@ from customers.models import (
     TierChange,
     TimelineEntry,
 )
-from tests.shared_data import kept_for_module
+from tests.shared_data import kept_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def seed() -> int:
 def seeded(django_db_setup, django_db_blocker) -> Iterator[int]:
     """Seeded once for the tests that read it (tests/shared_data.py); the first test below,
     which needs an empty database, runs before it is."""
-    with kept_for_module(django_db_blocker, seed) as created:
+    with kept_for_scope(django_db_blocker, seed) as created:
         yield created
 
 

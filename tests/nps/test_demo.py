@@ -13,7 +13,7 @@ from nps import demo, services
 from nps.models import FatigueSkip, Invitation, Response
 from programs.models import Touch
 from tests.nps.test_tallies import tally_rows
-from tests.shared_data import kept_for_module
+from tests.shared_data import kept_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def seed() -> None:
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker) -> Iterator[None]:
     """Seeded once for the tests here, which only read it (tests/shared_data.py)."""
-    with kept_for_module(django_db_blocker, seed):
+    with kept_for_scope(django_db_blocker, seed):
         yield
 
 

@@ -10,7 +10,7 @@ from customers import demo as customer_demo
 from customers.models import Channel, Customer, Reward, TimelineEntry
 from programs import demo
 from programs.models import Enrollment, LetterBatch, Step, Touch
-from tests.shared_data import kept_for_module
+from tests.shared_data import kept_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def seed() -> dict[str, int]:
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker) -> Iterator[dict[str, int]]:
     """Seeded once for the tests here, which only read it (tests/shared_data.py)."""
-    with kept_for_module(django_db_blocker, seed) as counts:
+    with kept_for_scope(django_db_blocker, seed) as counts:
         yield counts
 
 
