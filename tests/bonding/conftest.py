@@ -62,6 +62,10 @@ PK_OF = {
 
 @pytest.fixture
 def scene(manager, other_manager):
+    return build_scene(manager, other_manager)
+
+
+def build_scene(manager, other_manager) -> dict[str, dict]:
     """One of each object a URL can name: `own` ones belong to `manager`, `other` to another."""
     program = Program.objects.order_by("id").first()
     step = program.steps.order_by("order").first()

@@ -10,6 +10,7 @@ NUL and lone surrogates itself: those must come back as 400, never as a Database
 
 import json
 import re
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -26,10 +27,13 @@ from hypothesis import strategies as st
 
 from bonding.models import ApiToken
 from customers.models import Customer
+from customers.roles import ACCOUNT_MANAGERS, MARKETERS
 from tests.api.conftest import token_client
-from tests.bonding.conftest import url_for
+from tests.bonding.conftest import build_scene, url_for
 from tests.bonding.test_roles import TABLE
+from tests.conftest import _user
 from tests.factories import CustomerFactory, UserFactory
+from tests.shared_data import kept_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -173,15 +177,36 @@ def api_fields(url: str, method: str) -> set[str]:
     return set()
 
 
-@pytest.fixture
-def people(manager, marketer, admin_user):
-    return {"no role": UserFactory(), "manager": manager, "marketer": marketer, "admin": admin_user}
+@pytest.fixture(scope="class")
+def cast(django_db_setup, django_db_blocker) -> Iterator[tuple[dict, dict]]:
+    """The scene and the people in each role, made once for a class of tests that change
+    nothing they keep (tests/shared_data.py); gone before the tests after the class."""
+
+    def seed() -> tuple[dict, dict]:
+        manager = _user("manager", ACCOUNT_MANAGERS, first_name="Alex")
+        people = {
+            "no role": UserFactory(),
+            "manager": manager,
+            "marketer": _user("marketer", MARKETERS, first_name="Maria"),
+            "admin": _user("admin", is_staff=True, is_superuser=True),
+        }
+        other_manager = _user("manager2", ACCOUNT_MANAGERS, first_name="Sam")
+        return build_scene(manager, other_manager), people
+
+    with kept_for_scope(django_db_blocker, seed) as made:
+        yield made
 
 
-@pytest.mark.parametrize(("name", "methods", "pk_of"), ROUTES, ids=[r[0] for r in ROUTES])
-def test_hostile_values_get_a_4xx_that_changes_nothing(
-    name, methods, pk_of, scene, people, marketer, manager
-):
+class TestEveryRoute:
+    """Every request of every example is rolled back: the routes share one scene."""
+
+    @pytest.mark.parametrize(("name", "methods", "pk_of"), ROUTES, ids=[r[0] for r in ROUTES])
+    def test_hostile_values_get_a_4xx_that_changes_nothing(self, name, methods, pk_of, cast):
+        check_hostile_values(name, methods, pk_of, *cast)
+
+
+def check_hostile_values(name, methods, pk_of, scene, people) -> None:
+    marketer, manager = people["marketer"], people["manager"]
     url = url_for(name, pk_of, scene["own"])
     is_api = url.startswith("/api/")
     tokens = {role: token_client(user).key for role, user in people.items()}

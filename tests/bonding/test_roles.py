@@ -13,6 +13,7 @@ cannot ship without saying who may use it.
 """
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
@@ -314,12 +315,20 @@ def outcome(response) -> str:
     return {403: NO, 404: GONE}.get(response.status_code, OK)
 
 
+def signed_in(user) -> str:
+    """The key of a fresh session of `user`, signed in once for every page the walk asks."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
 def test_every_role_gets_what_the_table_says(scene, manager, marketer, admin_user):
     people = {
         "anonymous": None, "no role": UserFactory(), "manager, own": manager,
         "manager, other's": manager, "marketer": marketer, "admin": admin_user,
     }  # fmt: skip
     tokens = {role: token_client(user).key for role, user in people.items() if user is not None}
+    sessions = {role: signed_in(user) for role, user in people.items() if user is not None}
     wrong = []
     for name, methods, pk_of, *expected in TABLE:
         for role, want in zip(ROLES, expected, strict=True):
@@ -330,7 +339,9 @@ def test_every_role_gets_what_the_table_says(scene, manager, marketer, admin_use
                     if url.startswith("/api/v1/"):
                         client.defaults["HTTP_AUTHORIZATION"] = f"Token {tokens[role]}"
                     else:
-                        client.force_login(people[role])
+                        # The role's one session: what a request does to it (a sign-out, a
+                        # message) is rolled back below, and each request starts from it again.
+                        client.cookies[settings.SESSION_COOKIE_NAME] = sessions[role]
                 cache.clear()  # rate limits are not what this test is about
                 with transaction.atomic():
                     # Each request is undone: a delete or merge must not change the next one.

@@ -1,11 +1,15 @@
 """seed_demo fills an empty installation and changes nothing when run again."""
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from io import StringIO
+from typing import NamedTuple
 
 import phonenumbers
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.utils import timezone
 
 from bonding import queries as dashboard
@@ -28,9 +32,10 @@ from nps.models import Invitation, Response
 from programs import content
 from programs import queries as program_queries
 from programs.models import Enrollment, LetterBatch, Program, Touch
+from tests.shared_data import kept_for_scope
 
-# Enough for every kind of demo customer, and quick to seed; the real demo has 300.
-FEW = 60
+# The real demo, seeded once for the module: every test here reads the same one.
+DEMO = 300
 COUNTED = (
     Customer,
     Purchase,
@@ -77,18 +82,46 @@ def customer_snapshot() -> tuple:
 
 
 @pytest.mark.django_db
-def test_it_creates_an_admin_a_marketer_and_account_managers(settings, capsys):
-    settings.DEBUG = True
+def test_it_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
 
-    call_command("seed_demo", customers=FEW)
+    with pytest.raises(CommandError, match="DEBUG off"):
+        call_command("seed_demo")
 
-    out = capsys.readouterr().out
+    assert not User.objects.exists()
+    assert not Customer.objects.exists()
+
+
+class Seeded(NamedTuple):
+    out: str  # what seed_demo printed
+    at: datetime  # when it finished: "now" for what the demo leaves due or waiting
+
+
+def seed() -> Seeded:
+    out = StringIO()
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", stdout=out)  # the real demo: 300 customers
+    return Seeded(out.getvalue(), timezone.now())
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> Iterator[Seeded]:
+    """The demo seeded once for the tests below (tests/shared_data.py).
+
+    The test above needs an empty database and comes first."""
+    with kept_for_scope(django_db_blocker, seed) as demo:
+        yield demo
+
+
+@pytest.mark.django_db
+def test_it_creates_an_admin_a_marketer_and_account_managers(seeded):
+    out = seeded.out
     assert User.objects.get(username="admin").is_superuser
     assert User.objects.get(username="marketer").groups.filter(name="Marketers").exists()
     assert User.objects.get(username="manager").groups.filter(name="Account managers").exists()
     assert "bonding-marketer" in out  # the printed sign-in works
     assert User.objects.get(username="marketer").check_password("bonding-marketer")
-    assert f"Demo customers: {FEW} created" in out
+    assert f"Demo customers: {DEMO} created" in out
     # The events' own programs enroll their guests too: the demo program's are the others.
     # (The ask program's promoter was asked after the program's line was printed.)
     programs = Enrollment.objects.filter(program__event__isnull=True, program__asks_promoters=False)
@@ -103,12 +136,11 @@ def test_it_creates_an_admin_a_marketer_and_account_managers(settings, capsys):
 
 
 @pytest.mark.django_db
-def test_running_it_twice_changes_nothing_the_second_time(settings, capsys):
+def test_running_it_twice_changes_nothing_the_second_time(seeded, settings, capsys):
     settings.DEBUG = True
-    call_command("seed_demo", customers=FEW)
     before = snapshot(), customer_snapshot()
 
-    call_command("seed_demo", customers=FEW)
+    call_command("seed_demo")
 
     assert (snapshot(), customer_snapshot()) == before
     out = capsys.readouterr().out
@@ -117,27 +149,12 @@ def test_running_it_twice_changes_nothing_the_second_time(settings, capsys):
     assert "Demo surveys: already there" in out
 
 
-@pytest.mark.django_db
-def test_it_refuses_to_run_with_debug_off(settings):
-    settings.DEBUG = False
-
-    with pytest.raises(CommandError, match="DEBUG off"):
-        call_command("seed_demo")
-
-    assert not User.objects.exists()
-    assert not Customer.objects.exists()
-
-
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_the_demo_gives_every_page_something_true_to_show(settings):
-    settings.DEBUG = True
-
-    call_command("seed_demo")
-
+def test_the_demo_gives_every_page_something_true_to_show(seeded):
     today = timezone.localdate()
     customers = Customer.objects.filter(external_id__startswith="demo-")
-    assert customers.count() == 300
+    assert customers.count() == DEMO
     assert customers.order_by().values("tier").distinct().count() >= 5
     assert customers.order_by().values("bond_stage").distinct().count() >= 4
     assert customers.order_by().values("relationship").distinct().count() == 4
@@ -169,8 +186,8 @@ def test_the_demo_gives_every_page_something_true_to_show(settings):
         assert day.due and day.upcoming and day.at_risk
     assert customers.filter(owner__isnull=True).exists()
     # A year of the eight-step program and of NPS answers, on the funnel and the dashboard.
-    check_program_history(timezone.now())
-    check_survey_history(timezone.now())
+    check_program_history(seeded.at)
+    check_survey_history(seeded.at)
 
 
 def funnel_totals(program: Program) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """The customers demo seeder writes its history through the services, each event on its own
 clock: every row has the timeline line its service writes, at the time it happened."""
 
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from customers.models import (
     TierChange,
     TimelineEntry,
 )
+from tests.shared_data import kept_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +36,17 @@ def morning(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(9, 0)))
 
 
-@pytest.fixture
-def seeded(db) -> int:
+def seed() -> int:
     bonding_demo.seed_users()
     return demo.seed_customers(count=60)
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """Seeded once for the tests that read it (tests/shared_data.py); the first test below,
+    which needs an empty database, runs before it is."""
+    with kept_for_scope(django_db_blocker, seed) as created:
+        yield created
 
 
 def test_it_seeds_customers_before_anyone_can_own_them():

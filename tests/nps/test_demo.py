@@ -1,15 +1,19 @@
 """The NPS demo leaves what the services leave when customers really answer."""
 
+from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 
 from customers.models import Customer, TimelineEntry
 from nps import demo, services
 from nps.models import FatigueSkip, Invitation, Response
 from programs.models import Touch
 from tests.nps.test_tallies import tally_rows
+from tests.shared_data import kept_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +21,16 @@ pytestmark = pytest.mark.django_db
 FEW = 60
 
 
-@pytest.fixture
-def seeded(settings):
-    settings.DEBUG = True
-    call_command("seed_demo", customers=FEW)
+def seed() -> None:
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", customers=FEW, stdout=StringIO())
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Seeded once for the tests here, which only read it (tests/shared_data.py)."""
+    with kept_for_scope(django_db_blocker, seed):
+        yield
 
 
 def test_demo_answers_leave_what_record_response_leaves(seeded):

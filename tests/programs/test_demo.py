@@ -1,6 +1,7 @@
 """The programs demo seeder leaves what delivery and settlement leave, nothing of its own."""
 
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
@@ -9,14 +10,24 @@ from customers import demo as customer_demo
 from customers.models import Channel, Customer, Reward, TimelineEntry
 from programs import demo
 from programs.models import Enrollment, LetterBatch, Step, Touch
+from tests.shared_data import kept_for_scope
+
+pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def seeded(db) -> dict[str, int]:
+def seed() -> dict[str, int]:
+    # 200 customers: enough for the lift test's interval, and so for every test here.
     bonding_demo.seed_users()
-    customer_demo.seed_customers(count=60)
+    customer_demo.seed_customers(count=200)
     customers = Customer.objects.filter(external_id__startswith="demo-", deleted_at__isnull=True)
     return demo.seed_programs(customers=customers)
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> Iterator[dict[str, int]]:
+    """Seeded once for the tests here, which only read it (tests/shared_data.py)."""
+    with kept_for_scope(django_db_blocker, seed) as counts:
+        yield counts
 
 
 def test_every_sent_touch_is_settled_as_settlement_settles_it(seeded):
@@ -63,14 +74,11 @@ def test_who_left_the_program_has_nothing_left_scheduled(seeded):
         }
 
 
-def test_the_demo_program_holds_out_a_fifth_and_its_lift_recovers_the_stated_effect(db):
+def test_the_demo_program_holds_out_a_fifth_and_its_lift_recovers_the_stated_effect(seeded):
     from programs.lift_figures import program_lift
     from programs.models import Program
 
-    bonding_demo.seed_users()
-    customer_demo.seed_customers(count=200)
-    customers = Customer.objects.filter(external_id__startswith="demo-", deleted_at__isnull=True)
-    demo.seed_programs(customers=customers)
+    assert Customer.objects.filter(external_id__startswith="demo-").count() == 200
     program = Program.objects.get(is_prototype=True)
 
     figures = program_lift(program, window_days=demo.LIFT_WINDOW_DAYS)
