@@ -22,12 +22,18 @@ def _report(outcome: static_lists.Outcome) -> str:
     """E.g. "12 added, 2 already on it. 1 refused: row 4 (nope: neither a customer id nor an
     e-mail address)." (rows counted from 1, as a spreadsheet shows them)"""
     if outcome.unchanged:
-        text = gettext("%(changed)s added, %(unchanged)s already on it.") % {
+        text = ngettext(
+            "%(changed)s added, %(unchanged)s already on it.",
+            "%(changed)s added, %(unchanged)s already on it.",
+            outcome.changed,
+        ) % {
             "changed": outcome.changed,
             "unchanged": outcome.unchanged,
         }
     else:
-        text = gettext("%(changed)s added.") % {"changed": outcome.changed}
+        text = ngettext("%(changed)s added.", "%(changed)s added.", outcome.changed) % {
+            "changed": outcome.changed
+        }
     if outcome.refused:
         shown = "; ".join(
             gettext("row %(row)s (%(value)s: %(reason)s)")
