@@ -36,7 +36,7 @@ class ReplayForm(forms.Form):
     def clean(self):
         data = super().clean()
         if bool(data.get("event")) == bool(data.get("since")):
-            raise ValidationError("Give either an event id or a time to replay from.")
+            raise ValidationError(gettext("Give either an event id or a time to replay from."))
         return data
 
 

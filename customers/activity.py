@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from customers import announce, rewards, timeline, valuation
 from customers.models import (
@@ -304,7 +304,7 @@ def resolve_complaint(
         status=Complaint.Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now
     )
     if not resolved:
-        raise ValidationError("This complaint is already resolved.")
+        raise ValidationError(gettext("This complaint is already resolved."))
     complaint.status, complaint.resolution, complaint.resolved_at, complaint.updated_at = (
         Complaint.Status.RESOLVED,
         resolution,

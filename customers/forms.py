@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from customers.contact import normalize_email, normalize_phone
 from customers.filters import owners
@@ -209,7 +209,7 @@ class ReferralForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if not (cleaned.get("referred_name") or cleaned.get("referred_email")):
-            raise ValidationError("Give the referred person's name or e-mail.")
+            raise ValidationError(gettext("Give the referred person's name or e-mail."))
         return cleaned
 
 

@@ -24,6 +24,7 @@ from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
 
 from customers import exports, queries, sync
 from customers.models import Channel, Frequency, ImportChunk, ImportJob, ImportRejection, Topic
@@ -273,10 +274,13 @@ def store_upload(*, upload: Upload, by: AbstractBaseUser, delimiter: str = "") -
     """
     if upload.size and upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError(
-            f"The file is over {MAX_UPLOAD_BYTES // 1024 // 1024} MB: split it in parts."
+            gettext("The file is over %(size)s MB: split it in parts.")
+            % {"size": MAX_UPLOAD_BYTES // 1024 // 1024}
         )
     if delimiter and delimiter not in DELIMITERS:
-        raise ValidationError("The delimiter must be a comma, a semicolon, a tab or a pipe.")
+        raise ValidationError(
+            gettext("The delimiter must be a comma, a semicolon, a tab or a pipe.")
+        )
     with transaction.atomic():
         job = ImportJob.objects.create(created_by=by, filename=(upload.name or "upload.csv")[:255])
         size = 0
@@ -297,20 +301,30 @@ def store_upload(*, upload: Upload, by: AbstractBaseUser, delimiter: str = "") -
         try:
             first = next(lines, None)
             if first is None or not first.strip():
-                raise ValidationError("The file is empty: its first row must name the columns.")
+                raise ValidationError(
+                    gettext("The file is empty: its first row must name the columns.")
+                )
             job.delimiter = delimiter or _guess_delimiter(first)
             header, records = _parse(itertools.chain([first], lines), delimiter=job.delimiter)
             if len(header) > MAX_COLUMNS:
-                raise ValidationError(f"The file has {len(header)} columns; at most {MAX_COLUMNS}.")
+                raise ValidationError(
+                    ngettext(
+                        "The file has %(count)s column; at most %(limit)s.",
+                        "The file has %(count)s columns; at most %(limit)s.",
+                        len(header),
+                    )
+                    % {"count": len(header), "limit": MAX_COLUMNS}
+                )
             total = sum(1 for _ in records)
         except NotUtf8Error as error:
             raise ValidationError(str(error), code="encoding") from error
         except csv.Error as error:
             raise ValidationError(
-                f"This file cannot be read as CSV ({error}). Is a quote left open?"
+                gettext("This file cannot be read as CSV (%(error)s). Is a quote left open?")
+                % {"error": error}
             ) from error
         if not total:
-            raise ValidationError("The file has a header row but no rows under it.")
+            raise ValidationError(gettext("The file has a header row but no rows under it."))
         job.size = size
         job.encoding = "UTF-8 with BOM" if has_bom else "UTF-8"
         job.header = header
@@ -341,7 +355,7 @@ def set_mapping(*, job: ImportJob, mapping: dict[str, str]) -> ImportJob:
         pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED]
     ).update(mapping=wanted, status=ImportJob.Status.MAPPED)
     if not changed:
-        raise ValidationError("This import has started; its mapping can no longer change.")
+        raise ValidationError(gettext("This import has started; its mapping can no longer change."))
     job.mapping, job.status = wanted, ImportJob.Status.MAPPED
     return job
 
@@ -359,7 +373,7 @@ def start_import(*, job: ImportJob, run_later: Callable[[int], object]) -> Impor
             status=ImportJob.Status.RUNNING, error="", progressed_at=now, finished_at=None
         )
         if not started:
-            raise ValidationError("This import is already running or done.")
+            raise ValidationError(gettext("This import is already running or done."))
         transaction.on_commit(lambda: run_later(job.pk))
     job.refresh_from_db()
     return job

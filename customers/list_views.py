@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers import pages, queries, static_lists
@@ -17,20 +18,43 @@ def _problems(error: ValidationError) -> str:
     return " ".join(text for texts in error.message_dict.values() for text in texts)
 
 
-def _report(outcome: static_lists.Outcome, verb: str = "added") -> str:
+def _report(outcome: static_lists.Outcome) -> str:
     """E.g. "12 added, 2 already on it. 1 refused: row 4 (nope: neither a customer id nor an
     e-mail address)." (rows counted from 1, as a spreadsheet shows them)"""
-    text = f"{outcome.changed} {verb}"
     if outcome.unchanged:
-        text += f", {outcome.unchanged} already on it"
-    text += "."
+        text = ngettext(
+            "%(changed)s added, %(unchanged)s already on it.",
+            "%(changed)s added, %(unchanged)s already on it.",
+            outcome.changed,
+        ) % {
+            "changed": outcome.changed,
+            "unchanged": outcome.unchanged,
+        }
+    else:
+        text = ngettext("%(changed)s added.", "%(changed)s added.", outcome.changed) % {
+            "changed": outcome.changed
+        }
     if outcome.refused:
         shown = "; ".join(
-            f"row {r['index'] + 1} ({r['value'] or 'empty'}: {r['reason']})"
+            gettext("row %(row)s (%(value)s: %(reason)s)")
+            % {
+                "row": r["index"] + 1,
+                "value": r["value"] or gettext("empty"),
+                "reason": r["reason"],
+            }
             for r in outcome.refused[:5]
         )
-        more = f" and {len(outcome.refused) - 5} more" if len(outcome.refused) > 5 else ""
-        text += f" {len(outcome.refused)} refused: {shown}{more}."
+        extra = len(outcome.refused) - 5
+        more = (
+            ngettext(" and %(count)s more", " and %(count)s more", extra) % {"count": extra}
+            if extra > 0
+            else ""
+        )
+        text += " " + ngettext(
+            "%(count)s refused: %(shown)s%(more)s.",
+            "%(count)s refused: %(shown)s%(more)s.",
+            len(outcome.refused),
+        ) % {"count": len(outcome.refused), "shown": shown, "more": more}
     return text
 
 
@@ -43,15 +67,22 @@ def list_index(request: HttpRequest) -> HttpResponse:
         upload = request.FILES.get("file")
         try:
             if upload is not None and upload.size > MAX_FILE_BYTES:
-                raise ValidationError({"file": ["The file is over 1 MB."]})
+                raise ValidationError({"file": [gettext("The file is over 1 MB.")]})
             entries = static_lists.entries_from_file(upload.read()) if upload else []
             made, outcome = static_lists.create_list(
                 owner=request.user, name=request.POST.get("name", ""), entries=entries
             )
         except ValidationError as error:
-            messages.error(request, f"The list was not made. {_problems(error)}")
+            messages.error(
+                request,
+                gettext("The list was not made. %(problems)s") % {"problems": _problems(error)},
+            )
         else:
-            messages.success(request, f"Made the list “{made.name}”: {_report(outcome)}")
+            messages.success(
+                request,
+                gettext("Made the list “%(name)s”: %(report)s")
+                % {"name": made.name, "report": _report(outcome)},
+            )
         return redirect("customers:lists")
     context = {
         "lists": static_lists.lists_for(request.user),
@@ -66,7 +97,7 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     pages.keepers_only(request)
     chosen = static_lists.list_for(request.user, pk)
     static_lists.delete_list(static_list=chosen, by=request.user)
-    messages.success(request, f"Forgot the list “{chosen.name}”.")
+    messages.success(request, gettext("Forgot the list “%(name)s”.") % {"name": chosen.name})
     return redirect("customers:lists")
 
 
@@ -100,7 +131,11 @@ def add_to_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, _problems(error))
         else:
-            messages.success(request, f"List “{target.name}”: {_report(outcome)}")
+            messages.success(
+                request,
+                gettext("List “%(name)s”: %(report)s")
+                % {"name": target.name, "report": _report(outcome)},
+            )
             return redirect("customers:lists")
     context = {
         "count": count,

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from customers import activity, announce, timeline, valuation
 from customers.models import (
@@ -76,11 +76,11 @@ def merge_customers(*, survivor: Customer, merged: Customer, by: User | None) ->
         Customer.objects.select_for_update().get(pk=merged.pk),
     )
     if survivor.pk == merged.pk:
-        raise ValidationError("A customer cannot be merged with itself.")
+        raise ValidationError(gettext("A customer cannot be merged with itself."))
     if survivor.deleted_at:
-        raise ValidationError("The surviving customer must be a live one.")
+        raise ValidationError(gettext("The surviving customer must be a live one."))
     if merged.merged_into_id:
-        raise ValidationError("That record was already merged into another customer.")
+        raise ValidationError(gettext("That record was already merged into another customer."))
     now = timezone.now()
     filled = {
         name: getattr(merged, name)

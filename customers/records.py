@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from customers import activity, announce, placement, rule_facts, timeline
 from customers.contact import normalize_email
@@ -170,7 +170,7 @@ def delete_customers(*, customers: QuerySet[Customer], by: User | None) -> int:
 def assign_owner(*, customers: QuerySet[Customer], owner: User, by: User | None) -> int:
     """Give many customers one owner, a customer.updated each; returns how many changed."""
     if not owner.is_active:
-        raise ValidationError({"owner": ["This person cannot own customers."]})
+        raise ValidationError({"owner": [gettext("This person cannot own customers.")]})
     now = timezone.now()
     ids = list(customers.exclude(owner=owner).values_list("pk", flat=True))
     changed = 0

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers import pages, rewards
@@ -19,7 +20,7 @@ def reward_rules(request: HttpRequest) -> HttpResponse:
     pages.marketers_only(request)
     form = RewardRuleForm(request.POST or None)
     if request.method == "POST" and _saved(form, RewardRule()):
-        messages.success(request, "Reward rule added.")
+        messages.success(request, gettext("Reward rule added."))
         return redirect("customers:reward_rules")
     return _page(request, form=form)
 
@@ -31,7 +32,7 @@ def reward_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(RewardRule.objects.exclude(event=RewardRule.Event.STEP_SENT), pk=pk)
     form = RewardRuleForm(request.POST, instance=RewardRule.objects.get(pk=pk))
     if _saved(form, rule):
-        messages.success(request, "Reward rule saved.")
+        messages.success(request, gettext("Reward rule saved."))
         return redirect("customers:reward_rules")
     return _page(request, form=RewardRuleForm(), edit_form=form, editing=rule.pk)
 
@@ -42,7 +43,7 @@ def reward_rule_off(request: HttpRequest, pk: int) -> HttpResponse:
     pages.marketers_only(request)
     rule = get_object_or_404(RewardRule, pk=pk)
     rewards.switch_off_rule(rule=rule)
-    messages.success(request, "Reward rule switched off.")
+    messages.success(request, gettext("Reward rule switched off."))
     return redirect("customers:reward_rules")
 
 
@@ -53,7 +54,7 @@ def goodwill_limit(request: HttpRequest) -> HttpResponse:
     form = GoodwillLimitForm(request.POST)
     if form.is_valid():
         rewards.set_goodwill_limit(limit=form.cleaned_data["goodwill_limit"], by=request.user)
-        messages.success(request, "Goodwill limit saved.")
+        messages.success(request, gettext("Goodwill limit saved."))
         return redirect("customers:reward_rules")
     return _page(request, form=RewardRuleForm(), limit_form=form)
 

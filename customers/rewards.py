@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from customers import announce, purse, timeline
 from customers.models import Customer, Reward, RewardPolicy, RewardRule, TimelineEntry
@@ -175,16 +175,16 @@ def reverse(
     if by is not None and not is_marketer(by):
         raise PermissionDenied("Only marketers reverse rewards.")
     if entry.movement != Reward.Movement.EARNED:
-        raise ValidationError("Only an earned reward can be reversed.")
+        raise ValidationError(gettext("Only an earned reward can be reversed."))
     now = now or timezone.now()
     _lock(entry.customer)
     if existing := _written(f"reverse:{entry.pk}"):
         if again_is_error:
-            raise ValidationError("This reward was reversed already.")
+            raise ValidationError(gettext("This reward was reversed already."))
         return existing
     left = purse.lots(_lines(entry.customer_id, entry.unit))[entry.pk].left
     if left <= 0:
-        raise ValidationError("Nothing is left of this reward to take back.")
+        raise ValidationError(gettext("Nothing is left of this reward to take back."))
     reversal = Reward(
         customer=entry.customer,
         movement=Reward.Movement.REVERSED,
@@ -283,7 +283,7 @@ def save_rule(
     if event not in ORGANIZATION_EVENTS:
         raise ValidationError({"event": "A step's reward is set on the step."})
     if rule.pk and rule.event == RewardRule.Event.STEP_SENT:
-        raise ValidationError("A step's reward is changed on the step's page.")
+        raise ValidationError(gettext("A step's reward is changed on the step's page."))
     rule.event, rule.value, rule.unit, rule.active = event, Decimal(value), unit, active
     rule.full_clean(validate_constraints=False)
     if active:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.filters import CustomerFilter, as_query, segment_customers
 from customers.models import ListColumns, Segment, SegmentCount
@@ -44,9 +45,9 @@ def save_segment(*, owner: User, name: str, query: str | QueryDict, now=None) ->
     """Save the list's filter `query` as the owner's segment `name` (names are the owner's own)."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": ["Give the segment a name."]})
+        raise ValidationError({"name": [gettext("Give the segment a name.")]})
     if len(name) > 120:
-        raise ValidationError({"name": ["At most 120 characters."]})
+        raise ValidationError({"name": [gettext("At most 120 characters.")]})
     filters = clean_filters(query)
     stamp = now or timezone.now()
     try:
@@ -55,7 +56,9 @@ def save_segment(*, owner: User, name: str, query: str | QueryDict, now=None) ->
                 owner=owner, name=name, filters=filters, created_at=stamp, updated_at=stamp
             )
     except IntegrityError:
-        raise ValidationError({"name": ["You already have a segment with this name."]}) from None
+        raise ValidationError(
+            {"name": [gettext("You already have a segment with this name.")]}
+        ) from None
 
 
 def delete_segment(*, segment: Segment) -> None:
@@ -83,7 +86,9 @@ def choose_columns(*, user: User, columns: list[str]) -> list[str]:
     """Remember the customer list's columns the user wants; ValidationError for an unknown one."""
     unknown = sorted(set(columns) - set(LIST_COLUMNS))
     if unknown:
-        raise ValidationError({"columns": [f"No such column: {', '.join(unknown)}."]})
+        raise ValidationError(
+            {"columns": [gettext("No such column: %(names)s.") % {"names": ", ".join(unknown)}]}
+        )
     kept = [column for column in LIST_COLUMNS if column in columns]
     ListColumns.objects.update_or_create(user=user, defaults={"columns": kept})
     return kept

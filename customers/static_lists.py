@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.models import Customer, StaticList, StaticListMember
 from customers.queries import is_account_manager, sees_everyone, visible_customers
@@ -67,7 +68,9 @@ def resolve(*, user: AbstractBaseUser, entries: list[str]) -> tuple[list[int], l
     """The customers `entries` name (ids or e-mails) among those the user sees, in order and
     once each, and the entries refused: {"index", "value", "reason"}."""
     if len(entries) > MAX_ENTRIES:
-        raise ValidationError({"customers": [f"At most {MAX_ENTRIES:,} at a time."]})
+        raise ValidationError(
+            {"customers": [gettext("At most %(limit)s at a time.") % {"limit": f"{MAX_ENTRIES:,}"}]}
+        )
     cleaned = [str(entry).strip() for entry in entries]
     ids = {e for e in cleaned if e.isdigit() and 0 < int(e) <= MAX_ID}
     emails = {e.lower() for e in cleaned if "@" in e}
@@ -84,11 +87,11 @@ def resolve(*, user: AbstractBaseUser, entries: list[str]) -> tuple[list[int], l
             pk = by_email[entry.lower()]
         else:
             reason = (
-                "empty"
+                gettext("empty")
                 if not entry
-                else "no such customer of yours"
+                else gettext("no such customer of yours")
                 if entry in ids or "@" in entry
-                else "neither a customer id nor an e-mail address"
+                else gettext("neither a customer id nor an e-mail address")
             )
             refused.append({"index": index, "value": entry[:200], "reason": reason})
             continue
@@ -102,7 +105,7 @@ def entries_from_file(data: bytes) -> list[str]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+        raise ValidationError({"file": [gettext("The file is not UTF-8 text.")]}) from None
     rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     cells = [row[0].strip() for row in rows]
     if cells and not cells[0].isdigit() and "@" not in cells[0]:
@@ -116,9 +119,9 @@ def create_list(
     """A new list of the owner's, with the customers `entries` name."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": ["Give the list a name."]})
+        raise ValidationError({"name": [gettext("Give the list a name.")]})
     if len(name) > 120:
-        raise ValidationError({"name": ["At most 120 characters."]})
+        raise ValidationError({"name": [gettext("At most 120 characters.")]})
     found, refused = resolve(user=owner, entries=list(entries))
     stamp = timezone.now()
     try:
@@ -131,7 +134,9 @@ def create_list(
                 for pk in found
             )
     except IntegrityError:
-        raise ValidationError({"name": ["You already have a list with this name."]}) from None
+        raise ValidationError(
+            {"name": [gettext("You already have a list with this name.")]}
+        ) from None
     return static_list, Outcome(changed=len(found), refused=refused)
 
 
@@ -184,7 +189,12 @@ def add_customers(
     ids = list(customers.order_by().values_list("pk", flat=True)[: MAX_ENTRIES + 1])
     if len(ids) > MAX_ENTRIES:
         raise ValidationError(
-            {"customers": [f"At most {MAX_ENTRIES:,} at a time: narrow the filters."]}
+            {
+                "customers": [
+                    gettext("At most %(limit)s at a time: narrow the filters.")
+                    % {"limit": f"{MAX_ENTRIES:,}"}
+                ]
+            }
         )
     added, _ = change_members(static_list=static_list, by=by, add=[str(pk) for pk in ids])
     return added

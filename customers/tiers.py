@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers import queries
 from customers.models import Customer, Tier, TierChange
@@ -29,7 +30,7 @@ def remove_tier(*, tier: Tier, by: User | None) -> int:
     bottom), each move recorded. Returns how many customers moved."""
     target = queries.tier_taking_over(tier)
     if target is None:
-        raise ValidationError("The ladder needs at least one rung.")
+        raise ValidationError(gettext("The ladder needs at least one rung."))
     reason = f"{tier.name} was removed from the ladder"
     moved = 0
     while True:

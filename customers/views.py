@@ -11,7 +11,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
 
 from customers import activity, forms, pages, placement, queries, records, rewards
@@ -254,14 +254,24 @@ class QuickAction:
 
 
 QUICK_ACTIONS = {
-    "interaction": QuickAction(forms.InteractionForm, _log_interaction, "Interaction logged."),
-    "complaint": QuickAction(forms.ComplaintForm, activity.open_complaint, "Complaint opened."),
-    "purchase": QuickAction(forms.PurchaseForm, activity.record_purchase, "Purchase added."),
-    "contract": QuickAction(forms.ContractForm, activity.add_contract, "Contract added."),
-    "referral": QuickAction(forms.ReferralForm, _record_referral, "Referral recorded."),
-    "reward": QuickAction(forms.RewardForm, _grant_reward, "Reward recorded."),
-    "redeem": QuickAction(forms.RedeemForm, _redeem_reward, "Reward redeemed.", True),
-    "tier": QuickAction(forms.TierForm, _set_tier, "Tier set by hand."),
+    "interaction": QuickAction(
+        forms.InteractionForm, _log_interaction, gettext_noop("Interaction logged.")
+    ),
+    "complaint": QuickAction(
+        forms.ComplaintForm, activity.open_complaint, gettext_noop("Complaint opened.")
+    ),
+    "purchase": QuickAction(
+        forms.PurchaseForm, activity.record_purchase, gettext_noop("Purchase added.")
+    ),
+    "contract": QuickAction(
+        forms.ContractForm, activity.add_contract, gettext_noop("Contract added.")
+    ),
+    "referral": QuickAction(
+        forms.ReferralForm, _record_referral, gettext_noop("Referral recorded.")
+    ),
+    "reward": QuickAction(forms.RewardForm, _grant_reward, gettext_noop("Reward recorded.")),
+    "redeem": QuickAction(forms.RedeemForm, _redeem_reward, gettext_noop("Reward redeemed."), True),
+    "tier": QuickAction(forms.TierForm, _set_tier, gettext_noop("Tier set by hand.")),
 }
 
 
@@ -277,7 +287,7 @@ def quick_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         form_name=f"{action}_form",
         template=f"customers/_{action}_form.html",
         write=chosen.write,
-        success=chosen.success,
+        success=gettext(chosen.success),
     )
 
 
@@ -339,7 +349,7 @@ def reward_reverse(request: HttpRequest, pk: int, reward_id: int) -> HttpRespons
         rewards.reverse(entry=entry, reason=reason, by=request.user, again_is_error=True)
     except ValidationError as error:
         raise BadRequest(" ".join(error.messages)) from error
-    messages.success(request, "Reward reversed.")
+    messages.success(request, gettext("Reward reversed."))
     return pages.back_to(request, "customers:detail", pk)
 
 

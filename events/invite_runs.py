@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers import queries as customer_queries
 from customers.filters import CustomerFilter, as_query, segment_customers
@@ -42,11 +43,15 @@ def start(
     or the choice is not one thing."""
     chosen = [c for c in (segment, topic, filters) if c]
     if len(chosen) != 1:
-        raise ValidationError({"customers": ["Choose one: a segment, a topic, or filters."]})
+        raise ValidationError(
+            {"customers": [gettext("Choose one: a segment, a topic, or filters.")]}
+        )
     if event.status != Event.Status.OPEN:
-        raise ValidationError({"event": ["Open the event before inviting anyone."]})
+        raise ValidationError({"event": [gettext("Open the event before inviting anyone.")]})
     if event.starts_at <= timezone.now():
-        raise ValidationError({"event": ["This event has started: it takes no invitations."]})
+        raise ValidationError(
+            {"event": [gettext("This event has started: it takes no invitations.")]}
+        )
     if segment is not None:
         described = f"segment “{segment.name}”"
     elif topic is not None:

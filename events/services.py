@@ -92,9 +92,9 @@ def invite(
         Event.objects.select_for_update().values_list("status", flat=True).get(pk=event.pk)
     )
     if event.status != Event.Status.OPEN:
-        raise ValidationError({"event": ["Open the event before inviting anyone."]})
+        raise ValidationError({"event": [_("Open the event before inviting anyone.")]})
     if event.starts_at <= now:
-        raise ValidationError({"event": ["This event has started: it takes no invitations."]})
+        raise ValidationError({"event": [_("This event has started: it takes no invitations.")]})
     customers = list(customers)
     outcome = InviteOutcome()
     already = set(
@@ -348,7 +348,7 @@ def close_event(*, event: Event, now: datetime | None = None) -> int:
     """Close an event that has ended: no more answers, and its no-shows recorded."""
     now = now or timezone.now()
     if event.ends_at > now:
-        raise ValidationError({"event": ["Close the event once it has ended."]})
+        raise ValidationError({"event": [_("Close the event once it has ended.")]})
     event.status = Event.Status.CLOSED
     event.save(update_fields=["status"])
     return record_no_shows(event=event, now=now)

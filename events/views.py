@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import pages
@@ -190,9 +190,15 @@ def attendance_import(request: HttpRequest, pk: int) -> HttpResponse:
         and (row.get("email") or "").strip().lower() not in known_emails
     ]
     checked = services.record_attendance(event=event, customers=found, by=request.user)
-    text = f"{len(checked)} checked in from the file."
+    text = ngettext(
+        "%(count)s checked in from the file.", "%(count)s checked in from the file.", len(checked)
+    ) % {"count": len(checked)}
     if unknown:
-        text += f" {len(unknown)} rows name none of your customers (lines {_lines(unknown)})."
+        text += " " + ngettext(
+            "%(count)s row names none of your customers (line %(lines)s).",
+            "%(count)s rows name none of your customers (lines %(lines)s).",
+            len(unknown),
+        ) % {"count": len(unknown), "lines": _lines(unknown)}
     messages.success(request, text)
     return redirect("events:detail", pk=event.pk)
 
@@ -251,13 +257,13 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
         chosen: dict[str, list[str]] | None = None
         if "segment" in request.POST:
             segment = segments.filter(pk=_id(request.POST["segment"])).first()
-            problem = None if segment else "Choose one of the segments."
+            problem = None if segment else gettext("Choose one of the segments.")
         elif "topic" in request.POST:
             topic = topics.filter(pk=_id(request.POST["topic"])).first()
-            problem = None if topic else "Choose one of the topics."
+            problem = None if topic else gettext("Choose one of the topics.")
         else:
             chosen = clean_known(request.GET)
-            problem = None if valid and chosen else "Set some filters first."
+            problem = None if valid and chosen else gettext("Set some filters first.")
         if problem is None:
             try:
                 run = invite_runs.start(
@@ -268,7 +274,12 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Inviting {run.described} ({run.total} customers): the progress shows below.",
+                    ngettext(
+                        "Inviting %(who)s (%(total)s customer): the progress shows below.",
+                        "Inviting %(who)s (%(total)s customers): the progress shows below.",
+                        run.total,
+                    )
+                    % {"who": run.described, "total": run.total},
                 )
                 return redirect("events:detail", pk=event.pk)
         messages.error(request, problem)

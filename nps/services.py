@@ -64,7 +64,7 @@ def invite(
     `by_email`: the invitation is e-mailed (the survey pages, the API), so a customer e-mail
     does not reach is skipped with the reason instead of getting an invitation nobody sends."""
     if not survey.is_active:
-        raise ValidationError("This survey is paused.")
+        raise ValidationError(_("This survey is paused."))
     now = now or timezone.now()
     customers = list(customers)
     window_start = now - timedelta(days=settings.SURVEY_FATIGUE_DAYS)

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils.timezone import get_default_timezone, now
+from django.utils.translation import gettext
 
 from nps import themes
 from nps.models import Response, Survey, Theme, ThemeMention, ThemeTally
@@ -280,9 +281,11 @@ def rename_theme(*, theme: Theme, name: str) -> Theme:
     """Give a theme a marketer's name, kept across refits."""
     name = " ".join(name.split())
     if not name:
-        raise ValidationError({"name": ["A theme needs a name."]})
+        raise ValidationError({"name": [gettext("A theme needs a name.")]})
     if len(name) > NAME_MAX:
-        raise ValidationError({"name": [f"At most {NAME_MAX} characters."]})
+        raise ValidationError(
+            {"name": [gettext("At most %(limit)s characters.") % {"limit": NAME_MAX}]}
+        )
     with transaction.atomic():
         _lock_scope(theme.survey)
         Theme.objects.filter(pk=theme.pk).update(name=name, renamed_by_user=True)
@@ -294,14 +297,16 @@ def merge_themes(*, theme: Theme, into: Theme) -> Theme:
     """Fold one theme into another (same survey and language): its answers move, and a refit
     that finds it again adds to the other."""
     if theme.pk == into.pk:
-        raise ValidationError({"into": ["A theme cannot be merged into itself."]})
+        raise ValidationError({"into": [gettext("A theme cannot be merged into itself.")]})
     if (theme.survey_id, theme.language) != (into.survey_id, into.language):
-        raise ValidationError({"into": ["Only themes of the same survey and language merge."]})
+        raise ValidationError(
+            {"into": [gettext("Only themes of the same survey and language merge.")]}
+        )
     with transaction.atomic():
         _lock_scope(theme.survey)
         current = Theme.objects.filter(pk__in=[theme.pk, into.pk], is_current=True).count()
         if current != 2:
-            raise ValidationError({"into": ["Both themes must be current."]})
+            raise ValidationError({"into": [gettext("Both themes must be current.")]})
         ThemeMention.objects.filter(theme=theme).update(theme=into)
         Theme.objects.filter(pk=theme.pk).update(merged_into=into, is_current=False)
         recount(theme_ids=[into.pk])
@@ -325,7 +330,7 @@ def split_theme(*, theme: Theme) -> list[Theme]:
     with transaction.atomic():
         _lock_scope(theme.survey)
         if not Theme.objects.filter(pk=theme.pk, is_current=True).exists():
-            raise ValidationError({"theme": ["This theme is no longer current."]})
+            raise ValidationError({"theme": [gettext("This theme is no longer current.")]})
         moment = now()
         made = [
             Theme.objects.create(

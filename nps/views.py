@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import pages
@@ -236,14 +236,20 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
 def _invite_report(outcome: services.InviteOutcome, emailed: int) -> str:
     """The message after inviting, e.g. "10 invited by e-mail. 3 skipped: 2 invited recently
     (fatigue window); 1 no consent to e-mail." """
-    text = f"{emailed} invited by e-mail."
+    text = ngettext("%(count)s invited by e-mail.", "%(count)s invited by e-mail.", emailed) % {
+        "count": emailed
+    }
     # The reasons carry dates; summarised without them so alike reasons add up.
     reasons = Counter(
         re.sub(r" on \d{4}-\d{2}-\d{2}", " recently", skip["reason"]) for skip in outcome.skipped
     )
     if reasons:
-        text += f" {len(outcome.skipped)} skipped: " + "; ".join(
-            f"{count} {reason}" for reason, count in reasons.most_common()
-        )
-        text += "."
+        text += " " + ngettext(
+            "%(count)s skipped: %(reasons)s.",
+            "%(count)s skipped: %(reasons)s.",
+            len(outcome.skipped),
+        ) % {
+            "count": len(outcome.skipped),
+            "reasons": "; ".join(f"{count} {reason}" for reason, count in reasons.most_common()),
+        }
     return text

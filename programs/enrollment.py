@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.models import Contract, Customer
 from programs import holdout, schedule
@@ -114,7 +115,7 @@ def enroll(
     writer threads store batches (with COPY) while the next batch is worked out.
     """
     if not program.is_active:
-        raise ValidationError("This program is paused: activate it before enrolling.")
+        raise ValidationError(gettext("This program is paused: activate it before enrolling."))
     now = now or timezone.now()
     if isinstance(customers, QuerySet):
         rows = customers.values_list(*ENROLL_FIELDS, named=True).iterator(chunk_size=batch_size)

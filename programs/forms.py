@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.db.models import Q
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from customers.contact import normalize_email
 from customers.forms import AudienceFields
@@ -257,5 +257,5 @@ class AssignReplyForm(forms.Form):
         else:
             found = customers.filter(email=normalize_email(given)).order_by("id").first()
         if found is None:
-            raise forms.ValidationError("No customer has that number or e-mail address.")
+            raise forms.ValidationError(gettext("No customer has that number or e-mail address."))
         return found

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers import rewards
 from programs import content
@@ -29,7 +30,9 @@ def retry_touch(*, touch: Touch) -> bool:
     if not Enrollment.objects.filter(
         pk=touch.enrollment_id, status=Enrollment.Status.ACTIVE
     ).exists():
-        raise ValidationError("The customer's enrollment has ended: this touch cannot be retried.")
+        raise ValidationError(
+            gettext("The customer's enrollment has ended: this touch cannot be retried.")
+        )
     return bool(
         Touch.objects.filter(pk=touch.pk, status__in=NEEDS_ATTENTION).update(
             status=Touch.Status.SCHEDULED,

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.filters import segment_customers
 from customers.models import Segment
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 def follow_segment(*, program: Program, segment: Segment, by: User | None) -> SegmentFollow:
     """Keep enrolling the segment's newcomers in the program (once per program and segment)."""
     if not program.is_active:
-        raise ValidationError("This program is paused: activate it before enrolling.")
+        raise ValidationError(gettext("This program is paused: activate it before enrolling."))
     follow, _ = SegmentFollow.objects.get_or_create(
         program=program, segment=segment, defaults={"started_by": by}
     )

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from customers import pages
@@ -78,7 +79,9 @@ def step_variants(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
                 window.add_error(None, error)
             else:
                 Step.objects.filter(pk=step.pk).update(**window.cleaned_data)
-                messages.success(request, f"Variants of “{step.name}” saved.")
+                messages.success(
+                    request, gettext("Variants of “%(name)s” saved.") % {"name": step.name}
+                )
                 return redirect("programs:step_variants", pk=pk, step_id=step.pk)
         status = 400
     context = {
@@ -108,5 +111,9 @@ def promote_variant(request: HttpRequest, pk: int, step_id: int) -> HttpResponse
         return HttpResponse(str(error), status=409)
     except ValidationError as error:
         return HttpResponse(" ".join(error.messages), status=400)
-    messages.success(request, f"“{winner.label}” is now the content of “{step.name}”.")
+    messages.success(
+        request,
+        gettext("“%(label)s” is now the content of “%(name)s”.")
+        % {"label": winner.label, "name": step.name},
+    )
     return redirect("programs:step_variants", pk=pk, step_id=step.pk)

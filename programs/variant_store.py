@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from programs import variant_figures, variants
 from programs.models import Step, StepVariant
@@ -57,7 +58,7 @@ def save_variants(*, step: Step, rows: list[VariantData]) -> list[StepVariant]:
     step = Step.objects.select_for_update().get(pk=step.pk)
     existing = {v.position: v for v in step.variants.all()}
     if any(v.promoted_at for v in existing.values()):
-        raise ValidationError("A winner was promoted: this step's test is over.")
+        raise ValidationError(gettext("A winner was promoted: this step's test is over."))
     if rows and not variants.MIN_VARIANTS <= len(rows) <= variants.MAX_VARIANTS:
         raise ValidationError(
             f"A test has {variants.MIN_VARIANTS} to {variants.MAX_VARIANTS} variants, "
@@ -94,7 +95,7 @@ def promote(*, step: Step, variant_id: int, force: bool = False) -> StepVariant:
         raise AlreadyPromoted(f"A variant of “{step.name}” was promoted already.")
     winner = next((v for v in every if v.pk == variant_id and v.stopped_at is None), None)
     if winner is None:
-        raise ValidationError("No running variant of this step has that id.")
+        raise ValidationError(gettext("No running variant of this step has that id."))
     if not force:
         named = variant_figures.variant_test(step, every).winner
         if named is None or named.pk != winner.pk:

@@ -406,22 +406,51 @@ def enroll_report(outcome: EnrollOutcome) -> str:
             for reason, n in counts.most_common()
         )
 
-    touches = [f"{outcome.scheduled} scheduled"]
-    if outcome.touches_skipped:
+    touches = [
+        ngettext("%(count)s scheduled", "%(count)s scheduled", outcome.scheduled)
+        % {"count": outcome.scheduled}
+    ]
+    if skipped := outcome.touches_skipped:
         touches.append(
-            f"{outcome.touches_skipped.total()} skipped ({grouped(outcome.touches_skipped)})"
+            ngettext(
+                "%(count)s skipped (%(reasons)s)",
+                "%(count)s skipped (%(reasons)s)",
+                skipped.total(),
+            )
+            % {"count": skipped.total(), "reasons": grouped(skipped)}
         )
-    if outcome.touches_held:
-        touches.append(f"{outcome.touches_held.total()} held ({grouped(outcome.touches_held)})")
+    if held := outcome.touches_held:
+        touches.append(
+            ngettext("%(count)s held (%(reasons)s)", "%(count)s held (%(reasons)s)", held.total())
+            % {"count": held.total(), "reasons": grouped(held)}
+        )
     if outcome.touches_held_out:
-        touches.append(f"{outcome.touches_held_out} held for the control group")
-    text = f"{outcome.enrolled} enrolled"
+        touches.append(
+            ngettext(
+                "%(count)s held for the control group",
+                "%(count)s held for the control group",
+                outcome.touches_held_out,
+            )
+            % {"count": outcome.touches_held_out}
+        )
+    enrolled = ngettext("%(count)s enrolled", "%(count)s enrolled", outcome.enrolled) % {
+        "count": outcome.enrolled
+    }
     if outcome.held_out:
-        text += f", {outcome.held_out} held out as control"
-    text += f". Touches: {'; '.join(touches)}."
+        enrolled += ngettext(
+            ", %(count)s held out as control", ", %(count)s held out as control", outcome.held_out
+        ) % {"count": outcome.held_out}
+    text = gettext("%(enrolled)s. Touches: %(touches)s.") % {
+        "enrolled": enrolled,
+        "touches": "; ".join(touches),
+    }
     if outcome.skipped:
         reasons = Counter(skip["reason"] for skip in outcome.skipped)
-        text += f" {len(outcome.skipped)} not enrolled ({grouped(reasons)})."
+        text += " " + ngettext(
+            "%(count)s not enrolled (%(reasons)s).",
+            "%(count)s not enrolled (%(reasons)s).",
+            len(outcome.skipped),
+        ) % {"count": len(outcome.skipped), "reasons": grouped(reasons)}
     return text
 
 

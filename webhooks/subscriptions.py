@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from webhooks import addresses, signing
 from webhooks.models import EVENT_TYPES, Delivery, Endpoint, Event
@@ -58,7 +59,9 @@ def rotate_secret(
 ) -> Endpoint:
     """A new secret signs from now on; the old one signs too until the overlap ends."""
     if not timedelta(0) <= overlap <= MAX_OVERLAP:
-        raise ValidationError({"overlap_hours": ["Choose an overlap from 0 to 168 hours."]})
+        raise ValidationError(
+            {"overlap_hours": [gettext("Choose an overlap from 0 to 168 hours.")]}
+        )
     now = now or timezone.now()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_until = now + overlap
@@ -100,7 +103,7 @@ def replay(
     elif since is not None:
         events = events.filter(created_at__gte=since)
     else:
-        raise ValidationError({"since": ["Give an event id or a time to replay from."]})
+        raise ValidationError({"since": [gettext("Give an event id or a time to replay from.")]})
     rows = list(events.order_by("id").values_list("id", "customer_key"))
     Delivery.objects.bulk_create(
         [
