@@ -43,9 +43,14 @@ def all_programs(
     now: datetime | None = None,
     minimum: int = lift.MINIMUM_PER_GROUP,
 ) -> GlobalLift | None:
-    """One query; None while nobody is in the global control group with an ended window."""
+    """Two queries; None while nobody is in the global control group with an ended window."""
     now = now or timezone.now()
     window = timedelta(days=window_days)
+    ended = Enrollment.objects.filter(group=GLOBAL_CONTROL, enrolled_at__lte=now - window)
+    if not ended.exists():
+        # No control group to compare with: one probe of the held-out index, not a pass
+        # over every treated customer's purchases.
+        return None
     earlier = Enrollment.objects.filter(customer_id=OuterRef("customer_id")).filter(
         Q(enrolled_at__lt=OuterRef("enrolled_at"))
         | Q(enrolled_at=OuterRef("enrolled_at"), pk__lt=OuterRef("pk"))

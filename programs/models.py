@@ -298,7 +298,16 @@ class Enrollment(models.Model):
                 name="enrollment_one_active",
             )
         ]
-        indexes = [models.Index(fields=["customer", "program"], name="enrollment_customer")]
+        indexes = [
+            models.Index(fields=["customer", "program"], name="enrollment_customer"),
+            # The few held out of a program or of every program: whether a program or the
+            # organization has a control group at all is one probe, not a scan of the treated.
+            models.Index(
+                fields=["group", "program"],
+                condition=Q(group__in=["holdout", "global_control"]),
+                name="enrollment_held_out",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} in {self.program}"

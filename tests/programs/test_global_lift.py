@@ -39,7 +39,7 @@ def test_each_customer_counts_once_treated_against_the_global_control(
     bought(treated, days_ago=80)
     bought(control, days_ago=80, amount="40.00")
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         figures = all_programs(minimum=5)
 
     assert figures is not None
@@ -49,10 +49,20 @@ def test_each_customer_counts_once_treated_against_the_global_control(
     assert figures.promoted.difference == pytest.approx(0.0)
 
 
-def test_nothing_without_a_global_control_group(settings):
+def test_nothing_without_a_global_control_group_in_one_probe(settings, django_assert_num_queries):
     settings.GLOBAL_CONTROL_SHARE = 0
     enrolled_in_two(10, days_ago=100)
 
+    # Whether anyone is in the control group at all, and nothing over the treated.
+    with django_assert_num_queries(1):
+        assert all_programs(minimum=5) is None
+
+
+def test_nothing_while_the_global_control_groups_window_runs(settings):
+    settings.GLOBAL_CONTROL_SHARE = 50
+    enrolled_in_two(20, days_ago=10)
+
+    assert Enrollment.objects.filter(group="global_control").exists()
     assert all_programs(minimum=5) is None
 
 

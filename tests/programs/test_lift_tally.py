@@ -73,7 +73,7 @@ def test_the_dashboards_ranking_reads_the_tallies_and_counts_the_rest_live(
     # A purchase after the tally: the tallied figures stand until beat's next round.
     bought(treated, days_ago=50)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         ranked = lift_tally.dashboard_ranking()
 
     assert [r.program.name for r in ranked] == ["Proof", "Win-back"]
