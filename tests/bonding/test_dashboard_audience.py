@@ -153,3 +153,6 @@ def test_a_segments_members_are_worked_out_once_a_page(scene, marketer, client):
     reading = [q["sql"] for q in run.captured_queries if '"churn_risk" >= 67' in q["sql"]]
     assert len(reading) == 1 and reading[0].startswith("CREATE TEMPORARY TABLE"), reading
     assert sum("dashboard_segment_" in q["sql"] for q in run.captured_queries) > 5
+    # Keyed by the customer: the most valuable members are probed in the value index's order.
+    keyed = [q["sql"] for q in run.captured_queries if q["sql"].startswith("ALTER TABLE")]
+    assert keyed and all(sql.endswith("ADD PRIMARY KEY (id)") for sql in keyed), keyed
