@@ -272,7 +272,7 @@ class CustomerAdmin(BigTableAdmin):
                         change.get_direction_display(),
                         change.from_tier or "—",
                         change.to_tier or "—",
-                        change.reason,
+                        change.shown_reason,
                     )
                     for change in queries.tier_history(customer, limit=10)
                 ),

@@ -35,12 +35,16 @@ not. A date in the future (clock skew) counts as recent. An NPS score without a 
 because we cannot tell whether it is still current.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeGuard
+from typing import Any, TypeGuard
+
+from django.utils.translation import gettext_noop
+
+from customers.sayings import amount, choice, ngettext_noop, quoted, said
 
 DEFAULT_LADDER: tuple[str, ...] = (
     "prospect",
@@ -183,7 +187,39 @@ class Placement:
 
     slug: str
     rule: str
+    # In English; its message id and parameters say it in the reader's language (sayings.py).
     reason: str
+    reason_key: str = ""
+    reason_args: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def why(self) -> dict[str, Any]:
+        """The reason's fields (reason, reason_key, reason_args), to store beside a move."""
+        return {
+            "reason": self.reason,
+            "reason_key": self.reason_key,
+            "reason_args": self.reason_args,
+        }
+
+    @property
+    def quoted_reason(self) -> dict[str, Any] | str:
+        """The reason as a parameter of another stored text."""
+        return quoted(key=self.reason_key, args=self.reason_args, text=self.reason)
+
+
+def because(msgid: str | tuple[str, str], **args: Any) -> dict[str, Any]:
+    """A reason's fields, from its message id (marked where it is written) and parameters."""
+    return said(msgid, field="reason", **args)
+
+
+def _placed(slug: str, rule: str, msgid: str | tuple[str, str], **args: Any) -> Placement:
+    return Placement(slug=slug, rule=rule, **because(msgid, **args))
+
+
+# The number of purchases, in a reason that says more.
+PURCHASES = ngettext_noop("%(count)s purchase", "%(count)s purchases")
+PURCHASES_EVER = ngettext_noop("%(count)s purchase ever", "%(count)s purchases ever")
+CONVERTED_REFERRALS = ngettext_noop("%(count)s converted referral", "%(count)s converted referrals")
 
 
 def nps_category(*, score: int, thresholds: Thresholds = THRESHOLDS) -> NpsCategory:
@@ -200,8 +236,11 @@ def place_on_ladder(*, facts: LadderFacts, thresholds: Thresholds = THRESHOLDS) 
     # A hold needs both a tier and an end date; without an end date the rules apply.
     held, until = facts.manual_tier_slug, facts.manual_until
     if held is not None and until is not None and until >= facts.today:
-        return Placement(
-            slug=held, rule="manual.hold", reason=f"set by hand, held until {until.isoformat()}"
+        return _placed(
+            held,
+            "manual.hold",
+            gettext_noop("set by hand, held until %(until)s"),
+            until=until.isoformat(),
         )
     base = _purchase_rung(facts, thresholds)
     loyal = _loyalty_rung(facts, base, thresholds)
@@ -210,11 +249,14 @@ def place_on_ladder(*, facts: LadderFacts, thresholds: Thresholds = THRESHOLDS) 
     hold = _hold_reason(facts, thresholds)
     if hold is None:
         return loyal
-    rule, why = hold
-    return Placement(
-        slug=base.slug,
-        rule=rule,
-        reason=f"would be {loyal.slug}, but {why} holds them at {base.slug} ({base.reason})",
+    return _placed(
+        base.slug,
+        hold.rule,
+        gettext_noop("would be %(would)s, but %(why)s holds them at %(held)s (%(because)s)"),
+        would=choice("ladder_rung", loyal.slug),
+        why=hold.quoted_reason,
+        held=choice("ladder_rung", base.slug),
+        because=base.quoted_reason,
     )
 
 
@@ -250,96 +292,108 @@ def place_on_bond(*, facts: LadderFacts, thresholds: Thresholds = THRESHOLDS) ->
     """Return the bonding stage (Richard Cross) the rules give this customer."""
     t = thresholds
     if facts.referrals_made >= t.bond_advocacy_min_referrals:
-        return Placement(
-            slug="advocacy",
-            rule="advocacy.referrals_made",
-            reason=f"referred {_plural(facts.referrals_made, 'person', 'people')}",
+        return _placed(
+            "advocacy",
+            "advocacy.referrals_made",
+            ngettext_noop("referred %(count)s person", "referred %(count)s people"),
+            count=facts.referrals_made,
         )
     if _promoter_within(facts, t.bond_promoter_days, t):
-        return Placement(
-            slug="advocacy",
-            rule="advocacy.promoter",
-            reason=_nps_reason(facts, t.bond_promoter_days, t),
-        )
+        return _nps_reason(facts, t.bond_promoter_days, t, "advocacy", "advocacy.promoter")
     if _within(facts.last_community_on, facts.today, t.bond_community_days):
-        return Placement(
-            slug="community",
-            rule="community.event",
-            reason=(
-                f"took part in an event or user group on {facts.last_community_on.isoformat()}"
-                f" (within {t.bond_community_days} days)"
+        return _placed(
+            "community",
+            "community.event",
+            ngettext_noop(
+                "took part in an event or user group on %(on)s (within %(count)s day)",
+                "took part in an event or user group on %(on)s (within %(count)s days)",
             ),
+            on=facts.last_community_on.isoformat(),
+            count=t.bond_community_days,
         )
     if _within(facts.last_two_way_on, facts.today, t.bond_relationship_days):
-        return Placement(
-            slug="relationship",
-            rule="relationship.two_way",
-            reason=(
-                f"two-way exchange on {facts.last_two_way_on.isoformat()}"
-                f" (within {t.bond_relationship_days} days)"
+        return _placed(
+            "relationship",
+            "relationship.two_way",
+            ngettext_noop(
+                "two-way exchange on %(on)s (within %(count)s day)",
+                "two-way exchange on %(on)s (within %(count)s days)",
             ),
+            on=facts.last_two_way_on.isoformat(),
+            count=t.bond_relationship_days,
         )
     if facts.stated_preferences:
-        return Placement(
-            slug="identity", rule="identity.stated_preferences", reason="stated their preferences"
+        return _placed(
+            "identity", "identity.stated_preferences", gettext_noop("stated their preferences")
         )
     if facts.purchase_count >= 1:
-        return Placement(
-            slug="identity",
-            rule="identity.purchase",
-            reason=f"{_plural(facts.purchase_count, 'purchase')} ever",
-        )
-    return Placement(slug="awareness", rule="awareness.known", reason="known, one-way contact only")
+        return _placed("identity", "identity.purchase", PURCHASES_EVER, count=facts.purchase_count)
+    return _placed("awareness", "awareness.known", gettext_noop("known, one-way contact only"))
 
 
 def _purchase_rung(facts: LadderFacts, t: Thresholds) -> Placement:
     # The rung earned by buying alone, before referrals, NPS and complaints.
     n = facts.purchases_12m
     if facts.has_active_contract:
-        return Placement(slug="client", rule="client.active_contract", reason="active contract")
+        return _placed("client", "client.active_contract", gettext_noop("active contract"))
     if n >= t.client_min_purchases_12m and facts.spend_12m >= t.client_min_spend_12m:
-        return Placement(
-            slug="client",
-            rule="client.purchases_12m",
-            reason=(
-                f"{_plural(n, 'purchase')} and {facts.spend_12m:,.2f} spend in the last 12 months"
+        return _placed(
+            "client",
+            "client.purchases_12m",
+            ngettext_noop(
+                "%(count)s purchase and %(spend)s spend in the last 12 months",
+                "%(count)s purchases and %(spend)s spend in the last 12 months",
             ),
+            count=n,
+            spend=amount(facts.spend_12m),
         )
     if (
         t.client_min_tenure_months
         and n >= t.repeat_min_purchases_12m
         and facts.tenure_months >= t.client_min_tenure_months
     ):
-        return Placement(
-            slug="client",
-            rule="client.tenure",
-            reason=(
-                f"{_plural(n, 'purchase')} in the last 12 months and a customer for "
-                f"{_plural(facts.tenure_months, 'month')}"
+        return _placed(
+            "client",
+            "client.tenure",
+            gettext_noop("%(purchases)s in the last 12 months and a customer for %(tenure)s"),
+            purchases=_quoted(PURCHASES, count=n),
+            tenure=_quoted(
+                ngettext_noop("%(count)s month", "%(count)s months"), count=facts.tenure_months
             ),
         )
     if n >= t.repeat_min_purchases_12m:
-        return Placement(
-            slug="repeat",
-            rule="repeat.purchases_12m",
-            reason=f"{_plural(n, 'purchase')} in the last 12 months",
+        return _placed(
+            "repeat",
+            "repeat.purchases_12m",
+            ngettext_noop(
+                "%(count)s purchase in the last 12 months",
+                "%(count)s purchases in the last 12 months",
+            ),
+            count=n,
         )
     if facts.purchase_count == 0:
-        return Placement(slug="prospect", rule="prospect.no_purchase", reason="no purchase yet")
+        return _placed("prospect", "prospect.no_purchase", gettext_noop("no purchase yet"))
     if facts.purchase_count == 1:
-        return Placement(
-            slug="first-time", rule="first-time.single_purchase", reason="1 purchase ever"
-        )
+        return _placed("first-time", "first-time.single_purchase", PURCHASES_EVER, count=1)
     if n == 0:
-        return Placement(
-            slug="first-time",
-            rule="first-time.lapsed",
-            reason=f"{facts.purchase_count} purchases ever, none in the last 12 months",
+        return _placed(
+            "first-time",
+            "first-time.lapsed",
+            ngettext_noop(
+                "%(count)s purchase ever, none in the last 12 months",
+                "%(count)s purchases ever, none in the last 12 months",
+            ),
+            count=facts.purchase_count,
         )
-    return Placement(
-        slug="first-time",
-        rule="first-time.purchases_12m",
-        reason=f"{facts.purchase_count} purchases ever, {n} in the last 12 months",
+    return _placed(
+        "first-time",
+        "first-time.purchases_12m",
+        ngettext_noop(
+            "%(count)s purchase ever, %(recent)s in the last 12 months",
+            "%(count)s purchases ever, %(recent)s in the last 12 months",
+        ),
+        count=facts.purchase_count,
+        recent=n,
     )
 
 
@@ -351,39 +405,38 @@ def _loyalty_rung(facts: LadderFacts, base: Placement, t: Thresholds) -> Placeme
     if referrals >= t.raving_fan_min_converted_referrals and _promoter_within(
         facts, t.raving_fan_promoter_days, t
     ):
-        return Placement(
-            slug="raving-fan",
-            rule="raving-fan.referrals_and_promoter",
-            reason=(
-                f"{_plural(referrals, 'converted referral')} and "
-                f"{_nps_reason(facts, t.raving_fan_promoter_days, t)}"
-            ),
+        return _placed(
+            "raving-fan",
+            "raving-fan.referrals_and_promoter",
+            gettext_noop("%(referrals)s and %(nps)s"),
+            referrals=_quoted(CONVERTED_REFERRALS, count=referrals),
+            nps=_nps_reason(facts, t.raving_fan_promoter_days, t).quoted_reason,
         )
     if _promoter_within(facts, t.advocate_promoter_days, t):
-        return Placement(
-            slug="advocate",
-            rule="advocate.promoter",
-            reason=_nps_reason(facts, t.advocate_promoter_days, t),
-        )
+        return _nps_reason(facts, t.advocate_promoter_days, t, "advocate", "advocate.promoter")
     if referrals >= t.advocate_min_converted_referrals:
-        return Placement(
-            slug="advocate",
-            rule="advocate.converted_referrals",
-            reason=_plural(referrals, "converted referral"),
+        return _placed(
+            "advocate", "advocate.converted_referrals", CONVERTED_REFERRALS, count=referrals
         )
     return None
 
 
-def _hold_reason(facts: LadderFacts, t: Thresholds) -> tuple[str, str] | None:
-    # An unhappy customer is not an advocate, whatever else they have done.
+def _hold_reason(facts: LadderFacts, t: Thresholds) -> Placement | None:
+    # An unhappy customer is not an advocate, whatever else they have done. (The hold's slug is
+    # not a rung: only its rule and reason are used.)
     if facts.open_complaints > 0:
-        return "hold.open_complaints", _plural(facts.open_complaints, "open complaint")
+        return _placed(
+            "",
+            "hold.open_complaints",
+            ngettext_noop("%(count)s open complaint", "%(count)s open complaints"),
+            count=facts.open_complaints,
+        )
     if (
         facts.latest_nps is not None
         and nps_category(score=facts.latest_nps, thresholds=t) is NpsCategory.DETRACTOR
         and _within(facts.latest_nps_on, facts.today, t.detractor_hold_days)
     ):
-        return "hold.detractor", _nps_reason(facts, t.detractor_hold_days, t)
+        return _nps_reason(facts, t.detractor_hold_days, t, "", "hold.detractor")
     return None
 
 
@@ -399,15 +452,27 @@ def _within(on: date | None, today: date, days: int) -> TypeGuard[date]:
     return on is not None and (today - on).days <= days
 
 
-def _nps_reason(facts: LadderFacts, days: int, t: Thresholds) -> str:
+def _nps_reason(
+    facts: LadderFacts, days: int, t: Thresholds, slug: str = "", rule: str = ""
+) -> Placement:
     # Callers call it only once they have seen both the score and its date.
     assert facts.latest_nps is not None and facts.latest_nps_on is not None
     category = nps_category(score=facts.latest_nps, thresholds=t)
-    return (
-        f"NPS {facts.latest_nps} ({category}) on {facts.latest_nps_on.isoformat()}"
-        f" (within {days} days)"
+    return _placed(
+        slug,
+        rule,
+        ngettext_noop(
+            "NPS %(score)s (%(category)s) on %(on)s (within %(count)s day)",
+            "NPS %(score)s (%(category)s) on %(on)s (within %(count)s days)",
+        ),
+        score=facts.latest_nps,
+        category=choice("nps_category", category.value),
+        on=facts.latest_nps_on.isoformat(),
+        count=days,
     )
 
 
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+def _quoted(msgid: str | tuple[str, str], /, **args: Any) -> dict[str, Any] | str:
+    # A piece of a reason, itself said in the reader's language.
+    piece = said(msgid, **args)
+    return quoted(key=piece["title_key"], args=piece["title_args"], text=piece["title"])

@@ -1,7 +1,9 @@
 """Ladder placement: the rules' moves, reviews and soft landings (customers/standing.py), and an
 account manager's hand moves, with the bond stage."""
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -12,7 +14,7 @@ from django.utils.translation import gettext_noop
 
 from customers import announce, ladder, rule_facts, standing, timeline
 from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
-from customers.sayings import choice, said
+from customers.sayings import choice, quoted, said
 from customers.signals import tier_at_risk, tier_changed
 
 # A tier move, up (True) or down (False).
@@ -47,21 +49,22 @@ def set_tier(
         tier_review_on=customer.tier_review_on,
         tier_at_risk_until=None,
     )
-    return _move(customer=customer, to=tier, reason=reason, rule="manual", by=by, now=now)
+    return _move(customer=customer, to=tier, why={"reason": reason}, rule="manual", by=by, now=now)
 
 
 def _move(
     *,
     customer: Customer,
     to: Tier,
-    reason: str,
+    why: Mapping[str, Any],
     rule: str,
     now: datetime,
     by: User | None = None,
     also: dict | None = None,
 ) -> TierChange | None:
     """Move a customer to a tier at `now`, recording the change and telling whoever listens
-    (`also`: more fields of the customer to write in the same statement)."""
+    (`why`: the reason's fields, ladder.because's or a person's text alone; `also`: more fields
+    of the customer to write in the same statement)."""
     old = customer.tier
     if old is not None and old.pk == to.pk:
         if also:
@@ -71,7 +74,7 @@ def _move(
         customer=customer,
         from_tier=old,
         to_tier=to,
-        reason=reason[:300],
+        **_reason_fields(why),
         rule=rule,
         changed_by=by,
         changed_at=now,
@@ -88,7 +91,7 @@ def _move(
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.TIER,
-        **said(MOVED[change.direction == "up"], tier=to.name, reason=reason),
+        **said(MOVED[change.direction == "up"], tier=to.name, reason=_quoted(change)),
         actor=by,
         occurred_at=now,
         source_id=change.pk,
@@ -157,7 +160,7 @@ def _place(
             **said(
                 gettext_noop("Bond: %(stage)s (%(reason)s)"),
                 stage=choice("bond_stage", bond.slug),
-                reason=bond.reason,
+                reason=bond.quoted_reason,
             ),
             occurred_at=now,
             source_id=change.pk,
@@ -208,7 +211,7 @@ def _review(
         _move(
             customer=customer,
             to=earned,
-            reason=placement.reason,
+            why=placement.why,
             rule=placement.rule,
             now=now,
             also=also if changed else None,
@@ -217,7 +220,11 @@ def _review(
         _move(
             customer=customer,
             to=tiers[verdict.position],
-            reason=f"still short of {held} after the grace period ({placement.reason})",
+            why=ladder.because(
+                gettext_noop("still short of %(tier)s after the grace period (%(because)s)"),
+                tier=str(held),
+                because=placement.quoted_reason,
+            ),
             rule="review.soft_landing",
             now=now,
             also=also if changed else None,
@@ -257,10 +264,10 @@ def _warn(
 
 
 def record_imported_moves(
-    *, moves: list[tuple[Customer, Tier | None, Tier]], by: User | None, reason: str
+    *, moves: list[tuple[Customer, Tier | None, Tier]], by: User | None, source: str
 ) -> None:
     """Record the tiers an import set (customer, from, to), all at once: a TierChange and a
-    timeline entry each, as for a move by hand.
+    timeline entry each, as for a move by hand (`source`: what set them, as "CSV import x.csv").
 
     tier_changed is not sent: a file's tiers say where customers stand already, not that a
     thousand of them just arrived there for programs to greet.
@@ -268,12 +275,13 @@ def record_imported_moves(
     if not moves:
         return
     now = timezone.now()
+    why = _reason_fields(ladder.because(gettext_noop("set by %(source)s"), source=source))
     changes = TierChange.objects.bulk_create(
         TierChange(
             customer=customer,
             from_tier=old,
             to_tier=new,
-            reason=reason[:300],
+            **why,
             rule="import",
             changed_by=by,
             direction=ladder.direction(old_rank=old.rank if old else None, new_rank=new.rank).value,
@@ -286,7 +294,7 @@ def record_imported_moves(
             TimelineEntry(
                 customer=change.customer,
                 kind=TimelineEntry.Kind.TIER,
-                **said(MOVED[change.direction == "up"], tier=new.name, reason=reason),
+                **said(MOVED[change.direction == "up"], tier=new.name, reason=_quoted(change)),
                 actor=by,
                 occurred_at=now,
                 source_id=change.pk,
@@ -295,3 +303,17 @@ def record_imported_moves(
         ]
     )
     announce.tier_changes(changes, now=now)
+
+
+def _reason_fields(why: Mapping[str, Any]) -> dict[str, Any]:
+    # A person's text has no message id: it is shown as written.
+    return {
+        "reason": why["reason"][:300],
+        "reason_key": why.get("reason_key", ""),
+        "reason_args": why.get("reason_args", {}),
+    }
+
+
+def _quoted(change: TierChange) -> dict[str, Any] | str:
+    # The move's reason, inside its timeline line, said in the reader's language too.
+    return quoted(key=change.reason_key, args=change.reason_args, text=change.reason)

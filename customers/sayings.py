@@ -7,9 +7,10 @@ it is what old rows and free text show, and what a line shows should its message
 """
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import translation
+from django.utils import formats, translation
 
 # Where a text with a plural keeps its plural message id, among its parameters.
 PLURAL = "_plural"
@@ -26,6 +27,11 @@ def register_choices(name: str, labels: Mapping[str, Any]) -> None:
 def choice(name: str, value: str) -> dict[str, str]:
     """A parameter that is a choice's value: shown in the reader's language when read."""
     return {"choice": name, "value": str(value)}
+
+
+def amount(value: Decimal) -> dict[str, str]:
+    """A parameter that is an amount: written with the reader's separators when read."""
+    return {"amount": str(value)}
 
 
 def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
@@ -58,7 +64,7 @@ def shown(*, key: str, args: Mapping[str, Any], fallback: str) -> str:
         return fallback
     try:
         return _render(key, args, translate=True)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, InvalidOperation):
         return fallback
 
 
@@ -77,6 +83,10 @@ def _render(msgid: str, args: Mapping[str, Any], *, translate: bool) -> str:
 def _word(value: Any) -> str:
     if isinstance(value, dict) and "said" in value:
         return shown(key=value["said"], args=value.get("args", {}), fallback=value.get("text", ""))
+    if isinstance(value, dict) and "amount" in value:
+        return formats.number_format(
+            Decimal(value["amount"]), decimal_pos=2, use_l10n=True, force_grouping=True
+        )
     if isinstance(value, dict):
         labels = CHOICES.get(value.get("choice", ""), {})
         raw = value.get("value", "")

@@ -272,7 +272,7 @@ def upsert_customers(
         placement.record_imported_moves(
             moves=[move for move in tier_moves if move[0].pk in written],
             by=by,
-            reason=f"set by {source}",
+            source=source,
         )
         activity.move_open_follow_ups(
             moves=[(pk, *owners) for pk, owners in owner_moves.items() if pk in written]

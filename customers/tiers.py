@@ -6,9 +6,9 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
-from customers import queries
+from customers import ladder, queries
 from customers.models import Customer, Tier, TierChange
 
 
@@ -31,7 +31,7 @@ def remove_tier(*, tier: Tier, by: User | None) -> int:
     target = queries.tier_taking_over(tier)
     if target is None:
         raise ValidationError(gettext("The ladder needs at least one rung."))
-    reason = f"{tier.name} was removed from the ladder"
+    why = ladder.because(gettext_noop("%(tier)s was removed from the ladder"), tier=tier.name)
     moved = 0
     while True:
         batch = list(Customer.objects.filter(tier=tier).values_list("pk", flat=True)[:5000])
@@ -44,7 +44,7 @@ def remove_tier(*, tier: Tier, by: User | None) -> int:
                 customer_id=pk,
                 from_tier=tier,
                 to_tier=target,
-                reason=reason,
+                **why,
                 rule="ladder.removed",
                 changed_by=by,
                 direction=direction,

@@ -115,3 +115,14 @@ def register() -> None:
             "detractor": pgettext_lazy("NPS category in a timeline line", "detractor"),
         },
     )
+    sayings.register_choices(
+        "ladder_rung",
+        {
+            "prospect": pgettext_lazy("ladder rung in a reason", "prospect"),
+            "first-time": pgettext_lazy("ladder rung in a reason", "first-time buyer"),
+            "repeat": pgettext_lazy("ladder rung in a reason", "repeat buyer"),
+            "client": pgettext_lazy("ladder rung in a reason", "client"),
+            "advocate": pgettext_lazy("ladder rung in a reason", "advocate"),
+            "raving-fan": pgettext_lazy("ladder rung in a reason", "raving fan"),
+        },
+    )

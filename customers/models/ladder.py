@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy
 
+from customers import sayings
 from customers.ladder import BOND_STAGE_NAMES
 
 
@@ -54,7 +55,10 @@ class TierChange(models.Model):
     )
     to_tier = models.ForeignKey(Tier, null=True, on_delete=models.SET_NULL, related_name="+")
     changed_at = models.DateTimeField(default=now)
+    # The English text; the rules' reasons also keep their message id and parameters.
     reason = models.CharField(max_length=300)
+    reason_key = models.CharField(max_length=200, blank=True, default="")
+    reason_args = models.JSONField(blank=True, default=dict)
     rule = models.CharField(
         max_length=60, blank=True, help_text=gettext_lazy("The rule that moved them.")
     )
@@ -77,6 +81,11 @@ class TierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_tier} → {self.to_tier}: {self.reason}"
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason in the reader's (active) language; as written when someone wrote it."""
+        return sayings.shown(key=self.reason_key, args=self.reason_args, fallback=self.reason)
 
 
 class BondChange(models.Model):

@@ -165,7 +165,11 @@ def test_place_on_ladder_follows_each_rule(overrides, slug, rule):
 def test_reason_quotes_the_figures():
     placement = place_on_ladder(facts=make_facts(purchase_count=4, purchases_12m=3))
     assert placement == Placement(
-        slug="repeat", rule="repeat.purchases_12m", reason="3 purchases in the last 12 months"
+        slug="repeat",
+        rule="repeat.purchases_12m",
+        reason="3 purchases in the last 12 months",
+        reason_key="%(count)s purchase in the last 12 months",
+        reason_args={"count": "3", "_plural": "%(count)s purchases in the last 12 months"},
     )
 
 

@@ -1,13 +1,14 @@
 """Timeline lines the code writes read in the reader's language; old rows as they were written."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
 
-from customers import activity, records, rewards, timeline
-from customers.models import FollowUp, Reward, TimelineEntry
+from customers import activity, ladder, placement, records, rewards, timeline
+from customers.models import FollowUp, Reward, Tier, TierChange, TimelineEntry
 from customers.sayings import choice, said, shown
 from events import services as event_services
 from events.links import new_token
@@ -139,3 +140,71 @@ def test_an_answer_with_guests_says_the_plural_of_the_readers_language(ann):
     assert one.title == "Answered the invitation to Sommerfest: yes with 1 guest"
     with translation.override("es"):
         assert one.shown_title == "Respondió a la invitación a Sommerfest: sí con 1 invitado"
+
+
+def test_a_move_by_the_rules_reads_its_reason_in_the_readers_language(ann, manager):
+    for days in (30, 3):
+        activity.record_purchase(
+            customer=ann,
+            amount=Decimal("50.00"),
+            purchased_on=timezone.localdate() - timezone.timedelta(days=days),
+        )
+
+    change = TierChange.objects.filter(customer=ann).first()
+    assert change.reason == "2 purchases in the last 12 months"
+    line = TimelineEntry.objects.filter(customer=ann, kind=TimelineEntry.Kind.TIER).first()
+    assert line.title == "Moved up to Repeat customer: 2 purchases in the last 12 months"
+    german = reader(manager, "de").get(f"/customers/{ann.pk}/").content.decode()
+    # The timeline line, and the reason in the ladder's history.
+    assert "Aufgestiegen zu Repeat customer: 2 Käufe in den letzten 12 Monaten" in german
+    assert "Repeat customer: 2 Käufe in den letzten 12 Monaten</li>" in german
+    assert "2 purchases in the last 12 months" not in german
+    english = reader(manager, "en").get(f"/customers/{ann.pk}/").content.decode()
+    assert "Repeat customer: 2 purchases in the last 12 months</li>" in english
+    with translation.override("es"):
+        assert change.shown_reason == "2 compras en los últimos 12 meses"
+        assert line.shown_title == "Subió a Repeat customer: 2 compras en los últimos 12 meses"
+
+
+def test_a_held_placement_says_each_of_its_parts_in_the_readers_language():
+    facts = ladder.LadderFacts(
+        today=date(2026, 6, 1),
+        purchase_count=5,
+        purchases_12m=4,
+        spend_12m=Decimal("1234.50"),
+        converted_referrals=1,
+        open_complaints=1,
+    )
+
+    held = ladder.place_on_ladder(facts=facts)
+
+    assert (held.slug, held.rule) == ("client", "hold.open_complaints")
+    assert held.reason == (
+        "would be advocate, but 1 open complaint holds them at client "
+        "(4 purchases and 1,234.50 spend in the last 12 months)"
+    )
+    with translation.override("de"):
+        assert shown(key=held.reason_key, args=held.reason_args, fallback="") == (
+            "wäre Fürsprecher, bleibt aber bei Stammkunde, Grund: 1 offene Beschwerde "
+            "(4 Käufe und 1.234,50 Umsatz in den letzten 12 Monaten)"
+        )
+    with translation.override("es"):
+        assert shown(key=held.reason_key, args=held.reason_args, fallback="").startswith(
+            "sería defensor, pero sigue en cliente por 1 queja abierta (4 compras y 1"
+        )
+
+
+def test_a_bond_move_and_a_reason_someone_wrote_read_as_they_should(ann, manager):
+    activity.record_referral(referrer=ann, referred_name="Bo")
+    placement.set_tier(
+        customer=ann, tier=Tier.objects.get(slug="client"), by=manager, reason="Rahmenvertrag"
+    )
+
+    bond = TimelineEntry.objects.filter(customer=ann, kind=TimelineEntry.Kind.BOND).first()
+    assert bond.title == "Bond: Advocacy (referred 1 person)"
+    moved = TimelineEntry.objects.filter(customer=ann, kind=TimelineEntry.Kind.TIER).first()
+    with translation.override("de"):
+        assert bond.shown_title == "Bindung: Fürsprache (hat 1 Person empfohlen)"
+        # What a person wrote stays as written, inside a translated line.
+        assert moved.shown_title == "Aufgestiegen zu Client: Rahmenvertrag"
+        assert TierChange.objects.filter(customer=ann).first().shown_reason == "Rahmenvertrag"
