@@ -43,15 +43,22 @@ def log_interaction(
     occurred_at: datetime | None = None,
     follow_up_on: date | None = None,
     now: datetime | None = None,
+    summary_key: str = "",
+    summary_args: dict | None = None,
 ) -> Interaction:
-    """Log a call, meeting, message or event; a follow-up date becomes a follow-up."""
+    """Log a call, meeting, message or event; a follow-up date becomes a follow-up.
+
+    A summary the code writes passes `**said(gettext_noop(...), field="summary", ...)`, to read
+    in any language; what a person wrote has no key and reads as written."""
     now = now or timezone.now()
     interaction = Interaction(
         customer=customer,
         author=author,
         channel=channel,
         direction=direction,
-        summary=summary,
+        summary=summary[:200],
+        summary_key=summary_key,
+        summary_args=summary_args or {},
         notes=notes,
         sentiment=sentiment,
         occurred_at=occurred_at or now,
@@ -85,7 +92,7 @@ def log_interactions(
                     gettext_noop("%(channel)s (%(direction)s): %(summary)s"),
                     channel=choice("interaction_channel", interaction.channel),
                     direction=choice("direction", interaction.direction),
-                    summary=interaction.summary,
+                    summary=interaction.quoted_summary,
                 ),
                 detail=interaction.notes,
                 actor=interaction.author,
@@ -101,7 +108,9 @@ def log_interactions(
             assignee=interaction.customer.owner or interaction.author,
             due_at=_start_of_working_day(interaction.follow_up_on),
             **said(
-                gettext_noop("Follow up: %(summary)s"), field="reason", summary=interaction.summary
+                gettext_noop("Follow up: %(summary)s"),
+                field="reason",
+                summary=interaction.quoted_summary,
             ),
             source="interaction",
             now=now,

@@ -34,6 +34,12 @@ class InteractionSerializer(serializers.ModelSerializer):
         if request is not None:
             self.fields["customer"].queryset = queries.visible_customers(request.user)
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # A summary the code wrote (a reply's) reads in the caller's language.
+        data["summary"] = instance.shown_summary
+        return data
+
 
 class InteractionFilter(filters.FilterSet):
     customer = filters.NumberFilter(field_name="customer_id")

@@ -28,6 +28,9 @@ from programs.responses import record_response
 
 # What of a reply is kept: long threads and signatures beyond this are cut.
 TEXT_LIMIT = 20_000
+# An e-mail reply's summary, to a touch's step or to no touch we can tell.
+REPLY_TO_STEP = gettext_noop("E-mail reply to “%(step)s”: %(first_line)s")
+REPLY = gettext_noop("E-mail reply: %(first_line)s")
 # The headers that tell an automatic message from a person's (RFC 3834 and common practice).
 AUTO_HEADERS = ("auto-submitted", "x-autoreply", "x-autorespond", "precedence")
 AUTO_PRECEDENCE = {"bulk", "auto_reply", "junk"}
@@ -181,14 +184,18 @@ def log_reply(
 ) -> Interaction:
     """A customer's e-mail on their timeline, threaded to the touch it answers (marked
     responded), with a follow-up for the owner due the next working day."""
-    about = f" to “{touch.step.name}”" if touch else ""
-    first_line = next((line for line in text.split("\n") if line.strip()), subject)
+    first_line = next((line for line in text.split("\n") if line.strip()), subject)[:200]
+    summary = (
+        said(REPLY_TO_STEP, field="summary", step=touch.step.name, first_line=first_line)
+        if touch
+        else said(REPLY, field="summary", first_line=first_line)
+    )
     interaction = log_interaction(
         customer=customer,
         author=by,
         channel=Interaction.Kind.EMAIL,
         direction=Interaction.Direction.INBOUND,
-        summary=f"E-mail reply{about}: {first_line}"[:200],
+        **summary,
         notes=text,
         occurred_at=received_at,
         follow_up_on=schedule.next_working_day(timezone.localdate(received_at)),

@@ -9,10 +9,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers.activity import log_interaction
 from customers.contact import normalize_phone
 from customers.models import Channel, Customer, Interaction
+from customers.sayings import said
 from programs import announce, email_events, email_replies, inbound_mail, schedule
 from programs.email_events import IN_FLIGHT, LATER
 from programs.models import SENT_STATES, ProviderEvent, Touch, UnmatchedReply
@@ -28,6 +30,9 @@ START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP"}
 # A reply answers the latest SMS touch sent to its number within this long.
 REPLY_WINDOW = timedelta(days=7)
+# A text's summary, as a reply to a touch's step or to no touch we can tell.
+REPLY_TO_STEP = gettext_noop("SMS reply to “%(step)s”: %(body)s")
+REPLY = gettext_noop("SMS reply: %(body)s")
 
 
 def keyword(body: str) -> str:
@@ -203,13 +208,17 @@ def log_reply(
 ) -> Interaction:
     """A customer's text on their timeline, threaded to the touch it answers (marked
     responded), with a follow-up for the owner due the next working day."""
-    about = f" to “{touch.step.name}”" if touch else ""
+    summary = (
+        said(REPLY_TO_STEP, field="summary", step=touch.step.name, body=body[:200])
+        if touch
+        else said(REPLY, field="summary", body=body[:200])
+    )
     interaction = log_interaction(
         customer=customer,
         author=by,
         channel=Interaction.Kind.SMS,
         direction=Interaction.Direction.INBOUND,
-        summary=f"SMS reply{about}: {body}"[:200],
+        **summary,
         notes=body,
         occurred_at=received_at,
         follow_up_on=schedule.next_working_day(timezone.localdate(received_at)),

@@ -45,7 +45,10 @@ class Interaction(models.Model):
     channel = models.CharField(max_length=10, choices=Kind, default=Kind.CALL)
     direction = models.CharField(max_length=10, choices=Direction, default=Direction.OUTBOUND)
     occurred_at = models.DateTimeField(default=now)
+    # The English text; what the code writes (a reply's) also keeps its message id and parameters.
     summary = models.CharField(max_length=200)
+    summary_key = models.CharField(max_length=200, blank=True, default="")
+    summary_args = models.JSONField(blank=True, default=dict)
     notes = models.TextField(blank=True)
     sentiment = models.CharField(max_length=10, choices=Sentiment, default=Sentiment.NEUTRAL)
     follow_up_on = models.DateField(null=True, blank=True)
@@ -59,6 +62,16 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+    @property
+    def shown_summary(self) -> str:
+        """The summary in the reader's (active) language; as written when someone wrote it."""
+        return sayings.shown(key=self.summary_key, args=self.summary_args, fallback=self.summary)
+
+    @property
+    def quoted_summary(self) -> dict | str:
+        """The summary as a parameter of another stored text (its timeline line, a follow-up)."""
+        return sayings.quoted(key=self.summary_key, args=self.summary_args, text=self.summary)
 
     @property
     def is_two_way(self) -> bool:

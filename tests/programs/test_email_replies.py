@@ -201,6 +201,13 @@ def test_a_reply_lands_on_the_timeline_threaded_to_its_touch(db, ann, manager, e
     page = client.get(f"/customers/{ann.pk}/").content.decode()
     assert "Thanks, the new plan suits us." in page
     assert "How are we doing?\n" not in page
+    # The code's words read in the reader's language; what the customer wrote as written.
+    german = Client(headers={"accept-language": "de"})
+    german.force_login(manager)
+    page = german.get(f"/customers/{ann.pk}/").content.decode()
+    assert "E-Mail (eingehend): E-Mail-Antwort auf „Check-in“: Thanks, the new plan" in page
+    api = german.get(f"/api/v1/interactions/?customer={ann.pk}").json()["results"]
+    assert api[0]["summary"] == "E-Mail-Antwort auf „Check-in“: Thanks, the new plan suits us."
 
 
 def test_the_same_reply_twice_is_logged_once(db, ann, eager):

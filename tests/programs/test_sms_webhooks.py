@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from twilio.request_validator import RequestValidator
 
 from bonding.celery import app
@@ -324,6 +324,13 @@ def test_a_reply_lands_on_the_timeline_answers_the_touch_and_asks_the_owner(
     interaction = Interaction.objects.get(customer=ann)
     assert (interaction.channel, interaction.direction) == ("sms", "inbound")
     assert interaction.summary == "SMS reply to “Check-in”: Yes, but the zip broke after a week"
+    with translation.override("es"):
+        assert interaction.shown_summary == (
+            "Respuesta por SMS a «Check-in»: Yes, but the zip broke after a week"
+        )
+        assert FollowUp.objects.get(customer=ann).shown_reason == (
+            "Seguimiento: Respuesta por SMS a «Check-in»: Yes, but the zip broke after a week"
+        )
     assert TimelineEntry.objects.filter(
         customer=ann, kind=TimelineEntry.Kind.INTERACTION, source_id=interaction.pk
     ).exists()
