@@ -53,6 +53,36 @@ def said(msgid: str | tuple[str, str], *, field: str = "title", **args: Any) -> 
     return {field: english[:300], f"{field}_key": msgid, f"{field}_args": stored}
 
 
+class English(str):
+    """A text said in English now, that keeps its message id and parameters: stored, compared
+    and logged as the English (a reason in a report), said again by translated()."""
+
+    key: str
+    args: dict[str, Any]
+
+    def __new__(cls, text: str, key: str, args: Mapping[str, Any]) -> "English":
+        english = super().__new__(cls, text)
+        english.key, english.args = key, dict(args)
+        return english
+
+    def __reduce__(self) -> tuple:
+        return English, (str(self), self.key, self.args)
+
+
+def english(msgid: str | tuple[str, str], **args: Any) -> English:
+    """A text with parameters (its message id marked where it is written), in English."""
+    fields = said(msgid, **args)
+    return English(fields["title"], fields["title_key"], fields["title_args"])
+
+
+def translated(text: str) -> str:
+    """A text in the active language: an English() by its message id, a text marked with
+    gettext_noop by its catalog; anything else (a person's words) as it is."""
+    if isinstance(text, English):
+        return shown(key=text.key, args=text.args, fallback=str(text))
+    return translation.gettext(text) if text else text
+
+
 def quoted(*, key: str, args: Mapping[str, Any], text: str) -> dict[str, Any] | str:
     """A stored text as a parameter of another: said again in the reader's language."""
     return {"said": key, "args": dict(args), "text": text} if key else text

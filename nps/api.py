@@ -17,6 +17,7 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response as ApiResponse
 
 from customers.known_parameters import KnownParameters
+from customers.sayings import translated
 from customers.selection import CustomersAction, customer_ids
 from nps import queries, score, services, theme_figures
 from nps.models import Response, Survey
@@ -83,7 +84,9 @@ class Invitations(CustomersAction):
     def act(self, request, target, customers):
         outcome = services.invite(survey=target, customers=customers, by_email=True)
         services.queue_emails(outcome.invited)
-        return {"invited": len(outcome.invited), "skipped": outcome.skipped}
+        # The reasons in the caller's language (Accept-Language), English by default.
+        skipped = [{**skip, "reason": translated(skip["reason"])} for skip in outcome.skipped]
+        return {"invited": len(outcome.invited), "skipped": skipped}
 
 
 class NpsResponseSerializer(serializers.ModelSerializer):

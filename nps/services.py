@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from customers import activity, rewards, timeline, valuation
 from customers.models import Channel, Customer, Reward, RewardRule, TimelineEntry
-from customers.sayings import choice, said
+from customers.sayings import choice, english, said
 from nps import links, mail, score, tasks
 from nps.models import (
     DayTally,
@@ -38,6 +38,16 @@ from webhooks import outbox
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+
+# Why a customer is not invited, in English (the API's and FatigueSkip's); the invite report
+# says it in the marketer's language (customers/sayings.translated).
+ANSWERED_ON = gettext_noop("answered on %(on)s (fatigue window)")
+INVITED_ON = gettext_noop("invited on %(on)s (fatigue window)")
+PREFERS: dict[str, str] = {
+    Channel.SMS: gettext_noop("prefers SMS (invitations go by e-mail)"),
+    Channel.PHONE: gettext_noop("prefers phone call (invitations go by e-mail)"),
+    Channel.LETTER: gettext_noop("prefers letter (invitations go by e-mail)"),
+}
 
 
 @dataclasses.dataclass
@@ -93,15 +103,15 @@ def invite(
             continue
         reason = None
         if customer.deleted_at:
-            reason = "deleted"
+            reason = gettext_noop("deleted")
         elif customer.pk in answered_at:
-            reason = f"answered on {answered_at[customer.pk]:%Y-%m-%d} (fatigue window)"
+            reason = english(ANSWERED_ON, on=f"{answered_at[customer.pk]:%Y-%m-%d}")
         elif customer.pk in invited_at:
-            reason = f"invited on {invited_at[customer.pk]:%Y-%m-%d} (fatigue window)"
+            reason = english(INVITED_ON, on=f"{invited_at[customer.pk]:%Y-%m-%d}")
         if reason:
             outcome.skipped.append({"customer": customer.pk, "reason": reason})
             skips.append(
-                FatigueSkip(survey=survey, customer=customer, reason=reason, skipped_at=now)
+                FatigueSkip(survey=survey, customer=customer, reason=str(reason), skipped_at=now)
             )
             continue
         outcome.invited.append(
@@ -130,12 +140,14 @@ def invite(
 def _not_by_email(customer: Customer) -> str | None:
     """Why an e-mailed invitation would not reach the customer, or None when it would."""
     if customer.preferred_channel != Channel.EMAIL:
-        label = dict(Channel.choices).get(customer.preferred_channel, customer.preferred_channel)
-        return f"prefers {label if label.isupper() else label.lower()} (invitations go by e-mail)"
+        return PREFERS.get(
+            customer.preferred_channel,
+            f"prefers {customer.preferred_channel} (invitations go by e-mail)",
+        )
     if not customer.consent_email:
-        return "no consent to e-mail"
+        return gettext_noop("no consent to e-mail")
     if not customer.email:
-        return "no e-mail address"
+        return gettext_noop("no e-mail address")
     return None
 
 

@@ -1,7 +1,6 @@
 """The marketers' survey pages: the surveys and the NPS dashboard, editing a survey, and inviting
 a segment of customers."""
 
-import re
 from collections import Counter
 
 from django.contrib import messages
@@ -10,11 +9,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import pages
 from customers import queries as customer_queries
+from customers.sayings import translated
 from nps import queries, score, services, tasks, theme_figures, theming
 from nps.forms import SurveyForm, ThemeMergeForm, ThemeRenameForm, VerbatimFilterForm
 from nps.models import Survey, Theme
@@ -233,15 +233,24 @@ def survey_invite(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "nps/invite.html", context, status=200 if valid else 400)
 
 
+# A fatigue skip in the report, without its date so that alike reasons add up.
+RECENTLY = {
+    services.ANSWERED_ON: gettext_noop("answered recently (fatigue window)"),
+    services.INVITED_ON: gettext_noop("invited recently (fatigue window)"),
+}
+
+
 def _invite_report(outcome: services.InviteOutcome, emailed: int) -> str:
     """The message after inviting, e.g. "10 invited by e-mail. 3 skipped: 2 invited recently
     (fatigue window); 1 no consent to e-mail." """
     text = ngettext("%(count)s invited by e-mail.", "%(count)s invited by e-mail.", emailed) % {
         "count": emailed
     }
-    # The reasons carry dates; summarised without them so alike reasons add up.
     reasons = Counter(
-        re.sub(r" on \d{4}-\d{2}-\d{2}", " recently", skip["reason"]) for skip in outcome.skipped
+        gettext(RECENTLY[key])
+        if (key := getattr(skip["reason"], "key", None)) in RECENTLY
+        else translated(skip["reason"])
+        for skip in outcome.skipped
     )
     if reasons:
         text += " " + ngettext(

@@ -14,9 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from customers.models import Contract, Customer
+from customers.sayings import english, ngettext_noop, translated
 from programs import holdout, schedule
 from programs.enrollment_writer import Writer, copy_text, new_ids
 from programs.models import Enrollment, Program, Step, Touch, UnsubscribeToken
@@ -38,7 +39,8 @@ class EnrollOutcome:
     """How many customers were enrolled (treated) and held out (control: this program's
     holdout or the global control group), who was skipped and why; of their touches, how many
     were scheduled, skipped (by reason), held until their date is known (by reason), and held
-    for the control group."""
+    for the control group. The reasons are in the language active at enrollment: the outcome is
+    a report for whoever enrolled (a page, the API; a task's is English)."""
 
     enrolled: int = 0
     held_out: int = 0
@@ -52,10 +54,12 @@ class EnrollOutcome:
 
 # Why a step's touch is not made at enrollment: its date is not known yet (it is made later).
 HELD: dict[str, str] = {
-    Step.Anchor.CONTRACT_END: "wait for a contract to renew",
-    Step.Anchor.ANNIVERSARY_FIRST_PURCHASE: "wait for a first purchase",
-    Step.Anchor.EVENT: "wait for the event",
+    Step.Anchor.CONTRACT_END: gettext_noop("wait for a contract to renew"),
+    Step.Anchor.ANNIVERSARY_FIRST_PURCHASE: gettext_noop("wait for a first purchase"),
+    Step.Anchor.EVENT: gettext_noop("wait for the event"),
 }
+WAIT_FOR_THEIR_DATE = gettext_noop("wait for their date")
+ALREADY_ENROLLED = gettext_noop("already enrolled")
 
 
 def eligible(
@@ -63,13 +67,13 @@ def eligible(
 ) -> str | None:
     """Why this customer may not join the program, or None when they may."""
     if customer.deleted_at:
-        return "deleted"
+        return gettext_noop("deleted")
     if tier_ids and customer.tier_id not in tier_ids:
-        return "not in the program's tiers"
+        return gettext_noop("not in the program's tiers")
     if program.audiences and customer.audience not in program.audiences:
-        return "not in the program's audience"
+        return gettext_noop("not in the program's audience")
     if program.relationships and customer.relationship not in program.relationships:
-        return "not in the program's relationships"
+        return gettext_noop("not in the program's relationships")
     return None
 
 
@@ -177,6 +181,15 @@ class _Plan:
         # By the id of a kind's list of touches, which self.kinds keeps alive.
         self.lines: dict[int, list[tuple[str, str]]] = {}
         self.held: dict[int, Counter[str]] = {}
+        # Each reason once in the active language, however many customers it counts.
+        self.words: dict[str, str] = {}
+
+    def said(self, reason: str) -> str:
+        """A reason in the language of whoever enrolls."""
+        word = self.words.get(reason)
+        if word is None:
+            word = self.words[reason] = translated(reason)
+        return word
 
     def touches_for(
         self,
@@ -243,9 +256,9 @@ class _Plan:
                 elif status == Touch.Status.HELD:
                     outcome.touches_held_out += customers
                 else:
-                    outcome.touches_skipped[error] += customers
+                    outcome.touches_skipped[self.said(error)] += customers
             for reason, steps in self.held[kind].items():
-                outcome.touches_held[reason] += steps * customers
+                outcome.touches_held[self.said(reason)] += steps * customers
 
     def copy_lines(self, planned: list[tuple]) -> list[tuple[str, str]]:
         """The touches of a kind as COPY lines around the enrollment and customer ids:
@@ -293,7 +306,7 @@ class _Plan:
                 occurrence=1,
             )
             if anchor is None:
-                held[HELD.get(step.anchor, "wait for their date")] += 1
+                held[HELD.get(step.anchor, WAIT_FOR_THEIR_DATE)] += 1
                 continue  # e.g. no contract to renew; added when one is signed
             asked = step.topic_id is None or step.topic_id in chosen
             key = (step.pk, anchor, zone.key, channels, asked, tuple(others))
@@ -337,11 +350,11 @@ def _enroll_batch(
         reason = (
             eligible(program, customer, plan.tier_ids)
             # Earlier batches of this run may still be on their way to the database.
-            or ("already enrolled" if customer.id in writer.enrolled else None)
+            or (ALREADY_ENROLLED if customer.id in writer.enrolled else None)
             or _reentry_refusal(program, previous[customer.id], now)
         )
         if reason:
-            outcome.skipped.append({"customer": customer.id, "reason": reason})
+            outcome.skipped.append({"customer": customer.id, "reason": plan.said(reason)})
         else:
             ready.append(customer)
             writer.enrolled.add(customer.id)
@@ -424,14 +437,19 @@ def _reentry_refusal(
 ) -> str | None:
     """Why a customer with these earlier enrollments (status, enrolled at) may not rejoin."""
     if any(status == Enrollment.Status.ACTIVE for status, _ in previous):
-        return "already enrolled"
+        return ALREADY_ENROLLED
     if not previous:
         return None
     if program.reentry == Program.Reentry.ONCE:
-        return "was enrolled before (the program allows one enrollment)"
+        return gettext_noop("was enrolled before (the program allows one enrollment)")
     last = max(enrolled_at for _, enrolled_at in previous)
     if now - last < timedelta(days=program.reentry_days or 0):
-        return f"enrolled less than {program.reentry_days} days ago"
+        return english(
+            ngettext_noop(
+                "enrolled less than %(count)s day ago", "enrolled less than %(count)s days ago"
+            ),
+            count=program.reentry_days,
+        )
     return None
 
 

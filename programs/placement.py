@@ -4,8 +4,10 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from customers.models import Channel, Customer, Frequency
+from customers.sayings import English, english
 from programs import schedule
 from programs.models import Step, Touch
 from programs.sql import of_customers
@@ -21,6 +23,11 @@ COUNTED = [
     Touch.Status.REVIEW,
 ]
 
+
+# Why a touch is skipped, stored in English as its last error; the enrollment's report says
+# it in the marketer's language (customers/sayings.translated).
+NO_CONSENT = gettext_noop("No consent on any of the step's channels.")
+NOT_ASKED = gettext_noop("Did not ask for news about “%(topic)s”.")
 
 # A touch in one of these states will not move on by itself.
 FINAL = [
@@ -79,7 +86,12 @@ def topic_refusal(step: Step, customer: Customer) -> str | None:
     """Why a step limited to a topic does not go to this customer, or None when it may."""
     if step.topic_id is None or customer.topics.filter(pk=step.topic_id).exists():
         return None
-    return f"Did not ask for news about “{step.topic}”."[:500]
+    return _not_asked(step)
+
+
+def _not_asked(step: Step) -> English:
+    # A topic's name is short (its field's length): the text fits the last error's 500.
+    return english(NOT_ASKED, topic=step.topic)
 
 
 def address_for(customer: Customer, channel: str) -> str:
@@ -100,12 +112,11 @@ def placement(step, customer, anchor, zone, window, cap, others, now, asked=True
     place under their cap."""
     due = schedule.due_at(anchor=anchor, offset_days=step.offset_days, zone=zone, window=window)
     if not asked:
-        refusal = f"Did not ask for news about “{step.topic}”."[:500]
         return (
             max(due, now),
             step.channels(customer.preferred_channel)[0],
             Touch.Status.SKIPPED,
-            refusal,
+            _not_asked(step),
         )
     channel = first_consented(step, customer)
     if channel is None:
@@ -113,7 +124,7 @@ def placement(step, customer, anchor, zone, window, cap, others, now, asked=True
             max(due, now),
             step.channels(customer.preferred_channel)[0],
             Touch.Status.SKIPPED,
-            "No consent on any of the step's channels.",
+            NO_CONSENT,
         )
     if customer.frequency == Frequency.LESS:
         cap = cap.halved()

@@ -8,10 +8,12 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers import preferences
 from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
+from customers.sayings import translated
 from nps.models import Invitation
 from programs import content
 from programs.models import (
@@ -139,7 +141,8 @@ def funnel(program: Program) -> list[FunnelRow]:
 
 
 def skip_reasons(program: Program) -> dict[int, list[tuple[str, int]]]:
-    """Per step id: why its touches were skipped, [(reason, how many)], most first."""
+    """Per step id: why its touches were skipped, [(reason, how many)], most first; a reason
+    the code wrote with a fixed text reads in the reader's language, any other as stored."""
     rows = (
         Touch.objects.filter(step__program=program, status=Touch.Status.SKIPPED)
         .order_by()
@@ -148,7 +151,8 @@ def skip_reasons(program: Program) -> dict[int, list[tuple[str, int]]]:
     )
     reasons: dict[int, list[tuple[str, int]]] = {}
     for step_id, reason, n in sorted(rows, key=lambda row: -row[2]):
-        reasons.setdefault(step_id, []).append((reason or "No reason recorded.", n))
+        said = translated(reason or gettext_noop("No reason recorded."))
+        reasons.setdefault(step_id, []).append((said, n))
     return reasons
 
 

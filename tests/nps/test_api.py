@@ -315,3 +315,18 @@ def test_odd_offsets_in_since_are_no_server_error(marketer, since):
     response = api(marketer).get("/api/v1/nps/responses/", {"since": since})
 
     assert response.status_code in (200, 400)
+
+
+def test_the_skip_reasons_answer_in_the_callers_language(marketer, manager, survey):
+    by_sms = person(manager, 3, phone="+14155552671", consent_sms=True, preferred_channel="sms")
+    client = api(marketer)
+
+    response = client.post(
+        "/api/v1/nps/invitations/",
+        {"survey": survey.pk, "customers": [by_sms.pk]},
+        format="json",
+        headers={"accept-language": "es"},
+    )
+
+    reason = "prefiere SMS (las invitaciones van por correo)"
+    assert response.json()["skipped"] == [{"customer": by_sms.pk, "reason": reason}]

@@ -308,3 +308,27 @@ def test_a_paused_survey_invites_nobody(client, marketer, manager, survey):
 
     assert "This survey is paused" in response.content.decode()
     assert not Invitation.objects.exists()
+
+
+def test_a_german_marketer_reads_why_customers_were_skipped_in_german(
+    marketer, manager, survey, eager, django_capture_on_commit_callbacks
+):
+    person(manager, 1, consent_email=False)
+    by_sms = person(manager, 2, phone="+14155552671", consent_sms=True, preferred_channel="sms")
+    asked_lately = person(manager, 3)
+    services.invite(survey=survey, customers=[asked_lately])
+    german = Client(headers={"accept-language": "de"})
+    german.force_login(marketer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = german.post(f"/surveys/{survey.pk}/invite/?owner=manager", follow=True)
+
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "3 übersprungen: " in text
+    assert "1 keine Einwilligung für E-Mail" in text
+    assert "1 bevorzugt SMS (Einladungen gehen per E-Mail)" in text
+    assert "1 kürzlich eingeladen (Ruhefrist)" in text
+    # Stored in English, whoever invited.
+    skip = FatigueSkip.objects.get(customer=asked_lately)
+    assert skip.reason.startswith("invited on ") and skip.reason.endswith(" (fatigue window)")
+    assert not FatigueSkip.objects.filter(customer=by_sms).exists()

@@ -5,6 +5,7 @@ import re
 from collections import Counter
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from customers.models import Channel, Customer
@@ -122,3 +123,37 @@ def test_the_api_answer_counts_the_touches_too(marketer, program):
         "held_out": 0,
     }
     assert response.json()["touches"]["scheduled"] == 3
+
+
+def test_a_german_marketer_reads_the_report_and_the_funnel_in_german(marketer, program):
+    five_customers()
+    german = Client(headers={"accept-language": "de"})
+    german.force_login(marketer)
+
+    first = german.post(f"/programs/{program.pk}/enroll/?q=Numbers", follow=True)
+    again = german.post(f"/programs/{program.pk}/enroll/?q=Numbers", follow=True)
+    funnel = german.get(f"/programs/{program.pk}/funnel/").content.decode()
+
+    assert [str(m) for m in first.context["messages"]] == [
+        "5 aufgenommen. Sendungen: 3 geplant; 7 übersprungen (7 keine Einwilligung für einen "
+        "der Kanäle des Schritts); 5 zurückgehalten (5 warten auf einen Vertrag zur "
+        "Verlängerung)."
+    ]
+    assert "5 nicht aufgenommen (5 bereits aufgenommen)." in str(
+        list(again.context["messages"])[-1]
+    )
+    assert "2: Keine Einwilligung für einen der Kanäle des Schritts." in funnel
+    # What is stored stays English: the database is read in any language.
+    assert skipped_in_the_database() == Counter({"No consent on any of the step's channels.": 7})
+
+
+def test_the_api_says_the_reasons_in_the_callers_language(marketer, program):
+    customers = five_customers()
+    client = APIClient(headers={"accept-language": "es"})
+    client.force_authenticate(marketer)
+    body = {"program": program.pk, "customers": [c.pk for c in customers[:1]]}
+
+    client.post("/api/v1/enrollments/", body, format="json")
+    again = client.post("/api/v1/enrollments/", body, format="json").json()
+
+    assert again["skipped"] == [{"customer": customers[0].pk, "reason": "ya inscrito"}]
