@@ -2,6 +2,7 @@
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 
 def normalize_email(value: str) -> str:
@@ -17,7 +18,15 @@ def normalize_phone(value: str, *, region: str) -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as error:
-        raise ValidationError(f"“{value}” is not a phone number.", code="invalid_phone") from error
+        raise ValidationError(
+            gettext_lazy("“%(value)s” is not a phone number."),
+            code="invalid_phone",
+            params={"value": value},
+        ) from error
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(f"“{value}” is not a valid phone number.", code="invalid_phone")
+        raise ValidationError(
+            gettext_lazy("“%(value)s” is not a valid phone number."),
+            code="invalid_phone",
+            params={"value": value},
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

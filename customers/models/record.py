@@ -52,7 +52,11 @@ TIME_ZONES = frozenset(zoneinfo.available_timezones())
 
 def validate_timezone(value: str) -> None:
     if value and value not in TIME_ZONES:
-        raise ValidationError(f"“{value}” is not a known time zone (e.g. Europe/Paris).")
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone (e.g. Europe/Paris)."),
+            code="invalid_timezone",
+            params={"value": value},
+        )
 
 
 class Account(models.Model):

@@ -395,3 +395,28 @@ def test_the_etag_changes_when_anything_writes_the_customer(manager_api, ann):
     )
 
     assert etag(manager_api, ann) != first
+
+
+def errors(api, payload: dict, **headers) -> dict:
+    body = {"first_name": "Bea", **payload}
+    response = api.post("/api/v1/customers/", body, content_type="application/json", **headers)
+    assert response.status_code == 400
+    return response.json()["errors"]
+
+
+def test_a_bad_phone_or_time_zone_is_told_in_the_callers_language(marketer_api):
+    german = {"headers": {"accept-language": "de"}}
+    phone, zone = {"phone": "call me"}, {"timezone": "Mars/Olympus_Mons"}
+
+    assert errors(marketer_api, phone, **german) == {
+        "phone": ["„call me“ ist keine Telefonnummer."]
+    }
+    assert errors(marketer_api, zone, **german) == {
+        "timezone": ["„Mars/Olympus_Mons“ ist keine bekannte Zeitzone (z. B. Europe/Paris)."]
+    }
+    # English stays the default.
+    assert errors(marketer_api, phone) == {"phone": ["“call me” is not a phone number."]}
+    assert errors(marketer_api, zone) == {
+        "timezone": ["“Mars/Olympus_Mons” is not a known time zone (e.g. Europe/Paris)."]
+    }
+    assert not Customer.objects.exists()
