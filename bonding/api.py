@@ -1,6 +1,7 @@
 """The REST API's entry points: exchanging a password for a token, and the router."""
 
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status, throttling
 from rest_framework.response import Response
@@ -32,7 +33,7 @@ class ObtainToken(APIView):
     )
     def post(self, request):
         if not isinstance(request.data, dict):
-            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+            raise exceptions.ValidationError({"non_field_errors": [gettext("Send a JSON object.")]})
         username = request.data.get("username")
         password = request.data.get("password")
         errors = {}

@@ -6,6 +6,7 @@ from datetime import UTC
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -47,12 +48,17 @@ class ConsentsField(serializers.Field):
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be an object of channel: true or false.")
+            raise serializers.ValidationError(
+                gettext("Must be an object of channel: true or false.")
+            )
         unknown = set(data) - set(Channel.values)
         if unknown:
-            raise serializers.ValidationError(f"Unknown channels: {', '.join(sorted(unknown))}.")
+            raise serializers.ValidationError(
+                gettext("Unknown channels: %(channels)s.")
+                % {"channels": ", ".join(sorted(unknown))}
+            )
         if not all(isinstance(value, bool) for value in data.values()):
-            raise serializers.ValidationError("Each channel must be true or false.")
+            raise serializers.ValidationError(gettext("Each channel must be true or false."))
         return {f"consent_{channel}": granted for channel, granted in data.items()}
 
 
@@ -175,7 +181,9 @@ def as_utc(moment, field: str):
     try:
         return moment.astimezone(UTC)
     except OverflowError as error:
-        raise exceptions.ValidationError({field: ["This date-time is out of range."]}) from error
+        raise exceptions.ValidationError(
+            {field: [gettext("This date-time is out of range.")]}
+        ) from error
 
 
 def etag_of(customer: Customer) -> str:
@@ -321,7 +329,9 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
         customer = self.get_object()
         # As on the pages: account managers see their own, only marketers and admins delete.
         if not queries.sees_everyone(request.user):
-            raise exceptions.PermissionDenied("Only marketers and admins delete customers.")
+            raise exceptions.PermissionDenied(
+                gettext("Only marketers and admins delete customers.")
+            )
         expected = request.headers.get("If-Match")
         if expected and expected not in ("*", etag_of(customer)):
             raise PreconditionFailed()
@@ -352,7 +362,9 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
         customer may name the `referral_code` they came with: the referral becomes theirs."""
         rows = request.data.get("customers") if isinstance(request.data, dict) else None
         if not isinstance(rows, list):
-            raise exceptions.ValidationError({"customers": ["A list of customers is required."]})
+            raise exceptions.ValidationError(
+                {"customers": [gettext("A list of customers is required.")]}
+            )
         if len(rows) > MAX_SYNC_ROWS:
             raise exceptions.ValidationError(
                 {"customers": [f"At most {MAX_SYNC_ROWS} customers per request."]}
@@ -403,7 +415,9 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
             except ValueError:
                 moment = None
             if moment is None:
-                raise exceptions.ValidationError({"since": ["An ISO 8601 date-time is required."]})
+                raise exceptions.ValidationError(
+                    {"since": [gettext("An ISO 8601 date-time is required.")]}
+                )
             tombstones = tombstones.filter(deleted_at__gte=as_utc(moment, "since"))
         page = self.paginate_queryset(
             tombstones.only("id", "external_id", "deleted_at", "merged_into_id")

@@ -1,6 +1,7 @@
 """Interactions, purchases and the ladder's tiers in the API: logged, added in batches by
 customer id or external id, and read, over the customers the caller may see."""
 
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
@@ -139,7 +140,9 @@ class PurchaseViewSet(KnownParameters, mixins.ListModelMixin, viewsets.GenericVi
         `customer_external_id`; a purchase whose external_id is known is left as it is."""
         rows = request.data.get("purchases") if isinstance(request.data, dict) else None
         if not isinstance(rows, list):
-            raise exceptions.ValidationError({"purchases": ["A list of purchases is required."]})
+            raise exceptions.ValidationError(
+                {"purchases": [gettext("A list of purchases is required.")]}
+            )
         if len(rows) > MAX_PURCHASE_ROWS:
             raise exceptions.ValidationError(
                 {"purchases": [f"At most {MAX_PURCHASE_ROWS} purchases per request."]}

@@ -3,6 +3,7 @@ or e-mails, adding and removing members, and the customers on a list."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -95,7 +96,9 @@ class StaticListViewSet(
         try:
             static_lists.delete_list(static_list=instance, by=self.request.user)
         except DjangoPermissionDenied:
-            raise exceptions.PermissionDenied("Only the list's author changes it.") from None
+            raise exceptions.PermissionDenied(
+                gettext("Only the list's author changes it.")
+            ) from None
 
     @extend_schema(
         request=MembersSerializer,
@@ -124,7 +127,9 @@ class StaticListViewSet(
                 remove=body.validated_data.get("remove", []),
             )
         except DjangoPermissionDenied:
-            raise exceptions.PermissionDenied("Only the list's author changes it.") from None
+            raise exceptions.PermissionDenied(
+                gettext("Only the list's author changes it.")
+            ) from None
         except ValidationError as error:
             raise exceptions.ValidationError(error.message_dict) from None
         return Response(

@@ -4,6 +4,7 @@ Scoped like customers: a customer the caller may not see is a 404."""
 
 from decimal import Decimal
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -48,7 +49,7 @@ class RewardRequestSerializer(RecordSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if attrs["action"] == "redeem" and attrs["value"] <= 0:
-            raise serializers.ValidationError({"value": ["Redeem more than nothing."]})
+            raise serializers.ValidationError({"value": [gettext("Redeem more than nothing.")]})
         if attrs["action"] == "redeem" and (attrs.get("cause") or attrs.get("kind")):
             raise serializers.ValidationError(
                 {"cause": ["A redemption has no cause or kind; only grants do."]}
@@ -103,7 +104,7 @@ class RewardViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], serializer_class=ReverseSerializer)
     def reverse(self, request, pk=None):
         if not queries.is_marketer(request.user):
-            raise exceptions.PermissionDenied("Only marketers reverse rewards.")
+            raise exceptions.PermissionDenied(gettext("Only marketers reverse rewards."))
         entry = self.get_object()
         serializer = ReverseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -126,7 +127,9 @@ class RewardViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
         key = request.headers.get(IDEMPOTENCY_HEADER) or data.pop("idempotency_key", "")
         data.pop("idempotency_key", None)
         if len(key) > 100:
-            raise exceptions.ValidationError({"idempotency_key": ["At most 100 characters."]})
+            raise exceptions.ValidationError(
+                {"idempotency_key": [gettext("At most 100 characters.")]}
+            )
         # Keys are the caller's own: another user's same key is another request.
         source_key = f"api:{request.user.pk}:{key}" if key else ""
         action, customer = data.pop("action"), data.pop("customer")

@@ -4,6 +4,7 @@ recording who came. Thin over events.services; customers scoped by ownership."""
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -96,7 +97,7 @@ class InvitationsRequest(serializers.Serializer):
 
     def validate(self, attrs):
         if len(attrs) != 1:
-            raise serializers.ValidationError("Give one of customers, segment or topic.")
+            raise serializers.ValidationError(gettext("Give one of customers, segment or topic."))
         return attrs
 
 
@@ -217,7 +218,7 @@ class EventViewSet(
         body.is_valid(raise_exception=True)
         found, missing = _customers(request, body.validated_data["customers"])
         if event.status == Event.Status.CANCELLED:
-            raise serializers.ValidationError({"event": ["This event was cancelled."]})
+            raise serializers.ValidationError({"event": [gettext("This event was cancelled.")]})
         checked = services.record_attendance(event=event, customers=found, by=request.user)
         return Response({"recorded": len(checked), "skipped": missing})
 
@@ -232,7 +233,7 @@ def _segment(request, pk: int | None) -> Segment | None:
         return None
     segment = customer_queries.segments_for(request.user).filter(pk=pk).first()
     if segment is None:
-        raise serializers.ValidationError({"segment": ["No such segment of yours."]})
+        raise serializers.ValidationError({"segment": [gettext("No such segment of yours.")]})
     return segment
 
 
@@ -244,7 +245,7 @@ def _topic(name: str | None) -> Topic | None:
         named |= Q(pk=int(name))
     topic = Topic.objects.filter(named).first()
     if topic is None:
-        raise serializers.ValidationError({"topic": ["No such topic."]})
+        raise serializers.ValidationError({"topic": [gettext("No such topic.")]})
     return topic
 
 

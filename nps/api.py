@@ -4,6 +4,7 @@ ownership, thin over services and queries."""
 from datetime import UTC
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -298,10 +299,18 @@ class ThemeViewSet(viewsets.ViewSet):
             )
         survey = request.query_params.get("survey") or None
         if survey is not None and not (survey.isascii() and survey.isdigit()):
-            raise exceptions.ValidationError({"survey": ["A survey id is a whole number."]})
+            raise exceptions.ValidationError(
+                {"survey": [gettext("A survey id is a whole number.")]}
+            )
         language = request.query_params.get("language") or None
         if language is not None and language not in LANGUAGES:
-            raise exceptions.ValidationError({"language": [f"One of: {', '.join(LANGUAGES)}."]})
+            raise exceptions.ValidationError(
+                {
+                    "language": [
+                        gettext("One of: %(languages)s.") % {"languages": ", ".join(LANGUAGES)}
+                    ]
+                }
+            )
         rows = theme_figures.theme_rows(
             responses_qs=queries.responses_for(request.user),
             survey_id=None if survey is None else int(survey),

@@ -6,6 +6,7 @@ step's page); marketers and admins only, as on the page.
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
@@ -132,7 +133,9 @@ class StepVariantsActions:
 
     def _step(self, request, pk, step_id) -> Step:
         if not queries.sees_everyone(request.user):
-            raise exceptions.PermissionDenied("Only marketers and admins see and change A/B tests.")
+            raise exceptions.PermissionDenied(
+                gettext("Only marketers and admins see and change A/B tests.")
+            )
         return get_object_or_404(Step, pk=step_id, program_id=pk)
 
     @extend_schema(parameters=[STEP_ID], responses={200: VariantTestSerializer})

@@ -420,3 +420,14 @@ def test_a_bad_phone_or_time_zone_is_told_in_the_callers_language(marketer_api):
         "timezone": ["“Mars/Olympus_Mons” is not a known time zone (e.g. Europe/Paris)."]
     }
     assert not Customer.objects.exists()
+
+
+def test_an_error_the_api_writes_itself_is_told_in_the_callers_language(marketer_api):
+    consents = {"consents": {"fax": True}}
+
+    german = errors(marketer_api, consents, headers={"accept-language": "de"})
+    spanish = errors(marketer_api, consents, headers={"accept-language": "es"})
+
+    assert german == {"consents": ["Unbekannte Kanäle: fax."]}
+    assert spanish == {"consents": ["Canales desconocidos: fax."]}
+    assert errors(marketer_api, consents) == {"consents": ["Unknown channels: fax."]}
