@@ -1,9 +1,11 @@
 """One CSV row of an import, read under the job's column mapping: the upsert row it makes, or
-why it cannot make one (customers/imports.py runs the import; moved from there as it was)."""
+why it cannot make one (customers/imports.py runs the import). The errors are in the language
+active when the row is read: the check step's reader's; a queued import's, English."""
 
 from typing import Any
 
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
 
 from customers import exports
 from customers.models import Channel, Frequency, ImportJob, Topic
@@ -55,10 +57,13 @@ def row_of(
     width = len(job.header)
     mapped = [(int(index), field) for index, field in job.mapping.items() if field != IGNORE]
     if any(cell.strip() for cell in cells[width:]) or any(i >= len(cells) for i, _ in mapped):
-        return {}, (
-            f"This row has {len(cells)} cells where the header has {width} "
-            "(a separator or a quote out of place?)."
-        )
+        return {}, ngettext(
+            "This row has %(count)s cell where the header has %(width)s "
+            "(a separator or a quote out of place?).",
+            "This row has %(count)s cells where the header has %(width)s "
+            "(a separator or a quote out of place?).",
+            len(cells),
+        ) % {"count": len(cells), "width": width}
     row: dict[str, Any] = {}
     problems = []
     for index, field in mapped:
@@ -69,7 +74,8 @@ def row_of(
             answer = value.casefold()
             if answer not in YES | NO:
                 problems.append(
-                    f"Column “{job.header[index]}”: “{value}” is not yes, no, true, false, 1 or 0."
+                    gettext("Column “%(column)s”: “%(value)s” is not yes, no, true, false, 1 or 0.")
+                    % {"column": job.header[index], "value": value}
                 )
             else:
                 row.setdefault("consents", {})[field.removeprefix("consent_")] = answer in YES
@@ -80,7 +86,8 @@ def row_of(
             ids, unknown = _topic_ids(value, topics if topics is not None else topics_by_name())
             if unknown:
                 problems.append(
-                    f"Column “{job.header[index]}”: unknown topics: {', '.join(unknown)}."
+                    gettext("Column “%(column)s”: unknown topics: %(topics)s.")
+                    % {"column": job.header[index], "topics": ", ".join(unknown)}
                 )
             else:
                 row["topics"] = ids
@@ -100,6 +107,11 @@ def _reason(errors: dict[str, list[str]], *, job: ImportJob) -> str:
     parts = []
     for field, messages in errors.items():
         column = columns.get(field)
-        prefix = f"Column “{column}”: " if column else ""
-        parts += [prefix + message for message in messages]
+        if column:
+            parts += [
+                gettext("Column “%(column)s”: %(message)s") % {"column": column, "message": message}
+                for message in messages
+            ]
+        else:
+            parts += messages
     return " ".join(parts)

@@ -2,6 +2,8 @@
 
 import re
 
+from django.test import Client
+
 from customers import import_check, imports
 from customers.models import Account, ConsentChange, Customer, ImportRejection
 from tests.customers.test_imports import import_now, upload
@@ -156,3 +158,16 @@ def test_the_mapping_page_of_a_1000_row_file_runs_a_fixed_number_of_queries(
         response = client.get(f"/imports/{job.pk}/")
 
     assert response.status_code == 200
+
+
+def test_a_german_marketer_reads_the_refused_rows_in_german(marketer):
+    existing_customers()
+    job = upload(marketer, GOOD_AND_BAD.encode())
+    german = Client(headers={"accept-language": "de"})
+    german.force_login(marketer)
+
+    page = german.get(f"/imports/{job.pk}/").content.decode()
+
+    assert "Spalte „Consent e-mail“: „maybe“ ist nicht yes, no, true, false, 1 oder 0." in page
+    assert "Spalte „Owner“: " in page
+    assert "is not yes, no" not in page
