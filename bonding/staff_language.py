@@ -28,12 +28,17 @@ def set_language(*, user: User, language: str) -> StaffLanguage:
     return choice
 
 
+def chosen_language(user_id: int) -> str:
+    """The language the user chose, "" when they follow the browser (one query)."""
+    choice = StaffLanguage.objects.filter(user_id=user_id).values_list("language", flat=True)
+    return choice.first() or ""
+
+
 def remember_on_sign_in(sender, request: HttpRequest, user: User, **kwargs) -> None:
     """Copy the user's choice into the new session (one query, at sign-in only)."""
     if request is None or not hasattr(request, "session"):
         return
-    choice = StaffLanguage.objects.filter(user=user).values_list("language", flat=True).first()
-    request.session[SESSION_KEY] = choice or ""
+    request.session[SESSION_KEY] = chosen_language(user.pk)
 
 
 class StaffLanguageMiddleware:

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from customers import queries as customer_queries
@@ -53,20 +53,24 @@ def start(
             {"event": [gettext("This event has started: it takes no invitations.")]}
         )
     if segment is not None:
-        described = f"segment “{segment.name}”"
+        chosen, name = InviteRun.Chosen.SEGMENT, segment.name
     elif topic is not None:
-        described = f"those who chose “{topic.name}”"
+        chosen, name = InviteRun.Chosen.TOPIC, topic.name
     else:
         filters = clean_filters(as_query(filters or {}))
-        described = "customers matching the list's filters"
+        chosen, name = InviteRun.Chosen.FILTERS, ""
     run = InviteRun(
         event=event,
         requested_by=by,
         segment=segment,
         topic=topic,
         filters=filters or {},
-        described=described[:200],
+        chosen=chosen,
+        chosen_name=name[:200],
     )
+    # The API's words stay English, like every record it returns; pages say `description`.
+    with translation.override("en"):
+        run.described = run.description[:200]
     run.total = chosen_customers(run).order_by().count()
     run.save()
     from events.tasks import invite_run_task  # tasks import this module

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.timezone import now
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from customers.models import Audience, Customer, Relationship, Tier
 from programs.models import Program, Touch
@@ -125,6 +125,11 @@ class InviteRun(models.Model):
     batches: the selection (a saved segment, a topic, or the customer list's filters, among the
     customers the requester sees) and how far it has got."""
 
+    class Chosen(models.TextChoices):
+        SEGMENT = "segment"
+        TOPIC = "topic"
+        FILTERS = "filters"
+
     class Status(models.TextChoices):
         QUEUED = "queued", gettext_lazy("Queued")
         RUNNING = "running", gettext_lazy("Inviting")
@@ -144,6 +149,10 @@ class InviteRun(models.Model):
     # The customer list's filters ({name: [values]}) when neither segment nor topic chose.
     filters = models.JSONField(default=dict, blank=True)
     described = models.CharField(max_length=200, help_text="Who was chosen, in words.")
+    # What was chosen and its name then, so pages can say it in the reader's language after
+    # the segment or topic is renamed or gone ("" on runs from before these were kept).
+    chosen = models.CharField(max_length=10, choices=Chosen, blank=True)
+    chosen_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -163,6 +172,17 @@ class InviteRun(models.Model):
 
     def __str__(self) -> str:
         return f"Inviting {self.described} to {self.event_id}"
+
+    @property
+    def description(self) -> str:
+        """Who was chosen, in the active language (`described` keeps the English words)."""
+        if self.chosen == self.Chosen.SEGMENT:
+            return gettext("segment “%(name)s”") % {"name": self.chosen_name}
+        if self.chosen == self.Chosen.TOPIC:
+            return gettext("those who chose “%(name)s”") % {"name": self.chosen_name}
+        if self.chosen == self.Chosen.FILTERS:
+            return gettext("customers matching the list's filters")
+        return self.described
 
     @property
     def percent(self) -> int:

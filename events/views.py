@@ -279,7 +279,7 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
                         "Inviting %(who)s (%(total)s customers): the progress shows below.",
                         run.total,
                     )
-                    % {"who": run.described, "total": run.total},
+                    % {"who": run.description, "total": run.total},
                 )
                 return redirect("events:detail", pk=event.pk)
         messages.error(request, problem)

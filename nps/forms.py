@@ -3,7 +3,8 @@
 from collections.abc import Iterable
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 
 from nps.models import Response, Survey, Theme
 
@@ -40,17 +41,29 @@ class VerbatimFilterForm(forms.Form):
     """Which verbatims to read: a category, a theme and words to look for."""
 
     category = forms.ChoiceField(
-        choices=[("", "Every category"), *Response.Category.choices], required=False
+        label=gettext_lazy("Category"),
+        choices=[("", gettext_lazy("Every category")), *Response.Category.choices],
+        required=False,
     )
-    theme = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    theme = forms.TypedChoiceField(
+        label=gettext_lazy("Theme"), coerce=int, empty_value=None, required=False
+    )
     q = forms.CharField(label=gettext_lazy("Search"), max_length=100, required=False)
 
     def __init__(self, *args, themes: Iterable[Theme] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["theme"].choices = [
-            ("", "Every theme"),
-            *((theme.pk, f"{theme.name} ({theme.language})") for theme in themes),
+            ("", gettext("Every theme")),
+            *((theme.pk, f"{theme.name} ({language_name(theme.language)})") for theme in themes),
         ]
+
+
+def language_name(code: str) -> str:
+    """A theme's language as its reader says it ("Deutsch" is "German" in English)."""
+    try:
+        return translation.get_language_info(code)["name_translated"]
+    except KeyError:
+        return code
 
 
 class ThemeRenameForm(forms.Form):

@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from customers import preferences, reply_addresses
-from customers.languages import speaking_to
+from customers.languages import speaking_to, speaking_to_staff
 from customers.models import Channel
 from nps import links
 from nps.models import Invitation, Response
@@ -192,7 +192,8 @@ def tell_owner_about_detractor(*, response_id: int) -> bool:
     response = (
         Response.objects.select_related("customer__owner", "survey").filter(pk=response_id).first()
     )
-    if response is None or not response.customer.owner or not response.customer.owner.email:
+    owner = response.customer.owner if response is not None else None
+    if response is None or owner is None or not owner.email:
         return False
     context = {
         "response": response,
@@ -200,10 +201,14 @@ def tell_owner_about_detractor(*, response_id: int) -> bool:
         "url": f"{settings.SITE_URL}/customers/{response.customer_id}/",
         "hours": DETRACTOR_FOLLOW_UP_HOURS,
     }
+    # The owner reads it in the language of their pages, not the customer's.
+    with speaking_to_staff(owner):
+        subject = render_to_string("emails/detractor_subject.txt", context).strip()
+        body = render_to_string("emails/detractor_body.txt", context)
     send_mail(
-        subject=render_to_string("emails/detractor_subject.txt", context).strip(),
-        message=render_to_string("emails/detractor_body.txt", context),
+        subject=subject,
+        message=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[response.customer.owner.email],
+        recipient_list=[owner.email],
     )
     return True

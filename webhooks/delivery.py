@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from webhooks import addresses, signing, transport
 from webhooks.models import Delivery, Endpoint, Event
@@ -281,11 +282,12 @@ def _note_failure(endpoint: Endpoint, *, now: datetime) -> None:
     ).update(disabled_at=now, disabled_reason="Every delivery failed for 5 days.")
     if disabled and endpoint.owner.email:
         send_mail(
-            subject="Bonding: a webhook endpoint was disabled",
-            message=(
-                f"Every delivery to {endpoint.url} failed for 5 days, so it is disabled and "
-                "its events wait. Enable it again on the webhooks settings page once it answers."
-            ),
+            subject=gettext("Bonding: a webhook endpoint was disabled"),
+            message=gettext(
+                "Every delivery to %(url)s failed for 5 days, so it is disabled and its events "
+                "wait. Enable it again on the webhooks settings page once it answers."
+            )
+            % {"url": endpoint.url},
             from_email=None,
             recipient_list=[endpoint.owner.email],
             fail_silently=True,

@@ -100,6 +100,24 @@ def test_the_page_queues_a_run_that_the_task_carries_out_and_shows_progress(
     assert progress.status_code == 200 and 'value="100"' in progress.content.decode()
 
 
+def test_a_run_is_described_in_the_readers_language_and_in_english_to_the_api(
+    client, marketer, make_event
+):
+    event = make_event(capacity=None)
+    segment = Segment.objects.create(owner=marketer, name="Firms", filters={"audience": ["b2b"]})
+    run = invite_runs.start(event=event, by=marketer, segment=segment)
+    segment.delete()  # the run still says whom it chose
+    client.force_login(marketer)
+
+    german = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    spanish = client.get(f"/events/{event.pk}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    assert "Einladen: Segment „Firms“" in german
+    assert "Invitando a los clientes del segmento «Firms»" in spanish
+    run.refresh_from_db()
+    assert run.described == "segment “Firms”"
+
+
 def test_the_page_refuses_an_unknown_topic_and_account_managers(
     client, marketer, manager, make_event
 ):

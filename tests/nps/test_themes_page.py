@@ -180,3 +180,19 @@ def eager_tasks():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+def test_a_themes_language_is_named_in_the_readers_language(client, marketer, fitted):
+    client.force_login(marketer)
+
+    english = client.get("/surveys/").content.decode()
+    german = client.get("/surveys/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    section = english[english.index('id="themes-h"') : english.index('id="verbatims-h"')]
+    assert '<span class="badge">English</span>' in section
+    assert '<span class="badge">German</span>' in section
+    assert '<span class="badge">Deutsch</span>' in german
+    assert '<span class="badge">Englisch</span>' in german
+    # The verbatims filter names the language the same way, and its choices are translated.
+    assert "(German)</option>" in english
+    assert "Jedes Thema" in german

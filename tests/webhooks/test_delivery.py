@@ -119,6 +119,7 @@ def test_an_endpoint_failing_for_five_days_is_disabled_and_its_owner_told(receiv
     assert endpoint.disabled_at is not None
     assert len(mail.outbox) == 1
     assert endpoint.url in mail.outbox[0].body
+    assert mail.outbox[0].subject == "Bonding: a webhook endpoint was disabled"
     waiting = Delivery.objects.filter(status=Delivery.Status.PENDING).count()
     assert waiting > 0
 
