@@ -1,6 +1,7 @@
 """REST API for the records an account manager keeps beside the customer: accounts, complaints,
 contracts, referrals and follow-ups. Scoped like customers (a record of a customer the caller
-may not see is a 404); every write goes through a service of records.py or activity.py."""
+may not see is a 404); every write goes through a service of records.py, activity.py or
+contracts.py."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -12,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from customers import activity, cursor, queries, records, shapes
+from customers import activity, contracts, cursor, queries, records, shapes
 from customers.api import PreconditionFailed, as_utc, etag_of
 from customers.known_parameters import KnownParameters
 from customers.models import Account, Complaint, Contract, Customer, FollowUp, Referral
@@ -274,7 +275,7 @@ class ContractViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, RecordView
     def create(self, request, *args, **kwargs):
         def write(data):
             customer = data.pop("customer")
-            return activity.add_contract(customer=customer, by=request.user, **data)
+            return contracts.add_contract(customer=customer, by=request.user, **data)
 
         return self.create_with(request, write)
 

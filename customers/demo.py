@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers import activity, placement, records, referrals, rewards, valuation
+from customers import activity, contracts, placement, records, referrals, rewards, valuation
 from customers.demo_history import (
     ACCOUNTS,
     CONSENT_SOURCES,
@@ -325,7 +325,7 @@ def _apply(event: Event, written: dict[int, Any]) -> None:
                 now=at,
             )
         case "contract":
-            written[id(row)] = activity.add_contract(
+            written[id(row)] = contracts.add_contract(
                 customer=row.customer,
                 title=row.title,
                 starts_on=row.starts_on,
@@ -334,7 +334,9 @@ def _apply(event: Event, written: dict[int, Any]) -> None:
                 now=at,
             )
         case "renewed":
-            activity.settle_renewal(contract=written[id(row)], status=event.extra["status"], now=at)
+            contracts.settle_renewal(
+                contract=written[id(row)], status=event.extra["status"], now=at
+            )
         case "referral":
             written[id(row)] = activity.record_referral(
                 referrer=row.referrer,

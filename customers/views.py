@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
 
-from customers import activity, forms, pages, placement, queries, records, rewards
+from customers import activity, contracts, forms, pages, placement, queries, records, rewards
 from customers import merge as merging
 from customers import tiers as tier_admin
 from customers.filters import CustomerFilter
@@ -264,7 +264,7 @@ QUICK_ACTIONS = {
         forms.PurchaseForm, activity.record_purchase, gettext_noop("Purchase added.")
     ),
     "contract": QuickAction(
-        forms.ContractForm, activity.add_contract, gettext_noop("Contract added.")
+        forms.ContractForm, contracts.add_contract, gettext_noop("Contract added.")
     ),
     "referral": QuickAction(
         forms.ReferralForm, _record_referral, gettext_noop("Referral recorded.")

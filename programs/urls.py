@@ -3,6 +3,7 @@ from django.urls import path
 from programs import (
     click_page,
     lift_page,
+    step_views,
     unmatched,
     unsubscribe_page,
     variant_page,
@@ -32,12 +33,14 @@ urlpatterns = [
     path("programs/<int:pk>/lift.csv", lift_page.lift_csv, name="lift_csv"),
     path("programs/<int:pk>/enroll/", views.enroll_segment, name="enroll"),
     path("programs/<int:pk>/enroll/progress/", views.enroll_progress, name="enroll_progress"),
-    path("programs/<int:pk>/steps/new/", views.step_create, name="step_create"),
-    path("programs/<int:pk>/steps/preview/", views.step_preview, name="step_preview"),
-    path("programs/<int:pk>/steps/test-send/", views.step_test_send, name="step_test_send"),
-    path("programs/<int:pk>/steps/<int:step_id>/", views.step_edit, name="step_edit"),
-    path("programs/<int:pk>/steps/<int:step_id>/delete/", views.step_delete, name="step_delete"),
-    path("programs/<int:pk>/steps/<int:step_id>/move/", views.step_move, name="step_move"),
+    path("programs/<int:pk>/steps/new/", step_views.step_create, name="step_create"),
+    path("programs/<int:pk>/steps/preview/", step_views.step_preview, name="step_preview"),
+    path("programs/<int:pk>/steps/test-send/", step_views.step_test_send, name="step_test_send"),
+    path("programs/<int:pk>/steps/<int:step_id>/", step_views.step_edit, name="step_edit"),
+    path(
+        "programs/<int:pk>/steps/<int:step_id>/delete/", step_views.step_delete, name="step_delete"
+    ),
+    path("programs/<int:pk>/steps/<int:step_id>/move/", step_views.step_move, name="step_move"),
     path(
         "programs/<int:pk>/steps/<int:step_id>/variants/",
         variant_page.step_variants,

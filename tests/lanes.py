@@ -8,7 +8,6 @@ out of this lane.
 """
 
 EMBEDDED = (
-    "tests/bonding/test_embedded.py",
     "tests/bonding/test_shared_rate_limit.py",
     "tests/bonding/test_sign_in_lockout.py",
     "tests/bonding/test_dashboard.py",

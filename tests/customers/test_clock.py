@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers import activity, placement, records
+from customers import activity, contracts, placement, records
 from customers.models import (
     BondChange,
     Contract,
@@ -241,7 +241,7 @@ def test_a_complaint_opened_and_resolved_on_the_clock_dates_the_moves_it_causes(
 def test_add_contract_dates_its_line_and_the_move_to_client():
     customer = newcomer()
 
-    contract = activity.add_contract(
+    contract = contracts.add_contract(
         customer=customer,
         title="Maintenance",
         starts_on=THEN.date() - timedelta(days=3),
@@ -255,7 +255,7 @@ def test_add_contract_dates_its_line_and_the_move_to_client():
 
 def test_settle_renewal_dates_its_line_once_and_a_cancelled_contract_stops_counting():
     customer = newcomer()
-    contract = activity.add_contract(
+    contract = contracts.add_contract(
         customer=customer,
         title="Maintenance",
         starts_on=THEN.date() - timedelta(days=3),
@@ -263,8 +263,8 @@ def test_settle_renewal_dates_its_line_once_and_a_cancelled_contract_stops_count
         now=THEN - timedelta(days=1),
     )
 
-    first = activity.settle_renewal(contract=contract, status="cancelled", now=THEN)
-    second = activity.settle_renewal(contract=contract, status="renewed", now=THEN)
+    first = contracts.settle_renewal(contract=contract, status="cancelled", now=THEN)
+    second = contracts.settle_renewal(contract=contract, status="renewed", now=THEN)
 
     assert (first, second) == (True, False)
     contract.refresh_from_db()
@@ -279,7 +279,7 @@ def test_settle_renewal_dates_its_line_once_and_a_cancelled_contract_stops_count
 
 
 def test_settle_renewal_refuses_pending_and_unknown_outcomes_and_changes_nothing():
-    contract = activity.add_contract(
+    contract = contracts.add_contract(
         customer=newcomer(),
         title="Maintenance",
         starts_on=THEN.date(),
@@ -289,7 +289,7 @@ def test_settle_renewal_refuses_pending_and_unknown_outcomes_and_changes_nothing
 
     for status in ("pending", "forgotten"):
         with pytest.raises(ValidationError) as error:
-            activity.settle_renewal(contract=contract, status=status)
+            contracts.settle_renewal(contract=contract, status=status)
         assert "status" in error.value.message_dict
 
     assert Contract.objects.get().renewal_status == "pending"

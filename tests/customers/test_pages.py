@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from customers import activity, records, timeline
+from customers import activity, contracts, records, timeline
 from customers.models import (
     Account,
     Complaint,
@@ -60,7 +60,7 @@ def busy_customer(manager) -> Customer:
     )
     activity.open_complaint(customer=customer, by=manager, category="billing", description="x")
     activity.resolve_complaint(complaint=complaint, by=manager, resolution="refunded")
-    activity.add_contract(
+    contracts.add_contract(
         customer=customer,
         title="Service plan",
         starts_on=date.today() - timedelta(30),

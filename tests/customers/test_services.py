@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
-from customers import activity, ladder, merge, placement, records, sync, tasks, valuation
+from customers import activity, contracts, ladder, merge, placement, records, sync, tasks, valuation
 from customers.models import (
     BondChange,
     Complaint,
@@ -375,7 +375,7 @@ def test_a_second_purchase_within_a_year_makes_a_repeat_customer():
 def test_an_active_contract_makes_a_client():
     customer = records.create_customer(data={"first_name": "Ann"}, by=None)
 
-    activity.add_contract(
+    contracts.add_contract(
         customer=customer,
         title="Maintenance",
         starts_on=days_ago(10),

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers import activity, records
+from customers import activity, contracts, records
 from customers.models import Tier
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due
@@ -146,7 +146,7 @@ def test_a_contract_signed_later_schedules_the_renewal(program, manager):
     ann = customer(manager)
     enroll(program=program, customers=[ann])
 
-    activity.add_contract(
+    contracts.add_contract(
         customer=ann, title="Plan", starts_on=date.today(), ends_on=date.today() + timedelta(200)
     )
 
