@@ -22,6 +22,7 @@ from datetime import datetime
 from anymail.exceptions import AnymailConfigurationError
 from anymail.urls import urlpatterns as anymail_urlpatterns
 from django.core.handlers.wsgi import WSGIRequest
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 DEFERRED = ("mailgun", "postmark", "sendgrid")
 # Request headers never kept beside the body: credentials, checked before the row is written.
 SECRET_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE")
+# The outcome of an event whose body could not be read; its listed reply can only be dismissed.
+UNREADABLE = "unreadable: "
+# Listed replies whose body could not be read: there is no message to put on a timeline.
+UNREADABLE_REPLIES = Q(event__outcome__startswith=UNREADABLE)
 
 
 def provider_of(view_class) -> str:
@@ -169,4 +174,4 @@ def _unreadable(event: ProviderEvent, error: Exception) -> str:
         received_at=event.received_at,
         event=event,
     )
-    return f"unreadable: {said}"[:200]
+    return f"{UNREADABLE}{said}"[:200]

@@ -4,7 +4,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -15,7 +24,7 @@ from customers.models import Channel, Customer, Referral
 from customers.queries import Page, page_of
 from customers.sayings import translated
 from nps.models import Invitation
-from programs import content
+from programs import content, inbound_mail
 from programs.models import (
     SENT_STATES,
     Enrollment,
@@ -196,10 +205,16 @@ def failures(*, program: Program | None = None, number: int = 1, size: int = 50)
 
 def unmatched_replies(*, number: int = 1, size: int = 50) -> Page:
     """Replies (texts and e-mails) from senders no customer has, neither assigned nor
-    dismissed, newest first."""
-    replies = UnmatchedReply.objects.filter(
-        assigned_at__isnull=True, dismissed_at__isnull=True
-    ).only("id", "channel", "phone", "email", "subject", "body", "received_at")
+    dismissed, newest first; `unreadable` marks those that can only be dismissed."""
+    replies = (
+        UnmatchedReply.objects.filter(assigned_at__isnull=True, dismissed_at__isnull=True)
+        .annotate(
+            unreadable=ExpressionWrapper(
+                inbound_mail.UNREADABLE_REPLIES, output_field=BooleanField()
+            )
+        )
+        .only("id", "channel", "phone", "email", "subject", "body", "received_at")
+    )
     return page_of(replies.order_by("-received_at", "-id"), number=number, size=size)
 
 

@@ -3,8 +3,8 @@ completed enrollments), written exactly once."""
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -46,25 +46,25 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
     the touches it settled.
     """
     now = now or timezone.now()
-    pending = set(
-        Touch.objects.select_for_update()
-        .filter(pk__in=[touch.pk for touch in touches], unsettled=True)
-        .values_list("pk", flat=True)
-    )
+    pending = _mark_settled([touch.pk for touch in touches])
     touches = [touch for touch in touches if touch.pk in pending]
     if not touches:
         return []
-    Touch.objects.filter(pk__in=pending).update(unsettled=False)
+    lines: dict[tuple[str, str], dict] = {}
+    for touch in touches:
+        # One line per step and channel, said once: a batch is mostly one step on one channel.
+        if (touch.step.name, touch.channel) not in lines:
+            lines[touch.step.name, touch.channel] = said(
+                gettext_noop("%(step)s sent by %(channel)s"),
+                step=touch.step.name,
+                channel=choice("channel", touch.channel),
+            )
     timeline.note_many_on_timeline(
         entries=[
             TimelineEntry(
                 customer_id=touch.customer_id,
                 kind=TimelineEntry.Kind.TOUCH,
-                **said(
-                    gettext_noop("%(step)s sent by %(channel)s"),
-                    step=touch.step.name,
-                    channel=choice("channel", touch.channel),
-                ),
+                **lines[touch.step.name, touch.channel],
                 # Set with the sent status; the clock only if a row somehow lost it.
                 occurred_at=touch.sent_at or now,
                 source_id=touch.pk,
@@ -92,6 +92,29 @@ def settle(touches: list[Touch], *, now: datetime | None = None) -> list[Touch]:
     complete_if_done({touch.enrollment_id for touch in touches}, now)
     announce.touches_moved("touch.sent", touches, now=now)
     return touches
+
+
+def _mark_settled(ids: list[int]) -> set[int]:
+    """Unsettled -> settled for those of these touches still unsettled, in one statement that
+    locks the rows it marks (a sweeper settling them meanwhile has them locked: they come back
+    settled, and are not returned); returns the ids it marked."""
+    if not ids:
+        return set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE programs_touch SET unsettled = false"
+                " WHERE id = ANY(%s) AND unsettled RETURNING id",
+                [ids],
+            )
+        else:
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                "UPDATE programs_touch SET unsettled = %s"  # noqa: S608 (placeholders only)
+                f" WHERE id IN ({marks}) AND unsettled RETURNING id",
+                [False, *ids],
+            )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def schedule_next_occurrences(*, touches: list[Touch], now: datetime | None = None) -> list[Touch]:
@@ -140,15 +163,13 @@ def complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
     # Failed and review touches still need a person: the enrollment is not done with them.
     done = [*SENT_STATES, Touch.Status.SKIPPED, Touch.Status.CANCELLED, Touch.Status.WITHHELD]
     yearly = [Step.Anchor.ANNIVERSARY_ENROLLMENT, Step.Anchor.ANNIVERSARY_FIRST_PURCHASE]
-    touches = Touch.objects.filter(enrollment_id__in=enrollment_ids).order_by()
-    busy = set(
-        touches.filter(~Q(status__in=done) | Q(step__anchor__in=yearly))
-        .values_list("enrollment_id", flat=True)
-        .distinct()
+    busy = Touch.objects.filter(enrollment_id=OuterRef("pk")).filter(
+        ~Q(status__in=done) | Q(step__anchor__in=yearly)
     )
+    # One query: each enrollment probes its own touches (by the enrollment's index).
     for enrollment in Enrollment.objects.filter(
-        pk__in=enrollment_ids - busy, status=Enrollment.Status.ACTIVE
-    ):
+        pk__in=enrollment_ids, status=Enrollment.Status.ACTIVE
+    ).exclude(Exists(busy)):
         exit_enrollment(enrollment=enrollment, reason="all steps done", completed=True, now=now)
 
 

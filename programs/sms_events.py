@@ -5,11 +5,12 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from customers.activity import log_interaction
 from customers.contact import normalize_phone
@@ -233,7 +234,12 @@ def assign_reply(*, reply: UnmatchedReply, customer: Customer, by: User) -> bool
     """A marketer says whose an unmatched reply (a text or an e-mail) is: it goes on that
     customer's timeline like any reply, threaded to the latest touch on its channel within the
     reply window. Only once (a conditional update): False if it was assigned or dismissed
-    meanwhile."""
+    meanwhile. A reply whose body could not be read has no message to log: refused."""
+    # Whether a reply was readable is settled when it is listed, so this check cannot race.
+    if UnmatchedReply.objects.filter(inbound_mail.UNREADABLE_REPLIES, pk=reply.pk).exists():
+        raise ValidationError(
+            gettext("This reply could not be read, so it cannot go on a timeline: dismiss it.")
+        )
     now = timezone.now()
     if not UnmatchedReply.objects.filter(
         pk=reply.pk, assigned_at__isnull=True, dismissed_at__isnull=True
@@ -268,11 +274,21 @@ def assign_reply(*, reply: UnmatchedReply, customer: Customer, by: User) -> bool
     return True
 
 
-def dismiss_reply(*, reply: UnmatchedReply) -> bool:
-    """Off the list without a timeline (spam, nobody's); False if it was assigned or dismissed
-    meanwhile."""
-    return bool(
-        UnmatchedReply.objects.filter(
-            pk=reply.pk, assigned_at__isnull=True, dismissed_at__isnull=True
-        ).update(dismissed_at=timezone.now())
+@transaction.atomic
+def dismiss_reply(*, reply: UnmatchedReply, by: User) -> bool:
+    """Off the list without a timeline (spam, nobody's, unreadable), with who dismissed it in
+    the admin's log; False if it was assigned or dismissed meanwhile."""
+    if not UnmatchedReply.objects.filter(
+        pk=reply.pk, assigned_at__isnull=True, dismissed_at__isnull=True
+    ).update(dismissed_at=timezone.now()):
+        return False
+    # The admin's own record of who changed what: a reply dismissed is gone from every list,
+    # and an unreadable one was never anyone's, so this line is all that says who decided.
+    LogEntry.objects.log_actions(
+        user_id=by.pk,
+        queryset=[reply],
+        action_flag=CHANGE,
+        change_message=[{"changed": {"fields": ["dismissed at"]}}],
+        single_object=True,
     )
+    return True

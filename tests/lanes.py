@@ -51,6 +51,7 @@ EMBEDDED = (
     "tests/programs/test_sms_webhooks.py",
     "tests/programs/test_event_intake.py",
     "tests/programs/test_unmatched_replies.py",
+    "tests/programs/test_unreadable_replies.py",
     "tests/programs/test_unsubscribe_rate_limit.py",
     "tests/webhooks/test_delivery.py",
     "tests/webhooks/test_retention.py",

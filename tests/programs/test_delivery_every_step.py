@@ -91,12 +91,13 @@ def test_a_batch_runs_one_query_per_touch_and_a_fixed_number_more(
 
     # One statement per touch (its claim, with the previous touch's "sent"), and six for each
     # gift step's reward, its reward.earned event included (one gift in 8 touches, four in
-    # 32); the rest is per batch (settling the sent touches: a savepoint here, their rows
-    # locked and marked, in four of them; the preference links, read, made where missing and
-    # read again; the webhook events).
+    # 32); the rest is per batch (the steps, read once; the preference and unsubscribe links,
+    # made where missing and read in one statement each; settling the sent touches: a
+    # savepoint here, their rows locked and marked in one statement, the enrollments done in
+    # one more; the webhook events).
     assert big - small == 24 + 3 * 6
     due_touches(32)
-    with django_assert_max_num_queries(32 + 4 * 6 + 39):
+    with django_assert_max_num_queries(32 + 4 * 6 + 35):
         deliver_all()
 
 
