@@ -166,7 +166,9 @@ def customers_page(view, request, customers) -> Response:
     }
     unknown = sorted(set(request.query_params) - accepted)
     if unknown:
-        message = f"Unknown parameter; this list accepts: {', '.join(sorted(accepted))}."
+        message = gettext("Unknown parameter; this list accepts: %(names)s.") % {
+            "names": ", ".join(sorted(accepted))
+        }
         raise exceptions.ValidationError({name: [message] for name in unknown})
     customers = customers.select_related("tier", "owner", "account").prefetch_related("topics")
     page = paginator.paginate_queryset(customers, request, view=view)

@@ -5,6 +5,7 @@ not see are reported like ones that do not exist, so ids tell nothing about othe
 from typing import Any, ClassVar
 
 from django.db.models import Model
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +16,13 @@ from customers.models import Customer
 
 # The largest id PostgreSQL's bigint holds: a bigger one names nothing and is refused as input.
 BIGINT_MAX = 2**63 - 1
+
+# A paused target takes nobody, said per kind (a translation needs the whole sentence).
+PAUSED = {
+    "program": gettext_lazy("This program is paused."),
+    "survey": gettext_lazy("This survey is paused."),
+    "": gettext_lazy("This is paused."),
+}
 
 
 def customer_ids(*, max_length: int) -> serializers.ListField:
@@ -43,13 +51,17 @@ class CustomersAction(APIView):
         body.is_valid(raise_exception=True)
         target = body.validated_data[self.target]
         if not target.is_active:
-            raise exceptions.ValidationError({self.target: [f"This {self.target} is paused."]})
+            raise exceptions.ValidationError(
+                {self.target: [str(PAUSED.get(self.target, PAUSED[""]))]}
+            )
         wanted = list(dict.fromkeys(body.validated_data["customers"]))
         visible = queries.visible_customers(request.user).filter(pk__in=wanted)
         found = {customer.pk: customer for customer in visible}
         answer = self.act(request, target, list(found.values()))
         missing = [
-            {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in found
+            {"customer": pk, "reason": gettext("no such customer")}
+            for pk in wanted
+            if pk not in found
         ]
         answer["skipped"] = list(answer.get("skipped", [])) + missing
         return Response(answer)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from customers import queries as customer_queries
 from customers.known_parameters import KnownParameters
 from customers.models import Segment, Tier, Topic
+from customers.sayings import translated
 from customers.selection import BIGINT_MAX, customer_ids
 from events import invite_runs, queries, services
 from events.models import Event, Invitation, InviteRun
@@ -186,7 +187,11 @@ class EventViewSet(
                 return Response(InviteRunSerializer(run).data, status=202)
         except ValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
-        return Response({"invited": len(outcome.invited), "skipped": outcome.skipped + missing})
+        skipped = [
+            {"customer": row["customer"], "reason": translated(row["reason"])}
+            for row in outcome.skipped + missing
+        ]
+        return Response({"invited": len(outcome.invited), "skipped": skipped})
 
     @extend_schema(responses=InviteRunSerializer(many=True))
     @action(
@@ -256,7 +261,7 @@ def _customers(request, ids: list[int]) -> tuple[list, list[dict]]:
     found = list(customer_queries.visible_customers(request.user).filter(pk__in=wanted))
     seen = {c.pk for c in found}
     return found, [
-        {"customer": pk, "reason": "no such customer"} for pk in wanted if pk not in seen
+        {"customer": pk, "reason": gettext("no such customer")} for pk in wanted if pk not in seen
     ]
 
 

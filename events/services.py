@@ -106,7 +106,7 @@ def invite(
     ready = []
     for customer in dict.fromkeys(customers):
         reason = fits(event, customer, tier_ids) or (
-            "already invited" if customer.pk in already else None
+            gettext_noop("already invited") if customer.pk in already else None
         )
         if reason:
             outcome.skipped.append({"customer": customer.pk, "reason": reason})

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from django.utils import translation
 
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
 from tests.lanes import EMBEDDED, POSTGRES_ONLY
@@ -51,6 +52,16 @@ def fresh_cache():
     """Rate limits count in the shared cache (Redis, or files): no test spends another's budget."""
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def organizations_language():
+    """Each test starts in the organization's language: the test client's LocaleMiddleware
+    leaves a request's language active in the thread, which a server's next request would
+    replace but a test's next service call would not."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

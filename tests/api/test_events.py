@@ -99,6 +99,21 @@ def test_inviting_answers_invited_and_skipped_with_reasons(marketer_api, event):
     assert Invitation.objects.get(event=event).customer == reachable
 
 
+def test_skip_reasons_answer_in_the_callers_language(marketer_api, event):
+    invited = CustomerFactory(consent_email=True)
+    Invitation.objects.create(event=event, customer=invited, token=new_token())
+
+    response = marketer_api.post(
+        f"/api/v1/events/{event.pk}/invitations/",
+        {"customers": [invited.pk, 999999]},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+
+    reasons = {row["customer"]: row["reason"] for row in response.json()["skipped"]}
+    assert reasons == {invited.pk: "bereits eingeladen", 999999: "kein solcher Kunde"}
+
+
 def test_attendance_records_who_came_among_the_callers_customers(
     manager_api, manager, other_manager, event
 ):
