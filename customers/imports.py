@@ -17,16 +17,18 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Protocol
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from customers import exports, queries, sync
 from customers.import_rows import IGNORE, _reason, row_of, topics_by_name
+from customers.languages import speaking_to_staff
 from customers.models import ImportChunk, ImportJob, ImportRejection
 
 logger = logging.getLogger(__name__)
@@ -130,9 +132,12 @@ class NotUtf8Error(ValueError):
 
     def __init__(self, *, line: int, byte: int):
         super().__init__(
-            f"This file is not UTF-8 text: line {line} has a byte (0x{byte:02X}) that UTF-8 "
-            "does not allow. In Excel save it as “CSV UTF-8”; in LibreOffice pick the "
-            "“Unicode (UTF-8)” character set; then upload it again."
+            gettext(
+                "This file is not UTF-8 text: line %(line)s has a byte (%(byte)s) that UTF-8 "
+                "does not allow. In Excel save it as “CSV UTF-8”; in LibreOffice pick the "
+                "“Unicode (UTF-8)” character set; then upload it again."
+            )
+            % {"line": line, "byte": f"0x{byte:02X}"}
         )
 
 
@@ -378,6 +383,19 @@ def run_import(*, job_id: int, refresh_later: sync.RefreshLater) -> ImportJob | 
     job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
     if job is None or job.status != ImportJob.Status.RUNNING:
         return job
+    # A worker has no request: the rows' errors are written in the language of the marketer
+    # who started the import (as the check step showed them), else the organization's.
+    with (
+        speaking_to_staff(job.created_by)
+        if job.created_by
+        else translation.override(settings.LANGUAGE_CODE)
+    ):
+        _run_import(job, refresh_later=refresh_later)
+    job.refresh_from_db()
+    return job
+
+
+def _run_import(job: ImportJob, *, refresh_later: sync.RefreshLater) -> None:
     try:
         _import_rows(job, refresh_later=refresh_later)
     except Exception as error:  # any failure is the job's, reported on its page
@@ -385,13 +403,11 @@ def run_import(*, job_id: int, refresh_later: sync.RefreshLater) -> ImportJob | 
         message = (
             str(error)
             if isinstance(error, NotUtf8Error | csv.Error)
-            else "The import stopped unexpectedly (the worker's log has the details)."
+            else gettext("The import stopped unexpectedly (the worker's log has the details).")
         )
         ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
             status=ImportJob.Status.FAILED, error=message, finished_at=timezone.now()
         )
-    job.refresh_from_db()
-    return job
 
 
 def batched(items: Iterator, size: int) -> Iterator[list]:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_noop
 
 from customers import announce, ladder, rule_facts, standing, timeline
 from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
-from customers.sayings import choice, quoted, said
+from customers.sayings import choice, english, listed, quoted, said
 from customers.signals import tier_at_risk, tier_changed
 
 # A tier move, up (True) or down (False).
@@ -244,7 +244,7 @@ def _warn(
     """Tell the timeline, and whoever listens, that the customer may drop from their rung."""
     until = verdict.grace_until
     assert until is not None  # only an at-risk verdict is warned about
-    what = "; ".join(to_keep) or "qualify again"
+    what = to_keep or [english(gettext_noop("qualify again"))]
     timeline.note_on_timeline(
         customer=customer,
         kind=TimelineEntry.Kind.TIER_AT_RISK,
@@ -252,7 +252,7 @@ def _warn(
             gettext_noop("At risk of dropping from %(tier)s after %(until)s: to keep it, %(what)s"),
             tier=tier.name,
             until=until.isoformat(),
-            what=what,
+            what=listed(what),
         ),
         occurred_at=now,
     )

@@ -27,6 +27,7 @@ from customers.models import (
     ValueAnswer,
 )
 from customers.roles import ACCOUNT_MANAGERS, MARKETERS
+from customers.sayings import translated
 
 
 def roles_of(user: AbstractBaseUser) -> frozenset[str]:
@@ -400,7 +401,8 @@ def ladder_status(
     customer: Customer, *, today: date | None = None, tiers: list[Tier] | None = None
 ) -> LadderStatus:
     """The customer's rung, the next one and what is missing for it, the review date and, while
-    at risk, what keeps the rung: the rungs (unless given, bottom first) and the rules' facts."""
+    at risk, what keeps the rung: the rungs (unless given, bottom first) and the rules' facts.
+    What is missing reads in the active language."""
     today = today or timezone.localdate()
     tiers = list(Tier.objects.order_by("rank")) if tiers is None else tiers
     facts = rule_facts.gather_facts([customer], today=today)[customer.pk].ladder
@@ -414,7 +416,12 @@ def ladder_status(
         tier=tier,
         next_tier=next_tier,
         to_next=(
-            standing.requirements(facts=facts, slug=next_tier.slug, thresholds=rules)
+            [
+                translated(line)
+                for line in standing.requirements(
+                    facts=facts, slug=next_tier.slug, thresholds=rules
+                )
+            ]
             if next_tier
             else []
         ),
@@ -422,7 +429,10 @@ def ladder_status(
         at_risk=at_risk,
         at_risk_until=customer.tier_at_risk_until,
         to_keep=(
-            standing.requirements(facts=facts, slug=tier.slug, thresholds=rules)
+            [
+                translated(line)
+                for line in standing.requirements(facts=facts, slug=tier.slug, thresholds=rules)
+            ]
             if at_risk and tier
             else []
         ),

@@ -6,9 +6,10 @@ the line is translated into the language active then. The English text is stored
 it is what old rows and free text show, and what a line shows should its message go away.
 """
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils import formats, translation
 
@@ -29,9 +30,24 @@ def choice(name: str, value: str) -> dict[str, str]:
     return {"choice": name, "value": str(value)}
 
 
-def amount(value: Decimal) -> dict[str, str]:
-    """A parameter that is an amount: written with the reader's separators when read."""
-    return {"amount": str(value)}
+def amount(value: Decimal, *, places: int = 2) -> dict[str, str]:
+    """A parameter that is an amount: written with the reader's separators when read, with
+    `places` decimals."""
+    fields = {"amount": str(value)}
+    if places != 2:
+        fields["places"] = str(places)
+    return fields
+
+
+def listed(texts: list[str]) -> dict[str, list]:
+    """A parameter that is a list of texts (English() ones said again when read), joined by
+    semicolons."""
+    return {
+        "listed": [
+            quoted(key=t.key, args=t.args, text=str(t)) if isinstance(t, English) else t
+            for t in texts
+        ]
+    }
 
 
 def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
@@ -75,12 +91,62 @@ def english(msgid: str | tuple[str, str], **args: Any) -> English:
     return English(fields["title"], fields["title_key"], fields["title_args"])
 
 
+# Texts with parameters kept as their English words alone, in a column with no room for a
+# message id (a touch's error, an enrollment's exit reason): each is read back by matching its
+# English form, [(pattern, message id, plural message id or "")], longest message first.
+_KEPT_AS_TEXT: list[tuple[re.Pattern[str], str, str]] = []
+Kept = TypeVar("Kept", str, tuple[str, str])
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def kept_as_text(msgid: Kept) -> Kept:
+    """Mark (beside gettext_noop or ngettext_noop) a text with parameters that is stored as
+    its English words only, so translated() can say it again in the reader's language."""
+    singular, plural = msgid if isinstance(msgid, tuple) else (msgid, "")
+    for form in filter(None, (singular, plural)):
+        _KEPT_AS_TEXT.append((_english_form(form), singular, plural))
+    _KEPT_AS_TEXT.sort(key=lambda kept: -len(kept[0].pattern))
+    return msgid
+
+
+def _english_form(msgid: str) -> re.Pattern[str]:
+    parts, seen = [], set()
+    for index, piece in enumerate(_PLACEHOLDER.split(msgid.replace("%%", "%"))):
+        if index % 2 == 0:
+            parts.append(re.escape(piece))
+        else:
+            parts.append(f"(?P={piece})" if piece in seen else f"(?P<{piece}>.+?)")
+            seen.add(piece)
+    if len(parts) < 3 or not any(parts[::2]):
+        raise ValueError(f"{msgid!r} has no words of its own to be recognised by")
+    return re.compile("".join(parts), re.DOTALL)
+
+
 def translated(text: str) -> str:
     """A text in the active language: an English() by its message id, a text marked with
-    gettext_noop by its catalog; anything else (a person's words) as it is."""
+    gettext_noop by its catalog, one marked kept_as_text by its English form; anything else
+    (a person's words, a provider's) as it is."""
     if isinstance(text, English):
         return shown(key=text.key, args=text.args, fallback=str(text))
-    return translation.gettext(text) if text else text
+    if not text:
+        return text
+    said_again = translation.gettext(text)
+    if said_again != text:
+        return said_again
+    for pattern, singular, plural in _KEPT_AS_TEXT:
+        if match := pattern.fullmatch(text):
+            return _said_again(singular, plural, match.groupdict(), fallback=text)
+    return text
+
+
+def _said_again(singular: str, plural: str, found: dict[str, str], *, fallback: str) -> str:
+    # A parameter may itself be a text we wrote (the reason an enrollment ended).
+    args: dict[str, Any] = {name: translated(value) for name, value in found.items()}
+    if plural:
+        if not found.get("count", "").isdigit():
+            return fallback
+        args[PLURAL] = plural
+    return shown(key=singular, args=args, fallback=fallback)
 
 
 def quoted(*, key: str, args: Mapping[str, Any], text: str) -> dict[str, Any] | str:
@@ -115,8 +181,13 @@ def _word(value: Any) -> str:
         return shown(key=value["said"], args=value.get("args", {}), fallback=value.get("text", ""))
     if isinstance(value, dict) and "amount" in value:
         return formats.number_format(
-            Decimal(value["amount"]), decimal_pos=2, use_l10n=True, force_grouping=True
+            Decimal(value["amount"]),
+            decimal_pos=int(value.get("places", 2)),
+            use_l10n=True,
+            force_grouping=True,
         )
+    if isinstance(value, dict) and "listed" in value:
+        return "; ".join(_word(item) for item in value["listed"])
     if isinstance(value, dict):
         labels = CHOICES.get(value.get("choice", ""), {})
         raw = value.get("value", "")

@@ -18,6 +18,8 @@ from datetime import date, timedelta
 from decimal import ROUND_UP, Decimal
 from enum import StrEnum
 
+from django.utils.translation import gettext_noop
+
 from customers.ladder import (
     DEFAULT_LADDER,
     THRESHOLDS,
@@ -27,6 +29,7 @@ from customers.ladder import (
     nps_category,
     place_on_ladder,
 )
+from customers.sayings import amount, english, ngettext_noop
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,8 @@ def requirements(
 ) -> list[str]:
     """What this customer lacks to qualify for the rung `slug` by the rules, in readable lines
     ("2 more purchases in the last 12 months"); empty when they qualify, or when the rung is a
-    custom one the rules know nothing about."""
+    custom one the rules know nothing about. Each line is said in English and keeps its message
+    id (sayings.English): sayings.translated() says it in the reader's language."""
     if slug not in DEFAULT_LADDER or slug == "prospect":
         return []
     placed = place_on_ladder(facts=facts, thresholds=thresholds).slug
@@ -145,13 +149,19 @@ def requirements(
     if slug == "first-time":
         if facts.purchase_count >= 1 or facts.has_active_contract:
             return []
-        return ["a first purchase"]
+        return [english(gettext_noop("a first purchase"))]
     if slug in ("repeat", "client", "advocate", "raving-fan"):
         buying = _buying_lines(facts, "client" if slug == "client" else "repeat", thresholds)
         if slug in ("repeat", "client"):
             return buying
         return buying + _loyalty_lines(facts, slug, thresholds)
     return []
+
+
+MORE_PURCHASES = ngettext_noop(
+    "%(count)s more purchase in the last 12 months",
+    "%(count)s more purchases in the last 12 months",
+)
 
 
 def _buying_lines(facts: LadderFacts, slug: str, t: Thresholds) -> list[str]:
@@ -161,26 +171,47 @@ def _buying_lines(facts: LadderFacts, slug: str, t: Thresholds) -> list[str]:
         lines = []
         purchases = t.client_min_purchases_12m - facts.purchases_12m
         if purchases > 0:
-            lines.append(f"{_more(purchases, 'purchase')} in the last 12 months")
+            lines.append(english(MORE_PURCHASES, count=purchases))
         spend = t.client_min_spend_12m - facts.spend_12m
         if spend > 0:
             rounded = spend.quantize(Decimal("1"), rounding=ROUND_UP)
-            lines.append(f"{rounded:,} more spend in the last 12 months")
+            lines.append(
+                english(
+                    gettext_noop("%(spend)s more spend in the last 12 months"),
+                    spend=amount(rounded, places=0),
+                )
+            )
         if lines and t.client_min_tenure_months:
             months = t.client_min_tenure_months - facts.tenure_months
             repeat = t.repeat_min_purchases_12m - facts.purchases_12m
             if months > 0:
-                lines.append(f"or {_more(months, 'month')} as a customer, buying repeatedly")
+                lines.append(
+                    english(
+                        ngettext_noop(
+                            "or %(count)s more month as a customer, buying repeatedly",
+                            "or %(count)s more months as a customer, buying repeatedly",
+                        ),
+                        count=months,
+                    )
+                )
             elif repeat > 0:
-                lines.append(f"or {_more(repeat, 'purchase')} in the last 12 months instead")
+                lines.append(
+                    english(
+                        ngettext_noop(
+                            "or %(count)s more purchase in the last 12 months instead",
+                            "or %(count)s more purchases in the last 12 months instead",
+                        ),
+                        count=repeat,
+                    )
+                )
         if lines:
-            lines.append("or an active contract instead")
+            lines.append(english(gettext_noop("or an active contract instead")))
         return lines
     if facts.has_active_contract:
         return []
     purchases = t.repeat_min_purchases_12m - facts.purchases_12m
     if purchases > 0:
-        return [f"{_more(purchases, 'purchase')} in the last 12 months"]
+        return [english(MORE_PURCHASES, count=purchases)]
     return []
 
 
@@ -190,18 +221,46 @@ def _loyalty_lines(facts: LadderFacts, slug: str, t: Thresholds) -> list[str]:
     if slug == "raving-fan":
         short = t.raving_fan_min_converted_referrals - referrals
         if short > 0:
-            lines.append(f"{_more(short, 'converted referral')} in the last 12 months")
+            lines.append(
+                english(
+                    ngettext_noop(
+                        "%(count)s more converted referral in the last 12 months",
+                        "%(count)s more converted referrals in the last 12 months",
+                    ),
+                    count=short,
+                )
+            )
         if not _promoter_within(facts, t.raving_fan_promoter_days, t):
-            lines.append(f"a promoter answer (9–10) within {t.raving_fan_promoter_days} days")
+            lines.append(
+                english(
+                    ngettext_noop(
+                        "a promoter answer (9–10) within %(count)s day",
+                        "a promoter answer (9–10) within %(count)s days",
+                    ),
+                    count=t.raving_fan_promoter_days,
+                )
+            )
     elif not _promoter_within(facts, t.advocate_promoter_days, t) and (
         referrals < t.advocate_min_converted_referrals
     ):
         short = t.advocate_min_converted_referrals - referrals
-        lines.append(f"a promoter answer (9–10) or {_more(short, 'converted referral')}")
+        lines.append(
+            english(
+                ngettext_noop(
+                    "a promoter answer (9–10) or %(count)s more converted referral",
+                    "a promoter answer (9–10) or %(count)s more converted referrals",
+                ),
+                count=short,
+            )
+        )
     if facts.open_complaints:
         lines.append(
-            f"{facts.open_complaints} open complaint{'s' if facts.open_complaints != 1 else ''}"
-            " resolved"
+            english(
+                ngettext_noop(
+                    "%(count)s open complaint resolved", "%(count)s open complaints resolved"
+                ),
+                count=facts.open_complaints,
+            )
         )
     detractor_on = facts.latest_nps_on
     if (
@@ -211,8 +270,14 @@ def _loyalty_lines(facts: LadderFacts, slug: str, t: Thresholds) -> list[str]:
         and (facts.today - detractor_on).days <= t.detractor_hold_days
     ):
         lines.append(
-            f"no detractor answer after {detractor_on.isoformat()}: a better answer, or wait until "
-            f"{(detractor_on + timedelta(days=t.detractor_hold_days + 1)).isoformat()}"
+            english(
+                gettext_noop(
+                    "no detractor answer after %(answered)s: a better answer, or wait until "
+                    "%(until)s"
+                ),
+                answered=detractor_on.isoformat(),
+                until=(detractor_on + timedelta(days=t.detractor_hold_days + 1)).isoformat(),
+            )
         )
     return lines
 
@@ -224,7 +289,3 @@ def _promoter_within(facts: LadderFacts, days: int, t: Thresholds) -> bool:
         and nps_category(score=facts.latest_nps, thresholds=t) is NpsCategory.PROMOTER
         and (facts.today - facts.latest_nps_on).days <= days
     )
-
-
-def _more(count: int, singular: str) -> str:
-    return f"{count} more {singular if count == 1 else singular + 's'}"

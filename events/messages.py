@@ -10,8 +10,10 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers.models import Customer
+from customers.sayings import english, kept_as_text
 from events.audience import fits
 from events.links import invitation_url, new_token
 from events.models import Event, Invitation
@@ -91,6 +93,8 @@ STEPS = [
 
 # The touches of an event's own program that wait for the event: cancelled with it.
 EVENT_TOUCH_KINDS = (Step.Kind.EVENT_INVITATION, Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT)
+# Why an invitation or reminder was cancelled, kept on the touch.
+CANCELLED = kept_as_text(gettext_noop("%(event)s was cancelled"))
 
 
 def event_program(*, event: Event) -> Program:
@@ -235,7 +239,7 @@ def _schedule(
         )
         if deadline and touch.status == Touch.Status.SCHEDULED and touch.due_at >= deadline:
             touch.status = Touch.Status.SKIPPED
-            touch.last_error = "The event begins before this could be sent."
+            touch.last_error = gettext_noop("The event begins before this could be sent.")
         touches.append(touch)
     return Touch.objects.bulk_create(touches)
 
@@ -260,7 +264,7 @@ def announce_cancellation(*, event: Event, now: datetime | None = None) -> int:
     now = now or timezone.now()
     carried = Invitation.objects.filter(event=event, touch__isnull=False).values("touch_id")
     waiting = Touch.objects.filter(status__in=[Touch.Status.SCHEDULED, Touch.Status.HELD])
-    reason = f"{event.name} was cancelled"[:500]
+    reason = english(CANCELLED, event=event.name)[:500]
     if event.program_id:
         waiting.filter(
             enrollment__program_id=event.program_id, step__kind__in=EVENT_TOUCH_KINDS

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from customers import activity, rewards, timeline, valuation
 from customers.models import Channel, Customer, Reward, RewardRule, TimelineEntry
-from customers.sayings import choice, english, said
+from customers.sayings import choice, english, kept_as_text, said
 from nps import links, mail, score, tasks
 from nps.models import (
     DayTally,
@@ -41,8 +41,8 @@ MAX_TEXT = 2000
 
 # Why a customer is not invited, in English (the API's and FatigueSkip's); the invite report
 # says it in the marketer's language (customers/sayings.translated).
-ANSWERED_ON = gettext_noop("answered on %(on)s (fatigue window)")
-INVITED_ON = gettext_noop("invited on %(on)s (fatigue window)")
+ANSWERED_ON = kept_as_text(gettext_noop("answered on %(on)s (fatigue window)"))
+INVITED_ON = kept_as_text(gettext_noop("invited on %(on)s (fatigue window)"))
 PREFERS: dict[str, str] = {
     Channel.SMS: gettext_noop("prefers SMS (invitations go by e-mail)"),
     Channel.PHONE: gettext_noop("prefers phone call (invitations go by e-mail)"),

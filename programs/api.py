@@ -152,6 +152,11 @@ class TouchSerializer(serializers.ModelSerializer):
 
     program = serializers.IntegerField(source="step.program_id", read_only=True)
     step_name = serializers.CharField(source="step.name", read_only=True)
+    last_error = serializers.CharField(
+        source="said_error",
+        read_only=True,
+        help_text="Why it failed or was skipped, in the Accept-Language when Bonding wrote it.",
+    )
 
     class Meta:
         model = Touch

@@ -11,8 +11,10 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from customers.models import Channel, Customer
+from customers.sayings import english, kept_as_text, ngettext_noop
 from programs import announce, content, schedule
 from programs.channels import Message, Outcome, PermanentError, TransientError, UncertainError
 from programs.channels import email as email_channel
@@ -415,17 +417,19 @@ def _record_sent(touch: Touch) -> None:
 def _refusal_at_send_time(touch: Touch, customer: Customer, now: datetime) -> str | None:
     enrollment = Enrollment.objects.get(pk=touch.enrollment_id)
     if customer.deleted_at:
-        exit_enrollment(enrollment=enrollment, reason="customer deleted")
-        return "Customer deleted."
+        exit_enrollment(enrollment=enrollment, reason=gettext_noop("customer deleted"))
+        return gettext_noop("Customer deleted.")
     if enrollment.status != Enrollment.Status.ACTIVE:
-        return f"Enrollment {enrollment.get_status_display().lower()}."
+        return ENROLLMENT_ENDED.get(enrollment.status, gettext_noop("Enrollment ended."))
     program = touch.step.program
     if not any(customer.consents().values()) and program.exit_when_unsubscribed:
-        exit_enrollment(enrollment=enrollment, reason="unsubscribed from every channel")
-        return "Unsubscribed from every channel."
+        exit_enrollment(
+            enrollment=enrollment, reason=gettext_noop("unsubscribed from every channel")
+        )
+        return gettext_noop("Unsubscribed from every channel.")
     if program.goal_tier and customer.tier and customer.tier.rank >= program.goal_tier.rank:
-        exit_enrollment(enrollment=enrollment, reason="goal reached", completed=True)
-        return "Goal reached."
+        exit_enrollment(enrollment=enrollment, reason=gettext_noop("goal reached"), completed=True)
+        return gettext_noop("Goal reached.")
     refusal = topic_refusal(touch.step, customer)
     if refusal:
         return refusal
@@ -465,16 +469,27 @@ def _defer(touch: Touch, customer: Customer, now: datetime) -> str:
         due_at=placed,
         lease_expires_at=None,
         attempts=touch.attempts - 1,
-        last_error="Deferred by the frequency cap.",
+        last_error=gettext_noop("Deferred by the frequency cap."),
     )
     return "deferred"
+
+
+ENROLLMENT_ENDED = {
+    Enrollment.Status.COMPLETED: gettext_noop("Enrollment completed."),
+    Enrollment.Status.EXITED: gettext_noop("Enrollment exited."),
+}
+GAVE_UP = kept_as_text(
+    ngettext_noop(
+        "Gave up after %(count)s attempt: %(error)s", "Gave up after %(count)s attempts: %(error)s"
+    )
+)
 
 
 def _retry(touch: Touch, error: str, now: datetime) -> str:
     """Back off exponentially with jitter; past the attempt limit the touch fails."""
     if touch.attempts >= settings.TOUCH_MAX_ATTEMPTS:
         return _finish(
-            touch, Touch.Status.FAILED, error=f"Gave up after {touch.attempts} attempts: {error}"
+            touch, Touch.Status.FAILED, error=english(GAVE_UP, count=touch.attempts, error=error)
         )
     delay = settings.TOUCH_RETRY_BASE_SECONDS * 2 ** (touch.attempts - 1)
     delay = delay * (0.5 + random.random())  # jitter: retries from a batch do not stampede

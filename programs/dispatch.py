@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from programs.models import Touch
 from programs.settlement import settle_sent
@@ -52,7 +53,7 @@ def sweep_leases(*, now: datetime | None = None) -> dict[str, int]:
     )
     reviewed = Touch.objects.filter(status=Touch.Status.SENDING, lease_expires_at__lt=now).update(
         status=Touch.Status.REVIEW,
-        last_error="The worker stopped while sending: check whether it arrived.",
+        last_error=gettext_noop("The worker stopped while sending: check whether it arrived."),
     )
     settled = settle_sent(now=now)
     if reclaimed or reviewed or settled:

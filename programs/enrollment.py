@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from customers.models import Contract, Customer
-from customers.sayings import english, ngettext_noop, translated
+from customers.sayings import english, kept_as_text, ngettext_noop, translated
 from programs import holdout, schedule
 from programs.enrollment_writer import Writer, copy_text, new_ids
 from programs.models import Enrollment, Program, Step, Touch, UnsubscribeToken
@@ -60,6 +60,11 @@ HELD: dict[str, str] = {
 }
 WAIT_FOR_THEIR_DATE = gettext_noop("wait for their date")
 ALREADY_ENROLLED = gettext_noop("already enrolled")
+ENROLLED_LATELY = kept_as_text(
+    ngettext_noop("enrolled less than %(count)s day ago", "enrolled less than %(count)s days ago")
+)
+# A cancelled touch says why its enrollment ended (the reason a text we wrote, or a person's).
+ENDED = kept_as_text(gettext_noop("Enrollment ended: %(reason)s"))
 
 
 def eligible(
@@ -444,12 +449,7 @@ def _reentry_refusal(
         return gettext_noop("was enrolled before (the program allows one enrollment)")
     last = max(enrolled_at for _, enrolled_at in previous)
     if now - last < timedelta(days=program.reentry_days or 0):
-        return english(
-            ngettext_noop(
-                "enrolled less than %(count)s day ago", "enrolled less than %(count)s days ago"
-            ),
-            count=program.reentry_days,
-        )
+        return english(ENROLLED_LATELY, count=program.reentry_days)
     return None
 
 
@@ -467,7 +467,7 @@ def exit_enrollment(
         # A control enrollment's held touches end with it, as a treated one's scheduled do.
         Touch.objects.filter(
             enrollment=enrollment, status__in=[Touch.Status.SCHEDULED, Touch.Status.HELD]
-        ).update(status=Touch.Status.CANCELLED, last_error=f"Enrollment ended: {reason}"[:500])
+        ).update(status=Touch.Status.CANCELLED, last_error=english(ENDED, reason=reason)[:500])
     return bool(ended)
 
 
@@ -531,7 +531,9 @@ def leave_on_goal(*, customer: Customer, tier) -> int:
         status=Enrollment.Status.ACTIVE,
         program__goal_tier__rank__lte=tier.rank,
     ):
-        ended += exit_enrollment(enrollment=enrollment, reason="goal reached", completed=True)
+        ended += exit_enrollment(
+            enrollment=enrollment, reason=gettext_noop("goal reached"), completed=True
+        )
     return ended
 
 

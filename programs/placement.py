@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from customers.models import Channel, Customer, Frequency
-from customers.sayings import English, english
+from customers.sayings import English, english, kept_as_text
 from programs import schedule
 from programs.models import Step, Touch
 from programs.sql import of_customers
@@ -27,7 +27,7 @@ COUNTED = [
 # Why a touch is skipped, stored in English as its last error; the enrollment's report says
 # it in the marketer's language (customers/sayings.translated).
 NO_CONSENT = gettext_noop("No consent on any of the step's channels.")
-NOT_ASKED = gettext_noop("Did not ask for news about “%(topic)s”.")
+NOT_ASKED = kept_as_text(gettext_noop("Did not ask for news about “%(topic)s”."))
 
 # A touch in one of these states will not move on by itself.
 FINAL = [

@@ -170,7 +170,9 @@ def complete_if_done(enrollment_ids: set[int], now: datetime) -> None:
     for enrollment in Enrollment.objects.filter(
         pk__in=enrollment_ids, status=Enrollment.Status.ACTIVE
     ).exclude(Exists(busy)):
-        exit_enrollment(enrollment=enrollment, reason="all steps done", completed=True, now=now)
+        exit_enrollment(
+            enrollment=enrollment, reason=gettext_noop("all steps done"), completed=True, now=now
+        )
 
 
 def mark_delivered(touch: Touch, *, now: datetime, **provider_ids: str) -> str:

@@ -7,6 +7,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy
 
 from customers.models import Channel, Customer
+from customers.sayings import translated
 from programs.models.program import Enrollment, Step, StepVariant
 
 
@@ -126,6 +127,12 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step.name} for {self.customer_id} ({self.status})"
+
+    @property
+    def said_error(self) -> str:
+        """Why it failed or was skipped, in the reader's language when Bonding wrote it (a
+        provider's own words stay as they came)."""
+        return translated(self.last_error)
 
 
 # Touches that went out to the customer: sent, and those the provider reported delivered.
