@@ -474,7 +474,7 @@ def _defer(touch: Touch, customer: Customer, now: datetime) -> str:
     return "deferred"
 
 
-ENROLLMENT_ENDED = {
+ENROLLMENT_ENDED: dict[str, str] = {
     Enrollment.Status.COMPLETED: gettext_noop("Enrollment completed."),
     Enrollment.Status.EXITED: gettext_noop("Enrollment exited."),
 }
