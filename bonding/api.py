@@ -49,7 +49,9 @@ class ObtainToken(APIView):
         if user is None:
             if getattr(request._request, "axes_locked_out", False):
                 raise exceptions.Throttled(detail=lockout_message())
-            raise exceptions.AuthenticationFailed("Unable to sign in with these credentials.")
+            raise exceptions.AuthenticationFailed(
+                gettext("Unable to sign in with these credentials.")
+            )
         _, key = services.issue_token(user=user, name=str(request.data.get("name") or "API client"))
         return Response({"token": key}, status=status.HTTP_201_CREATED)
 

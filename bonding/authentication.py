@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from axes.backends import AxesStandaloneBackend
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import authentication, exceptions
 
 from bonding.models import ApiToken, hash_key
@@ -24,7 +25,7 @@ class HashedTokenAuthentication(authentication.TokenAuthentication):
             .first()
         )
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise exceptions.AuthenticationFailed(gettext("Invalid or revoked token."))
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

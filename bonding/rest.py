@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions, parsers, permissions, renderers, status, throttling
 from rest_framework.response import Response
 
@@ -38,10 +39,11 @@ class BoundedJSONParser(parsers.JSONParser):
         try:
             document = super().parse(stream, media_type, parser_context)
         except RecursionError as error:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from error
+            raise exceptions.ParseError(gettext("JSON parse error - nested too deeply.")) from error
         if json_depth(document) > MAX_JSON_DEPTH:
             raise exceptions.ParseError(
-                f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
+                gettext("JSON parse error - nested deeper than %(depth)s levels.")
+                % {"depth": MAX_JSON_DEPTH}
             )
         return document
 
@@ -108,7 +110,7 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
 class HasRole(permissions.BasePermission):
     """Signed in (token or session) as an admin, a marketer or an account manager."""
 
-    message = "Your account has no role in Bonding: ask an admin to give you one."
+    message = gettext_lazy("Your account has no role in Bonding: ask an admin to give you one.")
 
     def has_permission(self, request, view) -> bool:
         # Imported here: DRF reads this module before the apps' models are ready.

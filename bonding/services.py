@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Case, Count, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bonding.days import day_start, utc_day
 from bonding.models import (
@@ -39,7 +40,7 @@ def issue_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for `user`; returns it with the key, which is never shown again."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Name the token after what will use it."})
+        raise ValidationError({"name": gettext("Name the token after what will use it.")})
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name[:100], key_hash=hash_key(key), prefix=key[:10]

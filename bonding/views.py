@@ -11,7 +11,7 @@ from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -47,10 +47,13 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 def lockout_message() -> str:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return (
+    return ngettext(
         "Too many failed sign-ins for this username or from this address. "
-        f"Try again in {minutes} minutes."
-    )
+        "Try again in %(minutes)s minute.",
+        "Too many failed sign-ins for this username or from this address. "
+        "Try again in %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -215,7 +218,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "revoke":
             chosen = RevokeTokenForm(request.POST, user=request.user)
             if not chosen.is_valid():
-                raise Http404("No such token of yours.")
+                raise Http404(gettext("No such token of yours."))
             token = chosen.cleaned_data["token"]
             services.revoke_token(token=token)
             messages.success(request, gettext("Token “%(name)s” revoked.") % {"name": token.name})

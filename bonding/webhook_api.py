@@ -6,6 +6,7 @@ cursor pages) live in customers, above webhooks.
 
 from datetime import timedelta
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -93,7 +94,7 @@ class ReplaySerializer(serializers.Serializer):
     def validate(self, attrs):
         if ("event" in attrs) == ("since" in attrs):
             raise serializers.ValidationError(
-                {"since": ["Give either an event id or a time to replay from."]}
+                {"since": [gettext("Give either an event id or a time to replay from.")]}
             )
         return attrs
 
@@ -115,7 +116,7 @@ class EndpointViewSet(
         super().initial(request, *args, **kwargs)
         # Events tell of every owner's customers, so only those who see everyone subscribe.
         if not queries.sees_everyone(request.user):
-            raise exceptions.PermissionDenied("Only marketers and admins manage webhooks.")
+            raise exceptions.PermissionDenied(gettext("Only marketers and admins manage webhooks."))
 
     @extend_schema(request=EndpointSerializer, responses={201: NewEndpointSerializer})
     def create(self, request, *args, **kwargs):

@@ -306,7 +306,7 @@ def resolve_complaint(
 ) -> Complaint:
     """Close a complaint with what was done about it."""
     if not resolution.strip():
-        raise ValidationError({"resolution": "Say how the complaint was resolved."})
+        raise ValidationError({"resolution": gettext("Say how the complaint was resolved.")})
     now = now or timezone.now()
     resolved = Complaint.objects.filter(pk=complaint.pk, status=Complaint.Status.OPEN).update(
         status=Complaint.Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now

@@ -6,7 +6,7 @@ from datetime import UTC
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -219,7 +219,12 @@ class CustomerApiFilter(CustomerFilter):
         wanted = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
         if len(wanted) > MAX_EXTERNAL_IDS:
             raise exceptions.ValidationError(
-                {"external_id": [f"At most {MAX_EXTERNAL_IDS} external ids per request."]}
+                {
+                    "external_id": [
+                        gettext("At most %(count)s external ids per request.")
+                        % {"count": MAX_EXTERNAL_IDS}
+                    ]
+                }
             )
         # An id PostgreSQL cannot store (a lone surrogate) names no one.
         return queryset.filter(external_id__in=[w for w in wanted if storable(w)])
@@ -369,7 +374,12 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
             )
         if len(rows) > MAX_SYNC_ROWS:
             raise exceptions.ValidationError(
-                {"customers": [f"At most {MAX_SYNC_ROWS} customers per request."]}
+                {
+                    "customers": [
+                        gettext("At most %(count)s customers per request.")
+                        % {"count": MAX_SYNC_ROWS}
+                    ]
+                }
             )
         outcome = syncing.upsert_customers(
             rows=rows, by=request.user, refresh_later=tasks.refresh_customers_task.delay
@@ -439,7 +449,9 @@ class CustomerViewSet(KnownParameters, viewsets.ModelViewSet):
 
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The customer changed since you read it: fetch it again (If-Match)."
+    default_detail = gettext_lazy(
+        "The customer changed since you read it: fetch it again (If-Match)."
+    )
     default_code = "precondition_failed"
 
 

@@ -145,7 +145,12 @@ class PurchaseViewSet(KnownParameters, mixins.ListModelMixin, viewsets.GenericVi
             )
         if len(rows) > MAX_PURCHASE_ROWS:
             raise exceptions.ValidationError(
-                {"purchases": [f"At most {MAX_PURCHASE_ROWS} purchases per request."]}
+                {
+                    "purchases": [
+                        gettext("At most %(count)s purchases per request.")
+                        % {"count": MAX_PURCHASE_ROWS}
+                    ]
+                }
             )
         visible = queries.visible_customers(request.user)
         ids = {

@@ -6,6 +6,7 @@ contracts.py."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -88,9 +89,9 @@ class UpdatedSince(filters.FilterSet):
 BY_UPDATE = {"id": cursor.whole, "updated_at": cursor.moment}
 
 
-def sees_everyone_or_403(request, what: str) -> None:
+def sees_everyone_or_403(request) -> None:
     if not queries.sees_everyone(request.user):
-        raise exceptions.PermissionDenied(f"Only marketers and admins change {what}.")
+        raise exceptions.PermissionDenied(gettext("Only marketers and admins change accounts."))
 
 
 class AccountSerializer(RecordSerializer):
@@ -133,7 +134,7 @@ class AccountViewSet(
         return accounts.filter(Exists(customers.filter(account=OuterRef("pk"))))
 
     def create(self, request, *args, **kwargs):
-        sees_everyone_or_403(request, "accounts")
+        sees_everyone_or_403(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         account = records.save_account(account=Account(), data=serializer.validated_data)
@@ -145,11 +146,11 @@ class AccountViewSet(
             account = get_object_or_404(
                 self.get_queryset().select_for_update(of=("self",)), pk=kwargs["pk"]
             )
-            sees_everyone_or_403(request, "accounts")
+            sees_everyone_or_403(request)
             expected = request.headers.get("If-Match")
             if expected and expected not in ("*", etag_of(account)):
                 raise PreconditionFailed(
-                    "The account changed since you read it: fetch it again (If-Match)."
+                    gettext("The account changed since you read it: fetch it again (If-Match).")
                 )
             serializer = self.get_serializer(account, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
@@ -249,7 +250,7 @@ class ContractSerializer(RecordSerializer):
     def validate(self, attrs):
         if attrs["ends_on"] < attrs["starts_on"]:
             raise serializers.ValidationError(
-                {"ends_on": ["A contract cannot end before it starts."]}
+                {"ends_on": [gettext("A contract cannot end before it starts.")]}
             )
         return super().validate(attrs)
 

@@ -52,7 +52,7 @@ class RewardRequestSerializer(RecordSerializer):
             raise serializers.ValidationError({"value": [gettext("Redeem more than nothing.")]})
         if attrs["action"] == "redeem" and (attrs.get("cause") or attrs.get("kind")):
             raise serializers.ValidationError(
-                {"cause": ["A redemption has no cause or kind; only grants do."]}
+                {"cause": [gettext("A redemption has no cause or kind; only grants do.")]}
             )
         return attrs
 
@@ -146,7 +146,7 @@ class RewardViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
             )
         if not _same_request(entry, action, customer, data):
             raise exceptions.ValidationError(
-                {"idempotency_key": ["This key was used for a different request."]}
+                {"idempotency_key": [gettext("This key was used for a different request.")]}
             )
         return Response(RewardEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 

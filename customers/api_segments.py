@@ -3,6 +3,7 @@ the customers a segment holds now."""
 
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -52,7 +53,12 @@ class SegmentViewSet(
         unknown = sorted(set(query) - set(segments.clean_known(query)))
         if unknown:
             raise exceptions.ValidationError(
-                {"filters": [f"Not a filter of the customer list: {', '.join(unknown)}."]}
+                {
+                    "filters": [
+                        gettext("Not a filter of the customer list: %(names)s.")
+                        % {"names": ", ".join(unknown)}
+                    ]
+                }
             )
         try:
             segment = segments.save_segment(

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from customers import timeline, valuation
 from customers.models import Contract, Customer, TimelineEntry
@@ -59,7 +59,9 @@ def settle_renewal(
     """Record how a pending contract ended: renewed, lapsed or cancelled. False when it was
     settled before (settling twice changes nothing)."""
     if status == Contract.Renewal.PENDING or status not in Contract.Renewal.values:
-        raise ValidationError({"status": "Say whether it was renewed, lapsed or cancelled."})
+        raise ValidationError(
+            {"status": gettext("Say whether it was renewed, lapsed or cancelled.")}
+        )
     now = now or timezone.now()
     settled = Contract.objects.filter(
         pk=contract.pk, renewal_status=Contract.Renewal.PENDING

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.db.models import F, OrderBy, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -29,9 +30,9 @@ def _decode(token: str) -> dict:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error) as error:
-        raise exceptions.NotFound("Invalid cursor.") from error
+        raise exceptions.NotFound(gettext("Invalid cursor.")) from error
     if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
-        raise exceptions.NotFound("Invalid cursor.")
+        raise exceptions.NotFound(gettext("Invalid cursor."))
     return payload
 
 
@@ -86,7 +87,12 @@ class KeysetPagination(BasePagination):
         field = wanted.lstrip("-")
         if field not in allowed:
             raise exceptions.ValidationError(
-                {"ordering": [f"Choose one of: {', '.join(sorted(allowed))} (prefix - for desc)."]}
+                {
+                    "ordering": [
+                        gettext("Choose one of: %(fields)s (prefix - for desc).")
+                        % {"fields": ", ".join(sorted(allowed))}
+                    ]
+                }
             )
         return field, wanted.startswith("-")
 
@@ -129,7 +135,7 @@ class KeysetPagination(BasePagination):
                 except (ValueError, TypeError, ArithmeticError):
                     value = None
                 if value is None:
-                    raise exceptions.NotFound("Invalid cursor.")
+                    raise exceptions.NotFound(gettext("Invalid cursor."))
             queryset = queryset.filter(self._after(value, position["id"], backwards))
         rows = list(queryset[: self.size + 1])
         more = len(rows) > self.size

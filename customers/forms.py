@@ -195,7 +195,7 @@ class ContractForm(forms.ModelForm):
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts and ends and ends < starts:
-            self.add_error("ends_on", "A contract cannot end before it starts.")
+            self.add_error("ends_on", gettext("A contract cannot end before it starts."))
         return cleaned
 
 

@@ -8,6 +8,7 @@ is not among its filters, its pagination's parameters, `format` or the ones the 
 
 from typing import ClassVar
 
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
 
@@ -39,5 +40,7 @@ class KnownParameters:
         accepted = self.accepted_parameters()
         unknown = sorted(set(request.query_params) - accepted)
         if unknown:
-            message = f"Unknown parameter; this list accepts: {', '.join(sorted(accepted))}."
+            message = gettext("Unknown parameter; this list accepts: %(names)s.") % {
+                "names": ", ".join(sorted(accepted))
+            }
             raise exceptions.ValidationError({name: [message] for name in unknown})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from customers import queries
 from customers.models import Customer
@@ -64,7 +65,10 @@ def match_rows(*, rows: dict[int, CleanRow], by: User | None, lock: bool) -> dic
             continue
         found = by_phone[row.values["phone"]]
         if len(found) > 1:
-            row.fail("phone", "Several customers have this phone number: add their e-mail address.")
+            row.fail(
+                "phone",
+                gettext("Several customers have this phone number: add their e-mail address."),
+            )
         elif not (row.values.get("email") and found[0].email):
             matches[index] = Match(found[0], "phone")
     _refuse_second_rows_of_one_customer(rows, matches)
@@ -98,7 +102,7 @@ def _refuse_second_rows_of_one_customer(
         pk = matches[index].customer.pk
         if pk in first:
             rows[index].fail(
-                matches[index].key, "Another row of this batch is about the same customer."
+                matches[index].key, gettext("Another row of this batch is about the same customer.")
             )
             del matches[index]
         else:

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from customers import announce, ladder, rule_facts, standing, timeline
 from customers.models import BondChange, Customer, Tier, TierChange, TimelineEntry
@@ -36,7 +36,7 @@ def set_tier(
 ) -> TierChange | None:
     """An account manager puts a customer on a rung by hand; the rules then leave them be."""
     if not reason.strip():
-        raise ValidationError({"reason": "Say why you move this customer by hand."})
+        raise ValidationError({"reason": gettext("Say why you move this customer by hand.")})
     now = now or timezone.now()
     hold_days = settings.MANUAL_TIER_HOLD_DAYS if hold_days is None else hold_days
     customer.manual_tier_until = timezone.localdate(now) + timedelta(days=hold_days)

@@ -224,7 +224,7 @@ def save_topic(*, topic: Topic, name: str, description: str, is_active: bool) ->
     """Create or change a topic customers may ask to hear about."""
     topic.name, topic.description, topic.is_active = name.strip(), description.strip(), is_active
     if Topic.objects.filter(name__iexact=topic.name).exclude(pk=topic.pk).exists():
-        raise ValidationError({"name": "There is already a topic with this name."})
+        raise ValidationError({"name": _("There is already a topic with this name.")})
     topic.full_clean()
     topic.save()
     return topic
@@ -238,7 +238,9 @@ def check_row_topics(rows: dict[int, "CleanRow"], customer_ids: list[int]) -> di
     for row in rows.values():
         unknown = sorted(set(row.topics or ()) - known)
         if unknown:
-            row.fail("topics", f"Unknown topics: {', '.join(map(str, unknown))}.")
+            row.fail(
+                "topics", _("Unknown topics: %(ids)s.") % {"ids": ", ".join(map(str, unknown))}
+            )
     chosen: dict[int, set[int]] = {}
     if any(row.topics is not None for row in rows.values()) and customer_ids:
         through = Customer.topics.through.objects.filter(customer_id__in=customer_ids)

@@ -247,7 +247,9 @@ def set_consent(
     """Give or withdraw consent on one channel; returns whether anything changed (idempotent).
     A change is a customer.updated, unless the caller announces the customer itself."""
     if channel not in Channel.values:
-        raise ValidationError({"channel": f"Unknown channel “{channel}”."})
+        raise ValidationError(
+            {"channel": gettext("Unknown channel “%(channel)s”.") % {"channel": channel}}
+        )
     now = now or timezone.now()
     field = f"consent_{channel}"
     changed = (

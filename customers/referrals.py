@@ -12,14 +12,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from customers import activity, announce, matching, records, timeline
 from customers.models import Customer, Referral, Relationship, TimelineEntry
 from customers.rows import CleanRow
 from customers.sayings import choice, said
 
-SAME_MOMENT = "Someone signed up with these details just now: please send the form again."
+SAME_MOMENT = gettext_lazy(
+    "Someone signed up with these details just now: please send the form again."
+)
 # Referral codes are read out and typed: compare them upper-case and trimmed.
 CODE_LENGTH = 32
 
@@ -80,7 +82,7 @@ def sign_up_friend(*, referral: Referral, row: CleanRow, now: datetime | None = 
             # The same e-mail or phone signed up through another code at the same moment (its
             # insert or its commit came first): sending again finds that customer. The page is
             # public, so it says no more than that.
-            return SignUp(None, False, {"email": [SAME_MOMENT]})
+            return SignUp(None, False, {"email": [str(SAME_MOMENT)]})
     else:
         for channel, granted in row.consents.items():
             if granted:

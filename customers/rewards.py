@@ -37,7 +37,7 @@ def goodwill_limit() -> Decimal:
 def set_goodwill_limit(*, limit: Decimal, by: User | None = None) -> RewardPolicy:
     """Marketers set the organization's goodwill limit (0: account managers grant none)."""
     if by is not None and not is_marketer(by):
-        raise PermissionDenied("Only marketers set the goodwill limit.")
+        raise PermissionDenied(gettext("Only marketers set the goodwill limit."))
     policy = RewardPolicy(pk=1, goodwill_limit=Decimal(limit))
     policy.full_clean(validate_unique=False, validate_constraints=False)
     policy.save()
@@ -73,14 +73,20 @@ def grant(
     cause = cause or (Reward.Cause.MANUAL if marketer else Reward.Cause.GOODWILL)
     if not marketer:
         if cause != Reward.Cause.GOODWILL:
-            raise PermissionDenied("Account managers grant goodwill; marketers grant the rest.")
+            raise PermissionDenied(
+                gettext("Account managers grant goodwill; marketers grant the rest.")
+            )
         limit = goodwill_limit()
         if Decimal(value) > limit:
             raise PermissionDenied(
-                f"Goodwill from an account manager is at most {limit}; ask a marketer for more."
+                gettext(
+                    "Goodwill from an account manager is at most %(limit)s; "
+                    "ask a marketer for more."
+                )
+                % {"limit": limit}
             )
     if Decimal(value) < 0:
-        raise ValidationError({"value": "A grant gives; redeem to take."})
+        raise ValidationError({"value": gettext("A grant gives; redeem to take.")})
     entry = Reward(
         customer=customer,
         movement=Reward.Movement.EARNED,
@@ -125,11 +131,11 @@ def redeem(
     """Spend from the balance (the lines closest to expiry first); marketers only. More than
     can be spent is refused and changes nothing."""
     if by is not None and not is_marketer(by):
-        raise PermissionDenied("Only marketers redeem rewards.")
+        raise PermissionDenied(gettext("Only marketers redeem rewards."))
     now = now or timezone.now()
     value = Decimal(value)
     if value <= 0:
-        raise ValidationError({"value": "Redeem more than nothing."})
+        raise ValidationError({"value": gettext("Redeem more than nothing.")})
     _lock(customer)
     if existing := _written(source_key):
         return existing
@@ -137,7 +143,10 @@ def redeem(
         purse.spend(purse.lots(_lines(customer.pk, unit)), value, now)
     except purse.Shortfall as short:
         raise ValidationError(
-            {"value": f"Only {short.available} {Reward.Unit(unit).label.lower()} can be spent."}
+            {
+                "value": gettext("Only %(available)s %(unit)s can be spent.")
+                % {"available": short.available, "unit": Reward.Unit(unit).label.lower()}
+            }
         ) from short
     entry = Reward(
         customer=customer,
@@ -173,7 +182,7 @@ def reverse(
     """Take back what is left of an earned line (what was spent stays spent); once per line.
     A second reversal returns the first, or with `again_is_error` (a person asking) is refused."""
     if by is not None and not is_marketer(by):
-        raise PermissionDenied("Only marketers reverse rewards.")
+        raise PermissionDenied(gettext("Only marketers reverse rewards."))
     if entry.movement != Reward.Movement.EARNED:
         raise ValidationError(gettext("Only an earned reward can be reversed."))
     now = now or timezone.now()
@@ -281,7 +290,7 @@ def save_rule(
     """Create or change an organization-wide rule (the marketers' page). Another active rule
     for the same event is refused, changing nothing; switching off keeps the rule's history."""
     if event not in ORGANIZATION_EVENTS:
-        raise ValidationError({"event": "A step's reward is set on the step."})
+        raise ValidationError({"event": gettext("A step's reward is set on the step.")})
     if rule.pk and rule.event == RewardRule.Event.STEP_SENT:
         raise ValidationError(gettext("A step's reward is changed on the step's page."))
     rule.event, rule.value, rule.unit, rule.active = event, Decimal(value), unit, active
@@ -294,13 +303,17 @@ def save_rule(
             others = others.exclude(pk=rule.pk)
         if others.exists():
             raise ValidationError(
-                {"event": "This event already has a rule: change it or switch it off first."}
+                {
+                    "event": gettext(
+                        "This event already has a rule: change it or switch it off first."
+                    )
+                }
             )
     try:
         with transaction.atomic():
             rule.save()
     except IntegrityError as clash:
-        raise ValidationError({"event": "This event already has a rule."}) from clash
+        raise ValidationError({"event": gettext("This event already has a rule.")}) from clash
     return rule
 
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers import (
     activity,
@@ -158,7 +159,9 @@ def upsert_customers(
             if customer is None:
                 merged = {**NEW_CUSTOMER_DEFAULTS, **values}
                 if not (merged["first_name"] or merged["last_name"] or merged["email"]):
-                    row.fail("non_field_errors", "A customer needs a name or an e-mail address.")
+                    row.fail(
+                        "non_field_errors", gettext("A customer needs a name or an e-mail address.")
+                    )
                     continue
                 customer = Customer(
                     external_id=external_id,
@@ -238,7 +241,8 @@ def upsert_customers(
         for index, customer, is_new in to_write:
             if customer.pk is None or customer.pk not in written:
                 cleaned[index].fail(
-                    "non_field_errors", "Conflicts with another customer (e-mail or external_id)."
+                    "non_field_errors",
+                    gettext("Conflicts with another customer (e-mail or external_id)."),
                 )
                 continue
             outcome.customer_ids[index] = customer.pk
@@ -313,12 +317,12 @@ def _refuse_repeats(rows: list[CleanRow]) -> None:
     for row in rows:
         external_id = row.values.get("external_id")
         if external_id in seen_ids:
-            row.fail("external_id", "Appears more than once in this batch.")
+            row.fail("external_id", gettext("Appears more than once in this batch."))
         elif external_id:
             seen_ids.add(external_id)
         email = row.values.get("email")
         if email and email in seen_emails:
-            row.fail("email", "Appears more than once in this batch.")
+            row.fail("email", gettext("Appears more than once in this batch."))
         elif email:
             seen_emails.add(email)
 
@@ -347,13 +351,15 @@ def _check_rows_against_database(
         username = row.values.get("owner")
         # Checked first: an account manager learns nothing of which other usernames exist.
         if username and limited_to and username != limited_to.get_username():
-            row.fail("owner", "You may only assign customers to yourself.")
+            row.fail("owner", gettext("You may only assign customers to yourself."))
         elif username and username not in owners:
-            row.fail("owner", f"No user “{username}”.")
+            row.fail("owner", gettext("No user “%(username)s”.") % {"username": username})
         if customer is not None and customer.deleted_at is not None:
-            row.fail("external_id", "This customer was deleted; restore it in Bonding first.")
+            row.fail(
+                "external_id", gettext("This customer was deleted; restore it in Bonding first.")
+            )
         elif match is not None and limited_to and match.customer.owner_id != limited_to.pk:
-            row.fail(match.key, "Belongs to a customer you cannot change.")
+            row.fail(match.key, gettext("Belongs to a customer you cannot change."))
     emails = {row.values["email"] for row in candidates.values() if row.values.get("email")}
     taken = dict(
         Customer.objects.filter(deleted_at__isnull=True, email__in=emails)
@@ -364,7 +370,7 @@ def _check_rows_against_database(
         email = row.values.get("email")
         match = found.get(index)
         if email in taken and (match is None or taken[email] != match.customer.pk):
-            row.fail("email", "Another customer already has this e-mail address.")
+            row.fail("email", gettext("Another customer already has this e-mail address."))
 
 
 def _referrals_named(
@@ -392,12 +398,17 @@ def _referrals_named(
         referral = by_code.get(row.referral_code)
         match = found.get(index)
         if referral is None or referral.status == Referral.Status.EXPIRED:
-            row.fail("referral_code", "No such referral code (or it was withdrawn).")
+            row.fail("referral_code", gettext("No such referral code (or it was withdrawn)."))
         elif match is not None:
             if referral.referred_customer_id != match.customer.pk:
-                row.fail("referral_code", "Only a new customer can come with a referral code.")
+                row.fail(
+                    "referral_code", gettext("Only a new customer can come with a referral code.")
+                )
         elif referral.referred_customer_id is not None or referral.code in taken:
-            row.fail("referral_code", "Someone has already signed up with this referral code.")
+            row.fail(
+                "referral_code",
+                gettext("Someone has already signed up with this referral code."),
+            )
         else:
             named[index] = referral
             taken.add(referral.code)
@@ -427,7 +438,11 @@ def _tiers_named(candidates: dict[int, CleanRow], rungs: list[Tier]) -> dict[str
         named = row.values.get("tier")
         if named and named.casefold() not in tiers:
             choices = ", ".join(tier.name for tier in rungs)
-            row.fail("tier", f"“{named}” is not a tier of the ladder: {choices}.")
+            row.fail(
+                "tier",
+                gettext("“%(named)s” is not a tier of the ladder: %(choices)s.")
+                % {"named": named, "choices": choices},
+            )
     return tiers
 
 

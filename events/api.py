@@ -142,7 +142,7 @@ class EventViewSet(
         return Event.objects.select_related("host").prefetch_related("tiers")
 
     def create(self, request, *args, **kwargs):
-        _marketers_only(request, "create events")
+        _marketers_only(request, gettext("Only marketers and admins create events."))
         return super().create(request, *args, **kwargs)
 
     @action(detail=True, methods=["get"], serializer_class=AttendeeSerializer)
@@ -168,7 +168,7 @@ class EventViewSet(
     def invitations(self, request, pk=None):
         """Invite customers (ids): `{"invited": n, "skipped": [{customer, reason}]}`; or a
         saved segment or a topic's customers: 202 with the run, carried out in batches."""
-        _marketers_only(request, "invite")
+        _marketers_only(request, gettext("Only marketers and admins invite."))
         event = self.get_object()
         body = InvitationsRequest(data=request.data)
         body.is_valid(raise_exception=True)
@@ -203,7 +203,7 @@ class EventViewSet(
     )
     def invitation_runs(self, request, pk=None):
         """The event's latest invitation runs (newest first) and how far each has got."""
-        _marketers_only(request, "see invitation runs")
+        _marketers_only(request, gettext("Only marketers and admins see invitation runs."))
         event = self.get_object()
         return Response(InviteRunSerializer(queries.invite_runs(event), many=True).data)
 
@@ -228,9 +228,9 @@ class EventViewSet(
         return Response({"recorded": len(checked), "skipped": missing})
 
 
-def _marketers_only(request, what: str) -> None:
+def _marketers_only(request, refusal: str) -> None:
     if not customer_queries.sees_everyone(request.user):
-        raise exceptions.PermissionDenied(f"Only marketers and admins {what}.")
+        raise exceptions.PermissionDenied(refusal)
 
 
 def _segment(request, pk: int | None) -> Segment | None:

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from customers.forms import TIME_ZONES, AudienceFields
 from events.models import Event
@@ -79,7 +79,7 @@ class EventForm(AudienceFields, forms.ModelForm):
                     data[name] = value.replace(tzinfo=None).replace(tzinfo=zone)
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if starts and ends and ends <= starts:
-            self.add_error("ends_at", "The event must end after it starts.")
+            self.add_error("ends_at", gettext("The event must end after it starts."))
         if not (data.get("place") or data.get("online_url")):
-            self.add_error("place", "Say where the event is, or give its online link.")
+            self.add_error("place", gettext("Say where the event is, or give its online link."))
         return data

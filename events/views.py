@@ -112,12 +112,12 @@ def check_in(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=pk)
     chosen = _id(request.POST.get("customer"))
     if not chosen:
-        return HttpResponse("Choose a customer.", status=400)
+        return HttpResponse(gettext("Choose a customer."), status=400)
     customer = queries.at_the_door(event, request.user).filter(pk=chosen).first()
     if customer is None:
-        return HttpResponse("No such customer of yours.", status=404)
+        return HttpResponse(gettext("No such customer of yours."), status=404)
     if event.status == Event.Status.CANCELLED:
-        return HttpResponse("This event was cancelled.", status=409)
+        return HttpResponse(gettext("This event was cancelled."), status=409)
     services.record_attendance(event=event, customers=[customer], by=request.user)
     invitation = Invitation.objects.select_related("customer", "customer__tier").get(
         event=event, customer=customer
@@ -163,17 +163,17 @@ def attendance_import(request: HttpRequest, pk: int) -> HttpResponse:
     problem = None
     rows: list[dict[str, str]] = []
     if upload is None:
-        problem = "Choose a CSV file."
+        problem = gettext("Choose a CSV file.")
     elif upload.size > IMPORT_MAX_BYTES:
-        problem = "The file is too big: at most 1 MB."
+        problem = gettext("The file is too big: at most 1 MB.")
     else:
         try:
             rows = list(csv.DictReader(io.StringIO(upload.read().decode("utf-8-sig"))))
         except (UnicodeDecodeError, csv.Error):
-            problem = "Save the file as CSV in UTF-8."
+            problem = gettext("Save the file as CSV in UTF-8.")
         else:
             if not rows or not {"customer_id", "email"} & set(rows[0]):
-                problem = "The file needs a customer_id or an email column."
+                problem = gettext("The file needs a customer_id or an email column.")
     if problem:
         return render(
             request, "events/import_refused.html", {"event": event, "problem": problem}, status=400

@@ -129,7 +129,7 @@ class ResponseFilter(filters.FilterSet):
             moment = value.astimezone(UTC)
         except OverflowError as error:
             raise exceptions.ValidationError(
-                {"since": ["This date-time is out of range."]}
+                {"since": [gettext("This date-time is out of range.")]}
             ) from error
         return queryset.filter(answered_at__gte=moment)
 
@@ -204,7 +204,12 @@ class SummaryViewSet(KnownParameters, viewsets.ViewSet):
         group_by = request.query_params.get("group_by") or None
         if group_by is not None and group_by not in queries.GROUPINGS:
             raise exceptions.ValidationError(
-                {"group_by": [f"Choose one of: {', '.join(queries.GROUPINGS)}."]}
+                {
+                    "group_by": [
+                        gettext("Choose one of: %(groupings)s.")
+                        % {"groupings": ", ".join(queries.GROUPINGS)}
+                    ]
+                }
             )
         responses = queries.responses_for(request.user)
         groups = []

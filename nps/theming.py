@@ -325,7 +325,12 @@ def split_theme(*, theme: Theme) -> list[Theme]:
     halves = themes.fit(texts, language=theme.language, themes=2)
     if len(halves.themes) < 2:
         raise ValidationError(
-            {"theme": [f"Too few answers to split (at least {themes.MIN_ANSWERS} are needed)."]}
+            {
+                "theme": [
+                    gettext("Too few answers to split (at least %(count)s are needed).")
+                    % {"count": themes.MIN_ANSWERS}
+                ]
+            }
         )
     with transaction.atomic():
         _lock_scope(theme.survey)

@@ -78,7 +78,9 @@ class ProgramForm(AudienceFields, forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         if data.get("reentry") == Program.Reentry.AFTER_DAYS and not data.get("reentry_days"):
-            self.add_error("reentry_days", "Say after how many days a customer may rejoin.")
+            self.add_error(
+                "reentry_days", gettext("Say after how many days a customer may rejoin.")
+            )
         return data
 
 
@@ -188,14 +190,14 @@ class StepForm(forms.ModelForm):
             data["reward_value"] = Decimal(0)
         data["reward_unit"] = data.get("reward_unit") or Reward.Unit.MONEY
         if data["reward_value"] and not data.get("reward_kind"):
-            self.add_error("reward_kind", "Say what the reward is.")
+            self.add_error("reward_kind", gettext("Say what the reward is."))
         # The reminder and the freed seat belong to an event's own program, which schedules
         # them; in any other program they would wait for a date that never comes.
         event_only = (Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT, Step.Kind.EVENT_CANCELLED)
         if data.get("kind") in event_only and data.get("kind") != self.instance.kind:
-            self.add_error("kind", "Only an event's own program has this step.")
+            self.add_error("kind", gettext("Only an event's own program has this step."))
         if data.get("anchor") == Step.Anchor.EVENT and self.instance.anchor != Step.Anchor.EVENT:
-            self.add_error("anchor", "Only an event's own program has this anchor.")
+            self.add_error("anchor", gettext("Only an event's own program has this anchor."))
         data["versions"] = self.versions()
         return data
 

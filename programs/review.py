@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from customers import rewards
 from programs import content
@@ -61,7 +61,9 @@ def save_program(*, program: Program, data: dict[str, Any]) -> Program:
     for name, value in data.items():
         setattr(program, name, value)
     if program.reentry == Program.Reentry.AFTER_DAYS and not program.reentry_days:
-        raise ValidationError({"reentry_days": "Say after how many days a customer may rejoin."})
+        raise ValidationError(
+            {"reentry_days": gettext("Say after how many days a customer may rejoin.")}
+        )
     if program.reentry == Program.Reentry.ONCE:
         program.reentry_days = None
     program.full_clean()
@@ -83,7 +85,7 @@ def save_step(*, step: Step, data: dict[str, Any]) -> Step:
     for name, value in data.items():
         setattr(step, name, value)
     if step.channel_mode == Step.ChannelMode.FIXED and not step.channel:
-        raise ValidationError({"channel": "Choose the channel this step always uses."})
+        raise ValidationError({"channel": gettext("Choose the channel this step always uses.")})
     problems = content.content_problems(step)
     if problems:
         raise ValidationError(problems)
@@ -112,8 +114,14 @@ def delete_step(*, step: Step) -> int:
     started = sum(1 for status in statuses if status not in REMOVABLE)
     if started:
         raise ValidationError(
-            f"{started} touch{'es' if started != 1 else ''} of this step were sent or are in "
-            "flight: the step stays so its history does. Change its content instead."
+            ngettext(
+                "%(count)s touch of this step was sent or is in flight: the step stays so its "
+                "history does. Change its content instead.",
+                "%(count)s touches of this step were sent or are in flight: the step stays so "
+                "its history does. Change its content instead.",
+                started,
+            )
+            % {"count": started}
         )
     Touch.objects.filter(step=step).delete()  # only unsent ones are left, by the check above
     step.delete()
@@ -135,8 +143,14 @@ def delete_program(*, program: Program) -> tuple[int, int]:
     started = sum(1 for status in statuses if status not in REMOVABLE)
     if started:
         raise ValidationError(
-            f"{started} touch{'es' if started != 1 else ''} of this program were sent or are in "
-            "flight: the program stays so its history does. Pause it instead (untick Active)."
+            ngettext(
+                "%(count)s touch of this program was sent or is in flight: the program stays so "
+                "its history does. Pause it instead (untick Active).",
+                "%(count)s touches of this program were sent or are in flight: the program stays "
+                "so its history does. Pause it instead (untick Active).",
+                started,
+            )
+            % {"count": started}
         )
     active = Enrollment.objects.filter(program=program, status=Enrollment.Status.ACTIVE).count()
     Touch.objects.filter(step__program=program).delete()  # only unsent ones, by the check above

@@ -6,7 +6,7 @@ step's page); marketers and admins only, as on the page.
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
@@ -19,7 +19,7 @@ from programs.models import Step, StepVariant
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The test is over: a variant was promoted already."
+    default_detail = gettext_lazy("The test is over: a variant was promoted already.")
 
 
 STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="The step's id.")

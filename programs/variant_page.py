@@ -102,7 +102,7 @@ def promote_variant(request: HttpRequest, pk: int, step_id: int) -> HttpResponse
     try:
         variant_id = int(request.POST.get("variant", ""))
     except ValueError:
-        return HttpResponse("Say which variant to promote.", status=400)
+        return HttpResponse(gettext("Say which variant to promote."), status=400)
     try:
         winner = variant_store.promote(
             step=step, variant_id=variant_id, force=request.POST.get("force") in FORCED

@@ -61,8 +61,8 @@ def save_variants(*, step: Step, rows: list[VariantData]) -> list[StepVariant]:
         raise ValidationError(gettext("A winner was promoted: this step's test is over."))
     if rows and not variants.MIN_VARIANTS <= len(rows) <= variants.MAX_VARIANTS:
         raise ValidationError(
-            f"A test has {variants.MIN_VARIANTS} to {variants.MAX_VARIANTS} variants, "
-            f"not {len(rows)}."
+            gettext("A test has %(least)s to %(most)s variants, not %(count)s.")
+            % {"least": variants.MIN_VARIANTS, "most": variants.MAX_VARIANTS, "count": len(rows)}
         )
     kept = []
     for position, row in enumerate(rows, start=1):
@@ -92,7 +92,9 @@ def promote(*, step: Step, variant_id: int, force: bool = False) -> StepVariant:
     step = Step.objects.select_for_update().get(pk=step.pk)
     every = list(step.variants.order_by("position"))
     if any(v.promoted_at for v in every):
-        raise AlreadyPromoted(f"A variant of “{step.name}” was promoted already.")
+        raise AlreadyPromoted(
+            gettext("A variant of “%(step)s” was promoted already.") % {"step": step.name}
+        )
     winner = next((v for v in every if v.pk == variant_id and v.stopped_at is None), None)
     if winner is None:
         raise ValidationError(gettext("No running variant of this step has that id."))
@@ -100,7 +102,8 @@ def promote(*, step: Step, variant_id: int, force: bool = False) -> StepVariant:
         named = variant_figures.variant_test(step, every).winner
         if named is None or named.pk != winner.pk:
             raise ValidationError(
-                f"“{winner.label}” is not the test's named winner; promote it anyway with force."
+                gettext("“%(label)s” is not the test's named winner; promote it anyway with force.")
+                % {"label": winner.label}
             )
     now = timezone.now()
     step.variants.filter(stopped_at__isnull=True).exclude(pk=winner.pk).update(stopped_at=now)

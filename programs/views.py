@@ -89,11 +89,14 @@ def program_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if impact.started_touches:
         messages.error(
             request,
-            gettext(
-                "%(started)s touches of this program were sent or are in flight: the program "
-                "stays so its history does. Pause it instead (untick Active)."
+            ngettext(
+                "%(count)s touch of this program was sent or is in flight: the program stays so "
+                "its history does. Pause it instead (untick Active).",
+                "%(count)s touches of this program were sent or are in flight: the program stays "
+                "so its history does. Pause it instead (untick Active).",
+                impact.started_touches,
             )
-            % {"started": impact.started_touches},
+            % {"count": impact.started_touches},
         )
         return redirect("programs:edit", pk=pk)
     if request.POST.get("confirmed") != "yes":

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.timezone import now
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from customers import sayings
@@ -286,9 +286,11 @@ class Customer(models.Model):
         except ValidationError as error:
             raise ValidationError({"phone": error.messages}) from error
         if self.partner_kind and self.relationship != Relationship.CHANNEL_PARTNER:
-            raise ValidationError({"partner_kind": "Only channel partners have a partner kind."})
+            raise ValidationError(
+                {"partner_kind": gettext("Only channel partners have a partner kind.")}
+            )
         if not (self.first_name or self.last_name or self.email):
-            raise ValidationError("A customer needs a name or an e-mail address.")
+            raise ValidationError(gettext("A customer needs a name or an e-mail address."))
 
     @property
     def name(self) -> str:

@@ -169,5 +169,9 @@ def test_a_german_marketer_reads_the_refused_rows_in_german(marketer):
     page = german.get(f"/imports/{job.pk}/").content.decode()
 
     assert "Spalte „Consent e-mail“: „maybe“ ist nicht yes, no, true, false, 1 oder 0." in page
-    assert "Spalte „Owner“: " in page
+    assert "Spalte „E-mail“: Geben Sie eine gültige E-Mail-Adresse ein." in page
+    assert "Spalte „Owner“: Kein Benutzer „nobody“." in page
+    assert "Ein Kunde braucht einen Namen oder eine E-Mail-Adresse." in page
+    assert "Spalte „E-mail“: Kommt in diesem Stapel mehr als einmal vor." in page
     assert "is not yes, no" not in page
+    assert "No user" not in page

@@ -74,8 +74,8 @@ def test_a_program_with_sent_touches_is_never_deleted(client, marketer, program,
     asked = client.post(f"/programs/{program.pk}/delete/", follow=True)
     forced = client.post(f"/programs/{program.pk}/delete/", {"confirmed": "yes"}, follow=True)
 
-    assert "were sent or are in flight" in asked.content.decode()
-    assert "were sent or are in flight" in forced.content.decode()
+    assert "1 touch of this program was sent or is in flight" in asked.content.decode()
+    assert "1 touch of this program was sent or is in flight" in forced.content.decode()
     assert Program.objects.filter(pk=program.pk).exists()
     assert Enrollment.objects.filter(program=program, status="active").count() == 2
 
