@@ -12,10 +12,12 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers import activity, preferences, reply_addresses
 from customers.languages import language_of
 from customers.models import Channel, Customer, Purchase, Referral
+from customers.sayings import english, kept_as_text
 from programs import clicks
 from programs.channels import Message, PermanentError
 from programs.models import Step, Touch
@@ -30,6 +32,9 @@ SAMPLE_REFERRAL_CODE = "SAMPLE1234"
 # open event fits the customer) fails with the reason rather than going out without its link.
 KindValues = Callable[[list[Touch]], dict[int, dict[str, str]]]
 KIND_VALUES: dict[str, KindValues] = {}
+# The kind named by its label (read back in the reader's language, as the label's own text).
+NOTHING_TO_SAY = kept_as_text(gettext_noop("Nothing to say in this step (%(kind)s)."))
+SMS_RENDERS_EMPTY = gettext_noop("The SMS body renders empty.")
 
 
 def provide_kind_values(*, kind: str, values_of: KindValues) -> None:
@@ -181,7 +186,9 @@ def context_for(
         given = kind_values_for([touch]).get(touch.pk, {}) if touch is not None else {}
     if step.kind in KIND_VALUES and not given:
         if touch is not None:
-            raise PermanentError(f"Nothing to say in this {step.get_kind_display().lower()}.")
+            with translation.override("en"):  # the worker stores it; the reader says it again
+                kind = str(step.get_kind_display())
+            raise PermanentError(english(NOTHING_TO_SAY, kind=kind))
         given = {v.name: v.example for v in VARIABLES if step.kind in v.kinds}  # a preview
     return {
         **values_for(
@@ -311,7 +318,7 @@ def _message(
     if channel == Channel.SMS:
         text = " ".join(render(step.text("sms_body", language), context, autoescape=False).split())
         if not text:  # never a text saying only how to opt out
-            raise ContentError("The SMS body renders empty.")
+            raise ContentError(english(SMS_RENDERS_EMPTY))
         if text[-1] not in ".!?":
             text += "."
         opt_out = _("Reply STOP to opt out.")
@@ -381,12 +388,32 @@ CHANNEL_FIELDS = {
     Channel.PHONE: ["call_script"],
 }
 FALLS_BACK_TO_EMAIL_BODY = {"letter_body", "call_script"}
-FIELD_NAMES = {
-    "email_subject": "e-mail subject",
-    "email_body": "e-mail body",
-    "sms_body": "SMS body",
-    "letter_body": "letter",
-    "call_script": "call script",
+# What a field the step may go out with says when it renders empty, by (field, whether it
+# falls back to the e-mail body): whole sentences, the channel named in each.
+WRITE_THE_FIELD = {
+    ("email_subject", False): gettext_noop(
+        "Write the e-mail subject: this step may go out by E-mail, and this renders empty."
+    ),
+    ("email_body", False): gettext_noop(
+        "Write the e-mail body: this step may go out by E-mail, and this renders empty."
+    ),
+    ("sms_body", False): gettext_noop(
+        "Write the SMS body: this step may go out by SMS, and this renders empty."
+    ),
+    ("letter_body", False): gettext_noop(
+        "Write the letter: this step may go out by Letter, and this renders empty."
+    ),
+    ("letter_body", True): gettext_noop(
+        "Write the letter (or the e-mail body): this step may go out by Letter, and this "
+        "renders empty."
+    ),
+    ("call_script", False): gettext_noop(
+        "Write the call script: this step may go out by Phone call, and this renders empty."
+    ),
+    ("call_script", True): gettext_noop(
+        "Write the call script (or the e-mail body): this step may go out by Phone call, and "
+        "this renders empty."
+    ),
 }
 
 
@@ -410,7 +437,7 @@ def content_problems(step: Step) -> dict[str, list[str]]:
             for autoescape in (False, True) if field == "email_body" else (False,):
                 rendered[field] = render(getattr(step, field), values, autoescape=autoescape)
         except ContentError as error:
-            problems[field] = [str(error)]
+            problems[field] = error.said()
     versions = step.versions if isinstance(step.versions, dict) else {}
     for language, version in versions.items():
         for field, text in version.items():
@@ -418,7 +445,7 @@ def content_problems(step: Step) -> dict[str, list[str]]:
                 render(str(text), values, autoescape=False)
             except ContentError as error:
                 # Named as the step form names the field.
-                problems[f"version_{language}_{field}"] = [str(error)]
+                problems[f"version_{language}_{field}"] = error.said()
     for channel in channels_possible(step):
         for field in CHANNEL_FIELDS[channel]:
             source = field
@@ -426,10 +453,5 @@ def content_problems(step: Step) -> dict[str, list[str]]:
                 source = "email_body"
             if source in problems or rendered.get(source, "").strip():
                 continue
-            also = " (or the e-mail body)" if source != field else ""
-            label = Channel(channel).label
-            problems[field] = [
-                f"Write the {FIELD_NAMES[field]}{also}: this step may go out by {label}, "
-                "and this renders empty."
-            ]
+            problems[field] = [_(WRITE_THE_FIELD[field, source != field])]
     return problems

@@ -299,7 +299,7 @@ def letters_of(batch: LetterBatch) -> list[Letter]:
             text = content.render(step.letter_body or step.email_body, context, autoescape=False)
             error = ""
         except content.ContentError as problem:
-            text, error = "", str(problem)
+            text, error = "", " ".join(problem.said())
         lines = [line.strip() for line in customer.postal_address.splitlines() if line.strip()]
         letters.append(
             Letter(touch=touch, customer=customer, address_lines=lines, text=text, error=error)

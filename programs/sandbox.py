@@ -10,11 +10,22 @@ refused with its line and the reason before anything runs.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 
+from django.utils.translation import gettext_noop
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from customers.sayings import (
+    English,
+    amount,
+    english,
+    kept_as_text,
+    ngettext_noop,
+    quoted,
+    translated,
+)
 from programs.channels import PermanentError
 
 # Longer content is refused; longer output stops rendering (a loop over a long list).
@@ -100,20 +111,85 @@ VARIABLES = [
 ]
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 LISTS = {v.name for v in VARIABLES if isinstance(v.example, list)}
-KIND_LABELS = {
-    SURVEY: "Satisfaction survey",
-    REFER: "Refer a friend",
-    "event_invitation": "Event invitation",
-    "event_reminder": "Event reminder",
-    "event_seat": "Event seat freed",
-    "event_cancelled": "Event cancelled",
+# Why content may not use a name its step's kind cannot give, by the kinds that give it: one
+# whole sentence each, the kinds named inside it, so each language says it in its own order.
+ONLY_IN = {
+    frozenset({SURVEY}): kept_as_text(
+        gettext_noop("{{ %(name)s }} is only available in a “Satisfaction survey” step.")
+    ),
+    frozenset({REFER}): kept_as_text(
+        gettext_noop("{{ %(name)s }} is only available in a “Refer a friend” step.")
+    ),
+    EVENT_KINDS: kept_as_text(
+        gettext_noop(
+            "{{ %(name)s }} is only available in an event's steps (invitation, reminder, "
+            "seat freed, cancellation)."
+        )
+    ),
 }
-# Names of the Django-syntax days, to say what to write instead.
-RENAMED = {"customer": "first_name, last_name or full_name", "organization": "organization_name"}
+NOT_IN_THIS_KIND = kept_as_text(
+    gettext_noop("{{ %(name)s }} is not available in this kind of step.")
+)
+# The names of the Django-syntax days, and what to write instead.
+RENAMED = {
+    "customer": gettext_noop("unknown name “customer” (write first_name, last_name or full_name)."),
+    "organization": gettext_noop("unknown name “organization” (write organization_name)."),
+}
+
+# What a refusal says: in English where it is made (a failed touch stores it), said again in
+# the reader's language by ContentError.said(). Jinja2's own words are the library's: they come
+# inside a frame of ours, as they are.
+LINE = kept_as_text(gettext_noop("Line %(line)s: %(reason)s"))
+LINE_FILTER_SYNTAX = kept_as_text(
+    gettext_noop(
+        "Line %(line)s: %(reason)s (filters take their argument in parentheses: "
+        'default("x"), join(", "))'
+    )
+)
+SYNTAX_ERROR = gettext_noop("syntax error")
+SOURCE_TOO_LONG = kept_as_text(gettext_noop("Content is limited to %(limit)s characters."))
+NESTED_TOO_DEEPLY = gettext_noop("The content is nested too deeply.")
+UNREADABLE = kept_as_text(gettext_noop("The content cannot be read: %(error)s"))
+DOES_NOT_RENDER = kept_as_text(gettext_noop("The content does not render: %(error)s"))
+OUTPUT_TOO_LONG = kept_as_text(
+    gettext_noop("The rendered content is longer than %(limit)s characters.")
+)
+UNKNOWN_NAME = kept_as_text(gettext_noop("unknown name “%(name)s”."))
+NOT_AVAILABLE = kept_as_text(gettext_noop("“%(name)s” is not available."))
+ONLY_LITERALS = gettext_noop("only text, numbers and true/false may be written literally.")
+UNKNOWN_FILTER = kept_as_text(gettext_noop("unknown filter “%(name)s” (use %(filters)s)."))
+ARGUMENTS_IN_ORDER = kept_as_text(
+    gettext_noop("“%(name)s” takes its arguments in order, written literally.")
+)
+TOO_MANY_ARGUMENTS = kept_as_text(
+    ngettext_noop(
+        "“%(name)s” takes at most %(count)s argument.",
+        "“%(name)s” takes at most %(count)s arguments.",
+    )
+)
+LITERAL_ARGUMENT = kept_as_text(
+    gettext_noop("the argument of “%(name)s” must be written literally.")
+)
+LOOP_IN_LOOP = gettext_noop("a loop cannot be put inside another loop.")
+RECURSIVE_LOOP = gettext_noop("recursive loops are not available.")
+LOOP_NAME = kept_as_text(gettext_noop("a loop takes one name: %(example)s."))
+LOOP_OVER_LIST = kept_as_text(gettext_noop("a loop goes over a list: %(lists)s."))
 
 
 class ContentError(PermanentError):
-    """Content that cannot be rendered, with the line and the reason (a touch fails with it)."""
+    """Content that cannot be rendered, with the line and the reason (a touch fails with it).
+
+    Its text is English, which a failed touch stores (and sayings.translated() says again);
+    said() gives each reason in the active language, for the marketer writing the step.
+    """
+
+    def __init__(self, *reasons: str) -> None:
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
+
+    def said(self) -> list[str]:
+        """Each reason in the active language (the reader's, not the customer's)."""
+        return [translated(reason) for reason in self.reasons]
 
 
 def _default(value, fallback="", *_):
@@ -154,25 +230,27 @@ ALLOWED_NODES = (
     nodes.Concat,
 )
 REFUSED = {
-    nodes.Getattr: "attributes cannot be read (write the name alone, e.g. {{ first_name }})",
-    nodes.Getitem: "items cannot be read",
-    nodes.Call: "nothing can be called",
-    nodes.Assign: "“set” is not available",
-    nodes.AssignBlock: "“set” is not available",
-    nodes.Macro: "“macro” is not available",
-    nodes.CallBlock: "“call” is not available",
-    nodes.Import: "“import” is not available",
-    nodes.FromImport: "“import” is not available",
-    nodes.Include: "“include” is not available",
-    nodes.Extends: "“extends” is not available",
-    nodes.Block: "“block” is not available",
-    nodes.FilterBlock: "“filter” blocks are not available",
-    nodes.With: "“with” is not available",
-    nodes.Test: "tests (“is …”) are not available",
-    nodes.Scope: "“autoescape” is not available",
-    nodes.ScopedEvalContextModifier: "“autoescape” is not available",
-    nodes.EvalContextModifier: "“autoescape” is not available",
-    nodes.Slice: "slices are not available",
+    nodes.Getattr: gettext_noop(
+        "attributes cannot be read (write the name alone, e.g. {{ first_name }})."
+    ),
+    nodes.Getitem: gettext_noop("items cannot be read."),
+    nodes.Call: gettext_noop("nothing can be called."),
+    nodes.Assign: gettext_noop("“set” is not available."),
+    nodes.AssignBlock: gettext_noop("“set” is not available."),
+    nodes.Macro: gettext_noop("“macro” is not available."),
+    nodes.CallBlock: gettext_noop("“call” is not available."),
+    nodes.Import: gettext_noop("“import” is not available."),
+    nodes.FromImport: gettext_noop("“import” is not available."),
+    nodes.Include: gettext_noop("“include” is not available."),
+    nodes.Extends: gettext_noop("“extends” is not available."),
+    nodes.Block: gettext_noop("“block” is not available."),
+    nodes.FilterBlock: gettext_noop("“filter” blocks are not available."),
+    nodes.With: gettext_noop("“with” is not available."),
+    nodes.Test: gettext_noop("tests (“is …”) are not available."),
+    nodes.Scope: gettext_noop("“autoescape” is not available."),
+    nodes.ScopedEvalContextModifier: gettext_noop("“autoescape” is not available."),
+    nodes.EvalContextModifier: gettext_noop("“autoescape” is not available."),
+    nodes.Slice: gettext_noop("slices are not available."),
     **dict.fromkeys(
         (
             nodes.Add,
@@ -185,9 +263,11 @@ REFUSED = {
             nodes.Neg,
             nodes.Pos,
         ),
-        "arithmetic is not available",
+        gettext_noop("arithmetic is not available."),
     ),
-    **dict.fromkeys((nodes.List, nodes.Tuple, nodes.Dict), "lists cannot be written here"),
+    **dict.fromkeys(
+        (nodes.List, nodes.Tuple, nodes.Dict), gettext_noop("lists cannot be written here.")
+    ),
 }
 
 
@@ -218,9 +298,17 @@ class Compiled:
     names: frozenset[str]
 
 
-def _refuse(node: nodes.Node, reason: str) -> ContentError:
-    where = f"Line {node.lineno}: " if node.lineno else ""
-    return ContentError(f"{where}{reason}.")
+def _quoted(reason: English) -> dict | str:
+    # A reason inside a frame, said again in the reader's language with the frame.
+    return quoted(key=reason.key, args=reason.args, text=str(reason))
+
+
+def _refuse(node: nodes.Node, reason: str, **args) -> ContentError:
+    """A refusal of this node, on its line: `reason` a message id, `args` its parameters."""
+    said = english(reason, **args)
+    if not node.lineno:
+        return ContentError(said)
+    return ContentError(english(LINE, line=node.lineno, reason=_quoted(said)))
 
 
 def _check(node: nodes.Node, scope: frozenset[str], used: set[str], in_loop: bool) -> None:
@@ -229,19 +317,20 @@ def _check(node: nodes.Node, scope: frozenset[str], used: set[str], in_loop: boo
         if isinstance(node, kind):
             raise _refuse(node, reason)
     if not isinstance(node, ALLOWED_NODES):
-        raise _refuse(node, f"“{type(node).__name__}” is not available")
+        raise _refuse(node, NOT_AVAILABLE, name=type(node).__name__)
     if isinstance(node, nodes.Name):
         if node.name in scope:
             return
+        if node.name in RENAMED:
+            raise _refuse(node, RENAMED[node.name])
         if node.name not in BY_NAME:
-            hint = f" (write {RENAMED[node.name]})" if node.name in RENAMED else ""
-            raise _refuse(node, f"unknown name “{node.name}”{hint}")
+            raise _refuse(node, UNKNOWN_NAME, name=node.name)
         used.add(node.name)
         return
     if isinstance(node, nodes.Const) and not isinstance(
         node.value, str | int | float | bool | type(None)
     ):
-        raise _refuse(node, "only text, numbers and true/false may be written literally")
+        raise _refuse(node, ONLY_LITERALS)
     if isinstance(node, nodes.Filter):
         _check_filter(node, scope, used, in_loop)
         return
@@ -254,14 +343,14 @@ def _check(node: nodes.Node, scope: frozenset[str], used: set[str], in_loop: boo
 
 def _check_filter(node: nodes.Filter, scope, used, in_loop) -> None:
     if node.name not in FILTERS:
-        raise _refuse(node, f"unknown filter “{node.name}” (use {', '.join(FILTERS)})")
+        raise _refuse(node, UNKNOWN_FILTER, name=node.name, filters=", ".join(FILTERS))
     if node.kwargs or node.dyn_args or node.dyn_kwargs:
-        raise _refuse(node, f"“{node.name}” takes its arguments in order, written literally")
+        raise _refuse(node, ARGUMENTS_IN_ORDER, name=node.name)
     if len(node.args) > FILTERS[node.name][1]:
-        raise _refuse(node, f"“{node.name}” takes at most {FILTERS[node.name][1]} argument(s)")
+        raise _refuse(node, TOO_MANY_ARGUMENTS, name=node.name, count=FILTERS[node.name][1])
     for argument in node.args:
         if not isinstance(argument, nodes.Const):
-            raise _refuse(node, f"the argument of “{node.name}” must be written literally")
+            raise _refuse(node, LITERAL_ARGUMENT, name=node.name)
     if node.node is not None:
         _check(node.node, scope, used, in_loop)
 
@@ -269,13 +358,13 @@ def _check_filter(node: nodes.Filter, scope, used, in_loop) -> None:
 def _check_loop(node: nodes.For, scope, used, in_loop) -> None:
     if in_loop:
         # One level only: nested loops multiply their lists' lengths.
-        raise _refuse(node, "a loop cannot be put inside another loop")
+        raise _refuse(node, LOOP_IN_LOOP)
     if node.recursive:
-        raise _refuse(node, "recursive loops are not available")
+        raise _refuse(node, RECURSIVE_LOOP)
     if not isinstance(node.target, nodes.Name):
-        raise _refuse(node, "a loop takes one name: {% for category in categories_not_bought %}")
+        raise _refuse(node, LOOP_NAME, example="{% for category in categories_not_bought %}")
     if not (isinstance(node.iter, nodes.Name) and node.iter.name in LISTS):
-        raise _refuse(node, f"a loop goes over a list: {', '.join(sorted(LISTS))}")
+        raise _refuse(node, LOOP_OVER_LIST, lists=", ".join(sorted(LISTS)))
     used.add(node.iter.name)
     inner = scope | {node.target.name}
     if node.test is not None:
@@ -287,17 +376,22 @@ def _check_loop(node: nodes.For, scope, used, in_loop) -> None:
 
 
 def _syntax_error(error: TemplateSyntaxError) -> ContentError:
-    message = error.message or "syntax error"
-    if "got ':'" in message:
-        message += ' (filters take their argument in parentheses: default("x"), join(", "))'
-    return ContentError(f"Line {error.lineno}: {message}")
+    # Jinja2's message is the library's own words: kept as they come, in our frame.
+    reason = error.message or _quoted(english(SYNTAX_ERROR))
+    frame = LINE_FILTER_SYNTAX if "got ':'" in (error.message or "") else LINE
+    return ContentError(english(frame, line=error.lineno, reason=reason))
+
+
+def _characters(limit: int) -> dict[str, str]:
+    # A limit is written with the reader's thousands separator.
+    return amount(Decimal(limit), places=0)
 
 
 @lru_cache(maxsize=1024)
 def compile_content(text: str, *, autoescape: bool) -> Compiled:
     """Parse, check and compile one piece of content (cached: a batch renders it many times)."""
     if len(text) > MAX_SOURCE:
-        raise ContentError(f"Content is limited to {MAX_SOURCE:,} characters.")
+        raise ContentError(english(SOURCE_TOO_LONG, limit=_characters(MAX_SOURCE)))
     environment = ENVIRONMENTS[autoescape]
     used: set[str] = set()
     try:
@@ -306,21 +400,21 @@ def compile_content(text: str, *, autoescape: bool) -> Compiled:
     except TemplateSyntaxError as error:
         raise _syntax_error(error) from None
     except RecursionError:
-        raise ContentError("The content is nested too deeply.") from None
+        raise ContentError(english(NESTED_TOO_DEEPLY)) from None
     except ContentError:
         raise
     except Exception as error:  # whatever else the parser chokes on is the content's fault
-        raise ContentError(f"The content cannot be read: {error}") from None
+        raise ContentError(english(UNREADABLE, error=error)) from None
     return Compiled(template=environment.from_string(tree), names=frozenset(used))
 
 
-def missing_for(names: Iterable[str], context: dict) -> list[str]:
-    """The reasons the step's kind cannot give some of these names (none when it can)."""
-    reasons = []
-    for name in sorted(set(names) - context.keys()):
-        kinds = " or ".join(KIND_LABELS.get(kind, kind) for kind in sorted(BY_NAME[name].kinds))
-        reasons.append(f"{{{{ {name} }}}} is only available in a “{kinds}” step")
-    return reasons
+def missing_for(names: Iterable[str], context: dict) -> list[English]:
+    """The reasons the step's kind cannot give some of these names (none when it can), one
+    sentence each."""
+    return [
+        english(ONLY_IN.get(BY_NAME[name].kinds, NOT_IN_THIS_KIND), name=name)
+        for name in sorted(set(names) - context.keys())
+    ]
 
 
 def render(text: str, context: dict, *, autoescape: bool) -> str:
@@ -330,7 +424,7 @@ def render(text: str, context: dict, *, autoescape: bool) -> str:
     compiled = compile_content(text, autoescape=autoescape)
     missing = missing_for(compiled.names, context)
     if missing:
-        raise ContentError("; ".join(missing) + ".")
+        raise ContentError(*missing)
     try:
         return "".join(_bounded(compiled.template.generate(context)))
     except ContentError:
@@ -344,7 +438,7 @@ def render(text: str, context: dict, *, autoescape: bool) -> str:
         ValueError,
         RecursionError,
     ) as error:
-        raise ContentError(f"The content does not render: {error}") from None
+        raise ContentError(english(DOES_NOT_RENDER, error=error)) from None
 
 
 def _bounded(chunks: Iterable[str]) -> Iterable[str]:
@@ -352,7 +446,7 @@ def _bounded(chunks: Iterable[str]) -> Iterable[str]:
     for chunk in chunks:
         total += len(chunk)
         if total > MAX_OUTPUT:
-            raise ContentError(f"The rendered content is longer than {MAX_OUTPUT:,} characters.")
+            raise ContentError(english(OUTPUT_TOO_LONG, limit=_characters(MAX_OUTPUT)))
         yield chunk
 
 

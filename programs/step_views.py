@@ -54,7 +54,8 @@ def _previews(step: Step, customer: Customer | None, language: str | None = None
                 touch=None, customer=customer, channel=channel, step=step, language=language
             )
         except content.ContentError as error:
-            preview["error"] = str(error)
+            # Rendered in the customer's language; the marketer reads why in their own.
+            preview["error"] = " ".join(error.said())
         previews.append(preview)
     return previews
 
@@ -203,9 +204,12 @@ def _test_send(
 ) -> dict:
     to = request.user.email
     if not to:
-        return {"ok": False, "text": "Your account has no e-mail address: add one to test."}
+        return {
+            "ok": False,
+            "text": gettext("Your account has no e-mail address: add one to test."),
+        }
     if customer is None:
-        return {"ok": False, "text": "There is no customer to render the e-mail for yet."}
+        return {"ok": False, "text": gettext("There is no customer to render the e-mail for yet.")}
     try:
         message = content.message_for(
             touch=None, customer=customer, channel=Channel.EMAIL, step=step, language=language
@@ -218,7 +222,10 @@ def _test_send(
             html_message=message.html,
         )
     except content.ContentError as error:
-        return {"ok": False, "text": f"The e-mail does not render: {error}"}
+        why = " ".join(error.said())
+        return {"ok": False, "text": gettext("The e-mail does not render: %(why)s") % {"why": why}}
     except (smtplib.SMTPException, OSError) as error:
-        return {"ok": False, "text": f"The mail server did not take it: {error}"}
-    return {"ok": True, "text": f"Sent to {to}, rendered for {customer}."}
+        said = gettext("The mail server did not take it: %(error)s") % {"error": error}
+        return {"ok": False, "text": said}
+    said = gettext("Sent to %(to)s, rendered for %(customer)s.") % {"to": to, "customer": customer}
+    return {"ok": True, "text": said}

@@ -29,6 +29,7 @@ EMBEDDED = (
     "tests/customers/test_timeline_language.py",
     "tests/customers/test_ladder_language.py",
     "tests/programs/test_touch_error_language.py",
+    "tests/programs/test_content_error_language.py",
     "tests/customers/test_row_errors_language.py",
     "tests/programs/test_topics_and_frequency.py",
     "tests/programs/test_held_out_index.py",

@@ -3,8 +3,10 @@ reads them in German.
 
 In the apps' code no bare str literal or f-string (nor `"..." % ...` on one) may be
 - X in `messages.<level>(request, X)`;
-- the first argument of ValidationError, PermissionDenied, NotFound, ParseError, Http404 or
-  AuthenticationFailed, nor a value of the dict (or an item of the list) given there;
+- the first argument of ValidationError, PermissionDenied, NotFound, ParseError, Http404,
+  AuthenticationFailed or a step content's ContentError (said in English with
+  sayings.english(), read in the reader's language), nor a value of the dict (or an item of
+  the list) given there;
 - the message of `form.add_error(field, X)` or of a batch row's `row.fail(field, X)`.
 Wrap the text in gettext/ngettext with %(name)s placeholders. Nor may a gettext call hold an
 f-string (its msgid would change with each value).
@@ -29,6 +31,7 @@ ERRORS = {
     "ParseError",
     "Http404",
     "AuthenticationFailed",
+    "ContentError",
 }
 # Calls whose second argument is a message: a form's add_error(field, X), a row's fail(field, X).
 FIELD_MESSAGES = {"add_error", "fail"}
@@ -134,6 +137,7 @@ form.add_error(None, "%s is wrong" % what)
 row.fail("email", "Must be a string.")
 rows[index].fail(key, f"No user “{name}”.")
 raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+raise ContentError(f"Line {line}: {reason}.")
 raise ValidationError(gettext("Fine."))
 raise ValidationError({"name": [gettext("Give it a name.")]})
 raise ValidationError(ngettext("%(n)s touch.", "%(n)s touches.", n) % {"n": n})
@@ -146,9 +150,11 @@ row.fail("non_field_errors", gettext("Each customer must be a JSON object."))
 row.fail(name, at_most_characters(limit))
 raise ValueError("An internal error nobody shows.")
 logger.error("Logged, in English.")
+raise ContentError(english(LINE, line=line, reason=reason))
+raise ContentError(*missing)
 """
     caught = sorted(line for line, _why in untranslated(ast.parse(code)))
-    assert caught == [2, 3, 4, 5, *range(10, 24)]
+    assert caught == [2, 3, 4, 5, *range(10, 25)]
 
 
 def test_every_flash_message_and_error_in_the_apps_is_marked_for_translation():
