@@ -130,6 +130,9 @@ ONLY_IN = {
 NOT_IN_THIS_KIND = kept_as_text(
     gettext_noop("{{ %(name)s }} is not available in this kind of step.")
 )
+NAMES_NOT_IN_THIS_KIND = kept_as_text(
+    gettext_noop("These names are not available in this kind of step: %(names)s.")
+)
 # The names of the Django-syntax days, and what to write instead.
 RENAMED = {
     "customer": gettext_noop("unknown name “customer” (write first_name, last_name or full_name)."),
@@ -183,8 +186,8 @@ class ContentError(PermanentError):
     said() gives each reason in the active language, for the marketer writing the step.
     """
 
-    def __init__(self, *reasons: str) -> None:
-        super().__init__(" ".join(reasons))
+    def __init__(self, *reasons: str, stored: str = "") -> None:
+        super().__init__(stored or " ".join(reasons))
         self.reasons = reasons
 
     def said(self) -> list[str]:
@@ -423,8 +426,14 @@ def render(text: str, context: dict, *, autoescape: bool) -> str:
         return ""
     compiled = compile_content(text, autoescape=autoescape)
     missing = missing_for(compiled.names, context)
-    if missing:
+    if len(missing) == 1:
         raise ContentError(*missing)
+    if missing:
+        # A touch stores one sentence, which reads back whole in the reader's language.
+        names = ", ".join(
+            f"{{{{ {name} }}}}" for name in sorted(set(compiled.names) - set(context))
+        )
+        raise ContentError(*missing, stored=english(NAMES_NOT_IN_THIS_KIND, names=names))
     try:
         return "".join(_bounded(compiled.template.generate(context)))
     except ContentError:

@@ -238,6 +238,11 @@ def test_a_touch_failing_for_its_content_stores_english_and_reads_german(
             "{{ premium }} solo está disponible en un paso «Encuesta de satisfacción».",
         ),
         (
+            "These names are not available in this kind of step: {{ premium }}, {{ tier2 }}.",
+            "Diese Namen gibt es in dieser Art von Schritt nicht: {{ premium }}, {{ tier2 }}.",
+            "Estos nombres no están disponibles en este tipo de paso: {{ premium }}, {{ tier2 }}.",
+        ),
+        (
             "Nothing to say in this step (Event invitation).",
             "Nichts zu sagen in diesem Schritt (Veranstaltungseinladung).",
             "Nada que decir en este paso (Invitación a evento).",
@@ -276,3 +281,27 @@ def test_a_refusal_is_english_whatever_language_renders_it():
     assert str(refused.value) == "Line 1: arithmetic is not available."
     with translation.override("es"):
         assert refused.value.said() == ["Línea 1: la aritmética no está disponible."]
+
+
+def test_names_the_kind_cannot_give_are_said_one_each_and_stored_as_one_sentence():
+    with pytest.raises(sandbox.ContentError) as refused:
+        sandbox.render(
+            "{{ survey_url }} {{ referral_code }}",
+            sandbox.sample_context("custom"),
+            autoescape=False,
+        )
+
+    # Stored as one sentence, so a touch's error reads back whole, not half translated.
+    stored = str(refused.value)
+    assert stored == (
+        "These names are not available in this kind of step: {{ referral_code }}, {{ survey_url }}."
+    )
+    with translation.override("de"):
+        assert refused.value.said() == [
+            "{{ referral_code }} gibt es nur in einem Schritt „Freunde werben“.",
+            "{{ survey_url }} gibt es nur in einem Schritt „Zufriedenheitsumfrage“.",
+        ]
+        assert translated(stored) == (
+            "Diese Namen gibt es in dieser Art von Schritt nicht: {{ referral_code }}, "
+            "{{ survey_url }}."
+        )
