@@ -14,6 +14,7 @@ from programs import sandbox
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due
 from programs.models import Enrollment, Program, Step, Touch
+from tests.programs.test_pages import make_letter_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -217,6 +218,23 @@ def test_a_touch_failing_for_its_content_stores_english_and_reads_german(
     assert "attributes cannot be read" not in page
     (row,) = german.get(f"/api/v1/touches/?customer={customer.pk}").json()["results"]
     assert row["last_error"].startswith("Zeile 2: Attribute lassen sich nicht lesen")
+
+
+def test_a_letter_that_does_not_render_says_why_in_the_readers_language(
+    client, marketer, django_assert_num_queries
+):
+    batch = make_letter_batch(2)
+    Step.objects.filter(touches__letter_batches=batch).update(letter_body="Hi {{ 1 + 1 }}")
+    german = speaking(client, marketer, "de")
+    url = f"/programs/letters/{batch.pk}/"
+    german.get(url)  # the letters' links are made on the first print
+
+    # As many as for letters that render (test_pages.py): the reason reads nothing.
+    with django_assert_num_queries(9):
+        page = page_of(german.get(url))
+
+    assert page.count("Zeile 1: Rechnen ist nicht möglich.") == 2
+    assert "arithmetic" not in page
 
 
 @pytest.mark.parametrize(
