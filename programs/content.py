@@ -21,7 +21,15 @@ from customers.sayings import english, kept_as_text
 from programs import clicks
 from programs.channels import Message, PermanentError
 from programs.models import Step, Touch
-from programs.sandbox import VARIABLES, ContentError, render, sample_context
+from programs.sandbox import (
+    EVENT_KINDS,
+    REFER,
+    SURVEY,
+    VARIABLES,
+    ContentError,
+    render,
+    sample_context,
+)
 from programs.unsubscribe import unsubscribe_token, unsubscribe_tokens
 
 SAMPLE_REFERRAL_CODE = "SAMPLE1234"
@@ -365,16 +373,28 @@ def _email_headers(unsubscribe_url: str, touch_id: int) -> dict[str, str]:
     return headers
 
 
+# Which steps give a name that only some kinds of step have, for the editor's help: a whole
+# phrase per group of kinds (as sandbox.ONLY_IN says it in errors).
+ONLY_IN_STEPS = {
+    frozenset({SURVEY}): gettext_noop("only in a “Satisfaction survey” step"),
+    frozenset({REFER}): gettext_noop("only in a “Refer a friend” step"),
+    EVENT_KINDS: gettext_noop(
+        "only in an event's steps (invitation, reminder, seat freed, cancellation)"
+    ),
+}
+
+
 def documented_variables() -> list[dict]:
-    """The names content may use, for the step editor's help: meaning, example, which steps."""
+    """The names content may use, for the step editor's help: meaning, example, which steps,
+    in the active language."""
     return [
         {
             "name": variable.name,
-            "meaning": variable.meaning,
+            "meaning": _(variable.meaning),
             "example": ", ".join(variable.example)
             if isinstance(variable.example, list)
             else variable.example,
-            "only": " or ".join(str(Step.Kind(kind).label) for kind in sorted(variable.kinds)),
+            "only": _(ONLY_IN_STEPS[variable.kinds]) if variable.kinds else "",
         }
         for variable in VARIABLES
     ]

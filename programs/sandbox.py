@@ -42,69 +42,94 @@ class Variable:
     """One name content may use, with what it holds and an example value."""
 
     name: str
-    meaning: str
+    meaning: str  # marked with gettext_noop, said in the marketer's language by the editor
     example: str | list[str]
     kinds: frozenset[str] = frozenset()  # empty: every kind of step
 
 
 VARIABLES = [
-    Variable("first_name", "the customer's first name", "Ann"),
-    Variable("last_name", "the customer's last name", "Lee"),
-    Variable("full_name", "first and last name", "Ann Lee"),
-    Variable("tier", "the name of the customer's tier", "Repeat customer"),
-    Variable("owner_name", "the customer's account manager (or “our team”)", "Maria Rossi"),
-    Variable("owner_email", "the account manager's e-mail address", "maria@example.com"),
-    Variable("organization_name", "your organization's name", "Example Ltd"),
-    Variable("organization_address", "your organization's postal address", "1 Example Street"),
+    Variable("first_name", gettext_noop("the customer's first name"), "Ann"),
+    Variable("last_name", gettext_noop("the customer's last name"), "Lee"),
+    Variable("full_name", gettext_noop("first and last name"), "Ann Lee"),
+    Variable("tier", gettext_noop("the name of the customer's tier"), "Repeat customer"),
     Variable(
-        "unsubscribe_url", "the customer's one-click unsubscribe link", "https://example.com/u/…/"
+        "owner_name", gettext_noop("the customer's account manager (or “our team”)"), "Maria Rossi"
+    ),
+    Variable(
+        "owner_email", gettext_noop("the account manager's e-mail address"), "maria@example.com"
+    ),
+    Variable("organization_name", gettext_noop("your organization's name"), "Example Ltd"),
+    Variable(
+        "organization_address",
+        gettext_noop("your organization's postal address"),
+        "1 Example Street",
+    ),
+    Variable(
+        "unsubscribe_url",
+        gettext_noop("the customer's one-click unsubscribe link"),
+        "https://example.com/u/…/",
     ),
     Variable(
         "preferences_url",
-        "the customer's preference center: channels, how often, topics, what they value",
+        gettext_noop(
+            "the customer's preference center: channels, how often, topics, what they value"
+        ),
         "https://example.com/p/…/",
     ),
     Variable(
         "categories_not_bought",
-        "product categories the customer has not bought (a list)",
+        gettext_noop("product categories the customer has not bought (a list)"),
         ["garden", "kitchen"],
     ),
     Variable(
         "survey_url",
-        "the link to the satisfaction survey",
+        gettext_noop("the link to the satisfaction survey"),
         "https://example.com/s/…/",
         frozenset({SURVEY}),
     ),
     Variable(
-        "premium", "what is offered for answering the survey", "a 10% voucher", frozenset({SURVEY})
+        "premium",
+        gettext_noop("what is offered for answering the survey"),
+        "a 10% voucher",
+        frozenset({SURVEY}),
     ),
     Variable(
-        "referral_code", "the customer's code to give a friend", "SAMPLE1234", frozenset({REFER})
+        "referral_code",
+        gettext_noop("the customer's code to give a friend"),
+        "SAMPLE1234",
+        frozenset({REFER}),
     ),
     Variable(
         "referral_url",
-        "the page where a friend signs up with the customer's code",
+        gettext_noop("the page where a friend signs up with the customer's code"),
         "https://example.com/r/SAMPLE1234/",
         frozenset({REFER}),
     ),
     Variable(
         "event_url",
-        "the customer's invitation page: answer, guests, calendar",
+        gettext_noop("the customer's invitation page: answer, guests, calendar"),
         "https://example.com/e/…/",
         EVENT_KINDS,
     ),
-    Variable("event_name", "the event's name", "Owners' club evening", EVENT_KINDS),
+    Variable("event_name", gettext_noop("the event's name"), "Owners' club evening", EVENT_KINDS),
     Variable(
         "event_time",
-        "when the event starts, in the customer's time zone",
+        gettext_noop("when the event starts, in the customer's time zone"),
         "Thursday 12 March 2026, 18:30",
         EVENT_KINDS,
     ),
-    Variable("event_place", "where the event is (or its online link)", "The Old Mill", EVENT_KINDS),
+    Variable(
+        "event_place",
+        gettext_noop("where the event is (or its online link)"),
+        "The Old Mill",
+        EVENT_KINDS,
+    ),
     Variable(
         "event_day",
-        "when the event is, said from the day the message goes, in the customer's time zone: "
-        "today, tomorrow, or on its date",
+        gettext_noop(
+            "when the event is, said from the day the message goes, in the customer's time zone: "
+            "today, tomorrow, or on its date"
+        ),
         "tomorrow",
         EVENT_KINDS,
     ),

@@ -323,3 +323,14 @@ def test_names_the_kind_cannot_give_are_said_one_each_and_stored_as_one_sentence
             "Diese Namen gibt es in dieser Art von Schritt nicht: {{ referral_code }}, "
             "{{ survey_url }}."
         )
+
+
+def test_the_step_editor_explains_each_name_in_the_marketers_language(client, marketer, program):
+    page = page_of(speaking(client, marketer, "de").get(f"/programs/{program.pk}/steps/new/"))
+
+    assert "Der Vorname des Kunden" in page
+    assert (
+        "Der Code des Kunden zum Weitergeben an Freunde (nur in einem Schritt „Freunde werben“)"
+        in page
+    )
+    assert "the customer's first name" not in page.lower()
