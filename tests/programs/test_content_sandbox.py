@@ -371,7 +371,7 @@ def test_the_editor_lists_every_name_with_an_example(signed_in, program):
     for variable in sandbox.VARIABLES:
         assert f"<code>{{{{ {variable.name} }}}}</code>" in page
     assert "<td>Ann Lee</td>" in page and "<td>garden, kitchen</td>" in page
-    assert "(only in a Refer a friend step)" in page
+    assert "(only in a “Refer a friend” step)" in page
     assert "{{ customer" not in page  # the Django-syntax names are gone from the help
 
 
