@@ -5,11 +5,11 @@ whole refit and the NPS page's themes section on PostgreSQL.
     bin/with-test-services .venv/bin/python bench/themes.py --database 200000 [--requests 20]
 
 Makes synthetic verbatims from the labelled phrases of tests/nps/labelled_verbatims.json
-(English and German; each answer one to three sentences, mostly of one topic, sometimes with a
-sentence of another, sometimes with a phrase of no topic), then for each size: reads each
-answer's language, fits the themes of each language as the nightly refit does, and checks that
-the themes found still match the topics (purity). Prints answers per second, the projection to
-1,000,000 answers against the nightly target (5 minutes on 2 cores), and writes
+(English, German and Spanish; each answer one to three sentences, mostly of one topic,
+sometimes with a sentence of another, sometimes with a phrase of no topic), then for each size:
+reads each answer's language, fits the themes of each language as the nightly refit does, and
+checks that the themes found still match the topics (purity). Prints answers per second, the
+projection to 1,000,000 answers against the nightly target (5 minutes on 2 cores), and writes
 bench/results/themes.json.
 
 The projection scales the measured time linearly from the largest size, which overstates it:
@@ -47,17 +47,21 @@ TARGET_SECONDS = 5 * 60
 FILLERS = {
     "en": ["Otherwise fine.", "Thanks.", "That is all.", "Nothing else to add."],
     "de": ["Sonst alles gut.", "Danke.", "Das wäre alles.", "Mehr gibt es nicht."],
+    "es": ["Por lo demás, todo bien.", "Gracias.", "Eso es todo.", "Nada más que añadir."],
 }
+# The share of answers in each language.
+LANGUAGE_SHARES = (("en", 0.6), ("de", 0.25), ("es", 0.15))
 
 
 def synthetic(count: int, seed: int) -> tuple[list[str], list[str]]:
     """`count` answers and the topic each is mostly about ("language:topic")."""
     labelled = json.loads(LABELLED.read_text(encoding="utf-8"))
     rng = random.Random(seed)
-    languages = [("en", 0.7), ("de", 0.3)]
+    languages = [language for language, _ in LANGUAGE_SHARES]
+    shares = [share for _, share in LANGUAGE_SHARES]
     texts, labels = [], []
     for _ in range(count):
-        language = "en" if rng.random() < languages[0][1] else "de"
+        language = rng.choices(languages, weights=shares)[0]
         topics = labelled[language]
         topic = rng.choice(sorted(topics))
         parts = rng.sample(topics[topic], k=rng.choice((1, 1, 2)))

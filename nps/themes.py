@@ -1,4 +1,5 @@
-"""Themes in what customers say: TF-IDF and NMF over verbatims, one language at a time.
+"""Themes in what customers say: TF-IDF and NMF over verbatims, one language at a time
+(English, German and Spanish, the languages Bonding ships).
 
 No database here: nps/theming.py reads the answers, calls `fit` per language and stores what
 comes back. Everything is deterministic (NMF's nndsvda start and a fixed random_state, a sample
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-LANGUAGES = ("en", "de")
+LANGUAGES = ("en", "de", "es")
 MIN_THEMES = 2
 MAX_THEMES = 12
 # The grid and the model are fitted on at most this many answers; the rest are only projected
@@ -42,7 +43,11 @@ SEED = 20
 # Words only, two letters or more: numbers ("a 10") say nothing about a topic.
 _TOKENS = r"(?u)\b[^\W\d_]{2,}\b"
 _WORD = re.compile(r"[^\W\d_]+")
-_GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
+# Letters one of the languages writes and the others do not: a hint, counted as one word more.
+_MARKS = {
+    "de": re.compile(r"[äöüß]", re.IGNORECASE),
+    "es": re.compile(r"[ñáéíóú¿¡]", re.IGNORECASE),
+}
 
 
 @cache
@@ -54,22 +59,31 @@ def stop_words(language: str) -> frozenset[str]:
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         return frozenset(ENGLISH_STOP_WORDS)
-    if language == "de":
-        lines = Path(__file__).with_name("stopwords_de.txt").read_text(encoding="utf-8")
+    if language in ("de", "es"):
+        lines = Path(__file__).with_name(f"stopwords_{language}.txt").read_text(encoding="utf-8")
         return frozenset(
             line.strip() for line in lines.splitlines() if line.strip() and line[0] != "#"
         )
     raise ValueError(f"themes are found in {', '.join(LANGUAGES)}, not {language!r}")
 
 
-def language_of(text: str) -> str:
-    """ "de" when the text reads as German (more German stop words, or its letters), else "en"."""
+def language_of(text: str, *, otherwise: str = "en") -> str:
+    """The language the text reads as: the one most of its words are stop words of (a letter
+    only that language writes counts as one word more). When no language leads ("Perfect!",
+    "No."), `otherwise`: the caller may know better, e.g. the language the customer chose."""
     words = _WORD.findall(text.lower())
-    german = sum(word in stop_words("de") for word in words)
-    english = sum(word in stop_words("en") for word in words)
-    if _GERMAN_LETTERS.search(text):
-        german += 1
-    return "de" if german > english else "en"
+    evidence = {}
+    for language in LANGUAGES:
+        known = stop_words(language)
+        evidence[language] = sum(word in known for word in words)
+        mark = _MARKS.get(language)
+        if mark is not None and mark.search(text):
+            evidence[language] += 1
+    most = max(evidence.values())
+    leading = [language for language in LANGUAGES if evidence[language] == most]
+    if len(leading) == 1:
+        return leading[0]
+    return otherwise if otherwise in leading else leading[0]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
@@ -53,10 +54,15 @@ def _read_answers(survey: Survey | None) -> dict[str, _Answers]:
     if survey is not None:
         answers = answers.filter(survey=survey)
     by_language: dict[str, _Answers] = {}
-    rows = answers.order_by("id").values_list("id", "why", "improve")
-    for pk, why, improve in rows.iterator(chunk_size=BATCH):
+    # The customer's language comes along in the same query (a join, not a query per answer).
+    rows = answers.order_by("id").values_list("id", "why", "improve", "customer__language")
+    organization = settings.LANGUAGE_CODE.split("-")[0]
+    for pk, why, improve, chosen in rows.iterator(chunk_size=BATCH):
         text = f"{why}\n{improve}".strip()
-        language = themes.language_of(text)
+        # The text decides: a customer whose pages are set to German may well write English,
+        # and their answer fits with the English ones. Only when the words do not tell ("Top!",
+        # "No.") is the language they chose (else the organization's) the better guess.
+        language = themes.language_of(text, otherwise=chosen or organization)
         found = by_language.setdefault(language, _Answers([], []))
         found.ids.append(pk)
         found.texts.append(text)

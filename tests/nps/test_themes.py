@@ -1,4 +1,4 @@
-"""nps/themes.py: themes found in a labelled set of verbatims, in English and German."""
+"""nps/themes.py: themes found in a labelled set of verbatims, in English, German and Spanish."""
 
 import json
 from collections import Counter
@@ -12,6 +12,7 @@ LABELLED = json.loads(
     Path(__file__).with_name("labelled_verbatims.json").read_text(encoding="utf-8")
 )
 TOPICS = ("delivery", "price", "staff", "quality", "app")
+LANGUAGES = ("en", "de", "es")
 
 
 def labelled(language: str) -> tuple[list[str], list[str]]:
@@ -32,12 +33,14 @@ def purity(fit: themes.Fit, labels: list[str]) -> float:
     return agreeing / sum(sum(counts.values()) for counts in per_theme.values())
 
 
-def test_the_labelled_set_has_a_few_hundred_verbatims_in_two_languages():
-    assert sum(len(labelled(language)[0]) for language in ("en", "de")) >= 300
-    assert set(LABELLED["en"]) == set(LABELLED["de"]) == set(TOPICS)
+def test_the_labelled_set_has_a_few_hundred_verbatims_in_each_language_we_ship():
+    assert set(LABELLED) == set(LANGUAGES) == set(themes.LANGUAGES)
+    for language in LANGUAGES:
+        assert set(LABELLED[language]) == set(TOPICS)
+        assert {len(lines) for lines in LABELLED[language].values()} == {30}
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_the_themes_found_match_the_labels(language):
     texts, labels = labelled(language)
 
@@ -49,13 +52,20 @@ def test_the_themes_found_match_the_labels(language):
     assert assigned >= 0.9 * len(texts)
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_each_topic_has_a_theme_named_for_it(language):
     texts, labels = labelled(language)
     fit = themes.fit(texts, language=language)
     words = {
         "en": {"delivery": "delivery late", "price": "prices price expensive"},
         "de": {"delivery": "lieferung spät paket", "price": "preise preis teuer"},
+        "es": {
+            "delivery": "entrega tarde paquete",
+            "price": "precio caro precios",
+            "staff": "personal amable servicial",
+            "quality": "calidad producto",
+            "app": "app sesión cierra",
+        },
     }[language]
 
     for topic, expected in words.items():
@@ -65,11 +75,12 @@ def test_each_topic_has_a_theme_named_for_it(language):
         assert set(fit.themes[theme].terms[:3]) & set(expected.split())
 
 
-def test_refitting_the_same_answers_finds_the_same_themes_with_the_same_names():
-    texts, _ = labelled("en")
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_refitting_the_same_answers_finds_the_same_themes_with_the_same_names(language):
+    texts, _ = labelled(language)
 
-    first = themes.fit(texts, language="en")
-    second = themes.fit(texts, language="en")
+    first = themes.fit(texts, language=language)
+    second = themes.fit(texts, language=language)
 
     assert first == second
     assert [t.name for t in first.themes] == [t.name for t in second.themes]
@@ -115,16 +126,58 @@ def test_answers_of_stop_words_only_find_no_theme():
         ("Zu teuer.", "de"),
         ("Too expensive.", "en"),
         ("", "en"),
+        ("La entrega llegó tarde otra vez.", "es"),
+        ("Muy caro.", "es"),
+        ("Demasiado caro", "es"),
+        ("¡Genial!", "es"),
+        ("Envío rápido", "es"),
+        ("La app no funciona", "es"),
+        ("The app is no good", "en"),
+        ("Die App ist gut", "de"),
+        ("Schön", "de"),
     ],
 )
 def test_the_language_of_an_answer(text, language):
     assert themes.language_of(text) == language
 
 
+@pytest.mark.parametrize(
+    ("text", "otherwise", "language"),
+    [
+        # The words tell: the language chosen elsewhere does not matter.
+        ("The delivery was late again.", "de", "en"),
+        ("Die Lieferung kam wieder zu spät.", "es", "de"),
+        ("El pedido llegó tarde.", "en", "es"),
+        # They do not: no stop word, no letter of one language, or as many of two.
+        ("Perfect", "es", "es"),
+        ("Perfecto", "de", "de"),
+        ("", "es", "es"),
+        ("No.", "es", "es"),
+        ("No.", "en", "en"),
+        ("No.", "de", "en"),
+    ],
+)
+def test_the_language_chosen_elsewhere_settles_only_what_the_words_do_not(
+    text, otherwise, language
+):
+    assert themes.language_of(text, otherwise=otherwise) == language
+
+
 def test_every_labelled_answer_is_read_in_its_own_language():
-    for language in ("en", "de"):
+    for language in LANGUAGES:
         texts, _ = labelled(language)
         assert {themes.language_of(text) for text in texts} == {language}
+
+
+def test_the_spanish_stop_words_are_function_words_with_and_without_accents():
+    spanish = themes.stop_words("es")
+
+    assert 200 <= len(spanish) <= 320
+    assert {"que", "qué", "esta", "está", "el", "los", "de", "muy", "más", "mas"} <= spanish
+    assert {"hay", "han", "tengo", "estoy", "somos", "fue"} <= spanish
+    # Words a theme is made of never are.
+    assert not {"entrega", "tarde", "precio", "caro", "calidad", "app", "amable"} & spanish
+    assert all(word == word.lower() and word.strip() == word for word in spanish)
 
 
 def test_an_unknown_language_has_no_stop_words():

@@ -74,6 +74,27 @@ def test_themes_filter_by_language_and_survey(marketer, fitted):
     assert none == []
 
 
+def test_spanish_themes_are_listed_and_filtered(marketer, manager, fitted):
+    labelled_answers(person(manager, 2, language="es"), languages=("es",), per_topic=20)
+    theming.refit_themes()
+    client = api(marketer)
+
+    everything = client.get("/api/v1/nps/themes/").json()["results"]
+    spanish = client.get("/api/v1/nps/themes/", {"language": "es"}).json()["results"]
+
+    assert {t["language"] for t in everything} == {"en", "de", "es"}
+    assert {t["language"] for t in spanish} == {"es"}
+    assert len(spanish) == Theme.objects.filter(is_current=True, language="es").count() == 5
+    assert [t["id"] for t in spanish] == [t["id"] for t in everything if t["language"] == "es"]
+
+
+def test_a_language_themes_are_not_found_in_is_a_400_naming_the_ones_they_are(marketer):
+    response = api(marketer).get("/api/v1/nps/themes/", {"language": "fr"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["language"] == ["One of: en, de, es."]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -121,8 +142,10 @@ def test_an_account_manager_s_themes_are_read_in_a_fixed_number_of_queries(
     client.get("/api/v1/nps/themes/")
     with django_assert_num_queries(4) as counted:
         client.get("/api/v1/nps/themes/")
-    labelled_answers(person(manager, 2), per_topic=10)
+    # A third language's themes are read in the same queries.
+    labelled_answers(person(manager, 2), languages=("en", "de", "es"), per_topic=10)
     theming.refit_themes()
+    assert Theme.objects.filter(is_current=True, language="es").exists()
 
     with django_assert_num_queries(len(counted)):
         assert client.get("/api/v1/nps/themes/").status_code == 200

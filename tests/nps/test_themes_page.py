@@ -87,7 +87,10 @@ def test_the_page_with_themes_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(16) as counted:
         client.get("/surveys/")
     theming.split_theme(theme=theme_of(fitted, "price"))
-    labelled_answers(person(manager, 2), per_topic=10)
+    # More answers, and a third language's themes: the same queries read them.
+    labelled_answers(person(manager, 2), languages=("en", "de", "es"), per_topic=10)
+    theming.refit_themes()
+    assert Theme.objects.filter(is_current=True, language="es").exists()
 
     with django_assert_num_queries(len(counted)):
         response = client.get("/surveys/")
@@ -196,3 +199,21 @@ def test_a_themes_language_is_named_in_the_readers_language(client, marketer, fi
     # The verbatims filter names the language the same way, and its choices are translated.
     assert "(German)</option>" in english
     assert "Jedes Thema" in german
+
+
+def test_spanish_themes_are_named_spanish_in_the_readers_language(client, marketer, manager):
+    labelled_answers(person(manager, 1, language="es"), languages=("es",))
+    theming.refit_themes()
+    client.force_login(marketer)
+
+    pages = {
+        language: client.get("/surveys/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        for language in ("en", "de", "es")
+    }
+
+    for language, name in {"en": "Spanish", "de": "Spanisch", "es": "Español"}.items():
+        page = pages[language]
+        section = page[page.index('id="themes-h"') : page.index('id="verbatims-h"')]
+        assert section.count(f'<span class="badge">{name}</span>') == 5
+        assert page.count(f"({name})</option>") == 5
+    assert "Todos los temas" in pages["es"]

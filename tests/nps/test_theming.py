@@ -87,6 +87,51 @@ def test_refitting_the_same_answers_keeps_the_same_themes_names_and_answers(answ
     assert mentions() == first_mentions
 
 
+def test_spanish_answers_find_spanish_themes_and_a_refit_keeps_them(manager, answers):
+    spanish = labelled_answers(person(manager, 1, language="es"), languages=("es",))
+    topics.update(topic_of(spanish))
+
+    outcome = theming.refit_themes()
+    first = [(t.pk, t.name, t.terms) for t in current("es")]
+    first_mentions = mentions()
+    theming.refit_themes()
+
+    assert outcome.themes == {"de": 5, "en": 5, "es": 5}
+    assert purity() >= 0.8
+    delivery = theme_of_topic(spanish, "delivery", "es")
+    assert {"entrega", "tarde"} & set(delivery.name.split(", "))
+    # No Spanish answer was fitted with the English or German ones, nor the other way round.
+    spoken = dict(ThemeMention.objects.values_list("response_id", "theme__language"))
+    assert {spoken[r.pk] for r in spanish if r.pk in spoken} == {"es"}
+    assert "es" not in {spoken[r.pk] for r in answers if r.pk in spoken}
+    assert [(t.pk, t.name, t.terms) for t in current("es")] == first
+    assert mentions() == first_mentions
+
+
+def test_the_words_say_an_answer_s_language_the_customer_s_only_when_they_cannot(
+    manager, django_assert_num_queries
+):
+    # Pages set to German, answers in English: they belong with the English answers.
+    in_english = nps_answers(
+        person(manager, 1, language="de"),
+        [{"score": 3, "why": "The delivery was late again."}, {"score": 9, "why": "Perfect"}],
+    )
+    in_spanish = nps_answers(
+        person(manager, 2, language="es"),
+        [{"score": 10, "why": "Perfecto"}, {"score": 2, "improve": "No."}],
+    )
+    unknown = nps_answers(person(manager, 3), [{"score": 10, "why": "Perfecto"}])
+
+    with django_assert_num_queries(1):
+        by_language = theming._read_answers(None)
+
+    ids = {language: set(found.ids) for language, found in by_language.items()}
+    assert in_english[0].pk in ids["en"]
+    assert in_english[1].pk in ids["de"]  # one word of no language: the customer's
+    assert {r.pk for r in in_spanish} <= ids["es"]
+    assert unknown[0].pk in ids["en"]  # no language chosen: the organization's
+
+
 def test_a_marketer_s_name_survives_a_refit(answers):
     theming.refit_themes()
     delivery = theme_of_topic(answers, "delivery")
