@@ -9,17 +9,17 @@ Creates (afresh) and migrates `bonding_bench_sms` on the PostgreSQL server of DA
    connection, as Twilio makes them); events stored per second, counted in the database
    (target: 500/s). No worker runs: each event is stored and a drain task asked on the Redis
    of CELERY_BROKER_URL (at most once a second per gunicorn worker), as when the workers are
-   behind.
-   `--events 0` skips it.
+   behind. `--events 0` skips it.
 2. Delivery: a local server speaking Twilio's Messages API (a thread per connection) takes
    --messages texts from the Twilio backend (the delivery's client, without the database)
-   over SMS_SEND_CONNECTIONS connections at once (the raw rate; also measured over one), then
-   the same number of SMS touches delivered through `programs.delivery.deliver` and the Twilio
-   backend in batches of DELIVERY_BATCH_SIZE, in this process, each batch over
-   SMS_SEND_CONNECTIONS connections at once (programs/delivery_pool.py; the database work
-   stays on this thread): touches/s against the raw rate over as many connections (target:
-   0.7). Each side is timed after an untimed warm-up of one batch (DELIVERY_BATCH_SIZE
-   messages, or touches).
+   over SMS_SEND_CONNECTIONS connections at once and over one: the raw rate is the higher of
+   the two (threads of one process share its interpreter lock: more connections can be
+   slower). Then the same number of SMS touches are delivered through
+   `programs.delivery.deliver` and the Twilio backend in batches of DELIVERY_BATCH_SIZE, in
+   this process, each batch over SMS_SEND_CONNECTIONS connections at once
+   (programs/delivery_pool.py; the database work stays on this thread): touches/s against
+   the raw rate (target: 0.7). Each side is timed after an untimed warm-up of one batch
+   (DELIVERY_BATCH_SIZE messages, or touches).
 
 Prints the figures and writes bench/results/sms.json.
 """
@@ -346,9 +346,11 @@ def delivery(messages: int) -> dict:
         size = settings.DELIVERY_BATCH_SIZE
         # The raw rate: the same client as the delivery's (the backend, one per connection,
         # as the pool opens them) sending the same texts, without the database, over as many
-        # connections at once as the delivery uses; and, for the record, over one.
+        # connections at once as the delivery uses, and over one: the server's raw rate is the
+        # better of the two, so the delivery is never compared with a slowed-down raw loop.
         raw_one = raw_rate(messages, 1, size)
-        raw = raw_rate(messages, width, size)
+        raw_many = raw_rate(messages, width, size)
+        raw = max(raw_one, raw_many)
 
         made = make_touches(size + messages)
         warm_up, ids = made[:size], made[size:]
@@ -371,13 +373,14 @@ def delivery(messages: int) -> dict:
         "messages": messages,
         "raw_per_s": round(raw),
         "raw_one_connection_per_s": round(raw_one),
+        "raw_all_connections_per_s": round(raw_many),
         "touches_per_s": round(delivered),
         "of_raw": round(delivered / raw, 2),
         "outcomes": outcomes,
         "batch": size,
         "warm_up": f"{size} raw messages and one delivery batch before timing",
         # Delivery sends a batch's texts over this many connections at once, and so does the
-        # raw rate's client (raw_one_connection_per_s: one message after another).
+        # raw rate's client (and over one: raw_one_connection_per_s).
         "connections": width,
     }
 
@@ -409,10 +412,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Delivery: {args.messages:,} texts through the Twilio stand-in...", flush=True)
     sent = delivery(args.messages)
     print(
-        f"  over {sent['connections']} connections at once (SMS_SEND_CONNECTIONS): raw "
-        f"{sent['raw_per_s']:,}/s, delivered {sent['touches_per_s']:,} touches/s: "
-        f"{sent['of_raw']} of raw (target {DELIVERY_TARGET}); raw on one connection "
-        f"{sent['raw_one_connection_per_s']:,}/s"
+        f"  raw {sent['raw_all_connections_per_s']:,}/s over {sent['connections']} connections "
+        f"at once (SMS_SEND_CONNECTIONS), {sent['raw_one_connection_per_s']:,}/s over one; "
+        f"delivered {sent['touches_per_s']:,} touches/s over {sent['connections']}: "
+        f"{sent['of_raw']} of the better raw rate (target {DELIVERY_TARGET})"
     )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
