@@ -25,6 +25,7 @@ Prints the figures and writes bench/results/sms.json.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing
@@ -294,6 +295,7 @@ def raw_rate(messages: int, width: int, warm_up: int) -> float:
     messages pay for imports and a first connection, as a running worker has long done."""
     from programs.channels import Message
     from programs.channels.sms_twilio import TwilioBackend
+    from programs.delivery_pool import prompt_switching
 
     backends = [TwilioBackend() for _ in range(width)]
     start = threading.Barrier(width + 1)
@@ -316,12 +318,14 @@ def raw_rate(messages: int, width: int, warm_up: int) -> float:
         threading.Thread(target=send, args=(backend, k * share))
         for k, backend in enumerate(backends)
     ]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    # Over several connections, with the interpreter's switching the delivery's pool uses.
+    with prompt_switching() if width > 1 else contextlib.nullcontext():
+        for thread in threads:
+            thread.start()
+        start.wait()
+        started = time.perf_counter()
+        for thread in threads:
+            thread.join()
     return share * width / (time.perf_counter() - started)
 
 
