@@ -100,20 +100,14 @@ def _mark_settled(ids: list[int]) -> set[int]:
     settled, and are not returned); returns the ids it marked."""
     if not ids:
         return set()
+    marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "UPDATE programs_touch SET unsettled = false"
-                " WHERE id = ANY(%s) AND unsettled RETURNING id",
-                [ids],
-            )
-        else:
-            marks = ", ".join(["%s"] * len(ids))
-            cursor.execute(
-                "UPDATE programs_touch SET unsettled = %s"  # noqa: S608 (placeholders only)
-                f" WHERE id IN ({marks}) AND unsettled RETURNING id",
-                [False, *ids],
-            )
+        # One form for both vendors: an IN list of a batch's ids (PostgreSQL and SQLite).
+        cursor.execute(
+            "UPDATE programs_touch SET unsettled = false"  # noqa: S608 (placeholders only)
+            f" WHERE id IN ({marks}) AND unsettled RETURNING id",
+            ids,
+        )
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -4,6 +4,7 @@ over exactly once, each answer mapped to its own touch, and a batch that loses t
 mid-way hands its retry what it sent."""
 
 import json
+import sys
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -17,7 +18,7 @@ from django.utils import timezone
 from customers.models import Channel, Customer, TimelineEntry
 from programs import delivery
 from programs.delivery import DeliveryInterrupted, deliver
-from programs.delivery_pool import Pool
+from programs.delivery_pool import SWITCH_INTERVAL, Pool
 from programs.models import Enrollment, Program, Step, Touch
 
 ACCOUNT = "AC" + "3" * 32
@@ -141,6 +142,26 @@ def test_a_batch_goes_over_several_connections_each_text_once(db, twilio):
         )
     )
     assert lines == {by_phone[phone].pk: 1 for phone in phones(8)}
+
+
+def test_texts_go_out_with_the_shorter_switch_interval_which_the_batch_then_gives_back(
+    db, twilio, monkeypatch
+):
+    touches = claimed_texts(phones(3))
+    seen: list[float] = []
+    hand_over = Pool._hand_over
+
+    def noting_the_interval(pool, message):
+        seen.append(sys.getswitchinterval())
+        return hand_over(pool, message)
+
+    monkeypatch.setattr(Pool, "_hand_over", noting_the_interval)
+    before = sys.getswitchinterval()
+
+    assert deliver(touch_ids=[touch.pk for touch in touches]) == {"sent": 3}
+
+    assert seen == [SWITCH_INTERVAL] * 3
+    assert sys.getswitchinterval() == before > SWITCH_INTERVAL
 
 
 def test_a_batch_losing_the_database_hands_its_retry_what_it_sent(db, twilio, monkeypatch):
