@@ -15,6 +15,7 @@ from programs.delivery import deliver
 from programs.dispatch import dispatch_due
 from programs.models import Enrollment, Program, Step, Touch
 from tests.programs.test_pages import make_letter_batch
+from tests.programs.test_step_content import step_data
 
 pytestmark = pytest.mark.django_db
 
@@ -42,22 +43,6 @@ def speaking(client, user, language: str):
     set_language(user=user, language=language)
     client.force_login(user)
     return client
-
-
-def step_data(**fields) -> dict:
-    data = {
-        "kind": "custom",
-        "name": "Hello",
-        "anchor": "enrollment",
-        "offset_days": "0",
-        "channel_mode": "fixed",
-        "channel": "email",
-        "reward_value": "0",
-        "email_subject": "Hello {{ first_name }}",
-        "email_body": "Dear {{ first_name }},",
-    }
-    data.update(fields)
-    return data
 
 
 def page_of(response) -> str:

@@ -23,6 +23,7 @@ from programs import content, sandbox
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due
 from programs.models import Enrollment, Program, Step, Touch
+from tests.programs.test_step_content import step_data
 
 pytestmark = pytest.mark.django_db
 
@@ -91,22 +92,6 @@ def signed_in(client, owner):
 @pytest.fixture
 def program() -> Program:
     return Program.objects.create(name="Sandbox")
-
-
-def step_data(**fields) -> dict:
-    data = {
-        "kind": "custom",
-        "name": "Hello",
-        "anchor": "enrollment",
-        "offset_days": "0",
-        "channel_mode": "fixed",
-        "channel": "email",
-        "reward_value": "0",
-        "email_subject": "Hello {{ first_name }}",
-        "email_body": "Dear {{ first_name }},",
-    }
-    data.update(fields)
-    return data
 
 
 @pytest.mark.parametrize(("text", "reason"), HOSTILE)
