@@ -7,7 +7,7 @@ it is what old rows and free text show, and what a line shows should its message
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -61,12 +61,18 @@ def said(msgid: str | tuple[str, str], *, field: str = "title", **args: Any) -> 
     `field` names the model's text field; its `_key` and `_args` fields sit beside it. A text
     with a plural (ngettext_noop) is said by its `count` parameter.
     """
+    text, key, stored = _in_english(msgid, args)
+    return {field: text[:300], f"{field}_key": key, f"{field}_args": stored}
+
+
+def _in_english(
+    msgid: str | tuple[str, str], args: Mapping[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
     stored = {name: v if isinstance(v, dict) else str(v) for name, v in args.items()}
     if isinstance(msgid, tuple):
         msgid, stored[PLURAL] = msgid
     with translation.override("en"):
-        english = _render(msgid, stored, translate=False)
-    return {field: english[:300], f"{field}_key": msgid, f"{field}_args": stored}
+        return _render(msgid, stored, translate=False), msgid, stored
 
 
 class English(str):
@@ -86,25 +92,34 @@ class English(str):
 
 
 def english(msgid: str | tuple[str, str], **args: Any) -> English:
-    """A text with parameters (its message id marked where it is written), in English."""
-    fields = said(msgid, **args)
-    return English(fields["title"], fields["title_key"], fields["title_args"])
+    """A text with parameters (its message id marked where it is written), in English, whole:
+    whoever stores it cuts it to their column."""
+    return English(*_in_english(msgid, args))
 
 
 # Texts with parameters kept as their English words alone, in a column with no room for a
 # message id (a touch's error, an enrollment's exit reason): each is read back by matching its
-# English form, [(pattern, message id, plural message id or "")], longest message first.
-_KEPT_AS_TEXT: list[tuple[re.Pattern[str], str, str]] = []
+# English form, [(pattern, message id, plural message id or "", parameters that are our own
+# texts)], longest message first.
+_KEPT_AS_TEXT: list[tuple[re.Pattern[str], str, str, frozenset[str]]] = []
 Kept = TypeVar("Kept", str, tuple[str, str])
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# Parameters that are whole numbers by name: matched as digits only.
+_WHOLE_NUMBERS = frozenset({"count", "line"})
+# An English number with thousands separators ("20,000"): written again with the reader's.
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
-def kept_as_text(msgid: Kept) -> Kept:
+def kept_as_text(msgid: Kept, *, texts: Iterable[str] = ()) -> Kept:
     """Mark (beside gettext_noop or ngettext_noop) a text with parameters that is stored as
-    its English words only, so translated() can say it again in the reader's language."""
+    its English words only, so translated() can say it again in the reader's language.
+
+    `texts` names the parameters that are texts of ours, said again too (the reason an
+    enrollment ended); any other parameter (a name, a provider's words) stays as it came.
+    """
     singular, plural = msgid if isinstance(msgid, tuple) else (msgid, "")
     for form in filter(None, (singular, plural)):
-        _KEPT_AS_TEXT.append((_english_form(form), singular, plural))
+        _KEPT_AS_TEXT.append((_english_form(form), singular, plural, frozenset(texts)))
     _KEPT_AS_TEXT.sort(key=lambda kept: -len(kept[0].pattern))
     return msgid
 
@@ -115,7 +130,8 @@ def _english_form(msgid: str) -> re.Pattern[str]:
         if index % 2 == 0:
             parts.append(re.escape(piece))
         else:
-            parts.append(f"(?P={piece})" if piece in seen else f"(?P<{piece}>.+?)")
+            value = r"\d+" if piece in _WHOLE_NUMBERS else ".+?"
+            parts.append(f"(?P={piece})" if piece in seen else f"(?P<{piece}>{value})")
             seen.add(piece)
     if len(parts) < 3 or not any(parts[::2]):
         raise ValueError(f"{msgid!r} has no words of its own to be recognised by")
@@ -133,20 +149,22 @@ def translated(text: str) -> str:
     said_again = translation.gettext(text)
     if said_again != text:
         return said_again
-    for pattern, singular, plural in _KEPT_AS_TEXT:
+    for pattern, singular, plural, texts in _KEPT_AS_TEXT:
         if match := pattern.fullmatch(text):
-            return _said_again(singular, plural, match.groupdict(), fallback=text)
+            args: dict[str, Any] = {
+                name: translated(value) if name in texts else _as_found(value)
+                for name, value in match.groupdict().items()
+            }
+            if plural:
+                args[PLURAL] = plural
+            return shown(key=singular, args=args, fallback=text)
     return text
 
 
-def _said_again(singular: str, plural: str, found: dict[str, str], *, fallback: str) -> str:
-    # A parameter may itself be a text we wrote (the reason an enrollment ended).
-    args: dict[str, Any] = {name: translated(value) for name, value in found.items()}
-    if plural:
-        if not found.get("count", "").isdigit():
-            return fallback
-        args[PLURAL] = plural
-    return shown(key=singular, args=args, fallback=fallback)
+def _as_found(value: str) -> Any:
+    if _GROUPED.fullmatch(value):
+        return amount(Decimal(value.replace(",", "")), places=0)
+    return value
 
 
 def quoted(*, key: str, args: Mapping[str, Any], text: str) -> dict[str, Any] | str:

@@ -94,7 +94,7 @@ STEPS = [
 # The touches of an event's own program that wait for the event: cancelled with it.
 EVENT_TOUCH_KINDS = (Step.Kind.EVENT_INVITATION, Step.Kind.EVENT_REMINDER, Step.Kind.EVENT_SEAT)
 # Why an invitation or reminder was cancelled, kept on the touch.
-CANCELLED = kept_as_text(gettext_noop("%(event)s was cancelled"))
+CANCELLED = kept_as_text(gettext_noop("The event “%(event)s” was cancelled."))
 
 
 def event_program(*, event: Event) -> Program:

@@ -41,7 +41,9 @@ SAMPLE_REFERRAL_CODE = "SAMPLE1234"
 KindValues = Callable[[list[Touch]], dict[int, dict[str, str]]]
 KIND_VALUES: dict[str, KindValues] = {}
 # The kind named by its label (read back in the reader's language, as the label's own text).
-NOTHING_TO_SAY = kept_as_text(gettext_noop("Nothing to say in this step (%(kind)s)."))
+NOTHING_TO_SAY = kept_as_text(
+    gettext_noop("Nothing to say in this step (%(kind)s)."), texts=["kind"]
+)
 SMS_RENDERS_EMPTY = gettext_noop("The SMS body renders empty.")
 
 

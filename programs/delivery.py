@@ -328,9 +328,13 @@ def _deliver_one_slowly(touch: Touch, module, session) -> str:
                 return _finish(
                     touch,
                     Touch.Status.SKIPPED,
-                    error=f"E-mail suspended: {customer.email_suspended_reason}"[:500],
+                    error=english(EMAIL_SUSPENDED, reason=customer.email_suspended_reason),
                 )
-            return _finish(touch, Touch.Status.SKIPPED, error="Consent withdrawn on every channel.")
+            return _finish(
+                touch,
+                Touch.Status.SKIPPED,
+                error=gettext_noop("Consent withdrawn on every channel."),
+            )
         if fallback != channel:
             # Fall back to another consented channel: hand the touch to that channel's batch.
             Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(
@@ -474,6 +478,8 @@ def _defer(touch: Touch, customer: Customer, now: datetime) -> str:
     return "deferred"
 
 
+# The address's suspension reason is the provider's words (a bounce), kept as they came.
+EMAIL_SUSPENDED = kept_as_text(gettext_noop("E-mail suspended: %(reason)s"))
 ENROLLMENT_ENDED: dict[str, str] = {
     Enrollment.Status.COMPLETED: gettext_noop("Enrollment completed."),
     Enrollment.Status.EXITED: gettext_noop("Enrollment exited."),

@@ -64,7 +64,7 @@ ENROLLED_LATELY = kept_as_text(
     ngettext_noop("enrolled less than %(count)s day ago", "enrolled less than %(count)s days ago")
 )
 # A cancelled touch says why its enrollment ended (the reason a text we wrote, or a person's).
-ENDED = kept_as_text(gettext_noop("Enrollment ended: %(reason)s"))
+ENDED = kept_as_text(gettext_noop("Enrollment ended: %(reason)s"), texts=["reason"])
 
 
 def eligible(

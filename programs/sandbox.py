@@ -167,12 +167,13 @@ RENAMED = {
 # What a refusal says: in English where it is made (a failed touch stores it), said again in
 # the reader's language by ContentError.said(). Jinja2's own words are the library's: they come
 # inside a frame of ours, as they are.
-LINE = kept_as_text(gettext_noop("Line %(line)s: %(reason)s"))
+LINE = kept_as_text(gettext_noop("Line %(line)s: %(reason)s"), texts=["reason"])
 LINE_FILTER_SYNTAX = kept_as_text(
     gettext_noop(
         "Line %(line)s: %(reason)s (filters take their argument in parentheses: "
         'default("x"), join(", "))'
-    )
+    ),
+    texts=["reason"],
 )
 SYNTAX_ERROR = gettext_noop("syntax error")
 SOURCE_TOO_LONG = kept_as_text(gettext_noop("Content is limited to %(limit)s characters."))

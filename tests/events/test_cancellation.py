@@ -71,7 +71,7 @@ def test_cancelling_tells_yes_maybe_and_waitlisted_and_cancels_waiting_touches(m
     cancelled = Touch.objects.filter(status=Touch.Status.CANCELLED)
     assert cancelled.exists()
     assert set(cancelled.values_list("last_error", flat=True)) == {
-        "Owners' club evening was cancelled"
+        "The event “Owners' club evening” was cancelled."
     }
     Touch.objects.filter(pk=claimed.pk).update(status=Touch.Status.CANCELLED)
     assert send_due() == {"sent": 4}

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from customers.sayings import kept_as_text, translated
+from customers.sayings import english, kept_as_text, translated
 from programs import queries
 from programs.enrollment import exit_enrollment
 from programs.models import Enrollment, Touch
@@ -42,7 +42,21 @@ def reader(user, language: str) -> Client:
         ("Enrollment ended: left for a rival", "Teilnahme beendet: left for a rival", None),
         ("enrolled less than 30 days ago", "vor weniger als 30 Tagen aufgenommen", None),
         ("Deferred by the frequency cap.", "Wegen der Kontaktobergrenze verschoben.", None),
-        ("Spring gala was cancelled", "Spring gala wurde abgesagt", "Spring gala se canceló"),
+        (
+            "The event “Spring gala” was cancelled.",
+            "Die Veranstaltung „Spring gala“ wurde abgesagt.",
+            "El evento «Spring gala» se canceló.",
+        ),
+        # A provider's words that happen to read like ours are not ours: as they came.
+        ("Message was cancelled", "Message was cancelled", None),
+        # A name stays a name, even one that is a word of the catalog.
+        ("Did not ask for news about “Sent”.", "Hat keine Neuigkeiten zu „Sent“ gewünscht.", None),
+        # A limit is written again with the reader's thousands separator.
+        (
+            "The rendered content is longer than 50,000 characters.",
+            "Der dargestellte Inhalt ist länger als 50.000 Zeichen.",
+            None,
+        ),
         # A provider's words and a person's are not ours: as they came.
         ("550 5.1.1 mailbox unavailable", "550 5.1.1 mailbox unavailable", None),
         ("Gave up after many attempts: x", "Gave up after many attempts: x", None),
@@ -126,3 +140,14 @@ def test_the_funnel_counts_skip_reasons_said_in_the_readers_language():
         ("inscrito hace menos de 30 días", 2),
         ("Cliente eliminado.", 1),
     ]
+
+
+def test_a_reason_is_said_whole_and_cut_only_to_the_touchs_column():
+    from programs.delivery import GAVE_UP
+
+    error = "451 " + "y" * 400
+    said = english(GAVE_UP, count=6, error=error)
+
+    assert said == f"Gave up after 6 attempts: {error}"
+    with translation.override("de"):
+        assert translated(str(said)) == f"Nach 6 Versuchen aufgegeben: {error}"
