@@ -2,18 +2,17 @@
 live preview, the test send), whatever the customer's; a touch that fails at send time for its
 content stores the reason in English, and the failures page says it again in the reader's."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from bonding.staff_language import set_language
-from customers.models import Channel, Customer
+from customers.models import Customer
 from customers.sayings import translated
 from programs import sandbox
 from programs.delivery import deliver
 from programs.dispatch import dispatch_due
-from programs.models import Enrollment, Program, Step, Touch
+from programs.models import Program, Step, Touch
+from tests.programs.test_content_sandbox import tampered_touch
 from tests.programs.test_pages import make_letter_batch
 from tests.programs.test_step_content import step_data
 
@@ -164,26 +163,7 @@ def test_a_touch_failing_for_its_content_stores_english_and_reads_german(
     client, marketer, customer, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    program = Program.objects.create(name="Tampered")
-    step = Step.objects.create(
-        program=program,
-        order=1,
-        name="Hello",
-        channel_mode=Step.ChannelMode.FIXED,
-        channel=Channel.EMAIL,
-        email_subject="Hello",
-        email_body="Dear {{ first_name }}",
-    )
-    # Written behind the editor's back, straight into the table.
-    Step.objects.filter(pk=step.pk).update(email_body="Hi,\n{{ first_name.upper }}")
-    enrollment = Enrollment.objects.create(program=program, customer=customer)
-    Touch.objects.create(
-        enrollment=enrollment,
-        step=step,
-        customer=customer,
-        channel=Channel.EMAIL,
-        due_at=timezone.now() - timedelta(seconds=1),
-    )
+    tampered_touch(customer, "Hi,\n{{ first_name.upper }}")
 
     (batch,) = dispatch_due(batch_size=10)
     deliver(touch_ids=batch)

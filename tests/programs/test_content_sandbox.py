@@ -191,8 +191,9 @@ def test_programs_api_is_read_only_so_steps_are_written_through_the_editor_alone
     assert response.status_code == 405
 
 
-def test_a_touch_whose_stored_content_is_hostile_fails_with_the_reason(customer, owner, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+def tampered_touch(customer, email_body: str) -> Touch:
+    """A touch due now of an e-mail step whose body was written behind the editor's back,
+    straight into the table (so never checked on save)."""
     program = Program.objects.create(name="Tampered")
     step = Step.objects.create(
         program=program,
@@ -203,16 +204,20 @@ def test_a_touch_whose_stored_content_is_hostile_fails_with_the_reason(customer,
         email_subject="Hello",
         email_body="Dear {{ first_name }}",
     )
-    # Written behind the editor's back, straight into the table.
-    Step.objects.filter(pk=step.pk).update(email_body="Hash: {{ customer.owner.password }}")
+    Step.objects.filter(pk=step.pk).update(email_body=email_body)
     enrollment = Enrollment.objects.create(program=program, customer=customer)
-    touch = Touch.objects.create(
+    return Touch.objects.create(
         enrollment=enrollment,
         step=step,
         customer=customer,
         channel=Channel.EMAIL,
         due_at=timezone.now() - timedelta(seconds=1),
     )
+
+
+def test_a_touch_whose_stored_content_is_hostile_fails_with_the_reason(customer, owner, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    touch = tampered_touch(customer, "Hash: {{ customer.owner.password }}")
 
     (batch,) = dispatch_due(batch_size=10)
     deliver(touch_ids=batch)
